@@ -1,0 +1,48 @@
+import type { MediaType } from './media-type.js';
+
+/** Events of a contact stream `contact-{contactId}` and of the refusal audit streams (DESIGN §4). */
+export type ContactStarted = {
+  type: 'ContactStarted';
+  data: { contactId: string; businessUnitId: string; mediaType: MediaType; skill?: string; startedAt: string };
+};
+
+export type ContactEnded = {
+  type: 'ContactEnded';
+  data: {
+    contactId: string;
+    businessUnitId: string;
+    mediaType: MediaType;
+    endedBy: string;
+    disconnectReason: 'TerminateScript';
+    endedAt: string;
+  };
+};
+
+export type RejectionReason = 'InvalidSecurityUser' | 'Unauthorized' | 'InvalidContactID';
+
+export type EndContactRejected = {
+  type: 'EndContactRejected';
+  data: {
+    /** As given by the caller: may be malformed. */
+    contactId: string;
+    reason: RejectionReason;
+    detail: string;
+    agentId?: string;
+    businessUnitId?: string;
+    rejectedAt: string;
+  };
+};
+
+/** Written instead of further EndContactRejected events once an unauthenticated client passed its quota. */
+export type EndContactRejectionsSuppressed = {
+  type: 'EndContactRejectionsSuppressed';
+  data: { clientAddress: string; count: number; windowStart: string; windowEnd: string; reason: 'InvalidSecurityUser' };
+};
+
+export type ContactEvent = ContactStarted | ContactEnded;
+export type AuditEvent = EndContactRejected | EndContactRejectionsSuppressed;
+
+export const contactStreamId = (contactId: string): string => `contact-${contactId}`;
+/** One audit stream per UTC day; a refusal never creates a contact stream. */
+export const rejectionStreamId = (at: Date): string => `end-contact-rejections-${at.toISOString().slice(0, 10)}`;
+export const DISCONNECT_REASON = 'TerminateScript' as const;

@@ -1,0 +1,109 @@
+/**
+ * The EventStore port. The service depends on this, adapters implement it (SQLite embedded,
+ * EventStoreDB in production). Every adapter passes the one contract suite in event-store.contract.ts.
+ *
+ * Positions are global, strictly increasing across all streams, and opaque: a bigint so that EventStoreDB's
+ * {commit, prepare} pair fits without loss. Serialise them as decimal strings at the edges.
+ */
+
+/** Metadata carried by every event (DESIGN §4). */
+export interface EventMetadata {
+  commandId?: string;
+  correlationId: string;
+  causationId: string;
+  source: 'http' | 'studio-action' | 'kafka' | 'system';
+  schemaVersion: number;
+  [key: string]: unknown;
+}
+
+export interface EventToAppend {
+  /** UUID chosen by the writer; stores deduplicate on it. */
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+}
+
+export interface RecordedEvent {
+  id: string;
+  streamId: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: EventMetadata;
+  /** 0-based index of the event within its stream. */
+  revision: bigint;
+  /** Global position in the log. */
+  position: bigint;
+  recordedAt: Date;
+}
+
+/**
+ * - 'any': no check
+ * - 'no_stream': the stream must not exist
+ * - 'stream_exists': the stream must exist
+ * - bigint: the revision of the stream's last event must be exactly this
+ */
+export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
+
+export interface AppendResult {
+  /** Revision of the last event written (pass it as expectedRevision next time). */
+  nextExpectedRevision: bigint;
+  /** Global position of the last event written. */
+  position: bigint;
+}
+
+export interface ReadAllOptions {
+  /** Exclusive: events strictly after this position. Omit to start at the beginning. */
+  after?: bigint;
+  maxCount: number;
+}
+
+export interface SubscribeOptions {
+  /** Exclusive: deliver events strictly after this position. Omit to start at the beginning. */
+  after?: bigint;
+  /** Ends the subscription; the iterator then returns. */
+  signal?: AbortSignal;
+}
+
+export interface EventStore {
+  /** Appends atomically; throws WrongExpectedRevisionError or EventStoreUnavailableError. */
+  append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  /** The stream's events in revision order; [] when it does not exist. */
+  readStream(streamId: string): Promise<RecordedEvent[]>;
+  /** A page of the global log in position order. */
+  readAll(options: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** Catch-up then live: every event after `after`, in order, waking up on new appends. */
+  subscribeToAll(options: SubscribeOptions): AsyncIterable<RecordedEvent>;
+  /** The position of the last event in the log, or undefined when empty. */
+  headPosition(): Promise<bigint | undefined>;
+  /** Throws EventStoreUnavailableError when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The optimistic concurrency check failed: someone else wrote to the stream first. */
+export class WrongExpectedRevisionError extends Error {
+  override readonly name = 'WrongExpectedRevisionError';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision, or 'no_stream'. */
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`Wrong expected revision on stream ${streamId}: expected ${String(expected)}, actual ${String(actual)}`);
+  }
+}
+
+/** The store cannot be reached or refused the operation for an infrastructure reason; nothing was written. */
+export class EventStoreUnavailableError extends Error {
+  override readonly name = 'EventStoreUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export const positionToString = (p: bigint): string => p.toString(10);
+export const positionFromString = (s: string): bigint => {
+  if (!/^\d{1,40}$/.test(s)) throw new RangeError(`Not a position: ${JSON.stringify(s)}`);
+  return BigInt(s);
+};

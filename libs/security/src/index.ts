@@ -1,0 +1,3 @@
+export * from './events.js';
+export * from './directory.js';
+export * from './credentials.js';

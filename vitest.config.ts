@@ -1,0 +1,27 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC compiles the TypeScript so that NestJS gets its decorator metadata (esbuild would drop it).
+export default defineConfig({
+  plugins: [swc.vite({ jsc: { target: 'es2022', transform: { legacyDecorator: true, decoratorMetadata: true } } })],
+  test: {
+    reporters: ['default'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['libs/**/*.unit.spec.ts', 'apps/**/*.unit.spec.ts', 'test/**/*.unit.spec.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['libs/**/*.int.spec.ts', 'apps/**/*.int.spec.ts', 'test/**/*.int.spec.ts', 'test/**/*.e2e.spec.ts'],
+          // Real servers and brokers: one file at a time keeps the 2-core machines honest.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
