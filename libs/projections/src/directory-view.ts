@@ -1,0 +1,67 @@
+/** The security directory view: agents and security profiles as the platform last defined them. */
+import type Database from 'better-sqlite3';
+import { statement } from './statements.js';
+import type { Projection } from './subscription-runner.js';
+
+export type AgentView = { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean; position: string };
+export type SecurityProfileView = { profileId: string; name: string; permissions: string[]; position: string };
+
+export const directoryViewProjection: Projection<void> = {
+  name: 'directory-view',
+  migrate(db) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS agents (
+        agent_id TEXT PRIMARY KEY, business_unit_id TEXT NOT NULL, security_profile_id TEXT NOT NULL,
+        active INTEGER NOT NULL, position TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS security_profiles (
+        profile_id TEXT PRIMARY KEY, name TEXT NOT NULL, permissions TEXT NOT NULL, position TEXT NOT NULL);`);
+  },
+  reset(db) {
+    db.exec('DELETE FROM agents; DELETE FROM security_profiles;');
+  },
+  apply(db, event) {
+    switch (event.type) {
+      case 'SecurityProfileDefined': {
+        const d = event.data as { profileId: string; name: string; permissions: string[] };
+        statement(
+          db,
+          `INSERT INTO security_profiles (profile_id, name, permissions, position) VALUES (?, ?, ?, ?)
+           ON CONFLICT(profile_id) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, position = excluded.position`,
+        ).run(d.profileId, d.name, JSON.stringify(d.permissions), event.position.toString());
+        return undefined;
+      }
+      case 'AgentRegistered':
+      case 'AgentUpdated':
+      case 'AgentDeactivated': {
+        const d = event.data as { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean };
+        statement(
+          db,
+          `INSERT INTO agents (agent_id, business_unit_id, security_profile_id, active, position) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(agent_id) DO UPDATE SET business_unit_id = excluded.business_unit_id,
+             security_profile_id = excluded.security_profile_id, active = excluded.active, position = excluded.position`,
+        ).run(d.agentId, d.businessUnitId, d.securityProfileId, d.active ? 1 : 0, event.position.toString());
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  },
+};
+
+export function findAgent(db: Database.Database, agentId: string): AgentView | undefined {
+  const row = statement<[string], { agent_id: string; business_unit_id: string; security_profile_id: string; active: number | bigint; position: string }>(
+    db,
+    'SELECT * FROM agents WHERE agent_id = ?',
+  ).get(agentId);
+  return row
+    ? { agentId: row.agent_id, businessUnitId: row.business_unit_id, securityProfileId: row.security_profile_id, active: Number(row.active) === 1, position: row.position }
+    : undefined;
+}
+
+export function findSecurityProfile(db: Database.Database, profileId: string): SecurityProfileView | undefined {
+  const row = statement<[string], { profile_id: string; name: string; permissions: string; position: string }>(
+    db,
+    'SELECT * FROM security_profiles WHERE profile_id = ?',
+  ).get(profileId);
+  return row ? { profileId: row.profile_id, name: row.name, permissions: JSON.parse(row.permissions) as string[], position: row.position } : undefined;
+}

@@ -1,0 +1,217 @@
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { decideEndContact, type ContactState } from '../../contacts/src/index.js';
+import { foldAgent, foldProfile, type Agent } from './directory.js';
+import { authenticate, issueSecurityUser, verifySecurityUser, type Verification } from './credentials.js';
+
+const key = new Uint8Array(randomBytes(32));
+const otherKey = new Uint8Array(randomBytes(32));
+const issuedAt = new Date('2025-03-01T10:00:00.500Z');
+const TTL = 900;
+const expiry = new Date('2025-03-01T10:15:00.000Z');
+const seconds = (date: Date, delta: number): Date => new Date(date.getTime() + delta * 1000);
+
+const agent: Agent = { agentId: 'agent-7', businessUnitId: 'bu-100', securityProfileId: 'supervisors', active: true };
+const issue = () => issueSecurityUser({ agentId: agent.agentId, businessUnitId: agent.businessUnitId }, key, TTL, issuedAt);
+
+const b64url = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+const segments = (token: string): [string, string, string] => token.split('.') as [string, string, string];
+const claimsOf = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(segments(token)[1], 'base64url').toString());
+
+describe('issueSecurityUser and verifySecurityUser', () => {
+  it('round trip: the verified claims name the agent, its business unit and the expiry', async () => {
+    const { securityUser, expiresAt } = await issue();
+    expect(expiresAt).toStrictEqual(expiry);
+    expect(await verifySecurityUser(securityUser, key, seconds(issuedAt, 60))).toStrictEqual({
+      ok: true,
+      claims: { agentId: 'agent-7', businessUnitId: 'bu-100', expiresAt: expiry },
+    });
+  });
+
+  it('the token is a signed HS256 JWT and carries no permissions (they are read from the directory)', async () => {
+    const { securityUser } = await issue();
+    const header = JSON.parse(Buffer.from(segments(securityUser)[0], 'base64url').toString());
+    expect(header).toStrictEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(claimsOf(securityUser)).toStrictEqual({
+      bu: 'bu-100',
+      sub: 'agent-7',
+      iss: 'contact-orchestrator',
+      aud: 'security-user',
+      iat: Math.floor(issuedAt.getTime() / 1000),
+      exp: expiry.getTime() / 1000,
+    });
+  });
+
+  it('is still valid one second before expiry', async () => {
+    const { securityUser } = await issue();
+    expect((await verifySecurityUser(securityUser, key, seconds(expiry, -1))).ok).toBe(true);
+  });
+
+  it.each([0, 1, 3600])('is expired %i seconds after expiry', async (after) => {
+    const { securityUser } = await issue();
+    expect(await verifySecurityUser(securityUser, key, seconds(expiry, after))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+  });
+
+  it('is refused when signed with another key (forged)', async () => {
+    const forged = await issueSecurityUser({ agentId: 'agent-7', businessUnitId: 'bu-100' }, otherKey, TTL, issuedAt);
+    expect(await verifySecurityUser(forged.securityUser, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser signature is invalid' });
+  });
+
+  it.each([undefined, '', '   '])('is missing: %j', async (token) => {
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is missing' });
+  });
+
+  it.each(['abc', 'a.b', 'a..c', 'a.b.c.d', 'Bearer a.b.c', 'a.b.c ', 'a.b.c=', 'a+b.c.d'])('is malformed: %j', async (token) => {
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is malformed' });
+  });
+
+  it('three base64url segments that are not a JWT are invalid', async () => {
+    expect(await verifySecurityUser('a.b.c', key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JWS_INVALID' });
+  });
+
+  it('an unsigned token (alg none) with an empty signature is malformed', async () => {
+    const { securityUser } = await issue();
+    const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${segments(securityUser)[1]}.`;
+    expect(await verifySecurityUser(unsigned, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is malformed' });
+  });
+
+  it('an alg none header over a real signature is refused', async () => {
+    const [, payload, signature] = segments((await issue()).securityUser);
+    const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`;
+    const verification = await verifySecurityUser(token, key, issuedAt);
+    expect(verification.ok).toBe(false);
+    expect(verification).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JOSE_ALG_NOT_ALLOWED' });
+  });
+
+  it('another HMAC algorithm, even with the right key, is refused', async () => {
+    const hs512 = await new SignJWT({ bu: 'bu-100' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject('agent-7')
+      .setIssuer('contact-orchestrator')
+      .setAudience('security-user')
+      .setExpirationTime(seconds(issuedAt, TTL))
+      .sign(key);
+    expect(await verifySecurityUser(hs512, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JOSE_ALG_NOT_ALLOWED' });
+  });
+
+  it.each([
+    ['business unit', { bu: 'bu-200' }],
+    ['agent', { sub: 'agent-admin' }],
+    ['expiry', { exp: 4102444800 }],
+  ])('a tampered payload (%s changed) fails the signature check', async (_what, change) => {
+    const { securityUser } = await issue();
+    const [header, , signature] = segments(securityUser);
+    const tampered = `${header}.${b64url({ ...claimsOf(securityUser), ...change })}.${signature}`;
+    expect(await verifySecurityUser(tampered, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser signature is invalid' });
+  });
+
+  it.each([
+    ['another audience', (jwt: SignJWT) => jwt.setIssuer('contact-orchestrator').setAudience('someone-else').setExpirationTime(seconds(issuedAt, TTL))],
+    ['another issuer', (jwt: SignJWT) => jwt.setIssuer('elsewhere').setAudience('security-user').setExpirationTime(seconds(issuedAt, TTL))],
+    ['no expiry', (jwt: SignJWT) => jwt.setIssuer('contact-orchestrator').setAudience('security-user')],
+  ])('a correctly signed token with %s is invalid', async (_what, shape) => {
+    const token = await shape(new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-7')).sign(key);
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JWT_CLAIM_VALIDATION_FAILED' });
+  });
+
+  it('a correctly signed token without a business unit names no agent', async () => {
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('agent-7')
+      .setIssuer('contact-orchestrator')
+      .setAudience('security-user')
+      .setExpirationTime(seconds(issuedAt, TTL))
+      .sign(key);
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser names no agent' });
+  });
+});
+
+describe('authenticate: the caller as the directory sees it now', () => {
+  const verified = async (): Promise<Verification> => verifySecurityUser((await issue()).securityUser, key, seconds(issuedAt, 60));
+  const supervisors = foldProfile([
+    { type: 'SecurityProfileDefined', data: { profileId: 'supervisors', name: 'Supervisors', permissions: ['Contacts.End', 'Contacts.View'] } },
+  ]);
+  const activeContact: ContactState = {
+    status: 'Active',
+    contactId: '4000123456789',
+    businessUnitId: 'bu-100',
+    mediaType: 'Phone',
+    startedAt: issuedAt.toISOString(),
+  };
+  const endBy = (caller: ReturnType<typeof authenticate>) =>
+    decideEndContact({ type: 'EndContact', data: { contactId: '4000123456789', caller, commandId: 'cmd-1', now: seconds(issuedAt, 90) } }, activeContact);
+
+  it('a failed verification is unauthenticated with its detail, and EndContact answers OnInvalidSecurityUser', async () => {
+    const verification = await verifySecurityUser('a.b', key, issuedAt);
+    const caller = authenticate(verification, agent, supervisors);
+    expect(caller).toStrictEqual({ kind: 'Unauthenticated', detail: 'SecurityUser is malformed' });
+    expect(endBy(caller).branch).toBe('OnInvalidSecurityUser');
+  });
+
+  it('an expired SecurityUser of an active agent is unauthenticated', async () => {
+    const verification = await verifySecurityUser((await issue()).securityUser, key, seconds(expiry, 1));
+    expect(authenticate(verification, agent, supervisors)).toStrictEqual({ kind: 'Unauthenticated', detail: 'SecurityUser has expired' });
+  });
+
+  it('an unknown agent is unauthenticated, with the claims kept for the audit', async () => {
+    expect(authenticate(await verified(), undefined, supervisors)).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'SecurityUser names unknown agent agent-7',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+    });
+  });
+
+  it('an agent deactivated after the SecurityUser was issued is unauthenticated', async () => {
+    const verification = await verified();
+    const deactivated = foldAgent([
+      { type: 'AgentRegistered', data: agent },
+      { type: 'AgentDeactivated', data: { ...agent, active: false } },
+    ]);
+    const caller = authenticate(verification, deactivated, supervisors);
+    expect(caller).toStrictEqual({ kind: 'Unauthenticated', detail: 'Agent agent-7 is inactive', agentId: 'agent-7', businessUnitId: 'bu-100' });
+    expect(endBy(caller)).toMatchObject({ branch: 'OnInvalidSecurityUser', event: { data: { reason: 'InvalidSecurityUser', agentId: 'agent-7' } } });
+  });
+
+  it('an agent moved to another business unit is unauthenticated', async () => {
+    const moved = foldAgent([
+      { type: 'AgentRegistered', data: agent },
+      { type: 'AgentUpdated', data: { ...agent, businessUnitId: 'bu-200' } },
+    ]);
+    expect(authenticate(await verified(), moved, supervisors)).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'Agent agent-7 no longer belongs to business unit bu-100',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+    });
+  });
+
+  it('an active agent without a security profile is an agent with no permissions, so EndContact answers OnUnauthorized', async () => {
+    const caller = authenticate(await verified(), agent, undefined);
+    expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: [] });
+    expect(endBy(caller).branch).toBe('OnUnauthorized');
+  });
+
+  it('an active agent whose profile only views contacts gets OnUnauthorized', async () => {
+    const viewers = foldProfile([{ type: 'SecurityProfileDefined', data: { profileId: 'supervisors', name: 'Viewers', permissions: ['Contacts.View'] } }]);
+    const caller = authenticate(await verified(), agent, viewers);
+    expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: ['Contacts.View'] });
+    expect(endBy(caller).branch).toBe('OnUnauthorized');
+  });
+
+  it('an active agent with a profile gets its permissions, and ends the contact', async () => {
+    const caller = authenticate(await verified(), agent, supervisors);
+    expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: ['Contacts.End', 'Contacts.View'] });
+    expect(endBy(caller)).toMatchObject({ branch: 'OnSuccess', replayed: false, event: { data: { endedBy: 'agent-7' } } });
+  });
+
+  it('a reactivated agent is authenticated again with the same SecurityUser', async () => {
+    const reactivated = foldAgent([
+      { type: 'AgentRegistered', data: agent },
+      { type: 'AgentDeactivated', data: { ...agent, active: false } },
+      { type: 'AgentUpdated', data: agent },
+    ]);
+    expect(authenticate(await verified(), reactivated, supervisors)).toMatchObject({ kind: 'Agent', agentId: 'agent-7' });
+  });
+});
