@@ -1,0 +1,72 @@
+import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
+import type { EventStore } from '../../../libs/event-store/src/index.js';
+import type { AppConfig } from './config/configuration.js';
+import type { Secrets } from './config/embedded-secrets.js';
+import { ContactStreamController, ContactStreams } from './contacts/contact-stream.controller.js';
+import { ContactsController } from './contacts/contacts.controller.js';
+import { EndContactHandler } from './contacts/end-contact.handler.js';
+import { RefusalRecorder } from './contacts/refusal-recorder.js';
+import { StartContactHandler } from './contacts/start-contact.handler.js';
+import { StudioActionController } from './contacts/studio-action.controller.js';
+import { DirectoryController } from './directory/directory.controller.js';
+import { DirectoryService } from './directory/directory.service.js';
+import { HealthController } from './health/health.controller.js';
+import { Credentials } from './http/auth.js';
+import { eventStoreProvider } from './infrastructure/event-store.provider.js';
+import type { AppLogger } from './infrastructure/logger.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/tokens.js';
+import { ViewsService } from './infrastructure/views.service.js';
+
+/** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
+class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    private readonly views: ViewsService,
+    private readonly streams: ContactStreams,
+    private readonly refusals: RefusalRecorder,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.views.start();
+  }
+
+  beforeApplicationShutdown(): void {
+    // Open event streams would keep the HTTP server from closing.
+    this.streams.closeAll();
+  }
+
+  async onApplicationShutdown(signal?: string): Promise<void> {
+    await this.refusals.close();
+    await this.views.stop();
+    await this.store.close();
+    this.logger.info({ signal }, 'stopped: in-flight commands finished, stores closed');
+  }
+}
+
+@Module({})
+export class AppModule {
+  static register(options: { config: AppConfig; secrets: Secrets; logger: AppLogger }): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot(), TerminusModule],
+      controllers: [ContactsController, ContactStreamController, StudioActionController, DirectoryController, HealthController],
+      providers: [
+        { provide: APP_CONFIG, useValue: options.config },
+        { provide: SECRETS, useValue: options.secrets },
+        { provide: LOGGER, useValue: options.logger },
+        eventStoreProvider,
+        ViewsService,
+        DirectoryService,
+        Credentials,
+        RefusalRecorder,
+        ContactStreams,
+        EndContactHandler,
+        StartContactHandler,
+        Lifecycle,
+      ],
+    };
+  }
+}

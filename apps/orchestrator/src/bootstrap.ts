@@ -1,0 +1,55 @@
+/**
+ * Builds and starts the service: configuration validated first (a wrong value stops it with a message naming the
+ * variable), embedded secrets, Fastify with a 1 MB body limit, OpenAPI at /docs, graceful shutdown.
+ */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module.js';
+import { loadConfiguration, type AppConfig } from './config/configuration.js';
+import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
+import { ErrorsFilter } from './http/errors.filter.js';
+import { NestPinoLogger, createLogger, type AppLogger } from './infrastructure/logger.js';
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export type RunningService = { app: NestFastifyApplication; config: AppConfig; secrets: Secrets; url: string; logger: AppLogger };
+
+export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+  const config = loadConfiguration(env);
+  const logger = createLogger(config.logLevel);
+  const secrets =
+    config.eventStore === 'sqlite'
+      ? ensureEmbeddedSecrets(config.dataDir, config)
+      : { platformToken: config.platformToken!, securityUserSigningKey: config.securityUserSigningKey!, generatedPlatformToken: false };
+  if (secrets.generatedPlatformToken) {
+    // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
+    process.stdout.write(`PLATFORM_TOKEN=${secrets.platformToken}   (generated, saved in ${config.dataDir}/secrets.json)\n`);
+  }
+  if (!config.kafkaBrokers) logger.info('KAFKA_BROKERS is not set: outcomes are not fanned out to Kafka');
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register({ config, secrets, logger }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false }),
+    { logger: new NestPinoLogger(logger), abortOnError: false },
+  );
+  app.useGlobalFilters(new ErrorsFilter(logger));
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('contact-orchestrator')
+      .setDescription('End a Contact, event-sourced: commands, the live contact view, history, and the Studio action.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, eventStore: config.eventStore, dataDir: config.dataDir }, 'contact-orchestrator listening');
+  return { app, config, secrets, url, logger };
+}

@@ -1,0 +1,59 @@
+/**
+ * GET /v1/contacts/stream: Server-Sent Events of view changes, filtered to the reader's business unit.
+ * Closed cleanly at shutdown so the server can stop.
+ */
+import { Controller, Get, Injectable, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import type { ContactView } from '../../../../libs/projections/src/index.js';
+import { Credentials } from '../http/auth.js';
+import { ViewsService } from '../infrastructure/views.service.js';
+
+@Injectable()
+export class ContactStreams {
+  private readonly open = new Set<ServerResponse>();
+
+  add(response: ServerResponse): void {
+    this.open.add(response);
+    response.on('close', () => this.open.delete(response));
+  }
+
+  closeAll(): void {
+    for (const response of this.open) response.end();
+    this.open.clear();
+  }
+}
+
+@ApiTags('contacts')
+@ApiBearerAuth()
+@Controller('v1/contacts')
+export class ContactStreamController {
+  constructor(
+    private readonly credentials: Credentials,
+    private readonly views: ViewsService,
+    private readonly streams: ContactStreams,
+  ) {}
+
+  @Get('stream')
+  @ApiOperation({ summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
+  @ApiProduces('text/event-stream')
+  async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const reader = await this.credentials.requireReader(request);
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.write(`: connected at position ${this.views.contacts.checkpoint?.toString() ?? '0'}\n\n`);
+    const unsubscribe = this.views.contacts.onChange((view: ContactView) => {
+      if (reader.kind === 'agent' && view.businessUnitId !== reader.businessUnitId) return;
+      raw.write(`id: ${view.position}\nevent: contact\ndata: ${JSON.stringify(view)}\n\n`);
+    });
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
+    heartbeat.unref();
+    raw.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+    this.streams.add(raw);
+  }
+}

@@ -1,0 +1,131 @@
+/** REST for contacts: register, end, read (view, list, history). Thin: parse, call the bus, map the answer. */
+import { Body, Controller, ForbiddenException, Get, HttpCode, NotFoundException, ConflictException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '../../../../libs/contacts/src/index.js';
+import { ViewsService } from '../infrastructure/views.service.js';
+import { Credentials, bearerToken, type Reader } from '../http/auth.js';
+import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
+import { IDENTIFIER, InvalidInputError, identifier, jsonSchema, oneOf, optional, parseBody, text } from '../http/input.js';
+import { EndContactCommand } from './end-contact.command.js';
+import { httpStatusOf, restBodyOf } from './end-contact.http.js';
+import { StartContactCommand } from './start-contact.command.js';
+
+const contactIdField = text({ pattern: CONTACT_ID_PATTERN, patternHint: 'a decimal string of 1 to 19 digits', maxLength: 19 });
+const startShape = {
+  businessUnitId: identifier(),
+  mediaType: oneOf(MEDIA_TYPES),
+  skill: optional(text({ maxLength: 128 })),
+  contactId: optional(contactIdField),
+};
+const endShape = { commandId: optional(identifier()) };
+
+@ApiTags('contacts')
+@ApiBearerAuth()
+@Controller('v1/contacts')
+export class ContactsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly credentials: Credentials,
+    private readonly views: ViewsService,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Register a live contact (platform credential)' })
+  @ApiBody({ schema: jsonSchema(startShape) })
+  @ApiResponse({ status: 201, description: 'The contact, Active' })
+  @ApiResponse({ status: 409, description: 'A contact with this ID exists' })
+  async start(@Req() request: FastifyRequest, @Body() body: unknown) {
+    this.credentials.requirePlatform(request);
+    const input = parseBody(startShape, body);
+    const commandId = commandIdOf(request, undefined);
+    const result = await this.commands.execute(
+      new StartContactCommand({ ...stripUndefined(input), metadata: metadataFor(request, commandId, 'http') }),
+    );
+    if (result.result === 'AlreadyExists') throw new ConflictException(result.detail);
+    await this.views.caughtUp(result.position);
+    const { result: _started, ...contact } = result;
+    return contact;
+  }
+
+  @Post(':contactId/end')
+  @ApiOperation({ summary: 'End a contact (SecurityUser credential)', description: 'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default' })
+  @ApiParam({ name: 'contactId', description: 'Decimal string of 1 to 19 digits' })
+  @ApiBody({ schema: jsonSchema(endShape), required: false })
+  async end(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('contactId') contactId: string, @Body() body: unknown) {
+    const input = parseBody(endShape, body, { allowMissingBody: true });
+    const commandId = commandIdOf(request, input.commandId);
+    const result = await this.commands.execute(
+      new EndContactCommand({
+        contactId,
+        securityUser: bearerToken(request),
+        commandId,
+        correlationId: correlationIdOf(request, commandId),
+        source: 'http',
+        clientAddress: clientAddressOf(request),
+      }),
+    );
+    if (result.branch === 'OnSuccess') await this.views.caughtUp(result.position);
+    void reply.status(httpStatusOf(result)).send(restBodyOf(result));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List contacts of the view, paged by contactId' })
+  @ApiQuery({ name: 'state', required: false, enum: ['Active', 'Ended'] })
+  @ApiQuery({ name: 'mediaType', required: false, enum: [...MEDIA_TYPES] })
+  @ApiQuery({ name: 'businessUnitId', required: false })
+  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 100' })
+  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `next` of the previous page' })
+  async list(@Req() request: FastifyRequest, @Query() query: Record<string, unknown>) {
+    const reader = await this.credentials.requireReader(request);
+    const input = parseBody(
+      { state: optional(oneOf(['Active', 'Ended'] as const)), mediaType: optional(oneOf(MEDIA_TYPES)), businessUnitId: optional(text({ pattern: IDENTIFIER, patternHint: 'an identifier' })), limit: optional(text({ pattern: /^\d{1,4}$/, patternHint: 'an integer from 1 to 1000' })), after: optional(contactIdField) },
+      query,
+    );
+    const limit = input.limit === undefined ? 100 : Number(input.limit);
+    if (limit < 1 || limit > 1000) throw new InvalidInputError('limit', 'must be an integer from 1 to 1000');
+    let businessUnitId = input.businessUnitId;
+    if (reader.kind === 'agent') {
+      if (businessUnitId !== undefined && businessUnitId !== reader.businessUnitId) {
+        throw new ForbiddenException(`businessUnitId must be your own business unit (${reader.businessUnitId})`);
+      }
+      businessUnitId = reader.businessUnitId;
+    }
+    return this.views.list({ ...stripUndefined({ state: input.state, mediaType: input.mediaType, businessUnitId, after: input.after }), limit });
+  }
+
+  @Get(':contactId')
+  @ApiOperation({ summary: 'One contact of the live view' })
+  async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
+    const reader = await this.credentials.requireReader(request);
+    return this.visibleContact(reader, contactIdField.parse(contactId, 'contactId'));
+  }
+
+  @Get(':contactId/history')
+  @ApiOperation({ summary: 'The contact’s events in log order, refusals that named it included' })
+  async history(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
+    const reader = await this.credentials.requireReader(request);
+    const id = contactIdField.parse(contactId, 'contactId');
+    const events = this.views.history(id);
+    const owner = this.views.contact(id)?.businessUnitId;
+    // Refusals may name an unknown contact: the platform sees them; an agent only its own unit's contacts.
+    if (events.length === 0 || (reader.kind === 'agent' && owner !== reader.businessUnitId)) {
+      throw new NotFoundException(`Contact ${id} not found`);
+    }
+    return { contactId: id, events };
+  }
+
+  private visibleContact(reader: Reader, contactId: string) {
+    const contact = this.views.contact(contactId);
+    if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
+      throw new NotFoundException(`Contact ${contactId} not found`);
+    }
+    return contact;
+  }
+}
+
+function stripUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

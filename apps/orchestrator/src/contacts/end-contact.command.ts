@@ -1,0 +1,27 @@
+import { Command } from '@nestjs/cqrs';
+import type { InvalidContactIdCause } from '../../../../libs/contacts/src/index.js';
+import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+
+/** The answer to an EndContact command, whatever carried it (REST, Studio action, Kafka). */
+export type EndContactResult =
+  | { branch: 'OnSuccess'; contactId: string; endedAt: string; position: string; replayed: boolean }
+  | { branch: 'OnInvalidSecurityUser'; contactId: string; detail: string }
+  | { branch: 'OnUnauthorized'; contactId: string; detail: string }
+  | { branch: 'OnInvalidContactID'; contactId: string; cause: InvalidContactIdCause; detail: string }
+  | { branch: 'Default'; contactId: string; detail: string };
+
+export type EndContactRequest = {
+  contactId: string;
+  securityUser: string | undefined;
+  commandId: string;
+  correlationId: string;
+  source: EventMetadata['source'];
+  /** Bounds the audit of unauthenticated refusals per client. */
+  clientAddress: string;
+};
+
+export class EndContactCommand extends Command<EndContactResult> {
+  constructor(readonly request: EndContactRequest) {
+    super();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * EndContact, the whole path: authenticate the SecurityUser (directory as it is now), load the contact stream,
+ * decide, append with the expected revision, and on a conflict re-read and decide again. Only the event store
+ * is written; views and Kafka follow from it.
+ */
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  contactStreamId,
+  decideEndContact,
+  foldContact,
+  isWellFormedContactId,
+  type ContactEventEnvelope,
+  type EndContactDecision,
+} from '../../../../libs/contacts/src/index.js';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type EventMetadata,
+  type EventStore,
+  type RecordedEvent,
+} from '../../../../libs/event-store/src/index.js';
+import { DirectoryService } from '../directory/directory.service.js';
+import { eventIdFor } from '../infrastructure/event-ids.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
+import { RefusalRecorder } from './refusal-recorder.js';
+
+const MAX_ATTEMPTS = 10;
+
+@CommandHandler(EndContactCommand)
+export class EndContactHandler implements ICommandHandler<EndContactCommand, EndContactResult> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly directory: DirectoryService,
+    private readonly refusals: RefusalRecorder,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+  ) {}
+
+  async execute({ request }: EndContactCommand): Promise<EndContactResult> {
+    const { contactId, commandId } = request;
+    try {
+      const caller = await this.directory.authenticate(request.securityUser);
+      const metadata: EventMetadata = {
+        commandId,
+        correlationId: request.correlationId,
+        causationId: commandId,
+        source: request.source,
+        schemaVersion: 1,
+      };
+      for (let attempt = 1; ; attempt++) {
+        const stream = isWellFormedContactId(contactId) ? await this.store.readStream(contactStreamId(contactId)) : [];
+        const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(stream.map(toEnvelope)));
+        try {
+          return await this.carryOut(decision, stream, metadata, request.clientAddress);
+        } catch (error) {
+          if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw error;
+          this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again');
+        }
+      }
+    } catch (error) {
+      if (error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError) {
+        this.logger.error({ err: error, contactId, commandId }, 'EndContact failed on the event store');
+        return { branch: 'Default', contactId, detail: `Event store unavailable: ${error.message}` };
+      }
+      throw error;
+    }
+  }
+
+  private async carryOut(decision: EndContactDecision, stream: RecordedEvent[], metadata: EventMetadata, clientAddress: string): Promise<EndContactResult> {
+    switch (decision.branch) {
+      case 'OnSuccess': {
+        if (decision.replayed) {
+          const ended = stream.find((e) => e.type === 'ContactEnded')!;
+          return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: ended.position.toString(), replayed: true };
+        }
+        const { position } = await this.store.append(
+          contactStreamId(decision.contactId),
+          [{ id: eventIdFor(`${metadata.commandId}:ContactEnded`), ...decision.event, metadata }],
+          { expectedRevision: stream[stream.length - 1]!.revision },
+        );
+        return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };
+      }
+      case 'OnInvalidSecurityUser':
+      case 'OnUnauthorized':
+        await this.refusals.record(decision.event, metadata, clientAddress);
+        return { branch: decision.branch, contactId: decision.event.data.contactId, detail: decision.detail };
+      case 'OnInvalidContactID':
+        await this.refusals.record(decision.event, metadata, clientAddress);
+        return { branch: decision.branch, contactId: decision.event.data.contactId, cause: decision.cause, detail: decision.detail };
+      default:
+        return exhaustive(decision);
+    }
+  }
+}
+
+function toEnvelope(event: RecordedEvent): ContactEventEnvelope {
+  // The contact stream holds only events this service wrote; the decider's evolve checks the type.
+  return { type: event.type, data: event.data, commandId: event.metadata.commandId } as ContactEventEnvelope;
+}
+
+function exhaustive(value: never): never {
+  throw new Error(`Unhandled decision ${JSON.stringify(value)}`);
+}

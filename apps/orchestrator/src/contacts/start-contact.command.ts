@@ -1,0 +1,30 @@
+import { Command } from '@nestjs/cqrs';
+import type { MediaType } from '../../../../libs/contacts/src/index.js';
+import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+
+export type StartContactResult =
+  | {
+      result: 'Started';
+      contactId: string;
+      businessUnitId: string;
+      mediaType: MediaType;
+      skill?: string;
+      state: 'Active';
+      startedAt: string;
+      position: string;
+    }
+  | { result: 'AlreadyExists'; contactId: string; detail: string };
+
+export class StartContactCommand extends Command<StartContactResult> {
+  constructor(
+    readonly request: {
+      contactId?: string;
+      businessUnitId: string;
+      mediaType: MediaType;
+      skill?: string;
+      metadata: EventMetadata;
+    },
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The security directory, application side: administration commands, SetSecurityUser, and authentication of a
+ * SecurityUser against the directory as it is *now* (its streams, not a lagging view).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '../../../../libs/contacts/src/index.js';
+import {
+  WrongExpectedRevisionError,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedRevision,
+  type RecordedEvent,
+} from '../../../../libs/event-store/src/index.js';
+import {
+  agentStreamId,
+  authenticate,
+  decideDefineProfile,
+  decidePutAgent,
+  foldAgent,
+  foldProfile,
+  issueSecurityUser,
+  securityProfileStreamId,
+  verifySecurityUser,
+  type Agent,
+  type AgentEvent,
+  type DirectoryEvent,
+  type SecurityProfile,
+  type SecurityProfileDefined,
+} from '../../../../libs/security/src/index.js';
+import type { AppConfig } from '../config/configuration.js';
+import type { Secrets } from '../config/embedded-secrets.js';
+import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
+import { randomUUID } from 'node:crypto';
+
+export class UnknownAgentError extends Error {}
+export class InactiveAgentError extends Error {}
+
+const MAX_ATTEMPTS = 5;
+
+@Injectable()
+export class DirectoryService {
+  private readonly key: Uint8Array;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(SECRETS) secrets: Secrets,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.key = new TextEncoder().encode(secrets.securityUserSigningKey);
+  }
+
+  async authenticate(securityUser: string | undefined, now = new Date()): Promise<Caller> {
+    const verification = await verifySecurityUser(securityUser, this.key, now);
+    if (!verification.ok) return authenticate(verification, undefined, undefined);
+    const agent = await this.loadAgent(verification.claims.agentId);
+    const profile = agent?.active ? await this.loadProfile(agent.securityProfileId) : undefined;
+    return authenticate(verification, agent, profile);
+  }
+
+  async putProfile(command: SecurityProfile, metadata: EventMetadata): Promise<SecurityProfile> {
+    return this.withRetry(async () => {
+      const events = (await this.store.readStream(securityProfileStreamId(command.profileId))) as unknown as RecordedDirectoryEvent<SecurityProfileDefined>[];
+      const decided = decideDefineProfile(command, foldProfile(events));
+      await this.appendIfAny(securityProfileStreamId(command.profileId), decided, expectedAfter(events), metadata);
+      return foldProfile([...events, ...decided])!;
+    });
+  }
+
+  async putAgent(command: Agent, metadata: EventMetadata): Promise<Agent> {
+    return this.withRetry(async () => {
+      const events = (await this.store.readStream(agentStreamId(command.agentId))) as unknown as RecordedDirectoryEvent<AgentEvent>[];
+      const decided = decidePutAgent(command, foldAgent(events));
+      await this.appendIfAny(agentStreamId(command.agentId), decided, expectedAfter(events), metadata);
+      return foldAgent([...events, ...decided])!;
+    });
+  }
+
+  /** SetSecurityUser: a credential for an active agent; the directory is checked again at every use. */
+  async issue(agentId: string, now = new Date()): Promise<{ securityUser: string; agentId: string; businessUnitId: string; expiresAt: string }> {
+    const agent = await this.loadAgent(agentId);
+    if (!agent) throw new UnknownAgentError(`Agent ${agentId} not found`);
+    if (!agent.active) throw new InactiveAgentError(`Agent ${agentId} is inactive`);
+    const { securityUser, expiresAt } = await issueSecurityUser(agent, this.key, this.config.securityUserTtlSeconds, now);
+    return { securityUser, agentId, businessUnitId: agent.businessUnitId, expiresAt: expiresAt.toISOString() };
+  }
+
+  private async loadAgent(agentId: string): Promise<Agent | undefined> {
+    return foldAgent((await this.store.readStream(agentStreamId(agentId))) as unknown as AgentEvent[]);
+  }
+
+  private async loadProfile(profileId: string): Promise<SecurityProfile | undefined> {
+    return foldProfile((await this.store.readStream(securityProfileStreamId(profileId))) as unknown as SecurityProfileDefined[]);
+  }
+
+  private async appendIfAny(streamId: string, events: DirectoryEvent[], expectedRevision: ExpectedRevision, metadata: EventMetadata): Promise<void> {
+    if (events.length === 0) return;
+    await this.store.append(
+      streamId,
+      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })),
+      { expectedRevision },
+    );
+  }
+
+  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError) || i >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
+}
+
+type RecordedDirectoryEvent<E extends DirectoryEvent> = E & Pick<RecordedEvent, 'revision'>;
+
+const expectedAfter = (events: ReadonlyArray<Pick<RecordedEvent, 'revision'>>): ExpectedRevision =>
+  events.length === 0 ? 'no_stream' : events[events.length - 1]!.revision;
+

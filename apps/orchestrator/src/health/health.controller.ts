@@ -1,0 +1,49 @@
+/** GET /health: liveness and readiness (event store reachable, views caught up with the log). */
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, type HealthIndicatorResult } from '@nestjs/terminus';
+import type { EventStore } from '../../../../libs/event-store/src/index.js';
+import { ViewsService } from '../infrastructure/views.service.js';
+import { EVENT_STORE } from '../infrastructure/tokens.js';
+
+@ApiTags('operations')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly views: ViewsService,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness and readiness' })
+  check() {
+    return this.health.check([() => this.eventStore(), () => this.projections()]);
+  }
+
+  private async eventStore(): Promise<HealthIndicatorResult> {
+    try {
+      await this.store.ping();
+      return { eventStore: { status: 'up' } };
+    } catch (error) {
+      throw new ServiceUnavailableException({ eventStore: { status: 'down', message: (error as Error).message } });
+    }
+  }
+
+  private async projections(): Promise<HealthIndicatorResult> {
+    const head = (await this.store.headPosition()) ?? 0n;
+    const result: HealthIndicatorResult = {};
+    for (const runner of [this.views.contacts, this.views.directory]) {
+      const checkpoint = runner.checkpoint ?? 0n;
+      result[runner.name] = {
+        status: runner.error === undefined ? 'up' : 'down',
+        checkpoint: checkpoint.toString(),
+        head: head.toString(),
+        caughtUp: checkpoint >= head,
+        ...(runner.error !== undefined ? { error: runner.error } : {}),
+      };
+    }
+    return result;
+  }
+}

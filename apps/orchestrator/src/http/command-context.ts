@@ -1,0 +1,27 @@
+import { randomUUID } from 'node:crypto';
+import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+import { InvalidInputError, identifier } from './input.js';
+import type { RequestLike } from './auth.js';
+
+const commandIdField = identifier();
+
+/** The command ID from `Idempotency-Key` or the body (they must agree), else a new one. */
+export function commandIdOf(request: RequestLike, bodyCommandId: string | undefined): string {
+  const header = request.headers['idempotency-key'];
+  const fromHeader = typeof header === 'string' ? commandIdField.parse(header, 'Idempotency-Key') : undefined;
+  if (fromHeader !== undefined && bodyCommandId !== undefined && fromHeader !== bodyCommandId) {
+    throw new InvalidInputError('commandId', 'differs from the Idempotency-Key header');
+  }
+  return fromHeader ?? bodyCommandId ?? randomUUID();
+}
+
+export function correlationIdOf(request: RequestLike, commandId: string): string {
+  const header = request.headers['x-correlation-id'];
+  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : commandId;
+}
+
+export function metadataFor(request: RequestLike, commandId: string, source: EventMetadata['source']): EventMetadata {
+  return { commandId, correlationId: correlationIdOf(request, commandId), causationId: commandId, source, schemaVersion: 1 };
+}
+
+export const clientAddressOf = (request: RequestLike): string => request.ip ?? 'unknown';
