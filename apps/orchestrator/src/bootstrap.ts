@@ -35,7 +35,6 @@ export async function startService(env: Record<string, string | undefined> = pro
     { logger: new NestPinoLogger(logger), abortOnError: false },
   );
   app.useGlobalFilters(new ErrorsFilter(logger));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,11 +1,37 @@
 import { ConfigurationError } from './config/configuration.js';
 import { startService } from './bootstrap.js';
 
-startService().catch((error: unknown) => {
+const SHUTDOWN_GRACE_MS = 30_000;
+
+try {
+  const { app, logger } = await startService();
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new requests, finishing in-flight commands');
+    setTimeout(() => {
+      logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms: exiting`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+} catch (error) {
   if (error instanceof ConfigurationError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
   }
   process.stderr.write(`contact-orchestrator failed to start: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
-});
+}

@@ -67,7 +67,7 @@ export class ContactsController {
         clientAddress: clientAddressOf(request),
       }),
     );
-    if (result.branch === 'OnSuccess') await this.views.caughtUp(result.position);
+    if ('position' in result && result.position !== undefined) await this.views.caughtUp(result.position);
     void reply.status(httpStatusOf(result)).send(restBodyOf(result));
   }
 

@@ -2,12 +2,15 @@ import { Command } from '@nestjs/cqrs';
 import type { InvalidContactIdCause } from '../../../../libs/contacts/src/index.js';
 import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
 
-/** The answer to an EndContact command, whatever carried it (REST, Studio action, Kafka). */
+/**
+ * The answer to an EndContact command, whatever carried it (REST, Studio action, Kafka). `position` is where the
+ * outcome was recorded (absent when an anonymous refusal was only counted).
+ */
 export type EndContactResult =
   | { branch: 'OnSuccess'; contactId: string; endedAt: string; position: string; replayed: boolean }
-  | { branch: 'OnInvalidSecurityUser'; contactId: string; detail: string }
-  | { branch: 'OnUnauthorized'; contactId: string; detail: string }
-  | { branch: 'OnInvalidContactID'; contactId: string; cause: InvalidContactIdCause; detail: string }
+  | { branch: 'OnInvalidSecurityUser'; contactId: string; detail: string; position?: string }
+  | { branch: 'OnUnauthorized'; contactId: string; detail: string; position?: string }
+  | { branch: 'OnInvalidContactID'; contactId: string; cause: InvalidContactIdCause; detail: string; position?: string }
   | { branch: 'Default'; contactId: string; detail: string };
 
 export type EndContactRequest = {

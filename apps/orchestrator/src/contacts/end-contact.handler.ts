@@ -83,12 +83,14 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };
       }
       case 'OnInvalidSecurityUser':
-      case 'OnUnauthorized':
-        await this.refusals.record(decision.event, metadata, clientAddress);
-        return { branch: decision.branch, contactId: decision.event.data.contactId, detail: decision.detail };
-      case 'OnInvalidContactID':
-        await this.refusals.record(decision.event, metadata, clientAddress);
-        return { branch: decision.branch, contactId: decision.event.data.contactId, cause: decision.cause, detail: decision.detail };
+      case 'OnUnauthorized': {
+        const position = await this.refusals.record(decision.event, metadata, clientAddress);
+        return { branch: decision.branch, contactId: decision.event.data.contactId, detail: decision.detail, ...positionOf(position) };
+      }
+      case 'OnInvalidContactID': {
+        const position = await this.refusals.record(decision.event, metadata, clientAddress);
+        return { branch: decision.branch, contactId: decision.event.data.contactId, cause: decision.cause, detail: decision.detail, ...positionOf(position) };
+      }
       default:
         return exhaustive(decision);
     }
@@ -99,6 +101,8 @@ function toEnvelope(event: RecordedEvent): ContactEventEnvelope {
   // The contact stream holds only events this service wrote; the decider's evolve checks the type.
   return { type: event.type, data: event.data, commandId: event.metadata.commandId } as ContactEventEnvelope;
 }
+
+const positionOf = (position: bigint | undefined): { position?: string } => (position === undefined ? {} : { position: position.toString() });
 
 function exhaustive(value: never): never {
   throw new Error(`Unhandled decision ${JSON.stringify(value)}`);
