@@ -14,7 +14,15 @@ import { NestPinoLogger, createLogger, type AppLogger } from './infrastructure/l
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-export type RunningService = { app: NestFastifyApplication; config: AppConfig; secrets: Secrets; url: string; logger: AppLogger };
+export type RunningService = {
+  app: NestFastifyApplication;
+  config: AppConfig;
+  secrets: Secrets;
+  url: string;
+  logger: AppLogger;
+  /** Graceful stop: no new requests, in-flight commands finish, then subscriptions and stores close. */
+  close(): Promise<void>;
+};
 
 export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
   const config = loadConfiguration(env);
@@ -35,6 +43,17 @@ export async function startService(env: Record<string, string | undefined> = pro
     { logger: new NestPinoLogger(logger), abortOnError: false },
   );
   app.useGlobalFilters(new ErrorsFilter(logger));
+  // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
+  const fastify = app.getHttpAdapter().getInstance();
+  let draining = false;
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) void reply.header('connection', 'close');
+    return payload;
+  });
+  const close = async (): Promise<void> => {
+    draining = true;
+    await app.close();
+  };
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -50,5 +69,5 @@ export async function startService(env: Record<string, string | undefined> = pro
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, eventStore: config.eventStore, dataDir: config.dataDir }, 'contact-orchestrator listening');
-  return { app, config, secrets, url, logger };
+  return { app, config, secrets, url, logger, close };
 }

@@ -4,7 +4,7 @@ import { startService } from './bootstrap.js';
 const SHUTDOWN_GRACE_MS = 30_000;
 
 try {
-  const { app, logger } = await startService();
+  const { close, logger } = await startService();
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -17,7 +17,7 @@ try {
       logger.error(`shutdown took longer than ${SHUTDOWN_GRACE_MS} ms: exiting`);
       process.exit(1);
     }, SHUTDOWN_GRACE_MS).unref();
-    app.close().then(
+    close().then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError, loadConfiguration } from './configuration.js';
+
+const expectRejected = (env: Record<string, string>, variable: string): void => {
+  let error: unknown;
+  try {
+    loadConfiguration(env);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ConfigurationError);
+  expect((error as ConfigurationError).variable).toBe(variable);
+  expect((error as Error).message).toContain(variable);
+};
+
+describe('configuration (DESIGN §7)', () => {
+  it('defaults to the embedded store on port 3000, ./data, no Kafka', () => {
+    const config = loadConfiguration({});
+    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: './data', eventStore: 'sqlite', logLevel: 'info' });
+    expect(config.kafkaBrokers).toBeUndefined();
+    expect(config.topics).toEqual({
+      outcomes: 'contact.outcomes',
+      commands: 'contact.commands',
+      commandResults: 'contact.command-results',
+      deadLetter: 'contact.commands.dlq',
+      checkpoints: 'contact.outcomes.checkpoints',
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfiguration({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/co',
+      EVENT_STORE: 'esdb',
+      ESDB_CONNECTION_STRING: 'esdb://localhost:2113?tls=false',
+      KAFKA_BROKERS: 'k1:9092, k2:9092',
+      KAFKA_TOPIC_OUTCOMES: 'outcomes',
+      PLATFORM_TOKEN: 'a-platform-token-of-length',
+      SECURITY_USER_SIGNING_KEY: 'k'.repeat(32),
+      SECURITY_USER_TTL_SECONDS: '600',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: '/var/lib/co', eventStore: 'esdb', kafkaBrokers: ['k1:9092', 'k2:9092'], securityUserTtlSeconds: 600, logLevel: 'debug' });
+    expect(config.topics.outcomes).toBe('outcomes');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'esdb' }, 'ESDB_CONNECTION_STRING'],
+    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'http://x' }, 'ESDB_CONNECTION_STRING'],
+    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113' }, 'PLATFORM_TOKEN'],
+    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113', PLATFORM_TOKEN: 'p'.repeat(16) }, 'SECURITY_USER_SIGNING_KEY'],
+    [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_TOPIC_OUTCOMES: 'bad topic' }, 'KAFKA_TOPIC_OUTCOMES'],
+    [{ PLATFORM_TOKEN: 'short' }, 'PLATFORM_TOKEN'],
+    [{ SECURITY_USER_SIGNING_KEY: 'short' }, 'SECURITY_USER_SIGNING_KEY'],
+    [{ SECURITY_USER_TTL_SECONDS: '1' }, 'SECURITY_USER_TTL_SECONDS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %j naming %s', (env, variable) => expectRejected(env as Record<string, string>, variable));
+});

@@ -1,0 +1,84 @@
+/**
+ * Maps what @eventstore/db-client throws onto the port's errors. Pure: no client, no I/O.
+ * - WrongExpectedVersionError -> WrongExpectedRevisionError (the stream's actual revision, or 'no_stream')
+ * - the server cannot be reached or cannot serve now -> EventStoreUnavailableError
+ * - anything else is returned as it came, for the caller to rethrow
+ */
+import {
+  CancelledError,
+  DeadlineExceededError,
+  NotLeaderError,
+  TimeoutError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  convertToCommandError,
+} from '@eventstore/db-client';
+import { EventStoreUnavailableError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
+
+export interface EsdbErrorContext {
+  /** What was being done, for the message: "append to contact-1", "read $all". */
+  operation: string;
+  /** For appends: the stream and the revision the caller expected. */
+  streamId?: string;
+  expectedRevision?: ExpectedRevision;
+}
+
+/** gRPC status codes (grpc/doc/statuscodes.md) that mean "the server did not serve this request". */
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** Socket-level failures Node reports before any gRPC status exists. */
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+
+/** Messages of failures that never reach a server: cluster discovery, a channel that never connected. */
+const UNREACHABLE_MESSAGE = /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|UNAVAILABLE/i;
+
+export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError) return error;
+  // Raw gRPC errors (some client paths reject with them unconverted) become the client's own classes first.
+  const converted = toCommandError(error);
+
+  if (converted instanceof WrongExpectedVersionError) {
+    return new WrongExpectedRevisionError(
+      context.streamId ?? converted.streamName,
+      context.expectedRevision ?? converted.expectedVersion,
+      converted.actualVersion,
+    );
+  }
+  if (isUnreachable(converted)) {
+    return new EventStoreUnavailableError(`EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`, {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/** convertToCommandError reads `details` of anything with a numeric `code`; a foreign error may lack it. */
+function toCommandError(error: Error): Error {
+  try {
+    return convertToCommandError(error);
+  } catch {
+    return error;
+  }
+}
+
+export function isUnreachable(error: Error, depth = 0): boolean {
+  if (
+    error instanceof UnavailableError ||
+    error instanceof DeadlineExceededError ||
+    error instanceof NotLeaderError ||
+    // The server gave up waiting for the write to be acknowledged; a retry with the same event IDs is idempotent.
+    error instanceof TimeoutError ||
+    // The server cancelled the call (shutting down); the client only reconnects on the next call.
+    error instanceof CancelledError
+  ) {
+    return true;
+  }
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED) return true;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
+  if (UNREACHABLE_MESSAGE.test(error.message)) return true;
+  const cause: unknown = error.cause;
+  return depth < 5 && cause instanceof Error && isUnreachable(toCommandError(cause), depth + 1);
+}

@@ -1,0 +1,254 @@
+/**
+ * The production event store: EventStoreDB / KurrentDB over gRPC (@eventstore/db-client).
+ *
+ * - Positions are the $all {commit, prepare} pairs packed into one bigint (position.ts).
+ * - System events (types starting with `$`) never reach the port: readAll and headPosition skip them,
+ *   subscriptions filter them on the server. Links are not resolved.
+ * - EventStoreDB's fromPosition is inclusive for reads; the port's `after` is exclusive, so the event at
+ *   exactly `after` (and anything before it) is skipped here, for reads and subscriptions alike.
+ * - The position of an append is read back from the stream (the revision just written): the position the
+ *   server returns for a multi-event or idempotent append is not the last event's $all position.
+ */
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  START,
+  StreamNotFoundError,
+  type AllStreamResolvedEvent,
+  type AppendResult as ClientAppendResult,
+  type ReadPosition,
+  type ResolvedEvent,
+  type StreamingRead,
+} from '@eventstore/db-client';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  type AppendResult,
+  type EventStore,
+  type EventToAppend,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+} from '../port.js';
+import { mapEsdbError } from './errors.js';
+import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { decodePosition, encodePosition } from './position.js';
+
+/** The part of the client this adapter uses (an EventStoreDBClient is one). */
+export type EsdbClient = Pick<EventStoreDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+
+export interface EsdbEventStoreOptions {
+  /** How long ping waits for an answer before calling the store unavailable. Default 5000 ms. */
+  pingTimeoutMs?: number;
+  /** $all events read per round trip by headPosition when it has to step over system events. Default 32. */
+  backwardBatch?: number;
+}
+
+export class EsdbEventStore implements EventStore {
+  private readonly client: EsdbClient;
+  private readonly pingTimeoutMs: number;
+  private readonly backwardBatch: number;
+  private readonly subscriptions = new Set<AbortController>();
+  private closed = false;
+
+  /** @param connection an `esdb://` / `kurrentdb://` connection string, or a client (disposed by close()). */
+  constructor(connection: string | EsdbClient, options: EsdbEventStoreOptions = {}) {
+    this.client = typeof connection === 'string' ? EventStoreDBClient.connectionString(connection) : connection;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
+    this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
+  }
+
+  async append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+    this.assertOpen();
+    if (events.length === 0) throw new RangeError('append needs at least one event');
+    const { expectedRevision } = options;
+    const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
+    let result: ClientAppendResult;
+    try {
+      result = await this.client.appendToStream(streamId, events.map(toEventData), {
+        expectedRevision: toAppendExpectedRevision(expectedRevision),
+      });
+      // Only a client built with throwOnAppendFailure=false answers a conflict this way.
+      if (!result.success) {
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, result.nextExpectedRevision < 0n ? 'no_stream' : result.nextExpectedRevision);
+      }
+    } catch (error) {
+      throw mapEsdbError(error, context);
+    }
+    const { nextExpectedRevision } = result;
+    try {
+      return { nextExpectedRevision, position: await this.positionOf(streamId, nextExpectedRevision) };
+    } catch (error) {
+      // The events are written: failing now would tell the caller they were not. Fall back on the position
+      // the server answered with (unverified as the last event's $all position, hence only a fallback).
+      if (result.position === undefined) throw error;
+      return { nextExpectedRevision, position: encodePosition(result.position) };
+    }
+  }
+
+  /** The $all position of one event of a stream, read back by revision. */
+  private async positionOf(streamId: string, revision: bigint): Promise<bigint> {
+    const read = await this.drain(this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 }), `read ${streamId}@${revision}`);
+    const event = read[0] === undefined ? undefined : toRecordedEvent(read[0]);
+    if (event === undefined || event.revision !== revision) {
+      throw new Error(`EventStoreDB: revision ${revision} of ${streamId} was written but cannot be read back`);
+    }
+    return event.position;
+  }
+
+  async readStream(streamId: string): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    let resolved: ResolvedEvent[];
+    try {
+      resolved = await this.drain(this.client.readStream(streamId), `read ${streamId}`);
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return [];
+      throw error;
+    }
+    return resolved.map(toRecordedEvent).filter((e): e is RecordedEvent => e !== undefined);
+  }
+
+  async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    if (maxCount <= 0) return [];
+    const page: RecordedEvent[] = [];
+    // One more than asked: the first event may be the one at exactly `after` (inclusive start).
+    const batch = maxCount + 1;
+    let from: ReadPosition = after === undefined ? START : decodePosition(after);
+    let floor = after ?? -1n;
+    for (;;) {
+      const raw: AllStreamResolvedEvent[] = await this.drain(
+        this.client.readAll({ fromPosition: from, maxCount: batch, direction: FORWARDS }),
+        'read $all',
+      );
+      for (const resolved of raw) {
+        if (resolved.event === undefined) continue;
+        const position = encodePosition(resolved.event.position);
+        if (position <= floor) continue;
+        floor = position;
+        from = resolved.event.position;
+        if (isSystemEventType(resolved.event.type)) continue;
+        const event = toRecordedEvent(resolved);
+        if (event !== undefined) page.push(event);
+        if (page.length >= maxCount) return page;
+      }
+      // A short read is the end of the log; a full one made progress (batch >= 2), so read on.
+      if (raw.length < batch) return page;
+    }
+  }
+
+  async headPosition(): Promise<bigint | undefined> {
+    this.assertOpen();
+    let from: ReadPosition = END;
+    let ceiling: bigint | undefined;
+    for (;;) {
+      const raw: AllStreamResolvedEvent[] = await this.drain(
+        this.client.readAll({ fromPosition: from, maxCount: this.backwardBatch, direction: BACKWARDS }),
+        'read $all backwards',
+      );
+      for (const resolved of raw) {
+        if (resolved.event === undefined) continue;
+        const position = encodePosition(resolved.event.position);
+        if (ceiling !== undefined && position >= ceiling) continue;
+        ceiling = position;
+        from = resolved.event.position;
+        if (!isSystemEventType(resolved.event.type)) return position;
+      }
+      if (raw.length < this.backwardBatch) return undefined;
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+    const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void read.cancel().catch(() => undefined);
+        read.destroy();
+        reject(new EventStoreUnavailableError(`EventStoreDB did not answer a ping within ${this.pingTimeoutMs} ms`));
+      }, this.pingTimeoutMs);
+    });
+    try {
+      await Promise.race([this.drain(read, 'ping'), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async *subscribeToAll({ after, signal }: SubscribeOptions): AsyncIterable<RecordedEvent> {
+    if (signal?.aborted || this.closed) return;
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.subscriptions.add(stop);
+    const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+
+    const subscription = this.client.subscribeToAll({
+      fromPosition: after === undefined ? START : decodePosition(after),
+      filter: userEventsFilter(),
+    });
+    const iterator = subscription[Symbol.asyncIterator]();
+    let floor = after ?? -1n;
+    try {
+      for (;;) {
+        const next = iterator.next();
+        // Abandoned when the subscription stops first; its rejection is then of no interest.
+        next.catch(() => undefined);
+        let result: IteratorResult<AllStreamResolvedEvent> | 'stopped';
+        try {
+          result = await Promise.race([next, stopped]);
+        } catch (error) {
+          throw mapEsdbError(error, { operation: 'subscribe to $all' });
+        }
+        if (result === 'stopped') return;
+        if (result.done) {
+          if (stop.signal.aborted || this.closed) return;
+          throw new EventStoreUnavailableError('EventStoreDB ended the $all subscription');
+        }
+        const resolved = result.value;
+        if (resolved.event === undefined) continue;
+        const position = encodePosition(resolved.event.position);
+        if (position <= floor) continue;
+        floor = position;
+        if (isSystemEventType(resolved.event.type)) continue;
+        const event = toRecordedEvent(resolved);
+        if (event !== undefined) yield event;
+        if (stop.signal.aborted) return;
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.subscriptions.delete(stop);
+      // Late errors of a stream we no longer read must not become unhandled 'error' events.
+      subscription.on('error', () => undefined);
+      void subscription.unsubscribe().catch(() => undefined);
+      subscription.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const subscription of this.subscriptions) subscription.abort();
+    await this.client.dispose();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
+  }
+
+  /** Reads a finite client stream to the end; errors come out mapped (StreamNotFoundError stays as it is). */
+  private async drain<E>(read: StreamingRead<E>, operation: string): Promise<E[]> {
+    const out: E[] = [];
+    try {
+      for await (const item of read) out.push(item);
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) throw error;
+      throw mapEsdbError(error, { operation });
+    }
+    return out;
+  }
+}

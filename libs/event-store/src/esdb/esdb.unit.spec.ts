@@ -1,0 +1,415 @@
+/**
+ * The EventStoreDB adapter without a server: position packing, error mapping (with the client's own error
+ * classes), event mapping, the system-event filter, expected revisions, and the adapter's paging and
+ * subscription logic over an in-memory stand-in for the client's read streams.
+ */
+import {
+  ANY,
+  AccessDeniedError,
+  DeadlineExceededError,
+  NO_STREAM,
+  NotLeaderError,
+  STREAM_EXISTS,
+  StreamNotFoundError,
+  TimeoutError,
+  UnavailableError,
+  WrongExpectedVersionError,
+  convertToCommandError,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type AppendResult as ClientAppendResult,
+  type EventData,
+  type Position,
+  type ReadAllOptions as ClientReadAllOptions,
+  type ReadStreamOptions,
+  type ResolvedEvent,
+  type StreamingRead,
+  type SubscribeToAllOptions,
+} from '@eventstore/db-client';
+import { randomUUID } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+  positionFromString,
+  positionToString,
+  type EventMetadata,
+  type EventToAppend,
+  type RecordedEvent,
+} from '../port.js';
+import { mapEsdbError } from './errors.js';
+import { EsdbEventStore, type EsdbClient } from './esdb-event-store.js';
+import { isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { UNKNOWN_LOG_POSITION, decodePosition, encodePosition } from './position.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+const compare = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
+const metadata = (): EventMetadata => ({
+  commandId: randomUUID(),
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  source: 'kafka',
+  schemaVersion: 1,
+  nested: { tags: ['a', 'b'], n: 1.5 },
+});
+const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+
+describe('position encoding', () => {
+  it('round trips {commit, prepare} pairs, including both bounds', () => {
+    const pairs: Position[] = [
+      { commit: 0n, prepare: 0n },
+      { commit: 1n, prepare: 0n },
+      { commit: 0n, prepare: 1n },
+      { commit: 123_456n, prepare: 123_456n },
+      { commit: U64_MAX, prepare: U64_MAX },
+      { commit: 2n ** 40n + 7n, prepare: 2n ** 63n },
+    ];
+    for (const pair of pairs) expect(decodePosition(encodePosition(pair))).toEqual(pair);
+  });
+
+  it('preserves the order of positions (commit first, then prepare)', () => {
+    const values = [0n, 1n, 2n, 1_000n, 2n ** 32n, 2n ** 63n, U64_MAX - 1n, U64_MAX];
+    const pairs: Position[] = values.flatMap((commit) => values.map((prepare) => ({ commit, prepare })));
+    const byPair = [...pairs].sort((a, b) => compare(a.commit, b.commit) || compare(a.prepare, b.prepare));
+    const byEncoded = [...pairs].sort((a, b) => compare(encodePosition(a), encodePosition(b)));
+    expect(byEncoded).toEqual(byPair);
+  });
+
+  it('rejects values that do not fit in 64 bits, and bigints that are not a packed pair', () => {
+    expect(() => encodePosition({ commit: 1n << 64n, prepare: 0n })).toThrow(RangeError);
+    expect(() => encodePosition({ commit: 0n, prepare: 1n << 64n })).toThrow(RangeError);
+    expect(() => encodePosition({ commit: -1n, prepare: 0n })).toThrow(RangeError);
+    expect(() => encodePosition({ commit: 0n, prepare: -1n })).toThrow(RangeError);
+    expect(() => decodePosition(-1n)).toThrow(RangeError);
+    expect(() => decodePosition(1n << 128n)).toThrow(RangeError);
+  });
+
+  it('survives the port\'s decimal string form, even at the largest position', () => {
+    const largest = encodePosition({ commit: U64_MAX, prepare: U64_MAX });
+    expect(positionFromString(positionToString(largest))).toBe(largest);
+  });
+});
+
+describe('error mapping', () => {
+  const append = { operation: 'append to contact-1', streamId: 'contact-1', expectedRevision: 0n } as const;
+
+  it('WrongExpectedVersionError becomes WrongExpectedRevisionError with the actual revision', () => {
+    const error = new WrongExpectedVersionError(undefined, { streamName: 'contact-1', expected: 0n, current: 3n });
+    const mapped = mapEsdbError(error, append);
+    expect(mapped).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(mapped).toMatchObject({ streamId: 'contact-1', expected: 0n, actual: 3n });
+  });
+
+  it("a missing stream is actual 'no_stream'", () => {
+    const error = new WrongExpectedVersionError(undefined, { streamName: 'contact-2', expected: 'stream_exists', current: 'no_stream' });
+    expect(mapEsdbError(error, { operation: 'append' })).toMatchObject({ streamId: 'contact-2', expected: 'stream_exists', actual: 'no_stream' });
+  });
+
+  it('unreachable-server errors of the client become EventStoreUnavailableError, keeping the cause', () => {
+    const notLeader = convertToCommandError(
+      Object.assign(new Error('Leader info available'), {
+        code: 5,
+        details: 'Leader info available',
+        metadata: { getMap: () => ({ exception: 'not-leader', 'leader-endpoint-host': '10.0.0.2', 'leader-endpoint-port': '2113' }) },
+      }),
+    );
+    expect(notLeader).toBeInstanceOf(NotLeaderError);
+    for (const error of [
+      new UnavailableError(undefined, '14 UNAVAILABLE: No connection established'),
+      new DeadlineExceededError(undefined, '4 DEADLINE_EXCEEDED: Deadline exceeded'),
+      new TimeoutError(undefined, 'commit timeout'),
+      notLeader,
+    ]) {
+      const mapped = mapEsdbError(error, append);
+      expect(mapped, error.constructor.name).toBeInstanceOf(EventStoreUnavailableError);
+      expect((mapped as EventStoreUnavailableError).cause).toBe(error);
+      expect((mapped as Error).message).toContain('append to contact-1');
+    }
+  });
+
+  it('raw gRPC UNAVAILABLE / DEADLINE_EXCEEDED errors and refused connections become EventStoreUnavailableError', () => {
+    const raw = [
+      Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established' }),
+      Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded' }),
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' }),
+      new Error('Failed to discover after 10 attempts.'),
+      new Error('wrapped', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND eventstore'), { code: 'ENOTFOUND' }) }),
+    ];
+    for (const error of raw) expect(mapEsdbError(error, { operation: 'read' }), error.message).toBeInstanceOf(EventStoreUnavailableError);
+  });
+
+  it('anything else comes back unchanged, to be rethrown', () => {
+    const others: unknown[] = [
+      new StreamNotFoundError(undefined, 'contact-3'),
+      new AccessDeniedError(undefined, 'Access denied'),
+      new TypeError('bug'),
+      Object.assign(new Error('odd'), { code: 2 }),
+      'a string',
+      undefined,
+    ];
+    for (const error of others) expect(mapEsdbError(error, { operation: 'read' })).toBe(error);
+  });
+
+  it('errors already in the port vocabulary pass through', () => {
+    const conflict = new WrongExpectedRevisionError('s', 'no_stream', 0n);
+    const down = new EventStoreUnavailableError('down');
+    expect(mapEsdbError(conflict, append)).toBe(conflict);
+    expect(mapEsdbError(down, append)).toBe(down);
+  });
+});
+
+describe('event mapping', () => {
+  const recorded = (meta: unknown, data: unknown, position: Position | 'none' = { commit: 42n, prepare: 42n }): ResolvedEvent => ({
+    event: {
+      streamId: 'contact-9',
+      id: '0b5d4b3c-3f61-4b0a-9d0b-1f1e2e3d4c5b',
+      isJson: true,
+      revision: 3n,
+      type: 'ContactEnded',
+      created: new Date('2025-01-02T03:04:05.678Z'),
+      data: data as Record<string, unknown>,
+      metadata: meta as Record<string, unknown>,
+      ...(position === 'none' ? {} : { position }),
+    },
+  });
+
+  it('writes a JSON event with the writer-chosen ID, type, data and metadata', () => {
+    const event = toAppend('ContactEnded', { contactId: '1', nested: { a: [1, 2] } });
+    const data: EventData = toEventData(event);
+    expect(data).toEqual({ id: event.id, contentType: 'application/json', type: 'ContactEnded', data: event.data, metadata: event.metadata });
+  });
+
+  it('metadata round trips whether the client hands it over as an object or as bytes', () => {
+    const meta = metadata();
+    const bytes = new TextEncoder().encode(JSON.stringify(meta));
+    // A view into a larger buffer, as protobuf hands them out.
+    const padded = new Uint8Array(bytes.length + 8);
+    padded.set(bytes, 4);
+    for (const form of [meta, bytes, Buffer.from(bytes), padded.subarray(4, 4 + bytes.length)]) {
+      const event = toRecordedEvent(recorded(form, { contactId: '9' }));
+      expect(event?.metadata).toEqual(meta);
+    }
+  });
+
+  it('reads every field back, position packed and the creation time as recordedAt', () => {
+    const meta = metadata();
+    const event = toRecordedEvent(recorded(meta, { contactId: '9' }, { commit: 42n, prepare: 41n }));
+    expect(event).toEqual<RecordedEvent>({
+      id: '0b5d4b3c-3f61-4b0a-9d0b-1f1e2e3d4c5b',
+      streamId: 'contact-9',
+      type: 'ContactEnded',
+      data: { contactId: '9' },
+      metadata: meta,
+      revision: 3n,
+      position: encodePosition({ commit: 42n, prepare: 41n }),
+      recordedAt: new Date('2025-01-02T03:04:05.678Z'),
+    });
+  });
+
+  it('data and metadata that are not JSON objects still come back as objects', () => {
+    expect(toJsonObject(undefined)).toEqual({});
+    expect(toJsonObject(new Uint8Array())).toEqual({});
+    expect(toJsonObject(new TextEncoder().encode('not json'))).toEqual({ raw: 'not json' });
+    expect(toJsonObject('{"a":1}')).toEqual({ a: 1 });
+    expect(toJsonObject([1, 2])).toEqual({ value: [1, 2] });
+  });
+
+  it('an event without a usable log position is refused; a link to nothing is skipped', () => {
+    expect(() => toRecordedEvent(recorded({}, {}, 'none'))).toThrow(/log position/);
+    expect(() => toRecordedEvent(recorded({}, {}, { commit: UNKNOWN_LOG_POSITION, prepare: UNKNOWN_LOG_POSITION }))).toThrow(/log position/);
+    expect(toRecordedEvent({})).toBeUndefined();
+  });
+});
+
+describe('system event filter', () => {
+  it('is a server-side event-type filter that excludes $-prefixed types only', () => {
+    const filter = userEventsFilter();
+    expect(filter.filterOn).toBe('eventType');
+    const regex = new RegExp(filter.regex);
+    for (const type of ['ContactStarted', 'ContactEnded', 'EndContactRejected', 'a$b']) expect(regex.test(type), type).toBe(true);
+    for (const type of ['$metadata', '$>', '$statsCollected', '$ProjectionsInitialized', '$']) expect(regex.test(type), type).toBe(false);
+    expect(isSystemEventType('$>')).toBe(true);
+    expect(isSystemEventType('ContactEnded')).toBe(false);
+  });
+});
+
+describe('expected revision mapping', () => {
+  it('maps the port values onto the client constants and exact revisions', () => {
+    expect(toAppendExpectedRevision('any')).toBe(ANY);
+    expect(toAppendExpectedRevision('no_stream')).toBe(NO_STREAM);
+    expect(toAppendExpectedRevision('stream_exists')).toBe(STREAM_EXISTS);
+    expect(toAppendExpectedRevision(0n)).toBe(0n);
+    expect(toAppendExpectedRevision(17n)).toBe(17n);
+    expect(() => toAppendExpectedRevision(-1n)).toThrow(RangeError);
+  });
+});
+
+// ---- the adapter's own logic over an in-memory stand-in for the client's streams (not a server) ----
+
+type LogEntry = { streamId: string; type: string; revision: bigint; at: bigint };
+
+function streaming<E>(items: E[], error?: Error): StreamingRead<E> {
+  const readable = new Readable({ objectMode: true, read() {} });
+  for (const item of items) readable.push(item);
+  if (error) setImmediate(() => readable.destroy(error));
+  else readable.push(null);
+  return Object.assign(readable, { cancel: async (): Promise<void> => {} });
+}
+
+/** $all as EventStoreDB reads it: forwards from an inclusive position, backwards from an exclusive one. */
+class InMemoryLog implements EsdbClient {
+  readonly log: LogEntry[] = [];
+  readonly allReads: ClientReadAllOptions[] = [];
+  subscribeOptions: SubscribeToAllOptions | undefined;
+  live: PassThrough | undefined;
+  unsubscribed = false;
+  nextAppendError: Error | undefined;
+  readStreamError: Error | undefined;
+
+  add(streamId: string, type: string, at: bigint): void {
+    const revision = BigInt(this.log.filter((e) => e.streamId === streamId).length);
+    this.log.push({ streamId, type, revision, at });
+  }
+
+  resolved(entry: LogEntry): AllStreamResolvedEvent {
+    return {
+      event: {
+        streamId: entry.streamId,
+        id: randomUUID(),
+        isJson: true,
+        revision: entry.revision,
+        type: entry.type,
+        created: new Date(0),
+        data: {},
+        metadata: {},
+        position: { commit: entry.at, prepare: entry.at },
+      },
+    };
+  }
+
+  async appendToStream(streamName: string, events: EventData | EventData[]): Promise<ClientAppendResult> {
+    if (this.nextAppendError) throw this.nextAppendError;
+    const list = Array.isArray(events) ? events : [events];
+    for (const e of list) this.add(streamName, e.type, (this.log.at(-1)?.at ?? 0n) + 100n);
+    return { success: true, nextExpectedRevision: this.log.filter((e) => e.streamId === streamName).at(-1)!.revision, position: { commit: 1n, prepare: 1n } };
+  }
+
+  readStream(streamName: string, options: ReadStreamOptions = {}): StreamingRead<ResolvedEvent> {
+    if (this.readStreamError) return streaming<ResolvedEvent>([], this.readStreamError);
+    const events = this.log.filter((e) => e.streamId === streamName);
+    if (events.length === 0) return streaming<ResolvedEvent>([], new StreamNotFoundError(undefined, streamName));
+    const from = typeof options.fromRevision === 'bigint' ? options.fromRevision : 0n;
+    const max = Number(options.maxCount ?? Number.MAX_SAFE_INTEGER);
+    return streaming(events.filter((e) => e.revision >= from).slice(0, max).map((e) => this.resolved(e)));
+  }
+
+  readAll(options: ClientReadAllOptions = {}): StreamingRead<AllStreamResolvedEvent> {
+    this.allReads.push(options);
+    const max = Number(options.maxCount ?? Number.MAX_SAFE_INTEGER);
+    const from = options.fromPosition ?? 'start';
+    if (options.direction === 'backwards') {
+      const before = from === 'end' || from === 'start' ? undefined : from.commit;
+      const older = this.log.filter((e) => before === undefined || e.at < before).reverse();
+      return streaming(older.slice(0, max).map((e) => this.resolved(e)));
+    }
+    const start = from === 'start' ? 0n : from === 'end' ? Infinity : from.commit;
+    return streaming(this.log.filter((e) => typeof start === 'bigint' && e.at >= start).slice(0, max).map((e) => this.resolved(e)));
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions = {}): AllStreamSubscription {
+    this.subscribeOptions = options;
+    const live = new PassThrough({ objectMode: true });
+    this.live = live;
+    return Object.assign(live, {
+      unsubscribe: async (): Promise<void> => {
+        this.unsubscribed = true;
+      },
+    });
+  }
+
+  async dispose(): Promise<void> {}
+}
+
+describe('EsdbEventStore over the client API', () => {
+  it('readAll starts strictly after `after`, skips system events and pages over runs of them', async () => {
+    const client = new InMemoryLog();
+    client.add('a', 'A1', 100n);
+    for (let i = 1n; i <= 7n; i++) client.add('$stats-127.0.0.1:2113', '$statsCollected', 100n + i);
+    client.add('b', 'B1', 200n);
+    client.add('a', 'A2', 300n);
+    const store = new EsdbEventStore(client);
+    const first = await store.readAll({ maxCount: 2 });
+    expect(first.map((e) => e.type)).toEqual(['A1', 'B1']);
+    const second = await store.readAll({ after: first[1]!.position, maxCount: 2 });
+    expect(second.map((e) => e.type)).toEqual(['A2']);
+    expect(await store.readAll({ after: second[0]!.position, maxCount: 2 })).toEqual([]);
+    // The inclusive server read started at `after` itself: the adapter skipped it.
+    expect(client.allReads[client.allReads.length - 1]!.fromPosition).toEqual({ commit: 300n, prepare: 300n });
+  });
+
+  it('headPosition is the last non-system event, stepping back over system events', async () => {
+    const client = new InMemoryLog();
+    const store = new EsdbEventStore(client, { backwardBatch: 2 });
+    expect(await store.headPosition()).toBeUndefined();
+    client.add('a', 'A1', 100n);
+    for (let i = 1n; i <= 5n; i++) client.add('$$a', '$metadata', 100n + i);
+    expect(await store.headPosition()).toBe(encodePosition({ commit: 100n, prepare: 100n }));
+  });
+
+  it('append maps the expected revision and reports the $all position of the last event written', async () => {
+    const client = new InMemoryLog();
+    const store = new EsdbEventStore(client);
+    const result = await store.append('s', [toAppend('A'), toAppend('B')], { expectedRevision: 'no_stream' });
+    expect(result).toEqual({ nextExpectedRevision: 1n, position: encodePosition({ commit: 200n, prepare: 200n }) });
+    client.nextAppendError = new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: 1n });
+    await expect(store.append('s', [toAppend('C')], { expectedRevision: 0n })).rejects.toMatchObject({
+      name: 'WrongExpectedRevisionError',
+      streamId: 's',
+      expected: 0n,
+      actual: 1n,
+    });
+  });
+
+  it('an append that succeeded is not reported as failed when reading its position back fails', async () => {
+    const client = new InMemoryLog();
+    const store = new EsdbEventStore(client);
+    client.readStreamError = new UnavailableError(undefined, '14 UNAVAILABLE: connection reset');
+    const result = await store.append('s', [toAppend('A')], { expectedRevision: 'any' });
+    expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition({ commit: 1n, prepare: 1n }) });
+  });
+
+  it('readStream gives [] for a stream that does not exist', async () => {
+    expect(await new EsdbEventStore(new InMemoryLog()).readStream('nope')).toEqual([]);
+  });
+
+  it('subscribeToAll filters on the server, skips `after` itself, and ends (unsubscribing) when the signal aborts', async () => {
+    const client = new InMemoryLog();
+    const store = new EsdbEventStore(client);
+    const controller = new AbortController();
+    const after = encodePosition({ commit: 100n, prepare: 100n });
+    const iterator = store.subscribeToAll({ after, signal: controller.signal })[Symbol.asyncIterator]();
+    const first = iterator.next();
+    expect(client.subscribeOptions?.fromPosition).toEqual({ commit: 100n, prepare: 100n });
+    expect(client.subscribeOptions?.filter).toEqual(userEventsFilter());
+    const entry = (type: string, at: bigint): AllStreamResolvedEvent => client.resolved({ streamId: 'x', type, revision: 0n, at });
+    client.live!.write(entry('AtAfter', 100n));
+    client.live!.write(entry('$metadata', 150n));
+    client.live!.write(entry('Next', 200n));
+    expect((await first).value).toMatchObject({ type: 'Next', position: encodePosition({ commit: 200n, prepare: 200n }) });
+    const waiting = iterator.next();
+    setTimeout(() => controller.abort(), 20);
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    expect(client.unsubscribed).toBe(true);
+  });
+
+  it('close ends open subscriptions and refuses further work', async () => {
+    const client = new InMemoryLog();
+    const store = new EsdbEventStore(client);
+    const waiting = store.subscribeToAll({})[Symbol.asyncIterator]().next();
+    await new Promise((r) => setImmediate(r));
+    await store.close();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    await expect(store.readAll({ maxCount: 1 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+  });
+});

@@ -1,0 +1,84 @@
+// Finds a real EventStoreDB for integration tests (DESIGN §8), in this order:
+//   1. ESDB_CONNECTION_STRING env                       -> source 'env'            (never stopped by us)
+//   2. testcontainers, only if a container engine answers -> source 'testcontainers' (insecure, in memory)
+//   3. { kind: 'skipped', reason } naming why each step did not apply; ESDB_REQUIRED=1 turns that into an
+//      error so CI cannot go green on skipped EventStoreDB suites.
+// One resolution per process (cached on globalThis, so two copies of this module still share it).
+import { printSkip, probeContainerRuntime } from './skip.js';
+
+export { printSkip };
+
+export type EsdbResolution =
+  | {
+      kind: 'ready';
+      connectionString: string;
+      source: 'env' | 'testcontainers';
+      /** Releases what this process started; a no-op for a server it only borrowed. Safe to call twice. */
+      stop(): Promise<void>;
+    }
+  | { kind: 'skipped'; reason: string };
+
+// EventStoreDB 24.10 LTS; ESDB_TC_IMAGE may name another (eventstore/eventstore:24.10, a KurrentDB image).
+const TC_IMAGE = process.env.ESDB_TC_IMAGE ?? 'docker.eventstore.com/eventstore/eventstore:24.10';
+const HTTP_PORT = 2113;
+const STARTUP_TIMEOUT_MS = 180_000;
+const CACHE = Symbol.for('contact-orchestrator.test.esdb-resolution');
+
+type Cached = { [CACHE]?: Promise<EsdbResolution> };
+const cache = globalThis as Cached;
+
+export function resolveEsdb(): Promise<EsdbResolution> {
+  cache[CACHE] ??= resolveUncached().then((resolution) => {
+    if (resolution.kind === 'skipped' && process.env.ESDB_REQUIRED === '1') {
+      throw new Error(`ESDB_REQUIRED=1 but no EventStoreDB is available: ${resolution.reason}`);
+    }
+    return resolution;
+  });
+  return cache[CACHE];
+}
+
+async function resolveUncached(): Promise<EsdbResolution> {
+  const fromEnv = process.env.ESDB_CONNECTION_STRING?.trim();
+  if (fromEnv) return { kind: 'ready', source: 'env', connectionString: fromEnv, stop: async () => {} };
+
+  const runtime = await probeContainerRuntime();
+  if (!runtime.ok) return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING and no Docker engine reachable: ${runtime.reason}` };
+  try {
+    return await startContainer();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING, and ${TC_IMAGE} did not start under testcontainers: ${message}` };
+  }
+}
+
+async function startContainer(): Promise<EsdbResolution> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer(TC_IMAGE)
+    .withEnvironment({
+      EVENTSTORE_INSECURE: 'true',
+      EVENTSTORE_MEM_DB: 'true',
+      EVENTSTORE_CLUSTER_SIZE: '1',
+      EVENTSTORE_RUN_PROJECTIONS: 'None',
+      EVENTSTORE_START_STANDARD_PROJECTIONS: 'false',
+    })
+    .withExposedPorts(HTTP_PORT)
+    .withWaitStrategy(Wait.forHttp('/health/live', HTTP_PORT).forStatusCodeMatching((code) => code >= 200 && code < 300))
+    .withStartupTimeout(STARTUP_TIMEOUT_MS)
+    .start();
+  let stopped: Promise<void> | undefined;
+  return {
+    kind: 'ready',
+    source: 'testcontainers',
+    connectionString: `esdb://${container.getHost()}:${container.getMappedPort(HTTP_PORT)}?tls=false`,
+    stop: () =>
+      (stopped ??= (async () => {
+        forget();
+        await container.stop();
+      })()),
+  };
+}
+
+/** After stop() the next resolveEsdb() in this process resolves afresh instead of returning a dead server. */
+function forget(): void {
+  delete cache[CACHE];
+}

@@ -1,0 +1,109 @@
+/**
+ * The service as an operator meets it: configuration refused at start naming the variable, the embedded
+ * platform token generated and printed once, graceful shutdown (in-flight commands finish, SQLite closes
+ * cleanly), and the bound on recorded anonymous refusals.
+ */
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OrchestratorClient } from './harness/client.js';
+import { MAIN, removeDataDir, startServiceProcess, tempDataDir } from './harness/service.js';
+
+describe('start-up', () => {
+  it.each([
+    ['PORT', 'not-a-port'],
+    ['EVENT_STORE', 'mongodb'],
+    ['KAFKA_BROKERS', 'no-port-here'],
+    ['LOG_LEVEL', 'shouty'],
+  ])('a wrong %s stops the service with a message naming it', (variable, value) => {
+    const dataDir = tempDataDir();
+    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, [variable]: value }, encoding: 'utf8', timeout: 20_000 });
+    removeDataDir(dataDir);
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain(`Invalid configuration: ${variable}`);
+  });
+
+  it('in embedded mode generates the platform token once, prints it once, and keeps it under DATA_DIR', async () => {
+    const dataDir = tempDataDir();
+    try {
+      const env = { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' };
+      const first = await startServiceProcess({ dataDir, env });
+      const printed = /PLATFORM_TOKEN=(\S+)/.exec(first.output())?.[1];
+      await first.stop();
+      const secretsFile = join(dataDir, 'secrets.json');
+      const stored = JSON.parse(readFileSync(secretsFile, 'utf8')) as { platformToken: string; securityUserSigningKey: string };
+      expect(printed).toBe(stored.platformToken);
+      expect(stored.securityUserSigningKey.length).toBeGreaterThanOrEqual(32);
+      expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+
+      const second = await startServiceProcess({ dataDir, env });
+      expect(second.output()).not.toContain('PLATFORM_TOKEN=');
+      const api = new OrchestratorClient(second.url, stored.platformToken);
+      expect((await api.putProfile('p', ['Contacts.View'])).status).toBe(200);
+      await second.stop();
+    } finally {
+      removeDataDir(dataDir);
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('SIGTERM lets in-flight commands finish, answers them, closes SQLite cleanly and exits 0', async () => {
+    const service = await startServiceProcess();
+    try {
+      const api = new OrchestratorClient(service.url, service.platformToken);
+      const bu = await api.seedBusinessUnit('shutdown-bu');
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push(await api.startContact('shutdown-bu', 'Voicemail'));
+      const inFlight = ids.map((id) => api.endContact(id, bu.ender));
+      await new Promise((r) => setTimeout(r, 5));
+      const exit = service.stop();
+      const answers = await Promise.allSettled(inFlight);
+      expect(await exit).toBe(0);
+      const answered = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+      // A command the server had started is finished and answered 200; one that arrived after the stop began is
+      // refused with 503 before it runs (or its connection is closed), so nothing of it is written.
+      const ok = answered.filter((a) => a.status === 200);
+      expect(ok.length).toBeGreaterThan(0);
+      for (const a of answered) expect([200, 503]).toContain(a.status);
+      expect(service.output()).toContain('stopped: in-flight commands finished, stores closed');
+      // A clean close checkpoints and removes the write-ahead log.
+      expect(existsSync(join(service.dataDir, 'events.db-wal'))).toBe(false);
+      const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+      const ended = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE type = 'ContactEnded'`).get() as { n: number };
+      db.close();
+      expect(ended.n).toBe(ok.length);
+    } finally {
+      await service.stop();
+      removeDataDir(service.dataDir);
+    }
+  });
+});
+
+describe('anonymous refusals are bounded per client address', () => {
+  it('records the first N a minute, then writes one summary event with the count', async () => {
+    const service = await startServiceProcess({ env: { ANONYMOUS_REFUSALS_PER_MINUTE: '3' } });
+    try {
+      const api = new OrchestratorClient(service.url, service.platformToken);
+      const bu = await api.seedBusinessUnit('anon-bu');
+      const contactId = await api.startContact('anon-bu', 'Chat');
+      for (let i = 0; i < 10; i++) expect((await api.endContact(contactId, null)).status).toBe(401);
+      // Authenticated refusals are never bounded.
+      for (let i = 0; i < 5; i++) expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
+      const history = await api.request<{ events: Array<{ type: string; data: { reason: string } }> }>('GET', `/v1/contacts/${contactId}/history`);
+      const reasons = history.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data.reason);
+      expect(reasons.filter((r) => r === 'InvalidSecurityUser')).toHaveLength(3);
+      expect(reasons.filter((r) => r === 'Unauthorized')).toHaveLength(5);
+      expect(await service.stop()).toBe(0);
+      const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+      const summaries = db.prepare(`SELECT data FROM events WHERE type = 'EndContactRejectionsSuppressed'`).all() as Array<{ data: string }>;
+      db.close();
+      expect(summaries.map((s) => JSON.parse(s.data))).toEqual([expect.objectContaining({ clientAddress: '127.0.0.1', count: 7, reason: 'InvalidSecurityUser' })]);
+    } finally {
+      await service.stop();
+      removeDataDir(service.dataDir);
+    }
+  });
+});
