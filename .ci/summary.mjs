@@ -1,0 +1,22 @@
+// Prints the closing line CI reads ("N passed, N failed, N skipped") and every skipped test with its file,
+// so a suite that could not run here (no Docker, no EventStoreDB) is named, not silently green.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+
+const file = process.argv[2];
+const report = JSON.parse(readFileSync(file, 'utf8'));
+const skipped = new Map();
+for (const suite of report.testResults ?? []) {
+  for (const test of suite.assertionResults ?? []) {
+    if (test.status === 'skipped' || test.status === 'pending' || test.status === 'todo') {
+      const name = relative(process.cwd(), suite.name);
+      skipped.set(name, (skipped.get(name) ?? 0) + 1);
+    }
+  }
+}
+if (skipped.size > 0) {
+  console.log('\nSkipped suites (their SKIPPED lines above give the reason):');
+  for (const [name, count] of skipped) console.log(`  ${name}: ${count} skipped`);
+}
+console.log(`\ntest files: ${report.numPassedTestSuites} passed, ${report.numFailedTestSuites} failed`);
+console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + (report.numTodoTests ?? 0)} skipped`);

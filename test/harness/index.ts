@@ -1,0 +1,7 @@
+/**
+ * The one place integration suites get real components from (DESIGN §8): the event store and Kafka, each
+ * resolved as environment → testcontainers → (Kafka) a local KRaft broker → skipped with a printed reason.
+ */
+export { resolveEsdb, type EsdbResolution } from './event-store.js';
+export { resolveKafka, type KafkaResolution } from './kafka.js';
+export { printSkip, probeContainerRuntime } from './skip.js';
