@@ -81,6 +81,12 @@ export class SqliteEventStore implements EventStore {
       readStream: this.db.prepare<[string], Row>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision'),
       readAll: this.db.prepare<[bigint, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
       head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT append'),
+      release: this.db.prepare('RELEASE append'),
+      rollbackTo: this.db.prepare('ROLLBACK TO append'),
     };
   }
 
@@ -107,21 +113,22 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      const { begin, commit, savepoint, release, rollbackTo } = this.statements;
+      begin.run();
       for (const pending of batch) {
-        this.db.exec('SAVEPOINT append');
+        savepoint.run();
         try {
           outcomes.push({ ok: true, result: this.write(pending) });
-          this.db.exec('RELEASE append');
+          release.run();
         } catch (error) {
-          this.db.exec('ROLLBACK TO append');
-          this.db.exec('RELEASE append');
+          rollbackTo.run();
+          release.run();
           outcomes.push({ ok: false, error });
         }
       }
-      this.db.exec('COMMIT');
+      commit.run();
     } catch (error) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.statements.rollback.run();
       const unavailable = new EventStoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
       for (const pending of batch) pending.reject(unavailable);
       return;
