@@ -18,6 +18,7 @@ import { eventStoreProvider } from './infrastructure/event-store.provider.js';
 import type { AppLogger } from './infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/tokens.js';
 import { ViewsService } from './infrastructure/views.service.js';
+import { KafkaCommandsStatus } from './kafka/kafka-support.js';
 
 /** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -66,6 +67,7 @@ export class AppModule {
         EndContactHandler,
         StartContactHandler,
         Lifecycle,
+        KafkaCommandsStatus,
       ],
     };
   }

@@ -11,6 +11,7 @@ import { loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { ErrorsFilter } from './http/errors.filter.js';
 import { NestPinoLogger, createLogger, type AppLogger } from './infrastructure/logger.js';
+import { connectKafkaCommands } from './kafka/kafka-commands.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -39,10 +40,13 @@ export async function startService(env: Record<string, string | undefined> = pro
 
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register({ config, secrets, logger }),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false }),
+    // IDs in paths may be up to 128 characters (IDENTIFIER); longer ones get a 400 naming the field, not a 414.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, routerOptions: { maxParamLength: 256 } }),
     { logger: new NestPinoLogger(logger), abortOnError: false },
   );
   app.useGlobalFilters(new ErrorsFilter(logger));
+  // JSON only: a text/plain body is refused with 415 instead of being parsed as a string.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
   const fastify = app.getHttpAdapter().getInstance();
   let draining = false;
@@ -64,6 +68,12 @@ export async function startService(env: Record<string, string | undefined> = pro
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
+  if (config.kafkaBrokers) {
+    await connectKafkaCommands(app, config, logger);
+    // CQRS registers its handlers at bootstrap: init first, so that no command reaches the bus before its handler.
+    await app.init();
+    await app.startAllMicroservices();
+  }
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -16,6 +16,8 @@ export type EndContactResult =
 export type EndContactRequest = {
   contactId: string;
   securityUser: string | undefined;
+  /** Why there is no SecurityUser, when the caller knows better than "missing" (e.g. an undefined {variable}). */
+  securityUserProblem?: string;
   commandId: string;
   correlationId: string;
   source: EventMetadata['source'];

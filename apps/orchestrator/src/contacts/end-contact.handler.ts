@@ -41,7 +41,10 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   async execute({ request }: EndContactCommand): Promise<EndContactResult> {
     const { contactId, commandId } = request;
     try {
-      const caller = await this.directory.authenticate(request.securityUser);
+      const caller =
+        request.securityUser === undefined && request.securityUserProblem !== undefined
+          ? ({ kind: 'Unauthenticated', detail: `SecurityUser ${request.securityUserProblem}` } as const)
+          : await this.directory.authenticate(request.securityUser);
       const metadata: EventMetadata = {
         commandId,
         correlationId: request.correlationId,
@@ -77,7 +80,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         }
         const { position } = await this.store.append(
           contactStreamId(decision.contactId),
-          [{ id: eventIdFor(`${metadata.commandId}:ContactEnded`), ...decision.event, metadata }],
+          [{ id: eventIdFor(`${decision.contactId}:${metadata.commandId}:ContactEnded`), ...decision.event, metadata }],
           { expectedRevision: stream[stream.length - 1]!.revision },
         );
         return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };

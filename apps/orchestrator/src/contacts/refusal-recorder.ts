@@ -31,7 +31,7 @@ export class RefusalRecorder {
   /** Returns the position written, or undefined when an anonymous refusal was only counted. */
   async record(event: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
     if (event.data.reason === 'InvalidSecurityUser' && !this.admit(clientAddress, Date.now())) return undefined;
-    const id = eventIdFor(`${metadata.commandId ?? randomUUID()}:EndContactRejected`);
+    const id = eventIdFor(`${event.data.contactId}:${metadata.commandId ?? randomUUID()}:EndContactRejected`);
     const result = await this.store.append(rejectionStreamId(new Date(event.data.rejectedAt)), [{ id, ...event, metadata }], {
       expectedRevision: 'any',
     });

@@ -15,6 +15,7 @@ import {
   selectBranch,
 } from '../../../../libs/contacts/src/index.js';
 import { clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
+import { ViewsService } from '../infrastructure/views.service.js';
 import { dictionary, identifier, jsonSchema, list, oneOf, optional, parseBody, text } from '../http/input.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { studioBodyOf } from './end-contact.http.js';
@@ -31,7 +32,10 @@ const actionShape = {
 @ApiTags('studio')
 @Controller('v1/actions')
 export class StudioActionController {
-  constructor(private readonly commands: CommandBus) {}
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly views: ViewsService,
+  ) {}
 
   @Post('end-a-contact')
   @HttpCode(200)
@@ -48,12 +52,14 @@ export class StudioActionController {
         // An unresolved reference is kept as written: it then fails the check it belongs to, in the seed's order.
         contactId: contactId.ok ? contactId.value : input.ContactID,
         securityUser: securityUser.ok ? securityUser.value : undefined,
+        ...(securityUser.ok ? {} : { securityUserProblem: securityUser.detail }),
         commandId,
         correlationId: correlationIdOf(request, commandId),
         source: 'studio-action',
         clientAddress: clientAddressOf(request),
       }),
     );
+    if ('position' in result && result.position !== undefined) await this.views.caughtUp(result.position);
     return studioBodyOf(result, selectBranch(result.branch, input.branches));
   }
 }

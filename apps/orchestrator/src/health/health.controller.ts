@@ -5,6 +5,7 @@ import { HealthCheck, HealthCheckService, type HealthIndicatorResult } from '@ne
 import type { EventStore } from '../../../../libs/event-store/src/index.js';
 import { ViewsService } from '../infrastructure/views.service.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
+import { KafkaCommandsStatus } from '../kafka/kafka-support.js';
 
 @ApiTags('operations')
 @Controller('health')
@@ -13,13 +14,14 @@ export class HealthController {
     private readonly health: HealthCheckService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly views: ViewsService,
+    private readonly kafkaCommands: KafkaCommandsStatus,
   ) {}
 
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and readiness' })
   check() {
-    return this.health.check([() => this.eventStore(), () => this.projections()]);
+    return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check()]);
   }
 
   private async eventStore(): Promise<HealthIndicatorResult> {

@@ -30,6 +30,9 @@ export class ErrorsFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown, request: FastifyRequest): Problem {
+    // Nest wraps Fastify's own 4xx errors (broken JSON, body too large) in an HttpException: describe the original.
+    const cause = exception instanceof HttpException ? (exception.cause as { code?: unknown } | undefined) : undefined;
+    if (typeof cause?.code === 'string' && cause.code.startsWith('FST_')) exception = cause;
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();

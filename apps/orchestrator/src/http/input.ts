@@ -105,7 +105,7 @@ export function parseBody<S extends Shape>(shape: S, body: unknown, options: { a
   }
   if (!isPlainObject(body)) return fail('body', `must be a JSON object, got ${describe(body)}`);
   for (const key of Object.keys(body)) {
-    if (!(key in shape)) return fail(key, `is not a known field (expected: ${Object.keys(shape).join(', ')})`);
+    if (!Object.hasOwn(shape, key)) return fail(key, `is not a known field (expected: ${Object.keys(shape).join(', ')})`);
   }
   const result: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(shape)) {
