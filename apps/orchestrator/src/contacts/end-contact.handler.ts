@@ -20,8 +20,8 @@ import {
   type EventStore,
   type RecordedEvent,
 } from '../../../../libs/event-store/src/index.js';
+import { randomUUID } from 'node:crypto';
 import { DirectoryService } from '../directory/directory.service.js';
-import { eventIdFor } from '../infrastructure/event-ids.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
@@ -80,7 +80,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         }
         const { position } = await this.store.append(
           contactStreamId(decision.contactId),
-          [{ id: eventIdFor(`${decision.contactId}:${metadata.commandId}:ContactEnded`), ...decision.event, metadata }],
+          // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's answer,
+          // not be deduplicated into a success that reports its own endedAt.
+          [{ id: randomUUID(), ...decision.event, metadata }],
           { expectedRevision: stream[stream.length - 1]!.revision },
         );
         return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };

@@ -1,0 +1,5 @@
+export * from './outcome-forwarder.js';
+export * from './outcome-message.js';
+export * from './checkpoint-topic.js';
+export * from './topics.js';
+export * from './logger.js';

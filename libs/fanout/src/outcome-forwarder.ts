@@ -1,0 +1,294 @@
+/**
+ * The outcomes gateway (Eventuous style: subscription + transform + producer). It follows the event store from its
+ * committed checkpoint and forwards every ContactEnded and EndContactRejected to the outcomes topic.
+ *
+ * Exactly once for read_committed consumers: each batch of outcomes and the forwarder's checkpoint record are
+ * produced in ONE Kafka transaction, so they are committed or aborted together. After any failure the producer is
+ * recreated with the same transactionalId (which fences a zombie and aborts its open transaction), the committed
+ * checkpoint is read back, and the subscription resumes right after it: nothing skipped, nothing visible twice.
+ */
+import { EventEmitter } from 'node:events';
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaConfig, Producer, TopicMessages } from 'kafkajs';
+import type { EventStore, RecordedEvent } from '../../event-store/src/index.js';
+import { BatchReader } from './batch-reader.js';
+import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
+import { consoleLogger, errorMessage, type ForwarderLogger } from './logger.js';
+import { isOutcome, toOutcomeMessage } from './outcome-message.js';
+import { settlesWithin, sleep, within } from './timing.js';
+import { DEFAULT_OUTCOME_PARTITIONS, ensureTopics } from './topics.js';
+
+const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
+
+export interface OutcomeForwarderOptions {
+  store: EventStore;
+  /**
+   * The brokers and client settings (clientId, ssl, sasl, logCreator...); retry, requestTimeout and
+   * connectionTimeout default to short values so an outage shows within seconds. A ready kafkajs client is accepted
+   * too: then its own settings decide how fast an outage is noticed.
+   */
+  kafka: KafkaConfig | Kafka;
+  logger?: ForwarderLogger;
+  /** Default `contact.outcomes`. */
+  topic?: string;
+  /** Compacted topic holding the checkpoint. Default `contact.outcomes.checkpoints`. */
+  checkpointTopic?: string;
+  /** Key of this forwarder's checkpoint record. Default `contact-outcomes-forwarder`. */
+  name?: string;
+  /** Stable across restarts so a new instance fences its predecessor. Default `contact-orchestrator-forwarder`. */
+  transactionalId?: string;
+  /** Create the topics at start (ignored when they exist, logged when not allowed). Default true. */
+  createTopics?: boolean;
+  /** Partitions of the outcomes topic when created. Default 3. */
+  partitions?: number;
+  /** Replication factor of created topics. Default: the broker's default. */
+  replicationFactor?: number;
+  /** Most events per transaction. Default 500. */
+  maxBatch?: number;
+  /** How long a batch waits for more events after the first. Default 5 ms. */
+  lingerMs?: number;
+  /** Broker-side: an abandoned transaction is aborted after this. Default 60 000 ms. */
+  transactionTimeoutMs?: number;
+  /** Bound on one transaction (×3 on connecting, creating topics and reading the checkpoint). Default 10 000 ms. */
+  operationTimeoutMs?: number;
+  /** Retry delays after a failure: doubling from initialMs up to maxMs. Default 200 → 5 000 ms. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** How long stop() lets the current transaction finish before disconnecting. Default 10 000 ms. */
+  stopTimeoutMs?: number;
+}
+
+export type ForwarderState = 'starting' | 'running' | 'degraded' | 'stopped';
+
+export interface ForwarderStatus {
+  state: ForwarderState;
+  /** Position of the last event covered by a committed transaction (decimal). */
+  checkpoint?: string;
+  lastError?: string;
+  /** Store head minus checkpoint, in the store's position units (events, for SQLite). */
+  lag?: number;
+}
+
+// Bounded retries inside kafkajs so a dead broker surfaces as an error here: a failed send is never committed,
+// the whole transaction is aborted (or fenced), so limiting retries cannot break exactly-once.
+const PRODUCER_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
+const ADMIN_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 };
+const CLIENT_DEFAULTS = { retry: PRODUCER_RETRY, requestTimeout: 10_000, connectionTimeout: 3_000, logLevel: logLevel.NOTHING };
+
+export class OutcomeForwarder {
+  readonly topic: string;
+  readonly checkpointTopic: string;
+  readonly name: string;
+  readonly transactionalId: string;
+  private readonly logger: ForwarderLogger;
+  private readonly kafka: Kafka;
+  private readonly commits = new EventEmitter();
+  private state: ForwarderState = 'stopped';
+  private checkpoint: bigint | undefined;
+  private head: bigint | undefined;
+  private lastError: string | undefined;
+  private failures = 0;
+  private topicsReady: boolean;
+  private producer: Producer | undefined;
+  private controller: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private headTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: OutcomeForwarderOptions) {
+    this.topic = options.topic ?? 'contact.outcomes';
+    this.checkpointTopic = options.checkpointTopic ?? 'contact.outcomes.checkpoints';
+    this.name = options.name ?? 'contact-outcomes-forwarder';
+    this.transactionalId = options.transactionalId ?? 'contact-orchestrator-forwarder';
+    this.logger = options.logger ?? consoleLogger;
+    this.kafka = options.kafka instanceof KafkaClient ? options.kafka : new KafkaClient({ ...CLIENT_DEFAULTS, ...options.kafka });
+    this.topicsReady = options.createTopics === false;
+    this.commits.setMaxListeners(0);
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.state = 'starting';
+    this.controller = new AbortController();
+    this.loop = this.run(this.controller.signal).catch((error) => this.logger.error('outcome forwarder: loop ended unexpectedly', error));
+    this.headTimer = setInterval(() => this.refreshHead(), 1_000).unref();
+    this.refreshHead();
+  }
+
+  /** Lets the transaction in flight finish (bounded), drops any uncommitted batch, disconnects. */
+  async stop(): Promise<void> {
+    const loop = this.loop;
+    if (!loop) return;
+    this.controller?.abort();
+    clearInterval(this.headTimer);
+    const finished = await settlesWithin(loop, this.options.stopTimeoutMs ?? 10_000);
+    if (!finished) this.logger.warn('outcome forwarder: the current transaction did not finish in time; disconnecting');
+    await this.dropProducer();
+    if (!finished) await settlesWithin(loop, 5_000);
+    this.loop = undefined;
+    this.state = 'stopped';
+    this.logger.info(`outcome forwarder: stopped at checkpoint ${this.checkpoint ?? 'none'}`);
+  }
+
+  status(): ForwarderStatus {
+    const { state, checkpoint, head, lastError } = this;
+    const lag = head === undefined ? undefined : Number(head > (checkpoint ?? 0n) ? head - (checkpoint ?? 0n) : 0n);
+    return {
+      state,
+      ...(checkpoint !== undefined ? { checkpoint: checkpoint.toString(10) } : {}),
+      ...(lastError !== undefined ? { lastError } : {}),
+      ...(lag !== undefined ? { lag } : {}),
+    };
+  }
+
+  /** Called with the new checkpoint after each committed transaction. */
+  onCommit(listener: (checkpoint: bigint) => void): () => void {
+    this.commits.on('commit', listener);
+    return () => this.commits.off('commit', listener);
+  }
+
+  /** Resolves true once a committed transaction covers `position`; false on timeout. */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.checkpoint !== undefined && this.checkpoint >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => {
+        clearTimeout(timer);
+        off();
+        resolve(ok);
+      };
+      const off = this.onCommit((reached) => reached >= position && done(true));
+      const timer = setTimeout(() => done(false), timeoutMs);
+    });
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    const { initialMs = 200, maxMs = 5_000 } = this.options.backoff ?? {};
+    while (!signal.aborted) {
+      try {
+        await this.session(signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        const delay = Math.min(initialMs * 2 ** Math.min(this.failures, 20), maxMs);
+        this.failures += 1;
+        this.state = 'degraded';
+        this.lastError = errorMessage(error);
+        const message = `outcome forwarder: ${this.lastError}; resuming from the committed checkpoint in ${delay} ms (attempt ${this.failures})`;
+        if (this.failures === 1) this.logger.error(message, error);
+        // A long outage logs its first attempts, then every tenth, not a line every few seconds.
+        else if (this.failures <= 5 || this.failures % 10 === 0) this.logger.warn(message);
+        await this.dropProducer();
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  /** One producer, one checkpoint read, one subscription; returns on stop, throws on any failure. */
+  private async session(signal: AbortSignal): Promise<void> {
+    const timeoutMs = this.options.operationTimeoutMs ?? 10_000;
+    // Creating topics, fencing and a consumer group join (up to group.initial.rebalance.delay.ms) take longer.
+    const { producer, after } = await within(this.connect(2 * timeoutMs), 3 * timeoutMs, 'connecting and reading the checkpoint');
+    if (signal.aborted) return;
+    this.checkpoint = after;
+    this.logger.info(
+      `outcome forwarder: ${this.failures > 0 ? `recovered after ${this.failures} failed attempt(s); ` : ''}` +
+        `forwarding to ${this.topic} as ${this.transactionalId}, after position ${after ?? '(start)'}`,
+    );
+    this.state = 'running';
+    this.failures = 0;
+    const subscription = new AbortController();
+    const onStop = (): void => subscription.abort();
+    signal.addEventListener('abort', onStop);
+    try {
+      const events = this.options.store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal: subscription.signal });
+      const reader = new BatchReader(events[Symbol.asyncIterator]());
+      for (;;) {
+        const batch = await reader.next(this.options.maxBatch ?? 500, this.options.lingerMs ?? 5);
+        if (!batch || signal.aborted) return;
+        const last = await within(this.commitBatch(producer, batch), timeoutMs, 'a Kafka transaction');
+        this.checkpoint = last;
+        this.commits.emit('commit', last);
+      }
+    } finally {
+      signal.removeEventListener('abort', onStop);
+      subscription.abort();
+    }
+  }
+
+  private async connect(readTimeoutMs: number): Promise<{ producer: Producer; after: bigint | undefined }> {
+    const { kafka } = this;
+    const admin = kafka.admin({ retry: ADMIN_RETRY });
+    await admin.connect();
+    try {
+      if (!this.topicsReady) {
+        const results = await ensureTopics(
+          admin,
+          {
+            outcomes: { topic: this.topic, partitions: this.options.partitions ?? DEFAULT_OUTCOME_PARTITIONS, ...this.replication() },
+            checkpoints: { topic: this.checkpointTopic, ...this.replication() },
+          },
+          this.logger,
+        );
+        this.topicsReady = !Object.values(results).includes('failed');
+      }
+      // Fence first: our predecessor's open transaction is aborted before we read what it committed.
+      const producer = await this.createProducer();
+      const after = await readCommittedCheckpoint(kafka, admin, { topic: this.checkpointTopic, name: this.name, timeoutMs: readTimeoutMs });
+      return { producer, after };
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private replication(): { replicationFactor?: number } {
+    return this.options.replicationFactor !== undefined ? { replicationFactor: this.options.replicationFactor } : {};
+  }
+
+  private async createProducer(): Promise<Producer> {
+    await this.dropProducer();
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.options.transactionTimeoutMs ?? 60_000,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: PRODUCER_RETRY,
+    });
+    this.producer = producer;
+    await producer.connect();
+    // kafkajs sends InitProducerId on the first transaction(): that bumps the epoch, which fences a zombie.
+    const fence = await producer.transaction();
+    await fence.abort();
+    return producer;
+  }
+
+  /** The outcomes of the batch and the checkpoint after its last event, in one transaction. */
+  private async commitBatch(producer: Producer, batch: RecordedEvent[]): Promise<bigint> {
+    const last = batch[batch.length - 1]!.position;
+    const outcomes = batch.filter(isOutcome).map(toOutcomeMessage);
+    const topicMessages: TopicMessages[] = [];
+    if (outcomes.length > 0) topicMessages.push({ topic: this.topic, messages: outcomes });
+    topicMessages.push({ topic: this.checkpointTopic, messages: [checkpointMessage(this.name, last)] });
+    const transaction = await producer.transaction();
+    try {
+      await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.commit();
+    } catch (error) {
+      // Best effort: if the abort cannot reach the broker, the next producer's fencing aborts it.
+      await settlesWithin(transaction.abort(), 5_000);
+      throw error;
+    }
+    return last;
+  }
+
+  private async dropProducer(): Promise<void> {
+    const producer = this.producer;
+    this.producer = undefined;
+    if (producer) await settlesWithin(producer.disconnect(), 5_000);
+  }
+
+  private refreshHead(): void {
+    this.options.store.headPosition().then(
+      (head) => (this.head = head),
+      () => undefined,
+    );
+  }
+}
