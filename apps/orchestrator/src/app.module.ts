@@ -19,6 +19,7 @@ import type { AppLogger } from './infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/tokens.js';
 import { ViewsService } from './infrastructure/views.service.js';
 import { KafkaCommandsStatus } from './kafka/kafka-support.js';
+import { FanoutService } from './fanout/fanout.service.js';
 
 /** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -26,12 +27,14 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
     private readonly views: ViewsService,
     private readonly streams: ContactStreams,
     private readonly refusals: RefusalRecorder,
+    private readonly fanout: FanoutService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
   onApplicationBootstrap(): void {
     this.views.start();
+    this.fanout.start();
   }
 
   beforeApplicationShutdown(): void {
@@ -42,6 +45,7 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
   async onApplicationShutdown(signal?: string): Promise<void> {
     await this.refusals.close();
     await this.views.stop();
+    await this.fanout.stop();
     await this.store.close();
     this.logger.info({ signal }, 'stopped: in-flight commands finished, stores closed');
   }
@@ -68,6 +72,7 @@ export class AppModule {
         StartContactHandler,
         Lifecycle,
         KafkaCommandsStatus,
+        FanoutService,
       ],
     };
   }

@@ -6,6 +6,7 @@ import type { EventStore } from '../../../../libs/event-store/src/index.js';
 import { ViewsService } from '../infrastructure/views.service.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { KafkaCommandsStatus } from '../kafka/kafka-support.js';
+import { FanoutService } from '../fanout/fanout.service.js';
 
 @ApiTags('operations')
 @Controller('health')
@@ -15,13 +16,14 @@ export class HealthController {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly views: ViewsService,
     private readonly kafkaCommands: KafkaCommandsStatus,
+    private readonly fanout: FanoutService,
   ) {}
 
   @Get()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness and readiness' })
   check() {
-    return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check()]);
+    return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check(), () => this.fanout.check()]);
   }
 
   private async eventStore(): Promise<HealthIndicatorResult> {
