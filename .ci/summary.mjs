@@ -18,5 +18,5 @@ if (skipped.size > 0) {
   console.log('\nSkipped suites (their SKIPPED lines above give the reason):');
   for (const [name, count] of skipped) console.log(`  ${name}: ${count} skipped`);
 }
-console.log(`\ntest files: ${report.numPassedTestSuites} passed, ${report.numFailedTestSuites} failed`);
+console.log(`\ntest suites: ${report.numPassedTestSuites} passed, ${report.numFailedTestSuites} failed`);
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + (report.numTodoTests ?? 0)} skipped`);

@@ -25,6 +25,14 @@ describe('start-up', () => {
     expect(run.stderr).toContain(`Invalid configuration: ${variable}`);
   });
 
+  it('with KAFKA_BROKERS set and no broker answering, fails fast naming KAFKA_BROKERS', () => {
+    const dataDir = tempDataDir();
+    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', KAFKA_BROKERS: '127.0.0.1:1' }, encoding: 'utf8', timeout: 60_000 });
+    removeDataDir(dataDir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('contact-orchestrator failed to start: Kafka is not reachable at KAFKA_BROKERS');
+  });
+
   it('in embedded mode generates the platform token once, prints it once, and keeps it under DATA_DIR', async () => {
     const dataDir = tempDataDir();
     try {

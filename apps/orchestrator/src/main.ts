@@ -1,5 +1,6 @@
 import { ConfigurationError } from './config/configuration.js';
 import { startService } from './bootstrap.js';
+import { StartupError } from './config/startup-error.js';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -32,6 +33,7 @@ try {
     process.stderr.write(`${error.message}\n`);
     process.exit(78);
   }
-  process.stderr.write(`contact-orchestrator failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  const detail = error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
+  process.stderr.write(`contact-orchestrator failed to start: ${detail}\n`);
   process.exit(1);
 }

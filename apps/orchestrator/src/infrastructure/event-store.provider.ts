@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
 import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
 import type { AppConfig } from '../config/configuration.js';
+import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 
@@ -18,7 +19,7 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
       await store.ping();
     } catch (error) {
       await store.close();
-      throw new Error(`EventStoreDB is not reachable at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
+      throw new StartupError(`EventStoreDB is not reachable at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
     }
     logger.info('event store: EventStoreDB');
     return store;

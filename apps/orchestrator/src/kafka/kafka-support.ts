@@ -6,6 +6,7 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import kafkajs from 'kafkajs';
 import type { Kafka, LogEntry, logCreator } from 'kafkajs';
+import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 
 const { logLevel } = kafkajs;
@@ -38,7 +39,7 @@ export async function ensureTopics(kafka: Kafka, topics: string[], logger: AppLo
   } catch (error) {
     // Not a permission question: the brokers cannot be reached, and the consumer would not start either.
     await admin.disconnect().catch(() => undefined);
-    throw new Error(`Kafka is not reachable at KAFKA_BROKERS: ${(error as Error).message}`, { cause: error });
+    throw new StartupError(`Kafka is not reachable at KAFKA_BROKERS: ${(error as Error).message}`, { cause: error });
   }
   try {
     for (const topic of topics) {
