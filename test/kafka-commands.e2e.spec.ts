@@ -9,34 +9,17 @@ import kafkajs from 'kafkajs';
 import type { Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
-import { printSkip, resolveKafka } from './harness/kafka.js';
+import { waitFor, withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const SUITE = 'kafka commands e2e';
-const res = await resolveKafka();
 
 type Received = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> };
 type ResultBody = { commandId: string | null; contactId: string | null; branch: string; condition: string; outputs: Record<string, string>; error?: { code: string; message: string } };
 type History = { events: Array<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }> };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; await sleep(50)) {
-    const value = await probe();
-    if (value !== undefined) return value;
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-if (res.kind === 'skipped') {
-  printSkip(SUITE, res.reason);
-  describe.skip(`${SUITE} (skipped: ${res.reason})`, () => {
-    it('needs a Kafka broker', () => {});
-  });
-} else {
-  const broker = res;
+await withKafka(SUITE, (broker) => {
   const suffix = `${Date.now()}-${randomBytes(3).toString('hex')}`;
   const topics = { commands: `e2e.commands.${suffix}`, results: `e2e.command-results.${suffix}`, deadLetter: `e2e.commands.dlq.${suffix}` };
   const WAIT_MS = 20_000;
@@ -262,4 +245,4 @@ if (res.kind === 'skipped') {
       });
     });
   });
-}
+});

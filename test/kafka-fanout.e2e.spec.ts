@@ -11,20 +11,15 @@ import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
-import { printSkip, resolveKafka } from './harness/index.js';
+import { sleep, withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'kafka fan-out e2e';
-const broker = await resolveKafka();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Outcome = { eventId: string; type: string; position: string; streamId: string; data: { contactId: string } };
 
-if (broker.kind === 'skipped') {
-  printSkip(SUITE, broker.reason);
-  describe.skip(`${SUITE} (skipped: ${broker.reason})`, () => it('needs a Kafka broker', () => {}));
-} else {
+await withKafka(SUITE, (broker) => {
   const suffix = `${Date.now()}-${randomBytes(3).toString('hex')}`;
   const env = {
     KAFKA_BROKERS: broker.brokers.join(','),
@@ -172,4 +167,4 @@ if (broker.kind === 'skipped') {
     expect(answered.size).toBe(10);
     await expectExactlyOnce();
   }, 240_000);
-}
+});

@@ -5,31 +5,15 @@ import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printSkip, resolveKafka } from './kafka.js';
+import { printSkip } from './skip.js';
+import { sleep, waitFor, withKafka } from './suites.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'kafka harness';
 // Resolved at collection time so a missing broker becomes a visible skip, not a hook failure.
-const res = await resolveKafka();
 
 const suffix = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-if (res.kind === 'skipped') {
-  printSkip(SUITE, res.reason);
-  describe.skip(`${SUITE} (skipped: ${res.reason})`, () => {
-    it('needs a Kafka broker', () => {});
-  });
-} else {
-  const broker = res;
+await withKafka(SUITE, (broker) => {
 
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     let kafka: KafkaClient;
@@ -137,4 +121,4 @@ if (res.kind === 'skipped') {
       it.skip(`keeps data across a broker stop/start (skipped: ${reason})`, () => {});
     }
   });
-}
+});

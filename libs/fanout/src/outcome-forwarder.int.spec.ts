@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { printSkip, resolveKafka } from '../../../test/harness/kafka.js';
+import { printSkip } from '../../../test/harness/skip.js';
+import { sleep, waitFor, withKafka } from '../../../test/harness/suites.js';
 import { SqliteEventStore } from '../../event-store/src/index.js';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
 import type { ForwarderLogger } from './logger.js';
@@ -20,18 +21,7 @@ import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, randomAppen
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SUITE = 'outcome forwarder';
-const res = await resolveKafka();
 const CHILD = fileURLToPath(new URL('./testing/forwarder-child.mjs', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -58,13 +48,7 @@ function names(test: string) {
   return { topic: `outcomes-${id}`, checkpointTopic: `outcomes-checkpoints-${id}`, name: `forwarder-${id}`, transactionalId: `tx-${id}` };
 }
 
-if (res.kind === 'skipped') {
-  printSkip(SUITE, res.reason);
-  describe.skip(`${SUITE} (skipped: ${res.reason})`, () => {
-    it('needs a Kafka broker', () => {});
-  });
-} else {
-  const broker = res;
+await withKafka(SUITE, (broker) => {
   const kafka: KafkaClient = new Kafka({ clientId: 'fanout-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
   afterAll(() => broker.stop());
 
@@ -96,7 +80,7 @@ if (res.kind === 'skipped') {
       const head = (await store.headPosition())!;
       expect(await f1.waitFor(head, 60_000)).toBe(true);
       expect(f1.status()).toMatchObject({ state: 'running', checkpoint: head.toString() });
-      await waitUntil(() => f1.status().lag === 0, 5_000, 'lag 0');
+      await waitFor(() => f1.status().lag === 0, 5_000, 'lag 0');
       await f1.stop();
       expect(f1.status().state).toBe('stopped');
 
@@ -264,7 +248,7 @@ if (res.kind === 'skipped') {
           brokerDown = true;
           await stopBroker();
           at.brokerStopped = Date.now() - t0;
-          await waitUntil(() => f.status().state === 'degraded', 60_000, "status 'degraded'");
+          await waitFor(() => f.status().state === 'degraded', 60_000, "status 'degraded'");
           at.degraded = Date.now() - t0;
           expect(f.status().lastError).toBeTruthy();
           await sleep(2_000);
@@ -278,7 +262,7 @@ if (res.kind === 'skipped') {
           if (brokerDown) await startBroker();
           at.brokerStarted = Date.now() - t0;
         }
-        await waitUntil(() => f.status().state === 'running', 90_000, "status 'running' again");
+        await waitFor(() => f.status().state === 'running', 90_000, "status 'running' again");
         at.running = Date.now() - t0;
         await sleep(1_000);
         appending = false;
@@ -298,4 +282,4 @@ if (res.kind === 'skipped') {
       it.skip(`survives a broker outage (skipped: ${reason})`, () => {});
     }
   });
-}
+});
