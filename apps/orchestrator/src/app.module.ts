@@ -20,6 +20,8 @@ import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/token
 import { ViewsService } from './infrastructure/views.service.js';
 import { KafkaCommandsStatus } from './kafka/kafka-support.js';
 import { FanoutService } from './fanout/fanout.service.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { Metrics } from './metrics/metrics.js';
 
 /** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -57,7 +59,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CqrsModule.forRoot(), TerminusModule],
-      controllers: [ContactsController, ContactStreamController, StudioActionController, DirectoryController, HealthController],
+      controllers: [ContactsController, ContactStreamController, StudioActionController, DirectoryController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: options.config },
         { provide: SECRETS, useValue: options.secrets },
@@ -73,6 +75,7 @@ export class AppModule {
         Lifecycle,
         KafkaCommandsStatus,
         FanoutService,
+        Metrics,
       ],
     };
   }

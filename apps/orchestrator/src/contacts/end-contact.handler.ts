@@ -26,6 +26,7 @@ import type { AppLogger } from '../infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { RefusalRecorder } from './refusal-recorder.js';
+import { Metrics } from '../metrics/metrics.js';
 
 const MAX_ATTEMPTS = 10;
 
@@ -36,9 +37,17 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     private readonly directory: DirectoryService,
     private readonly refusals: RefusalRecorder,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    private readonly metrics: Metrics,
   ) {}
 
-  async execute({ request }: EndContactCommand): Promise<EndContactResult> {
+  async execute(command: EndContactCommand): Promise<EndContactResult> {
+    const started = performance.now();
+    const result = await this.decideAndRecord(command.request);
+    this.metrics.endContact(result.branch, command.request.source, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  private async decideAndRecord(request: EndContactCommand['request']): Promise<EndContactResult> {
     const { contactId, commandId } = request;
     try {
       const caller =

@@ -1,0 +1,38 @@
+/** GET /metrics over HTTP: outcome counters by branch and source, the latency histogram, subscription lag. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { OrchestratorClient } from './harness/client.js';
+import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+
+let service: ServiceProcess;
+let api: OrchestratorClient;
+
+beforeAll(async () => {
+  service = await startServiceProcess();
+  api = new OrchestratorClient(service.url, service.platformToken);
+});
+afterAll(async () => {
+  await service?.stop();
+  if (service) removeDataDir(service.dataDir);
+});
+
+it('counts EndContact outcomes by branch and source and reports subscription lag', async () => {
+  const bu = await api.seedBusinessUnit('metrics-bu');
+  const contactId = await api.startContact('metrics-bu', 'Digital');
+  expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
+  expect((await api.endContact(contactId, bu.ender)).status).toBe(200);
+  expect((await api.endContact(contactId, bu.ender)).status).toBe(409);
+  expect((await api.studioAction({ SecurityUser: bu.ender, ContactID: '1' })).status).toBe(200);
+
+  const scrape = await api.request<string>('GET', '/metrics', { token: null });
+  expect(scrape.status).toBe(200);
+  expect(scrape.headers.get('content-type')).toContain('text/plain');
+  const lines = scrape.body.split('\n');
+  expect(lines).toContain('contact_orchestrator_end_contact_total{branch="OnUnauthorized",source="http"} 1');
+  expect(lines).toContain('contact_orchestrator_end_contact_total{branch="OnSuccess",source="http"} 1');
+  expect(lines).toContain('contact_orchestrator_end_contact_total{branch="OnInvalidContactID",source="http"} 1');
+  expect(lines).toContain('contact_orchestrator_end_contact_total{branch="OnInvalidContactID",source="studio-action"} 1');
+  expect(lines).toContain('contact_orchestrator_end_contact_seconds_count{source="http"} 3');
+  expect(lines).toContain('contact_orchestrator_end_contact_seconds_bucket{source="http",le="+Inf"} 3');
+  expect(lines).toContain('contact_orchestrator_subscription_lag{subscription="contact-view"} 0');
+  expect(lines.some((l) => l.startsWith('contact_orchestrator_fanout_state'))).toBe(false);
+});
