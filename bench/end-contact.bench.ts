@@ -5,11 +5,12 @@
  * Figures are printed; nothing is asserted (targets live here, not as timing assertions in tests).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startService } from '../apps/orchestrator/src/bootstrap.js';
 import { SqliteEventStore } from '../libs/event-store/src/index.js';
+import { OrchestratorClient } from '../test/harness/client.js';
+import { removeDataDir, startServiceProcess } from '../test/harness/service.js';
 
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 4000);
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 2000);
@@ -39,43 +40,50 @@ async function appendRate(maxBatch: number): Promise<number> {
   return APPENDS / seconds;
 }
 
-async function serviceBench(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'co-bench-service-'));
-  const service = await startService({ ...process.env, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ANONYMOUS_REFUSALS_PER_MINUTE: '100000' });
-  const platform = { authorization: `Bearer ${service.secrets.platformToken}`, 'content-type': 'application/json' };
-  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> =>
-    fetch(`${service.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+/** Peak and current resident memory of a process, from /proc (Linux). */
+function memoryOf(pid: number): { rss: number; peak: number } | undefined {
   try {
-    await call('PUT', '/v1/security-profiles/ender', platform, { name: 'Ender', permissions: ['Contacts.End'] });
-    await call('PUT', '/v1/agents/bench', platform, { businessUnitId: 'bench', securityProfileId: 'ender', active: true });
-    const { securityUser } = (await (await call('POST', '/v1/security-users', platform, { agentId: 'bench' })).json()) as { securityUser: string };
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+async function serviceBench(): Promise<void> {
+  // The service runs as its own process (as in production); this process is only the load generator.
+  const service = await startServiceProcess({ env: { ANONYMOUS_REFUSALS_PER_MINUTE: '100000' } });
+  const api = new OrchestratorClient(service.url, service.platformToken);
+  try {
+    const idle = memoryOf(service.child.pid!);
+    await api.putProfile('ender', ['Contacts.End']);
+    await api.putAgent('bench', 'bench', 'ender');
+    const securityUser = await api.securityUser('bench');
     const ids = Array.from({ length: CONTACTS }, (_, i) => String(10_000_000 + i));
     const startedAt = performance.now();
     await pool(ids, CONCURRENCY, async (contactId) => {
-      const response = await call('POST', '/v1/contacts', platform, { businessUnitId: 'bench', mediaType: 'Phone', contactId });
-      if (response.status !== 201) throw new Error(`start ${contactId}: ${response.status}`);
-      await response.arrayBuffer();
+      await api.startContact('bench', 'Phone', contactId);
     });
     const startSeconds = (performance.now() - startedAt) / 1000;
     const latencies: number[] = [];
     const endedAt = performance.now();
     await pool(ids, CONCURRENCY, async (contactId) => {
       const t0 = performance.now();
-      const response = await call('POST', `/v1/contacts/${contactId}/end`, { authorization: `Bearer ${securityUser}` });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`end ${contactId}: ${response.status}`);
+      const answer = await api.endContact(contactId, securityUser);
+      if (answer.status !== 200) throw new Error(`end ${contactId}: ${answer.status}`);
       latencies.push(performance.now() - t0);
     });
     const endSeconds = (performance.now() - endedAt) / 1000;
     latencies.sort((a, b) => a - b);
-    const memory = process.memoryUsage();
-    console.log(`\nservice over HTTP (${CONTACTS} contacts, ${CONCURRENCY} concurrent clients, client and service in one process)`);
+    const loaded = memoryOf(service.child.pid!);
+    console.log(`\nservice over HTTP (its own process; ${CONTACTS} contacts, ${CONCURRENCY} concurrent clients)`);
     console.log(`  StartContact: ${(CONTACTS / startSeconds).toFixed(0)} commands/s`);
     console.log(`  EndContact:   ${(CONTACTS / endSeconds).toFixed(0)} commands/s; latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${latencies[latencies.length - 1]!.toFixed(1)} ms`);
-    console.log(`  memory after: rss ${mb(memory.rss)}, heap used ${mb(memory.heapUsed)}`);
+    if (idle && loaded) console.log(`  service memory: rss idle ${mb(idle.rss)}, rss after ${mb(loaded.rss)}, peak ${mb(loaded.peak)} (ratio peak/idle ${(loaded.peak / idle.rss).toFixed(2)})`);
   } finally {
-    await service.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await service.stop();
+    removeDataDir(service.dataDir);
   }
 }
 

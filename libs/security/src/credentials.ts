@@ -2,6 +2,7 @@
  * SetSecurityUser credentials: a signed (HS256), expiring token naming an agent and its business unit.
  * Verifying the signature is not enough: `authenticate` checks the claims against the directory as it is now.
  */
+import type { KeyObject } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
 import type { Caller } from '../../contacts/src/index.js';
 import type { Agent, SecurityProfile } from './directory.js';
@@ -9,12 +10,15 @@ import type { Agent, SecurityProfile } from './directory.js';
 const ISSUER = 'contact-orchestrator';
 const AUDIENCE = 'security-user';
 
+/** The HS256 secret: raw bytes, or a KeyObject made once (saves importing the key at every verification). */
+export type SigningKey = Uint8Array | KeyObject;
+
 export type SecurityUserClaims = { agentId: string; businessUnitId: string; expiresAt: Date };
 export type Verification = { ok: true; claims: SecurityUserClaims } | { ok: false; detail: string };
 
 export async function issueSecurityUser(
   agent: { agentId: string; businessUnitId: string },
-  key: Uint8Array,
+  key: SigningKey,
   ttlSeconds: number,
   now: Date,
 ): Promise<{ securityUser: string; expiresAt: Date }> {
@@ -31,7 +35,7 @@ export async function issueSecurityUser(
   return { securityUser, expiresAt: new Date(exp * 1000) };
 }
 
-export async function verifySecurityUser(token: string | undefined, key: Uint8Array, now: Date): Promise<Verification> {
+export async function verifySecurityUser(token: string | undefined, key: SigningKey, now: Date): Promise<Verification> {
   if (token === undefined || token.trim() === '') return { ok: false, detail: 'SecurityUser is missing' };
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return { ok: false, detail: 'SecurityUser is malformed' };
   try {

@@ -30,7 +30,7 @@ import {
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 
 export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
@@ -39,14 +39,14 @@ const MAX_ATTEMPTS = 5;
 
 @Injectable()
 export class DirectoryService {
-  private readonly key: Uint8Array;
+  private readonly key: KeyObject;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SECRETS) secrets: Secrets,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.key = new TextEncoder().encode(secrets.securityUserSigningKey);
+    this.key = createSecretKey(Buffer.from(secrets.securityUserSigningKey, 'utf8'));
   }
 
   async authenticate(securityUser: string | undefined, now = new Date()): Promise<Caller> {

@@ -38,7 +38,7 @@ export function text(options: { pattern?: RegExp; patternHint?: string; maxLengt
   };
 }
 
-export const identifier = (): Field<string> => text({ pattern: IDENTIFIER, patternHint: 'letters, digits and . _ : - (1-128 characters, starting with a letter or digit)' });
+export const identifier = (): Field<string> => text({ maxLength: 128, pattern: IDENTIFIER, patternHint: 'letters, digits and . _ : - (1-128 characters, starting with a letter or digit)' });
 
 export function oneOf<T extends string>(values: readonly T[]): Field<T> {
   return {
