@@ -10,6 +10,8 @@ import type { ContactView } from '../../../../libs/projections/src/index.js';
 import { Credentials } from '../http/auth.js';
 import { ViewsService } from '../infrastructure/views.service.js';
 
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 @Injectable()
 export class ContactStreams {
   private readonly open = new Set<ServerResponse>();
@@ -46,6 +48,12 @@ export class ContactStreamController {
     raw.write(`: connected at position ${this.views.contacts.checkpoint?.toString() ?? '0'}\n\n`);
     const unsubscribe = this.views.contacts.onChange((view: ContactView) => {
       if (reader.kind === 'agent' && view.businessUnitId !== reader.businessUnitId) return;
+      // A client that stopped reading is disconnected rather than buffered without bound; it reconnects and
+      // re-reads the view (the `id:` is the view position).
+      if (raw.writableLength > MAX_BUFFERED_BYTES) {
+        raw.destroy();
+        return;
+      }
       raw.write(`id: ${view.position}\nevent: contact\ndata: ${JSON.stringify(view)}\n\n`);
     });
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
