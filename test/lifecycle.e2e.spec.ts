@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
@@ -31,6 +31,29 @@ describe('start-up', () => {
     removeDataDir(dataDir);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('contact-orchestrator failed to start: Kafka is not reachable at KAFKA_BROKERS');
+  });
+
+  it('a DATA_DIR that is a file stops the service naming DATA_DIR', () => {
+    const dataDir = tempDataDir();
+    const file = join(dataDir, 'not-a-directory');
+    writeFileSync(file, '');
+    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: file }, encoding: 'utf8', timeout: 20_000 });
+    removeDataDir(dataDir);
+    expect(run.status).toBe(78);
+    expect(run.stderr).toContain('Invalid configuration: DATA_DIR');
+  });
+
+  it('a token given once in the environment does not erase the stored one', async () => {
+    const dataDir = tempDataDir();
+    try {
+      const env = { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' };
+      await (await startServiceProcess({ dataDir, env })).stop();
+      const before = readFileSync(join(dataDir, 'secrets.json'), 'utf8');
+      await (await startServiceProcess({ dataDir, env: { ...env, PLATFORM_TOKEN: 'given-once-platform-token' } })).stop();
+      expect(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).toBe(before);
+    } finally {
+      removeDataDir(dataDir);
+    }
   });
 
   it('in embedded mode generates the platform token once, prints it once, and keeps it under DATA_DIR', async () => {

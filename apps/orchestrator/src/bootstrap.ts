@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
-import { loadConfiguration, type AppConfig } from './config/configuration.js';
+import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { ErrorsFilter } from './http/errors.filter.js';
 import { NestPinoLogger, createLogger, type AppLogger } from './infrastructure/logger.js';
@@ -25,12 +25,21 @@ export type RunningService = {
   close(): Promise<void>;
 };
 
+/** The embedded secrets under DATA_DIR; a DATA_DIR that cannot hold them is a configuration error naming it. */
+function embeddedSecrets(config: AppConfig): Secrets {
+  try {
+    return ensureEmbeddedSecrets(config.dataDir, config);
+  } catch (error) {
+    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} cannot hold secrets.json: ${(error as Error).message}`);
+  }
+}
+
 export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
   const config = loadConfiguration(env);
   const logger = createLogger(config.logLevel);
   const secrets =
     config.eventStore === 'sqlite'
-      ? ensureEmbeddedSecrets(config.dataDir, config)
+      ? embeddedSecrets(config)
       : { platformToken: config.platformToken!, securityUserSigningKey: config.securityUserSigningKey!, generatedPlatformToken: false };
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
@@ -41,7 +50,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register({ config, secrets, logger }),
     // IDs in paths may be up to 128 characters (IDENTIFIER); longer ones get a 400 naming the field, not a 414.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, routerOptions: { maxParamLength: 256 } }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, routerOptions: { maxParamLength: 4096 } }),
     { logger: new NestPinoLogger(logger), abortOnError: false },
   );
   app.useGlobalFilters(new ErrorsFilter(logger));
@@ -74,7 +83,13 @@ export async function startService(env: Record<string, string | undefined> = pro
     await app.init();
     await app.startAllMicroservices();
   }
-  await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE' || error.code === 'EACCES') throw new ConfigurationError('PORT', `${config.port} cannot be used on ${config.host}: ${error.code}`);
+    if (error.code === 'ENOTFOUND' || error.code === 'EADDRNOTAVAIL' || error.code === 'EAI_AGAIN') {
+      throw new ConfigurationError('HOST', `${JSON.stringify(config.host)} is not an address of this machine: ${error.code}`);
+    }
+    throw error;
+  });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

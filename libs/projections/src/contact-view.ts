@@ -53,8 +53,8 @@ export const contactViewProjection: Projection<ContactView> = {
         contact_id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, business_unit_id TEXT NOT NULL, media_type TEXT NOT NULL,
         skill TEXT, state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, ended_by TEXT,
         disconnect_reason TEXT, position TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS contacts_bu_sort ON contacts (business_unit_id, sort_key);
-      CREATE INDEX IF NOT EXISTS contacts_sort ON contacts (sort_key);
+      CREATE INDEX IF NOT EXISTS contacts_bu_order ON contacts (business_unit_id, sort_key, contact_id);
+      CREATE INDEX IF NOT EXISTS contacts_order ON contacts (sort_key, contact_id);
       CREATE TABLE IF NOT EXISTS contact_history (
         seq INTEGER PRIMARY KEY AUTOINCREMENT, contact_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
         metadata TEXT NOT NULL, position TEXT NOT NULL, recorded_at TEXT NOT NULL);
@@ -138,8 +138,9 @@ export function listContacts(db: Database.Database, query: ContactQuery): { item
   if (query.state) where.push('state = ?') && params.push(query.state);
   if (query.mediaType) where.push('media_type = ?') && params.push(query.mediaType);
   if (query.businessUnitId) where.push('business_unit_id = ?') && params.push(query.businessUnitId);
-  if (query.after) where.push('sort_key > ?') && params.push(contactSortKey(query.after));
-  const sql = `SELECT * FROM contacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY sort_key LIMIT ?`;
+  // IDs such as 7 and 007 share a sort key: the ID itself breaks the tie, so paging visits each exactly once.
+  if (query.after) where.push('(sort_key, contact_id) > (?, ?)') && params.push(contactSortKey(query.after), query.after);
+  const sql = `SELECT * FROM contacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY sort_key, contact_id LIMIT ?`;
   const rows = statement<Array<string | number>, ContactRow>(db, sql).all(...params, query.limit + 1);
   const items = rows.slice(0, query.limit).map(toView);
   return rows.length > query.limit ? { items, next: items[items.length - 1]!.contactId } : { items };

@@ -10,12 +10,16 @@ export type AppConfig = {
   esdbConnectionString?: string;
   kafkaBrokers?: string[];
   topics: { outcomes: string; commands: string; commandResults: string; deadLetter: string; checkpoints: string };
+  /** Transactional id and checkpoint key of the outcome forwarder: one per deployment on a cluster. */
+  forwarderId: string;
   platformToken?: string;
   securityUserSigningKey?: string;
   securityUserTtlSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Unauthenticated refusals recorded per client address per minute before they are summarised. */
   anonymousRefusalsPerMinute: number;
+  /** SSE heartbeat; an agent's credential is checked again at each one. */
+  sseHeartbeatMs: number;
 };
 
 export class ConfigurationError extends Error {
@@ -54,6 +58,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     return raw;
   };
 
+  const outcomesTopic = topic('KAFKA_TOPIC_OUTCOMES', 'contact.outcomes');
   const eventStore = oneOf('EVENT_STORE', ['sqlite', 'esdb'] as const, 'sqlite');
   const esdbConnectionString = value('ESDB_CONNECTION_STRING');
   if (eventStore === 'esdb') {
@@ -90,16 +95,18 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     ...(esdbConnectionString !== undefined ? { esdbConnectionString } : {}),
     ...(kafkaBrokers !== undefined ? { kafkaBrokers } : {}),
     topics: {
-      outcomes: topic('KAFKA_TOPIC_OUTCOMES', 'contact.outcomes'),
+      outcomes: outcomesTopic,
       commands: topic('KAFKA_TOPIC_COMMANDS', 'contact.commands'),
       commandResults: topic('KAFKA_TOPIC_COMMAND_RESULTS', 'contact.command-results'),
       deadLetter: topic('KAFKA_TOPIC_DEAD_LETTER', 'contact.commands.dlq'),
       checkpoints: topic('KAFKA_TOPIC_CHECKPOINTS', 'contact.outcomes.checkpoints'),
     },
+    forwarderId: topic('KAFKA_FORWARDER_ID', `contact-orchestrator.${outcomesTopic}`),
     ...(platformToken !== undefined ? { platformToken } : {}),
     ...(securityUserSigningKey !== undefined ? { securityUserSigningKey } : {}),
     securityUserTtlSeconds: integer('SECURITY_USER_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     anonymousRefusalsPerMinute: integer('ANONYMOUS_REFUSALS_PER_MINUTE', 20, 1, 100_000),
+    sseHeartbeatMs: integer('SSE_HEARTBEAT_MS', 10_000, 100, 60_000),
   };
 }

@@ -27,6 +27,12 @@ describe('configuration (DESIGN §7)', () => {
     });
   });
 
+  it('gives the outcome forwarder an identity per outcomes topic unless KAFKA_FORWARDER_ID names one', () => {
+    expect(loadConfiguration({}).forwarderId).toBe('contact-orchestrator.contact.outcomes');
+    expect(loadConfiguration({ KAFKA_TOPIC_OUTCOMES: 'eu.outcomes' }).forwarderId).toBe('contact-orchestrator.eu.outcomes');
+    expect(loadConfiguration({ KAFKA_FORWARDER_ID: 'eu-1' }).forwarderId).toBe('eu-1');
+  });
+
   it('reads every variable', () => {
     const config = loadConfiguration({
       PORT: '8080',
@@ -59,5 +65,7 @@ describe('configuration (DESIGN §7)', () => {
     [{ SECURITY_USER_SIGNING_KEY: 'short' }, 'SECURITY_USER_SIGNING_KEY'],
     [{ SECURITY_USER_TTL_SECONDS: '1' }, 'SECURITY_USER_TTL_SECONDS'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ KAFKA_FORWARDER_ID: 'has space' }, 'KAFKA_FORWARDER_ID'],
+    [{ SSE_HEARTBEAT_MS: '5' }, 'SSE_HEARTBEAT_MS'],
   ])('refuses %j naming %s', (env, variable) => expectRejected(env as Record<string, string>, variable));
 });

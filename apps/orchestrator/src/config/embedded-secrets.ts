@@ -15,11 +15,13 @@ export function ensureEmbeddedSecrets(dataDir: string, given: { platformToken?: 
   const platformToken = given.platformToken ?? stored.platformToken ?? randomBytes(24).toString('base64url');
   const securityUserSigningKey = given.securityUserSigningKey ?? stored.securityUserSigningKey ?? randomBytes(32).toString('base64url');
   const generatedPlatformToken = given.platformToken === undefined && stored.platformToken === undefined;
+  // Keep what is stored; add only what was generated now. A value given once in the environment never erases it.
   const toStore = {
+    ...stored,
     ...(given.platformToken === undefined ? { platformToken } : {}),
     ...(given.securityUserSigningKey === undefined ? { securityUserSigningKey } : {}),
   };
-  if (JSON.stringify(toStore) !== JSON.stringify(stored) && Object.keys(toStore).length > 0) {
+  if (JSON.stringify(toStore) !== JSON.stringify(stored)) {
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, JSON.stringify(toStore, null, 2), { mode: 0o600 });
   }

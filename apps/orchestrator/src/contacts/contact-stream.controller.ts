@@ -2,13 +2,15 @@
  * GET /v1/contacts/stream: Server-Sent Events of view changes, filtered to the reader's business unit.
  * Closed cleanly at shutdown so the server can stop.
  */
-import { Controller, Get, Injectable, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Injectable, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ContactView } from '../../../../libs/projections/src/index.js';
 import { Credentials } from '../http/auth.js';
 import { ViewsService } from '../infrastructure/views.service.js';
+import type { AppConfig } from '../config/configuration.js';
+import { APP_CONFIG } from '../infrastructure/tokens.js';
 
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 
@@ -35,6 +37,7 @@ export class ContactStreamController {
     private readonly credentials: Credentials,
     private readonly views: ViewsService,
     private readonly streams: ContactStreams,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('stream')
@@ -56,7 +59,18 @@ export class ContactStreamController {
       }
       raw.write(`id: ${view.position}\nevent: contact\ndata: ${JSON.stringify(view)}\n\n`);
     });
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), 15_000);
+    // An agent's credential is checked again at every heartbeat: deactivated, expired or moved, the stream ends.
+    const heartbeat = setInterval(() => {
+      raw.write(': heartbeat\n\n');
+      if (reader.kind === 'agent') {
+        this.credentials.requireReader(request).then(
+          (now) => {
+            if (now.kind !== 'agent' || now.businessUnitId !== reader.businessUnitId) raw.end();
+          },
+          () => raw.end(),
+        );
+      }
+    }, this.config.sseHeartbeatMs);
     heartbeat.unref();
     raw.on('close', () => {
       clearInterval(heartbeat);

@@ -1,7 +1,7 @@
 /** REST for contacts: register, end, read (view, list, history). Thin: parse, call the bus, map the answer. */
 import { Body, Controller, ForbiddenException, Get, HttpCode, NotFoundException, ConflictException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '../../../../libs/contacts/src/index.js';
 import { ViewsService } from '../infrastructure/views.service.js';
@@ -34,6 +34,7 @@ export class ContactsController {
   @Post()
   @HttpCode(201)
   @ApiOperation({ summary: 'Register a live contact (platform credential)' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key answers the contact it started' })
   @ApiBody({ schema: jsonSchema(startShape) })
   @ApiResponse({ status: 201, description: 'The contact, Active' })
   @ApiResponse({ status: 409, description: 'A contact with this ID exists' })
@@ -41,8 +42,9 @@ export class ContactsController {
     this.credentials.requirePlatform(request);
     const input = parseBody(startShape, body);
     const commandId = commandIdOf(request, undefined);
+    const keyed = request.headers['idempotency-key'] !== undefined;
     const result = await this.commands.execute(
-      new StartContactCommand({ ...stripUndefined(input), metadata: metadataFor(request, commandId, 'http') }),
+      new StartContactCommand({ ...stripUndefined(input), metadata: metadataFor(request, commandId, 'http'), ...(keyed ? { idempotencyKey: commandId } : {}) }),
     );
     if (result.result === 'AlreadyExists') throw new ConflictException(result.detail);
     await this.views.caughtUp(result.position);
@@ -51,6 +53,15 @@ export class ContactsController {
   }
 
   @Post(':contactId/end')
+  @HttpCode(200)
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'commandId: a retry returns the original OnSuccess answer and writes nothing' })
+  @ApiResponse({ status: 200, description: 'OnSuccess: {contactId, branch, outputs: {__DISCONNECTREASON: "TerminateScript"}, endedAt, position}' })
+  @ApiResponse({ status: 400, description: 'OnInvalidContactID (malformed ID), or a malformed request (branch Default, error.code InvalidRequest)' })
+  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser' })
+  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End' })
+  @ApiResponse({ status: 404, description: 'OnInvalidContactID: unknown, or another business unit’s (same answer)' })
+  @ApiResponse({ status: 409, description: 'OnInvalidContactID: not active (already ended)' })
+  @ApiResponse({ status: 503, description: 'Default: event store unavailable, nothing written' })
   @ApiOperation({ summary: 'End a contact (SecurityUser credential)', description: 'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default' })
   @ApiParam({ name: 'contactId', description: 'Decimal string of 1 to 19 digits' })
   @ApiBody({ schema: jsonSchema(endShape), required: false })
@@ -98,6 +109,8 @@ export class ContactsController {
 
   @Get(':contactId')
   @ApiOperation({ summary: 'One contact of the live view' })
+  @ApiResponse({ status: 200, description: 'The contact view' })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s' })
   async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
     const reader = await this.credentials.requireReader(request);
     return this.visibleContact(reader, contactIdField.parse(contactId, 'contactId'));
@@ -105,6 +118,8 @@ export class ContactsController {
 
   @Get(':contactId/history')
   @ApiOperation({ summary: 'The contact’s events in log order, refusals that named it included' })
+  @ApiResponse({ status: 200, description: '{contactId, events: [{type, data, metadata, position, recordedAt}]}' })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s' })
   async history(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
     const reader = await this.credentials.requireReader(request);
     const id = contactIdField.parse(contactId, 'contactId');
@@ -114,7 +129,12 @@ export class ContactsController {
     if (events.length === 0 || (reader.kind === 'agent' && owner !== reader.businessUnitId)) {
       throw new NotFoundException(`Contact ${id} not found`);
     }
-    return { contactId: id, events };
+    // An agent never learns about another business unit's agents: their refusals naming this contact are left out.
+    const visible = reader.kind === 'platform' ? events : events.filter((e) => {
+      const unit = e.data['businessUnitId'];
+      return unit === undefined || unit === reader.businessUnitId;
+    });
+    return { contactId: id, events: visible };
   }
 
   private visibleContact(reader: Reader, contactId: string) {

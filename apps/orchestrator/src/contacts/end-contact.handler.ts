@@ -67,7 +67,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         try {
           return await this.carryOut(decision, stream, metadata, request.clientAddress);
         } catch (error) {
-          if (!(error instanceof WrongExpectedRevisionError) || attempt >= MAX_ATTEMPTS) throw error;
+          // Only a race on this contact's stream is decided again; anything else is not a concurrency question.
+          const raced = error instanceof WrongExpectedRevisionError && error.streamId === contactStreamId(contactId);
+          if (!raced || attempt >= MAX_ATTEMPTS) throw error;
           this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again');
         }
       }

@@ -31,8 +31,12 @@ export class RefusalRecorder {
   /** Returns the position written, or undefined when an anonymous refusal was only counted. */
   async record(event: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
     if (event.data.reason === 'InvalidSecurityUser' && !this.admit(clientAddress, Date.now())) return undefined;
-    const id = eventIdFor(`${event.data.contactId}:${metadata.commandId ?? randomUUID()}:EndContactRejected`);
-    const result = await this.store.append(rejectionStreamId(new Date(event.data.rejectedAt)), [{ id, ...event, metadata }], {
+    const streamId = rejectionStreamId(new Date(event.data.rejectedAt));
+    // The same refusal redelivered (same stream, command, reason and caller) is written once; a retry refused for
+    // another reason or by another caller is a new fact and is recorded.
+    const { contactId, reason, agentId } = event.data;
+    const id = eventIdFor(`${streamId}:${contactId}:${metadata.commandId ?? randomUUID()}:${reason}:${agentId ?? '-'}`);
+    const result = await this.store.append(streamId, [{ id, ...event, metadata }], {
       expectedRevision: 'any',
     });
     return result.position;

@@ -23,6 +23,8 @@ export class StartContactCommand extends Command<StartContactResult> {
       mediaType: MediaType;
       skill?: string;
       metadata: EventMetadata;
+      /** The caller's Idempotency-Key, when it sent one. */
+      idempotencyKey?: string;
     },
   ) {
     super();

@@ -1,43 +1,61 @@
-/** Registers a live contact (the ACD's job in production): a ContactStarted on a new contact stream. */
+/**
+ * Registers a live contact (the ACD's job in production): a ContactStarted on a new contact stream.
+ * With an Idempotency-Key the contact ID (when not given) is derived from the key, and a retry finds the contact
+ * it started and answers the same 201 instead of starting a second one.
+ */
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { randomInt, randomUUID } from 'node:crypto';
-import { contactStreamId, decideStartContact, foldContact } from '../../../../libs/contacts/src/index.js';
-import { WrongExpectedRevisionError, type EventStore } from '../../../../libs/event-store/src/index.js';
+import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { contactStreamId, decideStartContact, foldContact, type ContactStarted } from '../../../../libs/contacts/src/index.js';
+import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../../../libs/event-store/src/index.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';
 
+const MAX_ATTEMPTS = 5;
+
 /** CXone-like 12-digit IDs; a collision is caught by the no_stream check and a new ID is drawn. */
 const generateContactId = (): string => String(randomInt(100_000_000_000, 999_999_999_999));
+/** The same 12-digit ID for the same Idempotency-Key. */
+const contactIdForKey = (key: string): string =>
+  String((createHash('sha256').update(key).digest().readBigUInt64BE(0) % 900_000_000_000n) + 100_000_000_000n);
 
 @CommandHandler(StartContactCommand)
 export class StartContactHandler implements ICommandHandler<StartContactCommand, StartContactResult> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
   async execute({ request }: StartContactCommand): Promise<StartContactResult> {
-    const { businessUnitId, mediaType, skill, metadata } = request;
+    const { businessUnitId, mediaType, skill, metadata, idempotencyKey } = request;
+    const chosenId = request.contactId ?? (idempotencyKey !== undefined ? contactIdForKey(idempotencyKey) : undefined);
     for (let attempt = 1; ; attempt++) {
-      const contactId = request.contactId ?? generateContactId();
+      const contactId = chosenId ?? generateContactId();
       const stream = await this.store.readStream(contactStreamId(contactId));
+      const replay = idempotencyKey !== undefined ? startedBy(stream, idempotencyKey) : undefined;
+      if (replay) return { result: 'Started', ...replay.event.data, state: 'Active', position: replay.position.toString() };
       const decision = decideStartContact(
         { type: 'StartContact', data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), now: new Date() } },
         foldContact(stream.map((e) => ({ type: e.type, data: e.data }) as never)),
       );
       if (decision.result === 'AlreadyExists') {
-        if (request.contactId === undefined && attempt < 5) continue;
+        if (chosenId === undefined && attempt < MAX_ATTEMPTS) continue;
         return { result: 'AlreadyExists', contactId, detail: decision.detail };
       }
       try {
-        const { position } = await this.store.append(
-          contactStreamId(contactId),
-          [{ id: randomUUID(), ...decision.event, metadata }],
-          { expectedRevision: 'no_stream' },
-        );
+        const { position } = await this.store.append(contactStreamId(contactId), [{ id: randomUUID(), ...decision.event, metadata }], {
+          expectedRevision: 'no_stream',
+        });
         return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() };
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
-        if (request.contactId !== undefined || attempt >= 5) return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
+        // Lost a race for this ID: read again (a concurrent retry with the same key then replays).
+        if (attempt >= MAX_ATTEMPTS) return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
       }
     }
   }
+}
+
+/** The ContactStarted this key wrote, if the stream starts with one. */
+function startedBy(stream: RecordedEvent[], key: string): { event: ContactStarted; position: bigint } | undefined {
+  const first = stream[0];
+  if (first?.type !== 'ContactStarted' || first.metadata.commandId !== key) return undefined;
+  return { event: { type: 'ContactStarted', data: first.data as ContactStarted['data'] }, position: first.position };
 }

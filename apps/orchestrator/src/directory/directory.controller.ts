@@ -46,6 +46,7 @@ export class DirectoryController {
   @HttpCode(201)
   @ApiOperation({ summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)' })
   @ApiBody({ schema: jsonSchema(securityUserShape) })
+  @ApiResponse({ status: 201, description: '{securityUser, agentId, businessUnitId, expiresAt}' })
   @ApiResponse({ status: 404, description: 'Unknown agent' })
   @ApiResponse({ status: 409, description: 'Inactive agent' })
   async setSecurityUser(@Req() request: FastifyRequest, @Body() body: unknown) {

@@ -30,6 +30,9 @@ export class FanoutService {
       logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m, err?: unknown) => log.error({ err }, m) },
       topic: config.topics.outcomes,
       checkpointTopic: config.topics.checkpoints,
+      // One identity per deployment: a restart fences its predecessor; another deployment never shares a checkpoint.
+      name: config.forwarderId,
+      transactionalId: config.forwarderId,
     });
   }
 

@@ -3,7 +3,8 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '../../../../libs/event-store/src/index.js';
 import { FanoutService } from '../fanout/fanout.service.js';
-import { EVENT_STORE } from '../infrastructure/tokens.js';
+import type { AppConfig } from '../config/configuration.js';
+import { APP_CONFIG, EVENT_STORE } from '../infrastructure/tokens.js';
 import { ViewsService } from '../infrastructure/views.service.js';
 import { Metrics } from './metrics.js';
 
@@ -17,6 +18,7 @@ export class MetricsController {
     private readonly views: ViewsService,
     private readonly fanout: FanoutService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -27,16 +29,27 @@ export class MetricsController {
     const head = (await this.store.headPosition()) ?? 0n;
     const lag = (checkpoint: bigint | undefined): number => Number(head - (checkpoint ?? 0n));
     const fanout = this.fanout.status();
+    const checkpoints = [
+      { subscription: this.views.contacts.name, checkpoint: this.views.contacts.checkpoint },
+      { subscription: this.views.directory.name, checkpoint: this.views.directory.checkpoint },
+      ...(fanout ? [{ subscription: 'outcome-forwarder', checkpoint: fanout.checkpoint !== undefined ? BigInt(fanout.checkpoint) : undefined }] : []),
+    ];
     return this.metrics.render([
       {
-        name: 'contact_orchestrator_subscription_lag',
-        help: 'Log head minus the subscription checkpoint (events behind, for SQLite).',
-        samples: [
-          { labels: { subscription: this.views.contacts.name }, value: lag(this.views.contacts.checkpoint) },
-          { labels: { subscription: this.views.directory.name }, value: lag(this.views.directory.checkpoint) },
-          ...(fanout ? [{ labels: { subscription: 'outcome-forwarder' }, value: fanout.lag ?? lag(fanout.checkpoint ? BigInt(fanout.checkpoint) : undefined) }] : []),
-        ],
+        name: 'contact_orchestrator_subscription_caught_up',
+        help: '1 when the subscription has applied the last event of the log.',
+        samples: checkpoints.map(({ subscription, checkpoint }) => ({ labels: { subscription }, value: (checkpoint ?? 0n) >= head ? 1 : 0 })),
       },
+      // Positions count events only in the embedded store; an EventStoreDB position is a log offset pair.
+      ...(this.config.eventStore === 'sqlite'
+        ? [
+            {
+              name: 'contact_orchestrator_subscription_lag',
+              help: 'Events between the log head and the subscription checkpoint (embedded SQLite store only).',
+              samples: checkpoints.map(({ subscription, checkpoint }) => ({ labels: { subscription }, value: lag(checkpoint) })),
+            },
+          ]
+        : []),
       {
         name: 'contact_orchestrator_fanout_state',
         help: 'The Kafka outcome forwarder state (1 for the current one); absent when KAFKA_BROKERS is not set.',

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
@@ -14,4 +16,37 @@ describeEventStoreContract('SQLite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('SQLite subscription catch-up', () => {
+  it('yields to the event loop between pages, so a long replay never starves requests', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-yield-'));
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    try {
+      const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
+      await store.append('replay', Array.from({ length: 3000 }, (_, i) => ({ id: randomUUID(), type: 'E', data: { i }, metadata })), { expectedRevision: 'no_stream' });
+      let ticks = 0;
+      let counting = true;
+      const tick = (): void => {
+        ticks++;
+        if (counting) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const controller = new AbortController();
+      let seen = 0;
+      let ticksWhileReplaying = 0;
+      for await (const _event of store.subscribeToAll({ signal: controller.signal })) {
+        if (++seen === 3000) {
+          ticksWhileReplaying = ticks;
+          controller.abort();
+        }
+      }
+      counting = false;
+      // 3000 events are 6 pages: the loop must have turned between them.
+      expect(ticksWhileReplaying).toBeGreaterThanOrEqual(5);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -210,6 +210,8 @@ export class SqliteEventStore implements EventStore {
         if (signal?.aborted) return;
       }
       if (page.length === 0) await woken.promise;
+      // Reads are synchronous: yield to the event loop between pages so a long catch-up never starves requests.
+      else await new Promise((resolve) => setImmediate(resolve));
       woken.cancel();
     }
   }
