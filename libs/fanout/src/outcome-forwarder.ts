@@ -6,6 +6,10 @@
  * produced in ONE Kafka transaction, so they are committed or aborted together. After any failure the producer is
  * recreated with the same transactionalId (which fences a zombie and aborts its open transaction), the committed
  * checkpoint is read back, and the subscription resumes right after it: nothing skipped, nothing visible twice.
+ *
+ * A committed checkpoint beyond the store's head means the store is not the one it was written for (a wiped
+ * DATA_DIR, another deployment using the same forwarder name): resuming "after" it would silently skip the store's
+ * first events, so the forwarder forwards nothing, reports 'degraded' and checks again with the retry backoff.
  */
 import { EventEmitter } from 'node:events';
 import kafkajs from 'kafkajs';
@@ -64,8 +68,26 @@ export interface ForwarderStatus {
   /** Position of the last event covered by a committed transaction (decimal). */
   checkpoint?: string;
   lastError?: string;
-  /** Store head minus checkpoint, in the store's position units (events, for SQLite). */
+  /** Store head minus checkpoint, in the store's position units (events, for SQLite); absent while the committed
+   * checkpoint is beyond the store's head (see lastError). */
   lag?: number;
+}
+
+/** The committed checkpoint is beyond the store's head: this store is not the one the checkpoint belongs to. */
+export class CheckpointBeyondHeadError extends Error {
+  override readonly name = 'CheckpointBeyondHeadError';
+  constructor(
+    readonly checkpoint: bigint,
+    readonly head: bigint | undefined,
+    checkpointTopic: string,
+    name: string,
+  ) {
+    super(
+      `checkpoint ${checkpoint} in ${checkpointTopic} (key ${name}) is beyond the event store's head ${head ?? 'none (empty store)'}: ` +
+        `this store is not the one this checkpoint belongs to (wiped DATA_DIR, or another deployment using the same forwarder name). ` +
+        `Give this deployment its own forwarder name/transactional id, or reset the checkpoint`,
+    );
+  }
 }
 
 // Bounded retries inside kafkajs so a dead broker surfaces as an error here: a failed send is never committed,
@@ -86,6 +108,8 @@ export class OutcomeForwarder {
   private checkpoint: bigint | undefined;
   private head: bigint | undefined;
   private lastError: string | undefined;
+  /** Set while the committed checkpoint is beyond the store's head: nothing is forwarded, only re-checked. */
+  private beyondHead = false;
   private failures = 0;
   private topicsReady: boolean;
   private producer: Producer | undefined;
@@ -130,7 +154,8 @@ export class OutcomeForwarder {
 
   status(): ForwarderStatus {
     const { state, checkpoint, head, lastError } = this;
-    const lag = head === undefined ? undefined : Number(head > (checkpoint ?? 0n) ? head - (checkpoint ?? 0n) : 0n);
+    // Not clamped: head is never set below a committed checkpoint, so a negative lag would be a bug worth seeing.
+    const lag = head === undefined || this.beyondHead ? undefined : Number(head - (checkpoint ?? 0n));
     return {
       state,
       ...(checkpoint !== undefined ? { checkpoint: checkpoint.toString(10) } : {}),
@@ -161,8 +186,12 @@ export class OutcomeForwarder {
 
   private async run(signal: AbortSignal): Promise<void> {
     const { initialMs = 200, maxMs = 5_000 } = this.options.backoff ?? {};
+    const timeoutMs = this.options.operationTimeoutMs ?? 10_000;
     while (!signal.aborted) {
       try {
+        // While the checkpoint is beyond the head, re-read it without a producer: a live deployment sharing our
+        // transactional id is not fenced again at every check.
+        if (this.beyondHead) await within(this.recheck(2 * timeoutMs), 3 * timeoutMs, 're-reading the checkpoint');
         await this.session(signal);
       } catch (error) {
         if (signal.aborted) break;
@@ -171,7 +200,11 @@ export class OutcomeForwarder {
         this.state = 'degraded';
         this.lastError = errorMessage(error);
         const message = `outcome forwarder: ${this.lastError}; resuming from the committed checkpoint in ${delay} ms (attempt ${this.failures})`;
-        if (this.failures === 1) this.logger.error(message, error);
+        if (error instanceof CheckpointBeyondHeadError) {
+          // Logged once per episode; status() carries the current positions.
+          if (!this.beyondHead) this.logger.error(`outcome forwarder: ${this.lastError}. Forwarding nothing; checking again with backoff`);
+          this.beyondHead = true;
+        } else if (this.failures === 1) this.logger.error(message, error);
         // A long outage logs its first attempts, then every tenth, not a line every few seconds.
         else if (this.failures <= 5 || this.failures % 10 === 0) this.logger.warn(message);
         await this.dropProducer();
@@ -186,6 +219,9 @@ export class OutcomeForwarder {
     // Creating topics, fencing and a consumer group join (up to group.initial.rebalance.delay.ms) take longer.
     const { producer, after } = await within(this.connect(2 * timeoutMs), 3 * timeoutMs, 'connecting and reading the checkpoint');
     if (signal.aborted) return;
+    await this.assertWithinStore(after);
+    if (this.beyondHead) this.logger.info(`outcome forwarder: the event store's head reached checkpoint ${after}`);
+    this.beyondHead = false;
     this.checkpoint = after;
     this.logger.info(
       `outcome forwarder: ${this.failures > 0 ? `recovered after ${this.failures} failed attempt(s); ` : ''}` +
@@ -204,6 +240,7 @@ export class OutcomeForwarder {
         if (!batch || signal.aborted) return;
         const last = await within(this.commitBatch(producer, batch), timeoutMs, 'a Kafka transaction');
         this.checkpoint = last;
+        if (this.head === undefined || this.head < last) this.head = last;
         this.commits.emit('commit', last);
       }
     } finally {
@@ -235,6 +272,24 @@ export class OutcomeForwarder {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+  }
+
+  /** The committed checkpoint, read without fencing anyone; throws while it is still beyond the store's head. */
+  private async recheck(readTimeoutMs: number): Promise<void> {
+    const admin = this.kafka.admin({ retry: ADMIN_RETRY });
+    await admin.connect();
+    try {
+      await this.assertWithinStore(await readCommittedCheckpoint(this.kafka, admin, { topic: this.checkpointTopic, name: this.name, timeoutMs: readTimeoutMs }));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** A checkpoint the store has not reached was not written from this store: resuming after it would skip events. */
+  private async assertWithinStore(checkpoint: bigint | undefined): Promise<void> {
+    if (checkpoint === undefined) return;
+    const head = await this.options.store.headPosition();
+    if (head === undefined || checkpoint > head) throw new CheckpointBeyondHeadError(checkpoint, head, this.checkpointTopic, this.name);
   }
 
   private replication(): { replicationFactor?: number } {
@@ -287,7 +342,8 @@ export class OutcomeForwarder {
 
   private refreshHead(): void {
     this.options.store.headPosition().then(
-      (head) => (this.head = head),
+      // Never below a committed position: a query started before a commit may answer after it.
+      (head) => (this.head = head !== undefined && this.checkpoint !== undefined && head < this.checkpoint ? this.checkpoint : head),
       () => undefined,
     );
   }
