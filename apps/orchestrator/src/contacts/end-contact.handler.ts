@@ -22,6 +22,7 @@ import {
 } from '../../../../libs/event-store/src/index.js';
 import { randomUUID } from 'node:crypto';
 import { DirectoryService } from '../directory/directory.service.js';
+import { asDomainEvents } from '../infrastructure/domain-events.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
@@ -29,6 +30,7 @@ import { RefusalRecorder } from './refusal-recorder.js';
 import { Metrics } from '../metrics/metrics.js';
 
 const MAX_ATTEMPTS = 10;
+const CONTACT_EVENTS = ['ContactStarted', 'ContactEnded'] as const;
 
 @CommandHandler(EndContactCommand)
 export class EndContactHandler implements ICommandHandler<EndContactCommand, EndContactResult> {
@@ -63,7 +65,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       };
       for (let attempt = 1; ; attempt++) {
         const stream = isWellFormedContactId(contactId) ? await this.store.readStream(contactStreamId(contactId)) : [];
-        const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(stream.map(toEnvelope)));
+        const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)));
         try {
           return await this.carryOut(decision, stream, metadata, request.clientAddress);
         } catch (error) {
@@ -111,11 +113,6 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         return exhaustive(decision);
     }
   }
-}
-
-function toEnvelope(event: RecordedEvent): ContactEventEnvelope {
-  // The contact stream holds only events this service wrote; the decider's evolve checks the type.
-  return { type: event.type, data: event.data, commandId: event.metadata.commandId } as ContactEventEnvelope;
 }
 
 const positionOf = (position: bigint | undefined): { position?: string } => (position === undefined ? {} : { position: position.toString() });

@@ -6,8 +6,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import { contactStreamId, decideStartContact, foldContact, type ContactStarted } from '../../../../libs/contacts/src/index.js';
+import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '../../../../libs/contacts/src/index.js';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';
 
@@ -33,7 +34,7 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
       if (replay) return { result: 'Started', ...replay.event.data, state: 'Active', position: replay.position.toString() };
       const decision = decideStartContact(
         { type: 'StartContact', data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), now: new Date() } },
-        foldContact(stream.map((e) => ({ type: e.type, data: e.data }) as never)),
+        foldContact(asDomainEvents<ContactEvent>(stream, ['ContactStarted', 'ContactEnded'])),
       );
       if (decision.result === 'AlreadyExists') {
         if (chosenId === undefined && attempt < MAX_ATTEMPTS) continue;

@@ -29,6 +29,7 @@ import {
 } from '../../../../libs/security/src/index.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
+import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
 import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 
@@ -36,6 +37,8 @@ export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
 
 const MAX_ATTEMPTS = 5;
+const PROFILE_EVENTS = ['SecurityProfileDefined'] as const;
+const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as const;
 
 @Injectable()
 export class DirectoryService {
@@ -59,7 +62,7 @@ export class DirectoryService {
 
   async putProfile(command: SecurityProfile, metadata: EventMetadata): Promise<SecurityProfile> {
     return this.withRetry(async () => {
-      const events = (await this.store.readStream(securityProfileStreamId(command.profileId))) as unknown as RecordedDirectoryEvent<SecurityProfileDefined>[];
+      const events = asDomainEvents<SecurityProfileDefined>(await this.store.readStream(securityProfileStreamId(command.profileId)), PROFILE_EVENTS);
       const decided = decideDefineProfile(command, foldProfile(events));
       await this.appendIfAny(securityProfileStreamId(command.profileId), decided, expectedAfter(events), metadata);
       return foldProfile([...events, ...decided])!;
@@ -68,7 +71,7 @@ export class DirectoryService {
 
   async putAgent(command: Agent, metadata: EventMetadata): Promise<Agent> {
     return this.withRetry(async () => {
-      const events = (await this.store.readStream(agentStreamId(command.agentId))) as unknown as RecordedDirectoryEvent<AgentEvent>[];
+      const events = asDomainEvents<AgentEvent>(await this.store.readStream(agentStreamId(command.agentId)), AGENT_EVENTS);
       const decided = decidePutAgent(command, foldAgent(events));
       await this.appendIfAny(agentStreamId(command.agentId), decided, expectedAfter(events), metadata);
       return foldAgent([...events, ...decided])!;
@@ -85,11 +88,11 @@ export class DirectoryService {
   }
 
   private async loadAgent(agentId: string): Promise<Agent | undefined> {
-    return foldAgent((await this.store.readStream(agentStreamId(agentId))) as unknown as AgentEvent[]);
+    return foldAgent(asDomainEvents<AgentEvent>(await this.store.readStream(agentStreamId(agentId)), AGENT_EVENTS));
   }
 
   private async loadProfile(profileId: string): Promise<SecurityProfile | undefined> {
-    return foldProfile((await this.store.readStream(securityProfileStreamId(profileId))) as unknown as SecurityProfileDefined[]);
+    return foldProfile(asDomainEvents<SecurityProfileDefined>(await this.store.readStream(securityProfileStreamId(profileId)), PROFILE_EVENTS));
   }
 
   private async appendIfAny(streamId: string, events: DirectoryEvent[], expectedRevision: ExpectedRevision, metadata: EventMetadata): Promise<void> {
@@ -111,8 +114,6 @@ export class DirectoryService {
     }
   }
 }
-
-type RecordedDirectoryEvent<E extends DirectoryEvent> = E & Pick<RecordedEvent, 'revision'>;
 
 const expectedAfter = (events: ReadonlyArray<Pick<RecordedEvent, 'revision'>>): ExpectedRevision =>
   events.length === 0 ? 'no_stream' : events[events.length - 1]!.revision;
