@@ -2,40 +2,21 @@
 // DATA_DIR, or another deployment using the same forwarder name), against a REAL Kafka broker and real SQLite stores:
 // it forwards nothing and says why, instead of silently resuming "after" a position the new store has not reached.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sleep, waitFor, withKafka } from '../../../test/harness/suites.js';
 import { SqliteEventStore } from '../../event-store/src/index.js';
 import { readCommittedCheckpoint } from './checkpoint-topic.js';
-import type { ForwarderLogger } from './logger.js';
 import { OutcomeForwarder, type OutcomeForwarderOptions } from './outcome-forwarder.js';
 import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, readTopic } from './testing/outcome-fixtures.js';
+import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'outcome forwarder identity';
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempStore(): SqliteEventStore {
-  const dir = mkdtempSync(join(tmpdir(), 'co-fanout-id-'));
-  const store = new SqliteEventStore(join(dir, 'events.db'));
-  cleanups.push(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
-}
-
-function recordingLogger(): ForwarderLogger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => void lines.push(`INFO ${m}`), warn: (m) => void lines.push(`WARN ${m}`), error: (m) => void lines.push(`ERROR ${m}`) };
-}
+const cleanups = afterEachCleanups();
+const tempStore = tempStores(cleanups, 'co-fanout-id-');
 
 await withKafka(SUITE, (broker) => {
   const kafka: KafkaClient = new Kafka({ clientId: 'fanout-id-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });

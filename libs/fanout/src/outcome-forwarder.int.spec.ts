@@ -3,44 +3,25 @@
 // forwarder (its open transaction abandoned) and a broker outage.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { printSkip } from '../../../test/harness/skip.js';
 import { sleep, waitFor, withKafka } from '../../../test/harness/suites.js';
 import { SqliteEventStore } from '../../event-store/src/index.js';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
-import type { ForwarderLogger } from './logger.js';
 import { OutcomeForwarder, type OutcomeForwarderOptions } from './outcome-forwarder.js';
 import { ensureTopics } from './topics.js';
 import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, randomAppend, readTopic } from './testing/outcome-fixtures.js';
+import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SUITE = 'outcome forwarder';
 const CHILD = fileURLToPath(new URL('./testing/forwarder-child.mjs', import.meta.url));
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-function tempStore(): SqliteEventStore {
-  const dir = mkdtempSync(join(tmpdir(), 'co-fanout-'));
-  const store = new SqliteEventStore(join(dir, 'events.db'));
-  cleanups.push(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return store;
-}
-
-function recordingLogger(): ForwarderLogger & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => void lines.push(`INFO ${m}`), warn: (m) => void lines.push(`WARN ${m}`), error: (m) => void lines.push(`ERROR ${m}`) };
-}
+const cleanups = afterEachCleanups();
+const tempStore = tempStores(cleanups, 'co-fanout-');
 
 /** Unique topics, forwarder name and transactional id per test: reruns never see old data. */
 function names(test: string) {

@@ -10,91 +10,34 @@
  * A committed checkpoint beyond the store's head means the store is not the one it was written for (a wiped
  * DATA_DIR, another deployment using the same forwarder name): resuming "after" it would silently skip the store's
  * first events, so the forwarder forwards nothing, reports 'degraded' and checks again with the retry backoff.
+ *
+ * An idle forwarder has no transaction to fail, so while running it probes the broker (one metadata request, nothing
+ * produced) after `probeIntervalMs` without a transaction: 'degraded' while the broker does not answer, 'running'
+ * again when it does (see IdleProbe). The exactly-once path does not depend on it.
  */
 import { EventEmitter } from 'node:events';
 import kafkajs from 'kafkajs';
-import type { Kafka, KafkaConfig, Producer, TopicMessages } from 'kafkajs';
-import type { EventStore, RecordedEvent } from '../../event-store/src/index.js';
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { RecordedEvent } from '../../event-store/src/index.js';
 import { BatchReader } from './batch-reader.js';
+import { BrokerCheck, IdleProbe } from './broker-probe.js';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
+import { CheckpointBeyondHeadError, type ForwarderState, type ForwarderStatus, type OutcomeForwarderOptions } from './forwarder-api.js';
 import { consoleLogger, errorMessage, type ForwarderLogger } from './logger.js';
 import { isOutcome, toOutcomeMessage } from './outcome-message.js';
 import { settlesWithin, sleep, within } from './timing.js';
 import { DEFAULT_OUTCOME_PARTITIONS, ensureTopics } from './topics.js';
 
+export * from './forwarder-api.js';
+
 const { Kafka: KafkaClient, Partitioners, logLevel } = kafkajs;
-
-export interface OutcomeForwarderOptions {
-  store: EventStore;
-  /**
-   * The brokers and client settings (clientId, ssl, sasl, logCreator...); retry, requestTimeout and
-   * connectionTimeout default to short values so an outage shows within seconds. A ready kafkajs client is accepted
-   * too: then its own settings decide how fast an outage is noticed.
-   */
-  kafka: KafkaConfig | Kafka;
-  logger?: ForwarderLogger;
-  /** Default `contact.outcomes`. */
-  topic?: string;
-  /** Compacted topic holding the checkpoint. Default `contact.outcomes.checkpoints`. */
-  checkpointTopic?: string;
-  /** Key of this forwarder's checkpoint record. Default `contact-outcomes-forwarder`. */
-  name?: string;
-  /** Stable across restarts so a new instance fences its predecessor. Default `contact-orchestrator-forwarder`. */
-  transactionalId?: string;
-  /** Create the topics at start (ignored when they exist, logged when not allowed). Default true. */
-  createTopics?: boolean;
-  /** Partitions of the outcomes topic when created. Default 3. */
-  partitions?: number;
-  /** Replication factor of created topics. Default: the broker's default. */
-  replicationFactor?: number;
-  /** Most events per transaction. Default 500. */
-  maxBatch?: number;
-  /** How long a batch waits for more events after the first. Default 5 ms. */
-  lingerMs?: number;
-  /** Broker-side: an abandoned transaction is aborted after this. Default 60 000 ms. */
-  transactionTimeoutMs?: number;
-  /** Bound on one transaction (×3 on connecting, creating topics and reading the checkpoint). Default 10 000 ms. */
-  operationTimeoutMs?: number;
-  /** Retry delays after a failure: doubling from initialMs up to maxMs. Default 200 → 5 000 ms. */
-  backoff?: { initialMs?: number; maxMs?: number };
-  /** How long stop() lets the current transaction finish before disconnecting. Default 10 000 ms. */
-  stopTimeoutMs?: number;
-}
-
-export type ForwarderState = 'starting' | 'running' | 'degraded' | 'stopped';
-
-export interface ForwarderStatus {
-  state: ForwarderState;
-  /** Position of the last event covered by a committed transaction (decimal). */
-  checkpoint?: string;
-  lastError?: string;
-  /** Store head minus checkpoint, in the store's position units (events, for SQLite); absent while the committed
-   * checkpoint is beyond the store's head (see lastError). */
-  lag?: number;
-}
-
-/** The committed checkpoint is beyond the store's head: this store is not the one the checkpoint belongs to. */
-export class CheckpointBeyondHeadError extends Error {
-  override readonly name = 'CheckpointBeyondHeadError';
-  constructor(
-    readonly checkpoint: bigint,
-    readonly head: bigint | undefined,
-    checkpointTopic: string,
-    name: string,
-  ) {
-    super(
-      `checkpoint ${checkpoint} in ${checkpointTopic} (key ${name}) is beyond the event store's head ${head ?? 'none (empty store)'}: ` +
-        `this store is not the one this checkpoint belongs to (wiped DATA_DIR, or another deployment using the same forwarder name). ` +
-        `Give this deployment its own forwarder name/transactional id, or reset the checkpoint`,
-    );
-  }
-}
 
 // Bounded retries inside kafkajs so a dead broker surfaces as an error here: a failed send is never committed,
 // the whole transaction is aborted (or fenced), so limiting retries cannot break exactly-once.
 const PRODUCER_RETRY = { retries: 5, initialRetryTime: 100, maxRetryTime: 2_000 };
 const ADMIN_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 };
 const CLIENT_DEFAULTS = { retry: PRODUCER_RETRY, requestTimeout: 10_000, connectionTimeout: 3_000, logLevel: logLevel.NOTHING };
+const PROBE_TIMEOUT_MS = 3_000;
 
 export class OutcomeForwarder {
   readonly topic: string;
@@ -116,6 +59,8 @@ export class OutcomeForwarder {
   private controller: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private headTimer: NodeJS.Timeout | undefined;
+  private probe: IdleProbe | undefined;
+  private brokerCheck: BrokerCheck;
 
   constructor(private readonly options: OutcomeForwarderOptions) {
     this.topic = options.topic ?? 'contact.outcomes';
@@ -125,6 +70,7 @@ export class OutcomeForwarder {
     this.logger = options.logger ?? consoleLogger;
     this.kafka = options.kafka instanceof KafkaClient ? options.kafka : new KafkaClient({ ...CLIENT_DEFAULTS, ...options.kafka });
     this.topicsReady = options.createTopics === false;
+    this.brokerCheck = new BrokerCheck(this.kafka);
     this.commits.setMaxListeners(0);
   }
 
@@ -143,9 +89,11 @@ export class OutcomeForwarder {
     if (!loop) return;
     this.controller?.abort();
     clearInterval(this.headTimer);
+    this.probe?.stop();
     const finished = await settlesWithin(loop, this.options.stopTimeoutMs ?? 10_000);
     if (!finished) this.logger.warn('outcome forwarder: the current transaction did not finish in time; disconnecting');
     await this.dropProducer();
+    await this.brokerCheck.close();
     if (!finished) await settlesWithin(loop, 5_000);
     this.loop = undefined;
     this.state = 'stopped';
@@ -232,21 +180,45 @@ export class OutcomeForwarder {
     const subscription = new AbortController();
     const onStop = (): void => subscription.abort();
     signal.addEventListener('abort', onStop);
+    const probe = (this.probe = this.startProbe());
     try {
       const events = this.options.store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal: subscription.signal });
       const reader = new BatchReader(events[Symbol.asyncIterator]());
       for (;;) {
         const batch = await reader.next(this.options.maxBatch ?? 500, this.options.lingerMs ?? 5);
         if (!batch || signal.aborted) return;
-        const last = await within(this.commitBatch(producer, batch), timeoutMs, 'a Kafka transaction');
+        const last = await probe.around(() => within(this.commitBatch(producer, batch), timeoutMs, 'a Kafka transaction'));
         this.checkpoint = last;
         if (this.head === undefined || this.head < last) this.head = last;
         this.commits.emit('commit', last);
       }
     } finally {
+      probe.stop();
+      if (this.probe === probe) this.probe = undefined;
       signal.removeEventListener('abort', onStop);
       subscription.abort();
+      await this.brokerCheck.close();
     }
+  }
+
+  /** Only while this session runs: a session that fails sets 'degraded' itself, and the next one starts 'running'. */
+  private startProbe(): IdleProbe {
+    return new IdleProbe({
+      intervalMs: this.options.probeIntervalMs ?? 5_000,
+      timeoutMs: PROBE_TIMEOUT_MS,
+      check: () => this.brokerCheck.run(),
+      onDown: (error) => {
+        if (this.state !== 'running') return;
+        this.state = 'degraded';
+        this.lastError = `Kafka broker unreachable while idle: ${errorMessage(error)}`;
+        this.logger.error(`outcome forwarder: ${this.lastError}; reporting degraded until it answers`);
+      },
+      onUp: () => {
+        if (this.state !== 'degraded') return;
+        this.state = 'running';
+        this.logger.info('outcome forwarder: Kafka broker reachable again; running');
+      },
+    });
   }
 
   private async connect(readTimeoutMs: number): Promise<{ producer: Producer; after: bigint | undefined }> {

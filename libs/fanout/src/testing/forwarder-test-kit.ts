@@ -1,0 +1,36 @@
+/** What the forwarder's integration suites share: temp SQLite stores cleaned after each test, a recording logger. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { SqliteEventStore } from '../../../event-store/src/index.js';
+import type { ForwarderLogger } from '../logger.js';
+
+export type Cleanups = Array<() => Promise<void> | void>;
+
+/** Cleanups registered during a test run after it, last registered first. */
+export function afterEachCleanups(): Cleanups {
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return cleanups;
+}
+
+/** A maker of fresh temp stores, each closed and removed after the test that made it. */
+export function tempStores(cleanups: Cleanups, prefix: string): () => SqliteEventStore {
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    cleanups.push(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    return store;
+  };
+}
+
+export function recordingLogger(): ForwarderLogger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => void lines.push(`INFO ${m}`), warn: (m) => void lines.push(`WARN ${m}`), error: (m) => void lines.push(`ERROR ${m}`) };
+}
