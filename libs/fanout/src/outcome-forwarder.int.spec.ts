@@ -206,10 +206,12 @@ await withKafka(SUITE, (broker) => {
         const store = tempStore();
         const contacts = contactIdsFor(30);
         const logger = recordingLogger();
-        const f = forwarder(store, { ...n, backoff: { initialMs: 100, maxMs: 2_000 } }, logger);
+        // A transaction cut by the outage is aborted by the broker after transactionTimeoutMs at the latest: keep it
+        // short here so a slow restart on a loaded machine cannot outlast the wait below.
+        const f = forwarder(store, { ...n, backoff: { initialMs: 100, maxMs: 2_000 }, transactionTimeoutMs: 20_000 }, logger);
         f.start();
         // A second forwarder (own topics and transactional id) that is stopped while the broker is down.
-        const other = forwarder(store, names('outage-stop'));
+        const other = forwarder(store, { ...names('outage-stop'), transactionTimeoutMs: 20_000 });
         other.start();
         await appendWorkload(store, contacts, 60);
         expect(await f.waitFor((await store.headPosition())!, 60_000)).toBe(true);
@@ -243,7 +245,11 @@ await withKafka(SUITE, (broker) => {
           if (brokerDown) await startBroker();
           at.brokerStarted = Date.now() - t0;
         }
-        await waitFor(() => f.status().state === 'running', 90_000, "status 'running' again");
+        await waitFor(() => f.status().state === 'running', 90_000, "status 'running' again").catch((error: unknown) => {
+          // What the forwarder went through, for whoever reads a red run.
+          console.error(`outage test: status ${JSON.stringify(f.status())}\n${logger.lines.slice(-40).join('\n')}`);
+          throw error;
+        });
         at.running = Date.now() - t0;
         await sleep(1_000);
         appending = false;
