@@ -48,9 +48,13 @@ await withKafka(SUITE, (broker) => {
       } finally {
         await producer.disconnect();
       }
-      // 3 records + commit marker + 1 record + abort marker: the aborted record really is in the log.
-      const [p0] = await admin.fetchTopicOffsets(topic);
-      expect(p0?.high).toBe('6');
+      // 3 records + commit marker + 1 record + abort marker: the aborted record really is in the log. The broker
+      // answers commit and abort before it has written their markers, so the end offset gets there shortly after.
+      const high = await waitFor(async () => {
+        const [p0] = await admin.fetchTopicOffsets(topic);
+        return p0?.high === '6' ? p0.high : undefined;
+      }, 10_000, 'both transaction markers in the log');
+      expect(high).toBe('6');
 
       const consumer = kafka.consumer({ groupId: `harness-g-${suffix}`, readUncommitted: false });
       const seen: string[] = [];
@@ -92,8 +96,13 @@ await withKafka(SUITE, (broker) => {
       } finally {
         await producer.disconnect();
       }
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
-      expect(offsets?.partitions.find((p) => p.partition === 0)?.offset).toBe('3');
+      // Offsets sent in a transaction become visible once its commit marker is written, just after commit() answers.
+      const committedOffset = await waitFor(async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
+        const offset = offsets?.partitions.find((p) => p.partition === 0)?.offset;
+        return offset !== undefined && offset !== '-1' ? offset : undefined;
+      }, 10_000, 'the committed consumer offset');
+      expect(committedOffset).toBe('3');
     }, 60_000);
 
     if (broker.stopBroker && broker.startBroker) {
