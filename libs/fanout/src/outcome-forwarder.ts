@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
-import type { RecordedEvent } from '../../event-store/src/index.js';
+import { waitForPosition, type RecordedEvent } from '../../event-store/src/index.js';
 import { BatchReader } from './batch-reader.js';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
@@ -120,16 +120,7 @@ export class OutcomeForwarder {
 
   /** Resolves true once a committed transaction covers `position`; false on timeout. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.checkpoint !== undefined && this.checkpoint >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        off();
-        resolve(ok);
-      };
-      const off = this.onCommit((reached) => reached >= position && done(true));
-      const timer = setTimeout(() => done(false), timeoutMs);
-    });
+    return waitForPosition(this.checkpoint, position, (listener) => this.onCommit(listener), timeoutMs);
   }
 
   private async run(signal: AbortSignal): Promise<void> {

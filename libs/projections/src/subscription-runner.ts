@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
-import type { EventStore, RecordedEvent } from '../../event-store/src/index.js';
+import { waitForPosition, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
 
 export interface Projection<Change = unknown> {
   readonly name: string;
@@ -103,19 +103,10 @@ export class SubscriptionRunner<Change = unknown> {
 
   /** Resolves once the projection has committed `position` (or later); false on timeout. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.position !== undefined && this.position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (ok: boolean): void => {
-        clearTimeout(timer);
-        this.changes.off('checkpoint', check);
-        resolve(ok);
-      };
-      const check = (reached: bigint): void => {
-        if (reached >= position) done(true);
-      };
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.changes.on('checkpoint', check);
-    });
+    return waitForPosition(this.position, position, (listener) => {
+      this.changes.on('checkpoint', listener);
+      return () => this.changes.off('checkpoint', listener);
+    }, timeoutMs);
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
