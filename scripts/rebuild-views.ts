@@ -1,28 +1,60 @@
 /**
- * npm run views:rebuild — replays the event store from position 0 into DATA_DIR/views.db.
- * Stop the service first: it holds the views database open. (Deleting views.db and restarting does the same
- * thing online: the subscriptions start again from position 0.)
+ * npm run views:rebuild — replays the event store from position 0 into DATA_DIR/views.db, with a progress bar on a
+ * terminal (events/s, position/head). Stop the service first: it holds the views database open. (Deleting views.db
+ * and restarting does the same thing online: the views start again from position 0.)
  */
+import { SingleBar } from 'cli-progress';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
-import { openEventStore } from '../apps/orchestrator/src/infrastructure/event-store.provider.js';
-import { createLogger } from '../apps/orchestrator/src/infrastructure/logger.js';
-import { rebuildViews } from '../libs/projections/src/index.js';
+import { EsdbEventStore } from '../libs/event-store/src/esdb/esdb-event-store.js';
+import { SqliteLogReader } from '../libs/event-store/src/index.js';
+import { fromRaw, fromRecorded, rebuildViews, type RebuildSource } from '../libs/projections/src/index.js';
 
 const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
-const logger = createLogger(config.logLevel);
 const target = process.argv[2] ?? join(config.dataDir, 'views.db');
-const store = await openEventStore(config, logger);
-const started = Date.now();
+
+function openSource(): { source: RebuildSource; close: () => Promise<void> } {
+  if (config.eventStore === 'esdb') {
+    const store = new EsdbEventStore(config.esdbConnectionString!);
+    return {
+      source: {
+        head: () => store.headPosition(),
+        page: async (after, maxCount) => (await store.readAll({ ...(after > 0n ? { after } : {}), maxCount })).map(fromRecorded),
+      },
+      close: () => store.close(),
+    };
+  }
+  const file = join(config.dataDir, 'events.db');
+  if (!existsSync(file)) throw new Error(`${file} does not exist: nothing to rebuild from (DATA_DIR=${config.dataDir})`);
+  const reader = new SqliteLogReader(file, config.storeTimeoutMs);
+  return {
+    source: { head: () => reader.head(), page: async (after, maxCount) => (await reader.readRaw(after, maxCount)).map(fromRaw) },
+    close: async () => reader.close(),
+  };
+}
+
+const { source, close } = openSource();
+const bar = process.stderr.isTTY
+  ? new SingleBar({ format: 'views:rebuild [{bar}] {percentage}% | position {value}/{total} | {rate} events/s | eta {eta_formatted}', stream: process.stderr })
+  : undefined;
+let lastLine = 0;
 try {
-  const { head, events } = await rebuildViews(
-    store,
-    target,
-    { info: (m) => logger.info(m), error: (m, err) => logger.error({ err }, m) },
-    ({ projection, position, head }) => process.stderr.write(`\r${projection}: ${position}/${head}   `),
-  );
-  process.stderr.write('\n');
-  process.stdout.write(`rebuilt ${target} from position 0 to ${head} (${events} history entries) in ${Date.now() - started} ms\n`);
+  const result = await rebuildViews(source, target, ({ position, head, events, seconds }) => {
+    const rate = Math.round(events / Math.max(seconds, 1e-3));
+    if (bar) {
+      if (!bar.isActive) bar.start(Number(head), 0, { rate });
+      bar.update(Number(position), { rate });
+    } else if (seconds - lastLine >= 1 || position === head) {
+      // Not a terminal (CI, a pipe): one progress line a second.
+      lastLine = seconds;
+      process.stderr.write(`views:rebuild position ${position}/${head}, ${rate} events/s\n`);
+    }
+  });
+  bar?.stop();
+  const rate = Math.round(result.events / Math.max(result.seconds, 1e-3));
+  process.stdout.write(`rebuilt ${target} from position 0 to ${result.head}: ${result.events} events in ${result.seconds.toFixed(2)} s (${rate} events/s)\n`);
 } finally {
-  await store.close();
+  bar?.stop();
+  await close();
 }

@@ -34,8 +34,8 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.views.start();
+  async onApplicationBootstrap(): Promise<void> {
+    await this.views.start();
     this.fanout.start();
   }
 

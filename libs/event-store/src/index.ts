@@ -1,3 +1,7 @@
 export * from './port.js';
-export { SqliteEventStore } from './sqlite/sqlite-event-store.js';
+export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
+export { SqliteLogReader, type RawEvent } from './sqlite/log-reader.js';
+export { SqliteLogFollower } from './sqlite/log-follower.js';
+export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
+export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';

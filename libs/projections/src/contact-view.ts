@@ -4,9 +4,9 @@
  * does not fit a 64-bit integer.
  */
 import type Database from 'better-sqlite3';
-import type { RecordedEvent } from '../../event-store/src/index.js';
+import type { Projection } from './projection.js';
 import { statement } from './statements.js';
-import type { Projection } from './subscription-runner.js';
+import type { ViewEvent } from './view-event.js';
 
 export type ContactView = {
   contactId: string;
@@ -72,7 +72,7 @@ export const contactViewProjection: Projection<ContactView> = {
            VALUES (?, ?, ?, ?, ?, 'Active', ?, ?) ON CONFLICT(contact_id) DO NOTHING`,
         ).run(d.contactId, contactSortKey(d.contactId), d.businessUnitId, d.mediaType, d.skill ?? null, d.startedAt, event.position.toString());
         addHistory(db, d.contactId, event);
-        return findContact(db, d.contactId);
+        return;
       }
       case 'ContactEnded': {
         const d = event.data as { contactId: string; endedBy: string; disconnectReason: string; endedAt: string };
@@ -80,28 +80,32 @@ export const contactViewProjection: Projection<ContactView> = {
           `UPDATE contacts SET state = 'Ended', ended_at = ?, ended_by = ?, disconnect_reason = ?, position = ? WHERE contact_id = ?`,
         ).run(d.endedAt, d.endedBy, d.disconnectReason, event.position.toString(), d.contactId);
         addHistory(db, d.contactId, event);
-        return findContact(db, d.contactId);
+        return;
       }
       case 'EndContactRejected': {
         const contactId = (event.data as { contactId?: unknown }).contactId;
         // Only a well-formed ID can name a contact; a malformed one stays in the audit stream alone.
         if (typeof contactId === 'string' && /^[0-9]{1,19}$/.test(contactId)) addHistory(db, contactId, event);
-        return undefined;
+        return;
       }
       default:
-        return undefined;
+        return;
     }
+  },
+  current(db, event) {
+    if (event.type !== 'ContactStarted' && event.type !== 'ContactEnded') return undefined;
+    return findContact(db, (event.data as { contactId: string }).contactId);
   },
 };
 
-function addHistory(db: Database.Database, contactId: string, event: RecordedEvent): void {
+function addHistory(db: Database.Database, contactId: string, event: ViewEvent): void {
   statement(db, 'INSERT INTO contact_history (contact_id, type, data, metadata, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?)').run(
     contactId,
     event.type,
-    JSON.stringify(event.data),
-    JSON.stringify(event.metadata),
+    event.dataJson,
+    event.metadataJson,
     event.position.toString(),
-    event.recordedAt.toISOString(),
+    event.recordedAt,
   );
 }
 

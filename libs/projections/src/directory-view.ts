@@ -1,12 +1,12 @@
 /** The security directory view: agents and security profiles as the platform last defined them. */
 import type Database from 'better-sqlite3';
 import { statement } from './statements.js';
-import type { Projection } from './subscription-runner.js';
+import type { Projection } from './projection.js';
 
 export type AgentView = { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean; position: string };
 export type SecurityProfileView = { profileId: string; name: string; permissions: string[]; position: string };
 
-export const directoryViewProjection: Projection<void> = {
+export const directoryViewProjection: Projection<never> = {
   name: 'directory-view',
   migrate(db) {
     db.exec(`
@@ -28,7 +28,7 @@ export const directoryViewProjection: Projection<void> = {
           `INSERT INTO security_profiles (profile_id, name, permissions, position) VALUES (?, ?, ?, ?)
            ON CONFLICT(profile_id) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, position = excluded.position`,
         ).run(d.profileId, d.name, JSON.stringify(d.permissions), event.position.toString());
-        return undefined;
+        return;
       }
       case 'AgentRegistered':
       case 'AgentUpdated':
@@ -40,10 +40,10 @@ export const directoryViewProjection: Projection<void> = {
            ON CONFLICT(agent_id) DO UPDATE SET business_unit_id = excluded.business_unit_id,
              security_profile_id = excluded.security_profile_id, active = excluded.active, position = excluded.position`,
         ).run(d.agentId, d.businessUnitId, d.securityProfileId, d.active ? 1 : 0, event.position.toString());
-        return undefined;
+        return;
       }
       default:
-        return undefined;
+        return;
     }
   },
 };

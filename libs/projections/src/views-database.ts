@@ -1,11 +1,15 @@
 import Database from 'better-sqlite3';
 
-/** The views database: disposable, rebuilt from the event store by replay. WAL so readers never block the runner. */
-export function openViewsDatabase(file: string): Database.Database {
+/**
+ * The views database, write side (the views worker): disposable, rebuilt from the event store by replay. WAL so
+ * readers never block the writer; waiting for another process's lock is bounded by `lockTimeoutMs`, and happens in
+ * the worker, never on the service's event loop.
+ */
+export function openViewsDatabase(file: string, lockTimeoutMs = 5_000): Database.Database {
   const db = new Database(file);
+  db.pragma(`busy_timeout = ${lockTimeoutMs}`);
   db.pragma('journal_mode = WAL');
   // A lost view commit is replayed from the checkpoint, so NORMAL durability is enough here.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   return db;
 }

@@ -1,3 +1,4 @@
 export * from './events.js';
 export * from './directory.js';
 export * from './credentials.js';
+export * from './verified-security-users.js';

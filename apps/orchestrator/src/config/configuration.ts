@@ -20,6 +20,8 @@ export type AppConfig = {
   anonymousRefusalsPerMinute: number;
   /** SSE heartbeat; an agent's credential is checked again at each one. */
   sseHeartbeatMs: number;
+  /** Longest wait for a locked or slow store before a 503 (nothing written). */
+  storeTimeoutMs: number;
 };
 
 export class ConfigurationError extends Error {
@@ -108,5 +110,6 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     anonymousRefusalsPerMinute: integer('ANONYMOUS_REFUSALS_PER_MINUTE', 20, 1, 100_000),
     sseHeartbeatMs: integer('SSE_HEARTBEAT_MS', 10_000, 100, 60_000),
+    storeTimeoutMs: integer('STORE_TIMEOUT_MS', 5_000, 100, 120_000),
   };
 }

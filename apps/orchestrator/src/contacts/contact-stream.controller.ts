@@ -48,8 +48,8 @@ export class ContactStreamController {
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    raw.write(`: connected at position ${this.views.contacts.checkpoint?.toString() ?? '0'}\n\n`);
-    const unsubscribe = this.views.contacts.onChange((view: ContactView) => {
+    raw.write(`: connected at position ${this.views.checkpoint?.toString() ?? '0'}\n\n`);
+    const unsubscribe = this.views.onChange((view: ContactView) => {
       if (reader.kind === 'agent' && view.businessUnitId !== reader.businessUnitId) return;
       // A client that stopped reading is disconnected rather than buffered without bound; it reconnects and
       // re-reads the view (the `id:` is the view position).

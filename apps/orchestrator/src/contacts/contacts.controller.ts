@@ -123,8 +123,8 @@ export class ContactsController {
   async history(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
     const reader = await this.credentials.requireReader(request);
     const id = contactIdField.parse(contactId, 'contactId');
-    const events = this.views.history(id);
-    const owner = this.views.contact(id)?.businessUnitId;
+    const events = await this.views.history(id);
+    const owner = (await this.views.contact(id))?.businessUnitId;
     // Refusals may name an unknown contact: the platform sees them; an agent only its own unit's contacts.
     if (events.length === 0 || (reader.kind === 'agent' && owner !== reader.businessUnitId)) {
       throw new NotFoundException(`Contact ${id} not found`);
@@ -137,8 +137,8 @@ export class ContactsController {
     return { contactId: id, events: visible };
   }
 
-  private visibleContact(reader: Reader, contactId: string) {
-    const contact = this.views.contact(contactId);
+  private async visibleContact(reader: Reader, contactId: string) {
+    const contact = await this.views.contact(contactId);
     if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
       throw new NotFoundException(`Contact ${contactId} not found`);
     }

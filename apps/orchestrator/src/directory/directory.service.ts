@@ -20,7 +20,7 @@ import {
   foldProfile,
   issueSecurityUser,
   securityProfileStreamId,
-  verifySecurityUser,
+  VerifiedSecurityUsers,
   type Agent,
   type AgentEvent,
   type DirectoryEvent,
@@ -43,6 +43,7 @@ const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as 
 @Injectable()
 export class DirectoryService {
   private readonly key: KeyObject;
+  private readonly verified: VerifiedSecurityUsers;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -50,10 +51,12 @@ export class DirectoryService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.key = createSecretKey(Buffer.from(secrets.securityUserSigningKey, 'utf8'));
+    this.verified = new VerifiedSecurityUsers(this.key);
   }
 
   async authenticate(securityUser: string | undefined, now = new Date()): Promise<Caller> {
-    const verification = await verifySecurityUser(securityUser, this.key, now);
+    // The signature check is cached per SecurityUser; the directory below is read at every command.
+    const verification = await this.verified.verify(securityUser, now);
     if (!verification.ok) return authenticate(verification, undefined, undefined);
     const agent = await this.loadAgent(verification.claims.agentId);
     const profile = agent?.active ? await this.loadProfile(agent.securityProfileId) : undefined;

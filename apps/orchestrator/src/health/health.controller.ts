@@ -38,14 +38,15 @@ export class HealthController {
   private async projections(): Promise<HealthIndicatorResult> {
     const head = (await this.store.headPosition()) ?? 0n;
     const result: HealthIndicatorResult = {};
-    for (const runner of [this.views.contacts, this.views.directory]) {
-      const checkpoint = runner.checkpoint ?? 0n;
-      result[runner.name] = {
-        status: runner.error === undefined ? 'up' : 'down',
+    const checkpoint = this.views.checkpoint ?? 0n;
+    const error = this.views.error;
+    for (const name of this.views.names) {
+      result[name] = {
+        status: error === undefined ? 'up' : 'down',
         checkpoint: checkpoint.toString(),
         head: head.toString(),
         caughtUp: checkpoint >= head,
-        ...(runner.error !== undefined ? { error: runner.error } : {}),
+        ...(error !== undefined ? { error } : {}),
       };
     }
     return result;

@@ -4,6 +4,7 @@
  */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EventStoreUnavailableError } from '../../../../libs/event-store/src/index.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 
 type Problem = { statusCode: number; error: string; message: string; field?: string };
@@ -46,6 +47,10 @@ export class ErrorsFilter implements ExceptionFilter {
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
       return { statusCode: fastifyError.statusCode, error: fastifyError.code ?? 'Bad Request', ...describeFrameworkError(fastifyError) };
+    }
+    if (exception instanceof EventStoreUnavailableError) {
+      this.logger.error({ err: exception, method: request.method, url: request.url }, 'event store unavailable');
+      return { statusCode: 503, error: 'Service Unavailable', message: `Event store unavailable: ${exception.message}` };
     }
     this.logger.error({ err: exception, method: request.method, url: request.url }, 'unexpected error');
     return { statusCode: 500, error: 'Internal Server Error', message: 'Unexpected error; see the service log' };

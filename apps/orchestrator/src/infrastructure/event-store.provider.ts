@@ -27,7 +27,14 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'events.db');
   logger.info({ file }, 'event store: embedded SQLite');
-  return new SqliteEventStore(file);
+  const store = new SqliteEventStore(file, { storeTimeoutMs: config.storeTimeoutMs });
+  try {
+    await store.opened();
+  } catch (error) {
+    await store.close();
+    throw new StartupError(`the embedded event store cannot be opened under DATA_DIR: ${(error as Error).message}`, { cause: error });
+  }
+  return store;
 }
 
 export const eventStoreProvider: Provider = {

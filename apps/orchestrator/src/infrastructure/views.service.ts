@@ -1,73 +1,81 @@
 /**
- * The read side in-process: the views database and its subscriptions (live contact view, directory view).
- * Commands never write here; the runners follow the event store.
+ * The read side in-process: the views (live contact view, history, directory view) are projected by a worker
+ * thread that follows the event store; this service reads them without waiting for locks and waits (bounded) for
+ * a position when a command answer promises read-your-writes. Commands never write here.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EventStore } from '../../../../libs/event-store/src/index.js';
-import {
-  SubscriptionRunner,
-  contactHistory,
-  contactViewProjection,
-  directoryViewProjection,
-  findContact,
-  listContacts,
-  openViewsDatabase,
-  type ContactQuery,
-  type ContactView,
-  type HistoryEntry,
-} from '../../../../libs/projections/src/index.js';
+import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '../../../../libs/projections/src/index.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from './logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 
 @Injectable()
 export class ViewsService {
-  readonly db: Database.Database;
-  readonly contacts: SubscriptionRunner<ContactView>;
-  readonly directory: SubscriptionRunner<void>;
+  private readonly host: ViewsHost;
+  private stopWaking: (() => void) | undefined;
 
   constructor(
-    @Inject(EVENT_STORE) store: EventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) logger: AppLogger,
   ) {
     mkdirSync(config.dataDir, { recursive: true });
-    this.db = openViewsDatabase(join(config.dataDir, 'views.db'));
-    const runnerLogger = {
-      info: (message: string) => logger.info(message),
-      error: (message: string, err?: unknown) => logger.error({ err }, message),
-    };
-    this.contacts = new SubscriptionRunner(store, this.db, contactViewProjection, runnerLogger);
-    this.directory = new SubscriptionRunner(store, this.db, directoryViewProjection, runnerLogger);
+    const source: ViewsSource =
+      store instanceof SqliteEventStore ? { kind: 'sqlite', file: store.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
+    const log = logger.child({ component: 'views' });
+    this.host = new ViewsHost({
+      viewsFile: join(config.dataDir, 'views.db'),
+      source,
+      storeTimeoutMs: config.storeTimeoutMs,
+      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    });
   }
 
-  start(): void {
-    this.contacts.start();
-    this.directory.start();
+  async start(): Promise<void> {
+    await this.host.start();
+    // This process's commits wake the views at once; other processes' commits are polled.
+    if (this.store instanceof SqliteEventStore) this.stopWaking = this.store.onCommitted(() => this.host.wake());
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.contacts.stop(), this.directory.stop()]);
-    if (this.db.open) this.db.close();
+    this.stopWaking?.();
+    await this.host.stop();
   }
 
-  /** Read-your-writes for HTTP callers: wait (bounded) until the contact view has applied `position`. */
-  async caughtUp(position: string, timeoutMs = 2_000): Promise<boolean> {
-    return this.contacts.waitFor(BigInt(position), timeoutMs);
+  /** The projections the views worker feeds, each at `checkpoint` or later. */
+  get names(): string[] {
+    return this.host.names;
   }
 
-  contact(contactId: string): ContactView | undefined {
-    return findContact(this.db, contactId);
+  get checkpoint(): bigint | undefined {
+    return this.host.checkpoint;
   }
 
-  list(query: ContactQuery): { items: ContactView[]; next?: string } {
-    return listContacts(this.db, query);
+  get error(): string | undefined {
+    return this.host.lastError;
   }
 
-  history(contactId: string): HistoryEntry[] {
-    return contactHistory(this.db, contactId);
+  onChange(listener: (change: ContactView) => void): () => void {
+    return this.host.onChange(listener);
+  }
+
+  /** Read-your-writes for HTTP callers: wait (bounded) until the views have applied `position`. */
+  caughtUp(position: string, timeoutMs = 2_000): Promise<boolean> {
+    return this.host.waitFor(BigInt(position), timeoutMs);
+  }
+
+  contact(contactId: string): Promise<ContactView | undefined> {
+    return this.host.reader.contact(contactId);
+  }
+
+  list(query: ContactQuery): Promise<{ items: ContactView[]; next?: string }> {
+    return this.host.reader.list(query);
+  }
+
+  history(contactId: string): Promise<HistoryEntry[]> {
+    return this.host.reader.history(contactId);
   }
 }

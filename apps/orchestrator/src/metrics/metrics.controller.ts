@@ -26,15 +26,16 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state' })
   @ApiProduces('text/plain')
   async scrape(): Promise<string> {
+    // The process metrics (event-loop delay, GC, heap, handles): the event-loop histogram restarts at every scrape.
+    const process = await this.metrics.processMetrics();
     const head = (await this.store.headPosition()) ?? 0n;
     const lag = (checkpoint: bigint | undefined): number => Number(head - (checkpoint ?? 0n));
     const fanout = this.fanout.status();
     const checkpoints = [
-      { subscription: this.views.contacts.name, checkpoint: this.views.contacts.checkpoint },
-      { subscription: this.views.directory.name, checkpoint: this.views.directory.checkpoint },
+      ...this.views.names.map((subscription) => ({ subscription, checkpoint: this.views.checkpoint })),
       ...(fanout ? [{ subscription: 'outcome-forwarder', checkpoint: fanout.checkpoint !== undefined ? BigInt(fanout.checkpoint) : undefined }] : []),
     ];
-    return this.metrics.render([
+    const own = this.metrics.render([
       {
         name: 'contact_orchestrator_subscription_caught_up',
         help: '1 when the subscription has applied the last event of the log.',
@@ -56,5 +57,6 @@ export class MetricsController {
         samples: fanout ? FANOUT_STATES.map((state) => ({ labels: { state }, value: fanout.state === state ? 1 : 0 })) : [],
       },
     ]);
+    return `${own}${process}`;
   }
 }

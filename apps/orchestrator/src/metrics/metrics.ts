@@ -3,6 +3,7 @@
  * at 3 a.m. (what was decided, how fast, and whether the subscriptions keep up).
  */
 import { Injectable } from '@nestjs/common';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -13,6 +14,16 @@ const key = (labels: Labels): string => Object.entries(labels).map(([k, v]) => `
 export class Metrics {
   private readonly outcomes = new Map<string, number>();
   private readonly latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
+  private readonly process = new Registry();
+
+  constructor() {
+    // Event-loop delay (monitorEventLoopDelay, p50/p90/p99 since the previous scrape), GC, heap, handles.
+    collectDefaultMetrics({ register: this.process, eventLoopMonitoringPrecision: 10 });
+  }
+
+  processMetrics(): Promise<string> {
+    return this.process.metrics();
+  }
 
   /** One EndContact decided: its branch, where it came from, and how long it took end to end in the handler. */
   endContact(branch: string, source: string, seconds: number): void {

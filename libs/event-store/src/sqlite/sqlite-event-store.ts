@@ -1,10 +1,12 @@
 /**
- * The embedded event store: one SQLite file (better-sqlite3), WAL, synchronous=FULL so a commit is on disk
- * before any answer. Appends queue up and are written by one transaction per tick (group commit): each append
- * runs in its own savepoint, so a conflict fails that append alone and the rest share one fsync.
+ * The embedded event store: one SQLite file (better-sqlite3), WAL, synchronous=FULL so a commit is on disk before
+ * any answer. Nothing here makes the event loop wait on a lock or an fsync:
+ * - appends go to a worker thread that owns the write connection and commits each group in one transaction;
+ * - reads run on this thread over a WAL read connection that never waits (see SqliteLogReader).
+ * Subscriptions wake on this process's commits at once, and see other processes' commits by polling.
  */
-import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import type { Worker } from 'node:worker_threads';
 import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
@@ -16,251 +18,189 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.js';
-
-type Row = {
-  position: bigint;
-  event_id: string;
-  stream_id: string;
-  revision: bigint;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: string;
-};
-
-type PendingAppend = {
-  streamId: string;
-  events: EventToAppend[];
-  expectedRevision: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-};
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  position    INTEGER PRIMARY KEY AUTOINCREMENT,
-  event_id    TEXT NOT NULL UNIQUE,
-  stream_id   TEXT NOT NULL,
-  revision    INTEGER NOT NULL,
-  type        TEXT NOT NULL,
-  data        TEXT NOT NULL,
-  metadata    TEXT NOT NULL,
-  recorded_at TEXT NOT NULL,
-  UNIQUE (stream_id, revision)
-);`;
+import { startWorker } from '../worker-thread.js';
+import type { AppendFailure, AppendRequest, SerialisedEvent } from './group-commit.js';
+import { SqliteLogFollower } from './log-follower.js';
+import { SqliteLogReader, type RawEvent } from './log-reader.js';
+import type { FromStoreWorker, StoreWorkerData, ToStoreWorker } from './store-worker.js';
 
 export interface SqliteEventStoreOptions {
-  /** Largest number of queued appends committed together. */
+  /** Largest number of queued appends committed together. Default 256. */
   maxBatch?: number;
+  /** Longest wait for a lock held by another connection before an append or read fails as unavailable. Default 5000. */
+  storeTimeoutMs?: number;
+  /** How often an idle subscription checks for commits by other processes. Default 50 ms. */
+  pollIntervalMs?: number;
 }
 
-export class SqliteEventStore implements EventStore {
-  private readonly db: Database.Database;
-  private readonly queue: PendingAppend[] = [];
-  private flushScheduled = false;
-  private closed = false;
-  private readonly appended = new EventEmitter();
-  private readonly maxBatch: number;
-  private readonly statements;
+type Pending = { resolve: (result: AppendResult) => void; reject: (error: unknown) => void };
 
-  constructor(readonly file: string, options: SqliteEventStoreOptions = {}) {
-    this.maxBatch = options.maxBatch ?? 256;
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.db.defaultSafeIntegers(true);
-    this.appended.setMaxListeners(0);
-    this.statements = {
-      lastRevision: this.db.prepare<[string], { revision: bigint }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
-      byEventId: this.db.prepare<[string], Row>('SELECT * FROM events WHERE event_id = ?'),
-      insert: this.db.prepare(
-        'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      readStream: this.db.prepare<[string], Row>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision'),
-      readAll: this.db.prepare<[bigint, number], Row>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-      head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
-      begin: this.db.prepare('BEGIN IMMEDIATE'),
-      commit: this.db.prepare('COMMIT'),
-      rollback: this.db.prepare('ROLLBACK'),
-      savepoint: this.db.prepare('SAVEPOINT append'),
-      release: this.db.prepare('RELEASE append'),
-      rollbackTo: this.db.prepare('ROLLBACK TO append'),
-    };
+export class SqliteEventStore implements EventStore {
+  private readonly worker: Worker;
+  private readonly ready: Promise<void>;
+  private reader: SqliteLogReader | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private outbox: AppendRequest[] = [];
+  private nextId = 0;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private readonly follower: SqliteLogFollower;
+  private readonly committed = new EventEmitter();
+  private readonly storeTimeoutMs: number;
+
+  constructor(
+    readonly file: string,
+    options: SqliteEventStoreOptions = {},
+  ) {
+    this.storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
+    this.follower = new SqliteLogFollower(() => this.reader, options.pollIntervalMs ?? 50);
+    const data: StoreWorkerData = { file, maxBatch: options.maxBatch ?? 256, storeTimeoutMs: this.storeTimeoutMs };
+    this.worker = startWorker(import.meta.url, 'store-worker', data);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.once('error', reject);
+      this.worker.on('message', (message: FromStoreWorker) => {
+        if (message.kind === 'ready') {
+          this.reader = new SqliteLogReader(file, this.storeTimeoutMs);
+          resolve();
+        } else if (message.kind === 'failed') reject(new EventStoreUnavailableError(`SQLite event store: ${message.message}`));
+        else this.onWorkerMessage(message);
+      });
+    });
+    this.ready.catch(() => undefined);
+    this.worker.on('error', (error) => this.failAll(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })));
+    this.worker.on('exit', () => this.failAll(new EventStoreUnavailableError('SQLite writer stopped')));
+  }
+
+  /** Called after each commit of this process (other processes' commits are seen by polling). */
+  onCommitted(listener: () => void): () => void {
+    this.committed.on('commit', listener);
+    return () => this.committed.off('commit', listener);
+  }
+
+  /** Resolves once the file is open and its schema in place; rejects when it cannot be opened. */
+  opened(): Promise<void> {
+    return this.ready;
   }
 
   append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
-    if (this.closed) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
+    if (this.closed || this.closing) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
     if (events.length === 0) return Promise.reject(new RangeError('append needs at least one event'));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ streamId, events, expectedRevision: options.expectedRevision, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
-  /** Writes every queued append in one transaction (one fsync), each in its own savepoint. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue.splice(0, this.maxBatch);
-    if (this.queue.length > 0) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
-    if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    // Serialised here, so data JSON cannot hold fails this append alone, synchronously, before anything is queued.
+    let serialised: SerialisedEvent[];
     try {
-      const { begin, commit, savepoint, release, rollbackTo } = this.statements;
-      begin.run();
-      for (const pending of batch) {
-        savepoint.run();
-        try {
-          outcomes.push({ ok: true, result: this.write(pending) });
-          release.run();
-        } catch (error) {
-          rollbackTo.run();
-          release.run();
-          outcomes.push({ ok: false, error });
-        }
-      }
-      commit.run();
+      serialised = events.map((e) => ({ id: e.id, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
     } catch (error) {
-      if (this.db.inTransaction) this.statements.rollback.run();
-      const unavailable = new EventStoreUnavailableError(`SQLite commit failed: ${(error as Error).message}`, { cause: error });
-      for (const pending of batch) pending.reject(unavailable);
-      return;
+      return Promise.reject(error);
     }
-    batch.forEach((pending, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) pending.resolve(outcome.result);
-      else pending.reject(outcome.error);
+    return new Promise<AppendResult>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.outbox.push({ id, streamId, events: serialised, expectedRevision: options.expectedRevision, deadline: Date.now() + this.storeTimeoutMs });
+      // One message per turn of the loop: every append queued in this turn travels (and commits) together.
+      if (this.outbox.length === 1) setImmediate(() => this.send());
     });
-    this.appended.emit('appended');
-  }
-
-  private write({ streamId, events, expectedRevision }: PendingAppend): AppendResult {
-    const duplicate = this.alreadyWritten(streamId, events);
-    if (duplicate) return duplicate;
-    const last = this.statements.lastRevision.get(streamId)?.revision ?? null;
-    const actual = last === null ? ('no_stream' as const) : last;
-    const ok =
-      expectedRevision === 'any' ||
-      (expectedRevision === 'no_stream' && last === null) ||
-      (expectedRevision === 'stream_exists' && last !== null) ||
-      (typeof expectedRevision === 'bigint' && last === expectedRevision);
-    if (!ok) throw new WrongExpectedRevisionError(streamId, expectedRevision, actual);
-    let revision = last === null ? -1n : last;
-    let position = 0n;
-    const recordedAt = new Date().toISOString();
-    for (const event of events) {
-      revision += 1n;
-      const info = this.statements.insert.run(
-        event.id,
-        streamId,
-        revision,
-        event.type,
-        JSON.stringify(event.data),
-        JSON.stringify(event.metadata),
-        recordedAt,
-      );
-      position = BigInt(info.lastInsertRowid);
-    }
-    return { nextExpectedRevision: revision, position };
-  }
-
-  /** Idempotent retry, as EventStoreDB does it: the same event IDs already in this stream write nothing. */
-  private alreadyWritten(streamId: string, events: EventToAppend[]): AppendResult | undefined {
-    const rows = events.map((e) => this.statements.byEventId.get(e.id));
-    if (rows.every((row) => row === undefined)) return undefined;
-    if (rows.every((row) => row !== undefined && row.stream_id === streamId)) {
-      const last = rows[rows.length - 1]!;
-      return { nextExpectedRevision: last.revision, position: last.position };
-    }
-    throw new WrongExpectedRevisionError(streamId, 'any', this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
   }
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
-    return this.guard(() => this.statements.readStream.all(streamId).map(toRecorded));
+    return (await this.open()).readStream(streamId);
   }
 
   async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.guard(() => this.statements.readAll.all(after ?? 0n, maxCount).map(toRecorded));
+    return (await this.open()).readAll(after ?? 0n, maxCount);
+  }
+
+  /** The log as stored, JSON left as text: for followers that copy events rather than read them. */
+  async readRaw(after: bigint, maxCount: number): Promise<RawEvent[]> {
+    return (await this.open()).readRaw(after, maxCount);
   }
 
   async headPosition(): Promise<bigint | undefined> {
-    return this.guard(() => this.statements.head.get()?.position ?? undefined);
+    return (await this.open()).head();
   }
 
   async ping(): Promise<void> {
-    this.guard(() => this.statements.head.get());
+    await (await this.open()).head();
   }
 
   async *subscribeToAll({ after, signal }: SubscribeOptions): AsyncIterable<RecordedEvent> {
-    let cursor = after ?? 0n;
-    while (!signal?.aborted && !this.closed) {
-      // Register the wake-up before reading so an append between the read and the wait is not missed.
-      const woken = this.nextAppend(signal);
-      const page = await this.readAll({ after: cursor, maxCount: 500 });
-      for (const event of page) {
-        cursor = event.position;
-        yield event;
-        if (signal?.aborted) return;
-      }
-      if (page.length === 0) await woken.promise;
-      // Reads are synchronous: yield to the event loop between pages so a long catch-up never starves requests.
-      else await new Promise((resolve) => setImmediate(resolve));
-      woken.cancel();
-    }
+    for await (const page of this.follow((cursor) => this.readAll({ after: cursor, maxCount: 500 }), after, signal)) yield* page;
   }
 
-  private nextAppend(signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
-    let cancel = (): void => {};
-    const promise = new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.appended.off('appended', done);
-        this.appended.off('closed', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.appended.on('appended', done);
-      this.appended.on('closed', done);
-      signal?.addEventListener('abort', done);
-      cancel = done;
-    });
-    return { promise, cancel };
+  /** Pages of the log as its commits land (see SqliteLogFollower); ends when `signal` aborts or the store closes. */
+  follow<E extends { position: bigint }>(readPage: (after: bigint) => Promise<E[]>, after: bigint | undefined, signal?: AbortSignal): AsyncIterable<E[]> {
+    return this.follower.follow(readPage, after, signal);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    // Let queued appends finish first: nothing answered is lost, nothing is half-written.
-    while (this.queue.length > 0 || this.flushScheduled) await new Promise((r) => setImmediate(r));
-    this.closed = true;
-    this.appended.emit('closed');
-    this.db.close();
+    this.closing ??= this.shutdown();
+    return this.closing;
   }
 
-  private guard<T>(read: () => T): T {
-    if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
+  private async shutdown(): Promise<void> {
+    // Queued appends finish first: nothing answered is lost, nothing is half-written.
+    if (this.outbox.length > 0) this.send();
+    while (this.pending.size > 0) await new Promise((r) => setTimeout(r, 1));
+    this.closed = true;
+    this.follower.close();
+    this.reader?.close();
     try {
-      return read();
-    } catch (error) {
-      throw new EventStoreUnavailableError(`SQLite read failed: ${(error as Error).message}`, { cause: error });
+      await this.ready;
+    } catch {
+      return;
     }
+    // The writer closes last: as the last connection it checkpoints the WAL into the database file.
+    const closed = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.post({ kind: 'close' });
+    await closed;
+  }
+
+  private async open(): Promise<SqliteLogReader> {
+    if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
+    if (!this.reader) await this.ready;
+    return this.reader!;
+  }
+
+  private send(): void {
+    const requests = this.outbox;
+    this.outbox = [];
+    if (requests.length > 0) this.post({ kind: 'append', requests });
+  }
+
+  private post(message: ToStoreWorker): void {
+    this.worker.postMessage(message);
+  }
+
+  private onWorkerMessage(message: FromStoreWorker): void {
+    if (message.kind !== 'settled') return;
+    let committed = false;
+    for (const outcome of message.outcomes) {
+      const pending = this.pending.get(outcome.id);
+      if (!pending) continue;
+      this.pending.delete(outcome.id);
+      if (outcome.ok) {
+        committed = true;
+        pending.resolve(outcome.result);
+      } else pending.reject(errorOf(outcome.failure));
+    }
+    if (committed) {
+      this.follower.notify();
+      this.committed.emit('commit');
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
   }
 }
 
-function toRecorded(row: Row): RecordedEvent {
-  return {
-    id: row.event_id,
-    streamId: row.stream_id,
-    type: row.type,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-    metadata: JSON.parse(row.metadata) as RecordedEvent['metadata'],
-    revision: BigInt(row.revision),
-    position: BigInt(row.position),
-    recordedAt: new Date(row.recorded_at),
-  };
+function errorOf(failure: AppendFailure): Error {
+  switch (failure.kind) {
+    case 'conflict':
+      return new WrongExpectedRevisionError(failure.streamId, failure.expected, failure.actual);
+    case 'unavailable':
+      return new EventStoreUnavailableError(failure.message);
+    case 'invalid':
+      return new EventStoreUnavailableError(`SQLite append failed: ${failure.message}`);
+  }
 }

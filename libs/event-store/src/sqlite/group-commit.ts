@@ -1,0 +1,120 @@
+/**
+ * Group commit, the write side of the embedded log. Runs in the store's worker thread, which owns the only write
+ * connection of this process: the appends queued together share one transaction (one fsync), each in its own
+ * savepoint so a conflict fails that append alone. The lock is taken without waiting (busy_timeout 0); while
+ * another connection holds it the caller retries, so new appends keep joining the queue.
+ */
+import Database from 'better-sqlite3';
+import { WrongExpectedRevisionError, type AppendResult, type ExpectedRevision } from '../port.js';
+import { EVENTS_SCHEMA, isLocked, type EventRow } from './schema.js';
+
+/** An event with its data and metadata already JSON text (serialised on the caller's thread). */
+export type SerialisedEvent = { id: string; type: string; data: string; metadata: string };
+export type AppendRequest = { id: number; streamId: string; events: SerialisedEvent[]; expectedRevision: ExpectedRevision; deadline: number };
+
+/** Errors cross the thread boundary as data and are rebuilt on the other side. */
+export type AppendFailure =
+  | { kind: 'conflict'; streamId: string; expected: ExpectedRevision; actual: bigint | 'no_stream' }
+  | { kind: 'unavailable'; message: string }
+  | { kind: 'invalid'; message: string };
+
+export type AppendOutcome = { id: number; ok: true; result: AppendResult } | { id: number; ok: false; failure: AppendFailure };
+
+export class GroupCommit {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  /** Opening may wait for another process's lock (schema, WAL switch): bounded by `lockTimeoutMs`. */
+  constructor(file: string, lockTimeoutMs: number) {
+    this.db = new Database(file);
+    this.db.pragma(`busy_timeout = ${lockTimeoutMs}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(EVENTS_SCHEMA);
+    this.db.pragma('busy_timeout = 0');
+    this.db.defaultSafeIntegers(true);
+    this.statements = {
+      lastRevision: this.db.prepare<[string], { revision: bigint }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
+      byEventId: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
+      insert: this.db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      begin: this.db.prepare('BEGIN IMMEDIATE'),
+      commit: this.db.prepare('COMMIT'),
+      rollback: this.db.prepare('ROLLBACK'),
+      savepoint: this.db.prepare('SAVEPOINT append'),
+      release: this.db.prepare('RELEASE append'),
+      rollbackTo: this.db.prepare('ROLLBACK TO append'),
+    };
+  }
+
+  /** Commits the batch in one transaction; 'locked' when another connection holds the write lock (nothing written). */
+  commit(batch: AppendRequest[]): AppendOutcome[] | 'locked' {
+    const { begin, commit, savepoint, release, rollbackTo, rollback } = this.statements;
+    try {
+      begin.run();
+    } catch (error) {
+      if (isLocked(error)) return 'locked';
+      return batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message: `SQLite could not begin: ${(error as Error).message}` } }));
+    }
+    const outcomes: AppendOutcome[] = [];
+    try {
+      for (const request of batch) {
+        savepoint.run();
+        try {
+          outcomes.push({ id: request.id, ok: true, result: this.write(request) });
+          release.run();
+        } catch (error) {
+          rollbackTo.run();
+          release.run();
+          outcomes.push({ id: request.id, ok: false, failure: failureOf(error) });
+        }
+      }
+      commit.run();
+    } catch (error) {
+      if (this.db.inTransaction) rollback.run();
+      const message = `SQLite commit failed: ${(error as Error).message}`;
+      return batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }));
+    }
+    return outcomes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private write({ streamId, events, expectedRevision }: AppendRequest): AppendResult {
+    const duplicate = this.alreadyWritten(streamId, events);
+    if (duplicate) return duplicate;
+    const last = this.statements.lastRevision.get(streamId)?.revision ?? null;
+    const ok =
+      expectedRevision === 'any' ||
+      (expectedRevision === 'no_stream' && last === null) ||
+      (expectedRevision === 'stream_exists' && last !== null) ||
+      (typeof expectedRevision === 'bigint' && last === expectedRevision);
+    if (!ok) throw new WrongExpectedRevisionError(streamId, expectedRevision, last ?? 'no_stream');
+    let revision = last ?? -1n;
+    let position = 0n;
+    const recordedAt = new Date().toISOString();
+    for (const event of events) {
+      revision += 1n;
+      const info = this.statements.insert.run(event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt);
+      position = BigInt(info.lastInsertRowid);
+    }
+    return { nextExpectedRevision: revision, position };
+  }
+
+  /** Idempotent retry, as EventStoreDB does it: the same event IDs already in this stream write nothing. */
+  private alreadyWritten(streamId: string, events: SerialisedEvent[]): AppendResult | undefined {
+    const rows = events.map((e) => this.statements.byEventId.get(e.id));
+    if (rows.every((row) => row === undefined)) return undefined;
+    if (rows.every((row) => row !== undefined && row.stream_id === streamId)) {
+      const last = rows[rows.length - 1]!;
+      return { nextExpectedRevision: last.revision, position: last.position };
+    }
+    throw new WrongExpectedRevisionError(streamId, 'any', this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
+  }
+}
+
+function failureOf(error: unknown): AppendFailure {
+  if (error instanceof WrongExpectedRevisionError) return { kind: 'conflict', streamId: error.streamId, expected: error.expected, actual: error.actual };
+  return { kind: 'invalid', message: (error as Error).message };
+}

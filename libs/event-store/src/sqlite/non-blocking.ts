@@ -1,0 +1,33 @@
+/**
+ * A SQLite statement run without waiting: the connection has busy_timeout 0, so a held lock fails the statement at
+ * once and it is retried from a timer (the thread keeps turning), up to `timeoutMs`; then the store is unavailable.
+ */
+import type Database from 'better-sqlite3';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EventStoreUnavailableError } from '../port.js';
+import { isLocked } from './schema.js';
+
+export async function withoutWaiting<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    if (!db.open) throw new EventStoreUnavailableError(`SQLite ${db.name} is closed`);
+    try {
+      return query();
+    } catch (error) {
+      if (!isLocked(error)) throw new EventStoreUnavailableError(`SQLite read of ${db.name} failed: ${(error as Error).message}`, { cause: error });
+      if (Date.now() >= deadline) {
+        throw new EventStoreUnavailableError(`SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`, { cause: error });
+      }
+      // Waits grow to 25 ms, as SQLite's own busy handler does.
+      await delay(Math.min(2 ** attempt, 25));
+    }
+  }
+}
+
+/** A read connection that never waits for a lock and never writes. */
+export function openReadConnection(Driver: typeof Database, file: string): Database.Database {
+  const db = new Driver(file, { fileMustExist: true });
+  db.pragma('busy_timeout = 0');
+  db.pragma('query_only = ON');
+  return db;
+}

@@ -1,0 +1,77 @@
+/**
+ * The store's worker thread: owns the write connection and runs the group commit off the service's event loop.
+ * Appends arrive in batches from the main thread; while another connection holds the write lock they wait here
+ * (retried from a timer) until their deadline, then fail as unavailable with nothing written.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { GroupCommit, type AppendOutcome, type AppendRequest } from './group-commit.js';
+
+export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
+export type ToStoreWorker = { kind: 'append'; requests: AppendRequest[] } | { kind: 'close' };
+export type FromStoreWorker =
+  | { kind: 'ready' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'settled'; outcomes: AppendOutcome[] }
+  | { kind: 'closed' };
+
+const { file, maxBatch, storeTimeoutMs } = workerData as StoreWorkerData;
+const port = parentPort!;
+const post = (message: FromStoreWorker): void => port.postMessage(message);
+const queue: AppendRequest[] = [];
+let timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+let lockedAttempts = 0;
+let closing = false;
+
+let log: GroupCommit;
+try {
+  log = new GroupCommit(file, storeTimeoutMs);
+  post({ kind: 'ready' });
+} catch (error) {
+  post({ kind: 'failed', message: `cannot open ${file}: ${(error as Error).message}` });
+  process.exit(1);
+}
+
+port.on('message', (message: ToStoreWorker) => {
+  if (message.kind === 'close') {
+    closing = true;
+    if (queue.length === 0) close();
+    return;
+  }
+  queue.push(...message.requests);
+  if (!timer) timer = setImmediate(flush);
+});
+
+function flush(): void {
+  timer = undefined;
+  const batch = queue.splice(0, maxBatch);
+  if (batch.length === 0) return;
+  const outcomes = log.commit(batch);
+  if (outcomes === 'locked') {
+    queue.unshift(...batch);
+    expire();
+    // Waits grow to 25 ms, as SQLite's own busy handler does, without blocking this thread's message queue.
+    if (queue.length > 0) timer = setTimeout(flush, Math.min(2 ** lockedAttempts++, 25));
+    else if (closing) close();
+    return;
+  }
+  lockedAttempts = 0;
+  post({ kind: 'settled', outcomes });
+  if (queue.length > 0) timer = setImmediate(flush);
+  else if (closing) close();
+}
+
+/** Fails the queued appends whose deadline passed: nothing of them was written. */
+function expire(): void {
+  const now = Date.now();
+  const expired = queue.filter((r) => r.deadline <= now);
+  if (expired.length === 0) return;
+  queue.splice(0, queue.length, ...queue.filter((r) => r.deadline > now));
+  const message = `SQLite ${file} stayed locked by another connection for more than ${storeTimeoutMs} ms (STORE_TIMEOUT_MS); nothing was written`;
+  post({ kind: 'settled', outcomes: expired.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } })) });
+}
+
+function close(): void {
+  log.close();
+  post({ kind: 'closed' });
+  port.close();
+}

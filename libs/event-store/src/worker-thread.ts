@@ -1,0 +1,19 @@
+/**
+ * Starts a worker thread from a module beside the caller. Built code runs `dist/…/x.js`. When the caller runs from
+ * its TypeScript source (Vitest, which does not reach into worker threads), the worker runs the built copy of the
+ * same module: `npm test` builds first.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+export function startWorker(callerUrl: string, basename: string, workerData: unknown): Worker {
+  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${basename}.js`, callerUrl), { workerData });
+  const source = dirname(fileURLToPath(callerUrl));
+  let root = source;
+  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
+  const built = join(root, 'dist', relative(root, source), `${basename}.js`);
+  if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first (npm test does it)`);
+  return new Worker(pathToFileURL(built), { workerData });
+}

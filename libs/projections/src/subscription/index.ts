@@ -1,0 +1,2 @@
+export * from './subscription.js';
+export { BatchReader } from './batch-reader.js';

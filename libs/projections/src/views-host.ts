@@ -1,0 +1,131 @@
+/**
+ * The views seen from the service's event loop: a worker thread projects (see views-worker.ts); this side knows
+ * how far it got, hears what changed (for live streams), waits for a position (read-your-writes), and reads the
+ * views through a connection that never waits for a lock (see ViewsReader).
+ */
+import { EventEmitter } from 'node:events';
+import { startWorker, waitForPosition } from '../../event-store/src/index.js';
+import type { ContactView } from './contact-view.js';
+import { ViewsReader } from './views-reader.js';
+import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';
+import type { Worker } from 'node:worker_threads';
+
+export interface ViewsLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export type ViewsHostOptions = { viewsFile: string; source: ViewsSource; storeTimeoutMs: number; logger: ViewsLogger; maxBatch?: number };
+
+export class ViewsHost {
+  private readonly events = new EventEmitter();
+  private worker: Worker | undefined;
+  private position: bigint | undefined;
+  private error: string | undefined;
+  private projectionNames: string[] = [];
+  private viewsReader: ViewsReader | undefined;
+
+  constructor(private readonly options: ViewsHostOptions) {
+    this.events.setMaxListeners(0);
+  }
+
+  /** Starts the worker; resolves once the views database is open and migrated. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    const { viewsFile, source, storeTimeoutMs, maxBatch } = this.options;
+    const data: ViewsWorkerData = { viewsFile, source, storeTimeoutMs, ...(maxBatch !== undefined ? { maxBatch } : {}) };
+    const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data));
+    await new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`views worker exited with ${code} before starting`)));
+      worker.on('message', (message: FromViewsWorker) => {
+        if (message.kind === 'started') {
+          this.position = message.checkpoint;
+          this.projectionNames = message.projections;
+          resolve();
+        } else this.onMessage(message);
+      });
+    });
+    worker.removeAllListeners('error').removeAllListeners('exit');
+    worker.on('error', (error) => {
+      this.error = `views worker failed: ${error.message}`;
+      this.options.logger.error(this.error);
+    });
+    this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    this.post(worker, { kind: 'stop' });
+    const timer = setTimeout(() => void worker.terminate(), 15_000);
+    await exited;
+    clearTimeout(timer);
+    this.viewsReader?.close();
+  }
+
+  /** The event store committed something: look now rather than at the next poll. */
+  wake(): void {
+    if (this.worker) this.post(this.worker, { kind: 'wake' });
+  }
+
+  get reader(): ViewsReader {
+    if (!this.viewsReader) throw new Error('the views are not started');
+    return this.viewsReader;
+  }
+
+  /** The projections fed by the worker (each is at `checkpoint` or later). */
+  get names(): string[] {
+    return this.projectionNames;
+  }
+
+  get checkpoint(): bigint | undefined {
+    return this.position;
+  }
+
+  get lastError(): string | undefined {
+    return this.error;
+  }
+
+  onChange(listener: (change: ContactView) => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  /** Resolves once the views have committed `position` (or later); false on timeout. */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
+    return waitForPosition(this.position, position, (listener) => {
+      this.events.on('checkpoint', listener);
+      return () => this.events.off('checkpoint', listener);
+    }, timeoutMs);
+  }
+
+  private post(worker: Worker, message: ToViewsWorker): void {
+    worker.postMessage(message);
+  }
+
+  private onMessage(message: FromViewsWorker): void {
+    switch (message.kind) {
+      case 'committed':
+        this.position = message.position;
+        for (const change of message.changes) this.events.emit('change', change);
+        this.events.emit('checkpoint', message.position);
+        return;
+      case 'running':
+        this.error = undefined;
+        return;
+      case 'failed':
+        this.error = message.error;
+        return;
+      case 'log':
+        this.options.logger[message.level](`views: ${message.message}`);
+        return;
+      case 'started':
+      case 'stopped':
+        return;
+    }
+  }
+}
