@@ -1,0 +1,97 @@
+/**
+ * Another process holds a write transaction on events.db, then on views.db, for 3 s while a write is in flight: the
+ * service keeps answering (health and the API document within 500 ms), a lock held past STORE_TIMEOUT_MS gets 503
+ * with nothing written, and after the release writes succeed and the log holds exactly what was answered.
+ */
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrchestratorClient } from './harness/client.js';
+import { holdWriteLock } from './harness/lock-holder.js';
+import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+
+const HOLD_MS = 3_000;
+const STORE_TIMEOUT_MS = 1_500;
+
+let service: ServiceProcess;
+let api: OrchestratorClient;
+let ender: string;
+
+beforeAll(async () => {
+  service = await startServiceProcess({ env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
+  api = new OrchestratorClient(service.url, service.platformToken);
+  ({ ender } = await api.seedBusinessUnit('bu-locks'));
+});
+
+afterAll(async () => {
+  await service?.stop();
+  if (service) removeDataDir(service.dataDir);
+});
+
+async function timed(path: string): Promise<{ status: number; ms: number }> {
+  const started = performance.now();
+  const answer = await api.request('GET', path, { token: null });
+  return { status: answer.status, ms: performance.now() - started };
+}
+
+function endedInLog(contactId: string): number {
+  const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`).get(`contact-${contactId}`) as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+describe.each(['events.db', 'views.db'])('another process holds a write lock on %s for 3 s', (file) => {
+  it('health and the API document answer within 500 ms while a write waits; the write past STORE_TIMEOUT_MS is 503, nothing half-written; after release writes succeed', async () => {
+    const contactId = await api.startContact('bu-locks', 'Chat');
+    const lock = await holdWriteLock(join(service.dataDir, file), HOLD_MS);
+    const lockedAt = performance.now();
+    const inFlight = api.endContact(contactId, ender);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const path of ['/health', '/docs-json', '/health']) {
+      const { status, ms } = await timed(path);
+      expect(status, path).toBeLessThan(600);
+      expect(ms, `${path} took ${ms.toFixed(0)} ms`).toBeLessThan(500);
+    }
+    const answer = await inFlight;
+    if (file === 'events.db') {
+      // The append waited STORE_TIMEOUT_MS for the lock, then gave up with nothing written.
+      expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+      expect(answer.body).toMatchObject({ contactId, branch: 'Default', error: { code: 'StoreUnavailable' } });
+      expect(performance.now() - lockedAt).toBeLessThan(HOLD_MS);
+      expect(endedInLog(contactId)).toBe(0);
+    } else {
+      // The log is free: the end is recorded; only the view waits for its lock.
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(endedInLog(contactId)).toBe(1);
+    }
+    await lock.released;
+    const retry = await api.endContact(contactId, ender);
+    if (file === 'events.db') expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    else expect(retry.status).toBe(409);
+    expect(endedInLog(contactId)).toBe(1);
+    const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
+    expect(view.body.state).toBe('Ended');
+  });
+});
+
+it('a write that waits less than STORE_TIMEOUT_MS for the lock on events.db is recorded once the lock is released', async () => {
+  const contactId = await api.startContact('bu-locks', 'SMS');
+  const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 700);
+  const answer = await api.endContact(contactId, ender);
+  await lock.released;
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  expect(endedInLog(contactId)).toBe(1);
+});
+
+it('a read of the views while another process holds their write lock answers at once (WAL readers take no lock)', async () => {
+  const contactId = await api.startContact('bu-locks', 'Email');
+  const lock = await holdWriteLock(join(service.dataDir, 'views.db'), 1_000);
+  const started = performance.now();
+  const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
+  expect(view.status).toBe(200);
+  expect(performance.now() - started).toBeLessThan(500);
+  await lock.released;
+});
