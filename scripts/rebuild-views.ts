@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { EsdbEventStore } from '../libs/event-store/src/esdb/esdb-event-store.js';
 import { SqliteLogReader } from '../libs/event-store/src/index.js';
-import { fromRaw, fromRecorded, rebuildViews, type RebuildSource } from '../libs/projections/src/index.js';
+import { rebuildViews, type RebuildSource } from '../libs/projections/src/index.js';
 
 const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
 const target = process.argv[2] ?? join(config.dataDir, 'views.db');
@@ -18,10 +18,7 @@ function openSource(): { source: RebuildSource; close: () => Promise<void> } {
   if (config.eventStore === 'esdb') {
     const store = new EsdbEventStore(config.esdbConnectionString!);
     return {
-      source: {
-        head: () => store.headPosition(),
-        page: async (after, maxCount) => (await store.readAll({ ...(after > 0n ? { after } : {}), maxCount })).map(fromRecorded),
-      },
+      source: { kind: 'pages', head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }) },
       close: () => store.close(),
     };
   }
@@ -29,7 +26,7 @@ function openSource(): { source: RebuildSource; close: () => Promise<void> } {
   if (!existsSync(file)) throw new Error(`${file} does not exist: nothing to rebuild from (DATA_DIR=${config.dataDir})`);
   const reader = new SqliteLogReader(file, config.storeTimeoutMs);
   return {
-    source: { head: () => reader.head(), page: async (after, maxCount) => (await reader.readRaw(after, maxCount)).map(fromRaw) },
+    source: { kind: 'sqlite', file, head: () => reader.head() },
     close: async () => reader.close(),
   };
 }

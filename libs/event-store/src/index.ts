@@ -1,6 +1,6 @@
 export * from './port.js';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
-export { SqliteLogReader, type RawEvent } from './sqlite/log-reader.js';
+export { SqliteLogReader } from './sqlite/log-reader.js';
 export { SqliteLogFollower } from './sqlite/log-follower.js';
 export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';

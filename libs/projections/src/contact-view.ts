@@ -1,12 +1,11 @@
 /**
- * The live contact view and each contact's history (its own events and the refusals that named it).
- * Rebuilt by replay from position 0; positions are stored as decimal text because an EventStoreDB position
- * does not fit a 64-bit integer.
+ * The live contact view and each contact's history (its own events and the refusals that named it), applied a
+ * batch at a time by set-based SQL (see Projection). Rebuilt by replay from position 0; positions are stored as
+ * decimal text because an EventStoreDB position does not fit a 64-bit integer.
  */
 import type Database from 'better-sqlite3';
-import type { Projection } from './projection.js';
+import type { BatchRange, Projection } from './projection.js';
 import { statement } from './statements.js';
-import type { ViewEvent } from './view-event.js';
 
 export type ContactView = {
   contactId: string;
@@ -44,70 +43,53 @@ type ContactRow = {
 
 /** Numeric contact IDs sort as numbers when left-padded. */
 export const contactSortKey = (contactId: string): string => contactId.padStart(19, '0');
+const SORT_KEY_SQL = (id: string): string => `CASE WHEN length(${id}) >= 19 THEN ${id} ELSE substr('0000000000000000000' || (${id}), -19) END`;
+/** A refusal names a contact only when its ID is well formed; a malformed one stays in the audit stream alone. */
+const NAMES_A_CONTACT = `(b.type = 'EndContactRejected' AND typeof(b.data->>'contactId') = 'text'
+  AND length(b.data->>'contactId') BETWEEN 1 AND 19 AND (b.data->>'contactId') NOT GLOB '*[^0-9]*')`;
 
 export const contactViewProjection: Projection<ContactView> = {
   name: 'contact-view',
-  migrate(db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS contacts (
-        contact_id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, business_unit_id TEXT NOT NULL, media_type TEXT NOT NULL,
-        skill TEXT, state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, ended_by TEXT,
-        disconnect_reason TEXT, position TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS contacts_bu_order ON contacts (business_unit_id, sort_key, contact_id);
-      CREATE INDEX IF NOT EXISTS contacts_order ON contacts (sort_key, contact_id);
-      CREATE TABLE IF NOT EXISTS contact_history (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, contact_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-        metadata TEXT NOT NULL, position TEXT NOT NULL, recorded_at TEXT NOT NULL);
-      CREATE INDEX IF NOT EXISTS contact_history_contact ON contact_history (contact_id, seq);`);
-  },
-  reset(db) {
-    db.exec('DELETE FROM contacts; DELETE FROM contact_history;');
-  },
-  apply(db, event) {
-    switch (event.type) {
-      case 'ContactStarted': {
-        const d = event.data as { contactId: string; businessUnitId: string; mediaType: string; skill?: string; startedAt: string };
-        statement(db, 
-          `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, position)
-           VALUES (?, ?, ?, ?, ?, 'Active', ?, ?) ON CONFLICT(contact_id) DO NOTHING`,
-        ).run(d.contactId, contactSortKey(d.contactId), d.businessUnitId, d.mediaType, d.skill ?? null, d.startedAt, event.position.toString());
-        addHistory(db, d.contactId, event);
-        return;
-      }
-      case 'ContactEnded': {
-        const d = event.data as { contactId: string; endedBy: string; disconnectReason: string; endedAt: string };
-        statement(db, 
-          `UPDATE contacts SET state = 'Ended', ended_at = ?, ended_by = ?, disconnect_reason = ?, position = ? WHERE contact_id = ?`,
-        ).run(d.endedAt, d.endedBy, d.disconnectReason, event.position.toString(), d.contactId);
-        addHistory(db, d.contactId, event);
-        return;
-      }
-      case 'EndContactRejected': {
-        const contactId = (event.data as { contactId?: unknown }).contactId;
-        // Only a well-formed ID can name a contact; a malformed one stays in the audit stream alone.
-        if (typeof contactId === 'string' && /^[0-9]{1,19}$/.test(contactId)) addHistory(db, contactId, event);
-        return;
-      }
-      default:
-        return;
-    }
-  },
-  current(db, event) {
-    if (event.type !== 'ContactStarted' && event.type !== 'ContactEnded') return undefined;
-    return findContact(db, (event.data as { contactId: string }).contactId);
+  tables: [
+    `CREATE TABLE IF NOT EXISTS contacts (
+      contact_id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, business_unit_id TEXT NOT NULL, media_type TEXT NOT NULL,
+      skill TEXT, state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, ended_by TEXT,
+      disconnect_reason TEXT, position TEXT NOT NULL) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS contact_history (
+      seq INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+      metadata TEXT NOT NULL, position TEXT NOT NULL, recorded_at TEXT NOT NULL)`,
+  ],
+  indexes: [
+    'CREATE INDEX IF NOT EXISTS contacts_bu_order ON contacts (business_unit_id, sort_key, contact_id)',
+    'CREATE INDEX IF NOT EXISTS contacts_order ON contacts (sort_key, contact_id)',
+    'CREATE INDEX IF NOT EXISTS contact_history_contact ON contact_history (contact_id, seq)',
+  ],
+  reset: ['DELETE FROM contacts', 'DELETE FROM contact_history'],
+  // In this order: a contact started and ended in one batch is inserted, then ended; history rows in log order.
+  apply: (batch) => [
+    `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, position)
+     SELECT b.data->>'contactId', ${SORT_KEY_SQL("b.data->>'contactId'")}, b.data->>'businessUnitId', b.data->>'mediaType',
+            b.data->>'skill', 'Active', b.data->>'startedAt', b.position
+     FROM ${batch} AS b WHERE b.type = 'ContactStarted' ORDER BY b.ord
+     ON CONFLICT(contact_id) DO NOTHING`,
+    `UPDATE contacts SET state = 'Ended', ended_at = e.data->>'endedAt', ended_by = e.data->>'endedBy',
+            disconnect_reason = e.data->>'disconnectReason', position = e.position
+     FROM (SELECT b.data, b.position FROM ${batch} AS b WHERE b.type = 'ContactEnded') AS e
+     WHERE contacts.contact_id = e.data->>'contactId'`,
+    `INSERT INTO contact_history (contact_id, type, data, metadata, position, recorded_at)
+     SELECT b.data->>'contactId', b.type, b.data, b.metadata, b.position, b.recorded_at
+     FROM ${batch} AS b WHERE b.type IN ('ContactStarted', 'ContactEnded') OR ${NAMES_A_CONTACT} ORDER BY b.ord`,
+  ],
+  current(db, batch, range) {
+    return statement<BatchRange, ContactRow>(
+      db,
+      `SELECT c.* FROM ${batch} AS b JOIN contacts AS c ON c.contact_id = b.data->>'contactId'
+       WHERE b.type IN ('ContactStarted', 'ContactEnded') ORDER BY b.ord`,
+    )
+      .all(range)
+      .map(toView);
   },
 };
-
-function addHistory(db: Database.Database, contactId: string, event: ViewEvent): void {
-  statement(db, 'INSERT INTO contact_history (contact_id, type, data, metadata, position, recorded_at) VALUES (?, ?, ?, ?, ?, ?)').run(
-    contactId,
-    event.type,
-    event.dataJson,
-    event.metadataJson,
-    event.position.toString(),
-    event.recordedAt,
-  );
-}
 
 const toView = (row: ContactRow): ContactView => ({
   contactId: row.contact_id,

@@ -8,44 +8,27 @@ export type SecurityProfileView = { profileId: string; name: string; permissions
 
 export const directoryViewProjection: Projection<never> = {
   name: 'directory-view',
-  migrate(db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS agents (
-        agent_id TEXT PRIMARY KEY, business_unit_id TEXT NOT NULL, security_profile_id TEXT NOT NULL,
-        active INTEGER NOT NULL, position TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS security_profiles (
-        profile_id TEXT PRIMARY KEY, name TEXT NOT NULL, permissions TEXT NOT NULL, position TEXT NOT NULL);`);
-  },
-  reset(db) {
-    db.exec('DELETE FROM agents; DELETE FROM security_profiles;');
-  },
-  apply(db, event) {
-    switch (event.type) {
-      case 'SecurityProfileDefined': {
-        const d = event.data as { profileId: string; name: string; permissions: string[] };
-        statement(
-          db,
-          `INSERT INTO security_profiles (profile_id, name, permissions, position) VALUES (?, ?, ?, ?)
-           ON CONFLICT(profile_id) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, position = excluded.position`,
-        ).run(d.profileId, d.name, JSON.stringify(d.permissions), event.position.toString());
-        return;
-      }
-      case 'AgentRegistered':
-      case 'AgentUpdated':
-      case 'AgentDeactivated': {
-        const d = event.data as { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean };
-        statement(
-          db,
-          `INSERT INTO agents (agent_id, business_unit_id, security_profile_id, active, position) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(agent_id) DO UPDATE SET business_unit_id = excluded.business_unit_id,
-             security_profile_id = excluded.security_profile_id, active = excluded.active, position = excluded.position`,
-        ).run(d.agentId, d.businessUnitId, d.securityProfileId, d.active ? 1 : 0, event.position.toString());
-        return;
-      }
-      default:
-        return;
-    }
-  },
+  tables: [
+    `CREATE TABLE IF NOT EXISTS agents (
+      agent_id TEXT PRIMARY KEY, business_unit_id TEXT NOT NULL, security_profile_id TEXT NOT NULL,
+      active INTEGER NOT NULL, position TEXT NOT NULL) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS security_profiles (
+      profile_id TEXT PRIMARY KEY, name TEXT NOT NULL, permissions TEXT NOT NULL, position TEXT NOT NULL) WITHOUT ROWID`,
+  ],
+  indexes: [],
+  reset: ['DELETE FROM agents', 'DELETE FROM security_profiles'],
+  // Rows are upserted in log order, so the last definition in a batch wins, as it does one event at a time.
+  apply: (batch) => [
+    `INSERT INTO security_profiles (profile_id, name, permissions, position)
+     SELECT b.data->>'profileId', b.data->>'name', b.data->'permissions', b.position
+     FROM ${batch} AS b WHERE b.type = 'SecurityProfileDefined' ORDER BY b.ord
+     ON CONFLICT(profile_id) DO UPDATE SET name = excluded.name, permissions = excluded.permissions, position = excluded.position`,
+    `INSERT INTO agents (agent_id, business_unit_id, security_profile_id, active, position)
+     SELECT b.data->>'agentId', b.data->>'businessUnitId', b.data->>'securityProfileId', CASE WHEN b.data->>'active' THEN 1 ELSE 0 END, b.position
+     FROM ${batch} AS b WHERE b.type IN ('AgentRegistered', 'AgentUpdated', 'AgentDeactivated') ORDER BY b.ord
+     ON CONFLICT(agent_id) DO UPDATE SET business_unit_id = excluded.business_unit_id,
+       security_profile_id = excluded.security_profile_id, active = excluded.active, position = excluded.position`,
+  ],
 };
 
 export function findAgent(db: Database.Database, agentId: string): AgentView | undefined {

@@ -1,5 +1,5 @@
 export * from './projection.js';
-export * from './view-event.js';
+export * from './incoming-batch.js';
 export * from './contact-view.js';
 export * from './directory-view.js';
 export * from './views-database.js';

@@ -1,30 +1,58 @@
 /**
- * The views' side of the subscription: projections apply a batch of events and move their checkpoints in ONE
- * SQLite transaction, so a crash never leaves a view ahead of or behind its checkpoint.
+ * The views' side of the subscription. A projection is set-based SQL over a batch of events: a relation
+ * `(ord, position, stream_id, type, data, metadata, recorded_at)` holding the batch's events with `ord` in
+ * (@after, @upTo], in log order. From the embedded store that relation is the attached log itself (the events are
+ * never read into JavaScript); from EventStoreDB it is a temporary table the batch is copied into.
  *
- * Every checkpoint is read again inside the write transaction and events at or before it are skipped: two service
- * processes on one DATA_DIR share views.db, and whichever commits a batch first applies it; the other moves on
- * (and still tells its live listeners what the rows now say).
+ * Projections apply a batch and move their checkpoints in ONE SQLite transaction, so a crash never leaves a view
+ * ahead of or behind its checkpoint. Every checkpoint is read again inside that transaction and the events at or
+ * before it are skipped: two service processes on one DATA_DIR share views.db, whichever commits a batch first
+ * applies it, and the other moves on (and still tells its live listeners what the rows now say).
  */
 import type Database from 'better-sqlite3';
 import { statement } from './statements.js';
-import type { ViewEvent } from './view-event.js';
+
+/** The named parameters of every batch statement: the batch is the events with `ord` in (after, upTo]. */
+export type BatchRange = { after: bigint; upTo: bigint };
 
 export interface Projection<Change = unknown> {
   readonly name: string;
-  /** Creates the projection's tables if missing. */
-  migrate(db: Database.Database): void;
-  /** Removes every row the projection produced (for a rebuild). */
-  reset(db: Database.Database): void;
-  /** Applies one event inside the batch's transaction. */
-  apply(db: Database.Database, event: ViewEvent): void;
-  /** What live listeners see of an event once applied (by this process or another one sharing the view). */
-  current?(db: Database.Database, event: ViewEvent): Change | undefined;
+  readonly tables: readonly string[];
+  /** Created after a rebuild's bulk load rather than maintained row by row. */
+  readonly indexes: readonly string[];
+  /** Statements removing every row the projection produced. */
+  readonly reset: readonly string[];
+  /** The statements applying a batch, given the batch relation's SQL. */
+  apply(batch: string): readonly string[];
+  /** What live listeners see of the batch once applied (by this process or another one sharing the view). */
+  current?(db: Database.Database, batch: string, range: BatchRange): Change[];
 }
 
-export function migrateCheckpoints(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL)');
+/** Where a batch's events are, and how its `ord` relates to log positions. */
+export interface BatchSource {
+  /** Makes the relation reachable from the views connection (after migration: see Projector). */
+  prepare(db: Database.Database): void;
+  /** A parenthesised SELECT of the batch relation, filtered by @after and @upTo. */
+  readonly sql: string;
+  /** The `ord` after which events are beyond `checkpoint`, within (after, upTo]. */
+  skipTo(range: BatchRange, checkpoint: bigint): bigint;
+  /** The log position of the batch's last event. */
+  lastPosition(range: BatchRange): bigint;
 }
+
+/** The embedded log attached read-only as `log`: `ord` is the position itself. */
+export const attachedLog = (file: string): BatchSource => ({
+  prepare: (db) => {
+    db.prepare('ATTACH DATABASE ? AS log').run(file);
+  },
+  sql: `(SELECT position AS ord, CAST(position AS TEXT) AS position, stream_id, type, data, metadata, recorded_at
+         FROM log.events WHERE position > @after AND position <= @upTo)`,
+  skipTo: (range, checkpoint) => (checkpoint > range.after ? checkpoint : range.after),
+  lastPosition: (range) => range.upTo,
+});
+
+/** Changing the tables' shape bumps this: an older views.db is dropped and rebuilt from the log at start. */
+const VIEWS_SCHEMA_VERSION = 2;
 
 export function readCheckpoint(db: Database.Database, name: string): bigint | undefined {
   const row = statement<[string], { position: string }>(db, 'SELECT position FROM checkpoints WHERE name = ?').get(name);
@@ -34,35 +62,35 @@ export function readCheckpoint(db: Database.Database, name: string): bigint | un
 export type AppliedBatch<Change> = { last: bigint; changes: Change[] };
 
 export class Projector<Change = unknown> {
-  private readonly apply;
+  private readonly applyInTransaction;
 
-  /** `changes: false` (a rebuild) skips reading back what each event changed. */
+  /** `changes: false` (a rebuild) skips reading back what changed; `deferIndexes` leaves them to createIndexes(). */
   constructor(
     private readonly db: Database.Database,
     private readonly projections: ReadonlyArray<Projection<Change>>,
-    options: { changes?: boolean } = {},
+    private readonly source: BatchSource,
+    options: { changes?: boolean; deferIndexes?: boolean } = {},
   ) {
+    // Migrated before the log is attached: an IMMEDIATE transaction would take the attached log's write lock too.
+    this.migrate(options.deferIndexes ?? false);
+    source.prepare(db);
     const collect = options.changes ?? true;
-    db.transaction(() => {
-      migrateCheckpoints(db);
-      for (const projection of projections) projection.migrate(db);
-    }).immediate();
-    const save = db.prepare<[string, string]>(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
-    );
-    this.apply = db.transaction((batch: ViewEvent[]): AppliedBatch<Change> => {
-      const last = batch[batch.length - 1]!.position;
-      const changes: Change[] = [];
+    const save = db.prepare<[string, string]>('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
+    // A deferred transaction whose first statement writes: it takes the views' write lock and nothing else. (BEGIN
+    // IMMEDIATE would also take the write lock of the attached event log, stalling its writer.)
+    const lock = db.prepare('UPDATE checkpoints SET name = name WHERE 0');
+    this.applyInTransaction = db.transaction((range: BatchRange): AppliedBatch<Change> => {
+      lock.run();
+      const last = source.lastPosition(range);
       for (const projection of this.projections) {
         const checkpoint = readCheckpoint(db, projection.name) ?? -1n;
-        for (const event of batch) {
-          if (event.position > checkpoint) projection.apply(db, event);
-          if (!collect || !projection.current) continue;
-          const change = projection.current(db, event);
-          if (change !== undefined) changes.push(change);
+        const after = source.skipTo(range, checkpoint);
+        if (after < range.upTo) {
+          for (const sql of projection.apply(source.sql)) statement(db, sql).run({ after, upTo: range.upTo });
         }
         if (last > checkpoint) save.run(projection.name, last.toString());
       }
+      const changes = collect ? this.projections.flatMap((p) => p.current?.(db, source.sql, range) ?? []) : [];
       return { last, changes };
     });
   }
@@ -71,32 +99,38 @@ export class Projector<Change = unknown> {
     return this.projections.map((p) => p.name);
   }
 
-  /** Each projection's committed checkpoint. */
-  checkpoints(): Map<string, bigint | undefined> {
-    return new Map(this.projections.map((p) => [p.name, readCheckpoint(this.db, p.name)]));
-  }
-
   /** Where a subscription feeding every projection resumes: after the one furthest behind. */
   resumeAfter(): bigint | undefined {
     let after: bigint | undefined;
-    for (const checkpoint of this.checkpoints().values()) {
+    for (const projection of this.projections) {
+      const checkpoint = readCheckpoint(this.db, projection.name);
       if (checkpoint === undefined) return undefined;
       if (after === undefined || checkpoint < after) after = checkpoint;
     }
     return after;
   }
 
-  /** Applies the batch and moves every checkpoint, in one write transaction. */
-  applyBatch(batch: ViewEvent[]): AppliedBatch<Change> {
-    return this.apply.immediate(batch);
+  /** Applies the batch (ord in (after, upTo]) and moves every checkpoint, in one write transaction. */
+  applyBatch(range: BatchRange): AppliedBatch<Change> {
+    return this.applyInTransaction(range);
   }
 
-  /** Drops every projection's rows and checkpoint. */
-  reset(): void {
+  createIndexes(): void {
+    for (const projection of this.projections) for (const sql of projection.indexes) this.db.exec(sql);
+  }
+
+  private migrate(deferIndexes: boolean): void {
     this.db.transaction(() => {
+      if (this.db.pragma('user_version', { simple: true }) !== VIEWS_SCHEMA_VERSION) {
+        // The views are disposable: an older shape is dropped and replayed from the log.
+        const tables = this.db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all();
+        for (const table of tables) this.db.exec(`DROP TABLE IF EXISTS "${table}"`);
+        this.db.pragma(`user_version = ${VIEWS_SCHEMA_VERSION}`);
+      }
+      this.db.exec('CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL) WITHOUT ROWID');
       for (const projection of this.projections) {
-        projection.reset(this.db);
-        this.db.prepare('DELETE FROM checkpoints WHERE name = ?').run(projection.name);
+        for (const sql of projection.tables) this.db.exec(sql);
+        if (!deferIndexes) for (const sql of projection.indexes) this.db.exec(sql);
       }
     }).immediate();
   }

@@ -3,13 +3,15 @@
  * transaction per batch (rows and checkpoints together). The service's event loop only receives what changed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteLogFollower, SqliteLogReader, type EventStore } from '../../event-store/src/index.js';
+import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
 import { contactViewProjection, type ContactView } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
-import { Projector } from './projection.js';
+import { IncomingBatch } from './incoming-batch.js';
+import { Projector, attachedLog, type Projection } from './projection.js';
 import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
-import { fromRaw, fromRecorded, type ViewEvent } from './view-event.js';
 import { openViewsDatabase } from './views-database.js';
+
+const PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection, directoryViewProjection];
 
 export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
 export type ViewsWorkerData = { viewsFile: string; source: ViewsSource; storeTimeoutMs: number; maxBatch?: number };
@@ -29,21 +31,8 @@ const log = (level: 'info' | 'warn' | 'error') => (message: string, error?: unkn
   post({ kind: 'log', level, message: error instanceof Error ? `${message}: ${error.message}` : message });
 
 const db = openViewsDatabase(viewsFile, storeTimeoutMs);
-const projector = new Projector<ContactView>(db, [contactViewProjection, directoryViewProjection]);
-const { batches, wake, close } = await openSource(source);
-
-const subscription = new Subscription<ViewEvent>('views', batches, {
-  resume: async () => projector.resumeAfter(),
-  handle: (batch) => {
-    const { last, changes } = projector.applyBatch(batch);
-    post({ kind: 'committed', position: last, changes });
-  },
-}, {
-  logger: { info: log('info'), warn: log('warn'), error: log('error') },
-  backoff: { initialMs: 100, maxMs: 5_000 },
-  onRunning: () => post({ kind: 'running' }),
-  onFailure: (error) => void post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) }),
-});
+const logger = { info: log('info'), warn: log('warn'), error: log('error') };
+const { subscription, projector, wake, close } = await follow(source);
 post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names });
 subscription.start();
 
@@ -60,14 +49,38 @@ async function stop(): Promise<void> {
   port.close();
 }
 
-async function openSource(spec: ViewsSource): Promise<{ batches: EventBatches<ViewEvent>; wake: () => void; close: () => Promise<void> }> {
+type Following = { subscription: Subscription<{ position: bigint }>; projector: Projector<ContactView>; wake: () => void; close: () => Promise<void> };
+
+function subscribe<E extends { position: bigint }>(projector: Projector<ContactView>, batches: EventBatches<E>, apply: (batch: E[]) => { last: bigint; changes: ContactView[] }): Subscription<E> {
+  return new Subscription<E>('views', batches, {
+    resume: async () => projector.resumeAfter(),
+    handle: (batch) => {
+      const { last, changes } = apply(batch);
+      post({ kind: 'committed', position: last, changes });
+    },
+  }, {
+    logger,
+    backoff: { initialMs: 100, maxMs: 5_000 },
+    onRunning: () => post({ kind: 'running' }),
+    onFailure: (error) => void post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) }),
+  });
+}
+
+async function follow(spec: ViewsSource): Promise<Following> {
   if (spec.kind === 'sqlite') {
+    // The projections read the log where it lies (attached); this side only learns how far it reaches.
+    const projector = new Projector<ContactView>(db, PROJECTIONS, attachedLog(spec.file));
     const reader = new SqliteLogReader(spec.file, storeTimeoutMs);
     const follower = new SqliteLogFollower(() => reader, spec.pollIntervalMs ?? 50);
+    const ranges: EventBatches<{ after: bigint; position: bigint }> = (after, signal) =>
+      follower.follow(async (cursor) => {
+        const head = (await reader.head()) ?? 0n;
+        return head > cursor ? [{ after: cursor, position: head - cursor > maxBatch ? cursor + BigInt(maxBatch) : head }] : [];
+      }, after, signal);
+    const subscription = subscribe(projector, ranges, (batch) => projector.applyBatch({ after: batch[0]!.after, upTo: batch[batch.length - 1]!.position }));
     return {
-      batches: async function* (after, signal) {
-        for await (const page of follower.follow((cursor) => reader.readRaw(cursor, maxBatch), after, signal)) yield page.map(fromRaw);
-      },
+      subscription,
+      projector,
       wake: () => follower.notify(),
       close: async () => {
         follower.close();
@@ -78,12 +91,9 @@ async function openSource(spec: ViewsSource): Promise<{ batches: EventBatches<Vi
   // Loaded only when needed: the gRPC client is not started for the embedded store.
   const { EsdbEventStore } = await import('../../event-store/src/esdb/esdb-event-store.js');
   const store: EventStore = new EsdbEventStore(spec.connectionString);
-  const events = batchesOf((after, signal) => store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }), maxBatch, 5);
-  return {
-    batches: async function* (after, signal) {
-      for await (const batch of events(after, signal)) yield batch.map(fromRecorded);
-    },
-    wake: () => undefined,
-    close: () => store.close(),
-  };
+  const incoming = new IncomingBatch();
+  const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);
+  const events = batchesOf<RecordedEvent>((after, signal) => store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }), maxBatch, 5);
+  const subscription = subscribe(projector, events, (batch) => projector.applyBatch(incoming.load(batch)));
+  return { subscription, projector, wake: () => undefined, close: () => store.close() };
 }

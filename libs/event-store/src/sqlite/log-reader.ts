@@ -8,9 +8,6 @@ import type { RecordedEvent } from '../port.js';
 import { openReadConnection, withoutWaiting } from './non-blocking.js';
 import { toRecorded, type EventRow } from './schema.js';
 
-/** An event as stored: JSON kept as text, for followers that copy it rather than read it (the views). */
-export type RawEvent = { position: bigint; streamId: string; type: string; data: string; metadata: string; recordedAt: string };
-
 export class SqliteLogReader {
   private readonly db: Database.Database;
   private readonly statements;
@@ -25,11 +22,6 @@ export class SqliteLogReader {
     this.statements = {
       readStream: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision'),
       readAll: this.db.prepare<[bigint, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
-      readRaw: this.db
-        .prepare<[bigint, number], [bigint, string, string, string, string, string]>(
-          'SELECT position, stream_id, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?',
-        )
-        .raw(true),
       head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
       dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(true),
     };
@@ -41,12 +33,6 @@ export class SqliteLogReader {
 
   readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
     return this.read(() => this.statements.readAll.all(after, maxCount).map(toRecorded));
-  }
-
-  readRaw(after: bigint, maxCount: number): Promise<RawEvent[]> {
-    return this.read(() =>
-      this.statements.readRaw.all(after, maxCount).map(([position, streamId, type, data, metadata, recordedAt]) => ({ position, streamId, type, data, metadata, recordedAt })),
-    );
   }
 
   head(): Promise<bigint | undefined> {

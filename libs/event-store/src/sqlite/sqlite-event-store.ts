@@ -21,7 +21,7 @@ import {
 import { startWorker } from '../worker-thread.js';
 import type { AppendFailure, AppendRequest, SerialisedEvent } from './group-commit.js';
 import { SqliteLogFollower } from './log-follower.js';
-import { SqliteLogReader, type RawEvent } from './log-reader.js';
+import { SqliteLogReader } from './log-reader.js';
 import type { FromStoreWorker, StoreWorkerData, ToStoreWorker } from './store-worker.js';
 
 export interface SqliteEventStoreOptions {
@@ -107,11 +107,6 @@ export class SqliteEventStore implements EventStore {
 
   async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
     return (await this.open()).readAll(after ?? 0n, maxCount);
-  }
-
-  /** The log as stored, JSON left as text: for followers that copy events rather than read them. */
-  async readRaw(after: bigint, maxCount: number): Promise<RawEvent[]> {
-    return (await this.open()).readRaw(after, maxCount);
   }
 
   async headPosition(): Promise<bigint | undefined> {
