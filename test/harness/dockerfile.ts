@@ -17,7 +17,7 @@ export function substitute(text: string, vars: Record<string, string | undefined
   });
 }
 
-/** Splits the Dockerfile into logical instructions; a directive other than `syntax` is refused, not guessed. */
+/** Splits the Dockerfile into logical instructions; an `escape` directive is refused rather than guessed. */
 function instructions(text: string): Instruction[] {
   const lines = text.split(/\r?\n/);
   let i = 0;
@@ -25,15 +25,15 @@ function instructions(text: string): Instruction[] {
   for (; i < lines.length; i++) {
     const directive = /^#\s*([a-z]+)\s*=\s*(.*)$/i.exec(lines[i]!);
     if (!directive) break;
-    if (directive[1]!.toLowerCase() !== 'syntax') throw new Error(`Dockerfile directive ${directive[1]} is not understood by this reader`);
+    if (directive[1]!.toLowerCase() === 'escape') throw new Error('Dockerfile `escape` directive: this reader knows only the default `\\`');
   }
   const result: Instruction[] = [];
   let pending: { text: string; line: number } | undefined;
   for (; i < lines.length; i++) {
     const raw = lines[i]!;
     const trimmed = raw.trim();
-    // Comment lines are dropped even inside a continuation, as the builder does.
-    if (trimmed.startsWith('#') || (trimmed === '' && pending === undefined)) continue;
+    // Comment and empty lines are dropped even inside a continuation, as the builder does.
+    if (trimmed.startsWith('#') || trimmed === '') continue;
     const continued = /\\\s*$/.test(raw);
     const body = continued ? raw.replace(/\\\s*$/, '') : raw;
     pending = pending ? { text: `${pending.text}${body}`, line: pending.line } : { text: body, line: i + 1 };
