@@ -1,21 +1,25 @@
 # syntax=docker/dockerfile:1
 # contact-orchestrator: build with the dev toolchain, run on a slim image as the unprivileged `node` user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# One argument picks the Node.js line of every stage: a supported LTS (24 or 26), e.g. --build-arg NODE_VERSION=26.
+ARG NODE_VERSION=24
 
-# ---- build: compile TypeScript; better-sqlite3 may build its native addon from source (python3, make, g++)
-FROM ${NODE_IMAGE} AS build
+# ---- toolchain: Debian packages only (python3, make, g++), for better-sqlite3 when no prebuilt addon fits
+FROM node:${NODE_VERSION}-trixie-slim AS toolchain
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+
+# ---- build: every dependency, the production build (tsconfig.build.json), then the dev dependencies dropped
+FROM toolchain AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
- && npm prune --omit=dev
+ && npm prune --omit=dev --no-audit --no-fund
 
-# ---- runtime: compiled JavaScript and production dependencies only
-FROM ${NODE_IMAGE} AS runtime
+# ---- runtime: package.json, production node_modules and dist only
+FROM node:${NODE_VERSION}-trixie-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

@@ -1,9 +1,13 @@
 /**
- * The container setup (docker-compose.yml, Dockerfile) checked without Docker: services, loopback-only ports,
- * health checks, and an orchestrator environment that passes the service's own configuration validation.
+ * docker-compose.yml checked without Docker: the compose-spec JSON schema, services, loopback-only ports,
+ * health checks, the Kafka release the tests run, an orchestrator environment that passes the service's own
+ * configuration validation, and a README that says what the file runs. (The Dockerfile: dockerfile.unit.spec.ts.)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
@@ -152,46 +156,74 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('Dockerfile', () => {
-  let lines: string[];
+/** The compose-spec schema as the maintained `dclint` linter ships it (schemas/compose.schema.json). */
+function composeSchemaErrors(document: unknown): ErrorObject[] {
+  const require = createRequire(import.meta.url);
+  const schema = JSON.parse(readFileSync(join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json'), 'utf8')) as { $schema: string };
+  // Compose's own loader is as lenient: union types, and schema keywords Ajv does not know are annotations.
+  const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+  // The schema names draft-07 by its https address; Ajv knows the same meta-schema by its http one.
+  ajv.addMetaSchema({ ...(require('ajv/dist/refs/json-schema-draft-07.json') as object), $id: schema.$schema });
+  const validate = ajv.compile(schema);
+  return validate(document) ? [] : [...(validate.errors ?? [])];
+}
 
-  beforeAll(() => {
-    // Join continuation lines, drop comments.
-    lines = readFileSync(root('Dockerfile'), 'utf8')
-      .replace(/\\\r?\n/g, ' ')
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'));
-  });
-  const instruction = (name: string): string[] => lines.filter((l) => new RegExp(`^${name}\\s`, 'i').test(l));
-  const finalStage = (): string[] => {
-    const froms = lines.flatMap((l, i) => (/^FROM\s/i.test(l) ? [i] : []));
-    return lines.slice(froms[froms.length - 1] ?? 0);
-  };
+describe('docker-compose.yml against the compose specification', () => {
+  const document = parse(readFileSync(root('docker-compose.yml'), 'utf8')) as Mapping;
 
-  it('has a build stage and a runtime stage', () => {
-    expect(instruction('FROM').length).toBeGreaterThanOrEqual(2);
+  it('validates against the compose-spec JSON schema', () => {
+    expect(composeSchemaErrors(document).map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
   });
 
-  it('runs as a non-root user', () => {
-    const users = finalStage().filter((l) => /^USER\s/i.test(l));
-    expect(users.length).toBeGreaterThan(0);
-    const user = users[users.length - 1]!.split(/\s+/)[1]!.split(':')[0];
-    expect(['root', '0']).not.toContain(user);
+  it('is refused by the same schema when a service key is misspelt', () => {
+    const services = mapping(document.services, 'services');
+    const broken = { ...document, services: { ...services, kafka: { ...mapping(services.kafka, 'kafka'), healtcheck: {} } } };
+    expect(composeSchemaErrors(broken).some((e) => e.instancePath === '/services/kafka' && e.params.additionalProperty === 'healtcheck')).toBe(true);
   });
 
-  it('has a health check and starts the compiled service', () => {
-    const healthchecks = finalStage().filter((l) => /^HEALTHCHECK\s/i.test(l));
-    expect(healthchecks.length).toBeGreaterThan(0);
-    expect(healthchecks[healthchecks.length - 1]).not.toMatch(/^HEALTHCHECK\s+NONE/i);
-    expect(healthchecks[healthchecks.length - 1]).toContain('/health');
-    const cmd = finalStage().filter((l) => /^CMD\s/i.test(l)).at(-1);
-    expect(cmd).toBe('CMD ["node", "dist/apps/orchestrator/src/main.js"]');
-    expect(existsSync(root('apps/orchestrator/src/main.ts'))).toBe(true);
+  it('runs the Kafka major release that the Kafka tests run (scripts/kafka/pom.xml)', () => {
+    const tested = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(root('scripts/kafka/pom.xml'), 'utf8'))?.[1];
+    const image = String(mapping(mapping(document.services, 'services').kafka, 'kafka').image);
+    expect(image).toMatch(/^apache\/kafka:/);
+    const composed = image.split(':')[1]!;
+    expect(tested, 'kafka.version in pom.xml').toMatch(/^\d+\./);
+    expect(composed.split('.')[0], `${image} against the tested ${tested}`).toBe(tested!.split('.')[0]);
+  });
+});
+
+describe('README: Running with EventStoreDB and Kafka', () => {
+  const document = parse(readFileSync(root('docker-compose.yml'), 'utf8')) as Mapping;
+  const services = mapping(document.services, 'services');
+  const readme = readFileSync(root('README.md'), 'utf8');
+  const section = /^## Running with EventStoreDB and Kafka\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+  const published = (name: string, target: string): string =>
+    publishedPorts(mapping(services[name], name)).find((p) => p.target === target)?.published ?? 'unpublished';
+
+  it('names every image and host address the compose file runs', () => {
+    expect(section.length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(services)) {
+      const svc = mapping(value, name);
+      if (svc.build === undefined) expect(section, `${name}: ${String(svc.image)}`).toContain(String(svc.image));
+      for (const port of publishedPorts(svc)) expect(section, `${name} on ${port.hostIp}:${port.published}`).toContain(`${port.hostIp}:${port.published}`);
+    }
   });
 
-  it('keeps dependencies and build output out of the build context', () => {
-    const ignored = readFileSync(root('.dockerignore'), 'utf8').split(/\r?\n/).map((l) => l.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.git']));
+  it('says which EventStoreDB versions and client the adapter is written for', () => {
+    const eventstore = /:(\d+\.\d+)/.exec(String(mapping(services.eventstore, 'eventstore').image))?.[1];
+    expect(section).toContain(`EventStoreDB ${eventstore}`);
+    expect(section).toMatch(/KurrentDB/);
+    const client = (JSON.parse(readFileSync(root('node_modules/@eventstore/db-client/package.json'), 'utf8')) as { version: string }).version;
+    expect(section).toContain(`@eventstore/db-client\` ${client.split('.').slice(0, 2).join('.')}`);
+  });
+
+  it('connects the service outside compose to the ports the compose file publishes', () => {
+    const example = /^EVENT_STORE=esdb[\s\S]*?npm start$/m.exec(section)?.[0] ?? '';
+    const setting = (name: string): string => new RegExp(`${name}='?([^'\\s]+)`).exec(example)?.[1] ?? '';
+    const esdb = new URL(setting('ESDB_CONNECTION_STRING'));
+    expect(esdb.port).toBe(published('eventstore', '2113'));
+    expect(esdb.searchParams.get('tls')).toBe(new URL(environment(mapping(services.orchestrator, 'orchestrator'), {}).ESDB_CONNECTION_STRING!).searchParams.get('tls'));
+    const advertised = (environment(mapping(services.kafka, 'kafka'), {}).KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
+    expect(advertised).toContain(setting('KAFKA_BROKERS'));
+    expect(setting('KAFKA_BROKERS')).toBe(`127.0.0.1:${published('kafka', '9092')}`);
   });
 });

@@ -34,8 +34,18 @@ export function tempDataDir(prefix = 'co-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startServiceProcess(options: { dataDir?: string; env?: Record<string, string>; platformToken?: string } = {}): Promise<ServiceProcess> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does it)`);
+export type ServiceOptions = {
+  dataDir?: string;
+  env?: Record<string, string>;
+  platformToken?: string;
+  /** Another build of the service (e.g. a replayed image's dist) and the folder it runs in. */
+  main?: string;
+  cwd?: string;
+};
+
+export async function startServiceProcess(options: ServiceOptions = {}): Promise<ServiceProcess> {
+  const main = options.main ?? MAIN;
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does it)`);
   const dataDir = options.dataDir ?? tempDataDir();
   const platformToken = options.platformToken ?? randomBytes(18).toString('base64url');
   const env: Record<string, string> = {
@@ -49,7 +59,7 @@ export async function startServiceProcess(options: { dataDir?: string; env?: Rec
     LOG_LEVEL: 'info',
     ...options.env,
   };
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
