@@ -33,12 +33,12 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.js';
+import { ClientHolder, type EsdbClient } from './client-holder.js';
 import { mapEsdbError } from './errors.js';
 import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
 
-/** The part of the client this adapter uses (an EventStoreDBClient is one). */
-export type EsdbClient = Pick<EventStoreDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+export type { EsdbClient } from './client-holder.js';
 
 export interface EsdbEventStoreOptions {
   /** How long ping waits for an answer before calling the store unavailable. Default 5000 ms. */
@@ -48,15 +48,15 @@ export interface EsdbEventStoreOptions {
 }
 
 export class EsdbEventStore implements EventStore {
-  private readonly client: EsdbClient;
+  private readonly clients: ClientHolder;
   private readonly pingTimeoutMs: number;
   private readonly backwardBatch: number;
   private readonly subscriptions = new Set<AbortController>();
   private closed = false;
 
-  /** @param connection an `esdb://` / `kurrentdb://` connection string, or a client (disposed by close()). */
-  constructor(connection: string | EsdbClient, options: EsdbEventStoreOptions = {}) {
-    this.client = typeof connection === 'string' ? EventStoreDBClient.connectionString(connection) : connection;
+  /** @param connection an `esdb://` connection string, or a way to build a client (each disposed by close()). */
+  constructor(connection: string | (() => EsdbClient), options: EsdbEventStoreOptions = {}) {
+    this.clients = new ClientHolder(typeof connection === 'string' ? () => EventStoreDBClient.connectionString(connection) : connection);
     this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
   }
@@ -67,8 +67,9 @@ export class EsdbEventStore implements EventStore {
     const { expectedRevision } = options;
     const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
     let result: ClientAppendResult;
+    const { client, release } = this.clients.lease();
     try {
-      result = await this.client.appendToStream(streamId, events.map(toEventData), {
+      result = await client.appendToStream(streamId, events.map(toEventData), {
         expectedRevision: toAppendExpectedRevision(expectedRevision),
       });
       // Only a client built with throwOnAppendFailure=false answers a conflict this way.
@@ -76,7 +77,10 @@ export class EsdbEventStore implements EventStore {
         throw new WrongExpectedRevisionError(streamId, expectedRevision, result.nextExpectedRevision < 0n ? 'no_stream' : result.nextExpectedRevision);
       }
     } catch (error) {
+      this.clients.renewAfter(client, error);
       throw mapEsdbError(error, context);
+    } finally {
+      release();
     }
     const { nextExpectedRevision } = result;
     try {
@@ -91,7 +95,7 @@ export class EsdbEventStore implements EventStore {
 
   /** The $all position of one event of a stream, read back by revision. */
   private async positionOf(streamId: string, revision: bigint): Promise<bigint> {
-    const read = await this.drain(this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 }), `read ${streamId}@${revision}`);
+    const read = await this.clients.use((c) => this.drain(c.readStream(streamId, { fromRevision: revision, maxCount: 1 }), `read ${streamId}@${revision}`));
     const event = read[0] === undefined ? undefined : toRecordedEvent(read[0]);
     if (event === undefined || event.revision !== revision) {
       throw new Error(`EventStoreDB: revision ${revision} of ${streamId} was written but cannot be read back`);
@@ -103,7 +107,7 @@ export class EsdbEventStore implements EventStore {
     this.assertOpen();
     let resolved: ResolvedEvent[];
     try {
-      resolved = await this.drain(this.client.readStream(streamId), `read ${streamId}`);
+      resolved = await this.clients.use((c) => this.drain(c.readStream(streamId), `read ${streamId}`));
     } catch (error) {
       if (error instanceof StreamNotFoundError) return [];
       throw error;
@@ -120,9 +124,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = after === undefined ? START : decodePosition(after);
     let floor = after ?? -1n;
     for (;;) {
-      const raw: AllStreamResolvedEvent[] = await this.drain(
-        this.client.readAll({ fromPosition: from, maxCount: batch, direction: FORWARDS }),
-        'read $all',
+      const position = from;
+      const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
+        this.drain(c.readAll({ fromPosition: position, maxCount: batch, direction: FORWARDS }), 'read $all'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -145,9 +149,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = END;
     let ceiling: bigint | undefined;
     for (;;) {
-      const raw: AllStreamResolvedEvent[] = await this.drain(
-        this.client.readAll({ fromPosition: from, maxCount: this.backwardBatch, direction: BACKWARDS }),
-        'read $all backwards',
+      const position = from;
+      const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
+        this.drain(c.readAll({ fromPosition: position, maxCount: this.backwardBatch, direction: BACKWARDS }), 'read $all backwards'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -163,7 +167,8 @@ export class EsdbEventStore implements EventStore {
 
   async ping(): Promise<void> {
     this.assertOpen();
-    const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+    const { client, release } = this.clients.lease();
+    const read = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -176,6 +181,7 @@ export class EsdbEventStore implements EventStore {
       await Promise.race([this.drain(read, 'ping'), timeout]);
     } finally {
       clearTimeout(timer);
+      release();
     }
   }
 
@@ -187,7 +193,8 @@ export class EsdbEventStore implements EventStore {
     this.subscriptions.add(stop);
     const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
 
-    const subscription = this.client.subscribeToAll({
+    const lease = this.clients.lease();
+    const subscription = lease.client.subscribeToAll({
       fromPosition: after === undefined ? START : decodePosition(after),
       filter: userEventsFilter(),
     });
@@ -226,6 +233,7 @@ export class EsdbEventStore implements EventStore {
       subscription.on('error', () => undefined);
       void subscription.unsubscribe().catch(() => undefined);
       subscription.destroy();
+      lease.release();
     }
   }
 
@@ -233,7 +241,7 @@ export class EsdbEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of this.subscriptions) subscription.abort();
-    await this.client.dispose();
+    await this.clients.close();
   }
 
   private assertOpen(): void {

@@ -1,0 +1,44 @@
+/**
+ * The defects of issue 13, each reproduced through the wire-level fault harness: the real client and real gRPC
+ * against a server that injects the fault. Each test failed on the adapter as it was before its fix.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EventStoreUnavailableError, type EventMetadata, type EventToAppend } from '../port.js';
+import { EsdbEventStore } from './esdb-event-store.js';
+import { FakeEsdb } from './testing/fake-esdb.js';
+
+const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'http', schemaVersion: 1 });
+const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const stream = (): string => `faults-${randomUUID()}`;
+const within = <T>(ms: number, promise: Promise<T>): Promise<T | 'hung'> => Promise.race([promise, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
+
+describe('EventStoreDB adapter under injected faults', () => {
+  let fake: FakeEsdb;
+  const stores: EsdbEventStore[] = [];
+  const open = (query = ''): EsdbEventStore => {
+    const store = new EsdbEventStore(fake.connectionString(query));
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    fake = await FakeEsdb.start();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => fake.stop());
+
+  it('defect 1: a deadline on the capability query fails one append, not every later one', async () => {
+    const store = open();
+    const asked = fake.calls.capabilities;
+    fake.faults.capabilityDeadlines = 1;
+    await expect(store.append(stream(), [toAppend('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    for (let i = 0; i < 3; i++) {
+      await expect(store.append(stream(), [toAppend('B')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+    }
+    // The server was asked again, once: the failed answer was not kept.
+    expect(fake.calls.capabilities - asked).toBe(2);
+  });
+});
