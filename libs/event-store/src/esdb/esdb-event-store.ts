@@ -66,10 +66,12 @@ export class EsdbEventStore implements EventStore {
     if (events.length === 0) throw new RangeError('append needs at least one event');
     const { expectedRevision } = options;
     const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
+    // Serialised before the client sees them: what JSON cannot write is refused here, synchronously.
+    const data = events.map(toEventData);
     let result: ClientAppendResult;
     const { client, release } = this.clients.lease();
     try {
-      result = await client.appendToStream(streamId, events.map(toEventData), {
+      result = await client.appendToStream(streamId, data, {
         expectedRevision: toAppendExpectedRevision(expectedRevision),
       });
       // Only a client built with throwOnAppendFailure=false answers a conflict this way.

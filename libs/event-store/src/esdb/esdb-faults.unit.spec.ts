@@ -41,4 +41,19 @@ describe('EventStoreDB adapter under injected faults', () => {
     // The server was asked again, once: the failed answer was not kept.
     expect(fake.calls.capabilities - asked).toBe(2);
   });
+
+  it('defect 5: data JSON cannot represent is refused at once, not left hanging with an unhandled rejection', async () => {
+    const store = open();
+    const id = stream();
+    const circular: Record<string, unknown> = {};
+    circular['self'] = circular;
+    for (const data of [{ big: 1n }, circular]) {
+      const outcome = await within(3_000, store.append(id, [toAppend('A', data)], { expectedRevision: 'any' }).then(() => 'written', (e: unknown) => e));
+      expect(outcome).toBeInstanceOf(TypeError);
+      expect((outcome as Error).message).toMatch(/JSON/);
+    }
+    await expect(within(3_000, store.append(id, [{ ...toAppend('B'), metadata: { ...metadata(), n: 2n } }], { expectedRevision: 'any' }))).rejects.toBeInstanceOf(TypeError);
+    expect(fake.log.stream(id)).toBeUndefined();
+    await expect(store.append(id, [toAppend('C')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+  });
 });
