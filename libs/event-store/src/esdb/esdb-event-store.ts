@@ -259,6 +259,8 @@ export class EsdbEventStore implements EventStore {
       if (error instanceof StreamNotFoundError) throw error;
       throw mapEsdbError(error, { operation });
     }
+    // close() cancels the client's calls, and the client ends a cancelled read as if it were complete.
+    if (this.closed) throw new EventStoreUnavailableError(`The event store was closed during ${operation}; the read is incomplete`);
     return out;
   }
 }

@@ -56,4 +56,19 @@ describe('EventStoreDB adapter under injected faults', () => {
     expect(fake.log.stream(id)).toBeUndefined();
     await expect(store.append(id, [toAppend('C')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
   });
+
+  it('defect 6: a read cut short by close() fails instead of answering the part that arrived', async () => {
+    const store = open();
+    const id = stream();
+    await store.append(id, Array.from({ length: 50 }, (_, i) => toAppend('E', { i })), { expectedRevision: 'no_stream' });
+    fake.faults.stallNextStreamRead = 9;
+    const reads = fake.calls.streamReads;
+    const reading = store.readStream(id).then((events) => `${events.length} events`, (e: unknown) => e);
+    while (fake.calls.streamReads === reads) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    await store.close();
+    const outcome = await within(5_000, reading);
+    expect(outcome).toBeInstanceOf(EventStoreUnavailableError);
+    expect((outcome as Error).message).toMatch(/closed/);
+  });
 });
