@@ -34,6 +34,7 @@ import {
   type SubscribeOptions,
 } from '../port.js';
 import { ClientHolder, type EsdbClient } from './client-holder.js';
+import { toClientConnectionString } from './connection-string.js';
 import { mapEsdbError } from './errors.js';
 import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
@@ -56,7 +57,8 @@ export class EsdbEventStore implements EventStore {
 
   /** @param connection an `esdb://` connection string, or a way to build a client (each disposed by close()). */
   constructor(connection: string | (() => EsdbClient), options: EsdbEventStoreOptions = {}) {
-    this.clients = new ClientHolder(typeof connection === 'string' ? () => EventStoreDBClient.connectionString(connection) : connection);
+    const connectionString = typeof connection === 'string' ? toClientConnectionString(connection) : undefined;
+    this.clients = new ClientHolder(connectionString !== undefined ? () => EventStoreDBClient.connectionString(connectionString) : (connection as () => EsdbClient));
     this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
   }
@@ -74,10 +76,9 @@ export class EsdbEventStore implements EventStore {
       result = await client.appendToStream(streamId, data, {
         expectedRevision: toAppendExpectedRevision(expectedRevision),
       });
-      // Only a client built with throwOnAppendFailure=false answers a conflict this way.
-      if (!result.success) {
-        throw new WrongExpectedRevisionError(streamId, expectedRevision, result.nextExpectedRevision < 0n ? 'no_stream' : result.nextExpectedRevision);
-      }
+      // Only a client built with throwOnAppendFailure=false answers a conflict this way, and its batch append
+      // reports the actual revision wrongly (as 1): ask the stream.
+      if (!result.success) throw new WrongExpectedRevisionError(streamId, expectedRevision, await this.lastRevision(client, streamId));
     } catch (error) {
       this.clients.renewAfter(client, error);
       throw mapEsdbError(error, context);
@@ -92,6 +93,17 @@ export class EsdbEventStore implements EventStore {
       // the server answered with (unverified as the last event's $all position, hence only a fallback).
       if (result.position === undefined) throw error;
       return { nextExpectedRevision, position: encodePosition(result.position) };
+    }
+  }
+
+  /** The revision of a stream's last event, or 'no_stream'. */
+  private async lastRevision(client: EsdbClient, streamId: string): Promise<bigint | 'no_stream'> {
+    try {
+      const [last] = await this.drain(client.readStream(streamId, { fromRevision: END, direction: BACKWARDS, maxCount: 1 }), `read ${streamId} backwards`);
+      return last?.event?.revision ?? 'no_stream';
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return 'no_stream';
+      throw error;
     }
   }
 

@@ -2,9 +2,10 @@
  * The defects of issue 13, each reproduced through the wire-level fault harness: the real client and real gRPC
  * against a server that injects the fault. Each test failed on the adapter as it was before its fix.
  */
+import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStoreUnavailableError, type EventMetadata, type EventToAppend } from '../port.js';
+import { EventStoreUnavailableError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
 
@@ -70,5 +71,19 @@ describe('EventStoreDB adapter under injected faults', () => {
     const outcome = await within(5_000, reading);
     expect(outcome).toBeInstanceOf(EventStoreUnavailableError);
     expect((outcome as Error).message).toMatch(/closed/);
+  });
+
+  it('defect 8: with throwOnAppendFailure=false in the connection string a conflict still names the actual revision', async () => {
+    const store = open('&throwOnAppendFailure=false');
+    const id = stream();
+    await store.append(id, Array.from({ length: 8 }, () => toAppend('E')), { expectedRevision: 'no_stream' });
+    const error = await store.append(id, [toAppend('Late')], { expectedRevision: 3n }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(error).toMatchObject({ streamId: id, expected: 3n, actual: 7n });
+    expect(fake.log.stream(id)).toHaveLength(8);
+    // A client built elsewhere with the option: the actual revision is asked of the stream.
+    const built = new EsdbEventStore(() => EventStoreDBClient.connectionString(fake.connectionString('&throwOnAppendFailure=false')));
+    stores.push(built);
+    await expect(built.append(id, [toAppend('Late')], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 7n });
   });
 });
