@@ -12,7 +12,6 @@
 import {
   BACKWARDS,
   END,
-  EventStoreDBClient,
   FORWARDS,
   START,
   StreamNotFoundError,
@@ -34,7 +33,7 @@ import {
   type SubscribeOptions,
 } from '../port.js';
 import { ClientHolder, type EsdbClient } from './client-holder.js';
-import { toClientConnectionString } from './connection-string.js';
+import { connectClient } from './connection-string.js';
 import { mapEsdbError } from './errors.js';
 import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
@@ -55,10 +54,12 @@ export class EsdbEventStore implements EventStore {
   private readonly subscriptions = new Set<AbortController>();
   private closed = false;
 
-  /** @param connection an `esdb://` connection string, or a way to build a client (each disposed by close()). */
+  /**
+   * @param connection an `esdb://`, `kurrentdb://` or `kdb://` connection string (InvalidConnectionStringError
+   *   when it cannot be used), or a way to build a client; every client built is disposed by close().
+   */
   constructor(connection: string | (() => EsdbClient), options: EsdbEventStoreOptions = {}) {
-    const connectionString = typeof connection === 'string' ? toClientConnectionString(connection) : undefined;
-    this.clients = new ClientHolder(connectionString !== undefined ? () => EventStoreDBClient.connectionString(connectionString) : (connection as () => EsdbClient));
+    this.clients = new ClientHolder(typeof connection === 'string' ? () => connectClient(connection) : connection);
     this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
   }
