@@ -2,8 +2,9 @@
  * The production event store: EventStoreDB / KurrentDB over gRPC (@eventstore/db-client).
  *
  * - Positions are the $all {commit, prepare} pairs packed into one bigint (position.ts).
- * - System events (types starting with `$`) never reach the port: readAll and headPosition skip them,
- *   subscriptions filter them on the server. Links are not resolved.
+ * - System events never reach the port: types starting with `$` (filtered on the server for subscriptions)
+ *   and every event of a `$` stream (skipped here: a server filter is on the type or the stream, not both).
+ *   Links are not resolved.
  * - EventStoreDB's fromPosition is inclusive for reads; the port's `after` is exclusive, so the event at
  *   exactly `after` (and anything before it) is skipped here, for reads and subscriptions alike.
  * - The position of an append is read back from the stream (the revision just written): the position the
@@ -35,7 +36,7 @@ import {
 import { ClientHolder, type EsdbClient } from './client-holder.js';
 import { connectClient } from './connection-string.js';
 import { mapEsdbError } from './errors.js';
-import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { isSystemEvent, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
 
 export type { EsdbClient } from './client-holder.js';
@@ -149,7 +150,7 @@ export class EsdbEventStore implements EventStore {
         if (position <= floor) continue;
         floor = position;
         from = resolved.event.position;
-        if (isSystemEventType(resolved.event.type)) continue;
+        if (isSystemEvent(resolved.event)) continue;
         const event = toRecordedEvent(resolved);
         if (event !== undefined) page.push(event);
         if (page.length >= maxCount) return page;
@@ -174,7 +175,7 @@ export class EsdbEventStore implements EventStore {
         if (ceiling !== undefined && position >= ceiling) continue;
         ceiling = position;
         from = resolved.event.position;
-        if (!isSystemEventType(resolved.event.type)) return position;
+        if (!isSystemEvent(resolved.event)) return position;
       }
       if (raw.length < this.backwardBatch) return undefined;
     }
@@ -236,7 +237,7 @@ export class EsdbEventStore implements EventStore {
         const position = encodePosition(resolved.event.position);
         if (position <= floor) continue;
         floor = position;
-        if (isSystemEventType(resolved.event.type)) continue;
+        if (isSystemEvent(resolved.event)) continue;
         const event = toRecordedEvent(resolved);
         if (event !== undefined) yield event;
         if (stop.signal.aborted) return;

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EventStoreUnavailableError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
+import { encodePosition } from './position.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
 
 const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'http', schemaVersion: 1 });
@@ -85,5 +86,28 @@ describe('EventStoreDB adapter under injected faults', () => {
     const built = new EsdbEventStore(() => EventStoreDBClient.connectionString(fake.connectionString('&throwOnAppendFailure=false')));
     stores.push(built);
     await expect(built.append(id, [toAppend('Late')], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 7n });
+  });
+
+  it('defect 7: events of $ streams never reach readAll, headPosition or subscriptions, whatever their type', async () => {
+    const store = open();
+    const start = encodePosition(fake.log.seed(stream(), 'Start'));
+    const ours = fake.log.seed(stream(), 'Ours');
+    fake.log.seed('$projections-contacts', 'ProjectionUpdated');
+    fake.log.seed('$category-contact', 'ContactStarted');
+    expect((await store.readAll({ after: start, maxCount: 10 })).map((e) => e.type)).toEqual(['Ours']);
+    expect(await store.headPosition()).toBe(encodePosition(ours));
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const last = stream();
+    const reading = (async () => {
+      for await (const e of store.subscribeToAll({ after: start, signal: controller.signal })) {
+        seen.push(e.streamId);
+        if (e.streamId === last) controller.abort();
+      }
+    })();
+    fake.log.seed('$projections-contacts', 'ProjectionUpdated');
+    fake.log.seed(last, 'Last');
+    await within(5_000, reading);
+    expect(seen).toEqual([ours.streamId, last]);
   });
 });

@@ -31,7 +31,7 @@ import {
   type RecordedEvent,
 } from '../port.js';
 import { mapEsdbError } from './errors.js';
-import { isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { isSystemEvent, isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { UNKNOWN_LOG_POSITION, decodePosition, encodePosition } from './position.js';
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -222,6 +222,8 @@ describe('system event filter', () => {
     for (const type of ['$metadata', '$>', '$statsCollected', '$ProjectionsInitialized', '$']) expect(regex.test(type), type).toBe(false);
     expect(isSystemEventType('$>')).toBe(true);
     expect(isSystemEventType('ContactEnded')).toBe(false);
+    expect(isSystemEvent({ type: 'ContactStarted', streamId: '$ce-contact' })).toBe(true);
+    expect(isSystemEvent({ type: 'ContactStarted', streamId: 'contact-1' })).toBe(false);
   });
 });
 

@@ -52,6 +52,9 @@ function assertJson(event: EventToAppend, part: 'data' | 'metadata', value: unkn
 
 export const isSystemEventType = (type: string): boolean => type.startsWith('$');
 
+/** Not the service's: a system type, or any event of a `$` stream (projections, categories, stats), whatever its type. */
+export const isSystemEvent = (event: { type: string; streamId: string }): boolean => isSystemEventType(event.type) || event.streamId.startsWith('$');
+
 /** Server-side filter for $all subscriptions: event types not starting with `$` (the client's own regex). */
 export function userEventsFilter(): RegexFilter {
   return excludeSystemEvents();
