@@ -83,7 +83,7 @@ export interface EventStore {
 
 /** The optimistic concurrency check failed: someone else wrote to the stream first. */
 export class WrongExpectedRevisionError extends Error {
-  override readonly name = 'WrongExpectedRevisionError';
+  override readonly name: string = 'WrongExpectedRevisionError';
   constructor(
     readonly streamId: string,
     readonly expected: ExpectedRevision,
@@ -91,6 +91,22 @@ export class WrongExpectedRevisionError extends Error {
     readonly actual: bigint | 'no_stream',
   ) {
     super(`Wrong expected revision on stream ${streamId}: expected ${String(expected)}, actual ${String(actual)}`);
+  }
+}
+
+/** EventStoreDB's revision of a deleted stream (EventNumber.DeletedStream, long.MaxValue). */
+export const DELETED_STREAM_REVISION = (1n << 63n) - 1n;
+
+/**
+ * The stream was deleted for good (an EventStoreDB tombstone) and can never be written again. A conflict, so
+ * every caller that handles one (re-read, decide again, pick another ID) handles this too; the stream reads as
+ * no events.
+ */
+export class StreamDeletedError extends WrongExpectedRevisionError {
+  override readonly name: string = 'StreamDeletedError';
+  constructor(streamId: string, expected: ExpectedRevision) {
+    super(streamId, expected, DELETED_STREAM_REVISION);
+    this.message = `Stream ${streamId} is deleted and cannot be written`;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Maps what @eventstore/db-client throws onto the port's errors. Pure: no client, no I/O.
  * - WrongExpectedVersionError -> WrongExpectedRevisionError (the stream's actual revision, or 'no_stream')
+ * - StreamDeletedError on an append -> the port's StreamDeletedError (reads turn it into no events themselves)
  * - the server cannot be reached or cannot serve now -> EventStoreUnavailableError
  * - anything else is returned as it came, for the caller to rethrow
  */
@@ -8,12 +9,13 @@ import {
   CancelledError,
   DeadlineExceededError,
   NotLeaderError,
+  StreamDeletedError as ClientStreamDeletedError,
   TimeoutError,
   UnavailableError,
   WrongExpectedVersionError,
   convertToCommandError,
 } from '@eventstore/db-client';
-import { EventStoreUnavailableError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
+import { EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
 
 export interface EsdbErrorContext {
   /** What was being done, for the message: "append to contact-1", "read $all". */
@@ -45,6 +47,9 @@ export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown
       context.expectedRevision ?? converted.expectedVersion,
       converted.actualVersion,
     );
+  }
+  if (converted instanceof ClientStreamDeletedError && context.streamId !== undefined && context.expectedRevision !== undefined) {
+    return new StreamDeletedError(context.streamId, context.expectedRevision);
   }
   if (isUnreachable(converted)) {
     return new EventStoreUnavailableError(`EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`, {

@@ -15,6 +15,7 @@ import {
   END,
   FORWARDS,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
   type AllStreamResolvedEvent,
   type AppendResult as ClientAppendResult,
@@ -23,6 +24,7 @@ import {
   type StreamingRead,
 } from '@eventstore/db-client';
 import {
+  DELETED_STREAM_REVISION,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type AppendResult,
@@ -105,6 +107,7 @@ export class EsdbEventStore implements EventStore {
       return last?.event?.revision ?? 'no_stream';
     } catch (error) {
       if (error instanceof StreamNotFoundError) return 'no_stream';
+      if (error instanceof StreamDeletedError) return DELETED_STREAM_REVISION;
       throw error;
     }
   }
@@ -125,7 +128,8 @@ export class EsdbEventStore implements EventStore {
     try {
       resolved = await this.clients.use((c) => this.drain(c.readStream(streamId), `read ${streamId}`));
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
+      // Soft-deleted streams are not found; tombstoned ones are deleted: either way, no events.
+      if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return [];
       throw error;
     }
     return resolved.map(toRecordedEvent).filter((e): e is RecordedEvent => e !== undefined);
@@ -264,13 +268,13 @@ export class EsdbEventStore implements EventStore {
     if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
   }
 
-  /** Reads a finite client stream to the end; errors come out mapped (StreamNotFoundError stays as it is). */
+  /** Reads a finite client stream to the end; errors come out mapped (the client's not-found and deleted errors stay as they are). */
   private async drain<E>(read: StreamingRead<E>, operation: string): Promise<E[]> {
     const out: E[] = [];
     try {
       for await (const item of read) out.push(item);
     } catch (error) {
-      if (error instanceof StreamNotFoundError) throw error;
+      if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) throw error;
       throw mapEsdbError(error, { operation });
     }
     // close() cancels the client's calls, and the client ends a cancelled read as if it were complete.

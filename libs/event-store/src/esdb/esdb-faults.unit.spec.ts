@@ -5,7 +5,7 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStoreUnavailableError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
+import { EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
@@ -109,5 +109,20 @@ describe('EventStoreDB adapter under injected faults', () => {
     fake.log.seed(last, 'Last');
     await within(5_000, reading);
     expect(seen).toEqual([ours.streamId, last]);
+  });
+
+  it('defect 9: a deleted (tombstoned) stream reads as no events and refuses appends with the port\'s StreamDeletedError', async () => {
+    const store = open();
+    const id = stream();
+    await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
+    fake.log.tombstone(id);
+    expect(await store.readStream(id)).toEqual([]);
+    for (const expectedRevision of ['no_stream', 'any', 0n] as const) {
+      const error = await store.append(id, [toAppend('B')], { expectedRevision }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StreamDeletedError);
+      // A conflict to every caller that handles one: the stream can never be written again.
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ streamId: id, expected: expectedRevision });
+    }
   });
 });
