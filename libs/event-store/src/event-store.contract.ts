@@ -77,6 +77,13 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       expect(events[0]!.recordedAt).toBeInstanceOf(Date);
     });
 
+    test('a single-event append answers that event\'s global position', async () => {
+      const id = stream();
+      const first = await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
+      const second = await store.append(id, [event('B')], { expectedRevision: 0n });
+      expect((await store.readStream(id)).map((e) => e.position)).toEqual([first.position, second.position]);
+    });
+
     test('reading a stream that does not exist gives no events', async () => {
       expect(await store.readStream(stream())).toEqual([]);
     });

@@ -7,8 +7,7 @@
  *   Links are not resolved.
  * - EventStoreDB's fromPosition is inclusive for reads; the port's `after` is exclusive, so the event at
  *   exactly `after` (and anything before it) is skipped here, for reads and subscriptions alike.
- * - The position of an append is read back from the stream (the revision just written): the position the
- *   server returns for a multi-event or idempotent append is not the last event's $all position.
+ * - Appends are in append.ts.
  */
 import {
   BACKWARDS,
@@ -18,15 +17,11 @@ import {
   StreamDeletedError,
   StreamNotFoundError,
   type AllStreamResolvedEvent,
-  type AppendResult as ClientAppendResult,
   type ReadPosition,
-  type ResolvedEvent,
   type StreamingRead,
 } from '@eventstore/db-client';
 import {
-  DELETED_STREAM_REVISION,
   EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
   type EventToAppend,
@@ -35,10 +30,11 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.js';
+import { appendToEsdb, type StreamReader } from './append.js';
 import { ClientHolder, type EsdbClient } from './client-holder.js';
 import { connectClient } from './connection-string.js';
 import { mapEsdbError } from './errors.js';
-import { isSystemEvent, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { isSystemEvent, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
 
 export type { EsdbClient } from './client-holder.js';
@@ -70,68 +66,25 @@ export class EsdbEventStore implements EventStore {
   async append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
     this.assertOpen();
     if (events.length === 0) throw new RangeError('append needs at least one event');
-    const { expectedRevision } = options;
-    const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
-    // Serialised before the client sees them: what JSON cannot write is refused here, synchronously.
-    const data = events.map(toEventData);
-    let result: ClientAppendResult;
-    const { client, release } = this.clients.lease();
-    try {
-      result = await client.appendToStream(streamId, data, {
-        expectedRevision: toAppendExpectedRevision(expectedRevision),
-      });
-      // Only a client built with throwOnAppendFailure=false answers a conflict this way, and its batch append
-      // reports the actual revision wrongly (as 1): ask the stream.
-      if (!result.success) throw new WrongExpectedRevisionError(streamId, expectedRevision, await this.lastRevision(client, streamId));
-    } catch (error) {
-      this.clients.renewAfter(client, error);
-      throw mapEsdbError(error, context);
-    } finally {
-      release();
-    }
-    const { nextExpectedRevision } = result;
-    try {
-      return { nextExpectedRevision, position: await this.positionOf(streamId, nextExpectedRevision) };
-    } catch (error) {
-      // The events are written: failing now would tell the caller they were not. Fall back on the position
-      // the server answered with (unverified as the last event's $all position, hence only a fallback).
-      if (result.position === undefined) throw error;
-      return { nextExpectedRevision, position: encodePosition(result.position) };
-    }
+    return appendToEsdb(this.clients, this.read, streamId, events, options.expectedRevision);
   }
 
-  /** The revision of a stream's last event, or 'no_stream'. */
-  private async lastRevision(client: EsdbClient, streamId: string): Promise<bigint | 'no_stream'> {
+  /** A stream read to the end, with the client's not-found and deleted answers as values. */
+  private readonly read: StreamReader = async (streamId, options, operation) => {
     try {
-      const [last] = await this.drain(client.readStream(streamId, { fromRevision: END, direction: BACKWARDS, maxCount: 1 }), `read ${streamId} backwards`);
-      return last?.event?.revision ?? 'no_stream';
+      return await this.clients.use((c) => this.drain(c.readStream(streamId, options), operation));
     } catch (error) {
-      if (error instanceof StreamNotFoundError) return 'no_stream';
-      if (error instanceof StreamDeletedError) return DELETED_STREAM_REVISION;
+      if (error instanceof StreamNotFoundError) return 'not_found';
+      if (error instanceof StreamDeletedError) return 'deleted';
       throw error;
     }
-  }
-
-  /** The $all position of one event of a stream, read back by revision. */
-  private async positionOf(streamId: string, revision: bigint): Promise<bigint> {
-    const read = await this.clients.use((c) => this.drain(c.readStream(streamId, { fromRevision: revision, maxCount: 1 }), `read ${streamId}@${revision}`));
-    const event = read[0] === undefined ? undefined : toRecordedEvent(read[0]);
-    if (event === undefined || event.revision !== revision) {
-      throw new Error(`EventStoreDB: revision ${revision} of ${streamId} was written but cannot be read back`);
-    }
-    return event.position;
-  }
+  };
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
     this.assertOpen();
-    let resolved: ResolvedEvent[];
-    try {
-      resolved = await this.clients.use((c) => this.drain(c.readStream(streamId), `read ${streamId}`));
-    } catch (error) {
-      // Soft-deleted streams are not found; tombstoned ones are deleted: either way, no events.
-      if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) return [];
-      throw error;
-    }
+    const resolved = await this.read(streamId, {}, `read ${streamId}`);
+    // Soft-deleted streams are not found; tombstoned ones are deleted: either way, no events.
+    if (!Array.isArray(resolved)) return [];
     return resolved.map(toRecordedEvent).filter((e): e is RecordedEvent => e !== undefined);
   }
 

@@ -125,4 +125,22 @@ describe('EventStoreDB adapter under injected faults', () => {
       expect(error).toMatchObject({ streamId: id, expected: expectedRevision });
     }
   });
+
+  it('defect 10: a single-event append takes its position from the server\'s answer; only a multi-event or idempotent one reads back', async () => {
+    const store = open();
+    const id = stream();
+    const once = toAppend('A');
+    let reads = fake.calls.streamReads;
+    const single = await store.append(id, [once], { expectedRevision: 'no_stream' });
+    expect(single).toEqual({ nextExpectedRevision: 0n, position: encodePosition(fake.log.stream(id)![0]!) });
+    expect(fake.calls.streamReads - reads).toBe(0);
+    reads = fake.calls.streamReads;
+    const several = await store.append(id, [toAppend('B'), toAppend('C')], { expectedRevision: 0n });
+    expect(several).toEqual({ nextExpectedRevision: 2n, position: encodePosition(fake.log.stream(id)![2]!) });
+    expect(fake.calls.streamReads - reads).toBe(1);
+    reads = fake.calls.streamReads;
+    // The server answers an idempotent retry without a position.
+    expect(await store.append(id, [once], { expectedRevision: 'no_stream' })).toEqual(single);
+    expect(fake.calls.streamReads - reads).toBe(1);
+  });
 });
