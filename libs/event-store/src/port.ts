@@ -110,10 +110,30 @@ export class StreamDeletedError extends WrongExpectedRevisionError {
   }
 }
 
-/** The store cannot be reached or refused the operation for an infrastructure reason; nothing was written. */
+/**
+ * The store cannot be reached or refused the operation for an infrastructure reason. Nothing was written,
+ * except for an AppendOutcomeUnknownError, which says so.
+ */
 export class EventStoreUnavailableError extends Error {
-  override readonly name = 'EventStoreUnavailableError';
+  override readonly name: string = 'EventStoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * An append failed after its request may have reached the store (a timeout, a connection lost mid-call), and
+ * the store could not tell whether it landed. The events were written whole or not at all, and may still
+ * land. Retrying the same events with the same exact expected revision (or 'no_stream') is safe: it writes
+ * them once or finds them written (see EventStore.append).
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  override readonly name: string = 'AppendOutcomeUnknownError';
+  constructor(
+    readonly streamId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

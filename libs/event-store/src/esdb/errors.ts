@@ -87,3 +87,15 @@ export function isUnreachable(error: Error, depth = 0): boolean {
   const cause: unknown = error.cause;
   return depth < 5 && cause instanceof Error && isUnreachable(toCommandError(cause), depth + 1);
 }
+
+/** Failures that prove the request never reached a server: no connection, no leader. Nothing was written. */
+export function neverReachedServer(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const converted = toCommandError(error);
+  if (converted instanceof NotLeaderError) return true;
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code) && code !== 'ECONNRESET' && code !== 'EPIPE') return true;
+  return NEVER_CONNECTED_MESSAGE.test(error.message) || (error.cause instanceof Error && neverReachedServer(error.cause));
+}
+
+const NEVER_CONNECTED_MESSAGE = /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo/i;

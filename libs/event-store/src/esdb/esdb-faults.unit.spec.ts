@@ -5,7 +5,7 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
+import { AppendOutcomeUnknownError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
@@ -142,5 +142,43 @@ describe('EventStoreDB adapter under injected faults', () => {
     // The server answers an idempotent retry without a position.
     expect(await store.append(id, [once], { expectedRevision: 'no_stream' })).toEqual(single);
     expect(fake.calls.streamReads - reads).toBe(1);
+  });
+
+  describe('defect 4: an append whose batch-append stream breaks', () => {
+    it('that was written answers success, with its revision and position', async () => {
+      const store = open();
+      for (const expectedRevision of ['no_stream', 'any'] as const) {
+        const id = stream();
+        fake.faults.breakNextBatch = 'after-write';
+        const result = await store.append(id, [toAppend('A')], { expectedRevision });
+        expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition(fake.log.stream(id)![0]!) });
+      }
+    });
+
+    it('that was not written says the outcome is unknown, and a retry writes it once', async () => {
+      const store = open();
+      const id = stream();
+      await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
+      const retried = toAppend('B');
+      fake.faults.breakNextBatch = 'before-write';
+      const error = await store.append(id, [retried], { expectedRevision: 0n }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
+      expect(error).toBeInstanceOf(EventStoreUnavailableError);
+      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
+      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
+      expect(fake.log.stream(id)!.map((e) => e.type)).toEqual(['A', 'B']);
+    });
+
+    it('whose place was taken by another writer is a conflict: it can never be written there', async () => {
+      const store = open();
+      const id = stream();
+      await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
+      fake.faults.breakNextBatch = 'before-write';
+      const losing = store.append(id, [toAppend('Mine')], { expectedRevision: 0n }).catch((e: unknown) => e);
+      fake.log.seed(id, 'Theirs');
+      const error = await losing;
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ actual: 1n });
+    });
   });
 });
