@@ -122,6 +122,15 @@ export class EventStoreUnavailableError extends Error {
 }
 
 /**
+ * The store refused the service's user (a secure EventStoreDB cluster without the rights the service needs).
+ * Nothing was written; the message says which right is missing. An operator's problem, answered like an
+ * unavailable store.
+ */
+export class EventStoreAccessDeniedError extends EventStoreUnavailableError {
+  override readonly name: string = 'EventStoreAccessDeniedError';
+}
+
+/**
  * An append failed after its request may have reached the store (a timeout, a connection lost mid-call), and
  * the store could not tell whether it landed. The events were written whole or not at all, and may still
  * land. Retrying the same events with the same exact expected revision (or 'no_stream') is safe: it writes

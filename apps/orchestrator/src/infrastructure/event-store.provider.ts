@@ -5,7 +5,7 @@
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
+import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
 import { InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
 import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
@@ -27,7 +27,8 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
       await store.ping();
     } catch (error) {
       await store.close();
-      throw new StartupError(`EventStoreDB is not reachable at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
+      const problem = error instanceof EventStoreAccessDeniedError ? 'refuses the service\'s user' : 'is not reachable';
+      throw new StartupError(`EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
     }
     logger.info('event store: EventStoreDB');
     return store;

@@ -13,6 +13,7 @@ import { BACKWARDS, END, type ReadStreamOptions, type ResolvedEvent } from '@eve
 import {
   AppendOutcomeUnknownError,
   DELETED_STREAM_REVISION,
+  EventStoreAccessDeniedError,
   EventStoreUnavailableError,
   StreamDeletedError,
   WrongExpectedRevisionError,
@@ -43,7 +44,7 @@ export async function appendToEsdb(
   } catch (error) {
     clients.renewAfter(client, error);
     const mapped = mapEsdbError(error, context);
-    if (!(mapped instanceof EventStoreUnavailableError) || neverReachedServer(error)) throw mapped;
+    if (!(mapped instanceof EventStoreUnavailableError) || mapped instanceof EventStoreAccessDeniedError || neverReachedServer(error)) throw mapped;
     release();
     return findWritten(read, streamId, events, expectedRevision, mapped);
   } finally {

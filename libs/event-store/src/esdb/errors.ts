@@ -2,10 +2,12 @@
  * Maps what @eventstore/db-client throws onto the port's errors. Pure: no client, no I/O.
  * - WrongExpectedVersionError -> WrongExpectedRevisionError (the stream's actual revision, or 'no_stream')
  * - StreamDeletedError on an append -> the port's StreamDeletedError (reads turn it into no events themselves)
+ * - AccessDeniedError -> EventStoreAccessDeniedError, naming what the service's user needs
  * - the server cannot be reached or cannot serve now -> EventStoreUnavailableError
  * - anything else is returned as it came, for the caller to rethrow
  */
 import {
+  AccessDeniedError,
   CancelledError,
   DeadlineExceededError,
   NotLeaderError,
@@ -15,7 +17,7 @@ import {
   WrongExpectedVersionError,
   convertToCommandError,
 } from '@eventstore/db-client';
-import { EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
+import { EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
 
 export interface EsdbErrorContext {
   /** What was being done, for the message: "append to contact-1", "read $all". */
@@ -50,6 +52,12 @@ export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown
   }
   if (converted instanceof ClientStreamDeletedError && context.streamId !== undefined && context.expectedRevision !== undefined) {
     return new StreamDeletedError(context.streamId, context.expectedRevision);
+  }
+  if (converted instanceof AccessDeniedError) {
+    const needs = /\$all|ping/.test(context.operation)
+      ? 'read on $all (a member of $admins, or named in $r of the $all ACL, set in $$$all)'
+      : context.streamId !== undefined ? `write on ${context.streamId}` : `read for ${context.operation}`;
+    return new EventStoreAccessDeniedError(`EventStoreDB refused the service's user (${context.operation}): it needs ${needs}`, { cause: error });
   }
   if (isUnreachable(converted)) {
     return new EventStoreUnavailableError(`EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`, {

@@ -5,7 +5,7 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AppendOutcomeUnknownError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
+import { AppendOutcomeUnknownError, EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
@@ -180,5 +180,34 @@ describe('EventStoreDB adapter under injected faults', () => {
       expect(error).toBeInstanceOf(WrongExpectedRevisionError);
       expect(error).toMatchObject({ actual: 1n });
     });
+  });
+
+  it('defect 11: a user a secure cluster refuses gets EventStoreAccessDeniedError, which names what the user needs', async () => {
+    const store = open();
+    const id = stream();
+    await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
+    fake.faults.accessDenied.add('read-all');
+    try {
+      const refusals = await Promise.all([
+        store.ping().catch((e: unknown) => e),
+        store.readAll({ maxCount: 1 }).catch((e: unknown) => e),
+        store.headPosition().catch((e: unknown) => e),
+        store.subscribeToAll({ signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next().catch((e: unknown) => e),
+      ]);
+      for (const refusal of refusals) {
+        expect(refusal).toBeInstanceOf(EventStoreAccessDeniedError);
+        expect(refusal).toBeInstanceOf(EventStoreUnavailableError);
+        expect((refusal as Error).message).toMatch(/\$all/);
+      }
+    } finally {
+      fake.faults.accessDenied.delete('read-all');
+    }
+    fake.faults.accessDenied.add('append');
+    try {
+      await expect(store.append(id, [toAppend('B')], { expectedRevision: 0n })).rejects.toBeInstanceOf(EventStoreAccessDeniedError);
+    } finally {
+      fake.faults.accessDenied.delete('append');
+    }
+    expect(fake.log.stream(id)).toHaveLength(1);
   });
 });

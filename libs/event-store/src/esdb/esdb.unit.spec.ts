@@ -22,6 +22,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  EventStoreAccessDeniedError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   positionFromString,
@@ -133,13 +134,20 @@ describe('error mapping', () => {
   it('anything else comes back unchanged, to be rethrown', () => {
     const others: unknown[] = [
       new StreamNotFoundError(undefined, 'contact-3'),
-      new AccessDeniedError(undefined, 'Access denied'),
       new TypeError('bug'),
       Object.assign(new Error('odd'), { code: 2 }),
       'a string',
       undefined,
     ];
     for (const error of others) expect(mapEsdbError(error, { operation: 'read' })).toBe(error);
+  });
+
+  it('AccessDeniedError becomes EventStoreAccessDeniedError naming the right the service\'s user lacks', () => {
+    const denied = new AccessDeniedError(undefined, 'Access denied');
+    const onAll = mapEsdbError(denied, { operation: 'read $all' });
+    expect(onAll).toBeInstanceOf(EventStoreAccessDeniedError);
+    expect((onAll as Error).message).toContain('$admins');
+    expect((mapEsdbError(denied, append) as Error).message).toContain('write on contact-1');
   });
 
   it('errors already in the port vocabulary pass through', () => {
