@@ -17,7 +17,7 @@ export interface EventMetadata {
 }
 
 export interface EventToAppend {
-  /** UUID chosen by the writer; stores deduplicate on it. */
+  /** UUID chosen by the writer, never reused in another stream; what it deduplicates is said at EventStore.append. */
   id: string;
   type: string;
   data: Record<string, unknown>;
@@ -66,7 +66,18 @@ export interface SubscribeOptions {
 }
 
 export interface EventStore {
-  /** Appends atomically; throws WrongExpectedRevisionError or EventStoreUnavailableError. */
+  /**
+   * Appends atomically: all the events or none. Throws WrongExpectedRevisionError (StreamDeletedError when the
+   * stream was deleted for good), EventStoreUnavailableError (nothing written; AppendOutcomeUnknownError when it
+   * may have been), or TypeError when data or metadata cannot be written as JSON (nothing written).
+   *
+   * Idempotency, as far as every store keeps it: retrying an append with the same events (IDs, order) and the
+   * same exact expected revision or 'no_stream' after it was written writes nothing and answers the first
+   * write's nextExpectedRevision and position, even if the stream has moved on since. With 'any' or
+   * 'stream_exists' a retry may write the events again (EventStoreDB checks those only against a bounded cache
+   * of recent IDs, emptied by a restart or a leader change): a writer that must not write twice uses an exact
+   * revision or 'no_stream'.
+   */
   append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
   /** The stream's events in revision order; [] when it does not exist. */
   readStream(streamId: string): Promise<RecordedEvent[]>;

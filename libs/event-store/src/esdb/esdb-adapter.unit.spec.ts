@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describeEventStoreContract } from '../event-store.contract.js';
 import { EventStoreUnavailableError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
@@ -12,6 +13,13 @@ import { FakeEsdb } from './testing/fake-esdb.js';
 
 const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'kafka', schemaVersion: 1 });
 const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+
+// The contract's cases through the adapter, the client and gRPC; EventStoreDB itself runs it in the int suite.
+describeEventStoreContract('EventStoreDB adapter over the gRPC harness', async () => {
+  const fake = await FakeEsdb.start();
+  const store = new EsdbEventStore(fake.connectionString());
+  return { store, cleanup: async () => (await store.close(), await fake.stop()) };
+});
 
 describe('EsdbEventStore over the gRPC harness', () => {
   let fake: FakeEsdb;
