@@ -31,7 +31,8 @@ import {
   type EventToAppend,
   type RecordedEvent,
 } from '../port.js';
-import { mapEsdbError } from './errors.js';
+import { mayPoisonClient } from './client-holder.js';
+import { mapEsdbError, neverReachedServer } from './errors.js';
 import { isSystemEvent, isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { UNKNOWN_LOG_POSITION, decodePosition, encodePosition } from './position.js';
 
@@ -155,6 +156,33 @@ describe('error mapping', () => {
     const down = new EventStoreUnavailableError('down');
     expect(mapEsdbError(conflict, append)).toBe(conflict);
     expect(mapEsdbError(down, append)).toBe(down);
+  });
+});
+
+describe('which failures rebuild the client, and which prove nothing was sent', () => {
+  it('a failure the client recovers from itself, or a definitive answer, keeps the client; other gRPC failures renew it', () => {
+    const raw = (code: number, details: string): Error => Object.assign(new Error(`${code} ${details}`), { code, details });
+    expect(mayPoisonClient(raw(4, 'Deadline Exceeded'))).toBe(true);
+    expect(mayPoisonClient(new DeadlineExceededError(undefined, 'timeout'))).toBe(true);
+    expect(mayPoisonClient(raw(13, 'internal'))).toBe(true);
+    for (const kept of [
+      raw(14, 'UNAVAILABLE'),
+      new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: 1n }),
+      new AccessDeniedError(undefined, 'Access denied'),
+      new TypeError('not JSON'),
+      'a string',
+    ]) {
+      expect(mayPoisonClient(kept), String(kept)).toBe(false);
+    }
+  });
+
+  it('no connection or no leader means the request never reached a server; a reset or a timeout does not', () => {
+    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: No connection established'))).toBe(true);
+    expect(neverReachedServer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(neverReachedServer(new Error('Failed to discover after 10 attempts.'))).toBe(true);
+    expect(neverReachedServer(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(false);
+    expect(neverReachedServer(new DeadlineExceededError(undefined, 'timeout'))).toBe(false);
+    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: fault: batch-append stream broke'))).toBe(false);
   });
 });
 
