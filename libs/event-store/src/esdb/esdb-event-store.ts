@@ -97,9 +97,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = after === undefined ? START : decodePosition(after);
     let floor = after ?? -1n;
     for (;;) {
-      const position = from;
+      const start = from;
       const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
-        this.drain(c.readAll({ fromPosition: position, maxCount: batch, direction: FORWARDS }), 'read $all'),
+        this.drain(c.readAll({ fromPosition: start, maxCount: batch, direction: FORWARDS }), 'read $all'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -122,9 +122,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = END;
     let ceiling: bigint | undefined;
     for (;;) {
-      const position = from;
+      const start = from;
       const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
-        this.drain(c.readAll({ fromPosition: position, maxCount: this.backwardBatch, direction: BACKWARDS }), 'read $all backwards'),
+        this.drain(c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS }), 'read $all backwards'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
