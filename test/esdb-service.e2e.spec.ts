@@ -15,18 +15,35 @@ const esdbEnv = (connectionString: string) => ({
   SECURITY_USER_SIGNING_KEY: 'esdb-e2e-signing-key-that-is-32-bytes-or-more',
 });
 
-describe('start-up on EVENT_STORE=esdb with the server down', () => {
-  it('fails fast with a message naming ESDB_CONNECTION_STRING', () => {
-    const dataDir = tempDataDir();
-    const run = spawnSync(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', PLATFORM_TOKEN: 'p'.repeat(20), ...esdbEnv('esdb://127.0.0.1:1?tls=false') },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    removeDataDir(dataDir);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('EventStoreDB is not reachable at ESDB_CONNECTION_STRING');
+const start = (connectionString: string) => {
+  const dataDir = tempDataDir();
+  const run = spawnSync(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', PLATFORM_TOKEN: 'p'.repeat(20), ...esdbEnv(connectionString) },
+    encoding: 'utf8',
+    timeout: 60_000,
   });
+  removeDataDir(dataDir);
+  return run;
+};
+
+describe('start-up on EVENT_STORE=esdb with the server down', () => {
+  it.each(['esdb://127.0.0.1:1?tls=false', 'kurrentdb://127.0.0.1:1?tls=false', 'kdb://127.0.0.1:1?tls=false'])(
+    '%s is used (the server is asked), and start-up fails fast with a message naming ESDB_CONNECTION_STRING',
+    (connectionString) => {
+      const run = start(connectionString);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('EventStoreDB is not reachable at ESDB_CONNECTION_STRING');
+    },
+  );
+
+  it.each(['kurrentdb://', 'kdb://127.0.0.1:abc', 'esdb://127.0.0.1:1?tlsVerifyCert=false', 'kurrentdb://127.0.0.1:1?tls'])(
+    'a connection string the client cannot use (%s) stops the service with exit 78 naming ESDB_CONNECTION_STRING',
+    (connectionString) => {
+      const run = start(connectionString);
+      expect(run.status).toBe(78);
+      expect(run.stderr).toContain('ESDB_CONNECTION_STRING');
+    },
+  );
 });
 
 describe('the service on EventStoreDB', () => {

@@ -77,6 +77,13 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       expect(events[0]!.recordedAt).toBeInstanceOf(Date);
     });
 
+    test('a single-event append answers that event\'s global position', async () => {
+      const id = stream();
+      const first = await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
+      const second = await store.append(id, [event('B')], { expectedRevision: 0n });
+      expect((await store.readStream(id)).map((e) => e.position)).toEqual([first.position, second.position]);
+    });
+
     test('reading a stream that does not exist gives no events', async () => {
       expect(await store.readStream(stream())).toEqual([]);
     });
@@ -129,13 +136,42 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       expect(await store.readStream(id)).toHaveLength(2);
     });
 
-    test('appending the same event IDs again writes nothing new (writer-chosen IDs deduplicate)', async () => {
+    // The idempotency the port promises (port.ts, EventStore.append): a retry of the same events with the same
+    // exact expected revision or 'no_stream' writes nothing. Nothing is promised for 'any' or 'stream_exists'.
+    test('retrying a no_stream append of the same events writes nothing and answers the first write', async () => {
       const id = stream();
-      const once = event('A');
-      const first = await store.append(id, [once], { expectedRevision: 'no_stream' });
-      const again = await store.append(id, [once], { expectedRevision: 'no_stream' });
-      expect(again.nextExpectedRevision).toBe(first.nextExpectedRevision);
-      expect(await store.readStream(id)).toHaveLength(1);
+      const events = [event('A'), event('B')];
+      const first = await store.append(id, events, { expectedRevision: 'no_stream' });
+      const again = await store.append(id, events, { expectedRevision: 'no_stream' });
+      expect(again).toEqual(first);
+      expect((await store.readStream(id)).map((e) => e.id)).toEqual(events.map((e) => e.id));
+    });
+
+    test('retrying an exact-revision append of the same events writes nothing, even after the stream moved on', async () => {
+      const id = stream();
+      await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
+      const retried = event('B');
+      const first = await store.append(id, [retried], { expectedRevision: 0n });
+      const concurrent = await Promise.all([1, 2, 3].map(() => store.append(id, [retried], { expectedRevision: 0n })));
+      await store.append(id, [event('C')], { expectedRevision: 1n });
+      const late = await store.append(id, [retried], { expectedRevision: 0n });
+      for (const answer of [...concurrent, late]) expect(answer).toEqual(first);
+      expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    });
+
+    test('other events at the same exact revision are a conflict, not a retry', async () => {
+      const id = stream();
+      await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
+      await store.append(id, [event('B')], { expectedRevision: 0n });
+      await expect(store.append(id, [event('B2')], { expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(id, [event('A2')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      expect(await store.readStream(id)).toHaveLength(2);
+    });
+
+    test('data or metadata JSON cannot write is refused with a TypeError and nothing is written', async () => {
+      const id = stream();
+      await expect(store.append(id, [event('A', { n: 1n })], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(TypeError);
+      expect(await store.readStream(id)).toEqual([]);
     });
 
     test('readAll pages the global log in position order from an exclusive position', async () => {

@@ -17,7 +17,7 @@ export interface EventMetadata {
 }
 
 export interface EventToAppend {
-  /** UUID chosen by the writer; stores deduplicate on it. */
+  /** UUID chosen by the writer, never reused in another stream; what it deduplicates is said at EventStore.append. */
   id: string;
   type: string;
   data: Record<string, unknown>;
@@ -66,7 +66,18 @@ export interface SubscribeOptions {
 }
 
 export interface EventStore {
-  /** Appends atomically; throws WrongExpectedRevisionError or EventStoreUnavailableError. */
+  /**
+   * Appends atomically: all the events or none. Throws WrongExpectedRevisionError (StreamDeletedError when the
+   * stream was deleted for good), EventStoreUnavailableError (nothing written; AppendOutcomeUnknownError when it
+   * may have been), or TypeError when data or metadata cannot be written as JSON (nothing written).
+   *
+   * Idempotency, as far as every store keeps it: retrying an append with the same events (IDs, order) and the
+   * same exact expected revision or 'no_stream' after it was written writes nothing and answers the first
+   * write's nextExpectedRevision and position, even if the stream has moved on since. With 'any' or
+   * 'stream_exists' a retry may write the events again (EventStoreDB checks those only against a bounded cache
+   * of recent IDs, emptied by a restart or a leader change): a writer that must not write twice uses an exact
+   * revision or 'no_stream'.
+   */
   append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
   /** The stream's events in revision order; [] when it does not exist. */
   readStream(streamId: string): Promise<RecordedEvent[]>;
@@ -83,7 +94,7 @@ export interface EventStore {
 
 /** The optimistic concurrency check failed: someone else wrote to the stream first. */
 export class WrongExpectedRevisionError extends Error {
-  override readonly name = 'WrongExpectedRevisionError';
+  override readonly name: string = 'WrongExpectedRevisionError';
   constructor(
     readonly streamId: string,
     readonly expected: ExpectedRevision,
@@ -94,10 +105,55 @@ export class WrongExpectedRevisionError extends Error {
   }
 }
 
-/** The store cannot be reached or refused the operation for an infrastructure reason; nothing was written. */
+/** EventStoreDB's revision of a deleted stream (EventNumber.DeletedStream, long.MaxValue). */
+export const DELETED_STREAM_REVISION = (1n << 63n) - 1n;
+
+/**
+ * The stream was deleted for good (an EventStoreDB tombstone) and can never be written again. A conflict, so
+ * every caller that handles one (re-read, decide again, pick another ID) handles this too; the stream reads as
+ * no events.
+ */
+export class StreamDeletedError extends WrongExpectedRevisionError {
+  override readonly name: string = 'StreamDeletedError';
+  constructor(streamId: string, expected: ExpectedRevision) {
+    super(streamId, expected, DELETED_STREAM_REVISION);
+    this.message = `Stream ${streamId} is deleted and cannot be written`;
+  }
+}
+
+/**
+ * The store cannot be reached or refused the operation for an infrastructure reason. Nothing was written,
+ * except for an AppendOutcomeUnknownError, which says so.
+ */
 export class EventStoreUnavailableError extends Error {
-  override readonly name = 'EventStoreUnavailableError';
+  override readonly name: string = 'EventStoreUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The store refused the service's user (a secure EventStoreDB cluster without the rights the service needs).
+ * Nothing was written; the message says which right is missing. An operator's problem, answered like an
+ * unavailable store.
+ */
+export class EventStoreAccessDeniedError extends EventStoreUnavailableError {
+  override readonly name: string = 'EventStoreAccessDeniedError';
+}
+
+/**
+ * An append failed after its request may have reached the store (a timeout, a connection lost mid-call), and
+ * the store could not tell whether it landed. The events were written whole or not at all, and may still
+ * land. Retrying the same events with the same exact expected revision (or 'no_stream') is safe: it writes
+ * them once or finds them written (see EventStore.append).
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  override readonly name: string = 'AppendOutcomeUnknownError';
+  constructor(
+    readonly streamId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

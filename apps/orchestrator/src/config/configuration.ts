@@ -1,7 +1,10 @@
 /**
  * Configuration from the environment (DESIGN §7), validated once at start: a wrong value stops the service
- * with a message naming the variable. Pure: reads only the object it is given.
+ * with a message naming the variable. Reads only the object it is given (and, for ESDB_CONNECTION_STRING,
+ * the certificate files the string names).
  */
+import { checkConnectionString, InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
+
 export type AppConfig = {
   port: number;
   host: string;
@@ -65,8 +68,12 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
   const esdbConnectionString = value('ESDB_CONNECTION_STRING');
   if (eventStore === 'esdb') {
     if (esdbConnectionString === undefined) throw new ConfigurationError('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
-    if (!/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kdb|kdb\+discover):\/\/\S+$/.test(esdbConnectionString)) {
-      throw new ConfigurationError('ESDB_CONNECTION_STRING', `must look like esdb://host:2113?tls=false, got ${JSON.stringify(esdbConnectionString)}`);
+    // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
+    try {
+      checkConnectionString(esdbConnectionString);
+    } catch (error) {
+      if (!(error instanceof InvalidConnectionStringError)) throw error;
+      throw new ConfigurationError('ESDB_CONNECTION_STRING', `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`);
     }
   }
 

@@ -68,4 +68,21 @@ describe('configuration (DESIGN §7)', () => {
     [{ KAFKA_FORWARDER_ID: 'has space' }, 'KAFKA_FORWARDER_ID'],
     [{ SSE_HEARTBEAT_MS: '5' }, 'SSE_HEARTBEAT_MS'],
   ])('refuses %j naming %s', (env, variable) => expectRejected(env as Record<string, string>, variable));
+
+  const esdb = (connectionString: string): Record<string, string> => ({
+    EVENT_STORE: 'esdb',
+    ESDB_CONNECTION_STRING: connectionString,
+    PLATFORM_TOKEN: 'p'.repeat(16),
+    SECURITY_USER_SIGNING_KEY: 'k'.repeat(32),
+  });
+
+  it.each(['kurrentdb://node1:2113?tls=false', 'kdb://node1:2113', 'kurrentdb+discover://cluster:2113', 'kdb+discover://a,b,c?nodePreference=leader'])(
+    'accepts the KurrentDB connection string %s',
+    (connectionString) => expect(loadConfiguration(esdb(connectionString)).esdbConnectionString).toBe(connectionString),
+  );
+
+  it.each(['kurrentdb://', 'kdb://node1:abc', 'esdb://node1:2113:7', 'kurrentdb://node1?tls=maybe', 'kdb://node1?tlsVerifyCert=false', 'esdb://node1?retries=3', 'esdb://node1?tls'])(
+    'refuses the connection string %s at start, naming ESDB_CONNECTION_STRING (exit 78, not a crash)',
+    (connectionString) => expectRejected(esdb(connectionString), 'ESDB_CONNECTION_STRING'),
+  );
 });

@@ -14,6 +14,7 @@ import {
   type EndContactDecision,
 } from '../../../../libs/contacts/src/index.js';
 import {
+  AppendOutcomeUnknownError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type EventMetadata,
@@ -69,9 +70,11 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         try {
           return await this.carryOut(decision, stream, metadata, request.clientAddress);
         } catch (error) {
-          // Only a race on this contact's stream is decided again; anything else is not a concurrency question.
-          const raced = error instanceof WrongExpectedRevisionError && error.streamId === contactStreamId(contactId);
-          if (!raced || attempt >= MAX_ATTEMPTS) throw error;
+          // A race on this contact's stream is decided again, and so is an end whose outcome is unknown: the stream
+          // then shows it (this commandId's ContactEnded is replayed) or not (the exact revision keeps it single).
+          const again =
+            (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId);
+          if (!again || attempt >= MAX_ATTEMPTS) throw error;
           this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again');
         }
       }

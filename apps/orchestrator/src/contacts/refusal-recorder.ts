@@ -1,12 +1,19 @@
 /**
- * Records refusals in the day's audit stream. Refusals of an authenticated caller are always recorded; those of
- * a caller that could not be authenticated are bounded per client address: the first N a minute, then one
- * summary event with the count, so anonymous traffic cannot grow the log without limit.
+ * Records refusals under the day's audit stream name: each refusal in its own `end-contact-rejections-{day}-{id}`
+ * stream, exactly once; the day's summaries in `end-contact-rejections-{day}`. Refusals of an authenticated
+ * caller are always recorded; those of a caller that could not be authenticated are bounded per client address:
+ * the first N a minute, then one summary event with the count, so anonymous traffic cannot grow the log without
+ * limit.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { rejectionStreamId, type EndContactRejected } from '../../../../libs/contacts/src/index.js';
-import type { EventMetadata, EventStore } from '../../../../libs/event-store/src/index.js';
+import {
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  type EventMetadata,
+  type EventStore,
+} from '../../../../libs/event-store/src/index.js';
 import type { AppConfig } from '../config/configuration.js';
 import { eventIdFor } from '../infrastructure/event-ids.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
@@ -31,15 +38,23 @@ export class RefusalRecorder {
   /** Returns the position written, or undefined when an anonymous refusal was only counted. */
   async record(event: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
     if (event.data.reason === 'InvalidSecurityUser' && !this.admit(clientAddress, Date.now())) return undefined;
-    const streamId = rejectionStreamId(new Date(event.data.rejectedAt));
-    // The same refusal redelivered (same stream, command, reason and caller) is written once; a retry refused for
+    const day = rejectionStreamId(new Date(event.data.rejectedAt));
+    // The same refusal redelivered (same day, command, reason and caller) is written once; a retry refused for
     // another reason or by another caller is a new fact and is recorded.
     const { contactId, reason, agentId } = event.data;
-    const id = eventIdFor(`${streamId}:${contactId}:${metadata.commandId ?? randomUUID()}:${reason}:${agentId ?? '-'}`);
-    const result = await this.store.append(streamId, [{ id, ...event, metadata }], {
-      expectedRevision: 'any',
-    });
-    return result.position;
+    const id = eventIdFor(`${day}:${contactId}:${metadata.commandId ?? randomUUID()}:${reason}:${agentId ?? '-'}`);
+    // Its own stream under the day's name, written with no_stream: the one idempotency every store keeps (see
+    // docs/decisions.md: one append, so no crash between two can lose or double it).
+    const streamId = `${day}-${id}`;
+    try {
+      return (await this.store.append(streamId, [{ id, ...event, metadata }], { expectedRevision: 'no_stream' })).position;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError) || error instanceof StreamDeletedError) throw error;
+      // Recorded by an earlier attempt whose answer was lost: answer where.
+      const [recorded] = await this.store.readStream(streamId);
+      if (recorded?.id !== id) throw error;
+      return recorded.position;
+    }
   }
 
   private admit(clientAddress: string, now: number): boolean {

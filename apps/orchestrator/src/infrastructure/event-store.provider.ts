@@ -5,21 +5,30 @@
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
+import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
+import { InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
 import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
-import type { AppConfig } from '../config/configuration.js';
+import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 
 export async function openEventStore(config: AppConfig, logger: AppLogger): Promise<EventStore> {
   if (config.eventStore === 'esdb') {
-    const store = new EsdbEventStore(config.esdbConnectionString!);
+    let store: EsdbEventStore;
+    try {
+      store = new EsdbEventStore(config.esdbConnectionString!);
+    } catch (error) {
+      // Configuration checked the string already; this keeps a refusal an exit 78 if that check is ever bypassed.
+      if (error instanceof InvalidConnectionStringError) throw new ConfigurationError('ESDB_CONNECTION_STRING', error.message);
+      throw error;
+    }
     try {
       await store.ping();
     } catch (error) {
       await store.close();
-      throw new StartupError(`EventStoreDB is not reachable at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
+      const problem = error instanceof EventStoreAccessDeniedError ? 'refuses the service\'s user' : 'is not reachable';
+      throw new StartupError(`EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
     }
     logger.info('event store: EventStoreDB');
     return store;

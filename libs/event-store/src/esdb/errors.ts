@@ -1,19 +1,23 @@
 /**
  * Maps what @eventstore/db-client throws onto the port's errors. Pure: no client, no I/O.
  * - WrongExpectedVersionError -> WrongExpectedRevisionError (the stream's actual revision, or 'no_stream')
+ * - StreamDeletedError on an append -> the port's StreamDeletedError (reads turn it into no events themselves)
+ * - AccessDeniedError -> EventStoreAccessDeniedError, naming what the service's user needs
  * - the server cannot be reached or cannot serve now -> EventStoreUnavailableError
  * - anything else is returned as it came, for the caller to rethrow
  */
 import {
+  AccessDeniedError,
   CancelledError,
   DeadlineExceededError,
   NotLeaderError,
+  StreamDeletedError as ClientStreamDeletedError,
   TimeoutError,
   UnavailableError,
   WrongExpectedVersionError,
   convertToCommandError,
 } from '@eventstore/db-client';
-import { EventStoreUnavailableError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
+import { EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
 
 export interface EsdbErrorContext {
   /** What was being done, for the message: "append to contact-1", "read $all". */
@@ -45,6 +49,15 @@ export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown
       context.expectedRevision ?? converted.expectedVersion,
       converted.actualVersion,
     );
+  }
+  if (converted instanceof ClientStreamDeletedError && context.streamId !== undefined && context.expectedRevision !== undefined) {
+    return new StreamDeletedError(context.streamId, context.expectedRevision);
+  }
+  if (converted instanceof AccessDeniedError) {
+    const needs = /\$all|ping/.test(context.operation)
+      ? 'read on $all (a member of $admins, or named in $r of the $all ACL, set in $$$all)'
+      : context.streamId !== undefined ? `write on ${context.streamId}` : `read for ${context.operation}`;
+    return new EventStoreAccessDeniedError(`EventStoreDB refused the service's user (${context.operation}): it needs ${needs}`, { cause: error });
   }
   if (isUnreachable(converted)) {
     return new EventStoreUnavailableError(`EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`, {
@@ -82,3 +95,15 @@ export function isUnreachable(error: Error, depth = 0): boolean {
   const cause: unknown = error.cause;
   return depth < 5 && cause instanceof Error && isUnreachable(toCommandError(cause), depth + 1);
 }
+
+/** Failures that prove the request never reached a server: no connection, no leader. Nothing was written. */
+export function neverReachedServer(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const converted = toCommandError(error);
+  if (converted instanceof NotLeaderError) return true;
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code) && code !== 'ECONNRESET' && code !== 'EPIPE') return true;
+  return NEVER_CONNECTED_MESSAGE.test(error.message) || (error.cause instanceof Error && neverReachedServer(error.cause));
+}
+
+const NEVER_CONNECTED_MESSAGE = /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo/i;

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printSkip, resolveEsdb } from '../../../../test/harness/event-store.js';
 import { describeEventStoreContract } from '../event-store.contract.js';
-import { EventStoreUnavailableError, type EventMetadata, type EventToAppend, type RecordedEvent } from '../port.js';
+import { EventStoreUnavailableError, StreamDeletedError, type EventMetadata, type EventToAppend, type RecordedEvent } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 
 afterAll(async () => {
@@ -115,6 +115,54 @@ describe('EventStoreDB adapter specifics', () => {
     expect(foreign!.metadata).toEqual(meta);
     expect(json!.data).toEqual({ b: 2 });
     expect(json!.metadata).toEqual(meta);
+  });
+});
+
+describe('EventStoreDB adapter specifics of issue 13, against the real server', () => {
+  let connectionString: string | undefined;
+  let skipReason: string | undefined;
+  beforeAll(async () => {
+    const esdb = await resolveEsdb();
+    if (esdb.kind === 'skipped') {
+      skipReason = esdb.reason;
+      printSkip('EventStoreDB adapter specifics of issue 13', esdb.reason);
+      return;
+    }
+    connectionString = esdb.connectionString;
+  });
+  const test = (name: string, body: () => Promise<void>): void => {
+    it(name, async (ctx) => {
+      if (skipReason) ctx.skip(skipReason);
+      await body();
+    });
+  };
+  const withStore = async (cs: string, body: (store: EsdbEventStore) => Promise<void>): Promise<void> => {
+    const store = new EsdbEventStore(cs);
+    try {
+      await body(store);
+    } finally {
+      await store.close();
+    }
+  };
+
+  test('a tombstoned stream reads as no events and refuses appends with StreamDeletedError', async () => {
+    await withStore(connectionString!, async (store) => {
+      const id = stream();
+      await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
+      const raw = EventStoreDBClient.connectionString(connectionString!);
+      await raw.tombstoneStream(id);
+      await raw.dispose();
+      expect(await store.readStream(id)).toEqual([]);
+      await expect(store.append(id, [event('B')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(StreamDeletedError);
+    });
+  });
+
+  test('kurrentdb:// works, and throwOnAppendFailure=false still reports the actual revision', async () => {
+    await withStore(`${connectionString!.replace(/^esdb:/, 'kurrentdb:')}${connectionString!.includes('?') ? '&' : '?'}throwOnAppendFailure=false`, async (store) => {
+      const id = stream();
+      await store.append(id, Array.from({ length: 8 }, () => event('E')), { expectedRevision: 'no_stream' });
+      await expect(store.append(id, [event('Late')], { expectedRevision: 3n })).rejects.toMatchObject({ actual: 7n });
+    });
   });
 });
 

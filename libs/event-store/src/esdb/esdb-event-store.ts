@@ -2,29 +2,26 @@
  * The production event store: EventStoreDB / KurrentDB over gRPC (@eventstore/db-client).
  *
  * - Positions are the $all {commit, prepare} pairs packed into one bigint (position.ts).
- * - System events (types starting with `$`) never reach the port: readAll and headPosition skip them,
- *   subscriptions filter them on the server. Links are not resolved.
+ * - System events never reach the port: types starting with `$` (filtered on the server for subscriptions)
+ *   and every event of a `$` stream (skipped here: a server filter is on the type or the stream, not both).
+ *   Links are not resolved.
  * - EventStoreDB's fromPosition is inclusive for reads; the port's `after` is exclusive, so the event at
  *   exactly `after` (and anything before it) is skipped here, for reads and subscriptions alike.
- * - The position of an append is read back from the stream (the revision just written): the position the
- *   server returns for a multi-event or idempotent append is not the last event's $all position.
+ * - Appends are in append.ts.
  */
 import {
   BACKWARDS,
   END,
-  EventStoreDBClient,
   FORWARDS,
   START,
+  StreamDeletedError,
   StreamNotFoundError,
   type AllStreamResolvedEvent,
-  type AppendResult as ClientAppendResult,
   type ReadPosition,
-  type ResolvedEvent,
   type StreamingRead,
 } from '@eventstore/db-client';
 import {
   EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
   type EventToAppend,
@@ -33,12 +30,14 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.js';
+import { appendToEsdb, type StreamReader } from './append.js';
+import { ClientHolder, type EsdbClient } from './client-holder.js';
+import { connectClient } from './connection-string.js';
 import { mapEsdbError } from './errors.js';
-import { isSystemEventType, toAppendExpectedRevision, toEventData, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { isSystemEvent, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { decodePosition, encodePosition } from './position.js';
 
-/** The part of the client this adapter uses (an EventStoreDBClient is one). */
-export type EsdbClient = Pick<EventStoreDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+export type { EsdbClient } from './client-holder.js';
 
 export interface EsdbEventStoreOptions {
   /** How long ping waits for an answer before calling the store unavailable. Default 5000 ms. */
@@ -48,15 +47,18 @@ export interface EsdbEventStoreOptions {
 }
 
 export class EsdbEventStore implements EventStore {
-  private readonly client: EsdbClient;
+  private readonly clients: ClientHolder;
   private readonly pingTimeoutMs: number;
   private readonly backwardBatch: number;
   private readonly subscriptions = new Set<AbortController>();
   private closed = false;
 
-  /** @param connection an `esdb://` / `kurrentdb://` connection string, or a client (disposed by close()). */
-  constructor(connection: string | EsdbClient, options: EsdbEventStoreOptions = {}) {
-    this.client = typeof connection === 'string' ? EventStoreDBClient.connectionString(connection) : connection;
+  /**
+   * @param connection an `esdb://`, `kurrentdb://` or `kdb://` connection string (InvalidConnectionStringError
+   *   when it cannot be used), or a way to build a client; every client built is disposed by close().
+   */
+  constructor(connection: string | (() => EsdbClient), options: EsdbEventStoreOptions = {}) {
+    this.clients = new ClientHolder(typeof connection === 'string' ? () => connectClient(connection) : connection);
     this.pingTimeoutMs = options.pingTimeoutMs ?? 5_000;
     this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
   }
@@ -64,50 +66,25 @@ export class EsdbEventStore implements EventStore {
   async append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
     this.assertOpen();
     if (events.length === 0) throw new RangeError('append needs at least one event');
-    const { expectedRevision } = options;
-    const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
-    let result: ClientAppendResult;
-    try {
-      result = await this.client.appendToStream(streamId, events.map(toEventData), {
-        expectedRevision: toAppendExpectedRevision(expectedRevision),
-      });
-      // Only a client built with throwOnAppendFailure=false answers a conflict this way.
-      if (!result.success) {
-        throw new WrongExpectedRevisionError(streamId, expectedRevision, result.nextExpectedRevision < 0n ? 'no_stream' : result.nextExpectedRevision);
-      }
-    } catch (error) {
-      throw mapEsdbError(error, context);
-    }
-    const { nextExpectedRevision } = result;
-    try {
-      return { nextExpectedRevision, position: await this.positionOf(streamId, nextExpectedRevision) };
-    } catch (error) {
-      // The events are written: failing now would tell the caller they were not. Fall back on the position
-      // the server answered with (unverified as the last event's $all position, hence only a fallback).
-      if (result.position === undefined) throw error;
-      return { nextExpectedRevision, position: encodePosition(result.position) };
-    }
+    return appendToEsdb(this.clients, this.read, streamId, events, options.expectedRevision);
   }
 
-  /** The $all position of one event of a stream, read back by revision. */
-  private async positionOf(streamId: string, revision: bigint): Promise<bigint> {
-    const read = await this.drain(this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 }), `read ${streamId}@${revision}`);
-    const event = read[0] === undefined ? undefined : toRecordedEvent(read[0]);
-    if (event === undefined || event.revision !== revision) {
-      throw new Error(`EventStoreDB: revision ${revision} of ${streamId} was written but cannot be read back`);
+  /** A stream read to the end, with the client's not-found and deleted answers as values. */
+  private readonly read: StreamReader = async (streamId, options, operation) => {
+    try {
+      return await this.clients.use((c) => this.drain(c.readStream(streamId, options), operation));
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return 'not_found';
+      if (error instanceof StreamDeletedError) return 'deleted';
+      throw error;
     }
-    return event.position;
-  }
+  };
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
     this.assertOpen();
-    let resolved: ResolvedEvent[];
-    try {
-      resolved = await this.drain(this.client.readStream(streamId), `read ${streamId}`);
-    } catch (error) {
-      if (error instanceof StreamNotFoundError) return [];
-      throw error;
-    }
+    const resolved = await this.read(streamId, {}, `read ${streamId}`);
+    // Soft-deleted streams are not found; tombstoned ones are deleted: either way, no events.
+    if (!Array.isArray(resolved)) return [];
     return resolved.map(toRecordedEvent).filter((e): e is RecordedEvent => e !== undefined);
   }
 
@@ -120,9 +97,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = after === undefined ? START : decodePosition(after);
     let floor = after ?? -1n;
     for (;;) {
-      const raw: AllStreamResolvedEvent[] = await this.drain(
-        this.client.readAll({ fromPosition: from, maxCount: batch, direction: FORWARDS }),
-        'read $all',
+      const start = from;
+      const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
+        this.drain(c.readAll({ fromPosition: start, maxCount: batch, direction: FORWARDS }), 'read $all'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -130,7 +107,7 @@ export class EsdbEventStore implements EventStore {
         if (position <= floor) continue;
         floor = position;
         from = resolved.event.position;
-        if (isSystemEventType(resolved.event.type)) continue;
+        if (isSystemEvent(resolved.event)) continue;
         const event = toRecordedEvent(resolved);
         if (event !== undefined) page.push(event);
         if (page.length >= maxCount) return page;
@@ -145,9 +122,9 @@ export class EsdbEventStore implements EventStore {
     let from: ReadPosition = END;
     let ceiling: bigint | undefined;
     for (;;) {
-      const raw: AllStreamResolvedEvent[] = await this.drain(
-        this.client.readAll({ fromPosition: from, maxCount: this.backwardBatch, direction: BACKWARDS }),
-        'read $all backwards',
+      const start = from;
+      const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
+        this.drain(c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS }), 'read $all backwards'),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -155,7 +132,7 @@ export class EsdbEventStore implements EventStore {
         if (ceiling !== undefined && position >= ceiling) continue;
         ceiling = position;
         from = resolved.event.position;
-        if (!isSystemEventType(resolved.event.type)) return position;
+        if (!isSystemEvent(resolved.event)) return position;
       }
       if (raw.length < this.backwardBatch) return undefined;
     }
@@ -163,7 +140,8 @@ export class EsdbEventStore implements EventStore {
 
   async ping(): Promise<void> {
     this.assertOpen();
-    const read = this.client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
+    const { client, release } = this.clients.lease();
+    const read = client.readAll({ fromPosition: END, direction: BACKWARDS, maxCount: 1 });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -176,6 +154,7 @@ export class EsdbEventStore implements EventStore {
       await Promise.race([this.drain(read, 'ping'), timeout]);
     } finally {
       clearTimeout(timer);
+      release();
     }
   }
 
@@ -187,7 +166,8 @@ export class EsdbEventStore implements EventStore {
     this.subscriptions.add(stop);
     const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
 
-    const subscription = this.client.subscribeToAll({
+    const lease = this.clients.lease();
+    const subscription = lease.client.subscribeToAll({
       fromPosition: after === undefined ? START : decodePosition(after),
       filter: userEventsFilter(),
     });
@@ -214,7 +194,7 @@ export class EsdbEventStore implements EventStore {
         const position = encodePosition(resolved.event.position);
         if (position <= floor) continue;
         floor = position;
-        if (isSystemEventType(resolved.event.type)) continue;
+        if (isSystemEvent(resolved.event)) continue;
         const event = toRecordedEvent(resolved);
         if (event !== undefined) yield event;
         if (stop.signal.aborted) return;
@@ -226,6 +206,7 @@ export class EsdbEventStore implements EventStore {
       subscription.on('error', () => undefined);
       void subscription.unsubscribe().catch(() => undefined);
       subscription.destroy();
+      lease.release();
     }
   }
 
@@ -233,22 +214,24 @@ export class EsdbEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     for (const subscription of this.subscriptions) subscription.abort();
-    await this.client.dispose();
+    await this.clients.close();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
   }
 
-  /** Reads a finite client stream to the end; errors come out mapped (StreamNotFoundError stays as it is). */
+  /** Reads a finite client stream to the end; errors come out mapped (the client's not-found and deleted errors stay as they are). */
   private async drain<E>(read: StreamingRead<E>, operation: string): Promise<E[]> {
     const out: E[] = [];
     try {
       for await (const item of read) out.push(item);
     } catch (error) {
-      if (error instanceof StreamNotFoundError) throw error;
+      if (error instanceof StreamNotFoundError || error instanceof StreamDeletedError) throw error;
       throw mapEsdbError(error, { operation });
     }
+    // close() cancels the client's calls, and the client ends a cancelled read as if it were complete.
+    if (this.closed) throw new EventStoreUnavailableError(`The event store was closed during ${operation}; the read is incomplete`);
     return out;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * The EventStoreDB adapter without a server: position packing, error mapping (with the client's own error
- * classes), event mapping, the system-event filter, expected revisions, and the adapter's paging and
- * subscription logic over an in-memory stand-in for the client's read streams.
+ * The EventStoreDB adapter's pure parts: position packing, error mapping (with the client's own error classes),
+ * event mapping, the system-event filter and expected revisions. The adapter itself meets the wire-level fault
+ * harness in esdb-adapter.unit.spec.ts and esdb-faults.unit.spec.ts.
  */
 import {
   ANY,
@@ -15,21 +15,14 @@ import {
   UnavailableError,
   WrongExpectedVersionError,
   convertToCommandError,
-  type AllStreamResolvedEvent,
-  type AllStreamSubscription,
-  type AppendResult as ClientAppendResult,
   type EventData,
   type Position,
-  type ReadAllOptions as ClientReadAllOptions,
-  type ReadStreamOptions,
   type ResolvedEvent,
-  type StreamingRead,
-  type SubscribeToAllOptions,
 } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
+  EventStoreAccessDeniedError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   positionFromString,
@@ -38,9 +31,9 @@ import {
   type EventToAppend,
   type RecordedEvent,
 } from '../port.js';
-import { mapEsdbError } from './errors.js';
-import { EsdbEventStore, type EsdbClient } from './esdb-event-store.js';
-import { isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
+import { mayPoisonClient } from './client-holder.js';
+import { mapEsdbError, neverReachedServer } from './errors.js';
+import { isSystemEvent, isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
 import { UNKNOWN_LOG_POSITION, decodePosition, encodePosition } from './position.js';
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -142,7 +135,6 @@ describe('error mapping', () => {
   it('anything else comes back unchanged, to be rethrown', () => {
     const others: unknown[] = [
       new StreamNotFoundError(undefined, 'contact-3'),
-      new AccessDeniedError(undefined, 'Access denied'),
       new TypeError('bug'),
       Object.assign(new Error('odd'), { code: 2 }),
       'a string',
@@ -151,11 +143,46 @@ describe('error mapping', () => {
     for (const error of others) expect(mapEsdbError(error, { operation: 'read' })).toBe(error);
   });
 
+  it('AccessDeniedError becomes EventStoreAccessDeniedError naming the right the service\'s user lacks', () => {
+    const denied = new AccessDeniedError(undefined, 'Access denied');
+    const onAll = mapEsdbError(denied, { operation: 'read $all' });
+    expect(onAll).toBeInstanceOf(EventStoreAccessDeniedError);
+    expect((onAll as Error).message).toContain('$admins');
+    expect((mapEsdbError(denied, append) as Error).message).toContain('write on contact-1');
+  });
+
   it('errors already in the port vocabulary pass through', () => {
     const conflict = new WrongExpectedRevisionError('s', 'no_stream', 0n);
     const down = new EventStoreUnavailableError('down');
     expect(mapEsdbError(conflict, append)).toBe(conflict);
     expect(mapEsdbError(down, append)).toBe(down);
+  });
+});
+
+describe('which failures rebuild the client, and which prove nothing was sent', () => {
+  it('a failure the client recovers from itself, or a definitive answer, keeps the client; other gRPC failures renew it', () => {
+    const raw = (code: number, details: string): Error => Object.assign(new Error(`${code} ${details}`), { code, details });
+    expect(mayPoisonClient(raw(4, 'Deadline Exceeded'))).toBe(true);
+    expect(mayPoisonClient(new DeadlineExceededError(undefined, 'timeout'))).toBe(true);
+    expect(mayPoisonClient(raw(13, 'internal'))).toBe(true);
+    for (const kept of [
+      raw(14, 'UNAVAILABLE'),
+      new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: 1n }),
+      new AccessDeniedError(undefined, 'Access denied'),
+      new TypeError('not JSON'),
+      'a string',
+    ]) {
+      expect(mayPoisonClient(kept), String(kept)).toBe(false);
+    }
+  });
+
+  it('no connection or no leader means the request never reached a server; a reset or a timeout does not', () => {
+    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: No connection established'))).toBe(true);
+    expect(neverReachedServer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(neverReachedServer(new Error('Failed to discover after 10 attempts.'))).toBe(true);
+    expect(neverReachedServer(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(false);
+    expect(neverReachedServer(new DeadlineExceededError(undefined, 'timeout'))).toBe(false);
+    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: fault: batch-append stream broke'))).toBe(false);
   });
 });
 
@@ -231,6 +258,8 @@ describe('system event filter', () => {
     for (const type of ['$metadata', '$>', '$statsCollected', '$ProjectionsInitialized', '$']) expect(regex.test(type), type).toBe(false);
     expect(isSystemEventType('$>')).toBe(true);
     expect(isSystemEventType('ContactEnded')).toBe(false);
+    expect(isSystemEvent({ type: 'ContactStarted', streamId: '$ce-contact' })).toBe(true);
+    expect(isSystemEvent({ type: 'ContactStarted', streamId: 'contact-1' })).toBe(false);
   });
 });
 
@@ -242,174 +271,5 @@ describe('expected revision mapping', () => {
     expect(toAppendExpectedRevision(0n)).toBe(0n);
     expect(toAppendExpectedRevision(17n)).toBe(17n);
     expect(() => toAppendExpectedRevision(-1n)).toThrow(RangeError);
-  });
-});
-
-// ---- the adapter's own logic over an in-memory stand-in for the client's streams (not a server) ----
-
-type LogEntry = { streamId: string; type: string; revision: bigint; at: bigint };
-
-function streaming<E>(items: E[], error?: Error): StreamingRead<E> {
-  const readable = new Readable({ objectMode: true, read() {} });
-  for (const item of items) readable.push(item);
-  if (error) setImmediate(() => readable.destroy(error));
-  else readable.push(null);
-  return Object.assign(readable, { cancel: async (): Promise<void> => {} });
-}
-
-/** $all as EventStoreDB reads it: forwards from an inclusive position, backwards from an exclusive one. */
-class InMemoryLog implements EsdbClient {
-  readonly log: LogEntry[] = [];
-  readonly allReads: ClientReadAllOptions[] = [];
-  subscribeOptions: SubscribeToAllOptions | undefined;
-  live: PassThrough | undefined;
-  unsubscribed = false;
-  nextAppendError: Error | undefined;
-  readStreamError: Error | undefined;
-
-  add(streamId: string, type: string, at: bigint): void {
-    const revision = BigInt(this.log.filter((e) => e.streamId === streamId).length);
-    this.log.push({ streamId, type, revision, at });
-  }
-
-  resolved(entry: LogEntry): AllStreamResolvedEvent {
-    return {
-      event: {
-        streamId: entry.streamId,
-        id: randomUUID(),
-        isJson: true,
-        revision: entry.revision,
-        type: entry.type,
-        created: new Date(0),
-        data: {},
-        metadata: {},
-        position: { commit: entry.at, prepare: entry.at },
-      },
-    };
-  }
-
-  async appendToStream(streamName: string, events: EventData | EventData[]): Promise<ClientAppendResult> {
-    if (this.nextAppendError) throw this.nextAppendError;
-    const list = Array.isArray(events) ? events : [events];
-    for (const e of list) this.add(streamName, e.type, (this.log.at(-1)?.at ?? 0n) + 100n);
-    return { success: true, nextExpectedRevision: this.log.filter((e) => e.streamId === streamName).at(-1)!.revision, position: { commit: 1n, prepare: 1n } };
-  }
-
-  readStream(streamName: string, options: ReadStreamOptions = {}): StreamingRead<ResolvedEvent> {
-    if (this.readStreamError) return streaming<ResolvedEvent>([], this.readStreamError);
-    const events = this.log.filter((e) => e.streamId === streamName);
-    if (events.length === 0) return streaming<ResolvedEvent>([], new StreamNotFoundError(undefined, streamName));
-    const from = typeof options.fromRevision === 'bigint' ? options.fromRevision : 0n;
-    const max = Number(options.maxCount ?? Number.MAX_SAFE_INTEGER);
-    return streaming(events.filter((e) => e.revision >= from).slice(0, max).map((e) => this.resolved(e)));
-  }
-
-  readAll(options: ClientReadAllOptions = {}): StreamingRead<AllStreamResolvedEvent> {
-    this.allReads.push(options);
-    const max = Number(options.maxCount ?? Number.MAX_SAFE_INTEGER);
-    const from = options.fromPosition ?? 'start';
-    if (options.direction === 'backwards') {
-      const before = from === 'end' || from === 'start' ? undefined : from.commit;
-      const older = this.log.filter((e) => before === undefined || e.at < before).reverse();
-      return streaming(older.slice(0, max).map((e) => this.resolved(e)));
-    }
-    const start = from === 'start' ? 0n : from === 'end' ? Infinity : from.commit;
-    return streaming(this.log.filter((e) => typeof start === 'bigint' && e.at >= start).slice(0, max).map((e) => this.resolved(e)));
-  }
-
-  subscribeToAll(options: SubscribeToAllOptions = {}): AllStreamSubscription {
-    this.subscribeOptions = options;
-    const live = new PassThrough({ objectMode: true });
-    this.live = live;
-    return Object.assign(live, {
-      unsubscribe: async (): Promise<void> => {
-        this.unsubscribed = true;
-      },
-    });
-  }
-
-  async dispose(): Promise<void> {}
-}
-
-describe('EsdbEventStore over the client API', () => {
-  it('readAll starts strictly after `after`, skips system events and pages over runs of them', async () => {
-    const client = new InMemoryLog();
-    client.add('a', 'A1', 100n);
-    for (let i = 1n; i <= 7n; i++) client.add('$stats-127.0.0.1:2113', '$statsCollected', 100n + i);
-    client.add('b', 'B1', 200n);
-    client.add('a', 'A2', 300n);
-    const store = new EsdbEventStore(client);
-    const first = await store.readAll({ maxCount: 2 });
-    expect(first.map((e) => e.type)).toEqual(['A1', 'B1']);
-    const second = await store.readAll({ after: first[1]!.position, maxCount: 2 });
-    expect(second.map((e) => e.type)).toEqual(['A2']);
-    expect(await store.readAll({ after: second[0]!.position, maxCount: 2 })).toEqual([]);
-    // The inclusive server read started at `after` itself: the adapter skipped it.
-    expect(client.allReads[client.allReads.length - 1]!.fromPosition).toEqual({ commit: 300n, prepare: 300n });
-  });
-
-  it('headPosition is the last non-system event, stepping back over system events', async () => {
-    const client = new InMemoryLog();
-    const store = new EsdbEventStore(client, { backwardBatch: 2 });
-    expect(await store.headPosition()).toBeUndefined();
-    client.add('a', 'A1', 100n);
-    for (let i = 1n; i <= 5n; i++) client.add('$$a', '$metadata', 100n + i);
-    expect(await store.headPosition()).toBe(encodePosition({ commit: 100n, prepare: 100n }));
-  });
-
-  it('append maps the expected revision and reports the $all position of the last event written', async () => {
-    const client = new InMemoryLog();
-    const store = new EsdbEventStore(client);
-    const result = await store.append('s', [toAppend('A'), toAppend('B')], { expectedRevision: 'no_stream' });
-    expect(result).toEqual({ nextExpectedRevision: 1n, position: encodePosition({ commit: 200n, prepare: 200n }) });
-    client.nextAppendError = new WrongExpectedVersionError(undefined, { streamName: 's', expected: 0n, current: 1n });
-    await expect(store.append('s', [toAppend('C')], { expectedRevision: 0n })).rejects.toMatchObject({
-      name: 'WrongExpectedRevisionError',
-      streamId: 's',
-      expected: 0n,
-      actual: 1n,
-    });
-  });
-
-  it('an append that succeeded is not reported as failed when reading its position back fails', async () => {
-    const client = new InMemoryLog();
-    const store = new EsdbEventStore(client);
-    client.readStreamError = new UnavailableError(undefined, '14 UNAVAILABLE: connection reset');
-    const result = await store.append('s', [toAppend('A')], { expectedRevision: 'any' });
-    expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition({ commit: 1n, prepare: 1n }) });
-  });
-
-  it('readStream gives [] for a stream that does not exist', async () => {
-    expect(await new EsdbEventStore(new InMemoryLog()).readStream('nope')).toEqual([]);
-  });
-
-  it('subscribeToAll filters on the server, skips `after` itself, and ends (unsubscribing) when the signal aborts', async () => {
-    const client = new InMemoryLog();
-    const store = new EsdbEventStore(client);
-    const controller = new AbortController();
-    const after = encodePosition({ commit: 100n, prepare: 100n });
-    const iterator = store.subscribeToAll({ after, signal: controller.signal })[Symbol.asyncIterator]();
-    const first = iterator.next();
-    expect(client.subscribeOptions?.fromPosition).toEqual({ commit: 100n, prepare: 100n });
-    expect(client.subscribeOptions?.filter).toEqual(userEventsFilter());
-    const entry = (type: string, at: bigint): AllStreamResolvedEvent => client.resolved({ streamId: 'x', type, revision: 0n, at });
-    client.live!.write(entry('AtAfter', 100n));
-    client.live!.write(entry('$metadata', 150n));
-    client.live!.write(entry('Next', 200n));
-    expect((await first).value).toMatchObject({ type: 'Next', position: encodePosition({ commit: 200n, prepare: 200n }) });
-    const waiting = iterator.next();
-    setTimeout(() => controller.abort(), 20);
-    expect(await waiting).toEqual({ done: true, value: undefined });
-    expect(client.unsubscribed).toBe(true);
-  });
-
-  it('close ends open subscriptions and refuses further work', async () => {
-    const client = new InMemoryLog();
-    const store = new EsdbEventStore(client);
-    const waiting = store.subscribeToAll({})[Symbol.asyncIterator]().next();
-    await new Promise((r) => setImmediate(r));
-    await store.close();
-    expect(await waiting).toEqual({ done: true, value: undefined });
-    await expect(store.readAll({ maxCount: 1 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
   });
 });

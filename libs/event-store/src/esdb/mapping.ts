@@ -31,12 +31,29 @@ export function toAppendExpectedRevision(expected: ExpectedRevision): AppendExpe
   }
 }
 
-/** A JSON event with the writer's own ID (EventStoreDB deduplicates on it) and its metadata as JSON. */
+/**
+ * A JSON event with the writer's own ID and its metadata as JSON. Data and metadata are serialised here first:
+ * the client serialises inside an async Promise executor, where a throw (a bigint, a cycle) is an unhandled
+ * rejection and the append never settles.
+ */
 export function toEventData(event: EventToAppend): EventData {
+  assertJson(event, 'data', event.data);
+  assertJson(event, 'metadata', event.metadata);
   return jsonEvent({ id: event.id, type: event.type, data: event.data, metadata: event.metadata });
 }
 
+function assertJson(event: EventToAppend, part: 'data' | 'metadata', value: unknown): void {
+  try {
+    JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`Event ${event.type} (${event.id}): ${part} cannot be written as JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 export const isSystemEventType = (type: string): boolean => type.startsWith('$');
+
+/** Not the service's: a system type, or any event of a `$` stream (projections, categories, stats), whatever its type. */
+export const isSystemEvent = (event: { type: string; streamId: string }): boolean => isSystemEventType(event.type) || event.streamId.startsWith('$');
 
 /** Server-side filter for $all subscriptions: event types not starting with `$` (the client's own regex). */
 export function userEventsFilter(): RegexFilter {

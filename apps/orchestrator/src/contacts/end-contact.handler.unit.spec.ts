@@ -1,0 +1,50 @@
+/**
+ * EndContact when the store cannot say whether the end was written (issue 13, defect 4): the handler re-reads
+ * the contact's stream and decides again instead of answering Default. Over the EventStoreDB adapter and the
+ * wire-level fault harness.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
+import { FakeEsdb } from '../../../../libs/event-store/src/esdb/testing/fake-esdb.js';
+import { loadConfiguration } from '../config/configuration.js';
+import type { DirectoryService } from '../directory/directory.service.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { Metrics } from '../metrics/metrics.js';
+import { EndContactCommand } from './end-contact.command.js';
+import { EndContactHandler } from './end-contact.handler.js';
+import { RefusalRecorder } from './refusal-recorder.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
+const agent = { authenticate: async () => ({ kind: 'Agent', agentId: 'agent-1', businessUnitId: 'bu-1', permissions: ['Contacts.End'] }) } as unknown as DirectoryService;
+
+describe('EndContact when the append outcome is unknown', () => {
+  let fake: FakeEsdb;
+  let store: EsdbEventStore;
+  let refusals: RefusalRecorder;
+  let handler: EndContactHandler;
+
+  beforeAll(async () => {
+    fake = await FakeEsdb.start();
+    store = new EsdbEventStore(fake.connectionString());
+    refusals = new RefusalRecorder(store, loadConfiguration({}), quiet);
+    handler = new EndContactHandler(store, agent, refusals, quiet, new Metrics());
+  });
+  afterAll(async () => {
+    await refusals.close();
+    await store.close();
+    await fake.stop();
+  });
+
+  it('re-reads and ends the contact once instead of answering Default', async () => {
+    const contactId = String(Date.now());
+    const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
+    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
+    await store.append(`contact-${contactId}`, [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }], { expectedRevision: 'no_stream' });
+    fake.faults.breakNextBatch = 'before-write';
+    const request = { contactId, securityUser: 'token', commandId: randomUUID(), correlationId: randomUUID(), source: 'http' as const, clientAddress: '127.0.0.1' };
+    const result = await handler.execute(new EndContactCommand(request));
+    expect(result).toMatchObject({ branch: 'OnSuccess', contactId, replayed: false });
+    expect((await store.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
+  });
+});
