@@ -1,0 +1,104 @@
+/**
+ * Rows 1, 2 and 6: durable EndContact over HTTP against a bare Fastify POST route (same load generator, same
+ * connections, same duration, each server in its own process), the service's event-loop delay p99 during that
+ * load (from its /metrics), and the service's resident memory under it (from /proc).
+ */
+import type { BenchOptions } from './options.js';
+import { memoryOf, mb, sampleRss, scrapeEventLoopP99 } from './process-probe.js';
+import { answersOtherThan, runLoad, startBareRoute, type LoadResult } from './load-generator.js';
+import { contactIds, registerContacts, startService } from './service-setup.js';
+import { formatInt, formatMs, progress } from './support.js';
+import { ratioRow, row, verdict, type Row } from './table.js';
+
+export const HTTP_FIGURES = [
+  { figure: 'durable EndContact over HTTP', target: '≥ 0.30×' },
+  { figure: 'EndContact latency p99, same load', target: '≤ 20 ms' },
+  { figure: 'event-loop delay p99 during that load', target: '≤ 10 ms' },
+  { figure: 'service RSS under the HTTP load', target: '≤ 250 MB' },
+] as const;
+
+const MIN_RATIO = 0.3;
+const MAX_P99_MS = 20;
+const MAX_LOOP_P99_MS = 10;
+const MAX_RSS_BYTES = 250 * 1024 * 1024;
+
+type Measured = { end: LoadResult; loopP99Ms: number | undefined; peak: number; maxRss: number; contacts: number };
+
+async function measureService(options: BenchOptions['http']): Promise<Measured> {
+  progress('HTTP: starting the service (its own process)');
+  const target = await startService();
+  try {
+    const ids = contactIds(options.contacts, 7_000_000_000);
+    progress(`HTTP: registering ${formatInt(ids.length)} active contacts (one per EndContact)`);
+    await registerContacts(target, ids, options.connections);
+    // This scrape resets the event-loop histogram, so the next one reads the load's own p99.
+    await scrapeEventLoopP99(target.service.url);
+    const pid = target.service.child.pid!;
+    const rss = sampleRss(pid);
+    progress(`HTTP: EndContact, ${options.connections} connections, up to ${options.seconds} s`);
+    const end = await runLoad({
+      url: target.service.url,
+      connections: options.connections,
+      seconds: options.seconds,
+      // Never more requests than contacts: each request ends a distinct active contact.
+      maxRequests: ids.length,
+      method: 'POST',
+      headers: { authorization: `Bearer ${target.securityUser}` },
+      request: (i) => ({ path: `/v1/contacts/${ids[i % ids.length]}/end` }),
+    });
+    const maxRss = rss.stop();
+    const loopP99 = await scrapeEventLoopP99(target.service.url);
+    const peak = memoryOf(pid)?.peak ?? Number.NaN;
+    return { end, loopP99Ms: loopP99 === undefined ? undefined : loopP99 * 1000, peak, maxRss, contacts: ids.length };
+  } finally {
+    await target.stop();
+  }
+}
+
+async function measureBareRoute(options: BenchOptions['http'], seconds: number): Promise<LoadResult> {
+  progress(`HTTP: bare Fastify route (its own process), ${options.connections} connections, ${seconds.toFixed(1)} s`);
+  const bare = await startBareRoute();
+  try {
+    return await runLoad({
+      url: bare.url,
+      connections: options.connections,
+      seconds,
+      method: 'POST',
+      headers: { authorization: 'Bearer bench' },
+      request: (i) => ({ path: `/v1/contacts/${7_000_000_000 + i}/end` }),
+    });
+  } finally {
+    await bare.stop();
+  }
+}
+
+export async function measureHttp(options: BenchOptions['http']): Promise<Row[]> {
+  const { end, loopP99Ms, peak, maxRss, contacts } = await measureService(options);
+  // The baseline runs exactly as long as the service did (shorter than asked when the contacts ran out).
+  const bare = await measureBareRoute(options, end.seconds);
+  const ok = end.statuses['200'] ?? 0;
+  const other = answersOtherThan(end, 200);
+  const okPerSecond = ok / end.seconds;
+  const barePerSecond = (bare.statuses['200'] ?? 0) / bare.seconds;
+  const ranOut = ok + other >= contacts && end.seconds < options.seconds - 0.5 ? `; contacts ran out: raise BENCH_CONTACTS` : '';
+  return [
+    ratioRow(
+      `${HTTP_FIGURES[0].figure} (${options.connections} connections)`,
+      `${formatInt(okPerSecond)} ok/s (${formatInt(ok)} OK, ${formatInt(other)} other, ${end.seconds.toFixed(1)} s${ranOut})`,
+      okPerSecond,
+      `bare Fastify POST route: ${formatInt(barePerSecond)} req/s (${formatInt(answersOtherThan(bare, 200))} non-200)`,
+      barePerSecond,
+      MIN_RATIO,
+    ),
+    row(HTTP_FIGURES[1].figure, `p99 ${formatMs(end.p99)} (p50 ${formatMs(end.p50)})`, HTTP_FIGURES[1].target, verdict(end.p99 <= MAX_P99_MS)),
+    loopP99Ms === undefined
+      ? row(HTTP_FIGURES[2].figure, 'n/a (metric missing)', HTTP_FIGURES[2].target, 'n/a')
+      : row(HTTP_FIGURES[2].figure, formatMs(loopP99Ms), HTTP_FIGURES[2].target, verdict(loopP99Ms <= MAX_LOOP_P99_MS)),
+    row(
+      HTTP_FIGURES[3].figure,
+      `peak ${mb(peak)} (VmHWM; VmRSS max during the ends ${mb(maxRss)})`,
+      HTTP_FIGURES[3].target,
+      Number.isFinite(peak) ? verdict(peak <= MAX_RSS_BYTES) : 'n/a',
+    ),
+  ];
+}
