@@ -6,7 +6,7 @@
 import type { BenchOptions } from './options.js';
 import { memoryOf, mb, sampleRss, scrapeEventLoopP99 } from './process-probe.js';
 import { answersOtherThan, runLoad, startBareRoute, type LoadResult } from './load-generator.js';
-import { contactIds, registerContacts, startService } from './service-setup.js';
+import { contactIds, registerContacts, settle, startService } from './service-setup.js';
 import { formatInt, formatMs, progress } from './support.js';
 import { ratioRow, row, verdict, type Row } from './table.js';
 
@@ -41,6 +41,7 @@ async function measureService(options: BenchOptions['http']): Promise<Measured> 
     const ids = contactIds(options.contacts, 7_000_000_000);
     progress(`HTTP: registering ${formatInt(ids.length)} active contacts (one per EndContact)`);
     await registerContacts(target, ids, options.connections);
+    await settle(target);
     // This scrape resets the event-loop histogram, so the next one reads the load's own p99.
     await eventLoopP99(target.service.url);
     const pid = target.service.child.pid!;

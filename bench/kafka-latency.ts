@@ -7,7 +7,7 @@ import { Agent, request } from 'node:http';
 import type { Kafka } from 'kafkajs';
 import type { BenchOptions } from './options.js';
 import { freshTopics } from './kafka-topics.js';
-import { contactIds, registerContacts, startService } from './service-setup.js';
+import { contactIds, registerContacts, settle, startService } from './service-setup.js';
 import { formatInt, formatMs, percentile, progress, sleep } from './support.js';
 import { row, verdict, type Row } from './table.js';
 
@@ -80,6 +80,7 @@ export async function measureEndToKafka(kafka: Kafka, brokers: string[], options
       const count = options.endsPerSecond * options.endSeconds;
       const ids = contactIds(WARM_UP_ENDS + count, 8_000_000_000);
       await registerContacts(target, ids, 64);
+      await settle(target);
       const consumed = new Map<string, number>();
       await consumer.connect();
       await consumer.subscribe({ topics: [topics.KAFKA_TOPIC_OUTCOMES], fromBeginning: true });
