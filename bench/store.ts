@@ -4,6 +4,7 @@
  * schema, same durability (WAL, synchronous=FULL), same batch size, one transaction per batch.
  */
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SqliteEventStore } from '../libs/event-store/src/index.js';
 import type { BenchOptions } from './options.js';
@@ -28,6 +29,8 @@ function contactStarts(count: number): LogEvent[] {
 async function groupCommit(file: string, events: readonly LogEvent[], callers: number): Promise<number> {
   const store = new SqliteEventStore(file);
   try {
+    // One append first, untimed: the store may open lazily (a writer thread, a connection) and that is not appending.
+    await store.append('bench-warm-up', [{ id: randomUUID(), type: 'BenchWarmUp', data: {}, metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 } }], { expectedRevision: 'any' });
     const started = performance.now();
     await inParallel(events, callers, async (event) => {
       await store.append(event.streamId, [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }], { expectedRevision: 'no_stream' });
