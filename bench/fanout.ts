@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { Kafka, Message } from 'kafkajs';
 import { SqliteEventStore } from '../libs/event-store/src/index.js';
-import { OutcomeForwarder, isOutcome, toOutcomeMessage } from '../libs/fanout/src/index.js';
+import { DEFAULT_OUTCOME_PARTITIONS, OutcomeForwarder, isOutcome, toOutcomeMessage } from '../libs/fanout/src/index.js';
 import type { BenchOptions } from './options.js';
 import { outcomeEvents } from './event-log.js';
 import { forwarderLogger, freshTopics } from './kafka-topics.js';
@@ -17,7 +17,7 @@ import { ratioRow, type Row } from './table.js';
 export const FORWARDER_FIGURES = [{ figure: 'Kafka forwarder outcomes/s', target: '≥ 0.80×' }] as const;
 const MIN_RATIO = 0.8;
 // The forwarder's default partition count for the outcomes topic; the raw topic gets the same.
-const PARTITIONS = 3;
+const PARTITIONS = DEFAULT_OUTCOME_PARTITIONS;
 
 type Timing = { seconds: number; steadyPerSecond: number };
 
