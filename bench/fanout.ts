@@ -18,6 +18,7 @@ export const FORWARDER_FIGURES = [{ figure: 'Kafka forwarder outcomes/s', target
 const MIN_RATIO = 0.8;
 // The forwarder's default partition count for the outcomes topic; the raw topic gets the same.
 const PARTITIONS = DEFAULT_OUTCOME_PARTITIONS;
+const WARM_UP_MESSAGES = 5_000;
 
 type Timing = { seconds: number; steadyPerSecond: number };
 
@@ -34,9 +35,9 @@ async function prefill(store: SqliteEventStore, count: number): Promise<Message[
   }
 }
 
-async function rawProducer(kafka: Kafka, topic: string, messages: Message[], batch: number, runId: string, deadline: number): Promise<Timing> {
+async function rawProducer(kafka: Kafka, topic: string, messages: Message[], batch: number, transactionalId: string, deadline: number): Promise<Timing> {
   const started = performance.now();
-  const producer = kafka.producer({ transactionalId: `bench-raw-${runId}`, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   try {
     let first: { at: number; sent: number } | undefined;
@@ -96,16 +97,21 @@ export async function measureForwarder(kafka: Kafka, brokers: string[], options:
   try {
     progress(`kafka: pre-filling a store with ${formatInt(options.outcomes)} outcomes`);
     const messages = await prefill(store, options.outcomes);
-    const topics = { outcomes: `bench.outcomes.${runId}`, checkpoints: `bench.outcomes.checkpoints.${runId}`, raw: `bench.raw-outcomes.${runId}` };
+    const topics = { outcomes: `bench.outcomes.${runId}`, checkpoints: `bench.outcomes.checkpoints.${runId}`, raw: `bench.raw-outcomes.${runId}`, warmUp: `bench.warm-up.${runId}` };
     const created = await freshTopics(kafka, [
       { topic: topics.outcomes, partitions: PARTITIONS },
       { topic: topics.checkpoints, partitions: 1, compacted: true },
       { topic: topics.raw, partitions: PARTITIONS },
+      { topic: topics.warmUp, partitions: PARTITIONS },
     ]);
     try {
       const timeoutMs = options.timeoutSeconds * 1_000;
+      // Untimed: a fresh broker's first transactions create its transaction-state topic, and its JVM is cold;
+      // whichever side ran first would pay for both.
+      progress(`kafka: warming the broker up with ${formatInt(Math.min(WARM_UP_MESSAGES, messages.length))} messages`);
+      await rawProducer(kafka, topics.warmUp, messages.slice(0, WARM_UP_MESSAGES), options.batch, `bench-warm-up-${runId}`, performance.now() + timeoutMs);
       progress(`kafka: raw transactional producer, ${formatInt(messages.length)} messages, ${options.batch} per transaction`);
-      const raw = await rawProducer(kafka, topics.raw, messages, options.batch, runId, performance.now() + timeoutMs);
+      const raw = await rawProducer(kafka, topics.raw, messages, options.batch, `bench-raw-${runId}`, performance.now() + timeoutMs);
       progress(`kafka: outcome forwarder draining the store, ${options.batch} per transaction`);
       const forwarded = await forwarder(store, brokers, topics, options.batch, runId, timeoutMs);
       const perSecond = messages.length / forwarded.seconds;
