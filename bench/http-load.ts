@@ -6,7 +6,7 @@
 import type { BenchOptions } from './options.js';
 import { memoryOf, mb, sampleRss, scrapeEventLoopP99 } from './process-probe.js';
 import { answersOtherThan, runLoad, startBareRoute, type LoadResult } from './load-generator.js';
-import { contactIds, registerContacts, settle, startService } from './service-setup.js';
+import { contactIds, registerContacts, settle, startService, type ServiceUnderTest } from './service-setup.js';
 import { formatInt, formatMs, progress } from './support.js';
 import { ratioRow, row, verdict, type Row } from './table.js';
 
@@ -21,6 +21,9 @@ const MIN_RATIO = 0.3;
 const MAX_P99_MS = 20;
 const MAX_LOOP_P99_MS = 10;
 const MAX_RSS_BYTES = 250 * 1024 * 1024;
+// Each server gets an untimed warm-up on its measured route (JIT, pools, caches) before its timed run.
+const WARM_UP_ENDS = 1_000;
+const BARE_WARM_UP_SECONDS = 1;
 
 type Measured = { end: LoadResult; loopP99Ms: number | string; peak: number; maxRss: number; contacts: number };
 
@@ -34,29 +37,37 @@ async function eventLoopP99(serviceUrl: string): Promise<number | string> {
   }
 }
 
+/** Ends each contact once, with `connections` connections, for at most `seconds`. */
+function endContacts(target: ServiceUnderTest, ids: readonly string[], connections: number, seconds: number): Promise<LoadResult> {
+  return runLoad({
+    url: target.service.url,
+    connections: Math.min(connections, ids.length),
+    seconds,
+    // Never more requests than contacts: each request ends a distinct active contact.
+    maxRequests: ids.length,
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.securityUser}` },
+    request: (i) => ({ path: `/v1/contacts/${ids[i % ids.length]}/end` }),
+  });
+}
+
 async function measureService(options: BenchOptions['http']): Promise<Measured> {
   progress('HTTP: starting the service (its own process)');
   const target = await startService();
   try {
+    const warmUp = contactIds(WARM_UP_ENDS, 6_000_000_000);
     const ids = contactIds(options.contacts, 7_000_000_000);
-    progress(`HTTP: registering ${formatInt(ids.length)} active contacts (one per EndContact)`);
-    await registerContacts(target, ids, options.connections);
+    progress(`HTTP: registering ${formatInt(ids.length + warmUp.length)} active contacts (one per EndContact)`);
+    await registerContacts(target, [...warmUp, ...ids], options.connections);
+    // Untimed ends first, as the bare route gets an untimed run: both servers are measured warm.
+    await endContacts(target, warmUp, options.connections, 30);
     await settle(target);
     // This scrape resets the event-loop histogram, so the next one reads the load's own p99.
     await eventLoopP99(target.service.url);
     const pid = target.service.child.pid!;
     const rss = sampleRss(pid);
     progress(`HTTP: EndContact, ${options.connections} connections, up to ${options.seconds} s`);
-    const end = await runLoad({
-      url: target.service.url,
-      connections: options.connections,
-      seconds: options.seconds,
-      // Never more requests than contacts: each request ends a distinct active contact.
-      maxRequests: ids.length,
-      method: 'POST',
-      headers: { authorization: `Bearer ${target.securityUser}` },
-      request: (i) => ({ path: `/v1/contacts/${ids[i % ids.length]}/end` }),
-    });
+    const end = await endContacts(target, ids, options.connections, options.seconds);
     const maxRss = rss.stop();
     const loopP99Ms = await eventLoopP99(target.service.url);
     const peak = memoryOf(pid)?.peak ?? Number.NaN;
@@ -70,14 +81,17 @@ async function measureBareRoute(options: BenchOptions['http'], seconds: number):
   progress(`HTTP: bare Fastify route (its own process), ${options.connections} connections, ${seconds.toFixed(1)} s`);
   const bare = await startBareRoute();
   try {
-    return await runLoad({
-      url: bare.url,
-      connections: options.connections,
-      seconds,
-      method: 'POST',
-      headers: { authorization: 'Bearer bench' },
-      request: (i) => ({ path: `/v1/contacts/${7_000_000_000 + i}/end` }),
-    });
+    const load = (forSeconds: number): Promise<LoadResult> =>
+      runLoad({
+        url: bare.url,
+        connections: options.connections,
+        seconds: forSeconds,
+        method: 'POST',
+        headers: { authorization: 'Bearer bench' },
+        request: (i) => ({ path: `/v1/contacts/${7_000_000_000 + i}/end` }),
+      });
+    await load(BARE_WARM_UP_SECONDS);
+    return await load(seconds);
   } finally {
     await bare.stop();
   }
