@@ -7,8 +7,8 @@
 //      so CI cannot go green on skipped Kafka suites.
 // One resolution per process (cached on globalThis, so two copies of this module still share it).
 import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { printSkip, probeContainerRuntime } from './skip.js';
 
@@ -26,7 +26,13 @@ export type KafkaResolution =
     }
   | { kind: 'skipped'; reason: string };
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** The repository root: the nearest folder with a package.json (this file also runs compiled, from dist/). */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const ROOT = repositoryRoot();
 const SCRIPT = join(ROOT, 'scripts/kafka/kafka.mjs');
 const CACHE = Symbol.for('contact-orchestrator.test.kafka-resolution');
 const RUNTIME_PROBE_MS = 5_000;

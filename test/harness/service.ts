@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,34 @@ export type ServiceProcess = {
   /** SIGKILL and wait for exit: a crash. */
   kill(): Promise<void>;
 };
+
+// Levels at which the service does not print its `listening` line (an info line): readiness is then polled.
+const QUIET_LOG_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** A port free right now on 127.0.0.1 (a tiny race until the child binds it; only used for quiet log levels). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Resolves once anything answers HTTP at `url` (any status: listening is what is asked, not healthy). */
+async function answering(url: string, stopped: () => boolean): Promise<string> {
+  while (!stopped()) {
+    try {
+      await (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })).arrayBuffer();
+      return url;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error('stopped');
+}
 
 export function tempDataDir(prefix = 'co-e2e-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -59,14 +88,23 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
     LOG_LEVEL: 'info',
     ...options.env,
   };
+  const quiet = QUIET_LOG_LEVELS.has(env.LOG_LEVEL ?? '');
+  if (quiet && env.PORT === '0') env.PORT = String(await freePort());
   const child = spawn(process.execPath, [main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
+  let settled = false;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start within 30 s:\n${output}`)), 30_000);
+    if (quiet) {
+      answering(`http://127.0.0.1:${env.PORT}`, () => settled).then((ready) => {
+        clearTimeout(timer);
+        resolve(ready);
+      }, () => undefined);
+    }
     const onData = (): void => {
       const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*contact-orchestrator listening/.exec(output);
       if (match) {
@@ -79,7 +117,11 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
       clearTimeout(timer);
       reject(new Error(`service exited with ${code} before listening:\n${output}`));
     });
-  });
+  }).catch((error: unknown) => {
+    // A service that never listened must not outlive the caller's failure.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }).finally(() => (settled = true));
 
   return {
     url,

@@ -1,0 +1,94 @@
+/**
+ * The service under test, as its own process (test/harness/service.ts, from the built dist), with a directory
+ * fit for EndContact (a profile with Contacts.End, an agent, its SecurityUser) and active contacts to end, all
+ * set up through the public HTTP API so the bench does not depend on how the service stores them.
+ */
+import { OrchestratorClient } from '../test/harness/client.js';
+import { removeDataDir, startServiceProcess, type ServiceProcess } from '../test/harness/service.js';
+import { answersOtherThan, runLoad } from './load-generator.js';
+import { defer, formatInt, progress, sleep } from './support.js';
+
+export const BUSINESS_UNIT = 'bench-bu';
+const MEDIA_TYPES = ['Phone', 'Chat', 'Email', 'SMS', 'WorkItem', 'Digital', 'Voicemail'];
+
+export interface ServiceUnderTest {
+  service: ServiceProcess;
+  api: OrchestratorClient;
+  securityUser: string;
+  stop: () => Promise<void>;
+}
+
+export async function startService(extraEnv: Record<string, string> = {}): Promise<ServiceUnderTest> {
+  const service = await startServiceProcess({
+    env: {
+      // Anonymous refusals are not what is measured; a bench must never be throttled (RATE_LIMIT_PER_MINUTE=0 is
+      // DESIGN §7's "off", for when the service reads it).
+      ANONYMOUS_REFUSALS_PER_MINUTE: '100000',
+      RATE_LIMIT_PER_MINUTE: '0',
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+  });
+  const stop = defer(async () => {
+    const code = await service.stop();
+    if (code !== 0 && code !== null) progress(`service exited with ${code}: ${service.output().slice(-2_000)}`);
+    removeDataDir(service.dataDir);
+  });
+  try {
+    const api = new OrchestratorClient(service.url, service.platformToken);
+    for (const answer of [await api.putProfile('bench-ender', ['Contacts.End', 'Contacts.View']), await api.putAgent('bench-agent', BUSINESS_UNIT, 'bench-ender')]) {
+      if (answer.status !== 200) throw new Error(`directory setup answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    }
+    return { service, api, securityUser: await api.securityUser('bench-agent'), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Decimal contact IDs (CXone style), distinct per run and per purpose. */
+export function contactIds(count: number, first: number): string[] {
+  return Array.from({ length: count }, (_, i) => String(first + i));
+}
+
+/** Registers every contact with POST /v1/contacts at full speed; throws unless each one answered 201. */
+export async function registerContacts(target: ServiceUnderTest, ids: readonly string[], connections: number): Promise<void> {
+  const started = performance.now();
+  const result = await runLoad({
+    url: target.service.url,
+    connections: Math.min(connections, ids.length),
+    // Bounded in time as well as count: ~1,000/s would still finish well inside this.
+    seconds: Math.max(60, Math.ceil(ids.length / 500)),
+    maxRequests: ids.length,
+    method: 'POST',
+    headers: { authorization: `Bearer ${target.service.platformToken}`, 'content-type': 'application/json' },
+    request: (i) => ({
+      path: '/v1/contacts',
+      body: JSON.stringify({ businessUnitId: BUSINESS_UNIT, mediaType: MEDIA_TYPES[i % MEDIA_TYPES.length], skill: `skill-${i % 12}`, contactId: ids[i % ids.length] }),
+    }),
+  });
+  const created = result.statuses['201'] ?? 0;
+  if (created !== ids.length) {
+    throw new Error(`registering ${ids.length} contacts: ${created} answered 201, ${answersOtherThan(result, 201)} did not (${JSON.stringify(result.statuses)}, ${result.failed} failed)`);
+  }
+  progress(`registered ${formatInt(ids.length)} contacts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Waits (bounded) until GET /health answers 200, which includes the views having caught up with the log, so the
+ *  measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
+export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let last = 'no answer';
+  while (performance.now() < deadline) {
+    try {
+      const response = await fetch(`${target.service.url}/health`, { signal: AbortSignal.timeout(5_000) });
+      await response.arrayBuffer();
+      if (response.ok) return;
+      last = String(response.status);
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await sleep(100);
+  }
+  progress(`GET /health was not 200 within ${timeoutMs / 1000} s (last: ${last}); measuring anyway`);
+}
