@@ -6,14 +6,18 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type TransferListItem, type WorkerOptions } from 'node:worker_threads';
 
-export function startWorker(callerUrl: string, basename: string, workerData: unknown): Worker {
-  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${basename}.js`, callerUrl), { workerData });
+/** Workers hold little: the SQLite page cache lives outside V8, so a small young generation keeps memory flat. */
+const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
+
+export function startWorker(callerUrl: string, basename: string, workerData: unknown, transferList: TransferListItem[] = []): Worker {
+  const options = { workerData, transferList, resourceLimits: RESOURCE_LIMITS } as WorkerOptions;
+  if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${basename}.js`, callerUrl), options);
   const source = dirname(fileURLToPath(callerUrl));
   let root = source;
   while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
   const built = join(root, 'dist', relative(root, source), `${basename}.js`);
   if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first (npm test does it)`);
-  return new Worker(pathToFileURL(built), { workerData });
+  return new Worker(pathToFileURL(built), options);
 }

@@ -62,9 +62,11 @@ export function readCheckpoint(db: Database.Database, name: string): bigint | un
 export type AppliedBatch<Change> = { last: bigint; changes: Change[] };
 
 export class Projector<Change = unknown> {
+  /** Whether each batch reads back what it changed (only worth it while someone listens). */
+  collectChanges: boolean;
   private readonly applyInTransaction;
 
-  /** `changes: false` (a rebuild) skips reading back what changed; `deferIndexes` leaves them to createIndexes(). */
+  /** `changes: false` skips reading back what changed; `deferIndexes` leaves them to createIndexes(). */
   constructor(
     private readonly db: Database.Database,
     private readonly projections: ReadonlyArray<Projection<Change>>,
@@ -74,7 +76,7 @@ export class Projector<Change = unknown> {
     // Migrated before the log is attached: an IMMEDIATE transaction would take the attached log's write lock too.
     this.migrate(options.deferIndexes ?? false);
     source.prepare(db);
-    const collect = options.changes ?? true;
+    this.collectChanges = options.changes ?? true;
     const save = db.prepare<[string, string]>('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
     // A deferred transaction whose first statement writes: it takes the views' write lock and nothing else. (BEGIN
     // IMMEDIATE would also take the write lock of the attached event log, stalling its writer.)
@@ -90,7 +92,7 @@ export class Projector<Change = unknown> {
         }
         if (last > checkpoint) save.run(projection.name, last.toString());
       }
-      const changes = collect ? this.projections.flatMap((p) => p.current?.(db, source.sql, range) ?? []) : [];
+      const changes = this.collectChanges ? this.projections.flatMap((p) => p.current?.(db, source.sql, range) ?? []) : [];
       return { last, changes };
     });
   }

@@ -8,7 +8,7 @@ import { startWorker, waitForPosition } from '../../event-store/src/index.js';
 import type { ContactView } from './contact-view.js';
 import { ViewsReader } from './views-reader.js';
 import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 
 export interface ViewsLogger {
   info(message: string): void;
@@ -16,7 +16,13 @@ export interface ViewsLogger {
   error(message: string): void;
 }
 
-export type ViewsHostOptions = { viewsFile: string; source: ViewsSource; storeTimeoutMs: number; logger: ViewsLogger; maxBatch?: number };
+export type ViewsHostOptions = {
+  viewsFile: string;
+  source: ViewsSource;
+  storeTimeoutMs: number;
+  logger: ViewsLogger;
+  maxBatch?: number;
+};
 
 export class ViewsHost {
   private readonly events = new EventEmitter();
@@ -30,12 +36,13 @@ export class ViewsHost {
     this.events.setMaxListeners(0);
   }
 
-  /** Starts the worker; resolves once the views database is open and migrated. */
-  async start(): Promise<void> {
+  /** Starts the worker (`commits`: the store's commit notifications, see SqliteEventStore.commitNotifications);
+   *  resolves once the views database is open and migrated. */
+  async start(commits?: MessagePort): Promise<void> {
     if (this.worker) return;
     const { viewsFile, source, storeTimeoutMs, maxBatch } = this.options;
-    const data: ViewsWorkerData = { viewsFile, source, storeTimeoutMs, ...(maxBatch !== undefined ? { maxBatch } : {}) };
-    const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data));
+    const data: ViewsWorkerData = { viewsFile, source, storeTimeoutMs, ...(maxBatch !== undefined ? { maxBatch } : {}), ...(commits ? { commits } : {}) };
+    const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data, commits ? [commits] : []));
     await new Promise<void>((resolve, reject) => {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`views worker exited with ${code} before starting`)));
@@ -43,6 +50,7 @@ export class ViewsHost {
         if (message.kind === 'started') {
           this.position = message.checkpoint;
           this.projectionNames = message.projections;
+          if (this.events.listenerCount('change') > 0) this.listening(true);
           resolve();
         } else this.onMessage(message);
       });
@@ -67,11 +75,6 @@ export class ViewsHost {
     this.viewsReader?.close();
   }
 
-  /** The event store committed something: look now rather than at the next poll. */
-  wake(): void {
-    if (this.worker) this.post(this.worker, { kind: 'wake' });
-  }
-
   get reader(): ViewsReader {
     if (!this.viewsReader) throw new Error('the views are not started');
     return this.viewsReader;
@@ -90,9 +93,18 @@ export class ViewsHost {
     return this.error;
   }
 
+  /** The worker reads back what each batch changed only while someone listens. */
   onChange(listener: (change: ContactView) => void): () => void {
     this.events.on('change', listener);
-    return () => this.events.off('change', listener);
+    if (this.events.listenerCount('change') === 1) this.listening(true);
+    return () => {
+      this.events.off('change', listener);
+      if (this.events.listenerCount('change') === 0) this.listening(false);
+    };
+  }
+
+  private listening(on: boolean): void {
+    if (this.worker) this.post(this.worker, { kind: 'changes', on });
   }
 
   /** Resolves once the views have committed `position` (or later); false on timeout. */

@@ -2,7 +2,7 @@
  * The views' worker thread: owns the views database's write connection and follows the event store into it, one
  * transaction per batch (rows and checkpoints together). The service's event loop only receives what changed.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
 import { contactViewProjection, type ContactView } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
@@ -14,8 +14,16 @@ import { openViewsDatabase } from './views-database.js';
 const PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection, directoryViewProjection];
 
 export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
-export type ViewsWorkerData = { viewsFile: string; source: ViewsSource; storeTimeoutMs: number; maxBatch?: number };
-export type ToViewsWorker = { kind: 'wake' } | { kind: 'stop' };
+export type ViewsWorkerData = {
+  viewsFile: string;
+  source: ViewsSource;
+  storeTimeoutMs: number;
+  maxBatch?: number;
+  /** Told 'commit' by the store's writer thread after each commit of this process. */
+  commits?: MessagePort;
+};
+/** `changes`: whether anyone listens to what changed (live streams); reading it back is skipped otherwise. */
+export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'stop' };
 export type FromViewsWorker =
   | { kind: 'started'; checkpoint: bigint | undefined; projections: string[] }
   | { kind: 'committed'; position: bigint; changes: ContactView[] }
@@ -24,7 +32,7 @@ export type FromViewsWorker =
   | { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   | { kind: 'stopped' };
 
-const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000 } = workerData as ViewsWorkerData;
+const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, commits } = workerData as ViewsWorkerData;
 const port = parentPort!;
 const post = (message: FromViewsWorker): void => port.postMessage(message);
 const log = (level: 'info' | 'warn' | 'error') => (message: string, error?: unknown) =>
@@ -33,15 +41,18 @@ const log = (level: 'info' | 'warn' | 'error') => (message: string, error?: unkn
 const db = openViewsDatabase(viewsFile, storeTimeoutMs);
 const logger = { info: log('info'), warn: log('warn'), error: log('error') };
 const { subscription, projector, wake, close } = await follow(source);
+projector.collectChanges = false;
+commits?.on('message', wake);
 post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names });
 subscription.start();
 
 port.on('message', (message: ToViewsWorker) => {
-  if (message.kind === 'wake') wake();
+  if (message.kind === 'changes') projector.collectChanges = message.on;
   else void stop();
 });
 
 async function stop(): Promise<void> {
+  commits?.close();
   await subscription.stop();
   await close();
   db.close();

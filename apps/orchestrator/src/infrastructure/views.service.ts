@@ -15,7 +15,6 @@ import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 @Injectable()
 export class ViewsService {
   private readonly host: ViewsHost;
-  private stopWaking: (() => void) | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -35,13 +34,12 @@ export class ViewsService {
   }
 
   async start(): Promise<void> {
-    await this.host.start();
-    // This process's commits wake the views at once; other processes' commits are polled.
-    if (this.store instanceof SqliteEventStore) this.stopWaking = this.store.onCommitted(() => this.host.wake());
+    // This process's commits wake the views worker straight from the writer thread; other processes' are polled.
+    const commits = this.store instanceof SqliteEventStore ? await this.store.commitNotifications() : undefined;
+    await this.host.start(commits);
   }
 
   async stop(): Promise<void> {
-    this.stopWaking?.();
     await this.host.stop();
   }
 

@@ -5,8 +5,7 @@
  * - reads run on this thread over a WAL read connection that never waits (see SqliteLogReader).
  * Subscriptions wake on this process's commits at once, and see other processes' commits by polling.
  */
-import { EventEmitter } from 'node:events';
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
@@ -45,7 +44,6 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly follower: SqliteLogFollower;
-  private readonly committed = new EventEmitter();
   private readonly storeTimeoutMs: number;
 
   constructor(
@@ -71,10 +69,16 @@ export class SqliteEventStore implements EventStore {
     this.worker.on('exit', () => this.failAll(new EventStoreUnavailableError('SQLite writer stopped')));
   }
 
-  /** Called after each commit of this process (other processes' commits are seen by polling). */
-  onCommitted(listener: () => void): () => void {
-    this.committed.on('commit', listener);
-    return () => this.committed.off('commit', listener);
+  /**
+   * A port told 'commit' after each commit of this process, straight from the writer thread: hand it to a follower
+   * in another thread (the views) so that waking it costs this event loop nothing. Other processes' commits are
+   * seen by polling.
+   */
+  async commitNotifications(): Promise<MessagePort> {
+    await this.ready;
+    const { port1, port2 } = new MessageChannel();
+    this.worker.postMessage({ kind: 'follow', port: port1 } satisfies ToStoreWorker, [port1]);
+    return port2;
   }
 
   /** Resolves once the file is open and its schema in place; rejects when it cannot be opened. */
@@ -177,10 +181,7 @@ export class SqliteEventStore implements EventStore {
         pending.resolve(outcome.result);
       } else pending.reject(errorOf(outcome.failure));
     }
-    if (committed) {
-      this.follower.notify();
-      this.committed.emit('commit');
-    }
+    if (committed) this.follower.notify();
   }
 
   private failAll(error: Error): void {

@@ -3,11 +3,11 @@
  * Appends arrive in batches from the main thread; while another connection holds the write lock they wait here
  * (retried from a timer) until their deadline, then fail as unavailable with nothing written.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { GroupCommit, type AppendOutcome, type AppendRequest } from './group-commit.js';
 
 export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
-export type ToStoreWorker = { kind: 'append'; requests: AppendRequest[] } | { kind: 'close' };
+export type ToStoreWorker = { kind: 'append'; requests: AppendRequest[] } | { kind: 'follow'; port: MessagePort } | { kind: 'close' };
 export type FromStoreWorker =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
@@ -21,6 +21,8 @@ const queue: AppendRequest[] = [];
 let timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 let lockedAttempts = 0;
 let closing = false;
+/** Followers in other threads (the views): told of each commit directly, without the service's event loop. */
+const followers: MessagePort[] = [];
 
 let log: GroupCommit;
 try {
@@ -32,6 +34,11 @@ try {
 }
 
 port.on('message', (message: ToStoreWorker) => {
+  if (message.kind === 'follow') {
+    followers.push(message.port);
+    message.port.on('close', () => followers.splice(followers.indexOf(message.port), 1));
+    return;
+  }
   if (message.kind === 'close') {
     closing = true;
     if (queue.length === 0) close();
@@ -56,6 +63,7 @@ function flush(): void {
   }
   lockedAttempts = 0;
   post({ kind: 'settled', outcomes });
+  if (outcomes.some((o) => o.ok)) for (const follower of followers) follower.postMessage('commit');
   if (queue.length > 0) timer = setImmediate(flush);
   else if (closing) close();
 }
@@ -71,6 +79,7 @@ function expire(): void {
 }
 
 function close(): void {
+  for (const follower of followers) follower.close();
   log.close();
   post({ kind: 'closed' });
   port.close();
