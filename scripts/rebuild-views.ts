@@ -7,15 +7,15 @@ import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
-import { EsdbEventStore } from '../libs/event-store/src/esdb/esdb-event-store.js';
 import { SqliteLogReader } from '../libs/event-store/src/index.js';
 import { rebuildViews, type RebuildSource } from '../libs/projections/src/index.js';
 
 const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
 const target = process.argv[2] ?? join(config.dataDir, 'views.db');
 
-function openSource(): { source: RebuildSource; close: () => Promise<void> } {
+async function openSource(): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
   if (config.eventStore === 'esdb') {
+    const { EsdbEventStore } = await import('../libs/event-store/src/esdb/esdb-event-store.js');
     const store = new EsdbEventStore(config.esdbConnectionString!);
     return {
       source: { kind: 'pages', head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }) },
@@ -31,7 +31,7 @@ function openSource(): { source: RebuildSource; close: () => Promise<void> } {
   };
 }
 
-const { source, close } = openSource();
+const { source, close } = await openSource();
 const bar = process.stderr.isTTY
   ? new SingleBar({ format: 'views:rebuild [{bar}] {percentage}% | position {value}/{total} | {rate} events/s | eta {eta_formatted}', stream: process.stderr })
   : undefined;

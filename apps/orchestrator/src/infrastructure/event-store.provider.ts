@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
 import { InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
-import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
@@ -15,7 +14,9 @@ import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 
 export async function openEventStore(config: AppConfig, logger: AppLogger): Promise<EventStore> {
   if (config.eventStore === 'esdb') {
-    let store: EsdbEventStore;
+    // Loaded only here: the gRPC client is not needed by the embedded store.
+    const { EsdbEventStore } = await import('../../../../libs/event-store/src/esdb/esdb-event-store.js');
+    let store: InstanceType<typeof EsdbEventStore>;
     try {
       store = new EsdbEventStore(config.esdbConnectionString!);
     } catch (error) {

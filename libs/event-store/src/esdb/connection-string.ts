@@ -6,7 +6,11 @@
  * - What this client would ignore with a warning is refused: an unknown option, and tlsVerifyCert=false
  *   (6.2 does not implement it; a private CA is given with tlsCAFile).
  */
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { createRequire } from 'node:module';
+import type { EventStoreDBClient } from '@eventstore/db-client';
+
+// Loaded on first use: the client costs ~20 MB, which the embedded (SQLite) service never needs.
+const load = (): typeof import('@eventstore/db-client') => createRequire(import.meta.url)('@eventstore/db-client') as typeof import('@eventstore/db-client');
 
 /** The connection string cannot be used; the message says why, without the credentials. */
 export class InvalidConnectionStringError extends Error {
@@ -75,7 +79,7 @@ export function toClientConnectionString(raw: string): string {
 export function connectClient(raw: string): EventStoreDBClient {
   const converted = toClientConnectionString(raw);
   try {
-    return EventStoreDBClient.connectionString(converted);
+    return load().EventStoreDBClient.connectionString(converted);
   } catch (error) {
     throw new InvalidConnectionStringError(`is refused by @eventstore/db-client: ${(error as Error).message}`, { cause: error });
   }

@@ -48,7 +48,7 @@ export class GroupCommit {
 
   /** Commits the batch in one transaction; 'locked' when another connection holds the write lock (nothing written). */
   commit(batch: AppendRequest[]): AppendOutcome[] | 'locked' {
-    const { begin, commit, savepoint, release, rollbackTo, rollback } = this.statements;
+    const { begin, commit, rollback } = this.statements;
     try {
       begin.run();
     } catch (error) {
@@ -58,13 +58,9 @@ export class GroupCommit {
     const outcomes: AppendOutcome[] = [];
     try {
       for (const request of batch) {
-        savepoint.run();
         try {
-          outcomes.push({ id: request.id, ok: true, result: this.write(request) });
-          release.run();
+          outcomes.push({ id: request.id, ok: true, result: this.append(request) });
         } catch (error) {
-          rollbackTo.run();
-          release.run();
           outcomes.push({ id: request.id, ok: false, failure: failureOf(error) });
         }
       }
@@ -81,9 +77,34 @@ export class GroupCommit {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * One append inside the group's transaction; it fails alone. A single event needs no savepoint: every check runs
+   * before its one INSERT, and a failed statement undoes only itself. Several events get one, so that a failure
+   * after the first leaves nothing of the append behind.
+   */
+  private append(request: AppendRequest): AppendResult {
+    const several = request.events.length > 1;
+    const { savepoint, release, rollbackTo } = this.statements;
+    if (several) savepoint.run();
+    try {
+      const result = this.write(request);
+      if (several) release.run();
+      return result;
+    } catch (error) {
+      if (several) {
+        rollbackTo.run();
+        release.run();
+      }
+      // The same event IDs again: an idempotent retry answers the first write, whatever the stream did since.
+      if (!(error instanceof WrongExpectedRevisionError) && !isConstraint(error)) throw error;
+      const duplicate = this.alreadyWritten(request.streamId, request.events);
+      if (duplicate) return duplicate;
+      throw error;
+    }
+  }
+
+  /** The optimistic path: the revision check, then the inserts (a known event ID fails on its UNIQUE index). */
   private write({ streamId, events, expectedRevision }: AppendRequest): AppendResult {
-    const duplicate = this.alreadyWritten(streamId, events);
-    if (duplicate) return duplicate;
     const last = this.statements.lastRevision.get(streamId)?.revision ?? null;
     const ok =
       expectedRevision === 'any' ||
@@ -113,6 +134,8 @@ export class GroupCommit {
     throw new WrongExpectedRevisionError(streamId, 'any', this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
   }
 }
+
+const isConstraint = (error: unknown): boolean => String((error as { code?: unknown } | undefined)?.code ?? '').startsWith('SQLITE_CONSTRAINT');
 
 function failureOf(error: unknown): AppendFailure {
   if (error instanceof WrongExpectedRevisionError) return { kind: 'conflict', streamId: error.streamId, expected: error.expected, actual: error.actual };
