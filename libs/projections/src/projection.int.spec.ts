@@ -92,8 +92,12 @@ describe('Projector', () => {
     expect(expected.profiles).toEqual([expect.objectContaining({ name: 'P2', permissions: '["Contacts.View","Audit.Read"]' })]);
     expect((expected.history as Array<{ contact_id: string }>).some((h) => h.contact_id === 'abc')).toBe(false);
     for (const size of [7, 1000]) {
-      expect(dump((projectAttached(join(dir, `attached-${size}.db`), size), join(dir, `attached-${size}.db`)))).toEqual(expected);
-      expect(dump((projectCopied(join(dir, `copied-${size}.db`), size), join(dir, `copied-${size}.db`)))).toEqual(expected);
+      const attached = join(dir, `attached-${size}.db`);
+      const copied = join(dir, `copied-${size}.db`);
+      projectAttached(attached, size);
+      projectCopied(copied, size);
+      expect(dump(attached)).toEqual(expected);
+      expect(dump(copied)).toEqual(expected);
     }
   });
 

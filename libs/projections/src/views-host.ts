@@ -60,6 +60,12 @@ export class ViewsHost {
       this.error = `views worker failed: ${error.message}`;
       this.options.logger.error(this.error);
     });
+    worker.on('exit', (code) => {
+      // Not asked to stop: /health reports the views down rather than silently stale.
+      if (this.worker !== worker) return;
+      this.error ??= `views worker exited with ${code}`;
+      this.options.logger.error(this.error);
+    });
     this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
   }
 

@@ -43,6 +43,7 @@ export class SqliteEventStore implements EventStore {
   private nextId = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
+  private stopped: EventStoreUnavailableError | undefined;
   private readonly follower: SqliteLogFollower;
   private readonly storeTimeoutMs: number;
 
@@ -65,8 +66,8 @@ export class SqliteEventStore implements EventStore {
       });
     });
     this.ready.catch(() => undefined);
-    this.worker.on('error', (error) => this.failAll(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })));
-    this.worker.on('exit', () => this.failAll(new EventStoreUnavailableError('SQLite writer stopped')));
+    this.worker.on('error', (error) => this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })));
+    this.worker.on('exit', () => this.writerStopped(new EventStoreUnavailableError('SQLite writer stopped')));
   }
 
   /**
@@ -88,6 +89,7 @@ export class SqliteEventStore implements EventStore {
 
   append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
     if (this.closed || this.closing) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
+    if (this.stopped) return Promise.reject(this.stopped);
     if (events.length === 0) return Promise.reject(new RangeError('append needs at least one event'));
     // Serialised here, so data JSON cannot hold fails this append alone, synchronously, before anything is queued.
     let serialised: SerialisedEvent[];
@@ -182,6 +184,12 @@ export class SqliteEventStore implements EventStore {
       } else pending.reject(errorOf(outcome.failure));
     }
     if (committed) this.follower.notify();
+  }
+
+  /** The writer thread is gone (it could not open the file, or crashed): every append fails from now on. */
+  private writerStopped(error: EventStoreUnavailableError): void {
+    this.stopped ??= error;
+    this.failAll(error);
   }
 
   private failAll(error: Error): void {
