@@ -55,17 +55,13 @@ export const contactViewProjection: Projection<ContactView> = {
       contact_id TEXT PRIMARY KEY, sort_key TEXT NOT NULL, business_unit_id TEXT NOT NULL, media_type TEXT NOT NULL,
       skill TEXT, state TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, ended_by TEXT,
       disconnect_reason TEXT, position TEXT NOT NULL) WITHOUT ROWID`,
-    `CREATE TABLE IF NOT EXISTS contact_history (
-      seq INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-      metadata TEXT NOT NULL, position TEXT NOT NULL, recorded_at TEXT NOT NULL)`,
   ],
   indexes: [
     'CREATE INDEX IF NOT EXISTS contacts_bu_order ON contacts (business_unit_id, sort_key, contact_id)',
     'CREATE INDEX IF NOT EXISTS contacts_order ON contacts (sort_key, contact_id)',
-    'CREATE INDEX IF NOT EXISTS contact_history_contact ON contact_history (contact_id, seq)',
   ],
-  reset: ['DELETE FROM contacts', 'DELETE FROM contact_history'],
-  // In this order: a contact started and ended in one batch is inserted, then ended; history rows in log order.
+  reset: ['DELETE FROM contacts'],
+  // In this order: a contact started and ended in one batch is inserted, then ended.
   apply: (batch) => [
     `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, position)
      SELECT b.data->>'contactId', ${SORT_KEY_SQL("b.data->>'contactId'")}, b.data->>'businessUnitId', b.data->>'mediaType',
@@ -76,9 +72,6 @@ export const contactViewProjection: Projection<ContactView> = {
             disconnect_reason = e.data->>'disconnectReason', position = e.position
      FROM (SELECT b.data, b.position FROM ${batch} AS b WHERE b.type = 'ContactEnded') AS e
      WHERE contacts.contact_id = e.data->>'contactId'`,
-    `INSERT INTO contact_history (contact_id, type, data, metadata, position, recorded_at)
-     SELECT b.data->>'contactId', b.type, b.data, b.metadata, b.position, b.recorded_at
-     FROM ${batch} AS b WHERE b.type IN ('ContactStarted', 'ContactEnded') OR ${NAMES_A_CONTACT} ORDER BY b.ord`,
   ],
   current(db, batch, range) {
     return statement<BatchRange, ContactRow>(
@@ -89,6 +82,23 @@ export const contactViewProjection: Projection<ContactView> = {
       .all(range)
       .map(toView);
   },
+};
+
+/** Each contact's history: its own events and the refusals that named it, in log order. */
+export const contactHistoryProjection: Projection<never> = {
+  name: 'contact-history',
+  tables: [
+    `CREATE TABLE IF NOT EXISTS contact_history (
+      seq INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+      metadata TEXT NOT NULL, position TEXT NOT NULL, recorded_at TEXT NOT NULL)`,
+  ],
+  indexes: ['CREATE INDEX IF NOT EXISTS contact_history_contact ON contact_history (contact_id, seq)'],
+  reset: ['DELETE FROM contact_history'],
+  apply: (batch) => [
+    `INSERT INTO contact_history (contact_id, type, data, metadata, position, recorded_at)
+     SELECT b.data->>'contactId', b.type, b.data, b.metadata, b.position, b.recorded_at
+     FROM ${batch} AS b WHERE b.type IN ('ContactStarted', 'ContactEnded') OR ${NAMES_A_CONTACT} ORDER BY b.ord`,
+  ],
 };
 
 const toView = (row: ContactRow): ContactView => ({

@@ -7,4 +7,5 @@ export * from './views-host.js';
 export * from './views-reader.js';
 export type { ViewsSource } from './views-worker.js';
 export * from './rebuild.js';
+export * from './views.js';
 export * from './subscription/index.js';

@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore, type EventToAppend, type RecordedEvent } from '../../event-store/src/index.js';
-import { contactViewProjection, type ContactView } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
+import type { ContactView } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
+import { rebuildViews } from './rebuild.js';
 import { openViewsDatabase } from './views-database.js';
+import { VIEW_PROJECTIONS } from './views.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'co-projection-'));
 const eventsFile = join(dir, 'events.db');
@@ -62,7 +63,7 @@ function dump(file: string): Record<string, unknown[]> {
 
 function projectAttached(file: string, batch: number): ContactView[] {
   const db = openViewsDatabase(file);
-  const projector = new Projector<ContactView>(db, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
+  const projector = new Projector<ContactView>(db, VIEW_PROJECTIONS, attachedLog(eventsFile));
   const changes: ContactView[] = [];
   const head = log[log.length - 1]!.position;
   for (let after = 0n; after < head; after += BigInt(batch)) {
@@ -75,7 +76,7 @@ function projectAttached(file: string, batch: number): ContactView[] {
 function projectCopied(file: string, batch: number): ContactView[] {
   const db = openViewsDatabase(file);
   const incoming = new IncomingBatch();
-  const projector = new Projector<ContactView>(db, [contactViewProjection, directoryViewProjection], incoming);
+  const projector = new Projector<ContactView>(db, VIEW_PROJECTIONS, incoming);
   const changes: ContactView[] = [];
   for (let i = 0; i < log.length; i += batch) changes.push(...projector.applyBatch(incoming.load(log.slice(i, i + batch))).changes);
   db.close();
@@ -101,6 +102,20 @@ describe('Projector', () => {
     }
   });
 
+  it('the offline rebuild (two threads, attached log) gives the same views as the live projection', async () => {
+    const reference = join(dir, 'live.db');
+    projectAttached(reference, 3);
+    const rebuilt = join(dir, 'rebuilt.db');
+    const progress: bigint[] = [];
+    const result = await rebuildViews({ kind: 'sqlite', file: eventsFile, head: async () => log[log.length - 1]!.position }, rebuilt, (p) => progress.push(p.position));
+    expect(result).toMatchObject({ head: log[log.length - 1]!.position, events: log.length });
+    expect(progress[progress.length - 1]).toBe(log[log.length - 1]!.position);
+    expect(dump(rebuilt)).toEqual(dump(reference));
+    const pages = join(dir, 'rebuilt-from-pages.db');
+    await rebuildViews({ kind: 'pages', head: async () => log[log.length - 1]!.position, page: async (after, max) => log.filter((e) => after === undefined || e.position > after).slice(0, max) }, pages);
+    expect(dump(pages)).toEqual(dump(reference));
+  });
+
   it('reports each contact change in log order, as the live stream shows it', () => {
     const changes = projectCopied(join(dir, 'changes.db'), 1000);
     const contactEvents = log.filter((e) => e.type === 'ContactStarted' || e.type === 'ContactEnded');
@@ -111,8 +126,8 @@ describe('Projector', () => {
     const shared = join(dir, 'shared.db');
     const first = openViewsDatabase(shared);
     const second = openViewsDatabase(shared);
-    const a = new Projector<ContactView>(first, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
-    const b = new Projector<ContactView>(second, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
+    const a = new Projector<ContactView>(first, VIEW_PROJECTIONS, attachedLog(eventsFile));
+    const b = new Projector<ContactView>(second, VIEW_PROJECTIONS, attachedLog(eventsFile));
     const head = log[log.length - 1]!.position;
     a.applyBatch({ after: 0n, upTo: 20n });
     const late = b.applyBatch({ after: 0n, upTo: 30n });

@@ -1,16 +1,19 @@
 /**
  * Offline rebuild: replays the whole log from position 0 into a fresh views database beside the live one, through
  * the same projections as the live views, then swaps it in with a rename, so a reader never sees a half-built
- * view. The scratch file is written without a journal or fsync (a crash leaves only a scratch file to delete), in
- * large batches, with its indexes built once at the end; it becomes a WAL database before the swap.
+ * view. Scratch files are written without a journal or fsync (a crash leaves only scratch files, removed by the
+ * next run), in large batches, with indexes built once at the end; the result becomes a WAL database before the swap.
  */
+import type Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import type { RecordedEvent } from '../../event-store/src/index.js';
-import { contactViewProjection } from './contact-view.js';
+import { startWorker, type RecordedEvent } from '../../event-store/src/index.js';
+import { contactHistoryProjection, contactViewProjection } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
-import { openViewsDatabase } from './views-database.js';
+import { openScratch } from './rebuild-scratch.js';
+import type { FromRebuildWorker, RebuildWorkerData } from './rebuild-worker.js';
+import { VIEW_PROJECTIONS } from './views.js';
 
 /** The log to replay: the embedded file itself, or pages of another store. */
 export type RebuildSource =
@@ -25,61 +28,119 @@ const SUFFIXES = ['', '-wal', '-shm', '-journal'];
 
 export async function rebuildViews(source: RebuildSource, target: string, onProgress: (progress: RebuildProgress) => void = () => {}): Promise<RebuildResult> {
   const scratch = `${target}.rebuild`;
-  for (const suffix of SUFFIXES) rmSync(`${scratch}${suffix}`, { force: true });
+  const side = `${target}.rebuild-contacts`;
+  const clean = (): void => {
+    for (const file of [scratch, side]) for (const suffix of SUFFIXES) rmSync(`${file}${suffix}`, { force: true });
+  };
+  clean();
   const started = performance.now();
   const seconds = (): number => (performance.now() - started) / 1000;
   const head = (await source.head()) ?? 0n;
-  const db = openViewsDatabase(scratch);
+  try {
+    const events = source.kind === 'sqlite' ? await rebuildInTwoThreads(source.file, scratch, side, head, seconds, onProgress) : await rebuildFromPages(source, scratch, head, seconds, onProgress);
+    for (const suffix of ['-wal', '-shm']) if (existsSync(`${target}${suffix}`)) rmSync(`${target}${suffix}`);
+    renameSync(scratch, target);
+    return { head, events, seconds: seconds() };
+  } finally {
+    clean();
+  }
+}
+
+/**
+ * The embedded log, attached: a worker thread projects the contact and directory views into a side file while this
+ * thread projects the history (the larger table) into the scratch file; the side tables are then copied in, the
+ * indexes built once, and the file becomes a WAL database.
+ */
+async function rebuildInTwoThreads(
+  eventsFile: string,
+  scratch: string,
+  side: string,
+  head: bigint,
+  seconds: () => number,
+  onProgress: (progress: RebuildProgress) => void,
+): Promise<number> {
+  const data: RebuildWorkerData = { eventsFile, sideFile: side, head, batch: BATCH };
+  const worker = startWorker(import.meta.url, 'rebuild-worker', data);
+  let sidePosition = 0n;
+  let historyPosition = 0n;
+  let events = 0;
+  const report = (): void => {
+    const position = sidePosition < historyPosition ? sidePosition : historyPosition;
+    onProgress({ position, head, events: Number(position), seconds: seconds() });
+  };
+  const sideDone = new Promise<void>((resolve, reject) => {
+    worker.on('message', (message: FromRebuildWorker) => {
+      if (message.kind === 'done') return resolve();
+      sidePosition = message.position;
+      report();
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the rebuild worker exited with ${code}`))));
+  });
+  const db = openScratch(scratch);
+  try {
+    const projector = new Projector(db, [contactHistoryProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
+    for (let after = 0n; after < head; ) {
+      const upTo = head - after > BigInt(BATCH) ? after + BigInt(BATCH) : head;
+      projector.applyBatch({ after, upTo });
+      events += Number(upTo - after);
+      historyPosition = upTo;
+      report();
+      after = upTo;
+      // Lets the worker's progress (and a progress bar) through.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    db.exec('DETACH DATABASE log');
+    await sideDone;
+    copySideViews(db, side);
+    for (const projection of VIEW_PROJECTIONS) for (const sql of projection.indexes) db.exec(sql);
+    db.pragma('journal_mode = WAL');
+  } finally {
+    db.close();
+    await worker.terminate();
+  }
+  return events;
+}
+
+/** The side file's tables and checkpoints, into the scratch file (same DDL, so the same columns in the same order). */
+function copySideViews(db: Database.Database, side: string): void {
+  db.prepare('ATTACH DATABASE ? AS side').run(side);
+  db.transaction(() => {
+    for (const projection of [contactViewProjection, directoryViewProjection]) for (const sql of projection.tables) db.exec(sql);
+    const tables = db.prepare<[], string>(`SELECT name FROM side.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'checkpoints'`).pluck().all();
+    for (const table of tables) db.exec(`INSERT INTO main."${table}" SELECT * FROM side."${table}"`);
+    db.exec('INSERT INTO main.checkpoints SELECT * FROM side.checkpoints');
+  })();
+  db.exec('DETACH DATABASE side');
+}
+
+/** Another store (EventStoreDB): its pages, copied into the batch table, through every projection. */
+async function rebuildFromPages(
+  source: Extract<RebuildSource, { kind: 'pages' }>,
+  scratch: string,
+  head: bigint,
+  seconds: () => number,
+  onProgress: (progress: RebuildProgress) => void,
+): Promise<number> {
+  const db = openScratch(scratch);
   let events = 0;
   try {
-    db.pragma('page_size = 16384');
-    db.pragma('journal_mode = OFF');
-    db.pragma('synchronous = OFF');
-    db.pragma('cache_size = -262144');
-    db.pragma('temp_store = MEMORY');
-    const report = (position: bigint, count: number): void => {
-      events += count;
-      onProgress({ position, head, events, seconds: seconds() });
-    };
-    if (source.kind === 'sqlite') {
-      const projector = new Projector(db, [contactViewProjection, directoryViewProjection], attachedLog(source.file), { changes: false, deferIndexes: true });
-      // The log is read once, front to back: map it rather than copy it page by page.
-      db.pragma('log.mmap_size = 4294967296');
-      for (let after = 0n; after < head; ) {
-        const upTo = head - after > BATCH ? after + BigInt(BATCH) : head;
-        projector.applyBatch({ after, upTo });
-        report(upTo, Number(upTo - after));
-        after = upTo;
-        // Let the progress bar draw.
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      projector.createIndexes();
-      db.exec('DETACH DATABASE log');
-    } else {
-      const incoming = new IncomingBatch();
-      const projector = new Projector(db, [contactViewProjection, directoryViewProjection], incoming, { changes: false, deferIndexes: true });
-      let after: bigint | undefined;
-      for (;;) {
-        const page = (await source.page(after, 5_000)).filter((e) => e.position <= head);
-        if (page.length === 0) break;
-        projector.applyBatch(incoming.load(page));
-        after = page[page.length - 1]!.position;
-        report(after, page.length);
-        if (after >= head) break;
-      }
-      projector.createIndexes();
+    const incoming = new IncomingBatch();
+    const projector = new Projector(db, VIEW_PROJECTIONS, incoming, { changes: false, deferIndexes: true });
+    let after: bigint | undefined;
+    for (;;) {
+      const page = (await source.page(after, 5_000)).filter((e) => e.position <= head);
+      if (page.length === 0) break;
+      projector.applyBatch(incoming.load(page));
+      after = page[page.length - 1]!.position;
+      events += page.length;
+      onProgress({ position: after, head, events, seconds: seconds() });
+      if (after >= head) break;
     }
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  try {
+    projector.createIndexes();
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();
   }
-  for (const suffix of ['-wal', '-shm']) if (existsSync(`${target}${suffix}`)) rmSync(`${target}${suffix}`);
-  renameSync(scratch, target);
-  for (const suffix of SUFFIXES.slice(1)) rmSync(`${scratch}${suffix}`, { force: true });
-  return { head, events, seconds: seconds() };
+  return events;
 }

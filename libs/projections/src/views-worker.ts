@@ -4,14 +4,12 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
-import { contactViewProjection, type ContactView } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
+import type { ContactView } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
-import { Projector, attachedLog, type Projection } from './projection.js';
+import { Projector, attachedLog } from './projection.js';
 import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
 import { openViewsDatabase } from './views-database.js';
-
-const PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection, directoryViewProjection];
+import { VIEW_PROJECTIONS as PROJECTIONS } from './views.js';
 
 export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
 export type ViewsWorkerData = {
