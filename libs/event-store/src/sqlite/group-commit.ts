@@ -37,6 +37,10 @@ export class GroupCommit {
       lastRevision: this.db.prepare<[string], { revision: bigint }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
       byEventId: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
       insert: this.db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertAfter: this.db.prepare(
+        `INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) SELECT ?, ?, ?, ?, ?, ?, ?
+         WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND revision = ?)`,
+      ),
       begin: this.db.prepare('BEGIN IMMEDIATE'),
       commit: this.db.prepare('COMMIT'),
       rollback: this.db.prepare('ROLLBACK'),
@@ -99,28 +103,39 @@ export class GroupCommit {
       if (!(error instanceof WrongExpectedRevisionError) && !isConstraint(error)) throw error;
       const duplicate = this.alreadyWritten(request.streamId, request.events);
       if (duplicate) return duplicate;
-      throw error;
+      // A revision already taken: someone else wrote to the stream first.
+      throw error instanceof WrongExpectedRevisionError ? error : this.conflict(request.streamId, request.expectedRevision);
     }
   }
 
-  /** The optimistic path: the revision check, then the inserts (a known event ID fails on its UNIQUE index). */
+  /**
+   * The optimistic path. An exact expectation is checked by the inserts themselves: the first event goes in at the
+   * expected revision + 1 only if the expected revision exists, and UNIQUE (stream_id, revision) refuses it when a
+   * later one does; no_stream is revision 0. Only `any` and `stream_exists` read the stream's last revision first.
+   * A known event ID fails on its UNIQUE index; the caller then tells a retry from a conflict.
+   */
   private write({ streamId, events, expectedRevision }: AppendRequest): AppendResult {
-    const last = this.statements.lastRevision.get(streamId)?.revision ?? null;
-    const ok =
-      expectedRevision === 'any' ||
-      (expectedRevision === 'no_stream' && last === null) ||
-      (expectedRevision === 'stream_exists' && last !== null) ||
-      (typeof expectedRevision === 'bigint' && last === expectedRevision);
-    if (!ok) throw new WrongExpectedRevisionError(streamId, expectedRevision, last ?? 'no_stream');
-    let revision = last ?? -1n;
+    const { insert, insertAfter, lastRevision } = this.statements;
+    let revision: bigint;
+    if (expectedRevision === 'any' || expectedRevision === 'stream_exists') {
+      const last = lastRevision.get(streamId)?.revision ?? null;
+      if (expectedRevision === 'stream_exists' && last === null) throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
+      revision = last ?? -1n;
+    } else revision = expectedRevision === 'no_stream' ? -1n : expectedRevision;
     let position = 0n;
     const recordedAt = new Date().toISOString();
-    for (const event of events) {
+    for (const [i, event] of events.entries()) {
       revision += 1n;
-      const info = this.statements.insert.run(event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt);
+      const values = [event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt] as const;
+      const info = i === 0 && typeof expectedRevision === 'bigint' ? insertAfter.run(...values, streamId, expectedRevision) : insert.run(...values);
+      if (info.changes === 0) throw this.conflict(streamId, expectedRevision);
       position = BigInt(info.lastInsertRowid);
     }
     return { nextExpectedRevision: revision, position };
+  }
+
+  private conflict(streamId: string, expected: ExpectedRevision): WrongExpectedRevisionError {
+    return new WrongExpectedRevisionError(streamId, expected, this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
   }
 
   /** Idempotent retry, as EventStoreDB does it: the same event IDs already in this stream write nothing. */
