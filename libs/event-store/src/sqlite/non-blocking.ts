@@ -7,14 +7,26 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EventStoreUnavailableError } from '../port.js';
 import { isLocked } from './schema.js';
 
-export async function withoutWaiting<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
+export function withoutWaiting<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
+  // The common case costs one statement and one settled promise: no lock, no timer.
+  if (db.open) {
+    try {
+      return Promise.resolve(query());
+    } catch (error) {
+      if (!isLocked(error)) return Promise.reject(failure(db, error));
+    }
+  }
+  return retry(db, query, timeoutMs);
+}
+
+async function retry<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     if (!db.open) throw new EventStoreUnavailableError(`SQLite ${db.name} is closed`);
     try {
       return query();
     } catch (error) {
-      if (!isLocked(error)) throw new EventStoreUnavailableError(`SQLite read of ${db.name} failed: ${(error as Error).message}`, { cause: error });
+      if (!isLocked(error)) throw failure(db, error);
       if (Date.now() >= deadline) {
         throw new EventStoreUnavailableError(`SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`, { cause: error });
       }
@@ -23,6 +35,9 @@ export async function withoutWaiting<T>(db: Database.Database, query: () => T, t
     }
   }
 }
+
+const failure = (db: Database.Database, error: unknown): EventStoreUnavailableError =>
+  new EventStoreUnavailableError(`SQLite read of ${db.name} failed: ${(error as Error).message}`, { cause: error });
 
 /** A read connection that never waits for a lock and never writes. */
 export function openReadConnection(Driver: typeof Database, file: string): Database.Database {

@@ -107,20 +107,20 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  async readStream(streamId: string): Promise<RecordedEvent[]> {
-    return (await this.open()).readStream(streamId);
+  readStream(streamId: string): Promise<RecordedEvent[]> {
+    return this.read((reader) => reader.readStream(streamId));
   }
 
-  async readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
-    return (await this.open()).readAll(after ?? 0n, maxCount);
+  readAll({ after, maxCount }: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.read((reader) => reader.readAll(after ?? 0n, maxCount));
   }
 
-  async headPosition(): Promise<bigint | undefined> {
-    return (await this.open()).head();
+  headPosition(): Promise<bigint | undefined> {
+    return this.read((reader) => reader.head());
   }
 
   async ping(): Promise<void> {
-    await (await this.open()).head();
+    await this.read((reader) => reader.head());
   }
 
   async *subscribeToAll({ after, signal }: SubscribeOptions): AsyncIterable<RecordedEvent> {
@@ -155,10 +155,11 @@ export class SqliteEventStore implements EventStore {
     await closed;
   }
 
-  private async open(): Promise<SqliteLogReader> {
-    if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
-    if (!this.reader) await this.ready;
-    return this.reader!;
+  /** Reads at once once the file is open (the command path), after opening otherwise. */
+  private read<T>(query: (reader: SqliteLogReader) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
+    if (this.reader) return query(this.reader);
+    return this.ready.then(() => query(this.reader!));
   }
 
   private send(): void {
