@@ -91,9 +91,11 @@ async function rebuildInTwoThreads(
       await new Promise((resolve) => setImmediate(resolve));
     }
     db.exec('DETACH DATABASE log');
+    // The history's index is built while the worker finishes; the copied tables' after the copy.
+    for (const sql of contactHistoryProjection.indexes) db.exec(sql);
     await sideDone;
     copySideViews(db, side);
-    for (const projection of VIEW_PROJECTIONS) for (const sql of projection.indexes) db.exec(sql);
+    for (const projection of [contactViewProjection, directoryViewProjection]) for (const sql of projection.indexes) db.exec(sql);
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();
