@@ -1,7 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
-import type { EventStore } from '../../../libs/event-store/src/index.js';
+import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
 import { ContactStreamController, ContactStreams } from './contacts/contact-stream.controller.js';

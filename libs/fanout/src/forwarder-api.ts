@@ -1,6 +1,6 @@
 /** The outcome forwarder's contract: its options, its status and the error it reports for a foreign checkpoint. */
 import type { Kafka, KafkaConfig } from 'kafkajs';
-import type { EventStore } from '../../event-store/src/index.js';
+import type { EventStore } from '#event-store';
 import type { ForwarderLogger } from './logger.js';
 
 export interface OutcomeForwarderOptions {

@@ -10,8 +10,8 @@
  */
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
-import type { RecordedEvent } from '../../event-store/src/index.js';
-import { Subscription, batchesOf } from '../../projections/src/subscription/index.js';
+import type { RecordedEvent } from '#event-store';
+import { Subscription, batchesOf } from '#projections/subscription';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
 import { CheckpointBeyondHeadError, type ForwarderState, type ForwarderStatus, type OutcomeForwarderOptions } from './forwarder-api.js';
 import { consoleLogger, errorMessage, type ForwarderLogger } from './logger.js';

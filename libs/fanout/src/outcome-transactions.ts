@@ -9,7 +9,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
-import type { EventStore, RecordedEvent } from '../../event-store/src/index.js';
+import type { EventStore, RecordedEvent } from '#event-store';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
 import { CheckpointBeyondHeadError, type OutcomeForwarderOptions } from './forwarder-api.js';
 import type { ForwarderLogger } from './logger.js';

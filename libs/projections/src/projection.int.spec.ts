@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqliteEventStore, type EventToAppend, type RecordedEvent } from '../../event-store/src/index.js';
+import { SqliteEventStore, type EventToAppend, type RecordedEvent } from '#event-store';
 import { contactViewProjection, type ContactView } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';

@@ -5,7 +5,7 @@
  * large batches, with its indexes built once at the end; it becomes a WAL database before the swap.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import type { RecordedEvent } from '../../event-store/src/index.js';
+import type { RecordedEvent } from '#event-store';
 import { contactViewProjection } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';

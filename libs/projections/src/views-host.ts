@@ -4,7 +4,7 @@
  * views through a connection that never waits for a lock (see ViewsReader).
  */
 import { EventEmitter } from 'node:events';
-import { startWorker, waitForPosition } from '../../event-store/src/index.js';
+import { startWorker, waitForPosition } from '#event-store';
 import type { ContactView } from './contact-view.js';
 import { ViewsReader } from './views-reader.js';
 import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';

@@ -3,7 +3,7 @@
  * transaction per batch (rows and checkpoints together). The service's event loop only receives what changed.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
+import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '#event-store';
 import { contactViewProjection, type ContactView } from './contact-view.js';
 import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
@@ -100,7 +100,7 @@ async function follow(spec: ViewsSource): Promise<Following> {
     };
   }
   // Loaded only when needed: the gRPC client is not started for the embedded store.
-  const { EsdbEventStore } = await import('../../event-store/src/esdb/esdb-event-store.js');
+  const { EsdbEventStore } = await import('#event-store/esdb');
   const store: EventStore = new EsdbEventStore(spec.connectionString);
   const incoming = new IncomingBatch();
   const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);

@@ -3,7 +3,7 @@
  * with a message naming the variable. Reads only the object it is given (and, for ESDB_CONNECTION_STRING,
  * the certificate files the string names).
  */
-import { checkConnectionString, InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
+import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 
 export type AppConfig = {
   port: number;

@@ -12,7 +12,7 @@ import {
   isWellFormedContactId,
   type ContactEventEnvelope,
   type EndContactDecision,
-} from '../../../../libs/contacts/src/index.js';
+} from '#contacts';
 import {
   AppendOutcomeUnknownError,
   EventStoreUnavailableError,
@@ -20,7 +20,7 @@ import {
   type EventMetadata,
   type EventStore,
   type RecordedEvent,
-} from '../../../../libs/event-store/src/index.js';
+} from '#event-store';
 import { randomUUID } from 'node:crypto';
 import { DirectoryService } from '../directory/directory.service.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';

@@ -6,8 +6,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '../../../../libs/contacts/src/index.js';
-import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '#contacts';
+import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '#event-store';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';

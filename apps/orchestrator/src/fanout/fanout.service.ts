@@ -5,8 +5,8 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
-import type { EventStore } from '../../../../libs/event-store/src/index.js';
-import { OutcomeForwarder, type ForwarderStatus } from '../../../../libs/fanout/src/index.js';
+import type { EventStore } from '#event-store';
+import { OutcomeForwarder, type ForwarderStatus } from '#fanout';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';

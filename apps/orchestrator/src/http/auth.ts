@@ -1,7 +1,7 @@
 /** The two credentials of DESIGN §5: the platform token, and a SecurityUser (agent of a business unit). */
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { CONTACTS_VIEW } from '../../../../libs/contacts/src/index.js';
+import { CONTACTS_VIEW } from '#contacts';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import { SECRETS } from '../infrastructure/tokens.js';

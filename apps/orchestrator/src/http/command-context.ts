@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+import type { EventMetadata } from '#event-store';
 import { InvalidInputError, identifier } from './input.js';
 import type { RequestLike } from './auth.js';
 

@@ -6,8 +6,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '../../../../libs/projections/src/index.js';
+import { SqliteEventStore, type EventStore } from '#event-store';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from './logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';

@@ -1,7 +1,7 @@
 /** GET /metrics: Prometheus text. Positions are gauges of the SQLite log; lag is head minus checkpoint. */
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { EventStore } from '../../../../libs/event-store/src/index.js';
+import type { EventStore } from '#event-store';
 import { FanoutService } from '../fanout/fanout.service.js';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG, EVENT_STORE } from '../infrastructure/tokens.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { SqliteEventStore } from '../../../event-store/src/index.js';
+import { SqliteEventStore } from '#event-store';
 import type { ForwarderLogger } from '../logger.js';
 
 export type Cleanups = Array<() => Promise<void> | void>;

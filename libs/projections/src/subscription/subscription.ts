@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForPosition } from '../../../event-store/src/index.js';
+import { waitForPosition } from '#event-store';
 import { BatchReader } from './batch-reader.js';
 
 /** Batches of the log strictly after `after` (undefined: from the start), in order, until `signal` aborts. */
