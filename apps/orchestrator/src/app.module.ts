@@ -1,6 +1,7 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
 import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
@@ -15,7 +16,7 @@ import { DirectoryService } from './directory/directory.service.js';
 import { HealthController } from './health/health.controller.js';
 import { Credentials } from './http/auth.js';
 import { eventStoreProvider } from './infrastructure/event-store.provider.js';
-import type { AppLogger } from './infrastructure/logger.js';
+import { requestLog, type AppLogger } from './infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/tokens.js';
 import { ViewsService } from './infrastructure/views.service.js';
 import { KafkaCommandsStatus } from './kafka/kafka-support.js';
@@ -58,7 +59,7 @@ export class AppModule {
   static register(options: { config: AppConfig; secrets: Secrets; logger: AppLogger }): DynamicModule {
     return {
       module: AppModule,
-      imports: [CqrsModule.forRoot(), TerminusModule],
+      imports: [LoggerModule.forRoot(requestLog(options.logger)), CqrsModule.forRoot(), TerminusModule],
       controllers: [ContactsController, ContactStreamController, StudioActionController, DirectoryController, HealthController, MetricsController],
       providers: [
         { provide: APP_CONFIG, useValue: options.config },

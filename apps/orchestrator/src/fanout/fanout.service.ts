@@ -23,11 +23,10 @@ export class FanoutService {
     @Inject(LOGGER) logger: AppLogger,
   ) {
     if (!config.kafkaBrokers) return;
-    const log = logger.child({ component: 'outcome-forwarder' });
     this.forwarder = new OutcomeForwarder({
       store,
       kafka: { clientId: `${KAFKA_CLIENT_ID}-forwarder`, brokers: config.kafkaBrokers, logCreator: pinoLogCreator(logger) },
-      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m, err?: unknown) => log.error({ err }, m) },
+      logger: logger.child({ component: 'outcome-forwarder' }),
       topic: config.topics.outcomes,
       checkpointTopic: config.topics.checkpoints,
       // One identity per deployment: a restart fences its predecessor; another deployment never shares a checkpoint.

@@ -24,12 +24,11 @@ export class ViewsService {
     mkdirSync(config.dataDir, { recursive: true });
     const source: ViewsSource =
       store instanceof SqliteEventStore ? { kind: 'sqlite', file: store.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
-    const log = logger.child({ component: 'views' });
     this.host = new ViewsHost({
       viewsFile: join(config.dataDir, 'views.db'),
       source,
       storeTimeoutMs: config.storeTimeoutMs,
-      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+      logger: logger.child({ component: 'views' }),
     });
   }
 
