@@ -27,6 +27,7 @@ import {
   type SecurityProfile,
   type SecurityProfileDefined,
 } from '#security';
+import { retry } from '#runtime';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
@@ -107,14 +108,9 @@ export class DirectoryService {
     );
   }
 
-  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError) || i >= MAX_ATTEMPTS) throw error;
-      }
-    }
+  /** A concurrent write to the same directory stream: read and decide again. */
+  private withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    return retry(attempt, { attempts: MAX_ATTEMPTS, retryOn: (error) => error instanceof WrongExpectedRevisionError });
   }
 }
 

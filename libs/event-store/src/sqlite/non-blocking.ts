@@ -3,9 +3,12 @@
  * once and it is retried from a timer (the thread keeps turning), up to `timeoutMs`; then the store is unavailable.
  */
 import type Database from 'better-sqlite3';
-import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay, sleep } from '#runtime';
 import { EventStoreUnavailableError } from '../port.js';
 import { isLocked } from './schema.js';
+
+/** Waits grow to 25 ms, as SQLite's own busy handler does. */
+export const LOCKED_BACKOFF = { initialMs: 1, maxMs: 25 };
 
 export async function withoutWaiting<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -18,8 +21,7 @@ export async function withoutWaiting<T>(db: Database.Database, query: () => T, t
       if (Date.now() >= deadline) {
         throw new EventStoreUnavailableError(`SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`, { cause: error });
       }
-      // Waits grow to 25 ms, as SQLite's own busy handler does.
-      await delay(Math.min(2 ** attempt, 25));
+      await sleep(backoffDelay(attempt + 1, LOCKED_BACKOFF));
     }
   }
 }
