@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { SqliteEventStore, type EventStore } from '#event-store';
 import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
-import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 
 @Injectable()
 export class ViewsService {
