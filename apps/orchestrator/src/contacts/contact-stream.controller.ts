@@ -7,7 +7,7 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ContactView } from '#projections';
-import { Credentials } from '../http/auth.js';
+import { Credentials } from '../directory/credentials.js';
 import { ViewsService } from '../read-side/views.service.js';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG } from '../infrastructure/tokens.js';

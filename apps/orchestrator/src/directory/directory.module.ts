@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { Credentials } from '../http/auth.js';
+import { Credentials } from './credentials.js';
 import { DirectoryController } from './directory.controller.js';
 import { DirectoryService } from './directory.service.js';
 

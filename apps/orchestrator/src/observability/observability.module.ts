@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { FanoutModule } from '../fanout/fanout.module.js';
-import { HealthController } from '../health/health.controller.js';
+import { HealthController } from './health.controller.js';
 import { LOGGER } from '../infrastructure/tokens.js';
 import { requestLog, type AppLogger } from '../infrastructure/logger.js';
 import { KafkaCommandsModule } from '../kafka/kafka-commands.module.js';
-import { MetricsController } from '../metrics/metrics.controller.js';
-import { Metrics } from '../metrics/metrics.js';
+import { MetricsController } from './metrics.controller.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { ReadSideModule } from '../read-side/read-side.module.js';
 
 /** The request log, /metrics and /health. */
@@ -18,9 +18,8 @@ import { ReadSideModule } from '../read-side/read-side.module.js';
     ReadSideModule,
     FanoutModule,
     KafkaCommandsModule,
+    MetricsModule,
   ],
   controllers: [HealthController, MetricsController],
-  providers: [Metrics],
-  exports: [Metrics],
 })
 export class ObservabilityModule {}

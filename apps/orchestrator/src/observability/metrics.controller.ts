@@ -7,7 +7,7 @@ import { FanoutService } from '../fanout/fanout.service.js';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG, EVENT_STORE } from '../infrastructure/tokens.js';
 import { ViewsService } from '../read-side/views.service.js';
-import { Metrics } from './metrics.js';
+import { Metrics } from '../metrics/metrics.js';
 
 const FANOUT_STATES = ['starting', 'running', 'degraded', 'stopped'] as const;
 
