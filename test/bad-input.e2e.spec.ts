@@ -4,6 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient, type Answer } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import { settledHead } from './harness/views.js';
 
 let service: ServiceProcess;
 let client: OrchestratorClient;
@@ -11,28 +12,14 @@ let ender: string; // SecurityUser of bu-a with Contacts.End + Contacts.View
 let inactiveId: string;
 let activeId: string; // an Active contact of bu-a that no test may end
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Body = Record<string, unknown>;
 
-/** The event log head once both views have caught up and two reads 100 ms apart agree. */
-async function stableHead(): Promise<string> {
-  let previous: string | undefined;
-  for (const t0 = Date.now(); Date.now() - t0 < 10_000; await sleep(100)) {
-    const health = await client.request<{ details: Record<string, { head: string; caughtUp: boolean }> }>('GET', '/health', { token: null });
-    expect(health.status).toBe(200);
-    const { 'contact-view': contacts, 'directory-view': directory } = health.body.details;
-    if (!contacts!.caughtUp || !directory!.caughtUp) continue;
-    if (previous === contacts!.head) return previous;
-    previous = contacts!.head;
-  }
-  throw new Error('the event log head did not settle within 10 s');
-}
 
 /** Runs `act` and proves it wrote nothing: the log head is the same before and after. */
 async function writesNothing(act: () => Promise<void>): Promise<void> {
-  const before = await stableHead();
+  const before = await settledHead(client);
   await act();
-  expect(await stableHead()).toBe(before);
+  expect(await settledHead(client)).toBe(before);
 }
 
 /** The message and field of an error body, in the plain shape or the end endpoint's `{error}` shape. */

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore, type EventToAppend, type RecordedEvent } from '#event-store';
 import { contactViewProjection, type ContactView } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
 import { openViewsDatabase } from './views-database.js';
@@ -51,8 +50,6 @@ function dump(file: string): Record<string, unknown[]> {
     return {
       contacts: all('SELECT * FROM contacts ORDER BY contact_id'),
       history: all('SELECT contact_id, type, data, metadata, position, recorded_at FROM contact_history ORDER BY seq'),
-      agents: all('SELECT * FROM agents ORDER BY agent_id'),
-      profiles: all('SELECT * FROM security_profiles ORDER BY profile_id'),
       checkpoints: all('SELECT * FROM checkpoints ORDER BY name'),
     };
   } finally {
@@ -62,7 +59,7 @@ function dump(file: string): Record<string, unknown[]> {
 
 function projectAttached(file: string, batch: number): ContactView[] {
   const db = openViewsDatabase(file);
-  const projector = new Projector<ContactView>(db, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
+  const projector = new Projector<ContactView>(db, [contactViewProjection], attachedLog(eventsFile));
   const changes: ContactView[] = [];
   const head = log[log.length - 1]!.position;
   for (let after = 0n; after < head; after += BigInt(batch)) {
@@ -75,7 +72,7 @@ function projectAttached(file: string, batch: number): ContactView[] {
 function projectCopied(file: string, batch: number): ContactView[] {
   const db = openViewsDatabase(file);
   const incoming = new IncomingBatch();
-  const projector = new Projector<ContactView>(db, [contactViewProjection, directoryViewProjection], incoming);
+  const projector = new Projector<ContactView>(db, [contactViewProjection], incoming);
   const changes: ContactView[] = [];
   for (let i = 0; i < log.length; i += batch) changes.push(...projector.applyBatch(incoming.load(log.slice(i, i + batch))).changes);
   db.close();
@@ -88,8 +85,6 @@ describe('Projector', () => {
     projectAttached(reference, 1);
     const expected = dump(reference);
     expect((expected.contacts as unknown[]).length).toBe(30);
-    expect(expected.agents).toEqual([expect.objectContaining({ agent_id: 'a', active: 0 })]);
-    expect(expected.profiles).toEqual([expect.objectContaining({ name: 'P2', permissions: '["Contacts.View","Audit.Read"]' })]);
     expect((expected.history as Array<{ contact_id: string }>).some((h) => h.contact_id === 'abc')).toBe(false);
     for (const size of [7, 1000]) {
       const attached = join(dir, `attached-${size}.db`);
@@ -111,8 +106,8 @@ describe('Projector', () => {
     const shared = join(dir, 'shared.db');
     const first = openViewsDatabase(shared);
     const second = openViewsDatabase(shared);
-    const a = new Projector<ContactView>(first, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
-    const b = new Projector<ContactView>(second, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile));
+    const a = new Projector<ContactView>(first, [contactViewProjection], attachedLog(eventsFile));
+    const b = new Projector<ContactView>(second, [contactViewProjection], attachedLog(eventsFile));
     const head = log[log.length - 1]!.position;
     a.applyBatch({ after: 0n, upTo: 20n });
     const late = b.applyBatch({ after: 0n, upTo: 30n });

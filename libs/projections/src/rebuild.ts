@@ -7,7 +7,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { RecordedEvent } from '#event-store';
 import { contactViewProjection } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
 import { openViewsDatabase } from './views-database.js';
@@ -42,7 +41,7 @@ export async function rebuildViews(source: RebuildSource, target: string, onProg
       onProgress({ position, head, events, seconds: seconds() });
     };
     if (source.kind === 'sqlite') {
-      const projector = new Projector(db, [contactViewProjection, directoryViewProjection], attachedLog(source.file), { changes: false, deferIndexes: true });
+      const projector = new Projector(db, [contactViewProjection], attachedLog(source.file), { changes: false, deferIndexes: true });
       // The log is read once, front to back: map it rather than copy it page by page.
       db.pragma('log.mmap_size = 4294967296');
       for (let after = 0n; after < head; ) {
@@ -57,7 +56,7 @@ export async function rebuildViews(source: RebuildSource, target: string, onProg
       db.exec('DETACH DATABASE log');
     } else {
       const incoming = new IncomingBatch();
-      const projector = new Projector(db, [contactViewProjection, directoryViewProjection], incoming, { changes: false, deferIndexes: true });
+      const projector = new Projector(db, [contactViewProjection], incoming, { changes: false, deferIndexes: true });
       let after: bigint | undefined;
       for (;;) {
         const page = (await source.page(after, 5_000)).filter((e) => e.position <= head);

@@ -6,13 +6,12 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '#event-store';
 import { errorMessage, type Log, type LogFn } from '#runtime';
 import { contactViewProjection, type ContactView } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog, type Projection } from './projection.js';
 import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
 import { openViewsDatabase } from './views-database.js';
 
-const PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection, directoryViewProjection];
+const PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection];
 
 export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
 export type ViewsWorkerData = {
