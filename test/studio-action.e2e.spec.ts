@@ -194,8 +194,10 @@ describe('branches the script defines', () => {
 });
 
 describe('script types', () => {
-  it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type and from a Generic script', async (mediaType) => {
-    for (const scriptType of [mediaType, 'Generic']) {
+  // DESIGN §1: the action may be called from any script type; a script of another media type must not be refused.
+  it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type, of another type, and from a Generic script', async (mediaType) => {
+    const another = MEDIA_TYPES[(MEDIA_TYPES.indexOf(mediaType) + 1) % MEDIA_TYPES.length]!;
+    for (const scriptType of [mediaType, another, 'Generic']) {
       const id = await client.startContact('bu-studio', mediaType);
       expect(await act({ SecurityUser: ender, ContactID: id, scriptType })).toEqual(SUCCESS);
       await ended(id);
