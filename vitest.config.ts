@@ -1,8 +1,13 @@
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
+// The "source" condition of package.json "imports" (#contacts, #event-store…): tests load the .ts, the service dist/.
+const conditions = ['source', 'node', 'import', 'default'];
+
 // SWC compiles the TypeScript so that NestJS gets its decorator metadata (esbuild would drop it).
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   plugins: [swc.vite({ jsc: { target: 'es2022', transform: { legacyDecorator: true, decoratorMetadata: true } } })],
   test: {
     reporters: ['default'],

@@ -1,9 +1,9 @@
-// Prints the closing line CI reads ("N passed, N failed, N skipped") and every skipped test with its file,
-// so a suite that could not run here (no Docker, no EventStoreDB) is named, not silently green.
+// Prints every skipped test with its file, so a suite that could not run here (no Docker, no EventStoreDB) is named,
+// not silently green, then ONE closing line CI reads: "<label>: N passed, N failed, N skipped (suites: N passed, N failed)".
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
-const file = process.argv[2];
+const [file, label = `node ${process.version}`] = process.argv.slice(2);
 const report = JSON.parse(readFileSync(file, 'utf8'));
 const skipped = new Map();
 for (const suite of report.testResults ?? []) {
@@ -18,5 +18,8 @@ if (skipped.size > 0) {
   console.log('\nSkipped suites (their SKIPPED lines above give the reason):');
   for (const [name, count] of skipped) console.log(`  ${name}: ${count} skipped`);
 }
-console.log(`\ntest suites: ${report.numPassedTestSuites} passed, ${report.numFailedTestSuites} failed`);
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + (report.numTodoTests ?? 0)} skipped`);
+const pending = report.numPendingTests + (report.numTodoTests ?? 0);
+console.log(
+  `${label}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${pending} skipped ` +
+    `(suites: ${report.numPassedTestSuites} passed, ${report.numFailedTestSuites} failed)`,
+);

@@ -4,7 +4,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
-import type { ForwarderLogger } from '../libs/fanout/src/index.js';
+import type { Log } from '../libs/runtime/src/index.js';
 import { progress } from './support.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -14,11 +14,8 @@ export function kafkaClient(brokers: string[], clientId: string): Kafka {
 }
 
 /** The forwarder's start/stop chatter stays out of the output; its warnings and errors are progress lines. */
-export const forwarderLogger: ForwarderLogger = {
-  info: () => undefined,
-  warn: (message) => progress(`forwarder: ${message}`),
-  error: (message, error) => progress(`forwarder: ${message}${error ? ` (${String(error)})` : ''}`),
-};
+const toProgress = (first: string | object, message?: string): void => progress(`forwarder: ${typeof first === 'string' ? first : message}`);
+export const forwarderLogger: Log = { debug: () => undefined, info: () => undefined, warn: toProgress, error: toProgress };
 
 export type TopicSpec = { topic: string; partitions: number; compacted?: boolean };
 

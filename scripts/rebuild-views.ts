@@ -7,15 +7,15 @@ import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
-import { SqliteLogReader } from '../libs/event-store/src/index.js';
-import { rebuildViews, type RebuildSource } from '../libs/projections/src/index.js';
+import { SqliteLogReader } from '#event-store';
+import { rebuildViews, type RebuildSource } from '#projections';
 
 const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
 const target = process.argv[2] ?? join(config.dataDir, 'views.db');
 
 async function openSource(): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
   if (config.eventStore === 'esdb') {
-    const { EsdbEventStore } = await import('../libs/event-store/src/esdb/esdb-event-store.js');
+    const { EsdbEventStore } = await import('#event-store/esdb');
     const store = new EsdbEventStore(config.esdbConnectionString!);
     return {
       source: { kind: 'pages', head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }) },

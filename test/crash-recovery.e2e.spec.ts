@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
+import { caughtUp } from './harness/views.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const dataDir = tempDataDir('co-crash-');
@@ -18,15 +19,6 @@ afterAll(async () => {
   await service?.stop();
   removeDataDir(dataDir);
 });
-
-async function waitUntilCaughtUp(api: OrchestratorClient): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const health = await api.request<{ details: Record<string, { caughtUp?: boolean }> }>('GET', '/health', { token: null });
-    if (health.status === 200 && health.body.details['contact-view']?.caughtUp && health.body.details['directory-view']?.caughtUp) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('views did not catch up');
-}
 
 function eventLogStates(): Map<string, 'Active' | 'Ended'> {
   const db = new Database(join(dataDir, 'events.db'), { readonly: true });
@@ -49,8 +41,6 @@ function viewRows(file: string): Record<string, unknown[]> {
     return {
       contacts: db.prepare('SELECT * FROM contacts ORDER BY contact_id').all(),
       history: db.prepare('SELECT contact_id, type, data, metadata, position, recorded_at FROM contact_history ORDER BY seq').all(),
-      agents: db.prepare('SELECT * FROM agents ORDER BY agent_id').all(),
-      profiles: db.prepare('SELECT * FROM security_profiles ORDER BY profile_id').all(),
     };
   } finally {
     db.close();
@@ -92,7 +82,7 @@ describe('crash recovery on the embedded store', () => {
 
     service = await startServiceProcess({ dataDir, platformToken });
     api = new OrchestratorClient(service.url, platformToken);
-    await waitUntilCaughtUp(api);
+    await caughtUp(api);
     for (const id of answered200) {
       const view = await api.request<{ state: string }>('GET', `/v1/contacts/${id}`);
       expect(view.body.state, `contact ${id} was answered 200`).toBe('Ended');

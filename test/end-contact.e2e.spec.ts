@@ -3,7 +3,7 @@
  * 25 concurrent commands on one contact, and Idempotency-Key replays.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEDIA_TYPES } from '../libs/contacts/src/index.js';
+import { MEDIA_TYPES } from '#contacts';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 

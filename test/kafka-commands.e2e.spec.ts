@@ -101,7 +101,7 @@ await withKafka(SUITE, (broker) => {
         condition: 'OnSuccess',
         outputs: { __DISCONNECTREASON: 'TerminateScript' },
       });
-      expect(await waitFor(async () => ((await state(contactId)) === 'Ended' ? true : undefined), WAIT_MS, 'the view to say Ended')).toBe(true);
+      await expect.poll(() => state(contactId), { timeout: WAIT_MS, message: 'the view of the contact' }).toBe('Ended');
       const ended = await waitFor(async () => (await history(contactId)).find((e) => e.type === 'ContactEnded'), WAIT_MS, 'ContactEnded in the history');
       expect(ended.metadata).toMatchObject({ source: 'kafka', commandId, correlationId: `corr-${suffix}`, schemaVersion: 1 });
       expect(ended.data).toMatchObject({ contactId, endedBy: bu.enderId, disconnectReason: 'TerminateScript' });

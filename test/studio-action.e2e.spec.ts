@@ -1,7 +1,8 @@
 // POST /v1/actions/end-a-contact over real HTTP (DESIGN §1, §5): every branch, `{variable}` inputs, the default
 // SecurityUser variable, Default fallback for branches the script does not define, script types, and replay.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
+import { settledHead } from './harness/views.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
 const MEDIA_TYPES = ['Phone', 'Voicemail', 'Email', 'Chat', 'SMS', 'WorkItem', 'Digital'] as const;
@@ -14,20 +15,22 @@ let viewer: string; // bu-studio, Contacts.View only
 let otherEnder: string; // bu-other, Contacts.End + View
 let enderId: string;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Still Active once the views have caught up with the whole log (so a stray ContactEnded would show). */
 async function expectStillActive(id: string): Promise<void> {
-  await stableHead();
+  await settledHead(client);
   expect((await client.request('GET', `/v1/contacts/${id}`)).body['state']).toBe('Active');
 }
 
 /** The view follows the log: an ended contact shows as Ended within a few seconds (the action does not wait). */
-async function ended(id: string): Promise<Record<string, unknown>> {
-  for (const t0 = Date.now(); Date.now() - t0 < 5_000; await sleep(25)) {
-    const view = (await client.request('GET', `/v1/contacts/${id}`)).body;
-    if (view['state'] === 'Ended') return view;
-  }
-  throw new Error(`contact ${id} is not Ended in the view after 5 s`);
+function ended(id: string): Promise<Record<string, unknown>> {
+  return vi.waitFor(
+    async () => {
+      const view = (await client.request('GET', `/v1/contacts/${id}`)).body;
+      expect(view['state'], `contact ${id} in the view`).toBe('Ended');
+      return view;
+    },
+    { timeout: 5_000, interval: 25 },
+  );
 }
 
 /** Calls the action; every answer the action gives is HTTP 200. */
@@ -37,16 +40,6 @@ async function act(body: Record<string, unknown>) {
   return answer.body;
 }
 
-async function stableHead(): Promise<string> {
-  let previous: string | undefined;
-  for (const t0 = Date.now(); Date.now() - t0 < 10_000; await sleep(100)) {
-    const health = await client.request<{ details: Record<string, { head: string; caughtUp: boolean }> }>('GET', '/health', { token: null });
-    const view = health.body.details['contact-view']!;
-    if (view.caughtUp && previous === view.head) return view.head;
-    previous = view.caughtUp ? view.head : undefined;
-  }
-  throw new Error('the event log head did not settle within 10 s');
-}
 
 beforeAll(async () => {
   service = await startServiceProcess();
@@ -86,10 +79,10 @@ describe('OnSuccess', () => {
     const body = { SecurityUser: ender, ContactID: id, commandId: `studio-replay-${id}` };
     const first = await act(body);
     expect(first).toEqual(SUCCESS);
-    const head = await stableHead();
+    const head = await settledHead(client);
     expect(await act(body)).toEqual(first);
     expect(await act({ ...body, SecurityUser: '{SecurityUser}', variables: { SecurityUser: ender } })).toEqual(first);
-    expect(await stableHead()).toBe(head);
+    expect(await settledHead(client)).toBe(head);
     const history = (await client.request<{ events: Array<{ type: string; metadata: Record<string, unknown> }> }>('GET', `/v1/contacts/${id}/history`)).body;
     expect(history.events.map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
     expect(history.events[1]!.metadata).toMatchObject({ commandId: `studio-replay-${id}`, source: 'studio-action' });
@@ -201,8 +194,10 @@ describe('branches the script defines', () => {
 });
 
 describe('script types', () => {
-  it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type and from a Generic script', async (mediaType) => {
-    for (const scriptType of [mediaType, 'Generic']) {
+  // DESIGN §1: the action may be called from any script type; a script of another media type must not be refused.
+  it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type, of another type, and from a Generic script', async (mediaType) => {
+    const another = MEDIA_TYPES[(MEDIA_TYPES.indexOf(mediaType) + 1) % MEDIA_TYPES.length]!;
+    for (const scriptType of [mediaType, another, 'Generic']) {
       const id = await client.startContact('bu-studio', mediaType);
       expect(await act({ SecurityUser: ender, ContactID: id, scriptType })).toEqual(SUCCESS);
       await ended(id);

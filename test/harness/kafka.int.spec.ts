@@ -50,11 +50,7 @@ await withKafka(SUITE, (broker) => {
       }
       // 3 records + commit marker + 1 record + abort marker: the aborted record really is in the log. The broker
       // answers commit and abort before it has written their markers, so the end offset gets there shortly after.
-      const high = await waitFor(async () => {
-        const [p0] = await admin.fetchTopicOffsets(topic);
-        return p0?.high === '6' ? p0.high : undefined;
-      }, 10_000, 'both transaction markers in the log');
-      expect(high).toBe('6');
+      await expect.poll(async () => (await admin.fetchTopicOffsets(topic))[0]?.high, { timeout: 10_000, message: 'the end offset with both transaction markers' }).toBe('6');
 
       const consumer = kafka.consumer({ groupId: `harness-g-${suffix}`, readUncommitted: false });
       const seen: string[] = [];

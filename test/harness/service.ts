@@ -111,6 +111,8 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
       const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*contact-orchestrator listening/.exec(output);
       if (match) {
         clearTimeout(timer);
+        // Every request leaves a log line: matching the growing output on each later chunk would cost O(n²).
+        child.stdout!.off('data', onData);
         resolve(match[1]!);
       }
     };

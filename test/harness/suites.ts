@@ -1,5 +1,5 @@
 /** What every real-broker suite repeats: resolve the broker, or declare the suite skipped with its reason; and waits. */
-import { describe, it } from 'vitest';
+import { describe, it, vi } from 'vitest';
 import { resolveKafka, type KafkaResolution } from './kafka.js';
 import { printSkip } from './skip.js';
 
@@ -19,10 +19,13 @@ export async function withKafka(suite: string, body: (broker: ReadyKafka) => voi
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` every 50 ms until it gives a value (not undefined, not false); throws naming `what` on timeout. */
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  for (const started = Date.now(); Date.now() - started < timeoutMs; await sleep(50)) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+export function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined || value === false) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }

@@ -1,27 +1,21 @@
 import { Inject, Module, type DynamicModule, type OnApplicationBootstrap, type OnApplicationShutdown, type BeforeApplicationShutdown } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
-import { TerminusModule } from '@nestjs/terminus';
-import type { EventStore } from '../../../libs/event-store/src/index.js';
+import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
-import { ContactStreamController, ContactStreams } from './contacts/contact-stream.controller.js';
-import { ContactsController } from './contacts/contacts.controller.js';
-import { EndContactHandler } from './contacts/end-contact.handler.js';
+import { ContactsModule } from './contacts/contacts.module.js';
+import { ContactStreams } from './contacts/contact-stream.controller.js';
 import { RefusalRecorder } from './contacts/refusal-recorder.js';
-import { StartContactHandler } from './contacts/start-contact.handler.js';
-import { StudioActionController } from './contacts/studio-action.controller.js';
-import { DirectoryController } from './directory/directory.controller.js';
-import { DirectoryService } from './directory/directory.service.js';
-import { HealthController } from './health/health.controller.js';
-import { Credentials } from './http/auth.js';
-import { eventStoreProvider } from './infrastructure/event-store.provider.js';
-import type { AppLogger } from './infrastructure/logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './infrastructure/tokens.js';
-import { ViewsService } from './infrastructure/views.service.js';
-import { KafkaCommandsStatus } from './kafka/kafka-support.js';
+import { DirectoryModule } from './directory/directory.module.js';
+import { FanoutModule } from './fanout/fanout.module.js';
 import { FanoutService } from './fanout/fanout.service.js';
-import { MetricsController } from './metrics/metrics.controller.js';
-import { Metrics } from './metrics/metrics.js';
+import { CoreModule } from './infrastructure/core.module.js';
+import type { AppLogger } from './infrastructure/logger.js';
+import { EVENT_STORE, LOGGER } from './infrastructure/tokens.js';
+import { KafkaCommandsModule } from './kafka/kafka-commands.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
+import { ReadSideModule } from './read-side/read-side.module.js';
+import { ViewsService } from './read-side/views.service.js';
 
 /** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -53,30 +47,23 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
   }
 }
 
+/** One module per feature; this one only puts them together and orders start and shutdown. */
 @Module({})
 export class AppModule {
   static register(options: { config: AppConfig; secrets: Secrets; logger: AppLogger }): DynamicModule {
     return {
       module: AppModule,
-      imports: [CqrsModule.forRoot(), TerminusModule],
-      controllers: [ContactsController, ContactStreamController, StudioActionController, DirectoryController, HealthController, MetricsController],
-      providers: [
-        { provide: APP_CONFIG, useValue: options.config },
-        { provide: SECRETS, useValue: options.secrets },
-        { provide: LOGGER, useValue: options.logger },
-        eventStoreProvider,
-        ViewsService,
-        DirectoryService,
-        Credentials,
-        RefusalRecorder,
-        ContactStreams,
-        EndContactHandler,
-        StartContactHandler,
-        Lifecycle,
-        KafkaCommandsStatus,
-        FanoutService,
-        Metrics,
+      imports: [
+        CoreModule.register(options),
+        CqrsModule.forRoot(),
+        ObservabilityModule,
+        DirectoryModule,
+        ReadSideModule,
+        ContactsModule,
+        KafkaCommandsModule,
+        FanoutModule,
       ],
+      providers: [Lifecycle],
     };
   }
 }

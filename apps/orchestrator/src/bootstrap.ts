@@ -3,6 +3,7 @@
  * variable), embedded secrets, Fastify with a 1 MB body limit, OpenAPI at /docs, graceful shutdown.
  */
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,7 +11,10 @@ import { AppModule } from './app.module.js';
 import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { ErrorsFilter } from './http/errors.filter.js';
-import { NestPinoLogger, createLogger, type AppLogger } from './infrastructure/logger.js';
+import { Logger } from 'nestjs-pino';
+import { createLogger, type AppLogger, type RoutedRequest } from './infrastructure/logger.js';
+import type { RequestLike } from './http/auth.js';
+import { correlationHeaderOf } from './http/command-context.js';
 import { connectKafkaCommands } from './kafka/kafka-commands.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -50,14 +54,24 @@ export async function startService(env: Record<string, string | undefined> = pro
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register({ config, secrets, logger }),
     // IDs in paths may be up to 128 characters (IDENTIFIER); longer ones get a 400 naming the field, not a 414.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: false, routerOptions: { maxParamLength: 4096 } }),
-    { logger: new NestPinoLogger(logger), abortOnError: false },
+    new FastifyAdapter({
+      bodyLimit: BODY_LIMIT_BYTES,
+      trustProxy: false,
+      routerOptions: { maxParamLength: 4096 },
+      // The request ID is the correlation ID: X-Correlation-Id when the caller sent one, else a new UUID.
+      genReqId: (request: { headers: RequestLike['headers'] }) => correlationHeaderOf(request.headers) ?? randomUUID(),
+    }),
+    { bufferLogs: true, abortOnError: false },
   );
+  app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorsFilter(logger));
   // JSON only: a text/plain body is refused with 415 instead of being parsed as a string.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
   const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', async (request) => {
+    (request.raw as RoutedRequest).route = request.routeOptions.url;
+  });
   let draining = false;
   fastify.addHook('onSend', async (_request, reply, payload) => {
     if (draining) void reply.header('connection', 'close');

@@ -5,3 +5,5 @@ export { SqliteLogFollower } from './sqlite/log-follower.js';
 export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';
+// The client itself loads on first use, so configuration may check a connection string without it.
+export { checkConnectionString, InvalidConnectionStringError } from './esdb/connection-string.js';

@@ -19,5 +19,15 @@ export function startWorker(callerUrl: string, basename: string, workerData: unk
   while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
   const built = join(root, 'dist', relative(root, source), `${basename}.js`);
   if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first (npm test does it)`);
-  return new Worker(pathToFileURL(built), options);
+  // Vitest runs with --conditions source (package.json "imports" to the .ts); the built copy must resolve dist/.
+  return new Worker(pathToFileURL(built), { ...options, execArgv: withoutSourceCondition(process.execArgv) });
+}
+
+function withoutSourceCondition(argv: string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if ((argv[i] === '--conditions' || argv[i] === '-C') && argv[i + 1] === 'source') i++;
+    else if (argv[i] !== '--conditions=source') kept.push(argv[i]!);
+  }
+  return kept;
 }

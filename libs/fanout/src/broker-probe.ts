@@ -9,7 +9,7 @@
  * one is dropped (the transaction's own outcome says more). stop() clears every timer and ignores a pending check.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import { settlesWithin, TimeoutError } from './timing.js';
+import { retry, settlesWithin, TimeoutError } from '#runtime';
 
 /** Node's timer limit: a longer delay (Infinity: never probe) would fire at once, in a loop. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -128,14 +128,7 @@ export class BrokerCheck {
       await admin.connect();
       // kafkajs asks one broker per request and gives up on the first it cannot reach: one broker down among
       // several is not an outage, so the request is tried a few times (each picks a broker at random).
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await admin.describeCluster();
-          return;
-        } catch (error) {
-          if (attempt >= 3) throw error;
-        }
-      }
+      await retry(() => admin.describeCluster(), { attempts: 3, retryOn: () => true });
     } catch (error) {
       // A fresh client next time rather than one left half-connected.
       if (this.admin === admin) await this.close();

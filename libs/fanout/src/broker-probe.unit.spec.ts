@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { IdleProbe, type IdleProbeOptions } from './broker-probe.js';
-import { TimeoutError } from './timing.js';
+import { TimeoutError } from '#runtime';
 
 /** A check whose every call is answered by the test (or by the default answer). */
 function scripted(answer: () => Promise<void> = () => Promise.resolve()) {

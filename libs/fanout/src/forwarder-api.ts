@@ -1,7 +1,7 @@
 /** The outcome forwarder's contract: its options, its status and the error it reports for a foreign checkpoint. */
 import type { Kafka, KafkaConfig } from 'kafkajs';
-import type { EventStore } from '../../event-store/src/index.js';
-import type { ForwarderLogger } from './logger.js';
+import type { EventStore } from '#event-store';
+import type { Log } from '#runtime';
 
 export interface OutcomeForwarderOptions {
   store: EventStore;
@@ -11,7 +11,7 @@ export interface OutcomeForwarderOptions {
    * too: then its own settings decide how fast an outage is noticed.
    */
   kafka: KafkaConfig | Kafka;
-  logger?: ForwarderLogger;
+  logger?: Log;
   /** Default `contact.outcomes`. */
   topic?: string;
   /** Compacted topic holding the checkpoint. Default `contact.outcomes.checkpoints`. */

@@ -2,4 +2,3 @@ export * from './outcome-forwarder.js';
 export * from './outcome-message.js';
 export * from './checkpoint-topic.js';
 export * from './topics.js';
-export * from './logger.js';

@@ -10,13 +10,12 @@
  */
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
-import type { RecordedEvent } from '../../event-store/src/index.js';
-import { Subscription, batchesOf } from '../../projections/src/subscription/index.js';
+import type { RecordedEvent } from '#event-store';
+import { Subscription, batchesOf } from '#projections/subscription';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
 import { CheckpointBeyondHeadError, type ForwarderState, type ForwarderStatus, type OutcomeForwarderOptions } from './forwarder-api.js';
-import { consoleLogger, errorMessage, type ForwarderLogger } from './logger.js';
 import { OutcomeTransactions, PRODUCER_RETRY } from './outcome-transactions.js';
-import { within } from './timing.js';
+import { consoleLog, errorMessage, within, type Log } from '#runtime';
 
 export * from './forwarder-api.js';
 
@@ -29,7 +28,7 @@ export class OutcomeForwarder {
   readonly checkpointTopic: string;
   readonly name: string;
   readonly transactionalId: string;
-  private readonly logger: ForwarderLogger;
+  private readonly logger: Log;
   private readonly kafka: Kafka;
   private readonly transactions: OutcomeTransactions;
   private readonly subscription: Subscription<RecordedEvent>;
@@ -46,7 +45,7 @@ export class OutcomeForwarder {
     this.checkpointTopic = options.checkpointTopic ?? 'contact.outcomes.checkpoints';
     this.name = options.name ?? 'contact-outcomes-forwarder';
     this.transactionalId = options.transactionalId ?? 'contact-orchestrator-forwarder';
-    this.logger = options.logger ?? consoleLogger;
+    this.logger = options.logger ?? consoleLog;
     this.kafka = options.kafka instanceof KafkaClient ? options.kafka : new KafkaClient({ ...CLIENT_DEFAULTS, ...options.kafka });
     this.brokerCheck = new BrokerCheck(this.kafka);
     const { topic, checkpointTopic, name, transactionalId } = this;

@@ -2,8 +2,8 @@
  * The transform of the outcomes gateway: which stored events leave for Kafka, and the record each one becomes
  * (DESIGN §6). Pure: no kafkajs, no I/O, so the contract is tested without a broker.
  */
-import type { ContactEnded, EndContactRejected } from '../../contacts/src/events.js';
-import type { EventMetadata, RecordedEvent } from '../../event-store/src/index.js';
+import type { ContactEnded, EndContactRejected } from '#contacts';
+import type { EventMetadata, RecordedEvent } from '#event-store';
 
 export type OutcomeEventType = ContactEnded['type'] | EndContactRejected['type'];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RecordedEvent } from '../../event-store/src/index.js';
+import type { RecordedEvent } from '#event-store';
 import { checkpointMessage, parseCheckpoint } from './checkpoint-topic.js';
 import { isOutcome, OUTCOME_EVENT_TYPES, outcomeKey, toOutcomeMessage, type OutcomeValue } from './outcome-message.js';
 

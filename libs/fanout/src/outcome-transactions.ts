@@ -9,12 +9,11 @@
  */
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
-import type { EventStore, RecordedEvent } from '../../event-store/src/index.js';
+import type { EventStore, RecordedEvent } from '#event-store';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
 import { CheckpointBeyondHeadError, type OutcomeForwarderOptions } from './forwarder-api.js';
-import type { ForwarderLogger } from './logger.js';
 import { isOutcome, toOutcomeMessage } from './outcome-message.js';
-import { settlesWithin } from './timing.js';
+import { settlesWithin, type Log } from '#runtime';
 import { DEFAULT_OUTCOME_PARTITIONS, ensureTopics } from './topics.js';
 
 const { Partitioners } = kafkajs;
@@ -35,7 +34,7 @@ export class OutcomeTransactions {
     private readonly kafka: Kafka,
     private readonly store: EventStore,
     private readonly settings: TransactionsSettings,
-    private readonly logger: ForwarderLogger,
+    private readonly logger: Log,
   ) {
     this.topicsReady = settings.createTopics === false;
   }

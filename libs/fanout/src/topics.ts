@@ -5,7 +5,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, ITopicConfig } from 'kafkajs';
-import type { ForwarderLogger } from './logger.js';
+import type { Log } from '#runtime';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -24,7 +24,7 @@ const CHECKPOINT_CONFIG = [
   { name: 'segment.ms', value: String(60 * 60 * 1000) },
 ];
 
-export async function ensureTopics(admin: Admin, spec: TopicsSpec, logger: ForwarderLogger): Promise<Record<string, TopicResult>> {
+export async function ensureTopics(admin: Admin, spec: TopicsSpec, logger: Log): Promise<Record<string, TopicResult>> {
   const topics: ITopicConfig[] = [
     {
       topic: spec.outcomes.topic,
@@ -46,7 +46,7 @@ export async function ensureTopics(admin: Admin, spec: TopicsSpec, logger: Forwa
   return results;
 }
 
-async function createOne(admin: Admin, config: ITopicConfig, logger: ForwarderLogger): Promise<TopicResult> {
+async function createOne(admin: Admin, config: ITopicConfig, logger: Log): Promise<TopicResult> {
   try {
     return (await admin.createTopics({ topics: [config], waitForLeaders: true })) ? 'created' : 'exists';
   } catch (error) {
@@ -56,12 +56,12 @@ async function createOne(admin: Admin, config: ITopicConfig, logger: ForwarderLo
       logger.warn(`outcome forwarder: not allowed to create topic ${config.topic} (${types.join(', ')}); an operator must create it`);
       return 'not-allowed';
     }
-    logger.warn(`outcome forwarder: could not create topic ${config.topic}: ${(error as Error).message}`, error);
+    logger.warn({ err: error }, `outcome forwarder: could not create topic ${config.topic}: ${(error as Error).message}`);
     return 'failed';
   }
 }
 
-async function warnUnlessCompacted(admin: Admin, topic: string, logger: ForwarderLogger): Promise<void> {
+async function warnUnlessCompacted(admin: Admin, topic: string, logger: Log): Promise<void> {
   try {
     const described = await admin.describeConfigs({
       resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] }],

@@ -3,7 +3,7 @@
  * table, numbered 1..n in log order, and the projections read them from there like any batch.
  */
 import type Database from 'better-sqlite3';
-import type { RecordedEvent } from '../../event-store/src/index.js';
+import type { RecordedEvent } from '#event-store';
 import type { BatchRange, BatchSource } from './projection.js';
 
 export class IncomingBatch implements BatchSource {

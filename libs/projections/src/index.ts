@@ -1,7 +1,6 @@
 export * from './projection.js';
 export * from './incoming-batch.js';
 export * from './contact-view.js';
-export * from './directory-view.js';
 export * from './views-database.js';
 export * from './views-host.js';
 export * from './views-reader.js';

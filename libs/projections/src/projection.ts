@@ -52,7 +52,9 @@ export const attachedLog = (file: string): BatchSource => ({
 });
 
 /** Changing the tables' shape bumps this: an older views.db is dropped and rebuilt from the log at start. */
-const VIEWS_SCHEMA_VERSION = 3;
+// 3: the contact history is its own projection. 4: the directory view (agents, security_profiles) is gone;
+// authentication reads the directory's streams.
+const VIEWS_SCHEMA_VERSION = 4;
 
 export function readCheckpoint(db: Database.Database, name: string): bigint | undefined {
   const row = statement<[string], { position: string }>(db, 'SELECT position FROM checkpoints WHERE name = ?').get(name);

@@ -1,10 +1,9 @@
 /**
- * The second thread of an offline rebuild: projects the contact and directory views of the whole log into a side
+ * The second thread of an offline rebuild: projects the contact view of the whole log into a side
  * file while the calling thread projects the history (see rebuild.ts). Reports its position after each batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { contactViewProjection } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
 import { Projector, attachedLog } from './projection.js';
 import { openScratch, projectRange } from './rebuild-scratch.js';
 
@@ -14,7 +13,7 @@ export type FromRebuildWorker = { kind: 'progress'; position: bigint; events: nu
 const { eventsFile, sideFile, head, batch } = workerData as RebuildWorkerData;
 const db = openScratch(sideFile);
 try {
-  const projector = new Projector(db, [contactViewProjection, directoryViewProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
+  const projector = new Projector(db, [contactViewProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
   projectRange(projector, head, batch, (position, events) => parentPort!.postMessage({ kind: 'progress', position, events } satisfies FromRebuildWorker));
   db.exec('DETACH DATABASE log');
 } finally {

@@ -6,9 +6,8 @@
  */
 import type Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
-import { startWorker, type RecordedEvent } from '../../event-store/src/index.js';
+import { startWorker, type RecordedEvent } from '#event-store';
 import { contactHistoryProjection, contactViewProjection } from './contact-view.js';
-import { directoryViewProjection } from './directory-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
 import { openScratch } from './rebuild-scratch.js';
@@ -47,7 +46,7 @@ export async function rebuildViews(source: RebuildSource, target: string, onProg
 }
 
 /**
- * The embedded log, attached: a worker thread projects the contact and directory views into a side file while this
+ * The embedded log, attached: a worker thread projects the contact view into a side file while this
  * thread projects the history (the larger table) into the scratch file; the side tables are then copied in, the
  * indexes built once, and the file becomes a WAL database.
  */
@@ -95,7 +94,7 @@ async function rebuildInTwoThreads(
     for (const sql of contactHistoryProjection.indexes) db.exec(sql);
     await sideDone;
     copySideViews(db, side);
-    for (const projection of [contactViewProjection, directoryViewProjection]) for (const sql of projection.indexes) db.exec(sql);
+    for (const sql of contactViewProjection.indexes) db.exec(sql);
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();
@@ -108,7 +107,7 @@ async function rebuildInTwoThreads(
 function copySideViews(db: Database.Database, side: string): void {
   db.prepare('ATTACH DATABASE ? AS side').run(side);
   db.transaction(() => {
-    for (const projection of [contactViewProjection, directoryViewProjection]) for (const sql of projection.tables) db.exec(sql);
+    for (const sql of contactViewProjection.tables) db.exec(sql);
     const tables = db.prepare<[], string>(`SELECT name FROM side.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'checkpoints'`).pluck().all();
     for (const table of tables) db.exec(`INSERT INTO main."${table}" SELECT * FROM side."${table}"`);
     db.exec('INSERT INTO main.checkpoints SELECT * FROM side.checkpoints');

@@ -4,23 +4,19 @@
  * views through a connection that never waits for a lock (see ViewsReader).
  */
 import { EventEmitter } from 'node:events';
-import { startWorker, waitForPosition } from '../../event-store/src/index.js';
+import { startWorker, waitForPosition } from '#event-store';
+import type { Log } from '#runtime';
 import type { ContactView } from './contact-view.js';
 import { ViewsReader } from './views-reader.js';
 import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
 
-export interface ViewsLogger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
 
 export type ViewsHostOptions = {
   viewsFile: string;
   source: ViewsSource;
   storeTimeoutMs: number;
-  logger: ViewsLogger;
+  logger: Log;
   maxBatch?: number;
 };
 

@@ -3,7 +3,7 @@
  * a held one is retried from a timer up to STORE_TIMEOUT_MS, then the store is reported unavailable).
  */
 import Database from 'better-sqlite3';
-import { openReadConnection, withoutWaiting } from '../../event-store/src/index.js';
+import { openReadConnection, withoutWaiting } from '#event-store';
 import { contactHistory, findContact, listContacts, type ContactQuery, type ContactView, type HistoryEntry } from './contact-view.js';
 
 export class ViewsReader {

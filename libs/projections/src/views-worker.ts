@@ -3,7 +3,8 @@
  * transaction per batch (rows and checkpoints together). The service's event loop only receives what changed.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '../../event-store/src/index.js';
+import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '#event-store';
+import { errorMessage, type Log, type LogFn } from '#runtime';
 import type { ContactView } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
@@ -27,17 +28,23 @@ export type FromViewsWorker =
   | { kind: 'committed'; position: bigint; changes: ContactView[] }
   | { kind: 'running' }
   | { kind: 'failed'; error: string }
-  | { kind: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | { kind: 'log'; level: keyof Log; message: string }
   | { kind: 'stopped' };
 
 const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, commits } = workerData as ViewsWorkerData;
 const port = parentPort!;
 const post = (message: FromViewsWorker): void => port.postMessage(message);
-const log = (level: 'info' | 'warn' | 'error') => (message: string, error?: unknown) =>
-  post({ kind: 'log', level, message: error instanceof Error ? `${message}: ${error.message}` : message });
+// The thread's lines go to the service's logger on the main thread, the error's message appended to the line.
+const log =
+  (level: keyof Log): LogFn =>
+  (first: string | object, message?: string) => {
+    const err = typeof first === 'object' ? (first as { err?: unknown }).err : undefined;
+    const line = typeof first === 'string' ? first : (message ?? '');
+    post({ kind: 'log', level, message: err === undefined ? line : `${line}: ${errorMessage(err)}` });
+  };
 
 const db = openViewsDatabase(viewsFile, storeTimeoutMs);
-const logger = { info: log('info'), warn: log('warn'), error: log('error') };
+const logger: Log = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 const { subscription, projector, wake, close } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
@@ -98,7 +105,7 @@ async function follow(spec: ViewsSource): Promise<Following> {
     };
   }
   // Loaded only when needed: the gRPC client is not started for the embedded store.
-  const { EsdbEventStore } = await import('../../event-store/src/esdb/esdb-event-store.js');
+  const { EsdbEventStore } = await import('#event-store/esdb');
   const store: EventStore = new EsdbEventStore(spec.connectionString);
   const incoming = new IncomingBatch();
   const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);

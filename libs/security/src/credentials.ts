@@ -4,7 +4,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
-import type { Caller } from '../../contacts/src/index.js';
+import type { Caller } from '#contacts';
 import type { Agent, SecurityProfile } from './directory.js';
 
 const ISSUER = 'contact-orchestrator';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { decideEndContact, type ContactState } from '../../contacts/src/index.js';
+import { decideEndContact, type ContactState } from '#contacts';
 import { foldAgent, foldProfile, type Agent } from './directory.js';
 import { authenticate, issueSecurityUser, verifySecurityUser, type Verification } from './credentials.js';
 

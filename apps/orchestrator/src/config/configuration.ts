@@ -1,9 +1,11 @@
 /**
- * Configuration from the environment (DESIGN §7), validated once at start: a wrong value stops the service
- * with a message naming the variable. Reads only the object it is given (and, for ESDB_CONNECTION_STRING,
- * the certificate files the string names).
+ * Configuration from the environment (DESIGN §7): one zod schema of the variables, checked once at start; a wrong
+ * value stops the service (exit 78) with a message naming the variable. Nest reads the result through @nestjs/config
+ * (see config.module.ts). Reads only the object it is given (and, for ESDB_CONNECTION_STRING, the certificate files
+ * the string names).
  */
-import { checkConnectionString, InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
+import { z } from 'zod';
+import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 
 export type AppConfig = {
   port: number;
@@ -35,88 +37,100 @@ export class ConfigurationError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// An empty or blank variable counts as unset.
+const text = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined), z.string().optional());
+const integer = (fallback: number, min: number, max: number) =>
+  text.transform((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    if (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max) return Number(raw);
+    ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}` });
+    return z.NEVER;
+  });
+const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
+  text.transform((raw, ctx) => {
+    const v = raw ?? fallback;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  });
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const topic = (fallback?: string) =>
+  text.refine((v) => v === undefined || TOPIC.test(v), { error: (issue) => `must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars), got ${JSON.stringify(issue.input)}` }).transform((v) => v ?? fallback);
+const brokers = text.refine((v) => v === undefined || v.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())), {
+  error: (issue) => `must be a comma-separated list of host:port, got ${JSON.stringify(issue.input)}`,
+});
+const esdbConnectionString = text.superRefine((v, ctx) => {
+  if (v === undefined) return;
+  // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
+  try {
+    checkConnectionString(v);
+  } catch (error) {
+    if (!(error instanceof InvalidConnectionStringError)) throw error;
+    ctx.addIssue({ code: 'custom', message: `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)` });
+  }
+});
+
+/** The environment the service reads, one entry per variable (DESIGN §7, README). */
+export const environmentSchema = z
+  .object({
+    PORT: integer(3000, 0, 65535),
+    HOST: text,
+    DATA_DIR: text,
+    EVENT_STORE: oneOf(['sqlite', 'esdb'] as const, 'sqlite'),
+    ESDB_CONNECTION_STRING: esdbConnectionString,
+    KAFKA_BROKERS: brokers,
+    KAFKA_TOPIC_OUTCOMES: topic('contact.outcomes'),
+    KAFKA_TOPIC_COMMANDS: topic('contact.commands'),
+    KAFKA_TOPIC_COMMAND_RESULTS: topic('contact.command-results'),
+    KAFKA_TOPIC_DEAD_LETTER: topic('contact.commands.dlq'),
+    KAFKA_TOPIC_CHECKPOINTS: topic('contact.outcomes.checkpoints'),
+    KAFKA_FORWARDER_ID: topic(),
+    PLATFORM_TOKEN: text.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
+    SECURITY_USER_SIGNING_KEY: text.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, 'must be at least 32 bytes (HS256)'),
+    SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
+    LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+    ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
+    SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
+    STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.EVENT_STORE !== 'esdb') return;
+    if (env.ESDB_CONNECTION_STRING === undefined) ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
+    // Outside embedded mode secrets come from the operator, never from a generated file.
+    else if (env.PLATFORM_TOKEN === undefined) ctx.addIssue({ code: 'custom', path: ['PLATFORM_TOKEN'], message: 'is required when EVENT_STORE=esdb' });
+    else if (env.SECURITY_USER_SIGNING_KEY === undefined) ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEY'], message: 'is required when EVENT_STORE=esdb' });
+  });
 
 export function loadConfiguration(env: Record<string, string | undefined>): AppConfig {
-  const value = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = value(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      throw new ConfigurationError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-    }
-    return Number(raw);
-  };
-  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
-    const raw = value(name) ?? fallback;
-    if (!(allowed as readonly string[]).includes(raw)) {
-      throw new ConfigurationError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
-    }
-    return raw as T;
-  };
-  const topic = (name: string, fallback: string): string => {
-    const raw = value(name) ?? fallback;
-    if (!TOPIC.test(raw)) throw new ConfigurationError(name, `must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars), got ${JSON.stringify(raw)}`);
-    return raw;
-  };
-
-  const outcomesTopic = topic('KAFKA_TOPIC_OUTCOMES', 'contact.outcomes');
-  const eventStore = oneOf('EVENT_STORE', ['sqlite', 'esdb'] as const, 'sqlite');
-  const esdbConnectionString = value('ESDB_CONNECTION_STRING');
-  if (eventStore === 'esdb') {
-    if (esdbConnectionString === undefined) throw new ConfigurationError('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
-    // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
-    try {
-      checkConnectionString(esdbConnectionString);
-    } catch (error) {
-      if (!(error instanceof InvalidConnectionStringError)) throw error;
-      throw new ConfigurationError('ESDB_CONNECTION_STRING', `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`);
-    }
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigurationError(String(issue.path[0]), issue.message);
   }
-
-  const brokersRaw = value('KAFKA_BROKERS');
-  const kafkaBrokers = brokersRaw?.split(',').map((b) => b.trim());
-  if (kafkaBrokers?.some((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))) {
-    throw new ConfigurationError('KAFKA_BROKERS', `must be a comma-separated list of host:port, got ${JSON.stringify(brokersRaw)}`);
-  }
-
-  const platformToken = value('PLATFORM_TOKEN');
-  if (platformToken !== undefined && platformToken.length < 16) {
-    throw new ConfigurationError('PLATFORM_TOKEN', 'must be at least 16 characters');
-  }
-  const securityUserSigningKey = value('SECURITY_USER_SIGNING_KEY');
-  if (securityUserSigningKey !== undefined && Buffer.byteLength(securityUserSigningKey) < 32) {
-    throw new ConfigurationError('SECURITY_USER_SIGNING_KEY', 'must be at least 32 bytes (HS256)');
-  }
-  if (eventStore === 'esdb' && (platformToken === undefined || securityUserSigningKey === undefined)) {
-    // Outside embedded mode secrets come from the operator, never from a generated file.
-    throw new ConfigurationError(platformToken === undefined ? 'PLATFORM_TOKEN' : 'SECURITY_USER_SIGNING_KEY', 'is required when EVENT_STORE=esdb');
-  }
-
+  const e = parsed.data;
+  const outcomes = e.KAFKA_TOPIC_OUTCOMES!;
   return {
-    port: integer('PORT', 3000, 0, 65535),
-    host: value('HOST') ?? '127.0.0.1',
-    dataDir: value('DATA_DIR') ?? './data',
-    eventStore,
-    ...(esdbConnectionString !== undefined ? { esdbConnectionString } : {}),
-    ...(kafkaBrokers !== undefined ? { kafkaBrokers } : {}),
+    port: e.PORT,
+    host: e.HOST ?? '127.0.0.1',
+    dataDir: e.DATA_DIR ?? './data',
+    eventStore: e.EVENT_STORE,
+    ...(e.ESDB_CONNECTION_STRING !== undefined ? { esdbConnectionString: e.ESDB_CONNECTION_STRING } : {}),
+    ...(e.KAFKA_BROKERS !== undefined ? { kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
     topics: {
-      outcomes: outcomesTopic,
-      commands: topic('KAFKA_TOPIC_COMMANDS', 'contact.commands'),
-      commandResults: topic('KAFKA_TOPIC_COMMAND_RESULTS', 'contact.command-results'),
-      deadLetter: topic('KAFKA_TOPIC_DEAD_LETTER', 'contact.commands.dlq'),
-      checkpoints: topic('KAFKA_TOPIC_CHECKPOINTS', 'contact.outcomes.checkpoints'),
+      outcomes,
+      commands: e.KAFKA_TOPIC_COMMANDS!,
+      commandResults: e.KAFKA_TOPIC_COMMAND_RESULTS!,
+      deadLetter: e.KAFKA_TOPIC_DEAD_LETTER!,
+      checkpoints: e.KAFKA_TOPIC_CHECKPOINTS!,
     },
-    forwarderId: topic('KAFKA_FORWARDER_ID', `contact-orchestrator.${outcomesTopic}`),
-    ...(platformToken !== undefined ? { platformToken } : {}),
-    ...(securityUserSigningKey !== undefined ? { securityUserSigningKey } : {}),
-    securityUserTtlSeconds: integer('SECURITY_USER_TTL_SECONDS', 3600, 10, 7 * 24 * 3600),
-    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    anonymousRefusalsPerMinute: integer('ANONYMOUS_REFUSALS_PER_MINUTE', 20, 1, 100_000),
-    sseHeartbeatMs: integer('SSE_HEARTBEAT_MS', 10_000, 100, 60_000),
-    storeTimeoutMs: integer('STORE_TIMEOUT_MS', 5_000, 100, 120_000),
+    forwarderId: e.KAFKA_FORWARDER_ID ?? `contact-orchestrator.${outcomes}`,
+    ...(e.PLATFORM_TOKEN !== undefined ? { platformToken: e.PLATFORM_TOKEN } : {}),
+    ...(e.SECURITY_USER_SIGNING_KEY !== undefined ? { securityUserSigningKey: e.SECURITY_USER_SIGNING_KEY } : {}),
+    securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
+    sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
+    storeTimeoutMs: e.STORE_TIMEOUT_MS,
   };
 }

@@ -6,9 +6,9 @@ import { Controller, Get, Inject, Injectable, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import type { ContactView } from '../../../../libs/projections/src/index.js';
-import { Credentials } from '../http/auth.js';
-import { ViewsService } from '../infrastructure/views.service.js';
+import type { ContactView } from '#projections';
+import { Credentials } from '../directory/credentials.js';
+import { ViewsService } from '../read-side/views.service.js';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG } from '../infrastructure/tokens.js';
 

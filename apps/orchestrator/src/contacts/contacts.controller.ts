@@ -3,9 +3,10 @@ import { Body, Controller, ForbiddenException, Get, HttpCode, NotFoundException,
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '../../../../libs/contacts/src/index.js';
-import { ViewsService } from '../infrastructure/views.service.js';
-import { Credentials, bearerToken, type Reader } from '../http/auth.js';
+import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '#contacts';
+import { ViewsService } from '../read-side/views.service.js';
+import { Credentials } from '../directory/credentials.js';
+import { bearerToken, type Reader } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
 import { IDENTIFIER, InvalidInputError, identifier, jsonSchema, oneOf, optional, parseBody, text } from '../http/input.js';
 import { EndContactCommand } from './end-contact.command.js';

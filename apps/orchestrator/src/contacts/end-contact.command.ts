@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
-import type { InvalidContactIdCause } from '../../../../libs/contacts/src/index.js';
-import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+import type { InvalidContactIdCause } from '#contacts';
+import type { EventMetadata } from '#event-store';
 
 /**
  * The answer to an EndContact command, whatever carried it (REST, Studio action, Kafka). `position` is where the

@@ -12,7 +12,7 @@ import {
   isWellFormedContactId,
   type ContactEventEnvelope,
   type EndContactDecision,
-} from '../../../../libs/contacts/src/index.js';
+} from '#contacts';
 import {
   AppendOutcomeUnknownError,
   EventStoreUnavailableError,
@@ -20,7 +20,8 @@ import {
   type EventMetadata,
   type EventStore,
   type RecordedEvent,
-} from '../../../../libs/event-store/src/index.js';
+} from '#event-store';
+import { retry } from '#runtime';
 import { randomUUID } from 'node:crypto';
 import { DirectoryService } from '../directory/directory.service.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
@@ -64,20 +65,21 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         source: request.source,
         schemaVersion: 1,
       };
-      for (let attempt = 1; ; attempt++) {
-        const stream = isWellFormedContactId(contactId) ? await this.store.readStream(contactStreamId(contactId)) : [];
-        const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)));
-        try {
-          return await this.carryOut(decision, stream, metadata, request.clientAddress);
-        } catch (error) {
+      return await retry(
+        async () => {
+          const stream = isWellFormedContactId(contactId) ? await this.store.readStream(contactStreamId(contactId)) : [];
+          const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)));
+          return this.carryOut(decision, stream, metadata, request.clientAddress);
+        },
+        {
+          attempts: MAX_ATTEMPTS,
           // A race on this contact's stream is decided again, and so is an end whose outcome is unknown: the stream
           // then shows it (this commandId's ContactEnded is replayed) or not (the exact revision keeps it single).
-          const again =
-            (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId);
-          if (!again || attempt >= MAX_ATTEMPTS) throw error;
-          this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again');
-        }
-      }
+          retryOn: (error) =>
+            (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId),
+          onRetry: (_error, attempt) => this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again'),
+        },
+      );
     } catch (error) {
       if (error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError) {
         this.logger.error({ err: error, contactId, commandId }, 'EndContact failed on the event store');

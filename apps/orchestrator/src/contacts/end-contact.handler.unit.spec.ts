@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EsdbEventStore } from '../../../../libs/event-store/src/esdb/esdb-event-store.js';
-import { FakeEsdb } from '../../../../libs/event-store/src/esdb/testing/fake-esdb.js';
+import { EsdbEventStore } from '#event-store/esdb';
+import { FakeEsdb } from '#event-store/testing';
 import { loadConfiguration } from '../config/configuration.js';
 import type { DirectoryService } from '../directory/directory.service.js';
 import type { AppLogger } from '../infrastructure/logger.js';

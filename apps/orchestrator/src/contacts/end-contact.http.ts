@@ -1,5 +1,5 @@
 /** How an EndContact answer reads over REST and as a Studio action (DESIGN §5). One mapping, two shapes. */
-import { DISCONNECT_REASON, type Branch } from '../../../../libs/contacts/src/index.js';
+import { DISCONNECT_REASON, type Branch } from '#contacts';
 import type { EndContactResult } from './end-contact.command.js';
 
 export type ActionError = { code: string; message: string };

@@ -7,13 +7,13 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { rejectionStreamId, type EndContactRejected } from '../../../../libs/contacts/src/index.js';
+import { rejectionStreamId, type EndContactRejected } from '#contacts';
 import {
   StreamDeletedError,
   WrongExpectedRevisionError,
   type EventMetadata,
   type EventStore,
-} from '../../../../libs/event-store/src/index.js';
+} from '#event-store';
 import type { AppConfig } from '../config/configuration.js';
 import { eventIdFor } from '../infrastructure/event-ids.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
-import type { MediaType } from '../../../../libs/contacts/src/index.js';
-import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+import type { MediaType } from '#contacts';
+import type { EventMetadata } from '#event-store';
 
 export type StartContactResult =
   | {

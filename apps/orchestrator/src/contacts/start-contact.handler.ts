@@ -6,8 +6,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '../../../../libs/contacts/src/index.js';
-import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '#contacts';
+import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '#event-store';
+import { retry } from '#runtime';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';
@@ -27,32 +28,41 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
   async execute({ request }: StartContactCommand): Promise<StartContactResult> {
     const { businessUnitId, mediaType, skill, metadata, idempotencyKey } = request;
     const chosenId = request.contactId ?? (idempotencyKey !== undefined ? contactIdForKey(idempotencyKey) : undefined);
-    for (let attempt = 1; ; attempt++) {
-      const contactId = chosenId ?? generateContactId();
-      const stream = await this.store.readStream(contactStreamId(contactId));
-      const replay = idempotencyKey !== undefined ? startedBy(stream, idempotencyKey) : undefined;
-      if (replay) return { result: 'Started', ...replay.event.data, state: 'Active', position: replay.position.toString() };
-      const decision = decideStartContact(
-        { type: 'StartContact', data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), now: new Date() } },
-        foldContact(asDomainEvents<ContactEvent>(stream, ['ContactStarted', 'ContactEnded'])),
-      );
-      if (decision.result === 'AlreadyExists') {
-        if (chosenId === undefined && attempt < MAX_ATTEMPTS) continue;
-        return { result: 'AlreadyExists', contactId, detail: decision.detail };
-      }
-      try {
-        const { position } = await this.store.append(contactStreamId(contactId), [{ id: randomUUID(), ...decision.event, metadata }], {
-          expectedRevision: 'no_stream',
-        });
-        return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() };
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    let contactId = chosenId ?? generateContactId();
+    try {
+      return await retry(
+        async (attempt) => {
+          if (attempt > 1 && chosenId === undefined) contactId = generateContactId();
+          const stream = await this.store.readStream(contactStreamId(contactId));
+          const replay = idempotencyKey !== undefined ? startedBy(stream, idempotencyKey) : undefined;
+          if (replay) return { result: 'Started', ...replay.event.data, state: 'Active', position: replay.position.toString() } as const;
+          const decision = decideStartContact(
+            { type: 'StartContact', data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), now: new Date() } },
+            foldContact(asDomainEvents<ContactEvent>(stream, ['ContactStarted', 'ContactEnded'])),
+          );
+          if (decision.result === 'AlreadyExists') {
+            // A drawn ID that is taken is drawn again; a chosen one is the caller's answer.
+            if (chosenId === undefined) throw new ContactIdTaken(decision.detail);
+            return { result: 'AlreadyExists', contactId, detail: decision.detail } as const;
+          }
+          const { position } = await this.store.append(contactStreamId(contactId), [{ id: randomUUID(), ...decision.event, metadata }], {
+            expectedRevision: 'no_stream',
+          });
+          return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() } as const;
+        },
         // Lost a race for this ID: read again (a concurrent retry with the same key then replays).
-        if (attempt >= MAX_ATTEMPTS) return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
-      }
+        { attempts: MAX_ATTEMPTS, retryOn: (error) => error instanceof WrongExpectedRevisionError || error instanceof ContactIdTaken },
+      );
+    } catch (error) {
+      if (error instanceof ContactIdTaken) return { result: 'AlreadyExists', contactId, detail: error.message };
+      if (error instanceof WrongExpectedRevisionError) return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
+      throw error;
     }
   }
 }
+
+/** The drawn ID belongs to another contact. */
+class ContactIdTaken extends Error {}
 
 /** The ContactStarted this key wrote, if the stream starts with one. */
 function startedBy(stream: RecordedEvent[], key: string): { event: ContactStarted; position: bigint } | undefined {

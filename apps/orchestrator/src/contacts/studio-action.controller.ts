@@ -13,9 +13,9 @@ import {
   SCRIPT_TYPES,
   resolveInput,
   selectBranch,
-} from '../../../../libs/contacts/src/index.js';
+} from '#contacts';
 import { clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
-import { ViewsService } from '../infrastructure/views.service.js';
+import { ViewsService } from '../read-side/views.service.js';
 import { dictionary, identifier, jsonSchema, list, oneOf, optional, parseBody, text } from '../http/input.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { studioBodyOf } from './end-contact.http.js';

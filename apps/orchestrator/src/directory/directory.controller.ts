@@ -2,8 +2,8 @@
 import { Body, ConflictException, Controller, HttpCode, NotFoundException, Param, Post, Put, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { KNOWN_PERMISSIONS } from '../../../../libs/security/src/index.js';
-import { Credentials } from '../http/auth.js';
+import { KNOWN_PERMISSIONS } from '#security';
+import { Credentials } from './credentials.js';
 import { commandIdOf, metadataFor } from '../http/command-context.js';
 import { bool, identifier, jsonSchema, list, oneOf, parseBody, text } from '../http/input.js';
 import { DirectoryService, InactiveAgentError, UnknownAgentError } from './directory.service.js';

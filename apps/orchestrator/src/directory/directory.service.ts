@@ -3,14 +3,14 @@
  * SecurityUser against the directory as it is *now* (its streams, not a lagging view).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Caller } from '../../../../libs/contacts/src/index.js';
+import type { Caller } from '#contacts';
 import {
   WrongExpectedRevisionError,
   type EventMetadata,
   type EventStore,
   type ExpectedRevision,
   type RecordedEvent,
-} from '../../../../libs/event-store/src/index.js';
+} from '#event-store';
 import {
   agentStreamId,
   authenticate,
@@ -26,7 +26,8 @@ import {
   type DirectoryEvent,
   type SecurityProfile,
   type SecurityProfileDefined,
-} from '../../../../libs/security/src/index.js';
+} from '#security';
+import { retry } from '#runtime';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
@@ -107,14 +108,9 @@ export class DirectoryService {
     );
   }
 
-  private async withRetry<T>(attempt: () => Promise<T>): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof WrongExpectedRevisionError) || i >= MAX_ATTEMPTS) throw error;
-      }
-    }
+  /** A concurrent write to the same directory stream: read and decide again. */
+  private withRetry<T>(attempt: () => Promise<T>): Promise<T> {
+    return retry(attempt, { attempts: MAX_ATTEMPTS, retryOn: (error) => error instanceof WrongExpectedRevisionError });
   }
 }
 

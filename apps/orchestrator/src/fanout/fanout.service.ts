@@ -5,8 +5,8 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
-import type { EventStore } from '../../../../libs/event-store/src/index.js';
-import { OutcomeForwarder, type ForwarderStatus } from '../../../../libs/fanout/src/index.js';
+import type { EventStore } from '#event-store';
+import { OutcomeForwarder, type ForwarderStatus } from '#fanout';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
@@ -23,11 +23,10 @@ export class FanoutService {
     @Inject(LOGGER) logger: AppLogger,
   ) {
     if (!config.kafkaBrokers) return;
-    const log = logger.child({ component: 'outcome-forwarder' });
     this.forwarder = new OutcomeForwarder({
       store,
       kafka: { clientId: `${KAFKA_CLIENT_ID}-forwarder`, brokers: config.kafkaBrokers, logCreator: pinoLogCreator(logger) },
-      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m, err?: unknown) => log.error({ err }, m) },
+      logger: logger.child({ component: 'outcome-forwarder' }),
       topic: config.topics.outcomes,
       checkpointTopic: config.topics.checkpoints,
       // One identity per deployment: a restart fences its predecessor; another deployment never shares a checkpoint.

@@ -1,11 +1,4 @@
-/** The two credentials of DESIGN §5: the platform token, and a SecurityUser (agent of a business unit). */
-import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import { timingSafeEqual } from 'node:crypto';
-import { CONTACTS_VIEW } from '../../../../libs/contacts/src/index.js';
-import type { Secrets } from '../config/embedded-secrets.js';
-import { DirectoryService } from '../directory/directory.service.js';
-import { SECRETS } from '../infrastructure/tokens.js';
-
+/** What the HTTP layer reads of a request for credentials: the bearer token (checked by directory/credentials.ts). */
 export type RequestLike = { headers: Record<string, string | string[] | undefined>; ip?: string };
 export type Reader = { kind: 'platform' } | { kind: 'agent'; agentId: string; businessUnitId: string };
 
@@ -14,39 +7,4 @@ export function bearerToken(request: RequestLike): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
-}
-
-@Injectable()
-export class Credentials {
-  private readonly platformToken: Buffer;
-
-  constructor(
-    private readonly directory: DirectoryService,
-    @Inject(SECRETS) secrets: Secrets,
-  ) {
-    this.platformToken = Buffer.from(secrets.platformToken);
-  }
-
-  isPlatform(token: string | undefined): boolean {
-    if (token === undefined) return false;
-    const given = Buffer.from(token);
-    return given.length === this.platformToken.length && timingSafeEqual(given, this.platformToken);
-  }
-
-  requirePlatform(request: RequestLike): void {
-    const token = bearerToken(request);
-    if (token === undefined) throw new UnauthorizedException('Authorization: Bearer <platform token> is required');
-    if (!this.isPlatform(token)) throw new UnauthorizedException('The platform token is not valid');
-  }
-
-  /** Platform, or a SecurityUser with Contacts.View, who then sees only its own business unit. */
-  async requireReader(request: RequestLike): Promise<Reader> {
-    const token = bearerToken(request);
-    if (token === undefined) throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
-    if (this.isPlatform(token)) return { kind: 'platform' };
-    const caller = await this.directory.authenticate(token);
-    if (caller.kind === 'Unauthenticated') throw new UnauthorizedException(caller.detail);
-    if (!caller.permissions.includes(CONTACTS_VIEW)) throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${CONTACTS_VIEW}`);
-    return { kind: 'agent', agentId: caller.agentId, businessUnitId: caller.businessUnitId };
-  }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventMetadata } from '../../../../libs/event-store/src/index.js';
+import type { EventMetadata } from '#event-store';
 import { InvalidInputError, identifier } from './input.js';
 import type { RequestLike } from './auth.js';
 
@@ -15,9 +15,15 @@ export function commandIdOf(request: RequestLike, bodyCommandId: string | undefi
   return fromHeader ?? bodyCommandId ?? randomUUID();
 }
 
-export function correlationIdOf(request: RequestLike, commandId: string): string {
-  const header = request.headers['x-correlation-id'];
-  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : commandId;
+/** X-Correlation-Id when usable; the service then takes it as the request ID. */
+export function correlationHeaderOf(headers: RequestLike['headers']): string | undefined {
+  const header = headers['x-correlation-id'];
+  return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : undefined;
+}
+
+/** The request ID (X-Correlation-Id or a new one, see bootstrap) is the correlation ID of the command it carries. */
+export function correlationIdOf(request: RequestLike & { id?: string }, commandId: string): string {
+  return correlationHeaderOf(request.headers) ?? request.id ?? commandId;
 }
 
 export function metadataFor(request: RequestLike, commandId: string, source: EventMetadata['source']): EventMetadata {

@@ -4,7 +4,7 @@
  */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { EventStoreUnavailableError } from '../../../../libs/event-store/src/index.js';
+import { EventStoreUnavailableError } from '#event-store';
 import type { AppLogger } from '../infrastructure/logger.js';
 
 type Problem = { statusCode: number; error: string; message: string; field?: string };

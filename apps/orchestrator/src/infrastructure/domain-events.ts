@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../../../../libs/event-store/src/index.js';
+import type { RecordedEvent } from '#event-store';
 
 type DomainEvent = { type: string; data: object };
 

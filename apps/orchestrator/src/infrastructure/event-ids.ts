@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
+import { v5 } from 'uuid';
 
-/**
- * A name-based UUID (v5 layout, SHA-1) so that a retried command writes events with the same IDs and the store
- * deduplicates them, even when the first attempt's answer was lost.
+/*
+ * Name-based event IDs (UUID v5) so that a retried command writes events with the same IDs and the store deduplicates
+ * them, even when the first attempt's answer was lost. IDs were first made by hashing 'contact-orchestrator:' + name;
+ * v5 hashes namespace bytes + name, so the namespace is that prefix's first 16 bytes and the name starts with the
+ * rest: every ID already stored comes out byte for byte the same.
  */
-export function eventIdFor(name: string): string {
-  const hash = createHash('sha1').update('contact-orchestrator:').update(name).digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const hex = hash.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
+const NAMESPACE = new TextEncoder().encode('contact-orchestr');
+
+export const eventIdFor = (name: string): string => v5(`ator:${name}`, NAMESPACE);

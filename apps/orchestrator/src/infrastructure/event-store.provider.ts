@@ -5,8 +5,8 @@
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
-import { InvalidConnectionStringError } from '../../../../libs/event-store/src/esdb/connection-string.js';
+import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '#event-store';
+import { InvalidConnectionStringError } from '#event-store';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
@@ -15,7 +15,7 @@ import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
 export async function openEventStore(config: AppConfig, logger: AppLogger): Promise<EventStore> {
   if (config.eventStore === 'esdb') {
     // Loaded only here: the gRPC client is not needed by the embedded store.
-    const { EsdbEventStore } = await import('../../../../libs/event-store/src/esdb/esdb-event-store.js');
+    const { EsdbEventStore } = await import('#event-store/esdb');
     let store: InstanceType<typeof EsdbEventStore>;
     try {
       store = new EsdbEventStore(config.esdbConnectionString!);

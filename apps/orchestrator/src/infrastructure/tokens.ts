@@ -2,7 +2,4 @@
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const SECRETS = Symbol('SECRETS');
 export const EVENT_STORE = Symbol('EVENT_STORE');
-export const VIEWS_DB = Symbol('VIEWS_DB');
-export const CONTACT_VIEW = Symbol('CONTACT_VIEW');
-export const DIRECTORY_VIEW = Symbol('DIRECTORY_VIEW');
 export const LOGGER = Symbol('LOGGER');

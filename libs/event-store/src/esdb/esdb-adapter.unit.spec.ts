@@ -70,6 +70,8 @@ describe('EsdbEventStore over the gRPC harness', () => {
     const error = await store.append(id, [toAppend('C')], { expectedRevision: 0n }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedRevisionError);
     expect(error).toMatchObject({ streamId: id, expected: 0n, actual: 1n });
+    // The exact current revision is accepted, and only it: an off-by-one mapping would fail one of the two.
+    expect(await store.append(id, [toAppend('C')], { expectedRevision: 1n })).toMatchObject({ nextExpectedRevision: 2n });
   });
 
   it('readStream gives the events in order, and [] for a stream that does not exist', async () => {

@@ -6,7 +6,7 @@ import { EventStoreDBClient, binaryEvent, jsonEvent } from '@eventstore/db-clien
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { printSkip, resolveEsdb } from '../../../../test/harness/event-store.js';
+import { printSkip, resolveEsdb } from '#harness/event-store';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { EventStoreUnavailableError, StreamDeletedError, type EventMetadata, type EventToAppend, type RecordedEvent } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';

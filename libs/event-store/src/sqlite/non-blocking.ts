@@ -3,9 +3,12 @@
  * once and it is retried from a timer (the thread keeps turning), up to `timeoutMs`; then the store is unavailable.
  */
 import type Database from 'better-sqlite3';
-import { setTimeout as delay } from 'node:timers/promises';
+import { backoffDelay, sleep } from '#runtime';
 import { EventStoreUnavailableError } from '../port.js';
 import { isLocked } from './schema.js';
+
+/** Waits grow to 25 ms, as SQLite's own busy handler does. */
+export const LOCKED_BACKOFF = { initialMs: 1, maxMs: 25 };
 
 export function withoutWaiting<T>(db: Database.Database, query: () => T, timeoutMs: number): Promise<T> {
   // The common case costs one statement and one settled promise: no lock, no timer.
@@ -30,8 +33,7 @@ async function retry<T>(db: Database.Database, query: () => T, timeoutMs: number
       if (Date.now() >= deadline) {
         throw new EventStoreUnavailableError(`SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`, { cause: error });
       }
-      // Waits grow to 25 ms, as SQLite's own busy handler does.
-      await delay(Math.min(2 ** attempt, 25));
+      await sleep(backoffDelay(attempt + 1, LOCKED_BACKOFF));
     }
   }
 }

@@ -4,6 +4,8 @@
  * (retried from a timer) until their deadline, then fail as unavailable with nothing written.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { backoffDelay } from '#runtime';
+import { LOCKED_BACKOFF } from './non-blocking.js';
 import { GroupCommit, type AppendOutcome, type AppendRequest } from './group-commit.js';
 
 export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
@@ -57,7 +59,7 @@ function flush(): void {
     queue.unshift(...batch);
     expire();
     // Waits grow to 25 ms, as SQLite's own busy handler does, without blocking this thread's message queue.
-    if (queue.length > 0) timer = setTimeout(flush, Math.min(2 ** lockedAttempts++, 25));
+    if (queue.length > 0) timer = setTimeout(flush, backoffDelay(++lockedAttempts, LOCKED_BACKOFF));
     else if (closing) close();
     return;
   }

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { SqliteEventStore } from '../../../event-store/src/index.js';
-import type { ForwarderLogger } from '../logger.js';
+import { SqliteEventStore } from '#event-store';
+import type { Log, LogFn } from '#runtime';
 
 export type Cleanups = Array<() => Promise<void> | void>;
 
@@ -30,7 +30,11 @@ export function tempStores(cleanups: Cleanups, prefix: string): () => SqliteEven
   };
 }
 
-export function recordingLogger(): ForwarderLogger & { lines: string[] } {
+export function recordingLogger(): Log & { lines: string[] } {
   const lines: string[] = [];
-  return { lines, info: (m) => void lines.push(`INFO ${m}`), warn: (m) => void lines.push(`WARN ${m}`), error: (m) => void lines.push(`ERROR ${m}`) };
+  const record =
+    (level: string): LogFn =>
+    (first: string | object, message?: string) =>
+      void lines.push(`${level} ${typeof first === 'string' ? first : message}`);
+  return { lines, info: record('INFO'), warn: record('WARN'), error: record('ERROR'), debug: record('DEBUG') };
 }

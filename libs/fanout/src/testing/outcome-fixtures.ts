@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import type { EventMetadata, EventStore, RecordedEvent } from '../../../event-store/src/index.js';
+import type { EventMetadata, EventStore, RecordedEvent } from '#event-store';
 import { isOutcome, type OutcomeValue } from '../outcome-message.js';
 
 const metadata = (): EventMetadata => ({

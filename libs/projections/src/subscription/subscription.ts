@@ -7,8 +7,8 @@
  * committed checkpoint again and resubscribes right after it: nothing skipped, nothing applied twice.
  */
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { waitForPosition } from '../../../event-store/src/index.js';
+import { waitForPosition } from '#event-store';
+import { backoffDelay, settlesWithin, sleep, type Log } from '#runtime';
 import { BatchReader } from './batch-reader.js';
 
 /** Batches of the log strictly after `after` (undefined: from the start), in order, until `signal` aborts. */
@@ -23,14 +23,8 @@ export interface CheckpointedHandler<E> {
   release?(): Promise<void>;
 }
 
-export interface SubscriptionLogger {
-  info(message: string): void;
-  warn(message: string, error?: unknown): void;
-  error(message: string, error?: unknown): void;
-}
-
 export interface SubscriptionOptions {
-  logger: SubscriptionLogger;
+  logger: Log;
   /** Retry delays after a failure: doubling from initialMs up to maxMs. Default 200 → 5 000 ms. */
   backoff?: { initialMs?: number; maxMs?: number };
   /** How long stop() lets the batch in hand finish. Default 10 000 ms. */
@@ -78,7 +72,7 @@ export class Subscription<E extends { position: bigint }> {
     if (this.loop) return;
     this.currentState = 'starting';
     this.controller = new AbortController();
-    this.loop = this.run(this.controller.signal).catch((error) => this.options.logger.error(`${this.name}: subscription loop ended unexpectedly`, error));
+    this.loop = this.run(this.controller.signal).catch((error) => this.options.logger.error({ err: error }, `${this.name}: subscription loop ended unexpectedly`));
   }
 
   /** Lets the batch in hand finish (bounded by stopTimeoutMs), then releases the handler. */
@@ -86,10 +80,10 @@ export class Subscription<E extends { position: bigint }> {
     const loop = this.loop;
     if (!loop) return true;
     this.controller!.abort();
-    const finished = await settles(loop, this.options.stopTimeoutMs ?? 10_000);
+    const finished = await settlesWithin(loop, this.options.stopTimeoutMs ?? 10_000);
     await this.handler.release?.();
     // A batch stuck past the timeout usually fails once its connection is dropped.
-    if (!finished) await settles(loop, 5_000);
+    if (!finished) await settlesWithin(loop, 5_000);
     this.loop = undefined;
     this.currentState = 'stopped';
     return finished;
@@ -129,13 +123,13 @@ export class Subscription<E extends { position: bigint }> {
         }
       } catch (error) {
         if (signal.aborted) break;
-        const delay = Math.min(initialMs * 2 ** Math.min(this.failed, 20), maxMs);
         this.failed += 1;
+        const delay = backoffDelay(this.failed, { initialMs, maxMs });
         this.currentState = 'retrying';
         this.error = error instanceof Error ? error.message : String(error);
         if (this.options.onFailure?.(error, this.failed, delay) !== false) this.logFailure(error, delay);
         await this.handler.release?.();
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        await sleep(delay, signal);
       } finally {
         signal.removeEventListener('abort', stop);
         batches.abort();
@@ -146,18 +140,8 @@ export class Subscription<E extends { position: bigint }> {
   /** A long outage logs its first attempts, then every tenth, not a line every few seconds. */
   private logFailure(error: unknown, delay: number): void {
     const message = `${this.name}: ${this.error}; resuming from the committed checkpoint in ${delay} ms (attempt ${this.failed})`;
-    if (this.failed === 1) this.options.logger.error(message, error);
+    if (this.failed === 1) this.options.logger.error({ err: error }, message);
     else if (this.failed <= 5 || this.failed % 10 === 0) this.options.logger.warn(message);
-  }
-}
-
-async function settles(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

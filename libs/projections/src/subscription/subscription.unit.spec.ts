@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Subscription, type CheckpointedHandler, type EventBatches } from './subscription.js';
 
 type E = { position: bigint };
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** A log of `count` events served in pages of `page`; it ends when the signal aborts. */
 function log(count: number, page: number): { batches: EventBatches<E>; requests: Array<bigint | undefined> } {

@@ -2,8 +2,8 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult } from '@nestjs/terminus';
-import type { EventStore } from '../../../../libs/event-store/src/index.js';
-import { ViewsService } from '../infrastructure/views.service.js';
+import type { EventStore } from '#event-store';
+import { ViewsService } from '../read-side/views.service.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { KafkaCommandsStatus } from '../kafka/kafka-support.js';
 import { FanoutService } from '../fanout/fanout.service.js';

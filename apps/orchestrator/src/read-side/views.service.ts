@@ -6,11 +6,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { SqliteEventStore, type EventStore } from '../../../../libs/event-store/src/index.js';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '../../../../libs/projections/src/index.js';
+import { SqliteEventStore, type EventStore } from '#event-store';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
-import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 
 @Injectable()
 export class ViewsService {
@@ -24,12 +24,11 @@ export class ViewsService {
     mkdirSync(config.dataDir, { recursive: true });
     const source: ViewsSource =
       store instanceof SqliteEventStore ? { kind: 'sqlite', file: store.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
-    const log = logger.child({ component: 'views' });
     this.host = new ViewsHost({
       viewsFile: join(config.dataDir, 'views.db'),
       source,
       storeTimeoutMs: config.storeTimeoutMs,
-      logger: { info: (m) => log.info(m), warn: (m) => log.warn(m), error: (m) => log.error(m) },
+      logger: logger.child({ component: 'views' }),
     });
   }
 

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { DirectoryModule } from '../directory/directory.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { ReadSideModule } from '../read-side/read-side.module.js';
+import { ContactStreamController, ContactStreams } from './contact-stream.controller.js';
+import { ContactsController } from './contacts.controller.js';
+import { EndContactHandler } from './end-contact.handler.js';
+import { RefusalRecorder } from './refusal-recorder.js';
+import { StartContactHandler } from './start-contact.handler.js';
+import { StudioActionController } from './studio-action.controller.js';
+
+/** End a Contact (and start one): the HTTP and Studio routes, the command handlers, the live stream. */
+@Module({
+  imports: [DirectoryModule, ReadSideModule, MetricsModule],
+  controllers: [ContactsController, ContactStreamController, StudioActionController],
+  providers: [EndContactHandler, StartContactHandler, RefusalRecorder, ContactStreams],
+  exports: [RefusalRecorder, ContactStreams],
+})
+export class ContactsModule {}

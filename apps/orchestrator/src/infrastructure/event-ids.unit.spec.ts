@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { eventIdFor } from './event-ids.js';
+
+describe('eventIdFor', () => {
+  // Made by the hand-written v5 this replaced: a changed ID would let a retried refusal be recorded twice.
+  it.each([
+    ['2026-11-27:c-1:cmd-1:OnInvalidSecurityUser:-', '5884433a-bad9-56e2-921a-9fbd6adcf7f6'],
+    ['é-ünïcode', '8d798188-687a-50da-beee-691fa75a2708'],
+    ['', '4008b29e-d5bf-5123-b2aa-325340850bd1'],
+  ])('gives %j the ID already stored for it', (name, id) => {
+    expect(eventIdFor(name)).toBe(id);
+  });
+});
