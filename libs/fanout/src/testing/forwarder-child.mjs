@@ -8,7 +8,7 @@ import { register } from 'node:module';
 register('./ts-hooks.mjs', import.meta.url);
 const [file, brokers, optionsJson, hangAt] = process.argv.slice(2);
 const { default: kafkajs } = await import('kafkajs');
-const { SqliteEventStore } = await import('../../../event-store/src/sqlite/sqlite-event-store.ts');
+const { SqliteEventStore } = await import('#event-store');
 const { OutcomeForwarder } = await import('../outcome-forwarder.ts');
 
 const kafka = new kafkajs.Kafka({ clientId: 'forwarder-child', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
