@@ -1,5 +1,5 @@
 /**
- * The read side in-process: the views (live contact view, history, directory view) are projected by a worker
+ * The read side in-process: the views (live contact view and history) are projected by a worker
  * thread that follows the event store; this service reads them without waiting for locks and waits (bounded) for
  * a position when a command answer promises read-your-writes. Commands never write here.
  */
