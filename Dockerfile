@@ -13,6 +13,8 @@ RUN apt-get update \
 FROM toolchain AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci's postinstall patches better-sqlite3 12 for Node 24+ and rebuilds it (docs/decisions.md)
+COPY scripts/native ./scripts/native
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
