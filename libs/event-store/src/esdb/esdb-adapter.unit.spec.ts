@@ -4,15 +4,15 @@
  * in esdb-faults.unit.spec.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
-import { EventStoreUnavailableError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
+import { EventStoreUnavailableError, WrongExpectedRevisionError } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
+import { eventToAppend, storesOverFake } from './testing/stores-over-fake.js';
 
-const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'kafka', schemaVersion: 1 });
-const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const toAppend = eventToAppend('kafka');
 
 // The contract's cases through the adapter, the client and gRPC; EventStoreDB itself runs it in the int suite.
 describeEventStoreContract('EventStoreDB adapter over the gRPC harness', async () => {
@@ -22,29 +22,16 @@ describeEventStoreContract('EventStoreDB adapter over the gRPC harness', async (
 });
 
 describe('EsdbEventStore over the gRPC harness', () => {
-  let fake: FakeEsdb;
-  const stores: EsdbEventStore[] = [];
-  const open = (options: ConstructorParameters<typeof EsdbEventStore>[1] = {}): EsdbEventStore => {
-    const store = new EsdbEventStore(fake.connectionString(), options);
-    stores.push(store);
-    return store;
-  };
-
-  beforeAll(async () => {
-    fake = await FakeEsdb.start();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
-  afterAll(async () => fake.stop());
+  const harness = storesOverFake();
+  const open = harness.open.bind(harness);
 
   it('readAll starts strictly after `after`, skips system events and pages over runs of them', async () => {
     const a = `a-${randomUUID()}`;
-    const start = fake.log.all.at(-1);
-    fake.log.seed(a, 'A1');
-    for (let i = 0; i < 7; i++) fake.log.seed('$stats-127.0.0.1:2113', '$statsCollected');
-    fake.log.seed(`b-${randomUUID()}`, 'B1');
-    fake.log.seed(a, 'A2');
+    const start = harness.fake.log.all.at(-1);
+    harness.fake.log.seed(a, 'A1');
+    for (let i = 0; i < 7; i++) harness.fake.log.seed('$stats-127.0.0.1:2113', '$statsCollected');
+    harness.fake.log.seed(`b-${randomUUID()}`, 'B1');
+    harness.fake.log.seed(a, 'A2');
     const store = open();
     const after = start === undefined ? {} : { after: encodePosition(start) };
     const first = await store.readAll({ ...after, maxCount: 2 });
@@ -56,8 +43,8 @@ describe('EsdbEventStore over the gRPC harness', () => {
 
   it('headPosition is the last non-system event, stepping back over system events', async () => {
     const store = open({ backwardBatch: 2 });
-    const last = fake.log.seed(`a-${randomUUID()}`, 'A1');
-    for (let i = 0; i < 5; i++) fake.log.seed('$$a', '$metadata');
+    const last = harness.fake.log.seed(`a-${randomUUID()}`, 'A1');
+    for (let i = 0; i < 5; i++) harness.fake.log.seed('$$a', '$metadata');
     expect(await store.headPosition()).toBe(encodePosition(last));
   });
 
@@ -65,7 +52,7 @@ describe('EsdbEventStore over the gRPC harness', () => {
     const store = open();
     const id = `s-${randomUUID()}`;
     const result = await store.append(id, [toAppend('A'), toAppend('B')], { expectedRevision: 'no_stream' });
-    const written = fake.log.stream(id)!;
+    const written = harness.fake.log.stream(id)!;
     expect(result).toEqual({ nextExpectedRevision: 1n, position: encodePosition(written[1]!) });
     const error = await store.append(id, [toAppend('C')], { expectedRevision: 0n }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedRevisionError);
@@ -87,12 +74,12 @@ describe('EsdbEventStore over the gRPC harness', () => {
   it('subscribeToAll filters system events on the server, starts after `after`, and ends (unsubscribing) when the signal aborts', async () => {
     const store = open();
     const id = `x-${randomUUID()}`;
-    const before = fake.log.seed(id, 'Before');
+    const before = harness.fake.log.seed(id, 'Before');
     const controller = new AbortController();
     const iterator = store.subscribeToAll({ after: encodePosition(before), signal: controller.signal })[Symbol.asyncIterator]();
     const first = iterator.next();
-    fake.log.seed('$$x', '$metadata');
-    const next = fake.log.seed(id, 'Next');
+    harness.fake.log.seed('$$x', '$metadata');
+    const next = harness.fake.log.seed(id, 'Next');
     expect((await first).value).toMatchObject({ type: 'Next', position: encodePosition(next) });
     const waiting = iterator.next();
     setTimeout(() => controller.abort(), 20);
@@ -100,8 +87,8 @@ describe('EsdbEventStore over the gRPC harness', () => {
   });
 
   it('close ends open subscriptions and refuses further work', async () => {
-    const store = new EsdbEventStore(fake.connectionString());
-    const waiting = store.subscribeToAll({ after: encodePosition(fake.log.all.at(-1)!) })[Symbol.asyncIterator]().next();
+    const store = new EsdbEventStore(harness.fake.connectionString());
+    const waiting = store.subscribeToAll({ after: encodePosition(harness.fake.log.all.at(-1)!) })[Symbol.asyncIterator]().next();
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
     expect(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('hung'), 5_000))])).toEqual({ done: true, value: undefined });

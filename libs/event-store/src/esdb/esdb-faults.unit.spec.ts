@@ -4,44 +4,30 @@
  */
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AppendOutcomeUnknownError, EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventToAppend } from '../port.js';
+import { describe, expect, it } from 'vitest';
+import { AppendOutcomeUnknownError, EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
-import { FakeEsdb } from './testing/fake-esdb.js';
+import { eventToAppend, storesOverFake } from './testing/stores-over-fake.js';
 
-const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'http', schemaVersion: 1 });
-const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const toAppend = eventToAppend('http');
 const stream = (): string => `faults-${randomUUID()}`;
 const within = <T>(ms: number, promise: Promise<T>): Promise<T | 'hung'> => Promise.race([promise, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
 
 describe('EventStoreDB adapter under injected faults', () => {
-  let fake: FakeEsdb;
-  const stores: EsdbEventStore[] = [];
-  const open = (query = ''): EsdbEventStore => {
-    const store = new EsdbEventStore(fake.connectionString(query));
-    stores.push(store);
-    return store;
-  };
-
-  beforeAll(async () => {
-    fake = await FakeEsdb.start();
-  });
-  afterEach(async () => {
-    await Promise.all(stores.splice(0).map((s) => s.close()));
-  });
-  afterAll(async () => fake.stop());
+  const harness = storesOverFake();
+  const open = (query = '') => harness.open({ query });
 
   it('defect 1: a deadline on the capability query fails one append, not every later one', async () => {
     const store = open();
-    const asked = fake.calls.capabilities;
-    fake.faults.capabilityDeadlines = 1;
+    const asked = harness.fake.calls.capabilities;
+    harness.fake.faults.capabilityDeadlines = 1;
     await expect(store.append(stream(), [toAppend('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(EventStoreUnavailableError);
     for (let i = 0; i < 3; i++) {
       await expect(store.append(stream(), [toAppend('B')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
     }
     // The server was asked again, once: the failed answer was not kept.
-    expect(fake.calls.capabilities - asked).toBe(2);
+    expect(harness.fake.calls.capabilities - asked).toBe(2);
   });
 
   it('defect 5: data JSON cannot represent is refused at once, not left hanging with an unhandled rejection', async () => {
@@ -54,8 +40,8 @@ describe('EventStoreDB adapter under injected faults', () => {
       expect(outcome).toBeInstanceOf(TypeError);
       expect((outcome as Error).message).toMatch(/JSON/);
     }
-    await expect(within(3_000, store.append(id, [{ ...toAppend('B'), metadata: { ...metadata(), n: 2n } }], { expectedRevision: 'any' }))).rejects.toBeInstanceOf(TypeError);
-    expect(fake.log.stream(id)).toBeUndefined();
+    await expect(within(3_000, store.append(id, [{ ...toAppend('B'), metadata: { ...toAppend('B').metadata, n: 2n } }], { expectedRevision: 'any' }))).rejects.toBeInstanceOf(TypeError);
+    expect(harness.fake.log.stream(id)).toBeUndefined();
     await expect(store.append(id, [toAppend('C')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
   });
 
@@ -63,10 +49,10 @@ describe('EventStoreDB adapter under injected faults', () => {
     const store = open();
     const id = stream();
     await store.append(id, Array.from({ length: 50 }, (_, i) => toAppend('E', { i })), { expectedRevision: 'no_stream' });
-    fake.faults.stallNextStreamRead = 9;
-    const reads = fake.calls.streamReads;
+    harness.fake.faults.stallNextStreamRead = 9;
+    const reads = harness.fake.calls.streamReads;
     const reading = store.readStream(id).then((events) => `${events.length} events`, (e: unknown) => e);
-    while (fake.calls.streamReads === reads) await new Promise((r) => setTimeout(r, 5));
+    while (harness.fake.calls.streamReads === reads) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
     const outcome = await within(5_000, reading);
@@ -81,19 +67,18 @@ describe('EventStoreDB adapter under injected faults', () => {
     const error = await store.append(id, [toAppend('Late')], { expectedRevision: 3n }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedRevisionError);
     expect(error).toMatchObject({ streamId: id, expected: 3n, actual: 7n });
-    expect(fake.log.stream(id)).toHaveLength(8);
+    expect(harness.fake.log.stream(id)).toHaveLength(8);
     // A client built elsewhere with the option: the actual revision is asked of the stream.
-    const built = new EsdbEventStore(() => EventStoreDBClient.connectionString(fake.connectionString('&throwOnAppendFailure=false')));
-    stores.push(built);
+    const built = harness.track(new EsdbEventStore(() => EventStoreDBClient.connectionString(harness.fake.connectionString('&throwOnAppendFailure=false'))));
     await expect(built.append(id, [toAppend('Late')], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 7n });
   });
 
   it('defect 7: events of $ streams never reach readAll, headPosition or subscriptions, whatever their type', async () => {
     const store = open();
-    const start = encodePosition(fake.log.seed(stream(), 'Start'));
-    const ours = fake.log.seed(stream(), 'Ours');
-    fake.log.seed('$projections-contacts', 'ProjectionUpdated');
-    fake.log.seed('$category-contact', 'ContactStarted');
+    const start = encodePosition(harness.fake.log.seed(stream(), 'Start'));
+    const ours = harness.fake.log.seed(stream(), 'Ours');
+    harness.fake.log.seed('$projections-contacts', 'ProjectionUpdated');
+    harness.fake.log.seed('$category-contact', 'ContactStarted');
     expect((await store.readAll({ after: start, maxCount: 10 })).map((e) => e.type)).toEqual(['Ours']);
     expect(await store.headPosition()).toBe(encodePosition(ours));
     const controller = new AbortController();
@@ -105,8 +90,8 @@ describe('EventStoreDB adapter under injected faults', () => {
         if (e.streamId === last) controller.abort();
       }
     })();
-    fake.log.seed('$projections-contacts', 'ProjectionUpdated');
-    fake.log.seed(last, 'Last');
+    harness.fake.log.seed('$projections-contacts', 'ProjectionUpdated');
+    harness.fake.log.seed(last, 'Last');
     await within(5_000, reading);
     expect(seen).toEqual([ours.streamId, last]);
   });
@@ -115,7 +100,7 @@ describe('EventStoreDB adapter under injected faults', () => {
     const store = open();
     const id = stream();
     await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
-    fake.log.tombstone(id);
+    harness.fake.log.tombstone(id);
     expect(await store.readStream(id)).toEqual([]);
     for (const expectedRevision of ['no_stream', 'any', 0n] as const) {
       const error = await store.append(id, [toAppend('B')], { expectedRevision }).catch((e: unknown) => e);
@@ -130,18 +115,18 @@ describe('EventStoreDB adapter under injected faults', () => {
     const store = open();
     const id = stream();
     const once = toAppend('A');
-    let reads = fake.calls.streamReads;
+    let reads = harness.fake.calls.streamReads;
     const single = await store.append(id, [once], { expectedRevision: 'no_stream' });
-    expect(single).toEqual({ nextExpectedRevision: 0n, position: encodePosition(fake.log.stream(id)![0]!) });
-    expect(fake.calls.streamReads - reads).toBe(0);
-    reads = fake.calls.streamReads;
+    expect(single).toEqual({ nextExpectedRevision: 0n, position: encodePosition(harness.fake.log.stream(id)![0]!) });
+    expect(harness.fake.calls.streamReads - reads).toBe(0);
+    reads = harness.fake.calls.streamReads;
     const several = await store.append(id, [toAppend('B'), toAppend('C')], { expectedRevision: 0n });
-    expect(several).toEqual({ nextExpectedRevision: 2n, position: encodePosition(fake.log.stream(id)![2]!) });
-    expect(fake.calls.streamReads - reads).toBe(1);
-    reads = fake.calls.streamReads;
+    expect(several).toEqual({ nextExpectedRevision: 2n, position: encodePosition(harness.fake.log.stream(id)![2]!) });
+    expect(harness.fake.calls.streamReads - reads).toBe(1);
+    reads = harness.fake.calls.streamReads;
     // The server answers an idempotent retry without a position.
     expect(await store.append(id, [once], { expectedRevision: 'no_stream' })).toEqual(single);
-    expect(fake.calls.streamReads - reads).toBe(1);
+    expect(harness.fake.calls.streamReads - reads).toBe(1);
   });
 
   describe('defect 4: an append whose batch-append stream breaks', () => {
@@ -149,9 +134,9 @@ describe('EventStoreDB adapter under injected faults', () => {
       const store = open();
       for (const expectedRevision of ['no_stream', 'any'] as const) {
         const id = stream();
-        fake.faults.breakNextBatch = 'after-write';
+        harness.fake.faults.breakNextBatch = 'after-write';
         const result = await store.append(id, [toAppend('A')], { expectedRevision });
-        expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition(fake.log.stream(id)![0]!) });
+        expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition(harness.fake.log.stream(id)![0]!) });
       }
     });
 
@@ -160,22 +145,22 @@ describe('EventStoreDB adapter under injected faults', () => {
       const id = stream();
       await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
       const retried = toAppend('B');
-      fake.faults.breakNextBatch = 'before-write';
+      harness.fake.faults.breakNextBatch = 'before-write';
       const error = await store.append(id, [retried], { expectedRevision: 0n }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
       await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
       await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
-      expect(fake.log.stream(id)!.map((e) => e.type)).toEqual(['A', 'B']);
+      expect(harness.fake.log.stream(id)!.map((e) => e.type)).toEqual(['A', 'B']);
     });
 
     it('whose place was taken by another writer is a conflict: it can never be written there', async () => {
       const store = open();
       const id = stream();
       await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
-      fake.faults.breakNextBatch = 'before-write';
+      harness.fake.faults.breakNextBatch = 'before-write';
       const losing = store.append(id, [toAppend('Mine')], { expectedRevision: 0n }).catch((e: unknown) => e);
-      fake.log.seed(id, 'Theirs');
+      harness.fake.log.seed(id, 'Theirs');
       const error = await losing;
       expect(error).toBeInstanceOf(WrongExpectedRevisionError);
       expect(error).toMatchObject({ actual: 1n });
@@ -186,7 +171,7 @@ describe('EventStoreDB adapter under injected faults', () => {
     const store = open();
     const id = stream();
     await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
-    fake.faults.accessDenied.add('read-all');
+    harness.fake.faults.accessDenied.add('read-all');
     try {
       const refusals = await Promise.all([
         store.ping().catch((e: unknown) => e),
@@ -200,14 +185,14 @@ describe('EventStoreDB adapter under injected faults', () => {
         expect((refusal as Error).message).toMatch(/\$all/);
       }
     } finally {
-      fake.faults.accessDenied.delete('read-all');
+      harness.fake.faults.accessDenied.delete('read-all');
     }
-    fake.faults.accessDenied.add('append');
+    harness.fake.faults.accessDenied.add('append');
     try {
       await expect(store.append(id, [toAppend('B')], { expectedRevision: 0n })).rejects.toBeInstanceOf(EventStoreAccessDeniedError);
     } finally {
-      fake.faults.accessDenied.delete('append');
+      harness.fake.faults.accessDenied.delete('append');
     }
-    expect(fake.log.stream(id)).toHaveLength(1);
+    expect(harness.fake.log.stream(id)).toHaveLength(1);
   });
 });
