@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { sleep, withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
@@ -60,8 +60,9 @@ await withKafka(SUITE, (broker) => {
   /** Waits until the topic shows every stored outcome, then checks: no duplicate, no gap, per-contact order. */
   const expectExactlyOnce = async (): Promise<number> => {
     const stored = storedOutcomes();
-    for (const t0 = Date.now(); Date.now() - t0 < 120_000 && received.length < stored.length; ) await sleep(100);
-    await sleep(500); // anything extra (a duplicate) would arrive now
+    await expect.poll(() => received.length, { timeout: 120_000, interval: 100, message: 'every stored outcome on the topic' }).toBeGreaterThanOrEqual(stored.length);
+    // A duplicate would be sent in the same transaction batch as the original or right after it: give it time to show.
+    await sleep(500);
     const ids = received.map((o) => o.eventId);
     for (const e of envelopes) expect({ key: e.key, eventIdHeader: e.eventIdHeader }, `record of ${e.eventId}`).toEqual({ key: e.contactId, eventIdHeader: e.eventId });
     expect(new Set(ids).size, 'no duplicate').toBe(ids.length);
@@ -107,16 +108,8 @@ await withKafka(SUITE, (broker) => {
     const kafka = new Kafka({ clientId: 'fanout-e2e', brokers: broker.brokers, logLevel: logLevel.NOTHING });
     consumer = kafka.consumer({ groupId: `fanout-e2e-${suffix}`, readUncommitted: false, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2_000 } });
     await consumer.connect();
-    for (let i = 0; ; i++) {
-      // The service creates the topic at start; the consumer subscribes once it exists.
-      try {
-        await consumer.subscribe({ topic: env.KAFKA_TOPIC_OUTCOMES, fromBeginning: true });
-        break;
-      } catch (error) {
-        if (i > 50) throw error;
-        await sleep(200);
-      }
-    }
+    // The service creates the topic at start; the consumer subscribes once it exists.
+    await vi.waitFor(() => consumer.subscribe({ topic: env.KAFKA_TOPIC_OUTCOMES, fromBeginning: true }), { timeout: 10_000, interval: 200 });
     await consumer.run({
       eachMessage: async ({ message }) => {
         const value = JSON.parse(message.value!.toString()) as Outcome;
@@ -158,11 +151,8 @@ await withKafka(SUITE, (broker) => {
     try {
       const duringOutage = await endSome(ids.slice(10));
       expect(duringOutage.size, 'the store is the truth: commands are accepted without Kafka').toBe(20);
-      let state = '';
-      for (const t0 = Date.now(); Date.now() - t0 < 30_000 && state !== 'degraded'; await sleep(200)) {
-        state = (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health', { token: null })).body.details.fanout.state;
-      }
-      expect(state).toBe('degraded');
+      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health', { token: null })).body.details.fanout.state;
+      await expect.poll(fanoutState, { timeout: 30_000, interval: 200 }).toBe('degraded');
     } finally {
       await broker.startBroker!();
     }
