@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { EventMetadata, EventToAppend } from '../../port.js';
+import type { EventMetadata, EventToAppend } from '#event-store';
 
 type EventSource = EventMetadata['source'];
 import { EsdbEventStore, type EsdbEventStoreOptions } from '../esdb-event-store.js';
