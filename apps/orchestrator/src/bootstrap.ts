@@ -1,6 +1,6 @@
 /**
  * Builds and starts the service: configuration validated first (a wrong value stops it with a message naming the
- * variable), embedded secrets, Fastify with a 1 MB body limit, OpenAPI at /docs, graceful shutdown.
+ * variable), embedded secrets, Fastify with the HTTP limits of http/limits.ts, OpenAPI at /docs, graceful shutdown.
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
@@ -11,13 +11,14 @@ import { AppModule } from './app.module.js';
 import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { ErrorsFilter } from './http/errors.filter.js';
+import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions } from './http/limits.js';
+import { Credentials } from './directory/credentials.js';
+import { DirectoryService } from './directory/directory.service.js';
 import { Logger } from 'nestjs-pino';
 import { createLogger, type AppLogger, type RoutedRequest } from './infrastructure/logger.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
 import { connectKafkaCommands } from './kafka/kafka-commands.js';
-
-export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export type RunningService = {
   app: NestFastifyApplication;
@@ -55,20 +56,29 @@ export async function startService(env: Record<string, string | undefined> = pro
     AppModule.register({ config, secrets, logger }),
     // IDs in paths may be up to 128 characters (IDENTIFIER); longer ones get a 400 naming the field, not a 414.
     new FastifyAdapter({
-      bodyLimit: BODY_LIMIT_BYTES,
+      ...serverOptions(config.http),
       trustProxy: false,
       routerOptions: { maxParamLength: 4096 },
       // The request ID is the correlation ID: X-Correlation-Id when the caller sent one, else a new UUID.
       genReqId: (request: { headers: RequestLike['headers'] }) => correlationHeaderOf(request.headers) ?? randomUUID(),
     }),
-    { bufferLogs: true, abortOnError: false },
+    // bodyParser: false keeps Nest from adding a form (urlencoded) parser: bodies are JSON only (installBodyLimits).
+    { bufferLogs: true, abortOnError: false, bodyParser: false },
   );
   app.useLogger(app.get(Logger));
   app.useGlobalFilters(new ErrorsFilter(logger));
-  // JSON only: a text/plain body is refused with 415 instead of being parsed as a string.
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
   const fastify = app.getHttpAdapter().getInstance();
+  installBodyLimits(fastify, config.http);
+  installBodyDeadline(fastify, config.http.requestTimeoutMs);
+  const credentials = app.get(Credentials);
+  const directory = app.get(DirectoryService);
+  await registerLimitPlugins(app, config.http, async (_request, token) => {
+    if (token === undefined) return undefined;
+    if (credentials.isPlatform(token)) return 'platform';
+    const agentId = await directory.verifiedAgentId(token);
+    return agentId === undefined ? undefined : `agent:${agentId}`;
+  });
   fastify.addHook('onRequest', async (request) => {
     (request.raw as RoutedRequest).route = request.routeOptions.url;
   });
@@ -104,6 +114,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     }
     throw error;
   });
+  app.getHttpServer().maxConnections = config.http.maxConnections;
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -27,6 +27,31 @@ export type AppConfig = {
   sseHeartbeatMs: number;
   /** Longest wait for a locked or slow store before a 503 (nothing written). */
   storeTimeoutMs: number;
+  /** What one client can hold or ask of the HTTP server (README "Security"). */
+  http: HttpLimits;
+};
+
+export type HttpLimits = {
+  /** The whole request (headers and body) must arrive within this, or the socket gets 408 and is closed. */
+  requestTimeoutMs: number;
+  /** A kept-alive socket with no request in progress is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket with no traffic either way is closed after this (event streams send heartbeats more often). */
+  idleTimeoutMs: number;
+  /** Sockets open at once; the next ones are refused by the server. */
+  maxConnections: number;
+  /** Requests one kept-alive socket may carry (0: no limit). */
+  maxRequestsPerSocket: number;
+  /** Body limit of every route but the two below (the end command, the directory, contact registration). */
+  bodyLimitBytes: number;
+  /** Body limit of the Studio action and the bulk end. */
+  largeBodyLimitBytes: number;
+  /** Arrays and objects nested deeper than this in a JSON body get a 400 before the body is parsed. */
+  maxJsonDepth: number;
+  /** Requests per minute per credential (platform token, agent) and per client address; 0 turns limiting off. */
+  rateLimitPerMinute: number;
+  /** Event streams open at once per credential. */
+  streamsPerCredential: number;
 };
 
 export class ConfigurationError extends Error {
@@ -93,8 +118,21 @@ export const environmentSchema = z
     ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
     SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
     STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
+    HTTP_REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
+    HTTP_IDLE_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
+    HTTP_MAX_CONNECTIONS: integer(1_000, 1, 1_000_000),
+    HTTP_MAX_REQUESTS_PER_SOCKET: integer(10_000, 0, 100_000_000),
+    HTTP_BODY_LIMIT_BYTES: integer(16_384, 1_024, 16 * 1024 * 1024),
+    HTTP_LARGE_BODY_LIMIT_BYTES: integer(65_536, 1_024, 16 * 1024 * 1024),
+    HTTP_MAX_JSON_DEPTH: integer(8, 2, 256),
+    RATE_LIMIT_PER_MINUTE: integer(6_000, 0, 100_000_000),
+    SSE_STREAMS_PER_CREDENTIAL: integer(4, 1, 10_000),
   })
   .superRefine((env, ctx) => {
+    if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS) {
+      ctx.addIssue({ code: 'custom', path: ['HTTP_IDLE_TIMEOUT_MS'], message: `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut` });
+    }
     if (env.EVENT_STORE !== 'esdb') return;
     if (env.ESDB_CONNECTION_STRING === undefined) ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
     // Outside embedded mode secrets come from the operator, never from a generated file.
@@ -132,5 +170,17 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxRequestsPerSocket: e.HTTP_MAX_REQUESTS_PER_SOCKET,
+      bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
+      largeBodyLimitBytes: e.HTTP_LARGE_BODY_LIMIT_BYTES,
+      maxJsonDepth: e.HTTP_MAX_JSON_DEPTH,
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      streamsPerCredential: e.SSE_STREAMS_PER_CREDENTIAL,
+    },
   };
 }

@@ -2,7 +2,7 @@
  * GET /v1/contacts/stream: Server-Sent Events of view changes, filtered to the reader's business unit.
  * Closed cleanly at shutdown so the server can stop.
  */
-import { Controller, Get, Inject, Injectable, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpException, HttpStatus, Inject, Injectable, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -17,10 +17,21 @@ const MAX_BUFFERED_BYTES = 1024 * 1024;
 @Injectable()
 export class ContactStreams {
   private readonly open = new Set<ServerResponse>();
+  private readonly perCredential = new Map<string, number>();
 
-  add(response: ServerResponse): void {
+  /** Counts the stream against its credential; false when that credential already holds `max` streams. */
+  add(response: ServerResponse, credential: string, max: number): boolean {
+    const held = this.perCredential.get(credential) ?? 0;
+    if (held >= max) return false;
+    this.perCredential.set(credential, held + 1);
     this.open.add(response);
-    response.on('close', () => this.open.delete(response));
+    response.on('close', () => {
+      this.open.delete(response);
+      const left = (this.perCredential.get(credential) ?? 1) - 1;
+      if (left > 0) this.perCredential.set(credential, left);
+      else this.perCredential.delete(credential);
+    });
+    return true;
   }
 
   closeAll(): void {
@@ -45,6 +56,14 @@ export class ContactStreamController {
   @ApiProduces('text/event-stream')
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const reader = await this.credentials.requireReader(request);
+    const credential = reader.kind === 'platform' ? 'platform' : `agent:${reader.agentId}`;
+    if (!this.streams.add(reply.raw, credential, this.config.http.streamsPerCredential)) {
+      void reply.header('retry-after', String(Math.ceil(this.config.sseHeartbeatMs / 1000)));
+      throw new HttpException(
+        { error: 'Too Many Requests', message: `this credential already holds ${this.config.http.streamsPerCredential} open event streams (SSE_STREAMS_PER_CREDENTIAL)` },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -76,6 +95,5 @@ export class ContactStreamController {
       clearInterval(heartbeat);
       unsubscribe();
     });
-    this.streams.add(raw);
   }
 }

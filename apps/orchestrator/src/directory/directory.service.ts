@@ -64,6 +64,12 @@ export class DirectoryService {
     return authenticate(verification, agent, profile);
   }
 
+  /** The agent a SecurityUser names when its signature and expiry hold (the directory is not read). */
+  async verifiedAgentId(securityUser: string, now = new Date()): Promise<string | undefined> {
+    const verification = await this.verified.verify(securityUser, now);
+    return verification.ok ? verification.claims.agentId : undefined;
+  }
+
   async putProfile(command: SecurityProfile, metadata: EventMetadata): Promise<SecurityProfile> {
     return this.withRetry(async () => {
       const events = asDomainEvents<SecurityProfileDefined>(await this.store.readStream(securityProfileStreamId(command.profileId)), PROFILE_EVENTS);

@@ -46,7 +46,7 @@ export class ErrorsFilter implements ExceptionFilter {
     }
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-      return { statusCode: fastifyError.statusCode, error: fastifyError.code ?? 'Bad Request', ...describeFrameworkError(fastifyError) };
+      return { statusCode: fastifyError.statusCode, error: fastifyError.code ?? 'Bad Request', ...describeFrameworkError(fastifyError, request) };
     }
     if (exception instanceof EventStoreUnavailableError) {
       this.logger.error({ err: exception, method: request.method, url: request.url }, 'event store unavailable');
@@ -57,13 +57,15 @@ export class ErrorsFilter implements ExceptionFilter {
   }
 }
 
-function describeFrameworkError(error: { code?: string; message?: string }): { message: string; field?: string } {
+function describeFrameworkError(error: { code?: string; message?: string }, request: FastifyRequest): { message: string; field?: string } {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { message: `body is not valid JSON: ${error.message ?? ''}`.trim(), field: 'body' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { message: 'body is larger than the 1 MB limit', field: 'body' };
+      return { message: `body is larger than the ${request.routeOptions.bodyLimit ?? 'configured'} bytes this route accepts`, field: 'body' };
+    case 'JSON_TOO_DEEP':
+      return { message: error.message ?? 'body nests too deep', field: 'body' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { message: 'body must be sent as Content-Type: application/json', field: 'content-type' };
     default:

@@ -1,0 +1,147 @@
+/**
+ * What one client can hold or ask of the HTTP server (issue 14, README "Security"), with Fastify's own options and
+ * maintained plugins: timeouts and a connection cap (Node's http server), a body limit per route, JSON only and
+ * nested no deeper than HTTP_MAX_JSON_DEPTH, a rate limit per credential and per client address
+ * (@fastify/rate-limit, 429 with Retry-After), and security headers (@fastify/helmet).
+ */
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { HttpLimits } from '../config/configuration.js';
+import { bearerToken } from './auth.js';
+
+/** The two routes whose bodies may be larger: the Studio action (variables) and the bulk end (up to 1,000 IDs). */
+const LARGE_BODY_ROUTES = new Set(['/v1/actions/end-a-contact', '/v1/contacts/end-batch']);
+/** Never rate limited: probes and scrapes must answer whatever clients do. */
+const UNLIMITED_ROUTES = new Set(['/health', '/metrics']);
+
+/** Fastify's server options for the limits (given to the FastifyAdapter). */
+export function serverOptions(limits: HttpLimits) {
+  return {
+    bodyLimit: limits.bodyLimitBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default): often enough to honour them.
+    http: { connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.requestTimeoutMs / 4))) },
+  };
+}
+
+/**
+ * True when arrays and objects nest deeper than `max` in a JSON text. One pass over the characters, strings
+ * skipped, before any parsing: a deeply nested body is refused for the price of reading it once.
+ */
+export function nestsDeeperThan(json: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+export class JsonTooDeepError extends Error {
+  readonly statusCode = 400;
+  readonly code = 'JSON_TOO_DEEP';
+  constructor(readonly max: number) {
+    super(`body nests arrays and objects deeper than ${max} levels`);
+  }
+}
+
+/** JSON only (anything else is 415), no deeper than `maxJsonDepth`; per-route body limits. Before routes exist. */
+export function installBodyLimits(fastify: FastifyInstance, limits: HttpLimits): void {
+  fastify.removeContentTypeParser('text/plain');
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (nestsDeeperThan(text, limits.maxJsonDepth)) return done(new JsonTooDeepError(limits.maxJsonDepth), undefined);
+    return parseJson(request, text, done);
+  });
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit ??= LARGE_BODY_ROUTES.has(route.url) ? limits.largeBodyLimitBytes : limits.bodyLimitBytes;
+  });
+}
+
+/**
+ * Node's requestTimeout answers 408 only while the headers are incomplete; a client that sends its headers and then
+ * trickles (or stops sending) its body would hold the socket and the buffered body until the idle timeout. The
+ * whole request, body included, must arrive within `requestTimeoutMs`: past it the answer is 408 and the socket
+ * is closed.
+ */
+export function installBodyDeadline(fastify: FastifyInstance, requestTimeoutMs: number): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw;
+    const hasBody = raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0' ? true : raw.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !raw.complete) {
+      const timer = setTimeout(() => {
+        if (raw.complete || reply.sent) return;
+        reply.raw.once('finish', () => raw.socket?.destroy());
+        void reply
+          .code(408)
+          .header('connection', 'close')
+          .send({ statusCode: 408, error: 'Request Timeout', message: `the request body did not arrive within ${requestTimeoutMs} ms (HTTP_REQUEST_TIMEOUT_MS)`, field: 'body' });
+      }, requestTimeoutMs);
+      raw.once('end', () => clearTimeout(timer));
+      reply.raw.once('close', () => clearTimeout(timer));
+    }
+    done();
+  });
+}
+
+/** Who a request counts against: its verified credential, else its client address. */
+export type RateLimitKey = (request: FastifyRequest, token: string | undefined) => Promise<string | undefined>;
+
+const limitedBy = new WeakMap<FastifyRequest, 'credential' | 'client address'>();
+
+/** Rate limit (unless 0) and security headers; registered before the routes. */
+export async function registerLimitPlugins(app: NestFastifyApplication, limits: HttpLimits, credentialOf: RateLimitKey): Promise<void> {
+  await app.register(helmet, {
+    // The API document's page (swagger-ui) styles itself inline and draws its icons from data: URLs; nothing comes
+    // from another host.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'", 'data:'],
+        objectSrc: ["'none'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        // Nor may it upgrade requests to https: the page and /docs are also served over plain HTTP.
+        upgradeInsecureRequests: null,
+      },
+    },
+    // Plain HTTP on loopback by default: HSTS belongs to the TLS terminator in front of the service.
+    strictTransportSecurity: false,
+  });
+  if (limits.rateLimitPerMinute === 0) return;
+  await app.register(rateLimit, {
+    global: true,
+    max: limits.rateLimitPerMinute,
+    timeWindow: 60_000,
+    allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
+    keyGenerator: async (request) => {
+      const credential = await credentialOf(request, bearerToken(request));
+      limitedBy.set(request, credential === undefined ? 'client address' : 'credential');
+      return credential ?? `address:${request.ip}`;
+    },
+    errorResponseBuilder: (request, context) => ({
+      statusCode: 429,
+      code: 'Too Many Requests',
+      message: `more than ${context.max} requests a minute from this ${limitedBy.get(request) ?? 'client'}; retry after ${context.after}`,
+    }),
+  });
+}

@@ -1,0 +1,226 @@
+/**
+ * Issue 14, what one client can hold or ask of the service (README "Security"): each finding of the review
+ * reproduced over real sockets against the running service, with the limits made small so that the test is short.
+ */
+import Database from 'better-sqlite3';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OrchestratorClient } from './harness/client.js';
+import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+
+const REQUEST_TIMEOUT_MS = 1_500;
+const KEEP_ALIVE_TIMEOUT_MS = 1_000;
+const RATE_LIMIT = 30;
+const STREAMS = 2;
+
+let service: ServiceProcess;
+let client: OrchestratorClient;
+let port: number;
+let bu: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
+
+beforeAll(async () => {
+  service = await startServiceProcess({
+    env: {
+      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+      HTTP_MAX_CONNECTIONS: '100',
+      // The slow-client sockets would otherwise be refused by the rate limit (it counts requests at their headers).
+      RATE_LIMIT_PER_MINUTE: '0',
+      SSE_STREAMS_PER_CREDENTIAL: String(STREAMS),
+    },
+  });
+  client = new OrchestratorClient(service.url, service.platformToken);
+  port = Number(new URL(service.url).port);
+  bu = await client.seedBusinessUnit('bu-limits');
+});
+
+afterAll(async () => {
+  await service?.stop();
+  if (service) removeDataDir(service.dataDir);
+});
+
+/** A raw socket to the service, with when it was closed by the other side. */
+function open(): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    const closed = new Promise<number>((done) => socket.once('close', () => done(performance.now())));
+    socket.once('error', () => undefined);
+    socket.once('connect', () => resolve({ socket, closed, received: () => data }));
+    socket.once('error', reject);
+  });
+}
+
+async function residentBytes(): Promise<number> {
+  const answer = await client.request('GET', '/metrics', { token: null });
+  const line = String(answer.body).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
+  return Number(line!.split(' ')[1]);
+}
+
+function contactState(contactId: string): string | undefined {
+  const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+  try {
+    const ended = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`).get(`contact-${contactId}`) as { n: number };
+    return ended.n > 0 ? 'Ended' : 'Active';
+  } finally {
+    db.close();
+  }
+}
+
+describe('M1: slow clients', () => {
+  it('60 sockets that send part of a body and then sit idle are closed within the request timeout, and RSS stays flat', async () => {
+    const before = await residentBytes();
+    const sockets = await Promise.all(Array.from({ length: 60 }, () => open()));
+    const sentAt = performance.now();
+    for (const { socket } of sockets) {
+      socket.write(`POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n`);
+      socket.write(`{"SecurityUser":"${'x'.repeat(30_000)}`);
+    }
+    const closedAt = await Promise.all(sockets.map((s) => s.closed));
+    const slowest = Math.max(...closedAt) - sentAt;
+    // Node checks request timeouts at an interval (a quarter of the timeout here): allow that and some scheduling.
+    expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS * 2 + 1_000);
+    expect(sockets.filter((s) => s.received().startsWith('HTTP/1.1 408')).length).toBe(60);
+    const after = await residentBytes();
+    expect(after - before, `RSS went from ${(before / 2 ** 20).toFixed(0)} MB to ${(after / 2 ** 20).toFixed(0)} MB`).toBeLessThan(20 * 2 ** 20);
+  });
+
+  it('a body announced larger than the route accepts is refused with 413 before it is read', async () => {
+    const { socket, closed, received } = await open();
+    socket.write(`POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{`);
+    await expect.poll(received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 413/);
+    socket.destroy();
+    await closed;
+  });
+
+  it('a kept-alive socket with nothing in progress is closed after HTTP_KEEP_ALIVE_TIMEOUT_MS', async () => {
+    const { socket, closed, received } = await open();
+    socket.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+    await expect.poll(received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 200/);
+    const answeredAt = performance.now();
+    expect((await closed) - answeredAt).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1_000);
+  });
+
+  it('sockets past HTTP_MAX_CONNECTIONS are closed at once, and the service answers again when they go', async () => {
+    const held = await Promise.all(Array.from({ length: 100 }, () => open()));
+    const extra = await open();
+    const refusedAt = performance.now();
+    expect((await extra.closed) - refusedAt).toBeLessThan(1_000);
+    expect(extra.received()).toBe('');
+    for (const { socket } of held) socket.destroy();
+    await Promise.all(held.map((h) => h.closed));
+    await expect.poll(async () => (await client.request('GET', '/health', { token: null })).status, { timeout: 5_000 }).toBe(200);
+  });
+});
+
+describe('L2/L3: JSON only, per-route body limits, a maximum depth', () => {
+  it('a form POST to the Studio action from another origin is refused with 415 and ends nothing', async () => {
+    const contactId = await client.startContact('bu-limits', 'Chat');
+    const answer = await client.request('POST', '/v1/actions/end-a-contact', {
+      token: null,
+      rawBody: new URLSearchParams({ SecurityUser: bu.ender, ContactID: contactId }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
+    });
+    expect(answer.status).toBe(415);
+    expect(answer.body).toMatchObject({ field: 'content-type' });
+    expect(contactState(contactId)).toBe('Active');
+  });
+
+  it('the end command takes 16 KB at most; the Studio action 64 KB', async () => {
+    const contactId = await client.startContact('bu-limits', 'Chat');
+    const end = await client.request('POST', `/v1/contacts/${contactId}/end`, { token: bu.ender, body: { commandId: 'c'.repeat(20_000) } });
+    expect(end.status).toBe(413);
+    expect(end.body).toMatchObject({ branch: 'Default', error: { field: 'body', message: expect.stringContaining('16384') } });
+    expect(contactState(contactId)).toBe('Active');
+    const variables = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`v${i}`, 'x'.repeat(100)]));
+    const studio = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables });
+    expect(studio.status).toBe(200);
+    expect(studio.body.branch).toBe('OnSuccess');
+    const tooLarge = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables: { big: 'x'.repeat(70_000) } });
+    expect(tooLarge.status).toBe(413);
+  });
+
+  it('JSON nested deeper than HTTP_MAX_JSON_DEPTH (8) is refused with 400 naming the body; brackets inside strings do not count', async () => {
+    const contactId = await client.startContact('bu-limits', 'Chat');
+    const deep = `${'{"a":'.repeat(50)}1${'}'.repeat(50)}`;
+    const answer = await client.request('POST', `/v1/contacts/${contactId}/end`, { token: bu.ender, rawBody: deep });
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: { field: 'body', message: expect.stringContaining('deeper than 8') } });
+    const bracketsInAString = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables: { note: `${'[{'.repeat(40)}"` } });
+    expect(bracketsInAString.status).toBe(200);
+    expect(bracketsInAString.body.branch).toBe('OnSuccess');
+  });
+});
+
+describe('L4: rate limits and event streams', () => {
+  it(`past ${RATE_LIMIT} requests a minute one agent gets 429 with Retry-After; another agent, another address's anonymous calls and /health still answer`, async () => {
+    const limitedService = await startServiceProcess({ env: { RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT) } });
+    try {
+      const api = new OrchestratorClient(limitedService.url, limitedService.platformToken);
+      const unit = await api.seedBusinessUnit('bu-rate');
+      const statuses: number[] = [];
+      let limited: Awaited<ReturnType<OrchestratorClient['request']>> | undefined;
+      for (let i = 0; i < RATE_LIMIT + 5 && !limited; i++) {
+        const answer = await api.request('GET', '/v1/contacts?limit=1', { token: unit.viewer });
+        statuses.push(answer.status);
+        if (answer.status === 429) limited = answer;
+      }
+      expect(limited, `statuses: ${statuses.join(',')}`).toBeDefined();
+      expect(statuses.length).toBe(RATE_LIMIT + 1);
+      expect(statuses.slice(0, -1).every((s) => s === 200)).toBe(true);
+      expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(limited!.body).toMatchObject({ statusCode: 429, message: expect.stringContaining('credential') });
+      // Another agent has its own budget; so has the client address for calls without a credential.
+      expect((await api.request('GET', '/v1/contacts?limit=1', { token: unit.ender })).status).toBe(200);
+      expect((await api.request('GET', '/v1/contacts?limit=1', { token: null })).status).toBe(401);
+      for (let i = 0; i < RATE_LIMIT; i++) await api.request('GET', '/v1/contacts?limit=1', { token: null });
+      const anonymous = await api.request('GET', '/v1/contacts?limit=1', { token: null });
+      expect(anonymous.status).toBe(429);
+      expect(anonymous.body).toMatchObject({ message: expect.stringContaining('client address') });
+      expect((await api.request('GET', '/health', { token: null })).status).toBe(200);
+    } finally {
+      await limitedService.stop();
+      removeDataDir(limitedService.dataDir);
+    }
+  });
+
+  it(`a credential holds ${STREAMS} event streams at most: the next gets 429 until one closes`, async () => {
+    const streams: AbortController[] = [];
+    const openStream = async () => {
+      const controller = new AbortController();
+      const response = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${bu.viewer}` }, signal: controller.signal });
+      if (response.status === 200) streams.push(controller);
+      else await response.text();
+      return response;
+    };
+    try {
+      for (let i = 0; i < STREAMS; i++) expect((await openStream()).status).toBe(200);
+      const refused = await openStream();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).not.toBeNull();
+      // Another credential is not affected.
+      const other = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${bu.ender}` } });
+      expect(other.status).toBe(200);
+      await other.body?.cancel();
+      streams.shift()!.abort();
+      await expect.poll(async () => (await openStream()).status, { timeout: 5_000 }).toBe(200);
+    } finally {
+      for (const s of streams) s.abort();
+    }
+  });
+});
+
+describe('L8: security headers', () => {
+  it('/docs and the API carry a content security policy, X-Frame-Options and nosniff', async () => {
+    for (const path of ['/docs', '/docs-json', '/health']) {
+      const answer = await client.request('GET', path, { token: null });
+      expect(answer.status, path).toBe(200);
+      expect(answer.headers.get('content-security-policy'), path).toContain("default-src 'self'");
+      expect(answer.headers.get('content-security-policy'), path).not.toContain('upgrade-insecure-requests');
+      expect(answer.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(answer.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+  });
+});
