@@ -116,6 +116,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     expect((await api.request('GET', `/v1/contacts/${phone}`)).body).toMatchObject({ state: 'Active' });
     await page.getByRole('button', { name: `History of ${chats[0]}` }).click();
     await page.getByRole('complementary', { name: `Contact history: ${chats[0]}` }).getByText('ended by agent').waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     expect(existsSync(SCREENSHOT)).toBe(true);
