@@ -62,7 +62,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     await expect.poll(() => row(page, contactId).getByRole('cell').nth(2).textContent()).toBe('Active');
     expect(page.url()).not.toContain(bu1.ender);
-    expect(await page.evaluate(() => ({ session: Object.values(sessionStorage), local: localStorage.length }))).toEqual({ session: [bu1.ender], local: 0 });
+    expect(await page.evaluate<{ session: string[]; local: number }>('({ session: Object.values(sessionStorage), local: localStorage.length })')).toEqual({ session: [bu1.ender], local: 0 });
     await page.context().close();
   });
 
@@ -77,7 +77,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     await dialog.waitFor();
     // Cancel has the focus first: Enter alone never ends a contact. Tab to the yes.
     await page.keyboard.press('Tab');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Yes, end it');
+    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Yes, end it');
     await page.keyboard.press('Enter');
     await expect.poll(() => row(page, contactId).getByRole('cell').nth(2).textContent(), { timeout: 5_000 }).toBe('Ended');
     expect(await page.getByRole('status').filter({ hasText: contactId }).textContent()).toContain('OnSuccess');
@@ -96,18 +96,18 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     await page.getByLabel('Media type', { exact: true }).selectOption('Chat');
     await expect.poll(() => page.getByRole('list', { name: 'Counts per media type' }).getByText('Chat: 50').count(), { timeout: 5_000 }).toBe(1);
     // Record every value the progress bar takes.
-    await page.evaluate(() => {
-      const bar = document.querySelector('progress')!;
-      const seen: number[] = ((window as unknown as { progressSeen: number[] }).progressSeen = []);
+    await page.evaluate(`{
+      const bar = document.querySelector('progress');
+      const seen = (window.progressSeen = []);
       new MutationObserver(() => seen.push(bar.value)).observe(bar, { attributes: true });
-    });
+    }`);
     await page.getByRole('button', { name: 'End all matching' }).click();
     await page.getByRole('dialog', { name: 'End all 50 matching contacts?' }).getByRole('button', { name: 'Yes, end 50' }).click();
     const summary = page.getByRole('list', { name: 'Bulk end summary' });
     await summary.getByText('50 OnSuccess').waitFor({ timeout: 20_000 });
     const bar = page.getByRole('progressbar', { name: 'Bulk end progress' });
-    expect(await bar.evaluate((el: HTMLProgressElement) => [el.value, el.max])).toEqual([50, 50]);
-    const seen = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    expect(await bar.evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max])).toEqual([50, 50]);
+    const seen = await page.evaluate<number[]>('window.progressSeen');
     expect(seen.length).toBeGreaterThan(2);
     expect(await page.getByText('Done: 50 of 50 contacts handled.').count()).toBe(1);
     await page.getByLabel('State', { exact: true }).selectOption('');
@@ -116,7 +116,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     expect((await api.request('GET', `/v1/contacts/${phone}`)).body).toMatchObject({ state: 'Active' });
     await page.getByRole('button', { name: `History of ${chats[0]}` }).click();
     await page.getByRole('complementary', { name: `Contact history: ${chats[0]}` }).getByText('ended by agent').waitFor();
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     expect(existsSync(SCREENSHOT)).toBe(true);
@@ -131,7 +131,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     const live = await api.startContact('bu-one', 'SMS');
     const own = await api.startContact('bu-two', 'SMS');
     await row(page, own).waitFor({ timeout: 5_000 });
-    const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['contactId']));
+    const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset['contactId']));
     expect(shown).toEqual([own]);
     for (const id of [before, live]) expect(await page.getByText(id).count()).toBe(0);
     await page.context().close();
@@ -143,7 +143,7 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     await alert.getByText('OnInvalidSecurityUser').waitFor({ timeout: 5_000 });
     expect(await alert.textContent()).toMatch(/this token is not valid/);
     expect(await page.getByRole('table', { name: 'Live contacts' }).isVisible()).toBe(false);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate<number>('sessionStorage.length')).toBe(0);
     await page.context().close();
   });
 });
