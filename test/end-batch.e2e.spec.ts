@@ -150,6 +150,18 @@ describe('POST /v1/contacts/end-batch', () => {
     expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Active' });
   });
 
+  it('a refused keyed batch is not remembered: retried once the permission is granted, it ends the contacts', async () => {
+    await api.putProfile('late', ['Contacts.View']);
+    await api.putAgent('bu-one-late', 'bu-one', 'late');
+    const late = await api.securityUser('bu-one-late');
+    const [id] = await startMany('bu-one', 'Phone', 1);
+    expect((await endBatch({ contactIds: [id] }, late, 'late-batch')).status).toBe(403);
+    await api.putProfile('late', ['Contacts.View', 'Contacts.End']);
+    const retried = await endBatch({ contactIds: [id] }, late, 'late-batch');
+    expect(retried.status).toBe(200);
+    expect(retried.body.results).toEqual([{ contactId: id, branch: 'OnSuccess', status: 200 }]);
+  });
+
   describe('bad input: 400 naming the field, nothing written', () => {
     const ids = (n: number) => Array.from({ length: n }, (_, i) => String(100_000 + i));
     const cases: Array<[string, () => Promise<Answer>, string]> = [

@@ -37,14 +37,19 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
 
   async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
     const caller = await this.directory.authenticate(request.securityUser);
-    if (!request.keyed || caller.kind !== 'Agent') return this.run(request, caller);
+    // Only a batch the caller was allowed to run is remembered: a refused one is tried afresh (a permission granted
+    // since, a new SecurityUser), and so is one that met an unavailable store.
+    if (!request.keyed || standingOf(caller).branch !== 'OnSuccess' || caller.kind !== 'Agent') return this.run(request, caller);
     const key = `${caller.agentId}\u0000${request.batchId}`;
     const earlier = this.answered.get(key);
     if (earlier) return earlier;
     const answer = this.run(request, caller);
     this.answered.set(key, answer);
     if (this.answered.size > REMEMBERED_BATCHES) this.answered.delete(this.answered.keys().next().value!);
-    answer.catch(() => this.answered.delete(key));
+    answer.then(
+      (result) => result.summary.Default > 0 && this.answered.delete(key),
+      () => this.answered.delete(key),
+    );
     return answer;
   }
 
