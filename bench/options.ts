@@ -2,11 +2,11 @@
  * Every size and duration of the bench, from the environment, with defaults that finish in a few minutes.
  * Each loop in the bench is bounded by one of these (a count, a time, or both).
  */
-export type Part = 'http' | 'store' | 'rebuild' | 'kafka';
-const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'kafka'];
+export type Part = 'http' | 'store' | 'rebuild' | 'kafka' | 'batch';
+const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'kafka', 'batch'];
 
 export interface BenchOptions {
-  /** BENCH_ONLY=http,store,rebuild,kafka: the parts to run (default all); the others print as skipped. */
+  /** BENCH_ONLY=http,store,rebuild,kafka,batch: the parts to run (default all); the others print as skipped. */
   parts: ReadonlySet<Part>;
   /** Whole-bench bound: past it the bench cleans up and exits non-zero, whatever hangs. */
   timeoutSeconds: number;
@@ -14,6 +14,8 @@ export interface BenchOptions {
   store: { appends: number; callers: number; batch: number };
   rebuild: { events: number; timeoutSeconds: number };
   kafka: { outcomes: number; batch: number; timeoutSeconds: number; endsPerSecond: number; endSeconds: number };
+  /** Bulk end: contacts in the one batch, and as many single ends (BENCH_BATCH_CONTACTS, at most 1,000 per batch). */
+  batch: { contacts: number };
 }
 
 export class OptionsError extends Error {}
@@ -67,5 +69,6 @@ export function loadOptions(): BenchOptions {
       endsPerSecond: integer('BENCH_E2E_RATE', 1_000, 1, 100_000),
       endSeconds: integer('BENCH_E2E_SECONDS', 5, 1, 600),
     },
+    batch: { contacts: integer('BENCH_BATCH_CONTACTS', 1_000, 10, 1_000) },
   };
 }

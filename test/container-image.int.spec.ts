@@ -116,6 +116,11 @@ describe('container image replayed without Docker', () => {
     const body = (await response.json()) as { status?: string; info?: { eventStore?: { status?: string } } };
     expect(response.status, JSON.stringify(body)).toBe(200);
     expect(body.info?.eventStore?.status).toBe('up');
+    // The supervisor page is built into dist and served by the image too.
+    const page = await fetch(`${service.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/supervisor/main.js');
+    expect((await fetch(`${service.url}/supervisor/main.js`)).status).toBe(200);
     console.info(`image replay and start: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }, 2 * MINUTE);
 });

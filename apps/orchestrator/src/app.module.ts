@@ -16,6 +16,7 @@ import { KafkaCommandsModule } from './kafka/kafka-commands.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { ReadSideModule } from './read-side/read-side.module.js';
 import { ViewsService } from './read-side/views.service.js';
+import { SupervisorPageModule } from './supervisor/supervisor-page.module.js';
 
 /** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -62,6 +63,7 @@ export class AppModule {
         ContactsModule,
         KafkaCommandsModule,
         FanoutModule,
+        SupervisorPageModule,
       ],
       providers: [Lifecycle],
     };

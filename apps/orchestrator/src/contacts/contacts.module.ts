@@ -4,6 +4,8 @@ import { MetricsModule } from '../metrics/metrics.module.js';
 import { ReadSideModule } from '../read-side/read-side.module.js';
 import { ContactStreamController, ContactStreams } from './contact-stream.controller.js';
 import { ContactsController } from './contacts.controller.js';
+import { EndContactBatchController } from './end-contact-batch.controller.js';
+import { EndContactBatchHandler } from './end-contact-batch.handler.js';
 import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { StartContactHandler } from './start-contact.handler.js';
@@ -12,8 +14,8 @@ import { StudioActionController } from './studio-action.controller.js';
 /** End a Contact (and start one): the HTTP and Studio routes, the command handlers, the live stream. */
 @Module({
   imports: [DirectoryModule, ReadSideModule, MetricsModule],
-  controllers: [ContactsController, ContactStreamController, StudioActionController],
-  providers: [EndContactHandler, StartContactHandler, RefusalRecorder, ContactStreams],
+  controllers: [EndContactBatchController, ContactsController, ContactStreamController, StudioActionController],
+  providers: [EndContactHandler, EndContactBatchHandler, StartContactHandler, RefusalRecorder, ContactStreams],
   exports: [RefusalRecorder, ContactStreams],
 })
 export class ContactsModule {}

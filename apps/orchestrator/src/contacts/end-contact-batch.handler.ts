@@ -1,0 +1,137 @@
+/**
+ * Bulk end (DESIGN §10): each contact of the batch goes through the EndContact command, the one path of the rules,
+ * with a command ID derived from the batch's (so a retried batch replays instead of ending or refusing twice) and
+ * the batch's command ID as its correlationId (so the audit shows which ends came from which batch).
+ */
+import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { BRANCHES, CONTACTS_END, type Branch, type Caller } from '#contacts';
+import { DirectoryService } from '../directory/directory.service.js';
+import { eventIdFor } from '../infrastructure/event-ids.js';
+import { ViewsService } from '../read-side/views.service.js';
+import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
+import { errorOf, httpStatusOf } from './end-contact.http.js';
+import {
+  EndContactBatchCommand,
+  type BatchItemResult,
+  type BatchSelection,
+  type EndContactBatchRequest,
+  type EndContactBatchResult,
+} from './end-contact-batch.command.js';
+
+/** Ends in flight at once within one batch: enough to keep the store's group commit busy, few enough to share. */
+const CONCURRENCY = 16;
+/** Keyed batches whose answer is kept for a retry (the oldest is forgotten first). */
+const REMEMBERED_BATCHES = 1_000;
+const PAGE = 1_000;
+
+@CommandHandler(EndContactBatchCommand)
+export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCommand, EndContactBatchResult> {
+  /** Keyed batch answers by agent and batch ID, so that a retried filter batch answers the contacts it first chose. */
+  private readonly answered = new Map<string, Promise<EndContactBatchResult>>();
+
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly directory: DirectoryService,
+    private readonly views: ViewsService,
+  ) {}
+
+  async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
+    const caller = await this.directory.authenticate(request.securityUser);
+    // Only a batch the caller was allowed to run is remembered: a refused one is tried afresh (a permission granted
+    // since, a new SecurityUser), and so is one that met an unavailable store.
+    if (!request.keyed || standingOf(caller).branch !== 'OnSuccess' || caller.kind !== 'Agent') return this.run(request, caller);
+    const key = `${caller.agentId}\u0000${request.batchId}`;
+    const earlier = this.answered.get(key);
+    if (earlier) return earlier;
+    const answer = this.run(request, caller);
+    this.answered.set(key, answer);
+    if (this.answered.size > REMEMBERED_BATCHES) this.answered.delete(this.answered.keys().next().value!);
+    answer.then(
+      (result) => result.summary.Default > 0 && this.answered.delete(key),
+      () => this.answered.delete(key),
+    );
+    return answer;
+  }
+
+  private async run(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
+    const standing = standingOf(caller);
+    // A caller that may not end contacts gets nothing selected by a filter; named contacts still go through the
+    // EndContact path one by one, so that each refusal is recorded against the contact it names.
+    const contactIds =
+      request.selection.kind === 'ids' ? request.selection.contactIds : standing.branch === 'OnSuccess' && caller.kind === 'Agent' ? await this.select(request.selection, caller.businessUnitId) : [];
+    const ends = await inParallel(unique(contactIds), CONCURRENCY, (contactId) =>
+      this.commands.execute(
+        new EndContactCommand({
+          contactId,
+          securityUser: request.securityUser,
+          commandId: eventIdFor(`end-batch:${request.batchId}:${contactId}`),
+          correlationId: request.batchId,
+          source: 'http',
+          clientAddress: request.clientAddress,
+        }),
+      ),
+    );
+    // Read-your-writes, as for a single end: once answered, the view shows every end of the batch.
+    const last = ends.reduce<bigint | undefined>((max, end) => {
+      const position = 'position' in end && end.position !== undefined ? BigInt(end.position) : undefined;
+      return position !== undefined && (max === undefined || position > max) ? position : max;
+    }, undefined);
+    if (last !== undefined) await this.views.caughtUp(last.toString(), 5_000);
+    const results = ends.map(itemOf);
+    return { caller: standing, results, summary: summaryOf(results) };
+  }
+
+  /** The active contacts of the business unit that match the filter, in contact ID order, at most `limit`. */
+  private async select(selection: Extract<BatchSelection, { kind: 'filter' }>, businessUnitId: string): Promise<string[]> {
+    const { mediaType, skill, startedBefore } = selection.filter;
+    const before = startedBefore === undefined ? undefined : Date.parse(startedBefore);
+    const chosen: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.views.list({ state: 'Active', businessUnitId, limit: PAGE, ...(mediaType ? { mediaType } : {}), ...(after ? { after } : {}) });
+      for (const view of page.items) {
+        if (skill !== undefined && view.skill !== skill) continue;
+        if (before !== undefined && Date.parse(view.startedAt) >= before) continue;
+        chosen.push(view.contactId);
+        if (chosen.length === selection.limit) return chosen;
+      }
+      after = page.next;
+    } while (after !== undefined);
+    return chosen;
+  }
+}
+
+function standingOf(caller: Caller): EndContactBatchResult['caller'] {
+  if (caller.kind === 'Unauthenticated') return { branch: 'OnInvalidSecurityUser', status: 401, error: { code: 'InvalidSecurityUser', message: caller.detail } };
+  if (!caller.permissions.includes(CONTACTS_END)) {
+    return { branch: 'OnUnauthorized', status: 403, error: { code: 'Unauthorized', message: `Agent ${caller.agentId} lacks permission ${CONTACTS_END}` } };
+  }
+  return { branch: 'OnSuccess', status: 200 };
+}
+
+function itemOf(result: EndContactResult): BatchItemResult {
+  const error = errorOf(result);
+  return { contactId: result.contactId, branch: result.branch, status: httpStatusOf(result), ...(error ? { error } : {}) };
+}
+
+function summaryOf(results: readonly BatchItemResult[]): Record<Branch, number> {
+  const summary = Object.fromEntries(BRANCHES.map((branch) => [branch, 0])) as Record<Branch, number>;
+  for (const { branch } of results) summary[branch]++;
+  return summary;
+}
+
+/** A contact named twice is ended (and answered) once. */
+const unique = (ids: readonly string[]): string[] => [...new Set(ids)];
+
+async function inParallel<T, R>(items: readonly T[], limit: number, each: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await each(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
