@@ -15,7 +15,8 @@ import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOpt
 import { Credentials } from './directory/credentials.js';
 import { DirectoryService } from './directory/directory.service.js';
 import { Logger } from 'nestjs-pino';
-import { createLogger, type AppLogger, type RoutedRequest } from './infrastructure/logger.js';
+import { createLogger, type AppLogger } from './infrastructure/logger.js';
+import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
 import { connectKafkaCommands } from './kafka/kafka-commands.js';
@@ -79,9 +80,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     const agentId = await directory.verifiedAgentId(token);
     return agentId === undefined ? undefined : `agent:${agentId}`;
   });
-  fastify.addHook('onRequest', async (request) => {
-    (request.raw as RoutedRequest).route = request.routeOptions.url;
-  });
+  installRequestLog(fastify, logger);
   let draining = false;
   fastify.addHook('onSend', async (_request, reply, payload) => {
     if (draining) void reply.header('connection', 'close');

@@ -1,9 +1,7 @@
 /**
  * The service's one logger: pino, pretty on a terminal and JSON lines otherwise. Libraries take it as their `Log`
- * (#runtime); Nest's own messages and the request log go through it by nestjs-pino.
+ * (#runtime); Nest's own messages go through it by nestjs-pino, the request log by a Fastify hook.
  */
-import { RequestMethod } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
 
@@ -33,30 +31,10 @@ export function createLogger(level: string, terminal = Boolean(process.stdout.is
   });
 }
 
-/** Set by the route's onRequest hook: the request log names the route pattern, not the URL with its IDs. */
-export type RoutedRequest = IncomingMessage & { route?: string };
-
 /**
- * One line per HTTP request when its answer is sent: method, route, status, duration (ms) and correlation ID (the
- * request ID, which X-Correlation-Id sets). No header and no body is logged, so no token either.
+ * Nest's own messages go through the service's pino logger (nestjs-pino's Logger). No middleware: the request log
+ * is written by a Fastify hook (observability/request-log.ts), which costs no AsyncLocalStorage context per request.
  */
-export function requestLog(logger: AppLogger): Params {
-  return {
-    forRoutes: [{ path: '{*path}', method: RequestMethod.ALL }],
-    pinoHttp: {
-      logger,
-      // Only the request ID is bound up front; the fields below are read when the answer is sent.
-      quietReqLogger: true,
-      quietResLogger: true,
-      customAttributeKeys: { reqId: 'correlationId', responseTime: 'durationMs' },
-      serializers: { req: () => undefined, res: () => undefined },
-      customProps: (req: IncomingMessage, res: ServerResponse) => {
-        const routed = req as RoutedRequest;
-        return { method: req.method, route: routed.route ?? 'unmatched', status: res.statusCode };
-      },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-      customSuccessMessage: (req, res) => `${req.method} ${(req as RoutedRequest).route ?? req.url} ${res.statusCode}`,
-      customErrorMessage: (req, res) => `${req.method} ${(req as RoutedRequest).route ?? req.url} ${res.statusCode}`,
-    },
-  };
+export function nestLogger(logger: AppLogger): Params {
+  return { pinoHttp: { logger }, useExisting: true, forRoutes: [] };
 }
