@@ -31,6 +31,8 @@ export type AppConfig = {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Unauthenticated refusals recorded per client address per minute before they are summarised. */
   anonymousRefusalsPerMinute: number;
+  /** Refusals of one authenticated agent recorded per minute before they are summarised. */
+  agentRefusalsPerMinute: number;
   /** SSE heartbeat; an agent's credential is checked again at each one. */
   sseHeartbeatMs: number;
   /** Longest wait for a locked or slow store before a 503 (nothing written). */
@@ -135,6 +137,7 @@ export const environmentSchema = z
     SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
     LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
     ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
+    AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
     SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
     STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
   })
@@ -180,6 +183,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
+    agentRefusalsPerMinute: e.AGENT_REFUSALS_PER_MINUTE,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
   };

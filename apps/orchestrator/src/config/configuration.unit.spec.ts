@@ -93,15 +93,15 @@ describe('configuration (DESIGN §7)', () => {
   );
 
   describe('secrets: length, entropy, example values (issue 14, L5 and M3)', () => {
-    it.each([
+    it.each<[string, Record<string, string>, string]>([
       ['a 16-character platform token', { PLATFORM_TOKEN: 'p4T9-xQ2_mZ8rL1k' }, 'PLATFORM_TOKEN'],
       ['a long platform token of one repeated character', { PLATFORM_TOKEN: 'p'.repeat(40) }, 'PLATFORM_TOKEN'],
       ['a signing key of 32 × "a"', { SECURITY_USER_SIGNING_KEY: 'a'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
       ['a 64-byte key of two characters', { SECURITY_USER_SIGNING_KEY: 'ab'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
       ['a weak key in the ring', { SECURITY_USER_SIGNING_KEYS: `new:${KEY},old:${'a'.repeat(32)}` }, 'SECURITY_USER_SIGNING_KEYS'],
-      ...EXAMPLE_SECRETS.map((value) => [`the example value ${value}`, { PLATFORM_TOKEN: value }, 'PLATFORM_TOKEN'] as const),
-      ...EXAMPLE_SECRETS.map((value) => [`the example value ${value}`, { SECURITY_USER_SIGNING_KEY: value }, 'SECURITY_USER_SIGNING_KEY'] as const),
-    ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env as Record<string, string>, variable));
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { PLATFORM_TOKEN: value }, 'PLATFORM_TOKEN']),
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { SECURITY_USER_SIGNING_KEY: value }, 'SECURITY_USER_SIGNING_KEY']),
+    ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));
 
     it('never echoes a refused secret', () => {
       const weak = 'a'.repeat(40);
