@@ -5,7 +5,8 @@
 import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { maskConnectionStrings } from '#event-store';
 
 export type AppLogger = Logger;
 
@@ -22,15 +23,24 @@ export const REDACTED_PATHS = [
   '*.securityUser',
   'SecurityUser',
   '*.SecurityUser',
+  'connectionString',
+  '*.connectionString',
+  'esdbConnectionString',
+  '*.esdbConnectionString',
 ];
 
-export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY)): AppLogger {
-  return pino({
+/** A connection string's password in any message (an error quoting the address it tried) is masked too. */
+const withoutPasswords = (line: string): string => (line.includes('://') ? maskConnectionStrings(line) : line);
+
+export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY), destination?: DestinationStream): AppLogger {
+  const options = {
     level,
     base: { service: 'contact-orchestrator' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(terminal ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
-  });
+    hooks: { streamWrite: withoutPasswords },
+    ...(terminal && !destination ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Set by the route's onRequest hook: the request log names the route pattern, not the URL with its IDs. */
