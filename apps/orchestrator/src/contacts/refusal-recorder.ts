@@ -5,11 +5,12 @@
  * are counted, and the counts are written as summary events, so no caller can grow the log without limit.
  *
  * Counts are written every FLUSH_MS (not once a window ends), so a SIGKILL loses at most the last FLUSH_MS of
- * them; a graceful stop writes them all. At most MAX_TRACKED callers are tracked; past that, new callers share
- * one overflow budget per kind (rotating client addresses cannot grow the map or the log).
+ * them; a graceful stop writes them all. IPv6 clients are budgeted per /64. At most MAX_TRACKED callers are
+ * tracked; past that, new callers share one overflow budget per kind (rotating addresses grow neither map nor log).
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { rejectionStreamId, type EndContactRejected, type EndContactRejectionsSuppressed, type RejectionReason } from '#contacts';
 import {
   StreamDeletedError,
@@ -85,7 +86,8 @@ export class RefusalRecorder {
     // An InvalidSecurityUser refusal has no caller the service can trust: it is bounded by where it came from.
     const anonymous = refusal.reason === 'InvalidSecurityUser' || refusal.agentId === undefined;
     const kind = anonymous ? 'address' : 'agent';
-    let key = anonymous ? `address:${clientAddress}` : `agent:${refusal.businessUnitId ?? ''}/${refusal.agentId}`;
+    const address = budgetAddress(clientAddress);
+    let key = anonymous ? `address:${address}` : `agent:${refusal.businessUnitId ?? ''}/${refusal.agentId}`;
     if (!this.windows.has(key) && this.windows.size >= this.maxTracked) key = `${kind}:*`;
     let window = this.windows.get(key);
     if (window && now - window.start >= MINUTE) {
@@ -96,7 +98,7 @@ export class RefusalRecorder {
     if (!window) {
       const overflow = key.endsWith(':*');
       const caller: Caller = anonymous
-        ? { clientAddress: overflow ? '*' : clientAddress }
+        ? { clientAddress: overflow ? '*' : address }
         : overflow ? { agentId: '*' } : { agentId: refusal.agentId!, ...(refusal.businessUnitId !== undefined ? { businessUnitId: refusal.businessUnitId } : {}) };
       const limit = anonymous ? this.config.anonymousRefusalsPerMinute : this.config.agentRefusalsPerMinute;
       this.windows.set(key, (window = { caller, limit, start: now, recorded: 0, pending: new Map(), pendingSince: now }));
@@ -147,6 +149,23 @@ export class RefusalRecorder {
     clearInterval(this.timer);
     await this.flush(Date.now(), true);
   }
+}
+
+/**
+ * The address a budget belongs to: an IPv6 client by its /64 (one host or LAN is given a whole /64 and can rotate
+ * through it), an IPv4-mapped one as IPv4, anything else (IPv4, `kafka:<topic>`) as it is.
+ */
+export function budgetAddress(clientAddress: string): string {
+  const address = clientAddress.toLowerCase().replace(/%.*$/, '');
+  if (!isIPv6(address)) return clientAddress;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = address.split('::');
+  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const first = groupsOf(head);
+  const last = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /** A malformed contact ID of any length is recorded as its first MAX_RECORDED_CONTACT_ID characters. */

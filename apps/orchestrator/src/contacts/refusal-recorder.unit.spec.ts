@@ -14,7 +14,7 @@ import { FakeEsdb } from '#event-store/testing';
 import { SqliteEventStore, type EventMetadata, type EventStore, type RecordedEvent } from '#event-store';
 import { loadConfiguration } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { RefusalRecorder } from './refusal-recorder.js';
+import { budgetAddress, RefusalRecorder } from './refusal-recorder.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
 
@@ -150,7 +150,7 @@ describe('RefusalRecorder budgets (issue 14 M2, issue 8 item 5), on SQLite', () 
     const recorder = open({ maxTracked: 10 });
     let written = 0;
     for (let i = 0; i < 100; i++) {
-      if ((await recorder.record(anonymous(`5${i}`), metadataFor(randomUUID()), `2001:db8::${i.toString(16)}`)) !== undefined) written++;
+      if ((await recorder.record(anonymous(`5${i}`), metadataFor(randomUUID()), `2001:db8:${i.toString(16)}::1`)) !== undefined) written++;
       expect(recorder.tracked).toBeLessThanOrEqual(11);
     }
     await recorder.close();
@@ -167,4 +167,26 @@ describe('RefusalRecorder budgets (issue 14 M2, issue 8 item 5), on SQLite', () 
     await recorder.close();
     expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5);
   });
+
+  it('budgets IPv6 clients per /64: rotating through one /64 buys no new budget', async () => {
+    const recorder = open();
+    let written = 0;
+    for (let i = 1; i <= 30; i++) if ((await recorder.record(anonymous('6002'), metadataFor(randomUUID()), `2001:db8:aa:bb:${i.toString(16)}::${i}`)) !== undefined) written++;
+    await recorder.close();
+    expect(written).toBe(1);
+    expect(total(await summaries({ clientAddress: '2001:db8:aa:bb::/64' }))).toBe(29);
+  });
+});
+
+describe('budgetAddress', () => {
+  it.each([
+    ['127.0.0.1', '127.0.0.1'],
+    ['kafka:contact.commands', 'kafka:contact.commands'],
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['2001:DB8:0000:0001:ffff::1', '2001:db8:0:1::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4::/64'],
+  ])('%s → %s', (address, budget) => expect(budgetAddress(address)).toBe(budget));
 });
