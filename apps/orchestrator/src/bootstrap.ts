@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -43,7 +44,8 @@ export async function startService(env: Record<string, string | undefined> = pro
   const config = loadConfiguration(env);
   const logger = createLogger(config.logLevel);
   // Everything the service creates (the SQLite files, their WAL and SHM, secrets.json) is 0600 in a 0700 DATA_DIR.
-  process.umask(SERVICE_UMASK);
+  // (The umask is process-wide and only the main thread may set it; a service started in a worker keeps its own.)
+  if (isMainThread) process.umask(SERVICE_UMASK);
   const secrets =
     config.eventStore === 'sqlite'
       ? embeddedSecrets(config)
