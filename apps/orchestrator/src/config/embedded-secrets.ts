@@ -7,7 +7,7 @@
  * the old one, fsync of the folder; a crash leaves the old file or the new one, never half of either.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, lstatSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { SINGLE_KEY_KID, type SigningKeyEntry } from './configuration.js';
 import { prepareDataDir } from './data-dir.js';
@@ -41,23 +41,24 @@ export function ensureEmbeddedSecrets(dataDir: string, given: { platformToken?: 
 
 /** The stored secrets, or none when there is no file; refuses a file another user could have placed or read. */
 export function readSecretsFile(file: string): Stored {
-  let stat;
+  let fd: number;
   try {
-    stat = lstatSync(file);
+    // O_NOFOLLOW: a symlink is refused (ELOOP), never followed; the checks below are made on what was opened.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    if (code === 'ELOOP') throw new UntrustedSecretsFileError(`${file} is a symbolic link: refused (replace it by the file itself)`);
     throw error;
   }
-  if (stat.isSymbolicLink()) throw new UntrustedSecretsFileError(`${file} is a symbolic link: refused (replace it by the file itself)`);
-  if (!stat.isFile()) throw new UntrustedSecretsFileError(`${file} is not a regular file`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && stat.uid !== uid) throw new UntrustedSecretsFileError(`${file} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): refused`);
-  if ((stat.mode & 0o077) !== 0) {
-    throw new UntrustedSecretsFileError(`${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: group and others may not have any access (chmod 600)`);
-  }
-  // O_NOFOLLOW: a symlink swapped in after the check is not followed either.
-  const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UntrustedSecretsFileError(`${file} is not a regular file`);
+    const uid = process.getuid?.();
+    if (uid !== undefined && stat.uid !== uid) throw new UntrustedSecretsFileError(`${file} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): refused`);
+    if ((stat.mode & 0o077) !== 0) {
+      throw new UntrustedSecretsFileError(`${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: group and others may not have any access (chmod 600)`);
+    }
     return JSON.parse(readFileSync(fd, 'utf8')) as Stored;
   } finally {
     closeSync(fd);
