@@ -3,6 +3,7 @@
  * health checks, the Kafka release the tests run, an orchestrator environment that passes the service's own
  * configuration validation, and a README that says what the file runs. (The Dockerfile: dockerfile.unit.spec.ts.)
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,13 +23,21 @@ function mapping(value: unknown, what: string): Mapping {
   return value;
 }
 
-/** Compose variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, $VAR and $$ (a literal $). */
+/** Compose refuses to start: a `${VAR:?message}` variable is unset or empty. */
+class RequiredVariableError extends Error {}
+
+/** Compose variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $VAR and $$ (a literal $). */
 function interpolate(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced?: string, colon?: string, fallback?: string, bare?: string) => {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced?: string, colon?: string, operator?: string, fallback?: string, bare?: string) => {
     if (match === '$$') return '$';
     const name = braced ?? bare!;
     const value = env[name];
     if (fallback === undefined) return value ?? '';
+    const missing = colon === ':' ? value === undefined || value === '' : value === undefined;
+    if (operator === '?') {
+      if (missing) throw new RequiredVariableError(`required variable ${name} is missing a value: ${fallback}`);
+      return value!;
+    }
     return (colon === ':' ? value === undefined || value === '' : value === undefined) ? fallback : value!;
   });
 }
@@ -67,9 +76,14 @@ function publishedPorts(service: Mapping): Published[] {
   });
 }
 
+// What an operator exports before `docker compose up` (the compose file has no default secrets).
+const operatorEnv: Record<string, string | undefined> = {
+  PLATFORM_TOKEN: randomBytes(32).toString('base64'),
+  SECURITY_USER_SIGNING_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+};
+
 describe('docker-compose.yml', () => {
   let services: Mapping;
-  const noEnv: Record<string, string | undefined> = {};
 
   beforeAll(() => {
     const document: unknown = parse(readFileSync(root('docker-compose.yml'), 'utf8'));
@@ -111,7 +125,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('points the orchestrator at the eventstore and kafka services', () => {
-    const env = environment(service('orchestrator'), noEnv);
+    const env = environment(service('orchestrator'), operatorEnv);
     expect(env.EVENT_STORE).toBe('esdb');
 
     const esdb = new URL(env.ESDB_CONNECTION_STRING ?? '');
@@ -119,7 +133,7 @@ describe('docker-compose.yml', () => {
     expect(esdb.port || '2113').toBe('2113');
     expect(esdb.searchParams.get('tls')).toBe('false');
 
-    const kafka = environment(service('kafka'), noEnv);
+    const kafka = environment(service('kafka'), operatorEnv);
     const advertised = (kafka.KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
     const brokers = (env.KAFKA_BROKERS ?? '').split(',');
     expect(brokers.length).toBeGreaterThan(0);
@@ -131,18 +145,22 @@ describe('docker-compose.yml', () => {
     expect(advertised).toContain('127.0.0.1:9092');
   });
 
-  it('gives the orchestrator its secrets, a signing key of at least 32 characters', () => {
-    const env = environment(service('orchestrator'), noEnv);
-    expect(env.PLATFORM_TOKEN?.length ?? 0).toBeGreaterThan(0);
-    expect(env.SECURITY_USER_SIGNING_KEY?.length ?? 0).toBeGreaterThanOrEqual(32);
-    // Operators replace them from the environment.
-    const overridden = environment(service('orchestrator'), { PLATFORM_TOKEN: 'x'.repeat(40), SECURITY_USER_SIGNING_KEY: 'k'.repeat(48) });
-    expect(overridden.PLATFORM_TOKEN).toBe('x'.repeat(40));
-    expect(overridden.SECURITY_USER_SIGNING_KEY).toBe('k'.repeat(48));
+  it('ships no default secret: compose refuses to start without PLATFORM_TOKEN and SECURITY_USER_SIGNING_KEYS (issue 14, M3)', () => {
+    const raw = mapping(service('orchestrator').environment, 'orchestrator environment');
+    expect(raw.PLATFORM_TOKEN).toBe('${PLATFORM_TOKEN:?set PLATFORM_TOKEN}');
+    expect(raw.SECURITY_USER_SIGNING_KEYS).toBe('${SECURITY_USER_SIGNING_KEYS:?set SECURITY_USER_SIGNING_KEYS}');
+    expect(() => environment(service('orchestrator'), {})).toThrow(RequiredVariableError);
+    expect(() => environment(service('orchestrator'), { ...operatorEnv, PLATFORM_TOKEN: '' })).toThrow(/PLATFORM_TOKEN/);
+    expect(() => environment(service('orchestrator'), { ...operatorEnv, SECURITY_USER_SIGNING_KEYS: undefined })).toThrow(/SECURITY_USER_SIGNING_KEYS/);
+    // Whatever the operator exports is what the service gets.
+    const env = environment(service('orchestrator'), operatorEnv);
+    expect(env.PLATFORM_TOKEN).toBe(operatorEnv.PLATFORM_TOKEN);
+    expect(env.SECURITY_USER_SIGNING_KEYS).toBe(operatorEnv.SECURITY_USER_SIGNING_KEYS);
+    expect(JSON.stringify(services)).not.toMatch(/change-?me/i);
   });
 
   it("passes the service's own configuration validation, listening where the published port leads", () => {
-    const env = environment(service('orchestrator'), noEnv);
+    const env = environment(service('orchestrator'), operatorEnv);
     const config = loadConfiguration(env);
     expect(config.eventStore).toBe('esdb');
     expect(config.esdbConnectionString).toBe(env.ESDB_CONNECTION_STRING);
@@ -221,7 +239,7 @@ describe('README: Running with EventStoreDB and Kafka', () => {
     const setting = (name: string): string => new RegExp(`${name}='?([^'\\s]+)`).exec(example)?.[1] ?? '';
     const esdb = new URL(setting('ESDB_CONNECTION_STRING'));
     expect(esdb.port).toBe(published('eventstore', '2113'));
-    expect(esdb.searchParams.get('tls')).toBe(new URL(environment(mapping(services.orchestrator, 'orchestrator'), {}).ESDB_CONNECTION_STRING!).searchParams.get('tls'));
+    expect(esdb.searchParams.get('tls')).toBe(new URL(environment(mapping(services.orchestrator, 'orchestrator'), operatorEnv).ESDB_CONNECTION_STRING!).searchParams.get('tls'));
     const advertised = (environment(mapping(services.kafka, 'kafka'), {}).KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
     expect(advertised).toContain(setting('KAFKA_BROKERS'));
     expect(setting('KAFKA_BROKERS')).toBe(`127.0.0.1:${published('kafka', '9092')}`);

@@ -18,7 +18,7 @@ const esdbEnv = (connectionString: string) => ({
 const start = (connectionString: string) => {
   const dataDir = tempDataDir();
   const run = spawnSync(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', PLATFORM_TOKEN: 'p'.repeat(20), ...esdbEnv(connectionString) },
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', PLATFORM_TOKEN: 'esdb-e2e-platform-token-R7q2Xk9', ...esdbEnv(connectionString) },
     encoding: 'utf8',
     timeout: 60_000,
   });

@@ -2,9 +2,12 @@
  * EndContact over Kafka (DESIGN §6) against the real service process and a real broker: a command on the commands
  * topic goes through the same handler as HTTP and is answered on the results topic keyed by commandId, in the
  * Studio action shape; every branch round-trips; malformed records get a Default/InvalidCommand answer AND a
- * dead-letter copy of their original bytes, and the consumer keeps going. Topic names are unique per run.
+ * dead-letter copy of their original bytes (less the securityUser), and the consumer keeps going. Topic names are
+ * unique per run.
  */
+import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer, Kafka as KafkaClient, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,6 +48,14 @@ await withKafka(SUITE, (broker) => {
     waitFor(() => received.find((r) => r.topic === topics.deadLetter && r.key?.toString() === key), WAIT_MS, `a dead-letter record keyed ${key}`);
   const history = async (contactId: string) => (await api.request<History>('GET', `/v1/contacts/${contactId}/history`)).body.events;
   const state = async (contactId: string) => (await api.request('GET', `/v1/contacts/${contactId}`)).body['state'];
+  const refusalInLog = (contactId: string): { metadata: string } | undefined => {
+    const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+    try {
+      return db.prepare(`SELECT metadata FROM events WHERE type = 'EndContactRejected' AND data->>'contactId' = ?`).get(contactId) as { metadata: string } | undefined;
+    } finally {
+      db.close();
+    }
+  };
 
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     beforeAll(async () => {
@@ -131,8 +142,10 @@ await withKafka(SUITE, (broker) => {
       expect(record.headers['correlation-id']).toBe(commandId);
       expect(JSON.parse(record.value!.toString())).toMatchObject({ commandId, contactId, branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser' } });
       expect(await state(contactId)).toBe('Active');
-      const refusal = await waitFor(async () => (await history(contactId)).find((e) => e.type === 'EndContactRejected'), WAIT_MS, 'the refusal in the history');
-      expect(refusal.metadata).toMatchObject({ source: 'kafka', commandId });
+      // Anonymous: recorded in the audit stream (the log), not in the contact's history (issue 14, L9).
+      const refusal = await waitFor(async () => refusalInLog(contactId), WAIT_MS, 'the refusal in the audit stream');
+      expect(JSON.parse(refusal.metadata)).toMatchObject({ source: 'kafka', commandId });
+      expect((await history(contactId)).some((e) => e.type === 'EndContactRejected')).toBe(false);
     });
 
     it('OnUnauthorized: an agent without Contacts.End', async () => {
@@ -187,7 +200,10 @@ await withKafka(SUITE, (broker) => {
         await send(raw, { key: commandId });
         expect(await result(commandId)).toMatchObject({ commandId, branch: 'Default', error: { code: 'InvalidCommand', message: 'contactId is required' } });
         const copy = await deadLetter(commandId);
-        expect(copy.value!.toString()).toBe(raw);
+        // The original less its credential (issue 14, L7).
+        expect(copy.value!.toString()).toBe(JSON.stringify({ commandId }));
+        expect(copy.value!.toString()).not.toContain(bu.ender);
+        expect(copy.headers['dlq-redacted']?.toString()).toBe('securityUser');
         expect(copy.headers['dlq-reason']).toBe('InvalidCommand: contactId is required');
       });
 

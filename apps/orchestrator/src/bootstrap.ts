@@ -4,12 +4,14 @@
  */
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { isMainThread } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
+import { prepareDataDir, SERVICE_UMASK } from './config/data-dir.js';
 import { ErrorsFilter } from './http/errors.filter.js';
 import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions } from './http/limits.js';
 import { Credentials } from './directory/credentials.js';
@@ -43,10 +45,18 @@ function embeddedSecrets(config: AppConfig): Secrets {
 export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
   const config = loadConfiguration(env);
   const logger = createLogger(config.logLevel);
+  // Everything the service creates (the SQLite files, their WAL and SHM, secrets.json) is 0600 in a 0700 DATA_DIR.
+  // (The umask is process-wide and only the main thread may set it; a service started in a worker keeps its own.)
+  if (isMainThread) process.umask(SERVICE_UMASK);
   const secrets =
     config.eventStore === 'sqlite'
       ? embeddedSecrets(config)
-      : { platformToken: config.platformToken!, securityUserSigningKey: config.securityUserSigningKey!, generatedPlatformToken: false };
+      : { platformToken: config.platformToken!, securityUserSigningKeys: config.securityUserSigningKeys!, generatedPlatformToken: false };
+  try {
+    prepareDataDir(config.dataDir);
+  } catch (error) {
+    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} cannot be made private (0700): ${(error as Error).message}`);
+  }
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
     process.stdout.write(`PLATFORM_TOKEN=${secrets.platformToken}   (generated, saved in ${config.dataDir}/secrets.json)\n`);

@@ -1,6 +1,7 @@
 import { ConfigurationError } from './config/configuration.js';
 import { startService } from './bootstrap.js';
 import { StartupError } from './config/startup-error.js';
+import { maskConnectionStrings } from '#event-store';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -30,10 +31,11 @@ try {
   process.on('SIGINT', shutdown);
 } catch (error) {
   if (error instanceof ConfigurationError) {
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${maskConnectionStrings(error.message)}\n`);
     process.exit(78);
   }
   const detail = error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
-  process.stderr.write(`contact-orchestrator failed to start: ${detail}\n`);
+  // No password of a connection string reaches the output, whatever the error quoted.
+  process.stderr.write(`contact-orchestrator failed to start: ${maskConnectionStrings(detail)}\n`);
   process.exit(1);
 }

@@ -33,10 +33,22 @@ export type EndContactRejected = {
   };
 };
 
-/** Written instead of further EndContactRejected events once an unauthenticated client passed its quota. */
+/**
+ * Written instead of further EndContactRejected events once a caller passed its quota: an unauthenticated client
+ * (per client address; `*` for the shared overflow budget) or an agent (per agent). `count` refusals for `reason`
+ * between windowStart and windowEnd were not recorded one by one; summaries of one caller add up.
+ */
 export type EndContactRejectionsSuppressed = {
   type: 'EndContactRejectionsSuppressed';
-  data: { clientAddress: string; count: number; windowStart: string; windowEnd: string; reason: 'InvalidSecurityUser' };
+  data: {
+    clientAddress?: string;
+    agentId?: string;
+    businessUnitId?: string;
+    count: number;
+    windowStart: string;
+    windowEnd: string;
+    reason: RejectionReason;
+  };
 };
 
 export type ContactEvent = ContactStarted | ContactEnded;

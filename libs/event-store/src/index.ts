@@ -6,4 +6,4 @@ export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';
 // The client itself loads on first use, so configuration may check a connection string without it.
-export { checkConnectionString, InvalidConnectionStringError } from './esdb/connection-string.js';
+export { checkConnectionString, InvalidConnectionStringError, maskConnectionStrings } from './esdb/connection-string.js';

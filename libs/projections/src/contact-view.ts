@@ -44,9 +44,14 @@ type ContactRow = {
 /** Numeric contact IDs sort as numbers when left-padded. */
 export const contactSortKey = (contactId: string): string => contactId.padStart(19, '0');
 const SORT_KEY_SQL = (id: string): string => `CASE WHEN length(${id}) >= 19 THEN ${id} ELSE substr('0000000000000000000' || (${id}), -19) END`;
-/** A refusal names a contact only when its ID is well formed; a malformed one stays in the audit stream alone. */
+/**
+ * A refusal names a contact only when its ID is well formed; a malformed one stays in the audit stream alone. So
+ * does an anonymous refusal (no credential the service ever signed, so no agent): anyone can write one, with a
+ * correlation ID of their choosing, and it must not shape a unit's contact history (issue 14, L9).
+ */
 const NAMES_A_CONTACT = `(b.type = 'EndContactRejected' AND typeof(b.data->>'contactId') = 'text'
-  AND length(b.data->>'contactId') BETWEEN 1 AND 19 AND (b.data->>'contactId') NOT GLOB '*[^0-9]*')`;
+  AND length(b.data->>'contactId') BETWEEN 1 AND 19 AND (b.data->>'contactId') NOT GLOB '*[^0-9]*'
+  AND NOT (b.data->>'reason' = 'InvalidSecurityUser' AND b.data->>'agentId' IS NULL))`;
 
 export const contactViewProjection: Projection<ContactView> = {
   name: 'contact-view',

@@ -54,7 +54,8 @@ export const attachedLog = (file: string): BatchSource => ({
 /** Changing the tables' shape bumps this: an older views.db is dropped and rebuilt from the log at start. */
 // 3: the contact history is its own projection. 4: the directory view (agents, security_profiles) is gone;
 // authentication reads the directory's streams.
-const VIEWS_SCHEMA_VERSION = 4;
+// 5: anonymous refusals left out of contact_history (older views are replayed without them).
+const VIEWS_SCHEMA_VERSION = 5;
 
 export function readCheckpoint(db: Database.Database, name: string): bigint | undefined {
   const row = statement<[string], { position: string }>(db, 'SELECT position FROM checkpoints WHERE name = ?').get(name);

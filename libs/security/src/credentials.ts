@@ -1,31 +1,30 @@
 /**
- * SetSecurityUser credentials: a signed (HS256), expiring token naming an agent and its business unit.
- * Verifying the signature is not enough: `authenticate` checks the claims against the directory as it is now.
+ * SetSecurityUser credentials: a signed (HS256), expiring token naming an agent and its business unit, and the
+ * `kid` of the ring key that signed it (key-ring.ts). Verifying the signature is not enough: `authenticate` checks
+ * the claims against the directory as it is now.
  */
-import type { KeyObject } from 'node:crypto';
-import { SignJWT, errors, jwtVerify } from 'jose';
+import { SignJWT, errors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import type { Caller } from '#contacts';
 import type { Agent, SecurityProfile } from './directory.js';
+import { signingKeyOf, verificationKeyOf, type KeyRing } from './key-ring.js';
 
 const ISSUER = 'contact-orchestrator';
 const AUDIENCE = 'security-user';
-
-/** The HS256 secret: raw bytes, or a KeyObject made once (saves importing the key at every verification). */
-export type SigningKey = Uint8Array | KeyObject;
 
 export type SecurityUserClaims = { agentId: string; businessUnitId: string; expiresAt: Date };
 export type Verification = { ok: true; claims: SecurityUserClaims } | { ok: false; detail: string };
 
 export async function issueSecurityUser(
   agent: { agentId: string; businessUnitId: string },
-  key: SigningKey,
+  ring: KeyRing,
   ttlSeconds: number,
   now: Date,
 ): Promise<{ securityUser: string; expiresAt: Date }> {
   const iat = Math.floor(now.getTime() / 1000);
-  const exp = iat + ttlSeconds;
+  const exp = iat + Math.min(ttlSeconds, ring.maxTokenAgeSeconds);
+  const { kid, key } = signingKeyOf(ring);
   const securityUser = await new SignJWT({ bu: agent.businessUnitId })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid })
     .setSubject(agent.agentId)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
@@ -35,17 +34,26 @@ export async function issueSecurityUser(
   return { securityUser, expiresAt: new Date(exp * 1000) };
 }
 
-export async function verifySecurityUser(token: string | undefined, key: SigningKey, now: Date): Promise<Verification> {
+export async function verifySecurityUser(token: string | undefined, ring: KeyRing, now: Date): Promise<Verification> {
   if (token === undefined || token.trim() === '') return { ok: false, detail: 'SecurityUser is missing' };
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return { ok: false, detail: 'SecurityUser is malformed' };
   try {
-    const { payload } = await jwtVerify(token, key, {
+    // A kid the ring does not hold (or none) is refused before any signature is computed.
+    const keyFor = (header: JWTHeaderParameters) => {
+      const key = verificationKeyOf(ring, header.kid);
+      if (key === undefined) throw new errors.JWKSNoMatchingKey();
+      return key;
+    };
+    const { payload } = await jwtVerify(token, keyFor, {
       issuer: ISSUER,
       audience: AUDIENCE,
       algorithms: ['HS256'],
       currentDate: now,
-      requiredClaims: ['sub', 'exp'],
+      requiredClaims: ['sub', 'exp', 'iat'],
+      maxTokenAge: ring.maxTokenAgeSeconds,
     });
+    // maxTokenAge bounds the age since `iat`; a lifetime longer than the TTL (exp far away) is refused as well.
+    if (payload.exp! - payload.iat! > ring.maxTokenAgeSeconds) return { ok: false, detail: 'SecurityUser lives longer than the maximum token age' };
     const agentId = payload.sub;
     const businessUnitId = payload['bu'];
     if (typeof agentId !== 'string' || typeof businessUnitId !== 'string' || payload.exp === undefined) {
@@ -55,6 +63,7 @@ export async function verifySecurityUser(token: string | undefined, key: Signing
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, detail: 'SecurityUser has expired' };
     if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, detail: 'SecurityUser signature is invalid' };
+    if (error instanceof errors.JWKSNoMatchingKey) return { ok: false, detail: 'SecurityUser names no signing key of this service' };
     if (error instanceof errors.JOSEError) return { ok: false, detail: `SecurityUser is invalid: ${error.code}` };
     throw error;
   }

@@ -4,11 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { decideEndContact, type ContactState } from '#contacts';
 import { foldAgent, foldProfile, type Agent } from './directory.js';
 import { authenticate, issueSecurityUser, verifySecurityUser, type Verification } from './credentials.js';
+import { keyRing } from './key-ring.js';
 
-const key = new Uint8Array(randomBytes(32));
-const otherKey = new Uint8Array(randomBytes(32));
+const rawKey = new Uint8Array(randomBytes(32));
 const issuedAt = new Date('2025-03-01T10:00:00.500Z');
 const TTL = 900;
+const key = keyRing([{ kid: 'k1', key: rawKey }], TTL);
+// The same kid over another secret: a forger who knows the kid but not the key.
+const otherKey = keyRing([{ kid: 'k1', key: new Uint8Array(randomBytes(32)) }], TTL);
 const expiry = new Date('2025-03-01T10:15:00.000Z');
 const seconds = (date: Date, delta: number): Date => new Date(date.getTime() + delta * 1000);
 
@@ -32,7 +35,7 @@ describe('issueSecurityUser and verifySecurityUser', () => {
   it('the token is a signed HS256 JWT and carries no permissions (they are read from the directory)', async () => {
     const { securityUser } = await issue();
     const header = JSON.parse(Buffer.from(segments(securityUser)[0], 'base64url').toString());
-    expect(header).toStrictEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(header).toStrictEqual({ alg: 'HS256', typ: 'JWT', kid: 'k1' });
     expect(claimsOf(securityUser)).toStrictEqual({
       bu: 'bu-100',
       sub: 'agent-7',
@@ -86,12 +89,12 @@ describe('issueSecurityUser and verifySecurityUser', () => {
 
   it('another HMAC algorithm, even with the right key, is refused', async () => {
     const hs512 = await new SignJWT({ bu: 'bu-100' })
-      .setProtectedHeader({ alg: 'HS512' })
+      .setProtectedHeader({ alg: 'HS512', kid: 'k1' })
       .setSubject('agent-7')
       .setIssuer('contact-orchestrator')
       .setAudience('security-user')
       .setExpirationTime(seconds(issuedAt, TTL))
-      .sign(key);
+      .sign(rawKey);
     expect(await verifySecurityUser(hs512, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JOSE_ALG_NOT_ALLOWED' });
   });
 
@@ -111,19 +114,68 @@ describe('issueSecurityUser and verifySecurityUser', () => {
     ['another issuer', (jwt: SignJWT) => jwt.setIssuer('elsewhere').setAudience('security-user').setExpirationTime(seconds(issuedAt, TTL))],
     ['no expiry', (jwt: SignJWT) => jwt.setIssuer('contact-orchestrator').setAudience('security-user')],
   ])('a correctly signed token with %s is invalid', async (_what, shape) => {
-    const token = await shape(new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-7')).sign(key);
+    const token = await shape(new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('agent-7').setIssuedAt(issuedAt)).sign(rawKey);
     expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JWT_CLAIM_VALIDATION_FAILED' });
   });
 
   it('a correctly signed token without a business unit names no agent', async () => {
     const token = await new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
       .setSubject('agent-7')
+      .setIssuedAt(issuedAt)
       .setIssuer('contact-orchestrator')
       .setAudience('security-user')
       .setExpirationTime(seconds(issuedAt, TTL))
-      .sign(key);
+      .sign(rawKey);
     expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser names no agent' });
+  });
+});
+
+describe('the key ring: rotation and maximum token age (issue 14, L5)', () => {
+  const oldKey = { kid: '2025-01', key: new Uint8Array(randomBytes(32)) };
+  const newKey = { kid: '2025-03', key: new Uint8Array(randomBytes(32)) };
+  const before = keyRing([oldKey], TTL);
+  const rotated = keyRing([newKey, oldKey], TTL);
+  const kidOf = (token: string): unknown => JSON.parse(Buffer.from(segments(token)[0], 'base64url').toString()).kid;
+  const subject = { agentId: 'agent-7', businessUnitId: 'bu-100' };
+
+  it('after a rotation the newest key signs, and tokens issued before it stay valid until they expire', async () => {
+    const old = (await issueSecurityUser(subject, before, TTL, issuedAt)).securityUser;
+    const fresh = (await issueSecurityUser(subject, rotated, TTL, seconds(issuedAt, 60))).securityUser;
+    expect([kidOf(old), kidOf(fresh)]).toEqual(['2025-01', '2025-03']);
+    expect((await verifySecurityUser(old, rotated, seconds(issuedAt, 120))).ok).toBe(true);
+    expect((await verifySecurityUser(fresh, rotated, seconds(issuedAt, 120))).ok).toBe(true);
+    expect(await verifySecurityUser(old, rotated, seconds(expiry, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+  });
+
+  it('once the old key leaves the ring its tokens are refused', async () => {
+    const old = (await issueSecurityUser(subject, before, TTL, issuedAt)).securityUser;
+    expect(await verifySecurityUser(old, keyRing([newKey], TTL), seconds(issuedAt, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser names no signing key of this service' });
+  });
+
+  it('a token with no kid, or a kid the ring does not hold, is refused', async () => {
+    const noKid = await new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-7').setIssuer('contact-orchestrator')
+      .setAudience('security-user').setIssuedAt(issuedAt).setExpirationTime(seconds(issuedAt, 60)).sign(oldKey.key);
+    expect(await verifySecurityUser(noKid, before, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser names no signing key of this service' });
+  });
+
+  const signedWith = (iat: Date, exp: Date) =>
+    new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256', kid: oldKey.kid }).setSubject('agent-7').setIssuer('contact-orchestrator')
+      .setAudience('security-user').setIssuedAt(iat).setExpirationTime(exp).sign(oldKey.key);
+
+  it('a correctly signed token whose exp is 100 years away is refused (maxTokenAge = TTL)', async () => {
+    const token = await signedWith(issuedAt, seconds(issuedAt, 100 * 365 * 24 * 3600));
+    expect(await verifySecurityUser(token, before, seconds(issuedAt, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser lives longer than the maximum token age' });
+  });
+
+  it('a token older than the TTL is refused even when its exp says otherwise', async () => {
+    const token = await signedWith(issuedAt, seconds(issuedAt, 100 * 365 * 24 * 3600));
+    expect(await verifySecurityUser(token, before, seconds(issuedAt, TTL + 5))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+  });
+
+  it('a token issued in the future is refused', async () => {
+    const token = await signedWith(seconds(issuedAt, 3600), seconds(issuedAt, 3600 + 60));
+    expect((await verifySecurityUser(token, before, issuedAt)).ok).toBe(false);
   });
 });
 

@@ -2,3 +2,4 @@ export * from './events.js';
 export * from './directory.js';
 export * from './credentials.js';
 export * from './verified-security-users.js';
+export * from './key-ring.js';

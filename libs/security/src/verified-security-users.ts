@@ -4,14 +4,15 @@
  * successful verifications are kept, so a forged or expired token is checked in full every time; the directory
  * (is the agent active now, which permissions) is still read at every use by the caller.
  */
-import { verifySecurityUser, type SecurityUserClaims, type SigningKey, type Verification } from './credentials.js';
+import { verifySecurityUser, type SecurityUserClaims, type Verification } from './credentials.js';
+import type { KeyRing } from './key-ring.js';
 
 export class VerifiedSecurityUsers {
   /** Insertion order is recency order: a hit moves the entry to the end, the first entry is evicted first. */
   private readonly entries = new Map<string, SecurityUserClaims>();
 
   constructor(
-    private readonly key: SigningKey,
+    private readonly ring: KeyRing,
     private readonly capacity = 10_000,
   ) {}
 
@@ -34,7 +35,7 @@ export class VerifiedSecurityUsers {
         }
       }
     }
-    const verification = await verifySecurityUser(token, this.key, now);
+    const verification = await verifySecurityUser(token, this.ring, now);
     if (verification.ok && token !== undefined) {
       this.entries.set(token, verification.claims);
       if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);

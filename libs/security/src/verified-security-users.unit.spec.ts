@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { issueSecurityUser } from './credentials.js';
 import { VerifiedSecurityUsers } from './verified-security-users.js';
+import { keyRing } from './key-ring.js';
 
-const key = new Uint8Array(randomBytes(32));
+const key = keyRing([{ kid: 'k1', key: new Uint8Array(randomBytes(32)) }], 3600);
 const issuedAt = new Date('2025-03-01T10:00:00.000Z');
 const at = (seconds: number): Date => new Date(issuedAt.getTime() + seconds * 1000);
 const issue = async (agentId = 'agent-7', ttl = 60) => (await issueSecurityUser({ agentId, businessUnitId: 'bu-1' }, key, ttl, issuedAt)).securityUser;

@@ -6,6 +6,13 @@
  */
 import { z } from 'zod';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
+import { KID_PATTERN } from '#security';
+import { platformTokenProblem, signingKeyProblem } from './secret-strength.js';
+
+/** One key of the SecurityUser signing ring; the first of the list signs. */
+export type SigningKeyEntry = { kid: string; secret: string };
+/** The kid of the key given alone in SECURITY_USER_SIGNING_KEY (or generated in embedded mode). */
+export const SINGLE_KEY_KID = 'default';
 
 export type AppConfig = {
   port: number;
@@ -18,11 +25,14 @@ export type AppConfig = {
   /** Transactional id and checkpoint key of the outcome forwarder: one per deployment on a cluster. */
   forwarderId: string;
   platformToken?: string;
-  securityUserSigningKey?: string;
+  /** Newest first: SECURITY_USER_SIGNING_KEYS, or SECURITY_USER_SIGNING_KEY as a ring of one (kid `default`). */
+  securityUserSigningKeys?: SigningKeyEntry[];
   securityUserTtlSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Unauthenticated refusals recorded per client address per minute before they are summarised. */
   anonymousRefusalsPerMinute: number;
+  /** Refusals of one authenticated agent recorded per minute before they are summarised. */
+  agentRefusalsPerMinute: number;
   /** SSE heartbeat; an agent's credential is checked again at each one. */
   sseHeartbeatMs: number;
   /** Longest wait for a locked or slow store before a 503 (nothing written). */
@@ -96,6 +106,41 @@ const esdbConnectionString = text.superRefine((v, ctx) => {
   }
 });
 
+const platformToken = text.superRefine((v, ctx) => {
+  const problem = v === undefined ? undefined : platformTokenProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const signingKey = text.superRefine((v, ctx) => {
+  const problem = v === undefined ? undefined : signingKeyProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+/** `kid:secret,kid:secret`, newest first; a secret holds no comma, the kid ends at the first colon. */
+const signingKeys = text.transform((raw, ctx): SigningKeyEntry[] | undefined => {
+  if (raw === undefined) return undefined;
+  const entries: SigningKeyEntry[] = [];
+  for (const [i, item] of raw.split(',').entries()) {
+    const colon = item.indexOf(':');
+    const kid = item.slice(0, Math.max(colon, 0)).trim();
+    const secret = item.slice(colon + 1).trim();
+    if (colon < 0 || !KID_PATTERN.test(kid)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be kid:secret with a kid of 1-64 [A-Za-z0-9._-] (newest first, comma-separated)` });
+      return z.NEVER;
+    }
+    if (entries.some((e) => e.kid === kid)) {
+      ctx.addIssue({ code: 'custom', message: `names kid ${kid} twice` });
+      return z.NEVER;
+    }
+    // The secret itself is never echoed: only the kid names the entry.
+    const problem = signingKeyProblem(secret);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `key ${kid} ${problem}` });
+      return z.NEVER;
+    }
+    entries.push({ kid, secret });
+  }
+  return entries;
+});
+
 /** The environment the service reads, one entry per variable (DESIGN §7, README). */
 export const environmentSchema = z
   .object({
@@ -111,11 +156,13 @@ export const environmentSchema = z
     KAFKA_TOPIC_DEAD_LETTER: topic('contact.commands.dlq'),
     KAFKA_TOPIC_CHECKPOINTS: topic('contact.outcomes.checkpoints'),
     KAFKA_FORWARDER_ID: topic(),
-    PLATFORM_TOKEN: text.refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
-    SECURITY_USER_SIGNING_KEY: text.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, 'must be at least 32 bytes (HS256)'),
+    PLATFORM_TOKEN: platformToken,
+    SECURITY_USER_SIGNING_KEY: signingKey,
+    SECURITY_USER_SIGNING_KEYS: signingKeys,
     SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
     LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
     ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
+    AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
     SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
     STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
     HTTP_REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
@@ -133,11 +180,16 @@ export const environmentSchema = z
     if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS) {
       ctx.addIssue({ code: 'custom', path: ['HTTP_IDLE_TIMEOUT_MS'], message: `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut` });
     }
+    if (env.SECURITY_USER_SIGNING_KEY !== undefined && env.SECURITY_USER_SIGNING_KEYS !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEYS'], message: `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)` });
+    }
     if (env.EVENT_STORE !== 'esdb') return;
     if (env.ESDB_CONNECTION_STRING === undefined) ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
     // Outside embedded mode secrets come from the operator, never from a generated file.
     else if (env.PLATFORM_TOKEN === undefined) ctx.addIssue({ code: 'custom', path: ['PLATFORM_TOKEN'], message: 'is required when EVENT_STORE=esdb' });
-    else if (env.SECURITY_USER_SIGNING_KEY === undefined) ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEY'], message: 'is required when EVENT_STORE=esdb' });
+    else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEYS'], message: '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb' });
+    }
   });
 
 export function loadConfiguration(env: Record<string, string | undefined>): AppConfig {
@@ -164,10 +216,12 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     },
     forwarderId: e.KAFKA_FORWARDER_ID ?? `contact-orchestrator.${outcomes}`,
     ...(e.PLATFORM_TOKEN !== undefined ? { platformToken: e.PLATFORM_TOKEN } : {}),
-    ...(e.SECURITY_USER_SIGNING_KEY !== undefined ? { securityUserSigningKey: e.SECURITY_USER_SIGNING_KEY } : {}),
+    ...(e.SECURITY_USER_SIGNING_KEYS !== undefined ? { securityUserSigningKeys: e.SECURITY_USER_SIGNING_KEYS } : {}),
+    ...(e.SECURITY_USER_SIGNING_KEY !== undefined ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] } : {}),
     securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
+    agentRefusalsPerMinute: e.AGENT_REFUSALS_PER_MINUTE,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
     http: {

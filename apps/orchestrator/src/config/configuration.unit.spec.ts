@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { ConfigurationError, loadConfiguration } from './configuration.js';
+import { EXAMPLE_SECRETS } from './secret-strength.js';
+
+const TOKEN = randomBytes(24).toString('base64url');
+const KEY = randomBytes(32).toString('base64url');
+const OLD_KEY = randomBytes(32).toString('base64url');
 
 const expectRejected = (env: Record<string, string>, variable: string): void => {
   let error: unknown;
@@ -43,7 +49,7 @@ describe('configuration (DESIGN §7)', () => {
       KAFKA_BROKERS: 'k1:9092, k2:9092',
       KAFKA_TOPIC_OUTCOMES: 'outcomes',
       PLATFORM_TOKEN: 'a-platform-token-of-length',
-      SECURITY_USER_SIGNING_KEY: 'k'.repeat(32),
+      SECURITY_USER_SIGNING_KEY: KEY,
       SECURITY_USER_TTL_SECONDS: '600',
       LOG_LEVEL: 'debug',
     });
@@ -58,7 +64,7 @@ describe('configuration (DESIGN §7)', () => {
     [{ EVENT_STORE: 'esdb' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'http://x' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113' }, 'PLATFORM_TOKEN'],
-    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113', PLATFORM_TOKEN: 'p'.repeat(16) }, 'SECURITY_USER_SIGNING_KEY'],
+    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113', PLATFORM_TOKEN: TOKEN }, 'SECURITY_USER_SIGNING_KEYS'],
     [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
     [{ KAFKA_TOPIC_OUTCOMES: 'bad topic' }, 'KAFKA_TOPIC_OUTCOMES'],
     [{ PLATFORM_TOKEN: 'short' }, 'PLATFORM_TOKEN'],
@@ -72,8 +78,8 @@ describe('configuration (DESIGN §7)', () => {
   const esdb = (connectionString: string): Record<string, string> => ({
     EVENT_STORE: 'esdb',
     ESDB_CONNECTION_STRING: connectionString,
-    PLATFORM_TOKEN: 'p'.repeat(16),
-    SECURITY_USER_SIGNING_KEY: 'k'.repeat(32),
+    PLATFORM_TOKEN: TOKEN,
+    SECURITY_USER_SIGNING_KEY: KEY,
   });
 
   it.each(['kurrentdb://node1:2113?tls=false', 'kdb://node1:2113', 'kurrentdb+discover://cluster:2113', 'kdb+discover://a,b,c?nodePreference=leader'])(
@@ -85,4 +91,60 @@ describe('configuration (DESIGN §7)', () => {
     'refuses the connection string %s at start, naming ESDB_CONNECTION_STRING (exit 78, not a crash)',
     (connectionString) => expectRejected(esdb(connectionString), 'ESDB_CONNECTION_STRING'),
   );
+
+  describe('secrets: length, entropy, example values (issue 14, L5 and M3)', () => {
+    it.each<[string, Record<string, string>, string]>([
+      ['a 16-character platform token', { PLATFORM_TOKEN: 'p4T9-xQ2_mZ8rL1k' }, 'PLATFORM_TOKEN'],
+      ['a long platform token of one repeated character', { PLATFORM_TOKEN: 'p'.repeat(40) }, 'PLATFORM_TOKEN'],
+      ['a signing key of 32 × "a"', { SECURITY_USER_SIGNING_KEY: 'a'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
+      ['a 64-byte key of two characters', { SECURITY_USER_SIGNING_KEY: 'ab'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
+      ['a weak key in the ring', { SECURITY_USER_SIGNING_KEYS: `new:${KEY},old:${'a'.repeat(32)}` }, 'SECURITY_USER_SIGNING_KEYS'],
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { PLATFORM_TOKEN: value }, 'PLATFORM_TOKEN']),
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { SECURITY_USER_SIGNING_KEY: value }, 'SECURITY_USER_SIGNING_KEY']),
+    ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));
+
+    it('never echoes a refused secret', () => {
+      const weak = 'a'.repeat(40);
+      expect(() => loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `k1:${weak}` })).toThrow(/key k1 is too predictable/);
+      try {
+        loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `k1:${weak}` });
+      } catch (error) {
+        expect((error as Error).message).not.toContain(weak);
+      }
+    });
+
+    it('accepts generated secrets (openssl rand -base64 32, hex)', () => {
+      const config = loadConfiguration({ PLATFORM_TOKEN: TOKEN, SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('hex') });
+      expect(config.platformToken).toBe(TOKEN);
+      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64') }).securityUserSigningKeys).toHaveLength(1);
+    });
+  });
+
+  describe('SECURITY_USER_SIGNING_KEYS: the key ring, newest first', () => {
+    it('reads kid:secret entries in order; the first signs', () => {
+      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `2026-12:${KEY}, 2026-06:${OLD_KEY}` }).securityUserSigningKeys).toEqual([
+        { kid: '2026-12', secret: KEY },
+        { kid: '2026-06', secret: OLD_KEY },
+      ]);
+    });
+
+    it('keeps SECURITY_USER_SIGNING_KEY working as a ring of one key, kid "default"', () => {
+      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: KEY }).securityUserSigningKeys).toEqual([{ kid: 'default', secret: KEY }]);
+    });
+
+    it.each([
+      [`${KEY}`],
+      [`k1:${KEY},k1:${OLD_KEY}`],
+      [`bad kid:${KEY}`],
+      [`:${KEY}`],
+    ])('refuses %s', (value) => expectRejected({ SECURITY_USER_SIGNING_KEYS: value }, 'SECURITY_USER_SIGNING_KEYS'));
+
+    it('refuses both variables at once', () => {
+      expectRejected({ SECURITY_USER_SIGNING_KEY: KEY, SECURITY_USER_SIGNING_KEYS: `k1:${OLD_KEY}` }, 'SECURITY_USER_SIGNING_KEYS');
+    });
+
+    it('is enough for EVENT_STORE=esdb', () => {
+      expect(loadConfiguration({ ...esdb('esdb://x:2113'), SECURITY_USER_SIGNING_KEY: '', SECURITY_USER_SIGNING_KEYS: `k1:${KEY}` }).securityUserSigningKeys).toHaveLength(1);
+    });
+  });
 });

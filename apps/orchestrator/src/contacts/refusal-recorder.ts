@@ -1,13 +1,17 @@
 /**
  * Records refusals under the day's audit stream name: each refusal in its own `end-contact-rejections-{day}-{id}`
- * stream, exactly once; the day's summaries in `end-contact-rejections-{day}`. Refusals of an authenticated
- * caller are always recorded; those of a caller that could not be authenticated are bounded per client address:
- * the first N a minute, then one summary event with the count, so anonymous traffic cannot grow the log without
- * limit.
+ * stream, exactly once; the day's summaries in `end-contact-rejections-{day}`. Every caller has a budget a minute:
+ * a caller that could not be authenticated per client address, an authenticated agent per agent. Past it, refusals
+ * are counted, and the counts are written as summary events, so no caller can grow the log without limit.
+ *
+ * Counts are written every FLUSH_MS (not once a window ends), so a SIGKILL loses at most the last FLUSH_MS of
+ * them; a graceful stop writes them all. IPv6 clients are budgeted per /64. At most MAX_TRACKED callers are
+ * tracked; past that, new callers share one overflow budget per kind (rotating addresses grow neither map nor log).
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { rejectionStreamId, type EndContactRejected } from '#contacts';
+import { isIPv6 } from 'node:net';
+import { rejectionStreamId, type EndContactRejected, type EndContactRejectionsSuppressed, type RejectionReason } from '#contacts';
 import {
   StreamDeletedError,
   WrongExpectedRevisionError,
@@ -19,25 +23,46 @@ import { eventIdFor } from '../infrastructure/event-ids.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 
-type Window = { start: number; recorded: number; suppressed: number };
+/** Who a budget belongs to, as the summary names it. */
+type Caller = { clientAddress: string } | { agentId: string; businessUnitId?: string };
+type Window = { caller: Caller; limit: number; start: number; recorded: number; pending: Map<RejectionReason, number>; pendingSince: number };
+
 const MINUTE = 60_000;
+export const FLUSH_MS = 1_000;
+export const MAX_TRACKED = 10_000;
+/** A well-formed contact ID has at most 19 digits; anything longer is cut to this before it is recorded. */
+export const MAX_RECORDED_CONTACT_ID = 64;
+
+export type RefusalRecorderLimits = { maxTracked?: number; flushMs?: number };
+/** Not provided by the service (the defaults apply); tests give smaller limits. */
+export const REFUSAL_RECORDER_LIMITS = Symbol('REFUSAL_RECORDER_LIMITS');
 
 @Injectable()
 export class RefusalRecorder {
   private readonly windows = new Map<string, Window>();
   private readonly timer: NodeJS.Timeout;
+  private readonly maxTracked: number;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    @Optional() @Inject(REFUSAL_RECORDER_LIMITS) limits: RefusalRecorderLimits = {},
   ) {
-    this.timer = setInterval(() => void this.flushExpired(Date.now()), 5_000).unref();
+    this.maxTracked = limits.maxTracked ?? MAX_TRACKED;
+    this.timer = setInterval(() => void this.flush(Date.now()), limits.flushMs ?? FLUSH_MS).unref();
   }
 
-  /** Returns the position written, or undefined when an anonymous refusal was only counted. */
-  async record(event: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
-    if (event.data.reason === 'InvalidSecurityUser' && !this.admit(clientAddress, Date.now())) return undefined;
+  /** Callers tracked right now (bounded by MAX_TRACKED plus the two overflow budgets). */
+  get tracked(): number {
+    return this.windows.size;
+  }
+
+  /** Returns the position written, or undefined when the refusal was only counted. */
+  async record(rejected: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
+    if (!this.admit(rejected.data, clientAddress, Date.now())) return undefined;
+    const event = truncated(rejected);
     const day = rejectionStreamId(new Date(event.data.rejectedAt));
     // The same refusal redelivered (same day, command, reason and caller) is written once; a retry refused for
     // another reason or by another caller is a new fact and is recorded.
@@ -57,65 +82,102 @@ export class RefusalRecorder {
     }
   }
 
-  private admit(clientAddress: string, now: number): boolean {
-    let window = this.windows.get(clientAddress);
+  private admit(refusal: EndContactRejected['data'], clientAddress: string, now: number): boolean {
+    // An InvalidSecurityUser refusal has no caller the service can trust: it is bounded by where it came from.
+    const anonymous = refusal.reason === 'InvalidSecurityUser' || refusal.agentId === undefined;
+    const kind = anonymous ? 'address' : 'agent';
+    const address = budgetAddress(clientAddress);
+    let key = anonymous ? `address:${address}` : `agent:${refusal.businessUnitId ?? ''}/${refusal.agentId}`;
+    if (!this.windows.has(key) && this.windows.size >= this.maxTracked) key = `${kind}:*`;
+    let window = this.windows.get(key);
     if (window && now - window.start >= MINUTE) {
-      void this.summarise(clientAddress, window);
+      this.summarise(window, now);
+      this.windows.delete(key);
       window = undefined;
     }
-    if (!window) this.windows.set(clientAddress, (window = { start: now, recorded: 0, suppressed: 0 }));
-    if (window.recorded < this.config.anonymousRefusalsPerMinute) {
+    if (!window) {
+      const overflow = key.endsWith(':*');
+      const caller: Caller = anonymous
+        ? { clientAddress: overflow ? '*' : address }
+        : overflow ? { agentId: '*' } : { agentId: refusal.agentId!, ...(refusal.businessUnitId !== undefined ? { businessUnitId: refusal.businessUnitId } : {}) };
+      const limit = anonymous ? this.config.anonymousRefusalsPerMinute : this.config.agentRefusalsPerMinute;
+      this.windows.set(key, (window = { caller, limit, start: now, recorded: 0, pending: new Map(), pendingSince: now }));
+    }
+    if (window.recorded < window.limit) {
       window.recorded++;
       return true;
     }
-    window.suppressed++;
+    if (window.pending.size === 0) window.pendingSince = now;
+    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + 1);
     return false;
   }
 
-  private async flushExpired(now: number): Promise<void> {
-    for (const [address, window] of this.windows) {
-      if (now - window.start >= MINUTE) {
-        this.windows.delete(address);
-        await this.summarise(address, window);
+  /** Writes every pending count and forgets the windows that ended; one flush at a time. */
+  private flush(now: number, everything = false): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      const writes: Array<Promise<void>> = [];
+      for (const [key, window] of this.windows) {
+        writes.push(this.summarise(window, now));
+        if (everything || now - window.start >= MINUTE) this.windows.delete(key);
       }
-    }
+      await Promise.all(writes);
+    }).catch((error: unknown) => this.logger.error({ err: error }, 'could not write the summaries of refusals over the budget'));
+    return this.flushing;
   }
 
-  private async summarise(clientAddress: string, window: Window): Promise<void> {
-    if (window.suppressed === 0) return;
-    const windowEnd = new Date(Math.min(Date.now(), window.start + MINUTE));
-    const data = {
-      clientAddress,
-      count: window.suppressed,
-      windowStart: new Date(window.start).toISOString(),
-      windowEnd: windowEnd.toISOString(),
-      reason: 'InvalidSecurityUser' as const,
-    };
-    window.suppressed = 0;
-    try {
-      const correlationId = randomUUID();
-      await this.store.append(
-        rejectionStreamId(windowEnd),
-        [
-          {
-            id: randomUUID(),
-            type: 'EndContactRejectionsSuppressed',
-            data,
-            metadata: { correlationId, causationId: correlationId, source: 'system', schemaVersion: 1 },
-          },
-        ],
-        { expectedRevision: 'any' },
-      );
-      this.logger.warn(data, 'unauthenticated refusals summarised');
-    } catch (error) {
-      this.logger.error({ err: error, ...data }, 'could not record the summary of unauthenticated refusals');
-    }
+  /** The pending counts of a window as summary events (one per reason); they are taken now, so none is written twice. */
+  private summarise(window: Window, now: number): Promise<void> {
+    if (window.pending.size === 0) return Promise.resolve();
+    const pending = [...window.pending];
+    window.pending = new Map();
+    const windowStart = new Date(window.pendingSince);
+    const windowEnd = new Date(Math.max(now, window.pendingSince));
+    const events = pending.map(([reason, count]): EndContactRejectionsSuppressed => ({
+      type: 'EndContactRejectionsSuppressed',
+      data: { ...window.caller, count, windowStart: windowStart.toISOString(), windowEnd: windowEnd.toISOString(), reason },
+    }));
+    const correlationId = randomUUID();
+    const metadata = { correlationId, causationId: correlationId, source: 'system', schemaVersion: 1 } as const;
+    return this.store.append(rejectionStreamId(windowEnd), events.map((e) => ({ id: randomUUID(), ...e, metadata })), { expectedRevision: 'any' }).then(
+      () => this.logger.warn({ ...window.caller, counts: Object.fromEntries(pending) }, 'refusals over the budget summarised'),
+      (error: unknown) => this.logger.error({ err: error, ...window.caller, counts: Object.fromEntries(pending) }, 'could not record the summary of refusals over the budget'),
+    );
   }
 
   /** Writes the pending summaries; called once at shutdown, before the store closes. */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    for (const [address, window] of this.windows) await this.summarise(address, window);
-    this.windows.clear();
+    await this.flush(Date.now(), true);
   }
+}
+
+/**
+ * The address a budget belongs to: an IPv6 client by its /64 (one host or LAN is given a whole /64 and can rotate
+ * through it), an IPv4-mapped one as IPv4, anything else (IPv4, `kafka:<topic>`) as it is.
+ */
+export function budgetAddress(clientAddress: string): string {
+  const address = clientAddress.toLowerCase().replace(/%.*$/, '');
+  if (!isIPv6(address)) return clientAddress;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
+  if (mapped) return mapped[1]!;
+  const [head = '', tail] = address.split('::');
+  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const first = groupsOf(head);
+  const last = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
+/** A malformed contact ID of any length is recorded as its first MAX_RECORDED_CONTACT_ID characters. */
+function truncated(event: EndContactRejected): EndContactRejected {
+  const characters = Array.from(event.data.contactId);
+  if (characters.length <= MAX_RECORDED_CONTACT_ID) return event;
+  return {
+    ...event,
+    data: {
+      ...event.data,
+      contactId: characters.slice(0, MAX_RECORDED_CONTACT_ID).join(''),
+      detail: `${event.data.detail} (contact ID of ${characters.length} characters, recorded truncated to ${MAX_RECORDED_CONTACT_ID})`,
+    },
+  };
 }

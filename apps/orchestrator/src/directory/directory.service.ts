@@ -19,9 +19,11 @@ import {
   foldAgent,
   foldProfile,
   issueSecurityUser,
+  keyRing,
   securityProfileStreamId,
   VerifiedSecurityUsers,
   type Agent,
+  type KeyRing,
   type AgentEvent,
   type DirectoryEvent,
   type SecurityProfile,
@@ -32,7 +34,7 @@ import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
-import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createSecretKey, randomUUID } from 'node:crypto';
 
 export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
@@ -43,7 +45,7 @@ const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as 
 
 @Injectable()
 export class DirectoryService {
-  private readonly key: KeyObject;
+  private readonly ring: KeyRing;
   private readonly verified: VerifiedSecurityUsers;
 
   constructor(
@@ -51,8 +53,12 @@ export class DirectoryService {
     @Inject(SECRETS) secrets: Secrets,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.key = createSecretKey(Buffer.from(secrets.securityUserSigningKey, 'utf8'));
-    this.verified = new VerifiedSecurityUsers(this.key);
+    // The newest key signs, every key verifies; no token is accepted longer than the TTL after its issue.
+    this.ring = keyRing(
+      secrets.securityUserSigningKeys.map(({ kid, secret }) => ({ kid, key: createSecretKey(Buffer.from(secret, 'utf8')) })),
+      config.securityUserTtlSeconds,
+    );
+    this.verified = new VerifiedSecurityUsers(this.ring);
   }
 
   async authenticate(securityUser: string | undefined, now = new Date()): Promise<Caller> {
@@ -93,7 +99,7 @@ export class DirectoryService {
     const agent = await this.loadAgent(agentId);
     if (!agent) throw new UnknownAgentError(`Agent ${agentId} not found`);
     if (!agent.active) throw new InactiveAgentError(`Agent ${agentId} is inactive`);
-    const { securityUser, expiresAt } = await issueSecurityUser(agent, this.key, this.config.securityUserTtlSeconds, now);
+    const { securityUser, expiresAt } = await issueSecurityUser(agent, this.ring, this.config.securityUserTtlSeconds, now);
     return { securityUser, agentId, businessUnitId: agent.businessUnitId, expiresAt: expiresAt.toISOString() };
   }
 

@@ -6,7 +6,7 @@ import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '#event-store';
-import { InvalidConnectionStringError } from '#event-store';
+import { InvalidConnectionStringError, maskConnectionStrings } from '#event-store';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
@@ -29,7 +29,8 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
     } catch (error) {
       await store.close();
       const problem = error instanceof EventStoreAccessDeniedError ? 'refuses the service\'s user' : 'is not reachable';
-      throw new StartupError(`EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${(error as Error).message}`, { cause: error });
+      // The client's message may quote the address it tried; the cause is not kept, so nothing prints it whole.
+      throw new StartupError(`EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${maskConnectionStrings((error as Error).message)}`);
     }
     logger.info('event store: EventStoreDB');
     return store;

@@ -3,7 +3,8 @@
  * (#runtime); Nest's own messages go through it by nestjs-pino, the request log by a Fastify hook.
  */
 import type { Params } from 'nestjs-pino';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { maskConnectionStrings } from '#event-store';
 
 export type AppLogger = Logger;
 
@@ -20,15 +21,24 @@ export const REDACTED_PATHS = [
   '*.securityUser',
   'SecurityUser',
   '*.SecurityUser',
+  'connectionString',
+  '*.connectionString',
+  'esdbConnectionString',
+  '*.esdbConnectionString',
 ];
 
-export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY)): AppLogger {
-  return pino({
+/** A connection string's password in any message (an error quoting the address it tried) is masked too. */
+const withoutPasswords = (line: string): string => (line.includes('://') ? maskConnectionStrings(line) : line);
+
+export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY), destination?: DestinationStream): AppLogger {
+  const options = {
     level,
     base: { service: 'contact-orchestrator' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(terminal ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
-  });
+    hooks: { streamWrite: withoutPasswords },
+    ...(terminal && !destination ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /**

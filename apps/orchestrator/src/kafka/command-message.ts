@@ -22,7 +22,38 @@ export const DLQ_HEADERS = {
   sourceTopic: 'dlq-source-topic',
   partition: 'dlq-partition',
   offset: 'dlq-offset',
+  redacted: 'dlq-redacted',
 } as const;
+
+// A JWT (a SecurityUser or any other): base64url JSON header, payload, signature.
+const JWT_TEXT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+/**
+ * The value a dead letter keeps: the original bytes without the credential. A JSON object loses its
+ * `securityUser` field; any other text loses whatever looks like a JWT. Bytes that are not UTF-8 are kept as they
+ * are (no credential can be read from them as text).
+ */
+export function withoutSecurityUser(value: Buffer | null): { value: Buffer | null; redacted: boolean } {
+  if (value === null) return { value, redacted: false };
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return { value, redacted: false };
+  }
+  try {
+    const json: unknown = JSON.parse(text);
+    if (isObject(json)) {
+      if (!Object.hasOwn(json, 'securityUser')) return { value, redacted: false };
+      const { securityUser: _credential, ...rest } = json;
+      return { value: Buffer.from(JSON.stringify(rest)), redacted: true };
+    }
+  } catch {
+    // Not JSON: the text itself is searched below.
+  }
+  const masked = text.replace(JWT_TEXT, '***');
+  return masked === text ? { value, redacted: false } : { value: Buffer.from(masked), redacted: true };
+}
 
 /** Headers as kafkajs hands them over (a repeated header is an array) and accepts them back. */
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
@@ -142,12 +173,14 @@ export function resultRecordOf(
 
 /** The dead-letter copy: the original bytes, key and headers, plus where it came from and why it was refused. */
 export function deadLetterOf(topic: string, incoming: IncomingRecord, reason: string): OutgoingRecord {
+  const { value, redacted } = withoutSecurityUser(incoming.value);
   return {
     topic,
     key: incoming.key,
-    value: incoming.value,
+    value,
     headers: {
       ...incoming.headers,
+      ...(redacted ? { [DLQ_HEADERS.redacted]: 'securityUser' } : {}),
       [DLQ_HEADERS.reason]: reason,
       [DLQ_HEADERS.sourceTopic]: incoming.topic,
       [DLQ_HEADERS.partition]: String(incoming.partition),

@@ -171,4 +171,27 @@ describe('dead-letter copies', () => {
       },
     });
   });
+
+  const jwt = 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZ2VudC03In0.c2lnbmF0dXJlLWJ5dGVz';
+  const from = (value: Buffer): IncomingRecord => ({ topic: 'contact.commands', partition: 0, offset: '7', key: null, value, headers: {} });
+
+  it('drop the securityUser of a JSON command, and say so in a header (issue 14, L7)', () => {
+    const copy = deadLetterOf('dlq', from(Buffer.from(JSON.stringify({ commandId: 'c1', contactId: '12x', securityUser: jwt }))), 'InvalidCommand');
+    expect(JSON.parse(String(copy.value))).toEqual({ commandId: 'c1', contactId: '12x' });
+    expect(String(copy.value)).not.toContain(jwt);
+    expect(copy.headers['dlq-redacted']).toBe('securityUser');
+  });
+
+  it('mask anything shaped like a JWT in a value that is not JSON', () => {
+    const copy = deadLetterOf('dlq', from(Buffer.from(`{"commandId":"c1","securityUser":"${jwt}"`)), 'InvalidCommand');
+    expect(String(copy.value)).toBe('{"commandId":"c1","securityUser":"***"');
+    expect(copy.headers['dlq-redacted']).toBe('securityUser');
+  });
+
+  it('keep a value with no credential as it was, without the header', () => {
+    const value = Buffer.from(JSON.stringify({ commandId: 'c1' }));
+    const copy = deadLetterOf('dlq', from(value), 'InvalidCommand');
+    expect(copy.value).toBe(value);
+    expect(copy.headers['dlq-redacted']).toBeUndefined();
+  });
 });

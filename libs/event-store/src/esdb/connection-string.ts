@@ -48,7 +48,38 @@ const CLIENT_OPTIONS = [
 ];
 const KNOWN = new Set(CLIENT_OPTIONS.map(flat));
 
+/** `scheme://user:password@host` written anywhere in a text: the password replaced by `***`. */
+export function maskConnectionStrings(text: string): string {
+  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/[^:/?#@\s"]*:)[^\s"]*@/g, '$1***@');
+}
+
+/**
+ * A refusal's message without the credentials: when the string carries any (user:password@, or what the client
+ * would read as a host and a port that is not a number), every fragment the client quotes is masked, and so is
+ * every piece of the password the message would otherwise repeat.
+ */
+function withoutCredentials(message: string, raw: string): string {
+  const rest = raw.trim().replace(/^[^:/?#@]+:\/\//, '');
+  const at = rest.lastIndexOf('@');
+  const userinfo = at < 0 ? /^[^,/?#]*:([^,/?#]*[^\d,/?#][^,/?#]*)/.exec(rest)?.[1] : rest.slice(rest.indexOf(':') + 1, at);
+  if (userinfo === undefined || userinfo === '') return message;
+  let masked = message.replace(/"[^"]*"/g, '"***"');
+  for (const piece of [userinfo, ...userinfo.split(/[?&=,@:]/)].filter((p) => p.length >= 3).sort((a, b) => b.length - a.length)) {
+    masked = masked.split(piece).join('***');
+  }
+  return masked;
+}
+
 export function toClientConnectionString(raw: string): string {
+  try {
+    return clientConnectionString(raw);
+  } catch (error) {
+    if (error instanceof InvalidConnectionStringError) throw new InvalidConnectionStringError(withoutCredentials(error.message, raw));
+    throw error;
+  }
+}
+
+function clientConnectionString(raw: string): string {
   const text = raw.trim();
   const scheme = /^([^:/?#@]+):\/\//.exec(text);
   const mapped = scheme === null ? undefined : SCHEMES[scheme[1]!.toLowerCase()];
@@ -81,7 +112,7 @@ export function connectClient(raw: string): EventStoreDBClient {
   try {
     return load().EventStoreDBClient.connectionString(converted);
   } catch (error) {
-    throw new InvalidConnectionStringError(`is refused by @eventstore/db-client: ${(error as Error).message}`, { cause: error });
+    throw new InvalidConnectionStringError(withoutCredentials(`is refused by @eventstore/db-client: ${(error as Error).message}`, raw));
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkConnectionString, InvalidConnectionStringError, toClientConnectionString } from './connection-string.js';
+import { checkConnectionString, InvalidConnectionStringError, maskConnectionStrings, toClientConnectionString } from './connection-string.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
 
@@ -66,5 +66,30 @@ describe('connection strings', () => {
         }
       }
     });
+  });
+});
+
+describe('a refused connection string never repeats its password (issue 14, L7)', () => {
+  it.each([
+    'esdb://admin:s3cretPW',
+    'esdb://admin:s3cretPW@node1:abc?tls=false',
+    'esdb://admin:s3cr?etPW@node1',
+    'kurrentdb://admin:s3cretPW@node1?tls=maybe',
+    'esdb://admin:s3cretPW@node1?retries=3',
+  ])('%s', (connectionString) => {
+    let message = '';
+    try {
+      checkConnectionString(connectionString);
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidConnectionStringError);
+      message = (error as Error).message;
+    }
+    expect(message).not.toBe('');
+    for (const piece of ['s3cretPW', 's3cr', 'etPW']) expect(message).not.toContain(piece);
+  });
+
+  it('masks the password of any connection string written in a text', () => {
+    expect(maskConnectionStrings('at esdb://admin:changeit@node1:2113?tls=false: refused')).toBe('at esdb://admin:***@node1:2113?tls=false: refused');
+    expect(maskConnectionStrings('esdb://node1:2113?tls=false')).toBe('esdb://node1:2113?tls=false');
   });
 });

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+
+describe('the logger never writes a connection string password (issue 14, L7)', () => {
+  const capture = () => {
+    const lines: string[] = [];
+    return { lines, logger: createLogger('info', false, { write: (line: string) => void lines.push(line) }) };
+  };
+
+  it('masks it in messages and errors', () => {
+    const { lines, logger } = capture();
+    logger.error({ err: new Error('cannot reach esdb://admin:S3cretPW@node1:2113?tls=false') }, 'EventStoreDB at kurrentdb://ops:An0therPW@node2:2113 is down');
+    expect(lines.join('')).not.toMatch(/S3cretPW|An0therPW/);
+    expect(lines.join('')).toContain('esdb://admin:***@node1:2113');
+  });
+
+  it('redacts connection-string fields', () => {
+    const { lines, logger } = capture();
+    logger.info({ connectionString: 'esdb://node1:2113', config: { esdbConnectionString: 'esdb://a:b@c' } }, 'opened');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ connectionString: '[redacted]', config: { esdbConnectionString: '[redacted]' } });
+  });
+});
