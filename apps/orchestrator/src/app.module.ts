@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ContactsModule } from './contacts/contacts.module.js';
 import { ContactStreams } from './contacts/contact-stream.controller.js';
 import { RefusalRecorder } from './contacts/refusal-recorder.js';
@@ -62,6 +63,7 @@ export class AppModule {
         ContactsModule,
         KafkaCommandsModule,
         FanoutModule,
+        AuditModule,
       ],
       providers: [Lifecycle],
     };
