@@ -1,13 +1,16 @@
 // GET /v1/audit/events over real HTTP (DESIGN §9): NDJSON in log order matching the history endpoint, the §9
 // filters, Audit.Read for one business unit, 401/403, and back-pressure: a client that stops reading does not make
 // the service read (and buffer) the rest of a large log.
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
-import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 import { settledHead } from './harness/views.js';
 
 type Line = { position: string; recordedAt: string; streamId: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> };
@@ -126,6 +129,28 @@ describe('GET /v1/audit/events as a SecurityUser', () => {
     const anonymous = await client.request('GET', '/v1/audit/events', { token: null });
     expect(anonymous.status).toBe(401);
     expect((await exportLines('', 'forged')).status).toBe(401);
+  });
+});
+
+describe('npm run audit:export (dist/scripts/audit-export.js), while the service runs', () => {
+  const script = join(MAIN, '../../../../scripts/audit-export.js');
+  const run = (args: string[]) => promisify(execFile)(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: service.dataDir }, maxBuffer: 64 * 1024 * 1024 });
+
+  it('writes the lines the endpoint answers, filters included, to stdout or --out', async () => {
+    const head = await settledHead(client);
+    const http = (await exportLines(`?to=${head}`)).body;
+    expect((await run(['--to', head])).stdout).toBe(http);
+    const unit = (await exportLines(`?to=${head}&businessUnitId=bu-audit-b&from=2`)).body;
+    expect((await run(['--to', head, '--business-unit', 'bu-audit-b', '--from', '2'])).stdout).toBe(unit);
+    const out = join(tmpdir(), `audit-${process.pid}.ndjson`);
+    const { stderr } = await run(['--to', head, '--type', 'ContactEnded', '--out', out]);
+    expect(readFileSync(out, 'utf8')).toBe((await exportLines(`?to=${head}&type=ContactEnded`)).body);
+    expect(stderr).toContain(`4 lines up to position ${head}`);
+  });
+
+  it('a malformed option exits 2 naming it', async () => {
+    await expect(run(['--from', 'soon'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--from') });
+    await expect(run(['--since', '1'])).rejects.toMatchObject({ code: 2 });
   });
 });
 
