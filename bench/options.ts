@@ -2,17 +2,18 @@
  * Every size and duration of the bench, from the environment, with defaults that finish in a few minutes.
  * Each loop in the bench is bounded by one of these (a count, a time, or both).
  */
-export type Part = 'http' | 'store' | 'rebuild' | 'kafka';
-const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'kafka'];
+export type Part = 'http' | 'store' | 'rebuild' | 'audit' | 'kafka';
+const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'audit', 'kafka'];
 
 export interface BenchOptions {
-  /** BENCH_ONLY=http,store,rebuild,kafka: the parts to run (default all); the others print as skipped. */
+  /** BENCH_ONLY=http,store,rebuild,audit,kafka: the parts to run (default all); the others print as skipped. */
   parts: ReadonlySet<Part>;
   /** Whole-bench bound: past it the bench cleans up and exits non-zero, whatever hangs. */
   timeoutSeconds: number;
   http: { connections: number; seconds: number; contacts: number };
   store: { appends: number; callers: number; batch: number };
   rebuild: { events: number; timeoutSeconds: number };
+  audit: { events: number };
   kafka: { outcomes: number; batch: number; timeoutSeconds: number; endsPerSecond: number; endSeconds: number };
 }
 
@@ -59,6 +60,7 @@ export function loadOptions(): BenchOptions {
       events: integer('BENCH_REBUILD_EVENTS', 1_000_000, 1_000, 50_000_000),
       timeoutSeconds: integer('BENCH_REBUILD_TIMEOUT_SECONDS', 600, 5, 7_200),
     },
+    audit: { events: integer('BENCH_AUDIT_EVENTS', 1_000_000, 1_000, 50_000_000) },
     kafka: {
       outcomes: integer('BENCH_FANOUT_OUTCOMES', 20_000, 500, 5_000_000),
       // The forwarder's maxBatch default: both sides send this many outcomes per transaction.

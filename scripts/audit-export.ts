@@ -8,8 +8,8 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { SqliteLogReader } from '#event-store';
-import { auditEvents, exportEnd, type AuditFilter, type LogPages } from '../apps/orchestrator/src/audit/audit-events.js';
+import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from '../apps/orchestrator/src/audit/audit-events.js';
+import { SqliteLogPages } from '../apps/orchestrator/src/audit/sqlite-log-pages.js';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../apps/orchestrator/src/read-side/point-in-time.js';
 
@@ -59,12 +59,12 @@ async function openLog(): Promise<{ log: LogPages; close: () => Promise<void> }>
   if (config.eventStore === 'esdb') {
     const { EsdbEventStore } = await import('#event-store/esdb');
     const store = new EsdbEventStore(config.esdbConnectionString!);
-    return { log: { head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ after, maxCount }) }, close: () => store.close() };
+    return { log: pagesOf(store), close: () => store.close() };
   }
   const file = join(config.dataDir, 'events.db');
   if (!existsSync(file)) fail(`${file} does not exist (DATA_DIR=${config.dataDir})`);
-  const reader = new SqliteLogReader(file, config.storeTimeoutMs);
-  return { log: { head: () => reader.head(), page: (after, maxCount) => reader.readAll(after, maxCount) }, close: async () => reader.close() };
+  const pages = new SqliteLogPages(file, config.storeTimeoutMs);
+  return { log: pages, close: async () => pages.close() };
 }
 
 function write(out: Writable, text: string): Promise<void> {
@@ -84,8 +84,8 @@ try {
   bar?.start(Number(end), 0, { lines: 0 });
   let chunk = '';
   let lines = 0;
-  for await (const line of auditEvents(log, filter, end, ({ position, lines: count }) => bar?.update(Number(position), { lines: count }))) {
-    chunk += `${JSON.stringify(line)}\n`;
+  for await (const line of auditLines(log, filter, end, ({ position, lines: count }) => bar?.update(Number(position), { lines: count }))) {
+    chunk += `${line}\n`;
     lines++;
     if (chunk.length >= 64 * 1024) {
       await write(out, chunk);

@@ -7,10 +7,23 @@
 import type { RecordedEvent } from '#event-store';
 import type { PointInTime } from '../read-side/point-in-time.js';
 
-/** Reads the log: a page of events strictly after `after`, in position order. */
+/** What a filter looks at in an event, and its line. */
+export type AuditRecord = {
+  position: bigint;
+  type: string;
+  recordedAtMs: number;
+  businessUnitId?: unknown;
+  contactId?: unknown;
+  endedBy?: unknown;
+  agentId?: unknown;
+  /** `{position, recordedAt, streamId, type, data, metadata}` as JSON, without the newline. */
+  line(): string;
+};
+
+/** Reads the log: a page of records strictly after `after`, in position order. */
 export type LogPages = {
   head(): Promise<bigint | undefined>;
-  page(after: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  page(after: bigint, maxCount: number): Promise<AuditRecord[]>;
 };
 
 export type AuditFilter = {
@@ -27,31 +40,46 @@ export type AuditFilter = {
   contactEventsOnly?: boolean;
 };
 
-export type AuditLine = { position: string; recordedAt: string; streamId: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> };
-
 const CONTACT_EVENT_TYPES = new Set(['ContactStarted', 'ContactEnded', 'EndContactRejected']);
-const PAGE = 1_000;
+const PAGE = 500;
 const CLOCK_SKEW_MS = 60_000;
 
-export function toAuditLine(event: RecordedEvent): AuditLine {
+/** A recorded event of any store (the port), as a record. */
+export function recordOf(event: RecordedEvent): AuditRecord {
+  const data = event.data;
   return {
-    position: event.position.toString(),
-    recordedAt: event.recordedAt.toISOString(),
-    streamId: event.streamId,
+    position: event.position,
     type: event.type,
-    data: event.data,
-    metadata: event.metadata,
+    recordedAtMs: event.recordedAt.getTime(),
+    businessUnitId: data['businessUnitId'],
+    contactId: data['contactId'],
+    endedBy: data['endedBy'],
+    agentId: data['agentId'],
+    line: () =>
+      JSON.stringify({
+        position: event.position.toString(),
+        recordedAt: event.recordedAt.toISOString(),
+        streamId: event.streamId,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+      }),
   };
 }
 
-export function matches(event: RecordedEvent, filter: AuditFilter): boolean {
-  const data = event.data;
-  if (filter.contactEventsOnly && !CONTACT_EVENT_TYPES.has(event.type)) return false;
-  if (filter.type !== undefined && event.type !== filter.type) return false;
-  if (filter.businessUnitId !== undefined && data['businessUnitId'] !== filter.businessUnitId) return false;
-  if (filter.contactId !== undefined && data['contactId'] !== filter.contactId) return false;
-  if (filter.agentId !== undefined && data['endedBy'] !== filter.agentId && data['agentId'] !== filter.agentId) return false;
-  if (filter.from && 'time' in filter.from && event.recordedAt.getTime() < filter.from.time.getTime()) return false;
+/** Pages of any store through the EventStore port. */
+export const pagesOf = (store: { headPosition(): Promise<bigint | undefined>; readAll(o: { after: bigint; maxCount: number }): Promise<RecordedEvent[]> }): LogPages => ({
+  head: () => store.headPosition(),
+  page: async (after, maxCount) => (await store.readAll({ after, maxCount })).map(recordOf),
+});
+
+export function matches(record: AuditRecord, filter: AuditFilter): boolean {
+  if (filter.contactEventsOnly && !CONTACT_EVENT_TYPES.has(record.type)) return false;
+  if (filter.type !== undefined && record.type !== filter.type) return false;
+  if (filter.businessUnitId !== undefined && record.businessUnitId !== filter.businessUnitId) return false;
+  if (filter.contactId !== undefined && record.contactId !== filter.contactId) return false;
+  if (filter.agentId !== undefined && record.endedBy !== filter.agentId && record.agentId !== filter.agentId) return false;
+  if (filter.from && 'time' in filter.from && record.recordedAtMs < filter.from.time.getTime()) return false;
   return true;
 }
 
@@ -64,10 +92,10 @@ export async function exportEnd(log: LogPages, filter: AuditFilter): Promise<big
 export type ExportProgress = { position: bigint; end: bigint; lines: number };
 
 /**
- * The matching events from `from` to `end`, as lines. `onPage` is told how far the scan got after each page
- * (progress bars). The caller pulls: nothing is read ahead of what it consumed but the current page.
+ * The matching events from `from` to `end`, as lines (no newline). `onPage` is told how far the scan got after
+ * each page (progress bars). The caller pulls: nothing is read ahead of what it consumed but the current page.
  */
-export async function* auditEvents(log: LogPages, filter: AuditFilter, end: bigint, onPage?: (progress: ExportProgress) => void): AsyncGenerator<AuditLine> {
+export async function* auditLines(log: LogPages, filter: AuditFilter, end: bigint, onPage?: (progress: ExportProgress) => void): AsyncGenerator<string> {
   let after = filter.from && 'position' in filter.from ? filter.from.position - 1n : 0n;
   if (after < 0n) after = 0n;
   const until = filter.to && 'time' in filter.to ? filter.to.time.getTime() : undefined;
@@ -75,16 +103,16 @@ export async function* auditEvents(log: LogPages, filter: AuditFilter, end: bigi
   while (after < end) {
     const page = await log.page(after, PAGE);
     if (page.length === 0) break;
-    for (const event of page) {
-      if (event.position > end) return;
-      if (until !== undefined && event.recordedAt.getTime() > until) {
+    for (const record of page) {
+      if (record.position > end) return;
+      if (until !== undefined && record.recordedAtMs > until) {
         // Times follow log order but for clock skew between two processes on one log: a minute past `to` ends it.
-        if (event.recordedAt.getTime() > until + CLOCK_SKEW_MS) return;
+        if (record.recordedAtMs > until + CLOCK_SKEW_MS) return;
         continue;
       }
-      if (!matches(event, filter)) continue;
+      if (!matches(record, filter)) continue;
       lines++;
-      yield toAuditLine(event);
+      yield record.line();
     }
     after = page[page.length - 1]!.position;
     onPage?.({ position: after < end ? after : end, end, lines });

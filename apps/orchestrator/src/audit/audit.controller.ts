@@ -7,13 +7,15 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTag
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { CONTACT_ID_PATTERN } from '#contacts';
-import type { EventStore } from '#event-store';
+import { SqliteEventStore, type EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
 import { IDENTIFIER, InvalidInputError, identifier, optional, parseBody, text } from '../http/input.js';
+import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
-import { auditEvents, exportEnd, type AuditFilter, type LogPages } from './audit-events.js';
+import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
+import { SqliteLogPages } from './sqlite-log-pages.js';
 import { Auditors } from './auditor.js';
 
 const pointField = text({ pattern: POINT_IN_TIME_PATTERN, patternHint: 'a log position (decimal) or an ISO-8601 time with a zone', maxLength: 64 });
@@ -45,10 +47,6 @@ export class AuditExports implements BeforeApplicationShutdown {
   }
 }
 
-export function storePages(store: EventStore): LogPages {
-  return { head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ after, maxCount }) };
-}
-
 @ApiTags('audit')
 @ApiBearerAuth()
 @Controller('v1/audit')
@@ -58,6 +56,7 @@ export class AuditController {
     private readonly exports: AuditExports,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LOGGER) private readonly logger: AppLogger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('events')
@@ -92,22 +91,28 @@ export class AuditController {
       filter.businessUnitId = auditor.businessUnitId;
       filter.contactEventsOnly = true;
     }
-    const log = storePages(this.store);
-    // Read before answering: a store that cannot be reached is still a 503 with a body.
-    const end = await exportEnd(log, filter);
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-export-end': end.toString() });
-    this.exports.add(raw);
-    await this.stream(raw, auditEvents(log, filter, end), end, auditor.kind);
+    // The embedded log is read as stored text (flat memory on a large export); another store through the port.
+    const pages = this.store instanceof SqliteEventStore ? new SqliteLogPages(this.store.file, this.config.storeTimeoutMs) : undefined;
+    const log: LogPages = pages ?? pagesOf(this.store);
+    try {
+      // Read before answering: a store that cannot be reached is still a 503 with a body.
+      const end = await exportEnd(log, filter);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+      this.exports.add(raw);
+      await this.stream(raw, auditLines(log, filter, end), end, auditor.kind);
+    } finally {
+      pages?.close();
+    }
   }
 
-  private async stream(raw: ServerResponse, lines: AsyncGenerator<unknown>, end: bigint, auditor: string): Promise<void> {
+  private async stream(raw: ServerResponse, lines: AsyncGenerator<string>, end: bigint, auditor: string): Promise<void> {
     let written = 0;
     let chunk = '';
     try {
       for await (const line of lines) {
-        chunk += `${JSON.stringify(line)}\n`;
+        chunk += `${line}\n`;
         written++;
         if (chunk.length < CHUNK_BYTES) continue;
         if (!(await write(raw, chunk))) break;
