@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
+import { AdminModule } from './admin/admin.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { ContactsModule } from './contacts/contacts.module.js';
 import { ContactStreams } from './contacts/contact-stream.controller.js';
@@ -64,6 +65,7 @@ export class AppModule {
         KafkaCommandsModule,
         FanoutModule,
         AuditModule,
+        AdminModule,
       ],
       providers: [Lifecycle],
     };

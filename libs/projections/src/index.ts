@@ -9,3 +9,4 @@ export * from './rebuild.js';
 export * from './views.js';
 export * from './subscription/index.js';
 export * from './verify.js';
+export * from './online-rebuild.js';

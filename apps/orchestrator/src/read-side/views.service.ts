@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contactStreamId } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '#projections';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
@@ -55,6 +55,15 @@ export class ViewsService {
 
   get error(): string | undefined {
     return this.host.lastError;
+  }
+
+  /** Online rebuild (blue/green): false when one is already running. */
+  startRebuild(): boolean {
+    return this.host.startRebuild();
+  }
+
+  get rebuildState(): OnlineRebuildState {
+    return this.host.rebuildState;
   }
 
   onChange(listener: (change: ContactView) => void): () => void {
