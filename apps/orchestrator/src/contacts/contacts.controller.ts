@@ -114,6 +114,7 @@ export class ContactsController {
   @ApiOperation({ summary: 'One contact of the live view' })
   @ApiResponse({ status: 200, description: 'The contact view' })
   @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point' })
+  @ApiResponse({ status: 400, description: 'A malformed contact ID, or an `at` that is not a position or an existing time' })
   @ApiQuery({ name: 'at', required: false, schema: atField.schema, description: 'A log position (decimal) or an ISO-8601 time: the view as it stood then' })
   async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string, @Query() query: Record<string, unknown>) {
     const reader = await this.credentials.requireReader(request);

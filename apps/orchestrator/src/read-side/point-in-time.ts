@@ -10,7 +10,8 @@ import type { ContactView } from '#projections';
 export type PointInTime = { position: bigint } | { time: Date };
 
 /** A decimal log position, or an ISO-8601 date-time with a zone (`Z` or `±hh:mm`). */
-export const POINT_IN_TIME_PATTERN = /^(?:\d{1,40}|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))$/;
+export const POINT_IN_TIME_PATTERN =
+  /^(?:\d{1,40}|\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))$/;
 
 /** Undefined for a well-formed but impossible time (2026-02-30T…). */
 export function parsePointInTime(value: string): PointInTime | undefined {
