@@ -190,7 +190,7 @@ export class ViewsHost {
         return;
       case 'swapped':
         this.rebuilding = { ...this.rebuilding, state: 'done', position: message.position.toString(), finishedAt: new Date().toISOString() };
-        this.options.logger.info(`online rebuild: swapped in at position ${message.position}`);
+        this.options.logger.info(`online rebuild: swapped in at position ${message.position} (the views thread took ${message.ms} ms)`);
         return;
       case 'swap-failed':
         this.rebuilding = { ...this.rebuilding, state: 'failed', error: message.error, finishedAt: new Date().toISOString() };

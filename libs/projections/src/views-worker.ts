@@ -31,7 +31,7 @@ export type FromViewsWorker =
   | { kind: 'running' }
   | { kind: 'failed'; error: string }
   | { kind: 'log'; level: keyof Log; message: string }
-  | { kind: 'swapped'; position: bigint }
+  | { kind: 'swapped'; position: bigint; ms: number }
   | { kind: 'swap-failed'; error: string }
   | { kind: 'stopped' };
 
@@ -67,8 +67,9 @@ port.on('message', (message: ToViewsWorker) => {
 function swap(nextFile: string): void {
   try {
     if (source.kind !== 'sqlite') throw new Error('the online rebuild needs the embedded event store');
+    const started = performance.now();
     const position = swapIn(db, nextFile, source.file);
-    post({ kind: 'swapped', position });
+    post({ kind: 'swapped', position, ms: Math.round(performance.now() - started) });
   } catch (error) {
     post({ kind: 'swap-failed', error: errorMessage(error) });
   } finally {
