@@ -2,17 +2,18 @@
  * Every size and duration of the bench, from the environment, with defaults that finish in a few minutes.
  * Each loop in the bench is bounded by one of these (a count, a time, or both).
  */
-export type Part = 'http' | 'store' | 'rebuild' | 'kafka' | 'batch';
-const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'kafka', 'batch'];
+export type Part = 'http' | 'store' | 'rebuild' | 'audit' | 'kafka' | 'batch';
+const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'audit', 'kafka', 'batch'];
 
 export interface BenchOptions {
-  /** BENCH_ONLY=http,store,rebuild,kafka,batch: the parts to run (default all); the others print as skipped. */
+  /** BENCH_ONLY=http,store,rebuild,audit,kafka,batch: the parts to run (default all); the others print as skipped. */
   parts: ReadonlySet<Part>;
   /** Whole-bench bound: past it the bench cleans up and exits non-zero, whatever hangs. */
   timeoutSeconds: number;
   http: { connections: number; seconds: number; contacts: number };
   store: { appends: number; callers: number; batch: number };
   rebuild: { events: number; timeoutSeconds: number };
+  audit: { events: number };
   kafka: { outcomes: number; batch: number; timeoutSeconds: number; endsPerSecond: number; endSeconds: number };
   /** Bulk end: contacts in the one batch, and as many single ends (BENCH_BATCH_CONTACTS, at most 1,000 per batch). */
   batch: { contacts: number };
@@ -61,6 +62,7 @@ export function loadOptions(): BenchOptions {
       events: integer('BENCH_REBUILD_EVENTS', 1_000_000, 1_000, 50_000_000),
       timeoutSeconds: integer('BENCH_REBUILD_TIMEOUT_SECONDS', 600, 5, 7_200),
     },
+    audit: { events: integer('BENCH_AUDIT_EVENTS', 1_000_000, 1_000, 50_000_000) },
     kafka: {
       outcomes: integer('BENCH_FANOUT_OUTCOMES', 20_000, 500, 5_000_000),
       // The forwarder's maxBatch default: both sides send this many outcomes per transaction.

@@ -19,7 +19,7 @@ const REBUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../scripts
 const ROWS_PER_TRANSACTION = 50_000;
 
 /** Writes `count` events straight into DATA_DIR/events.db, in big transactions (this is set-up, not measured). */
-async function writeLog(file: string, count: number): Promise<void> {
+export async function writeLog(file: string, count: number): Promise<void> {
   // The store creates the schema, so the rows land in exactly the table it reads.
   await new SqliteEventStore(file).close();
   const db = new Database(file);

@@ -6,6 +6,7 @@
  */
 import { cpus, totalmem } from 'node:os';
 import { resolveKafka } from '../test/harness/kafka.js';
+import { AUDIT_FIGURES, measureAuditExport } from './audit-export.js';
 import { BATCH_FIGURES, measureBatch } from './end-batch.js';
 import { measureEndToKafka, LATENCY_FIGURES } from './kafka-latency.js';
 import { measureForwarder, FORWARDER_FIGURES } from './fanout.js';
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
   await part(options, 'http', HTTP_FIGURES, () => measure(HTTP_FIGURES, () => measureHttp(options.http)));
   await part(options, 'store', STORE_FIGURES, () => measure(STORE_FIGURES, () => measureStore(options.store)));
   await part(options, 'rebuild', REBUILD_FIGURES, () => measure(REBUILD_FIGURES, () => measureRebuild(options.rebuild)));
+  await part(options, 'audit', AUDIT_FIGURES, () => measure(AUDIT_FIGURES, () => measureAuditExport(options.audit)));
   await part(options, 'kafka', [...FORWARDER_FIGURES, ...LATENCY_FIGURES], () => kafkaRows(options, runId));
   await part(options, 'batch', BATCH_FIGURES, () => measure(BATCH_FIGURES, () => measureBatch(options.batch)));
   process.stdout.write(`contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`);

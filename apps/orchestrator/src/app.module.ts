@@ -3,6 +3,8 @@ import { CqrsModule } from '@nestjs/cqrs';
 import type { EventStore } from '#event-store';
 import type { AppConfig } from './config/configuration.js';
 import type { Secrets } from './config/embedded-secrets.js';
+import { AdminModule } from './admin/admin.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { ContactsModule } from './contacts/contacts.module.js';
 import { ContactStreams } from './contacts/contact-stream.controller.js';
 import { RefusalRecorder } from './contacts/refusal-recorder.js';
@@ -64,6 +66,8 @@ export class AppModule {
         KafkaCommandsModule,
         FanoutModule,
         SupervisorPageModule,
+        AuditModule,
+        AdminModule,
       ],
       providers: [Lifecycle],
     };

@@ -8,3 +8,5 @@ export type { ViewsSource } from './views-worker.js';
 export * from './rebuild.js';
 export * from './views.js';
 export * from './subscription/index.js';
+export * from './verify.js';
+export * from './online-rebuild.js';

@@ -7,6 +7,8 @@ import { EventEmitter } from 'node:events';
 import { startWorker, waitForPosition } from '#event-store';
 import type { Log } from '#runtime';
 import type { ContactView } from './contact-view.js';
+import { nextViewsFile, type OnlineRebuildState } from './online-rebuild.js';
+import type { FromOnlineRebuildWorker, OnlineRebuildWorkerData } from './online-rebuild-worker.js';
 import { ViewsReader } from './views-reader.js';
 import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
@@ -27,6 +29,8 @@ export class ViewsHost {
   private error: string | undefined;
   private projectionNames: string[] = [];
   private viewsReader: ViewsReader | undefined;
+  private builder: Worker | undefined;
+  private rebuilding: OnlineRebuildState = { state: 'idle', position: '0', head: '0' };
 
   constructor(private readonly options: ViewsHostOptions) {
     this.events.setMaxListeners(0);
@@ -69,6 +73,7 @@ export class ViewsHost {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
+    await this.builder?.terminate();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.post(worker, { kind: 'stop' });
     const timer = setTimeout(() => void worker.terminate(), 15_000);
@@ -93,6 +98,52 @@ export class ViewsHost {
 
   get lastError(): string | undefined {
     return this.error;
+  }
+
+  /** The online rebuild's progress (DESIGN §9). */
+  get rebuildState(): OnlineRebuildState {
+    return { ...this.rebuilding };
+  }
+
+  /**
+   * Starts an online rebuild: build the next views in a worker thread, then have the views thread swap them in.
+   * False when one is already running.
+   */
+  startRebuild(): boolean {
+    if (this.rebuilding.state === 'building' || this.rebuilding.state === 'swapping') return false;
+    const { source, viewsFile, storeTimeoutMs, logger } = this.options;
+    const worker = this.worker;
+    if (!worker) throw new Error('the views are not started');
+    const startedAt = new Date().toISOString();
+    const fail = (error: string): void => {
+      this.rebuilding = { ...this.rebuilding, state: 'failed', error, finishedAt: new Date().toISOString() };
+      logger.error(`online rebuild failed: ${error}`);
+    };
+    this.rebuilding = { state: 'building', position: '0', head: (this.position ?? 0n).toString(), startedAt };
+    if (source.kind !== 'sqlite') {
+      fail('the online rebuild needs the embedded event store (with EventStoreDB: npm run views:rebuild, service stopped)');
+      return true;
+    }
+    const nextFile = nextViewsFile(viewsFile);
+    const data: OnlineRebuildWorkerData = { eventsFile: source.file, nextFile, storeTimeoutMs };
+    const builder = (this.builder = startWorker(import.meta.url, 'online-rebuild-worker', data));
+    let built = false;
+    builder.on('message', (message: FromOnlineRebuildWorker) => {
+      if (message.kind === 'progress') {
+        this.rebuilding = { ...this.rebuilding, position: message.position.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
+      } else if (message.kind === 'built') {
+        built = true;
+        this.rebuilding = { ...this.rebuilding, state: 'swapping', position: message.head.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
+        logger.info(`online rebuild: ${message.events} events replayed in ${message.seconds.toFixed(2)} s; swapping`);
+        this.post(worker, { kind: 'swap', nextFile });
+      } else fail(message.error);
+    });
+    builder.once('error', (error) => fail(error.message));
+    builder.once('exit', (code) => {
+      if (this.builder === builder) this.builder = undefined;
+      if (!built && this.rebuilding.state === 'building') fail(`the rebuild worker exited with ${code}`);
+    });
+    return true;
   }
 
   /** The worker reads back what each batch changed only while someone listens. */
@@ -136,6 +187,14 @@ export class ViewsHost {
         return;
       case 'log':
         this.options.logger[message.level](`views: ${message.message}`);
+        return;
+      case 'swapped':
+        this.rebuilding = { ...this.rebuilding, state: 'done', position: message.position.toString(), finishedAt: new Date().toISOString() };
+        this.options.logger.info(`online rebuild: swapped in at position ${message.position} (the views thread took ${message.ms} ms)`);
+        return;
+      case 'swap-failed':
+        this.rebuilding = { ...this.rebuilding, state: 'failed', error: message.error, finishedAt: new Date().toISOString() };
+        this.options.logger.error(`online rebuild failed at the swap: ${message.error}`);
         return;
       case 'started':
       case 'stopped':

@@ -6,7 +6,9 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '#event-store';
 import { errorMessage, type Log, type LogFn } from '#runtime';
 import type { ContactView } from './contact-view.js';
+import { rmSync } from 'node:fs';
 import { IncomingBatch } from './incoming-batch.js';
+import { discardHalfBuilt, swapIn } from './online-rebuild.js';
 import { Projector, attachedLog } from './projection.js';
 import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
 import { openViewsDatabase } from './views-database.js';
@@ -22,13 +24,15 @@ export type ViewsWorkerData = {
   commits?: MessagePort;
 };
 /** `changes`: whether anyone listens to what changed (live streams); reading it back is skipped otherwise. */
-export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'stop' };
+export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'swap'; nextFile: string } | { kind: 'stop' };
 export type FromViewsWorker =
   | { kind: 'started'; checkpoint: bigint | undefined; projections: string[] }
   | { kind: 'committed'; position: bigint; changes: ContactView[] }
   | { kind: 'running' }
   | { kind: 'failed'; error: string }
   | { kind: 'log'; level: keyof Log; message: string }
+  | { kind: 'swapped'; position: bigint; ms: number }
+  | { kind: 'swap-failed'; error: string }
   | { kind: 'stopped' };
 
 const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, commits } = workerData as ViewsWorkerData;
@@ -43,8 +47,10 @@ const log =
     post({ kind: 'log', level, message: err === undefined ? line : `${line}: ${errorMessage(err)}` });
   };
 
-const db = openViewsDatabase(viewsFile, storeTimeoutMs);
 const logger: Log = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+// A rebuild cut short by a crash left its next views behind: the live ones never depended on them.
+for (const name of discardHalfBuilt(viewsFile)) logger.warn(`discarded ${name}, left by an online rebuild that did not finish`);
+const db = openViewsDatabase(viewsFile, storeTimeoutMs);
 const { subscription, projector, wake, close } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
@@ -53,8 +59,23 @@ subscription.start();
 
 port.on('message', (message: ToViewsWorker) => {
   if (message.kind === 'changes') projector.collectChanges = message.on;
+  else if (message.kind === 'swap') swap(message.nextFile);
   else void stop();
 });
+
+/** Between two batches (this handler runs alone on this thread): the next views, caught up, replace the live ones. */
+function swap(nextFile: string): void {
+  try {
+    if (source.kind !== 'sqlite') throw new Error('the online rebuild needs the embedded event store');
+    const started = performance.now();
+    const position = swapIn(db, nextFile, source.file);
+    post({ kind: 'swapped', position, ms: Math.round(performance.now() - started) });
+  } catch (error) {
+    post({ kind: 'swap-failed', error: errorMessage(error) });
+  } finally {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${nextFile}${suffix}`, { force: true });
+  }
+}
 
 async function stop(): Promise<void> {
   commits?.close();

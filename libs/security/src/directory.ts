@@ -4,7 +4,8 @@
  */
 import type { AgentEvent, SecurityProfileDefined } from './events.js';
 
-export const KNOWN_PERMISSIONS = ['Contacts.End', 'Contacts.View'] as const;
+export const AUDIT_READ = 'Audit.Read';
+export const KNOWN_PERMISSIONS = ['Contacts.End', 'Contacts.View', AUDIT_READ] as const;
 
 export type SecurityProfile = { profileId: string; name: string; permissions: string[] };
 export type Agent = { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean };

@@ -9,6 +9,7 @@ import { Credentials } from '../directory/credentials.js';
 import { bearerToken, type Reader } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
 import { IDENTIFIER, InvalidInputError, identifier, jsonSchema, oneOf, optional, parseBody, text } from '../http/input.js';
+import { POINT_IN_TIME_PATTERN, parsePointInTime } from '../read-side/point-in-time.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { httpStatusOf, restBodyOf } from './end-contact.http.js';
 import { StartContactCommand } from './start-contact.command.js';
@@ -21,6 +22,7 @@ const startShape = {
   contactId: optional(contactIdField),
 };
 const endShape = { commandId: optional(identifier()) };
+const atField = text({ pattern: POINT_IN_TIME_PATTERN, patternHint: 'a log position (decimal) or an ISO-8601 time with a zone, e.g. 2026-11-27T14:02:00Z', maxLength: 64 });
 
 @ApiTags('contacts')
 @ApiBearerAuth()
@@ -111,10 +113,21 @@ export class ContactsController {
   @Get(':contactId')
   @ApiOperation({ summary: 'One contact of the live view' })
   @ApiResponse({ status: 200, description: 'The contact view' })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s' })
-  async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point' })
+  @ApiResponse({ status: 400, description: 'A malformed contact ID, or an `at` that is not a position or an existing time' })
+  @ApiQuery({ name: 'at', required: false, schema: atField.schema, description: 'A log position (decimal) or an ISO-8601 time: the view as it stood then' })
+  async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string, @Query() query: Record<string, unknown>) {
     const reader = await this.credentials.requireReader(request);
-    return this.visibleContact(reader, contactIdField.parse(contactId, 'contactId'));
+    const id = contactIdField.parse(contactId, 'contactId');
+    const { at } = parseBody({ at: optional(atField) }, query ?? {});
+    if (at === undefined) return this.visibleContact(reader, id);
+    const point = parsePointInTime(at);
+    if (point === undefined) throw new InvalidInputError('at', 'must be a log position or an ISO-8601 time that exists');
+    const contact = await this.views.contactAt(id, point);
+    if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
+      throw new NotFoundException(`Contact ${id} not found at ${at}`);
+    }
+    return contact;
   }
 
   @Get(':contactId/history')

@@ -6,11 +6,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { contactStreamId } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type ViewsSource } from '#projections';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { contactViewAt, type PointInTime } from './point-in-time.js';
 
 @Injectable()
 export class ViewsService {
@@ -55,6 +57,15 @@ export class ViewsService {
     return this.host.lastError;
   }
 
+  /** Online rebuild (blue/green): false when one is already running. */
+  startRebuild(): boolean {
+    return this.host.startRebuild();
+  }
+
+  get rebuildState(): OnlineRebuildState {
+    return this.host.rebuildState;
+  }
+
   onChange(listener: (change: ContactView) => void): () => void {
     return this.host.onChange(listener);
   }
@@ -66,6 +77,11 @@ export class ViewsService {
 
   contact(contactId: string): Promise<ContactView | undefined> {
     return this.host.reader.contact(contactId);
+  }
+
+  /** The view as it stood at a position or a time: the contact stream folded up to it (not the live view). */
+  async contactAt(contactId: string, at: PointInTime): Promise<ContactView | undefined> {
+    return contactViewAt(await this.store.readStream(contactStreamId(contactId)), at);
   }
 
   list(query: ContactQuery): Promise<{ items: ContactView[]; next?: string }> {

@@ -1,0 +1,63 @@
+// The audit export's two readers of a log agree line for line: the port's recorded events (any store) and the
+// embedded log's stored text (SqliteLogPages), filters included.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteEventStore } from '#event-store';
+import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
+import { SqliteLogPages } from './sqlite-log-pages.js';
+
+let dir: string;
+let store: SqliteEventStore;
+let pages: SqliteLogPages;
+const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1, commandId: 'k-"quoted"' };
+
+async function collect(log: LogPages, filter: AuditFilter): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const line of auditLines(log, filter, await exportEnd(log, filter))) lines.push(line);
+  return lines;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'co-audit-'));
+  store = new SqliteEventStore(join(dir, 'events.db'));
+  for (let i = 0; i < 1_200; i++) {
+    const contactId = String(1000 + (i % 50));
+    const businessUnitId = `bu-${i % 3}`;
+    const event =
+      i % 4 === 3
+        ? { type: 'EndContactRejected', data: { contactId, reason: 'Unauthorized', detail: 'é "x"\n', agentId: `agent-${i % 7}`, businessUnitId, rejectedAt: new Date().toISOString() } }
+        : { type: i % 2 === 0 ? 'ContactStarted' : 'ContactEnded', data: { contactId, businessUnitId, mediaType: 'Chat', endedBy: `agent-${i % 7}`, n: i } };
+    await store.append(`s-${i}`, [{ id: randomUUID(), ...event, metadata }], { expectedRevision: 'no_stream' });
+  }
+  pages = new SqliteLogPages(store.file, 1_000);
+});
+
+afterAll(async () => {
+  pages.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('audit lines', () => {
+  it('the stored text and the port give the same lines, for every filter, across pages', async () => {
+    const filters: AuditFilter[] = [
+      {},
+      { from: { position: 17n }, to: { position: 1_111n } },
+      { businessUnitId: 'bu-1' },
+      { agentId: 'agent-3' },
+      { contactId: '1007' },
+      { type: 'EndContactRejected', contactEventsOnly: true, businessUnitId: 'bu-2' },
+    ];
+    for (const filter of filters) {
+      const viaPort = await collect(pagesOf(store), filter);
+      expect(await collect(pages, filter)).toStrictEqual(viaPort);
+      expect(viaPort.length).toBeGreaterThan(0);
+    }
+    const all = (await collect(pages, {})).map((l) => JSON.parse(l) as { position: string; data: { contactId: string } });
+    expect(all.map((l) => l.position)).toStrictEqual(Array.from({ length: 1_200 }, (_, i) => String(i + 1)));
+    expect((await collect(pages, { contactId: '1007' })).length).toBe(all.filter((l) => l.data.contactId === '1007').length);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * GET /v1/audit/events: the log as NDJSON (DESIGN §9). The next page is read only once the client took the previous
+ * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
+ */
+import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
+import { CONTACT_ID_PATTERN } from '#contacts';
+import { SqliteEventStore, type EventStore } from '#event-store';
+import { errorMessage } from '#runtime';
+import { IDENTIFIER, InvalidInputError, identifier, optional, parseBody, text } from '../http/input.js';
+import type { AppConfig } from '../config/configuration.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
+import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
+import { SqliteLogPages } from './sqlite-log-pages.js';
+import { Auditors } from './auditor.js';
+
+const pointField = text({ pattern: POINT_IN_TIME_PATTERN, patternHint: 'a log position (decimal) or an ISO-8601 time with a zone', maxLength: 64 });
+const queryShape = {
+  from: optional(pointField),
+  to: optional(pointField),
+  businessUnitId: optional(text({ pattern: IDENTIFIER, patternHint: 'an identifier' })),
+  agentId: optional(identifier()),
+  contactId: optional(text({ pattern: CONTACT_ID_PATTERN, patternHint: 'a decimal string of 1 to 19 digits', maxLength: 19 })),
+  type: optional(identifier()),
+};
+/** Lines are written in chunks of about this size: one socket write per chunk, not per line. */
+const CHUNK_BYTES = 64 * 1024;
+
+/** Open exports, ended at shutdown so the HTTP server can close. */
+@Injectable()
+export class AuditExports implements BeforeApplicationShutdown {
+  private readonly open = new Set<ServerResponse>();
+
+  add(response: ServerResponse): void {
+    this.open.add(response);
+    response.on('close', () => this.open.delete(response));
+  }
+
+  beforeApplicationShutdown(): void {
+    // Cut, not ended: an export that did not reach its end must not look complete to the client.
+    for (const response of this.open) response.destroy();
+    this.open.clear();
+  }
+}
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/audit')
+export class AuditController {
+  constructor(
+    private readonly auditors: Auditors,
+    private readonly exports: AuditExports,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LOGGER) private readonly logger: AppLogger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get('events')
+  @ApiOperation({ summary: 'Every event in log order as NDJSON, one {position, recordedAt, streamId, type, data, metadata} a line (platform, or Audit.Read for its business unit)' })
+  @ApiProduces('application/x-ndjson')
+  @ApiQuery({ name: 'from', required: false, schema: pointField.schema, description: 'Inclusive: a log position or an ISO-8601 time' })
+  @ApiQuery({ name: 'to', required: false, schema: pointField.schema, description: 'Inclusive: a log position or an ISO-8601 time; default the head when the request starts' })
+  @ApiQuery({ name: 'businessUnitId', required: false, schema: queryShape.businessUnitId.schema })
+  @ApiQuery({ name: 'agentId', required: false, schema: queryShape.agentId.schema, description: 'The agent who ended a contact or was refused' })
+  @ApiQuery({ name: 'contactId', required: false, schema: queryShape.contactId.schema })
+  @ApiQuery({ name: 'type', required: false, schema: queryShape.type.schema, description: 'An event type, e.g. ContactEnded' })
+  @ApiResponse({ status: 200, description: 'application/x-ndjson' })
+  @ApiResponse({ status: 400, description: 'A malformed parameter, named' })
+  @ApiResponse({ status: 401, description: 'No credential, or not a valid one' })
+  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit' })
+  @ApiResponse({ status: 503, description: 'Event store unavailable' })
+  async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+    const auditor = await this.auditors.require(request);
+    const input = parseBody(queryShape, query ?? {});
+    const filter: AuditFilter = {
+      ...(input.from !== undefined ? { from: point(input.from, 'from') } : {}),
+      ...(input.to !== undefined ? { to: point(input.to, 'to') } : {}),
+      ...(input.businessUnitId !== undefined ? { businessUnitId: input.businessUnitId } : {}),
+      ...(input.agentId !== undefined ? { agentId: input.agentId } : {}),
+      ...(input.contactId !== undefined ? { contactId: input.contactId } : {}),
+      ...(input.type !== undefined ? { type: input.type } : {}),
+    };
+    if (auditor.kind === 'agent') {
+      if (filter.businessUnitId !== undefined && filter.businessUnitId !== auditor.businessUnitId) {
+        throw new ForbiddenException(`businessUnitId must be your own business unit (${auditor.businessUnitId})`);
+      }
+      filter.businessUnitId = auditor.businessUnitId;
+      filter.contactEventsOnly = true;
+    }
+    // The embedded log is read as stored text (flat memory on a large export); another store through the port.
+    const pages = this.store instanceof SqliteEventStore ? new SqliteLogPages(this.store.file, this.config.storeTimeoutMs) : undefined;
+    const log: LogPages = pages ?? pagesOf(this.store);
+    try {
+      // Read before answering: a store that cannot be reached is still a 503 with a body.
+      const end = await exportEnd(log, filter);
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
+      this.exports.add(raw);
+      await this.stream(raw, auditLines(log, filter, end), end, auditor.kind);
+    } finally {
+      pages?.close();
+    }
+  }
+
+  private async stream(raw: ServerResponse, lines: AsyncGenerator<string>, end: bigint, auditor: string): Promise<void> {
+    let written = 0;
+    let chunk = '';
+    try {
+      for await (const line of lines) {
+        chunk += `${line}\n`;
+        written++;
+        if (chunk.length < CHUNK_BYTES) continue;
+        if (!(await write(raw, chunk))) break;
+        chunk = '';
+      }
+      if (!raw.destroyed) {
+        raw.end(chunk);
+        this.logger.info({ lines: written, end: end.toString(), auditor }, 'audit export finished');
+        return;
+      }
+      this.logger.info({ lines: written, end: end.toString(), auditor }, 'audit export stopped: the client went away');
+    } catch (error) {
+      // Headers are sent: cutting the connection is how the client learns the export is incomplete.
+      this.logger.error({ lines: written, err: errorMessage(error) }, 'audit export failed');
+      raw.destroy();
+    } finally {
+      await lines.return(undefined);
+    }
+  }
+}
+
+function point(value: string, name: string): PointInTime {
+  const parsed = parsePointInTime(value);
+  if (parsed === undefined) throw new InvalidInputError(name, 'must be a log position or an ISO-8601 time that exists');
+  return parsed;
+}
+
+/** Writes, then waits for the socket to drain if its buffer is full; false once the client is gone. */
+function write(raw: ServerResponse, chunk: string): Promise<boolean> {
+  if (raw.destroyed) return Promise.resolve(false);
+  if (raw.write(chunk)) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (drained: boolean) => () => {
+      raw.off('drain', onDrain);
+      raw.off('close', onClose);
+      resolve(drained);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    raw.once('drain', onDrain);
+    raw.once('close', onClose);
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Online rebuild, blue/green (DESIGN §9). The new views are built beside the live ones in their own file (the
+ * offline rebuild's fast path, in a worker thread), while the service keeps reading and projecting the current ones.
+ * Once built, the views thread (the only writer of views.db in this process) catches the new file up to its own
+ * checkpoint and copies it over the live tables in ONE transaction: a reader sees the old views or the new ones,
+ * never a mix, and another process sharing views.db sees the same commit. A crash before that commit leaves the
+ * live views as they were and a half-built file, which the next start discards.
+ */
+import type Database from 'better-sqlite3';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Projector, attachedLog, readCheckpoint } from './projection.js';
+import { openViewsDatabase } from './views-database.js';
+import { VIEW_PROJECTIONS } from './views.js';
+
+export type OnlineRebuildState = {
+  state: 'idle' | 'building' | 'swapping' | 'done' | 'failed';
+  position: string;
+  head: string;
+  startedAt?: string;
+  finishedAt?: string;
+  eventsPerSecond?: number;
+  error?: string;
+};
+
+const CATCH_UP_BATCH = 50_000n;
+
+/** Where this process builds its next views: named by process, so two processes on one DATA_DIR never share one. */
+export const nextViewsFile = (viewsFile: string, pid = process.pid): string => `${viewsFile}.next-${pid}`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the half-built views of processes that are gone (this one included: it is starting). */
+export function discardHalfBuilt(viewsFile: string): string[] {
+  const prefix = `${basename(viewsFile)}.next-`;
+  const removed: string[] = [];
+  for (const name of readdirSync(dirname(viewsFile))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)/.exec(name.slice(prefix.length))?.[1]);
+    if (pid !== process.pid && Number.isInteger(pid) && alive(pid)) continue;
+    rmSync(join(dirname(viewsFile), name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Applies the log to `nextFile` from its checkpoint up to `target`, in large batches. */
+export function catchUp(nextFile: string, eventsFile: string, target: bigint): void {
+  const next = openViewsDatabase(nextFile);
+  try {
+    const projector = new Projector(next, VIEW_PROJECTIONS, attachedLog(eventsFile), { changes: false });
+    for (let after = projector.resumeAfter() ?? 0n; after < target; ) {
+      const upTo = target - after > CATCH_UP_BATCH ? after + CATCH_UP_BATCH : target;
+      projector.applyBatch({ after, upTo });
+      after = upTo;
+    }
+    next.exec('DETACH DATABASE log');
+    next.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    next.close();
+  }
+}
+
+/**
+ * In the views thread, between two batches: catches `nextFile` up to the live checkpoint (the builder already took
+ * it close), then replaces every live projection table and the checkpoints with its rows in one transaction. The
+ * tables are dropped and filled afresh, their indexes built once after: faster than deleting and inserting row by
+ * row into indexed tables, and the views thread is not projecting meanwhile. Returns the position swapped at.
+ */
+export function swapIn(live: Database.Database, nextFile: string, eventsFile: string): bigint {
+  const target = liveCheckpointOf(live);
+  catchUp(nextFile, eventsFile, target);
+  live.prepare('ATTACH DATABASE ? AS next').run(nextFile);
+  try {
+    live.transaction(() => {
+      for (const projection of VIEW_PROJECTIONS) {
+        for (const ddl of projection.tables) {
+          const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(ddl)?.[1];
+          if (!table) throw new Error(`cannot name the table of: ${ddl.slice(0, 80)}`);
+          live.exec(`DROP TABLE IF EXISTS main."${table}"`);
+          live.exec(ddl);
+          live.exec(`INSERT INTO main."${table}" SELECT * FROM next."${table}"`);
+        }
+        for (const sql of projection.indexes) live.exec(sql);
+      }
+      live.exec('DELETE FROM main.checkpoints');
+      live.exec('INSERT INTO main.checkpoints SELECT * FROM next.checkpoints');
+    })();
+  } finally {
+    live.exec('DETACH DATABASE next');
+  }
+  return target;
+}
+
+/** The position every live projection has applied. */
+function liveCheckpointOf(db: Database.Database): bigint {
+  let least: bigint | undefined;
+  for (const projection of VIEW_PROJECTIONS) {
+    const checkpoint = readCheckpoint(db, projection.name) ?? 0n;
+    if (least === undefined || checkpoint < least) least = checkpoint;
+  }
+  return least ?? 0n;
+}
