@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from '../apps/orchestrator/src/audit/audit-events.js';
 import { SqliteLogPages } from '../apps/orchestrator/src/audit/sqlite-log-pages.js';
-import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../apps/orchestrator/src/read-side/point-in-time.js';
 
 function fail(message: string): never {
@@ -53,7 +53,7 @@ const filter: AuditFilter = {
   ...(values.type !== undefined ? { type: values.type } : {}),
 };
 
-const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
+const config = loadToolConfiguration(process.env);
 
 async function openLog(): Promise<{ log: LogPages; close: () => Promise<void> }> {
   if (config.eventStore === 'esdb') {

@@ -4,16 +4,13 @@
  * and restarting does the same thing online: the views start again from position 0.)
  */
 import { SingleBar } from 'cli-progress';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { SqliteLogReader } from '#event-store';
 import { rebuildViews, type RebuildSource } from '#projections';
 
-// The rebuild needs no secret: the operator's are left out (not checked, not held), random stand-ins pass the checks.
-const { PLATFORM_TOKEN: _token, SECURITY_USER_SIGNING_KEY: _key, SECURITY_USER_SIGNING_KEYS: _keys, ...environment } = process.env;
-const config = loadConfiguration({ ...environment, PLATFORM_TOKEN: randomBytes(24).toString('base64url'), SECURITY_USER_SIGNING_KEYS: `rebuild:${randomBytes(32).toString('base64url')}` });
+const config = loadToolConfiguration(process.env);
 const target = process.argv[2] ?? join(config.dataDir, 'views.db');
 
 async function openSource(): Promise<{ source: RebuildSource; close: () => Promise<void> }> {

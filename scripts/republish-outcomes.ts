@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { SqliteLogReader } from '#event-store';
 import { republishOutcomes, type ReadPage } from '#fanout';
-import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -36,7 +36,7 @@ const to = position(values.to, 'to');
 if (from > to) fail(`--from (${from}) must not be after --to (${to})`);
 if (values.topic !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(values.topic)) fail(`--topic must be a Kafka topic name, got ${JSON.stringify(values.topic)}`);
 
-const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
+const config = loadToolConfiguration(process.env);
 if (!config.kafkaBrokers) fail('KAFKA_BROKERS is not set');
 const topic = values.topic ?? config.topics.outcomes;
 

@@ -7,10 +7,10 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { compareViews, liveCheckpoint, rebuildViews, type RebuildSource } from '#projections';
 
-const config = loadConfiguration({ PLATFORM_TOKEN: 'x'.repeat(16), SECURITY_USER_SIGNING_KEY: 'x'.repeat(32), ...process.env });
+const config = loadToolConfiguration(process.env);
 const viewsFile = join(config.dataDir, 'views.db');
 
 async function openSource(upTo: bigint): Promise<{ source: RebuildSource; close: () => Promise<void> }> {

@@ -4,6 +4,7 @@
  * (see config.module.ts). Reads only the object it is given (and, for ESDB_CONNECTION_STRING, the certificate files
  * the string names).
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 import { KID_PATTERN } from '#security';
@@ -237,4 +238,13 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       streamsPerCredential: e.SSE_STREAMS_PER_CREDENTIAL,
     },
   };
+}
+
+/**
+ * The configuration of the offline tools (views rebuild and verify, audit export, re-publish): where the stores and
+ * topics are. They hold no credential, so the secrets are not read; random ones stand in for the checks.
+ */
+export function loadToolConfiguration(env: Record<string, string | undefined>): AppConfig {
+  const { PLATFORM_TOKEN: _token, SECURITY_USER_SIGNING_KEY: _key, SECURITY_USER_SIGNING_KEYS: _keys, ...rest } = env;
+  return loadConfiguration({ ...rest, PLATFORM_TOKEN: randomBytes(24).toString('base64url'), SECURITY_USER_SIGNING_KEYS: `tool:${randomBytes(32).toString('base64url')}` });
 }
