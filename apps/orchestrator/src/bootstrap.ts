@@ -6,11 +6,15 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { Reflector } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { ErrorsFilter } from './http/errors.filter.js';
+import { RouteTable } from './http/route-table.js';
+import { buildDocument } from './http/openapi.js';
+import { InputInterceptor } from './http/validation.js';
 import { Logger } from 'nestjs-pino';
 import { createLogger, type AppLogger, type RoutedRequest } from './infrastructure/logger.js';
 import type { RequestLike } from './http/auth.js';
@@ -64,7 +68,11 @@ export async function startService(env: Record<string, string | undefined> = pro
     { bufferLogs: true, abortOnError: false },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ErrorsFilter(logger));
+  // Every route, as Fastify registers it: a method a known path does not have is then 405 with Allow.
+  const routes = new RouteTable();
+  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app.useGlobalFilters(new ErrorsFilter(logger, routes));
+  app.useGlobalInterceptors(new InputInterceptor(app.get(Reflector)));
   // JSON only: a text/plain body is refused with 415 instead of being parsed as a string.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
@@ -81,15 +89,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     draining = true;
     await app.close();
   };
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('contact-orchestrator')
-      .setDescription('End a Contact, event-sourced: commands, the live contact view, history, and the Studio action.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildDocument(app);
   SwaggerModule.setup('docs', app, document);
   if (config.kafkaBrokers) {
     await connectKafkaCommands(app, config, logger);

@@ -1,0 +1,69 @@
+/**
+ * The OpenAPI document clients are generated from (DESIGN §5): OpenAPI 3.1 (the schemas are JSON Schema), both bearer
+ * schemes, and the links of the stateful flow SetSecurityUser → StartContact → end that schemathesis follows.
+ */
+import { applyDecorators } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import { ApiResponse, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { Problem } from './schemas.js';
+
+/** 503 when the store cannot be reached or stays locked past STORE_TIMEOUT_MS: every route that touches it. */
+export const StoreFailures = (): MethodDecorator =>
+  applyDecorators(ApiResponse({ status: 503, description: 'The event store is unavailable (or locked past STORE_TIMEOUT_MS); nothing written', schema: Problem as never }));
+
+type Links = Record<string, { operationId: string; parameters?: Record<string, string>; requestBody?: unknown; description: string }>;
+
+/** Links by operationId and status: what a response gives the next call. */
+const LINKS: Record<string, Record<string, Links>> = {
+  SetSecurityUser: {
+    '201': {
+      StartContact: {
+        operationId: 'StartContact',
+        requestBody: { businessUnitId: '$response.body#/businessUnitId', mediaType: 'Chat' },
+        description: 'A contact in the business unit of the SecurityUser',
+      },
+    },
+  },
+  StartContact: {
+    '201': {
+      EndContact: { operationId: 'EndContact', parameters: { contactId: '$response.body#/contactId' }, description: 'End the contact just started' },
+      GetContact: { operationId: 'GetContact', parameters: { contactId: '$response.body#/contactId' }, description: 'The contact just started' },
+      GetContactHistory: { operationId: 'GetContactHistory', parameters: { contactId: '$response.body#/contactId' }, description: 'Its history' },
+    },
+  },
+  EndContact: {
+    '200': {
+      GetContact: { operationId: 'GetContact', parameters: { contactId: '$response.body#/contactId' }, description: 'The contact, now Ended' },
+    },
+  },
+};
+
+export function buildDocument(app: INestApplication): OpenAPIObject {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setOpenAPIVersion('3.1.0')
+      .setTitle('contact-orchestrator')
+      .setDescription(
+        'End a Contact, event-sourced: commands, the live contact view, history, and the Studio action. ' +
+          'A missing credential is 401 with `WWW-Authenticate: Bearer`; a method a path does not have is 405 with `Allow`; ' +
+          'a store that cannot be reached is 503 with a body on every endpoint.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The platform token (PLATFORM_TOKEN): the ACD, script runtime, admin' }, PLATFORM_SCHEME)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A SecurityUser, issued by SetSecurityUser for one agent' }, SECURITY_USER_SCHEME)
+      .build(),
+  );
+  for (const path of Object.values(document.paths)) {
+    for (const operation of Object.values(path) as Array<{ operationId?: string; responses?: Record<string, { links?: Links }> }>) {
+      const links = operation?.operationId ? LINKS[operation.operationId] : undefined;
+      if (!links || !operation.responses) continue;
+      for (const [status, byName] of Object.entries(links)) {
+        const response = operation.responses[status];
+        if (response) response.links = byName;
+      }
+    }
+  }
+  return document;
+}
