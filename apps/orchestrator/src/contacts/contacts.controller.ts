@@ -81,7 +81,7 @@ export class ContactsController {
   @endAnswer(401, 'OnInvalidSecurityUser: missing, malformed, forged, expired, or its agent inactive', 'OnInvalidSecurityUser')
   @endAnswer(403, 'OnUnauthorized: no Contacts.End', 'OnUnauthorized')
   @endAnswer(404, 'OnInvalidContactID: unknown, or another business unit’s (same answer)', 'OnInvalidContactID')
-  @endAnswer(409, 'OnInvalidContactID: not active (already ended)', 'OnInvalidContactID')
+  @endAnswer(409, 'OnInvalidContactID: not active (already ended); or Default with error.code CommandIdConflict when Idempotency-Key and the body’s commandId differ', 'OnInvalidContactID')
   @endAnswer(413, 'Default: the body is over 1 MB')
   @endAnswer(415, 'Default: the body is not application/json')
   @endAnswer(503, 'Default: event store unavailable, nothing written', 'Default')

@@ -14,7 +14,7 @@ import {
   resolveInput,
   selectBranch,
 } from '#contacts';
-import { clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
+import { CommandIdConflictError, clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { IdempotencyKeyHeader, Problem, StudioActionBody, StudioAnswer, type Static } from '../http/schemas.js';
 import { Input } from '../http/validation.js';
@@ -48,7 +48,14 @@ export class StudioActionController {
     const variables = input.variables ?? {};
     const securityUser = resolveInput(input.SecurityUser ?? `{${DEFAULT_SECURITY_USER_VARIABLE}}`, variables);
     const contactId = resolveInput(input.ContactID, variables);
-    const commandId = commandIdOf(request, input.commandId);
+    let commandId: string;
+    try {
+      commandId = commandIdOf(request, input.commandId);
+    } catch (error) {
+      // Shaped like the action, so answered as one: the script takes Default.
+      if (!(error instanceof CommandIdConflictError)) throw error;
+      return { branch: 'Default', condition: 'Default', outputs: {}, error: { code: 'CommandIdConflict', message: error.message } };
+    }
     const result = await this.commands.execute(
       new EndContactCommand({
         // An unresolved reference is kept as written: it then fails the check it belongs to, in the seed's order.

@@ -77,6 +77,7 @@ function endBody(contactId: string, problem: Problem): Record<string, unknown> {
   const detail = { message: problem.message, ...(problem.field ? { field: problem.field } : {}) };
   if (problem.statusCode === 401) return { contactId, branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser', ...detail } };
   if (problem.statusCode === 503) return { contactId, branch: 'Default', error: { code: 'StoreUnavailable', ...detail } };
+  if (problem.statusCode === 409) return { contactId, branch: 'Default', error: { code: 'CommandIdConflict', ...detail } };
   return { contactId, branch: 'Default', error: { code: 'InvalidRequest', ...detail } };
 }
 

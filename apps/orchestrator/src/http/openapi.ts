@@ -16,6 +16,18 @@ type Links = Record<string, { operationId: string; parameters?: Record<string, s
 
 /** Links by operationId and status: what a response gives the next call. */
 const LINKS: Record<string, Record<string, Links>> = {
+  PutSecurityProfile: {
+    '200': {
+      PutAgent: {
+        operationId: 'PutAgent',
+        requestBody: { businessUnitId: 'acme', securityProfileId: '$response.body#/profileId', active: true },
+        description: 'An active agent with this profile',
+      },
+    },
+  },
+  PutAgent: {
+    '200': { SetSecurityUser: { operationId: 'SetSecurityUser', requestBody: { agentId: '$response.body#/agentId' }, description: 'A SecurityUser for this agent' } },
+  },
   SetSecurityUser: {
     '201': {
       StartContact: {

@@ -24,7 +24,7 @@ export class InvalidInputError extends BadRequestException {
 
 type Parts = {
   body?: Schema;
-  /** false: the body may be left out (validated when sent). */
+  /** false: the body may be left out (a JSON `null` is still refused). */
   bodyRequired?: boolean;
   params?: Schema;
   /** Documented, but checked by the domain rules (the end path's contact ID is a branch, not a 400). */
@@ -77,7 +77,7 @@ export class InputInterceptor implements NestInterceptor {
       try {
         for (const { part, validate, optional } of input.compiled) {
           const value = part === 'body' ? request.body : request[part];
-          if (optional && (value === undefined || value === null)) continue;
+          if (optional && value === undefined) continue;
           if (!validate(value)) throw refusal(part, value, validate.errors ?? []);
         }
       } catch (error) {
