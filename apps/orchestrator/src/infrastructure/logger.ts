@@ -6,6 +6,7 @@ import { RequestMethod } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
+import { NonBlockingDestination } from './log-destination.js';
 
 export type AppLogger = Logger;
 
@@ -24,14 +25,15 @@ export const REDACTED_PATHS = [
   '*.SecurityUser',
 ];
 
+/** The logger, and (JSON output) its destination, which shutdown flushes with a bounded wait. */
 export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY)): AppLogger {
-  return pino({
-    level,
-    base: { service: 'contact-orchestrator' },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(terminal ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
-  });
+  const options = { level, base: { service: 'contact-orchestrator' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  if (terminal) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+  return pino(options, logDestination);
 }
+
+/** JSON lines to stdout, never blocking the event loop (log-destination.ts). */
+export const logDestination = new NonBlockingDestination(1);
 
 /** Set by the route's onRequest hook: the request log names the route pattern, not the URL with its IDs. */
 export type RoutedRequest = IncomingMessage & { route?: string };
