@@ -44,11 +44,10 @@ try {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 } catch (error) {
-  if (error instanceof ConfigurationError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(78);
-  }
-  const detail = error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
-  process.stderr.write(`contact-orchestrator failed to start: ${detail}\n`);
-  process.exit(1);
+  const code = error instanceof ConfigurationError ? 78 : 1;
+  const detail = error instanceof ConfigurationError ? error.message : error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
+  process.stderr.write(code === 78 ? `${detail}\n` : `contact-orchestrator failed to start: ${detail}\n`);
+  // Log lines of the start-up still being written are given a moment (bounded) before the exit.
+  await logDestination.flush(LOG_FLUSH_MS);
+  process.exit(code);
 }
