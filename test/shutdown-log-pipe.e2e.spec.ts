@@ -5,6 +5,7 @@
  * synchronous log write, so neither SIGTERM nor the 30 s forced exit could run, and a second SIGTERM did nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAIN, removeDataDir, tempDataDir } from './harness/service.js';
 
@@ -76,4 +77,26 @@ describe('SIGTERM with the log pipe gone', () => {
     child!.kill('SIGTERM');
     expect(await exited).toMatchObject({ code: 0 });
   });
+
+  it('a shutdown that cannot finish (a request whose body never ends) is ended by the forced exit at 30 s, pipe full', async () => {
+    const { url, token } = await started();
+    child!.stdout!.pause();
+    child!.stderr!.pause();
+    await logLines(url, token, 2_000);
+    // Half a request: headers promise 100 bytes, 10 arrive; the server waits for the rest and cannot close.
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(`POST /v1/contacts HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"busines`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const since = performance.now();
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child!.kill('SIGTERM');
+    const code = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 40_000))]);
+    socket.destroy();
+    expect(code).toBe(1);
+    expect(performance.now() - since).toBeGreaterThan(29_000);
+  }, 60_000);
 });
+
