@@ -147,6 +147,10 @@ describe('the OpenAPI document', () => {
     expect(end.security).toEqual([{ securityUser: [] }]);
     expect(Object.keys(end.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '503']);
     expect(doc.paths['/v1/contacts/{contactId}']!['get']!.security).toEqual([{ platform: [] }, { securityUser: [] }]);
+    const examples = (path: string, method: string, status: string) =>
+      Object.keys((doc.paths[path]![method]!.responses[status]!.content as Record<string, { examples?: object }>)['application/json']!.examples ?? {});
+    expect(['200', '401', '403', '404', '503'].flatMap((status) => examples('/v1/contacts/{contactId}/end', 'post', status))).toEqual(['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default']);
+    expect(examples('/v1/actions/end-a-contact', 'post', '200').sort()).toEqual(['OnInvalidContactID', 'OnInvalidSecurityUser', 'OnSuccess', 'OnUnauthorized']);
     expect(doc.paths['/v1/security-users']!['post']!.responses['201']!.links).toHaveProperty('StartContact');
     expect(doc.paths['/v1/contacts']!['post']!.responses['201']!.links).toHaveProperty('EndContact');
   });
