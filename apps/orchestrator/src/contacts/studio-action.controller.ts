@@ -7,13 +7,7 @@ import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import {
-  BRANCHES,
-  DEFAULT_SECURITY_USER_VARIABLE,
-  SCRIPT_TYPES,
-  resolveInput,
-  selectBranch,
-} from '#contacts';
+import { DEFAULT_SECURITY_USER_VARIABLE, resolveInput, selectBranch } from '#contacts';
 import { CommandIdConflictError, clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { IdempotencyKeyHeader, Problem, StudioActionBody, StudioAnswer, type Static } from '../http/schemas.js';

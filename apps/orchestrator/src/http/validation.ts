@@ -78,7 +78,7 @@ export class InputInterceptor implements NestInterceptor {
         for (const { part, validate, optional } of input.compiled) {
           const value = part === 'body' ? request.body : request[part];
           if (optional && value === undefined) continue;
-          if (!validate(value)) throw refusal(part, value, validate.errors ?? []);
+          if (!validate(value)) throw refusal(part, validate.errors ?? []);
         }
       } catch (error) {
         if (input.credentialFirst && error instanceof InvalidInputError && bearerToken(request) === undefined) {
@@ -97,7 +97,7 @@ const compiledOnce = new WeakMap<object, ValidateFunction>();
 export function validate<T>(schema: Schema, value: unknown): T {
   let check = compiledOnce.get(schema);
   if (!check) compiledOnce.set(schema, (check = ajv.compile(schema)));
-  if (!check(value)) throw refusal('body', value, check.errors ?? []);
+  if (!check(value)) throw refusal('body', check.errors ?? []);
   return value as T;
 }
 
@@ -106,7 +106,7 @@ function propertiesOf(schema: Schema | undefined): [string, Schema][] {
   return properties ? Object.entries(properties) : [];
 }
 
-function refusal(part: keyof typeof PART_NAMES, value: unknown, errors: ErrorObject[]): InvalidInputError {
+function refusal(part: keyof typeof PART_NAMES, errors: ErrorObject[]): InvalidInputError {
   const error = errors[0];
   if (!error) return new InvalidInputError(PART_NAMES[part], 'is not valid');
   const at = fieldOf(part, error.instancePath);
