@@ -157,13 +157,21 @@ describe('POST /v1/contacts/:contactId/end (valid SecurityUser, Active contact)'
     ['a body that is an array', { rawBody: '[{"commandId":"c1"}]' }, 'body'],
     ['an unknown body field', { body: { commandId: 'c1', reason: 'done' } }, 'reason'],
     ['commandId of the wrong type', { body: { commandId: 17 } }, 'commandId'],
-    ['Idempotency-Key and body commandId that differ', { body: { commandId: 'c1' }, headers: { 'idempotency-key': 'c2' } }, 'commandId'],
   ])('%s → 400 {contactId, branch: Default, error: InvalidRequest naming the field}; still Active', async (_case, options, field) => {
     await writesNothing(async () => {
       const answer = await end(options);
       expectRefused(answer, 400, field);
       expect(answer.body).toMatchObject({ contactId: activeId, branch: 'Default', error: { code: 'InvalidRequest' } });
       expect(answer.body).not.toHaveProperty('outputs');
+    });
+    expect(await contactState(activeId)).toBe('Active');
+  });
+
+  it('Idempotency-Key and body commandId that differ → 409 {branch: Default, error: CommandIdConflict naming commandId}; still Active', async () => {
+    await writesNothing(async () => {
+      const answer = await end({ body: { commandId: 'c1' }, headers: { 'idempotency-key': 'c2' } });
+      expectRefused(answer, 409, 'commandId');
+      expect(answer.body).toMatchObject({ contactId: activeId, branch: 'Default', error: { code: 'CommandIdConflict' } });
     });
     expect(await contactState(activeId)).toBe('Active');
   });

@@ -40,3 +40,19 @@ it('counts EndContact outcomes by branch and source and reports subscription lag
     expect(lines.some((l) => l.startsWith(`${name} `)), name).toBe(true);
   }
 });
+
+it('an idempotent replay is counted as a replay, not as a new OnSuccess', async () => {
+  const bu = await api.seedBusinessUnit('metrics-replay-bu');
+  const scrapeLines = async () => (await api.request<string>('GET', '/metrics', { token: null })).body.split('\n');
+  const value = (lines: string[], series: string) => Number(lines.find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+  const success = 'contact_orchestrator_end_contact_total{branch="OnSuccess",source="http"}';
+  const replays = 'contact_orchestrator_end_contact_replays_total{source="http"}';
+  const before = await scrapeLines();
+  const contactId = await api.startContact('metrics-replay-bu', 'Chat');
+  const first = await api.endContact(contactId, bu.ender, { idempotencyKey: `replay-${contactId}` });
+  expect(first.status).toBe(200);
+  for (let i = 0; i < 2; i++) expect(await api.endContact(contactId, bu.ender, { idempotencyKey: `replay-${contactId}` })).toMatchObject({ status: 200, body: first.body });
+  const after = await scrapeLines();
+  expect(value(after, success) - value(before, success)).toBe(1);
+  expect(value(after, replays) - value(before, replays)).toBe(2);
+});

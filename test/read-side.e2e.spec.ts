@@ -198,6 +198,32 @@ describe('GET /v1/contacts/:contactId/history', () => {
     expect((await get(`/v1/contacts/${id}/history`, b.viewer)).status).toBe(404);
     expect((await get(`/v1/contacts/${id}/history`, a.endOnly)).status).toBe(403);
   });
+
+  it('is paged like the list (DESIGN §5): limit 1-1000, next as ?after=, every event once, in log order', async () => {
+    const id = await client.startContact('bu-read-a', 'SMS');
+    for (let i = 0; i < 4; i++) expect((await client.endContact(id, a.viewer)).status).toBe(403);
+    expect((await client.endContact(id, a.ender)).status).toBe(200);
+    const all = await vi.waitFor(async () => {
+      const answer = await get<{ events: HistoryEvent[] }>(`/v1/contacts/${id}/history`);
+      expect(answer.body.events.length, 'six history events').toBe(6);
+      return answer.body.events;
+    });
+    const seen: HistoryEvent[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const answer = await get<{ contactId: string; events: HistoryEvent[]; next?: string }>(`/v1/contacts/${id}/history?limit=4${after ? `&after=${after}` : ''}`);
+      expect(answer.status).toBe(200);
+      expect(answer.body.events.length).toBeLessThanOrEqual(4);
+      seen.push(...answer.body.events);
+      after = answer.body.next;
+      if (!after) break;
+      expect(after).toBe(answer.body.events[answer.body.events.length - 1]!.position);
+    }
+    expect(seen).toEqual(all);
+    expect((await get(`/v1/contacts/${id}/history?limit=1`)).body).toMatchObject({ events: [all[0]], next: all[0]!.position });
+    expect((await get(`/v1/contacts/${id}/history?after=${all[5]!.position}`)).body).toEqual({ contactId: id, events: [] });
+    for (const bad of ['limit=0', 'limit=1001', 'after=x', 'colour=blue']) expect((await get(`/v1/contacts/${id}/history?${bad}`)).status, bad).toBe(400);
+  });
 });
 
 describe('GET /v1/contacts/stream', () => {

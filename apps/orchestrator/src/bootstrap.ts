@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { Reflector } from '@nestjs/core';
 import { AppModule } from './app.module.js';
 import { ConfigurationError, loadConfiguration, type AppConfig } from './config/configuration.js';
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
@@ -16,6 +17,9 @@ import { ErrorsFilter } from './http/errors.filter.js';
 import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions } from './http/limits.js';
 import { Credentials } from './directory/credentials.js';
 import { DirectoryService } from './directory/directory.service.js';
+import { RouteTable } from './http/route-table.js';
+import { buildDocument } from './http/openapi.js';
+import { InputInterceptor } from './http/validation.js';
 import { Logger } from 'nestjs-pino';
 import { createLogger, type AppLogger } from './infrastructure/logger.js';
 import { installRequestLog } from './observability/request-log.js';
@@ -77,8 +81,11 @@ export async function startService(env: Record<string, string | undefined> = pro
     { bufferLogs: true, abortOnError: false, bodyParser: false },
   );
   app.useLogger(app.get(Logger));
-  app.useGlobalFilters(new ErrorsFilter(logger));
-  // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
+  // Every route, as Fastify registers it: a method a known path does not have is then 405 with Allow.
+  const routes = new RouteTable();
+  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app.useGlobalFilters(new ErrorsFilter(logger, routes));
+  app.useGlobalInterceptors(new InputInterceptor(app.get(Reflector)));
   const fastify = app.getHttpAdapter().getInstance();
   installBodyLimits(fastify, config.http);
   installBodyDeadline(fastify, config.http.requestTimeoutMs);
@@ -91,6 +98,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     return agentId === undefined ? undefined : `agent:${agentId}`;
   });
   installRequestLog(fastify, logger);
+  // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
   let draining = false;
   fastify.addHook('onSend', async (_request, reply, payload) => {
     if (draining) void reply.header('connection', 'close');
@@ -100,15 +108,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     draining = true;
     await app.close();
   };
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('contact-orchestrator')
-      .setDescription('End a Contact, event-sourced: commands, the live contact view, history, and the Studio action.')
-      .setVersion('1')
-      .addBearerAuth()
-      .build(),
-  );
+  const document = buildDocument(app);
   SwaggerModule.setup('docs', app, document);
   if (config.kafkaBrokers) {
     await connectKafkaCommands(app, config, logger);

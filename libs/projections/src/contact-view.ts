@@ -147,17 +147,38 @@ export function listContacts(db: Database.Database, query: ContactQuery): { item
   return rows.length > query.limit ? { items, next: items[items.length - 1]!.contactId } : { items };
 }
 
-export function contactHistory(db: Database.Database, contactId: string): HistoryEntry[] {
-  return statement<[string], { type: string; data: string; metadata: string; position: string; recorded_at: string }>(
+export type HistoryQuery = {
+  limit: number;
+  /** Cursor: the position of the last entry of the previous page. */
+  after?: string;
+  /** Only entries of this business unit, and those that name none (an agent's reading). */
+  businessUnitId?: string;
+};
+
+/**
+ * One page of a contact's history in log order. Positions are decimal strings of any length (an EventStoreDB
+ * position is 128 bits): ordered by length, then text, which is numeric order without leading zeros.
+ */
+export function contactHistory(db: Database.Database, contactId: string, query: HistoryQuery): { events: HistoryEntry[]; next?: string } {
+  const where = ['contact_id = ?'];
+  const params: Array<string | number> = [contactId];
+  if (query.after !== undefined) where.push('(length(position), position) > (?, ?)') && params.push(query.after.length, query.after);
+  if (query.businessUnitId !== undefined) where.push(`(data->>'businessUnitId' IS NULL OR data->>'businessUnitId' = ?)`) && params.push(query.businessUnitId);
+  const rows = statement<Array<string | number>, { type: string; data: string; metadata: string; position: string; recorded_at: string }>(
     db,
-    'SELECT type, data, metadata, position, recorded_at FROM contact_history WHERE contact_id = ? ORDER BY seq',
-  )
-    .all(contactId)
-    .map((r) => ({
-      type: r.type,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-      metadata: JSON.parse(r.metadata) as Record<string, unknown>,
-      position: r.position,
-      recordedAt: r.recorded_at,
-    }));
+    `SELECT type, data, metadata, position, recorded_at FROM contact_history WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`,
+  ).all(...params, query.limit + 1);
+  const events = rows.slice(0, query.limit).map((r) => ({
+    type: r.type,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    position: r.position,
+    recordedAt: r.recorded_at,
+  }));
+  return rows.length > query.limit ? { events, next: events[events.length - 1]!.position } : { events };
+}
+
+/** Whether the history names this contact at all (a contact with no row is unknown). */
+export function hasHistory(db: Database.Database, contactId: string): boolean {
+  return statement<[string], { n: number }>(db, 'SELECT 1 AS n FROM contact_history WHERE contact_id = ? LIMIT 1').get(contactId) !== undefined;
 }

@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { openReadConnection, withoutWaiting } from '#event-store';
-import { contactHistory, findContact, listContacts, type ContactQuery, type ContactView, type HistoryEntry } from './contact-view.js';
+import { contactHistory, findContact, hasHistory, listContacts, type ContactQuery, type ContactView, type HistoryEntry, type HistoryQuery } from './contact-view.js';
 
 export class ViewsReader {
   private readonly db: Database.Database;
@@ -24,8 +24,12 @@ export class ViewsReader {
     return withoutWaiting(this.db, () => listContacts(this.db, query), this.timeoutMs);
   }
 
-  history(contactId: string): Promise<HistoryEntry[]> {
-    return withoutWaiting(this.db, () => contactHistory(this.db, contactId), this.timeoutMs);
+  history(contactId: string, query: HistoryQuery): Promise<{ events: HistoryEntry[]; next?: string }> {
+    return withoutWaiting(this.db, () => contactHistory(this.db, contactId, query), this.timeoutMs);
+  }
+
+  hasHistory(contactId: string): Promise<boolean> {
+    return withoutWaiting(this.db, () => hasHistory(this.db, contactId), this.timeoutMs);
   }
 
   close(): void {

@@ -3,30 +3,23 @@
  * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
  */
 import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { CONTACT_ID_PATTERN } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
-import { IDENTIFIER, InvalidInputError, identifier, optional, parseBody, text } from '../http/input.js';
+import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { StoreFailures } from '../http/openapi.js';
+import { AuditQuery, Problem, type Static } from '../http/schemas.js';
+import { Input, InvalidInputError } from '../http/validation.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
-import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
+import { parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
 import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
 import { SqliteLogPages } from './sqlite-log-pages.js';
 import { Auditors } from './auditor.js';
 
-const pointField = text({ pattern: POINT_IN_TIME_PATTERN, patternHint: 'a log position (decimal) or an ISO-8601 time with a zone', maxLength: 64 });
-const queryShape = {
-  from: optional(pointField),
-  to: optional(pointField),
-  businessUnitId: optional(text({ pattern: IDENTIFIER, patternHint: 'an identifier' })),
-  agentId: optional(identifier()),
-  contactId: optional(text({ pattern: CONTACT_ID_PATTERN, patternHint: 'a decimal string of 1 to 19 digits', maxLength: 19 })),
-  type: optional(identifier()),
-};
 /** Lines are written in chunks of about this size: one socket write per chunk, not per line. */
 const CHUNK_BYTES = 64 * 1024;
 
@@ -48,7 +41,6 @@ export class AuditExports implements BeforeApplicationShutdown {
 }
 
 @ApiTags('audit')
-@ApiBearerAuth()
 @Controller('v1/audit')
 export class AuditController {
   constructor(
@@ -62,20 +54,16 @@ export class AuditController {
   @Get('events')
   @ApiOperation({ summary: 'Every event in log order as NDJSON, one {position, recordedAt, streamId, type, data, metadata} a line (platform, or Audit.Read for its business unit)' })
   @ApiProduces('application/x-ndjson')
-  @ApiQuery({ name: 'from', required: false, schema: pointField.schema, description: 'Inclusive: a log position or an ISO-8601 time' })
-  @ApiQuery({ name: 'to', required: false, schema: pointField.schema, description: 'Inclusive: a log position or an ISO-8601 time; default the head when the request starts' })
-  @ApiQuery({ name: 'businessUnitId', required: false, schema: queryShape.businessUnitId.schema })
-  @ApiQuery({ name: 'agentId', required: false, schema: queryShape.agentId.schema, description: 'The agent who ended a contact or was refused' })
-  @ApiQuery({ name: 'contactId', required: false, schema: queryShape.contactId.schema })
-  @ApiQuery({ name: 'type', required: false, schema: queryShape.type.schema, description: 'An event type, e.g. ContactEnded' })
-  @ApiResponse({ status: 200, description: 'application/x-ndjson' })
-  @ApiResponse({ status: 400, description: 'A malformed parameter, named' })
-  @ApiResponse({ status: 401, description: 'No credential, or not a valid one' })
-  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit' })
-  @ApiResponse({ status: 503, description: 'Event store unavailable' })
-  async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: Record<string, unknown>): Promise<void> {
+  @ApiBearerAuth(PLATFORM_SCHEME)
+  @ApiBearerAuth(SECURITY_USER_SCHEME)
+  @Input({ query: AuditQuery, credentialFirst: true })
+  @ApiResponse({ status: 200, description: 'One JSON object a line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } } as never)
+  @ApiResponse({ status: 400, description: 'A malformed parameter, named', schema: Problem as never })
+  @ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem as never })
+  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit', schema: Problem as never })
+  @StoreFailures()
+  async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() input: Static<typeof AuditQuery>): Promise<void> {
     const auditor = await this.auditors.require(request);
-    const input = parseBody(queryShape, query ?? {});
     const filter: AuditFilter = {
       ...(input.from !== undefined ? { from: point(input.from, 'from') } : {}),
       ...(input.to !== undefined ? { to: point(input.to, 'to') } : {}),

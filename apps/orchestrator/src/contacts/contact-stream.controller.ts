@@ -3,7 +3,9 @@
  * Closed cleanly at shutdown so the server can stop.
  */
 import { Controller, Get, HttpException, HttpStatus, Inject, Injectable, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Credential, readerOf } from '../directory/credential.guard.js';
+import { StoreFailures } from '../http/openapi.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ContactView } from '#projections';
@@ -41,7 +43,6 @@ export class ContactStreams {
 }
 
 @ApiTags('contacts')
-@ApiBearerAuth()
 @Controller('v1/contacts')
 export class ContactStreamController {
   constructor(
@@ -52,10 +53,13 @@ export class ContactStreamController {
   ) {}
 
   @Get('stream')
-  @ApiOperation({ summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
+  @ApiOperation({ operationId: 'StreamContacts', summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
+  @Credential('reader')
   @ApiProduces('text/event-stream')
+  @ApiResponse({ status: 200, description: 'A stream of `event: contact` with the contact view as data', content: { 'text/event-stream': { schema: { type: 'string' } } } } as never)
+  @StoreFailures()
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const reader = await this.credentials.requireReader(request);
+    const reader = readerOf(request);
     const credential = reader.kind === 'platform' ? 'platform' : `agent:${reader.agentId}`;
     if (!this.streams.add(reply.raw, credential, this.config.http.streamsPerCredential)) {
       void reply.header('retry-after', String(Math.ceil(this.config.sseHeartbeatMs / 1000)));

@@ -1,53 +1,67 @@
 /** REST for contacts: register, end, read (view, list, history). Thin: parse, call the bus, map the answer. */
-import { Body, Controller, ForbiddenException, Get, HttpCode, NotFoundException, ConflictException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '#contacts';
 import { ViewsService } from '../read-side/views.service.js';
-import { Credentials } from '../directory/credentials.js';
-import { bearerToken, type Reader } from '../http/auth.js';
+import { Credential, SECURITY_USER_SCHEME, readerOf } from '../directory/credential.guard.js';
+import type { Reader } from '../http/auth.js';
+import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
-import { IDENTIFIER, InvalidInputError, identifier, jsonSchema, oneOf, optional, parseBody, text } from '../http/input.js';
-import { POINT_IN_TIME_PATTERN, parsePointInTime } from '../read-side/point-in-time.js';
+import { StoreFailures } from '../http/openapi.js';
+import {
+  ContactPage,
+  ContactAtQuery,
+  ContactPath,
+  ContactView,
+  END_EXAMPLES,
+  EndAnswer,
+  EndContactBody,
+  HistoryPage,
+  HistoryQuery,
+  IdempotencyKeyHeader,
+  ListQuery,
+  Problem,
+  StartContactBody,
+  StartedContact,
+  type Static,
+} from '../http/schemas.js';
+import { Input, InvalidInputError } from '../http/validation.js';
+import { parsePointInTime } from '../read-side/point-in-time.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { httpStatusOf, restBodyOf } from './end-contact.http.js';
 import { StartContactCommand } from './start-contact.command.js';
 
-const contactIdField = text({ pattern: CONTACT_ID_PATTERN, patternHint: 'a decimal string of 1 to 19 digits', maxLength: 19 });
-const startShape = {
-  businessUnitId: identifier(),
-  mediaType: oneOf(MEDIA_TYPES),
-  skill: optional(text({ maxLength: 128 })),
-  contactId: optional(contactIdField),
-};
-const endShape = { commandId: optional(identifier()) };
-const atField = text({ pattern: POINT_IN_TIME_PATTERN, patternHint: 'a log position (decimal) or an ISO-8601 time with a zone, e.g. 2026-11-27T14:02:00Z', maxLength: 64 });
+/** An answer of the end endpoint: the `{contactId, branch, …}` body, with an example per branch it can carry. */
+const endAnswer = (status: number, description: string, ...examples: Array<keyof typeof END_EXAMPLES>) =>
+  ApiResponse({
+    status,
+    description,
+    content: { 'application/json': { schema: EndAnswer, ...(examples.length ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) } : {}) } },
+  } as never);
 
 @ApiTags('contacts')
-@ApiBearerAuth()
 @Controller('v1/contacts')
 export class ContactsController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly credentials: Credentials,
     private readonly views: ViewsService,
   ) {}
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register a live contact (platform credential)' })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retry with the same key answers the contact it started' })
-  @ApiBody({ schema: jsonSchema(startShape) })
-  @ApiResponse({ status: 201, description: 'The contact, Active' })
-  @ApiResponse({ status: 409, description: 'A contact with this ID exists' })
-  async start(@Req() request: FastifyRequest, @Body() body: unknown) {
-    this.credentials.requirePlatform(request);
-    const input = parseBody(startShape, body);
+  @ApiOperation({ operationId: 'StartContact', summary: 'Register a live contact (platform credential)' })
+  @Credential('platform')
+  @Input({ headers: IdempotencyKeyHeader, body: StartContactBody })
+  @ApiResponse({ status: 201, description: 'The contact, Active', schema: StartedContact as never })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 409, description: 'A contact with this ID exists', schema: Problem as never })
+  @StoreFailures()
+  async start(@Req() request: FastifyRequest, @Body() body: Static<typeof StartContactBody>) {
     const commandId = commandIdOf(request, undefined);
     const keyed = request.headers['idempotency-key'] !== undefined;
     const result = await this.commands.execute(
-      new StartContactCommand({ ...stripUndefined(input), metadata: metadataFor(request, commandId, 'http'), ...(keyed ? { idempotencyKey: commandId } : {}) }),
+      new StartContactCommand({ ...body, metadata: metadataFor(request, commandId, 'http'), ...(keyed ? { idempotencyKey: commandId } : {}) }),
     );
     if (result.result === 'AlreadyExists') throw new ConflictException(result.detail);
     await this.views.caughtUp(result.position);
@@ -57,20 +71,24 @@ export class ContactsController {
 
   @Post(':contactId/end')
   @HttpCode(200)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'commandId: a retry returns the original OnSuccess answer and writes nothing' })
-  @ApiResponse({ status: 200, description: 'OnSuccess: {contactId, branch, outputs: {__DISCONNECTREASON: "TerminateScript"}, endedAt, position}' })
-  @ApiResponse({ status: 400, description: 'OnInvalidContactID (malformed ID), or a malformed request (branch Default, error.code InvalidRequest)' })
-  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser' })
-  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End' })
-  @ApiResponse({ status: 404, description: 'OnInvalidContactID: unknown, or another business unit’s (same answer)' })
-  @ApiResponse({ status: 409, description: 'OnInvalidContactID: not active (already ended)' })
-  @ApiResponse({ status: 503, description: 'Default: event store unavailable, nothing written' })
-  @ApiOperation({ summary: 'End a contact (SecurityUser credential)', description: 'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default' })
-  @ApiParam({ name: 'contactId', description: 'Decimal string of 1 to 19 digits' })
-  @ApiBody({ schema: jsonSchema(endShape), required: false })
-  async end(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('contactId') contactId: string, @Body() body: unknown) {
-    const input = parseBody(endShape, body, { allowMissingBody: true });
-    const commandId = commandIdOf(request, input.commandId);
+  @ApiOperation({
+    operationId: 'EndContact',
+    summary: 'End a contact (SecurityUser credential)',
+    description: 'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default',
+  })
+  @ApiBearerAuth(SECURITY_USER_SCHEME)
+  @Input({ documentedParams: ContactPath, headers: IdempotencyKeyHeader, body: EndContactBody, bodyRequired: false, credentialFirst: true })
+  @endAnswer(200, 'OnSuccess: outputs.__DISCONNECTREASON = TerminateScript', 'OnSuccess')
+  @endAnswer(400, 'OnInvalidContactID (malformed ID), or a malformed request (branch Default, error.code InvalidRequest)', 'OnInvalidContactID')
+  @endAnswer(401, 'OnInvalidSecurityUser: missing, malformed, forged, expired, or its agent inactive', 'OnInvalidSecurityUser')
+  @endAnswer(403, 'OnUnauthorized: no Contacts.End', 'OnUnauthorized')
+  @endAnswer(404, 'OnInvalidContactID: unknown, or another business unit’s (same answer)', 'OnInvalidContactID')
+  @endAnswer(409, 'OnInvalidContactID: not active (already ended); or Default with error.code CommandIdConflict when Idempotency-Key and the body’s commandId differ', 'OnInvalidContactID')
+  @endAnswer(413, 'Default: the body is over 1 MB')
+  @endAnswer(415, 'Default: the body is not application/json')
+  @endAnswer(503, 'Default: event store unavailable, nothing written', 'Default')
+  async end(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('contactId') contactId: string, @Body() body: Static<typeof EndContactBody> | null | undefined) {
+    const commandId = commandIdOf(request, body?.commandId);
     const result = await this.commands.execute(
       new EndContactCommand({
         contactId,
@@ -82,73 +100,81 @@ export class ContactsController {
       }),
     );
     if ('position' in result && result.position !== undefined) await this.views.caughtUp(result.position);
-    void reply.status(httpStatusOf(result)).send(restBodyOf(result));
+    const status = httpStatusOf(result);
+    if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    void reply.status(status).send(restBodyOf(result));
   }
 
   @Get()
-  @ApiOperation({ summary: 'List contacts of the view, paged by contactId' })
-  @ApiQuery({ name: 'state', required: false, enum: ['Active', 'Ended'] })
-  @ApiQuery({ name: 'mediaType', required: false, enum: [...MEDIA_TYPES] })
-  @ApiQuery({ name: 'businessUnitId', required: false })
-  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 100' })
-  @ApiQuery({ name: 'after', required: false, description: 'cursor: the `next` of the previous page' })
-  async list(@Req() request: FastifyRequest, @Query() query: Record<string, unknown>) {
-    const reader = await this.credentials.requireReader(request);
-    const input = parseBody(
-      { state: optional(oneOf(['Active', 'Ended'] as const)), mediaType: optional(oneOf(MEDIA_TYPES)), businessUnitId: optional(text({ pattern: IDENTIFIER, patternHint: 'an identifier' })), limit: optional(text({ pattern: /^\d{1,4}$/, patternHint: 'an integer from 1 to 1000' })), after: optional(contactIdField) },
-      query,
-    );
-    const limit = input.limit === undefined ? 100 : Number(input.limit);
-    if (limit < 1 || limit > 1000) throw new InvalidInputError('limit', 'must be an integer from 1 to 1000');
-    let businessUnitId = input.businessUnitId;
+  @ApiOperation({ operationId: 'ListContacts', summary: 'List contacts of the view, paged by contactId' })
+  @Credential('reader')
+  @Input({ query: ListQuery })
+  @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: ContactPage as never })
+  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem as never })
+  @StoreFailures()
+  async list(@Req() request: FastifyRequest, @Query() query: Static<typeof ListQuery>) {
+    const reader = readerOf(request);
+    let businessUnitId = query.businessUnitId;
     if (reader.kind === 'agent') {
       if (businessUnitId !== undefined && businessUnitId !== reader.businessUnitId) {
         throw new ForbiddenException(`businessUnitId must be your own business unit (${reader.businessUnitId})`);
       }
       businessUnitId = reader.businessUnitId;
     }
-    return this.views.list({ ...stripUndefined({ state: input.state, mediaType: input.mediaType, businessUnitId, after: input.after }), limit });
+    return this.views.list({
+      ...(query.state !== undefined ? { state: query.state } : {}),
+      ...(query.mediaType !== undefined ? { mediaType: query.mediaType } : {}),
+      ...(businessUnitId !== undefined ? { businessUnitId } : {}),
+      ...(query.after !== undefined ? { after: query.after } : {}),
+      limit: query.limit === undefined ? 100 : Number(query.limit),
+    });
   }
 
   @Get(':contactId')
-  @ApiOperation({ summary: 'One contact of the live view' })
-  @ApiResponse({ status: 200, description: 'The contact view' })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point' })
-  @ApiResponse({ status: 400, description: 'A malformed contact ID, or an `at` that is not a position or an existing time' })
-  @ApiQuery({ name: 'at', required: false, schema: atField.schema, description: 'A log position (decimal) or an ISO-8601 time: the view as it stood then' })
-  async get(@Req() request: FastifyRequest, @Param('contactId') contactId: string, @Query() query: Record<string, unknown>) {
-    const reader = await this.credentials.requireReader(request);
-    const id = contactIdField.parse(contactId, 'contactId');
-    const { at } = parseBody({ at: optional(atField) }, query ?? {});
-    if (at === undefined) return this.visibleContact(reader, id);
-    const point = parsePointInTime(at);
+  @ApiOperation({ operationId: 'GetContact', summary: 'One contact of the live view, or as it stood at a point of the log (`at`)' })
+  @Credential('reader')
+  @Input({ params: ContactPath, query: ContactAtQuery })
+  @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
+  @ApiResponse({ status: 400, description: 'contactId out of format, or an `at` that is not a position or an existing time', schema: Problem as never })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point', schema: Problem as never })
+  @StoreFailures()
+  async get(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof ContactAtQuery>) {
+    const reader = readerOf(request);
+    if (query.at === undefined) return this.visibleContact(reader, params.contactId);
+    const point = parsePointInTime(query.at);
     if (point === undefined) throw new InvalidInputError('at', 'must be a log position or an ISO-8601 time that exists');
-    const contact = await this.views.contactAt(id, point);
+    const contact = await this.views.contactAt(params.contactId, point);
     if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
-      throw new NotFoundException(`Contact ${id} not found at ${at}`);
+      throw new NotFoundException(`Contact ${params.contactId} not found at ${query.at}`);
     }
     return contact;
   }
 
   @Get(':contactId/history')
-  @ApiOperation({ summary: 'The contact’s events in log order, refusals that named it included' })
-  @ApiResponse({ status: 200, description: '{contactId, events: [{type, data, metadata, position, recordedAt}]}' })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s' })
-  async history(@Req() request: FastifyRequest, @Param('contactId') contactId: string) {
-    const reader = await this.credentials.requireReader(request);
-    const id = contactIdField.parse(contactId, 'contactId');
-    const events = await this.views.history(id);
-    const owner = (await this.views.contact(id))?.businessUnitId;
+  @ApiOperation({ operationId: 'GetContactHistory', summary: 'The contact’s events in log order, refusals that named it included; paged' })
+  @Credential('reader')
+  @Input({ params: ContactPath, query: HistoryQuery })
+  @ApiResponse({ status: 200, description: '{contactId, events, next?}: pass next as ?after=', schema: HistoryPage as never })
+  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s', schema: Problem as never })
+  @StoreFailures()
+  async history(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof HistoryQuery>) {
+    const reader = readerOf(request);
+    const id = params.contactId;
     // Refusals may name an unknown contact: the platform sees them; an agent only its own unit's contacts.
-    if (events.length === 0 || (reader.kind === 'agent' && owner !== reader.businessUnitId)) {
+    if (reader.kind === 'agent') {
+      const owner = (await this.views.contact(id))?.businessUnitId;
+      if (owner !== reader.businessUnitId) throw new NotFoundException(`Contact ${id} not found`);
+    } else if (!(await this.views.hasHistory(id))) {
       throw new NotFoundException(`Contact ${id} not found`);
     }
     // An agent never learns about another business unit's agents: their refusals naming this contact are left out.
-    const visible = reader.kind === 'platform' ? events : events.filter((e) => {
-      const unit = e.data['businessUnitId'];
-      return unit === undefined || unit === reader.businessUnitId;
+    const page = await this.views.history(id, {
+      limit: query.limit === undefined ? 100 : Number(query.limit),
+      ...(query.after !== undefined ? { after: query.after } : {}),
+      ...(reader.kind === 'agent' ? { businessUnitId: reader.businessUnitId } : {}),
     });
-    return { contactId: id, events: visible };
+    return { contactId: id, ...page };
   }
 
   private async visibleContact(reader: Reader, contactId: string) {
@@ -158,8 +184,4 @@ export class ContactsController {
     }
     return contact;
   }
-}
-
-function stripUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }

@@ -1,32 +1,38 @@
 /** POST /v1/contacts/end-batch (DESIGN §10): parse, call the bus, answer every contact's branch and a summary. */
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CONTACT_ID_PATTERN, MEDIA_TYPES } from '#contacts';
+import { SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf } from '../http/command-context.js';
-import { InvalidInputError, identifier, jsonSchema, list, oneOf, optional, parseBody, text, type Field } from '../http/input.js';
+import { StoreFailures } from '../http/openapi.js';
+import { EndBatchBody, IdempotencyKeyHeader, MAX_BATCH, Problem, type Static } from '../http/schemas.js';
+import { Input, InvalidInputError } from '../http/validation.js';
 import { EndContactBatchCommand, type BatchSelection } from './end-contact-batch.command.js';
 
-export const MAX_BATCH = 1_000;
+export { MAX_BATCH };
 
-const contactIdField = text({ pattern: CONTACT_ID_PATTERN, patternHint: 'a decimal string of 1 to 19 digits', maxLength: 19 });
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const filterShape = {
-  mediaType: optional(oneOf(MEDIA_TYPES)),
-  skill: optional(text({ maxLength: 128 })),
-  startedBefore: optional(text({ pattern: ISO_TIME, patternHint: 'an ISO-8601 date-time with a zone, e.g. 2026-01-31T14:02:00Z', maxLength: 40 })),
-};
-const batchShape = {
-  contactIds: optional(nonEmpty(list(contactIdField, { maxItems: MAX_BATCH }))),
-  filter: optional(nested(filterShape)),
-  limit: optional(integer(1, MAX_BATCH)),
-  commandId: optional(identifier()),
+const BatchAnswer = {
+  type: 'object',
+  required: ['batchId', 'results', 'summary'],
+  properties: {
+    batchId: { type: 'string' },
+    branch: { type: 'string', description: 'present when the whole batch was refused (the caller)' },
+    error: { type: 'object' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['contactId', 'branch', 'status'],
+        properties: { contactId: { type: 'string' }, branch: { type: 'string' }, status: { type: 'integer' }, error: { type: 'object' } },
+      },
+    },
+    summary: { type: 'object', additionalProperties: { type: 'integer' }, description: 'contacts per branch' },
+  },
 };
 
 @ApiTags('contacts')
-@ApiBearerAuth()
 @Controller('v1/contacts')
 export class EndContactBatchController {
   constructor(private readonly commands: CommandBus) {}
@@ -34,17 +40,18 @@ export class EndContactBatchController {
   @Post('end-batch')
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'EndContactBatch',
     summary: 'End up to 1,000 contacts: listed by ID, or the active contacts of your business unit matching a filter (SecurityUser with Contacts.End)',
     description: 'Each contact goes through the same EndContact path as a single end; the batch command ID is every end’s correlationId.',
   })
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'The batch command ID: a retry answers the same results and writes nothing new' })
-  @ApiBody({ schema: { ...jsonSchema(batchShape), description: 'Exactly one of contactIds or filter; limit only with filter (default 1000)' } })
-  @ApiResponse({ status: 200, description: '{results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal' })
-  @ApiResponse({ status: 400, description: 'Bad input, naming the field' })
-  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser for the whole batch (named contacts each get their refusal)' })
-  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End' })
-  async endBatch(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown) {
-    const input = parseBody(batchShape, body);
+  @ApiBearerAuth(SECURITY_USER_SCHEME)
+  @Input({ headers: IdempotencyKeyHeader, body: EndBatchBody, credentialFirst: true })
+  @ApiResponse({ status: 200, description: '{batchId, results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal', schema: BatchAnswer as never })
+  @ApiResponse({ status: 400, description: 'Bad input, naming the field', schema: Problem as never })
+  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser for the whole batch', schema: BatchAnswer as never })
+  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End', schema: BatchAnswer as never })
+  @StoreFailures()
+  async endBatch(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() input: Static<typeof EndBatchBody>) {
     const selection = selectionOf(input);
     const batchId = commandIdOf(request, input.commandId);
     const answer = await this.commands.execute(
@@ -81,49 +88,4 @@ function selectionOf(input: { contactIds?: string[]; filter?: Filter; limit?: nu
     return { kind: 'filter', filter: input.filter, limit: input.limit ?? MAX_BATCH };
   }
   throw new InvalidInputError('contactIds', 'or filter is required');
-}
-
-function nonEmpty<T>(field: Field<T[]>): Field<T[]> {
-  return {
-    ...field,
-    schema: { ...field.schema, minItems: 1 },
-    parse(value, name) {
-      const items = field.parse(value, name);
-      if (items.length === 0) throw new InvalidInputError(name, 'must have at least 1 item');
-      return items;
-    },
-  };
-}
-
-function integer(min: number, max: number): Field<number> {
-  return {
-    optional: false,
-    schema: { type: 'integer', minimum: min, maximum: max },
-    parse(value, name) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw new InvalidInputError(name, `must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-      }
-      return value;
-    },
-  };
-}
-
-/** An object field: its own unknown keys and bad values are refused under `name.key`. */
-function nested<S extends Record<string, Field<unknown>>>(shape: S): Field<{ [K in keyof S]?: S[K] extends Field<infer T> ? Exclude<T, undefined> : never }> {
-  return {
-    optional: false,
-    schema: jsonSchema(shape),
-    parse(value, name) {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidInputError(name, 'must be a JSON object');
-      for (const key of Object.keys(value)) {
-        if (!Object.hasOwn(shape, key)) throw new InvalidInputError(`${name}.${key}`, `is not a known field (expected: ${Object.keys(shape).join(', ')})`);
-      }
-      const result: Record<string, unknown> = {};
-      for (const [key, field] of Object.entries(shape)) {
-        const item = (value as Record<string, unknown>)[key];
-        if (item !== undefined) result[key] = field.parse(item, `${name}.${key}`);
-      }
-      return result as { [K in keyof S]?: S[K] extends Field<infer T> ? Exclude<T, undefined> : never };
-    },
-  };
 }

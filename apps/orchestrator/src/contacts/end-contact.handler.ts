@@ -47,7 +47,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   async execute(command: EndContactCommand): Promise<EndContactResult> {
     const started = performance.now();
     const result = await this.decideAndRecord(command.request);
-    this.metrics.endContact(result.branch, command.request.source, (performance.now() - started) / 1000);
+    this.metrics.endContact(result.branch, command.request.source, (performance.now() - started) / 1000, result.branch === 'OnSuccess' && result.replayed);
     return result;
   }
 

@@ -5,28 +5,21 @@
  */
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import {
-  BRANCHES,
-  DEFAULT_SECURITY_USER_VARIABLE,
-  SCRIPT_TYPES,
-  resolveInput,
-  selectBranch,
-} from '#contacts';
-import { clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
+import { DEFAULT_SECURITY_USER_VARIABLE, resolveInput, selectBranch } from '#contacts';
+import { CommandIdConflictError, clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
 import { ViewsService } from '../read-side/views.service.js';
-import { dictionary, identifier, jsonSchema, list, oneOf, optional, parseBody, text } from '../http/input.js';
+import { IdempotencyKeyHeader, Problem, StudioActionBody, StudioAnswer, type Static } from '../http/schemas.js';
+import { Input } from '../http/validation.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { studioBodyOf } from './end-contact.http.js';
 
-const actionShape = {
-  SecurityUser: optional(text({ maxLength: 8192, minLength: 0 })),
-  ContactID: text({ maxLength: 256, minLength: 0 }),
-  variables: optional(dictionary({ maxEntries: 1000, maxValueLength: 8192 })),
-  branches: optional(list(oneOf(BRANCHES), { maxItems: BRANCHES.length })),
-  scriptType: optional(oneOf(SCRIPT_TYPES)),
-  commandId: optional(identifier()),
+const STUDIO_EXAMPLES = {
+  OnSuccess: { summary: 'OnSuccess', value: { branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } } },
+  OnInvalidSecurityUser: { summary: 'OnInvalidSecurityUser', value: { branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser', message: 'The SecurityUser has expired' } } },
+  OnUnauthorized: { summary: 'OnUnauthorized', value: { branch: 'OnUnauthorized', condition: 'OnUnauthorized', outputs: {}, error: { code: 'Unauthorized', message: 'Agent ada lacks permission Contacts.End' } } },
+  OnInvalidContactID: { summary: 'OnInvalidContactID, taken as Default when the script does not define it', value: { branch: 'Default', condition: 'OnInvalidContactID', outputs: {}, error: { code: 'InvalidContactID', message: 'Contact 5000123 is not active' } } },
 };
 
 @ApiTags('studio')
@@ -39,14 +32,24 @@ export class StudioActionController {
 
   @Post('end-a-contact')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The End a Contact Studio action', description: 'Always 200 {branch, condition, outputs, error?}' })
-  @ApiBody({ schema: jsonSchema(actionShape) })
-  async endAContact(@Req() request: FastifyRequest, @Body() body: unknown) {
-    const input = parseBody(actionShape, body);
+  @ApiOperation({ operationId: 'EndAContactAction', summary: 'The End a Contact Studio action', description: 'Always 200 {branch, condition, outputs, error?} for a request shaped like the action' })
+  @Input({ headers: IdempotencyKeyHeader, body: StudioActionBody })
+  @ApiResponse({ status: 200, description: 'The branch the script takes', schema: StudioAnswer as never, examples: STUDIO_EXAMPLES } as never)
+  @ApiResponse({ status: 400, description: 'Not shaped like the action (wrong types, unknown fields), named', schema: Problem as never })
+  @ApiResponse({ status: 413, description: 'The body is over 1 MB', schema: Problem as never })
+  @ApiResponse({ status: 415, description: 'The body is not application/json', schema: Problem as never })
+  async endAContact(@Req() request: FastifyRequest, @Body() input: Static<typeof StudioActionBody>) {
     const variables = input.variables ?? {};
     const securityUser = resolveInput(input.SecurityUser ?? `{${DEFAULT_SECURITY_USER_VARIABLE}}`, variables);
     const contactId = resolveInput(input.ContactID, variables);
-    const commandId = commandIdOf(request, input.commandId);
+    let commandId: string;
+    try {
+      commandId = commandIdOf(request, input.commandId);
+    } catch (error) {
+      // Shaped like the action, so answered as one: the script takes Default.
+      if (!(error instanceof CommandIdConflictError)) throw error;
+      return { branch: 'Default', condition: 'Default', outputs: {}, error: { code: 'CommandIdConflict', message: error.message } };
+    }
     const result = await this.commands.execute(
       new EndContactCommand({
         // An unresolved reference is kept as written: it then fails the check it belongs to, in the seed's order.

@@ -1,59 +1,55 @@
 /** Platform administration of the security directory, and SetSecurityUser. */
 import { Body, ConflictException, Controller, HttpCode, NotFoundException, Param, Post, Put, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { KNOWN_PERMISSIONS } from '#security';
-import { Credentials } from './credentials.js';
-import { commandIdOf, metadataFor } from '../http/command-context.js';
-import { bool, identifier, jsonSchema, list, oneOf, parseBody, text } from '../http/input.js';
+import { randomUUID } from 'node:crypto';
+import { metadataFor } from '../http/command-context.js';
+import { Agent, AgentBody, AgentPath, IssuedSecurityUser, Problem, Profile, ProfileBody, ProfilePath, SecurityUserBody, type Static } from '../http/schemas.js';
+import { Input } from '../http/validation.js';
+import { StoreFailures } from '../http/openapi.js';
+import { Credential } from './credential.guard.js';
 import { DirectoryService, InactiveAgentError, UnknownAgentError } from './directory.service.js';
 
-const profileShape = { name: text({ maxLength: 128 }), permissions: list(oneOf(KNOWN_PERMISSIONS), { maxItems: 32 }) };
-const agentShape = { businessUnitId: identifier(), securityProfileId: identifier(), active: bool() };
-const securityUserShape = { agentId: identifier() };
-const idField = identifier();
-
 @ApiTags('directory')
-@ApiBearerAuth()
 @Controller('v1')
 export class DirectoryController {
-  constructor(
-    private readonly directory: DirectoryService,
-    private readonly credentials: Credentials,
-  ) {}
+  constructor(private readonly directory: DirectoryService) {}
 
   @Put('security-profiles/:profileId')
-  @ApiOperation({ summary: 'Define a security profile (platform credential)' })
-  @ApiBody({ schema: jsonSchema(profileShape) })
-  async putProfile(@Req() request: FastifyRequest, @Param('profileId') profileId: string, @Body() body: unknown) {
-    this.credentials.requirePlatform(request);
-    const id = idField.parse(profileId, 'profileId');
-    const input = parseBody(profileShape, body);
-    return this.directory.putProfile({ profileId: id, ...input }, metadataFor(request, commandIdOf(request, undefined), 'http'));
+  @ApiOperation({ operationId: 'PutSecurityProfile', summary: 'Define a security profile (platform credential)' })
+  @Credential('platform')
+  @Input({ params: ProfilePath, body: ProfileBody })
+  @ApiResponse({ status: 200, description: 'The profile', schema: Profile as never })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @StoreFailures()
+  async putProfile(@Req() request: FastifyRequest, @Param() params: Static<typeof ProfilePath>, @Body() body: Static<typeof ProfileBody>) {
+    return this.directory.putProfile({ profileId: params.profileId, ...body }, metadataFor(request, randomUUID(), 'http'));
   }
 
   @Put('agents/:agentId')
-  @ApiOperation({ summary: 'Register or update an agent (platform credential)' })
-  @ApiBody({ schema: jsonSchema(agentShape) })
-  async putAgent(@Req() request: FastifyRequest, @Param('agentId') agentId: string, @Body() body: unknown) {
-    this.credentials.requirePlatform(request);
-    const id = idField.parse(agentId, 'agentId');
-    const input = parseBody(agentShape, body);
-    return this.directory.putAgent({ agentId: id, ...input }, metadataFor(request, commandIdOf(request, undefined), 'http'));
+  @ApiOperation({ operationId: 'PutAgent', summary: 'Register or update an agent (platform credential)' })
+  @Credential('platform')
+  @Input({ params: AgentPath, body: AgentBody })
+  @ApiResponse({ status: 200, description: 'The agent', schema: Agent as never })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @StoreFailures()
+  async putAgent(@Req() request: FastifyRequest, @Param() params: Static<typeof AgentPath>, @Body() body: Static<typeof AgentBody>) {
+    return this.directory.putAgent({ agentId: params.agentId, ...body }, metadataFor(request, randomUUID(), 'http'));
   }
 
   @Post('security-users')
   @HttpCode(201)
-  @ApiOperation({ summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)' })
-  @ApiBody({ schema: jsonSchema(securityUserShape) })
-  @ApiResponse({ status: 201, description: '{securityUser, agentId, businessUnitId, expiresAt}' })
-  @ApiResponse({ status: 404, description: 'Unknown agent' })
-  @ApiResponse({ status: 409, description: 'Inactive agent' })
-  async setSecurityUser(@Req() request: FastifyRequest, @Body() body: unknown) {
-    this.credentials.requirePlatform(request);
-    const { agentId } = parseBody(securityUserShape, body);
+  @ApiOperation({ operationId: 'SetSecurityUser', summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)' })
+  @Credential('platform')
+  @Input({ body: SecurityUserBody })
+  @ApiResponse({ status: 201, description: 'The SecurityUser', schema: IssuedSecurityUser as never })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 404, description: 'Unknown agent', schema: Problem as never })
+  @ApiResponse({ status: 409, description: 'Inactive agent', schema: Problem as never })
+  @StoreFailures()
+  async setSecurityUser(@Body() body: Static<typeof SecurityUserBody>) {
     try {
-      return await this.directory.issue(agentId);
+      return await this.directory.issue(body.agentId);
     } catch (error) {
       if (error instanceof UnknownAgentError) throw new NotFoundException(error.message);
       if (error instanceof InactiveAgentError) throw new ConflictException(error.message);

@@ -1,18 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '#event-store';
-import { InvalidInputError, identifier } from './input.js';
+import { ConflictException } from '@nestjs/common';
 import type { RequestLike } from './auth.js';
 
-const commandIdField = identifier();
-
-/** The command ID from `Idempotency-Key` or the body (they must agree), else a new one. */
+/** The command ID from `Idempotency-Key` or the body (they must agree), else a new one. Both were validated by the route's schemas. */
 export function commandIdOf(request: RequestLike, bodyCommandId: string | undefined): string {
   const header = request.headers['idempotency-key'];
-  const fromHeader = typeof header === 'string' ? commandIdField.parse(header, 'Idempotency-Key') : undefined;
+  const fromHeader = typeof header === 'string' ? header : undefined;
   if (fromHeader !== undefined && bodyCommandId !== undefined && fromHeader !== bodyCommandId) {
-    throw new InvalidInputError('commandId', 'differs from the Idempotency-Key header');
+    throw new CommandIdConflictError();
   }
   return fromHeader ?? bodyCommandId ?? randomUUID();
+}
+
+/**
+ * `Idempotency-Key` and the body's `commandId` name two different commands: each part is valid alone (the document
+ * cannot say "equal across parts"), so it is a conflict, 409, not a malformed request.
+ */
+export class CommandIdConflictError extends ConflictException {
+  constructor() {
+    super({ statusCode: 409, error: 'Conflict', field: 'commandId', message: 'commandId differs from the Idempotency-Key header: send one, or the same in both' });
+  }
 }
 
 /** X-Correlation-Id when usable; the service then takes it as the request ID. */

@@ -5,6 +5,7 @@
 import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { maskConnectionStrings } from '#event-store';
+import { NonBlockingDestination } from './log-destination.js';
 
 export type AppLogger = Logger;
 
@@ -30,16 +31,21 @@ export const REDACTED_PATHS = [
 /** A connection string's password in any message (an error quoting the address it tried) is masked too. */
 const withoutPasswords = (line: string): string => (line.includes('://') ? maskConnectionStrings(line) : line);
 
+/** The logger: pretty on a terminal, else JSON lines to `destination` (by default the non-blocking stdout below). */
 export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY), destination?: DestinationStream): AppLogger {
   const options = {
     level,
     base: { service: 'contact-orchestrator' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     hooks: { streamWrite: withoutPasswords },
-    ...(terminal && !destination ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  if (terminal) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+  return pino(options, logDestination);
 }
+
+/** JSON lines to stdout, never blocking the event loop (log-destination.ts); shutdown flushes it with a bounded wait. */
+export const logDestination = new NonBlockingDestination(1);
 
 /**
  * Nest's own messages go through the service's pino logger (nestjs-pino's Logger). No middleware: the request log

@@ -7,14 +7,17 @@
 import { randomUUID } from 'node:crypto';
 import type { EndContactResult } from '../contacts/end-contact.command.js';
 import { studioBodyOf, type ActionError } from '../contacts/end-contact.http.js';
-import { InvalidInputError, identifier, parseBody, text } from '../http/input.js';
+import Type from 'typebox';
+import { Identifier } from '../http/schemas.js';
+import { InvalidInputError, validate } from '../http/validation.js';
 
 /** The command record's value: exactly these three fields, all strings. */
 export const COMMAND_SHAPE = {
-  commandId: identifier(),
-  contactId: text({ maxLength: 256 }),
-  securityUser: text({ maxLength: 8192 }),
+  commandId: Identifier(),
+  contactId: Type.String({ minLength: 1, maxLength: 256 }),
+  securityUser: Type.String({ minLength: 1, maxLength: 8192 }),
 };
+const COMMAND = Type.Object(COMMAND_SHAPE, { additionalProperties: false });
 
 export const CORRELATION_ID_HEADER = 'correlation-id';
 export const DLQ_HEADERS = {
@@ -111,22 +114,23 @@ export function parseCommandMessage(value: Buffer | null): ParsedMessage {
     ...readableField(json, 'commandId', COMMAND_SHAPE.commandId),
     ...readableField(json, 'contactId', COMMAND_SHAPE.contactId),
   };
-  // parseBody checks `key in shape`, which lets inherited names (`__proto__`, `constructor`, `toString`) through.
+  // Named before the schema check, so `__proto__`, `constructor` or `toString` is reported as the unknown field it is.
   const unknown = Object.keys(json).find((key) => !Object.hasOwn(COMMAND_SHAPE, key));
   if (unknown !== undefined) {
     return { ok: false, field: unknown, message: `${unknown} is not a known field (expected: ${Object.keys(COMMAND_SHAPE).join(', ')})`, ...readable };
   }
   try {
-    return { ok: true, command: parseBody(COMMAND_SHAPE, json) };
+    return { ok: true, command: validate<EndContactMessage>(COMMAND, json) };
   } catch (error) {
     if (error instanceof InvalidInputError) return { ok: false, field: error.field, message: error.message, ...readable };
     throw error;
   }
 }
 
-function readableField(json: Record<string, unknown>, name: 'commandId' | 'contactId', field: { parse(value: unknown, name: string): string }): Record<string, string> {
+function readableField(json: Record<string, unknown>, name: 'commandId' | 'contactId', field: (typeof COMMAND_SHAPE)[typeof name]): Record<string, string> {
+  if (!Object.hasOwn(json, name)) return {};
   try {
-    return Object.hasOwn(json, name) ? { [name]: field.parse(json[name], name) } : {};
+    return { [name]: validate<string>(field, json[name]) };
   } catch {
     return {};
   }

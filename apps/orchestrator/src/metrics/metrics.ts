@@ -18,6 +18,12 @@ export class Metrics {
     labelNames: ['branch', 'source'] as const,
     registers: [this.registry],
   });
+  private readonly replays = new Counter({
+    name: 'contact_orchestrator_end_contact_replays_total',
+    help: 'EndContact retries answered with the original OnSuccess (same command ID): nothing new was ended or written.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'contact_orchestrator_end_contact_seconds',
     help: 'Time to decide and record an EndContact.',
@@ -33,9 +39,13 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1 });
   }
 
-  /** One EndContact decided: its branch, where it came from, and how long it took end to end in the handler. */
-  endContact(branch: string, source: string, seconds: number): void {
-    this.outcomes.inc({ branch, source });
+  /**
+   * One EndContact answered: its branch, where it came from, and how long it took end to end in the handler. A replay
+   * (a retry of a command that already succeeded) is counted apart, so OnSuccess counts contacts actually ended.
+   */
+  endContact(branch: string, source: string, seconds: number, replayed = false): void {
+    if (replayed) this.replays.inc({ source });
+    else this.outcomes.inc({ branch, source });
     this.latency.observe({ source }, seconds);
   }
 

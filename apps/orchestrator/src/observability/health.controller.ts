@@ -1,6 +1,7 @@
 /** GET /health: liveness and readiness (event store reachable, views caught up with the log). */
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Health } from '../http/schemas.js';
 import { HealthCheck, HealthCheckService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { EventStore } from '#event-store';
 import { ViewsService } from '../read-side/views.service.js';
@@ -21,7 +22,9 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness and readiness' })
+  @ApiOperation({ operationId: 'Health', summary: 'Liveness and readiness' })
+  @ApiResponse({ status: 200, description: 'Every check up, with its details', schema: Health as never })
+  @ApiResponse({ status: 503, description: 'A check down: the same report, each check with its details', schema: Health as never })
   check() {
     return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check(), () => this.fanout.check()]);
   }

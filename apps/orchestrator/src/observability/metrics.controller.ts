@@ -1,6 +1,7 @@
 /** GET /metrics: Prometheus text. Positions are gauges of the SQLite log; lag is head minus checkpoint. */
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { StoreFailures } from '../http/openapi.js';
 import { Gauge } from 'prom-client';
 import type { EventStore } from '#event-store';
 import { FanoutService } from '../fanout/fanout.service.js';
@@ -70,7 +71,9 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process' })
+  @ApiResponse({ status: 200, description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } as never)
+  @StoreFailures()
+  @ApiOperation({ operationId: 'Metrics', summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process' })
   @ApiProduces('text/plain')
   scrape(): Promise<string> {
     return this.metrics.scrape();

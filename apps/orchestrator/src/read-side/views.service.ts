@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contactStreamId } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type OnlineRebuildState, type ViewsSource } from '#projections';
+import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type HistoryQuery, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
@@ -88,7 +88,11 @@ export class ViewsService {
     return this.host.reader.list(query);
   }
 
-  history(contactId: string): Promise<HistoryEntry[]> {
-    return this.host.reader.history(contactId);
+  history(contactId: string, query: HistoryQuery): Promise<{ events: HistoryEntry[]; next?: string }> {
+    return this.host.reader.history(contactId, query);
+  }
+
+  hasHistory(contactId: string): Promise<boolean> {
+    return this.host.reader.hasHistory(contactId);
   }
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Subscription, type CheckpointedHandler, type EventBatches } from './subscription.js';
 
@@ -97,4 +98,30 @@ describe('Subscription: a source, a handler, a checkpoint committed with the wor
     expect(await subscription.waitFor(1n, 50)).toBe(false);
     await subscription.stop();
   });
+
+  it('keeps no abort listener per retry: after 200 failed attempts the stop signal holds as many as after the first', async () => {
+    let signal: AbortSignal | undefined;
+    let attempts = 0;
+    const listeners: number[] = [];
+    const { batches } = log(5, 5);
+    const failing: CheckpointedHandler<E> = {
+      resume: async (given) => {
+        signal = given;
+        listeners.push(getEventListeners(given, 'abort').length);
+        return undefined;
+      },
+      handle: () => {
+        attempts += 1;
+        throw new Error('store locked');
+      },
+    };
+    const subscription = new Subscription('test', batches, failing, { logger: quiet, backoff: { initialMs: 0, maxMs: 0 }, onFailure: () => false });
+    subscription.start();
+    while (attempts < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(getEventListeners(signal!, 'abort').length).toBeLessThanOrEqual(listeners[0]! + 1);
+    expect(Math.max(...listeners)).toBe(listeners[0]);
+    await subscription.stop();
+    expect(getEventListeners(signal!, 'abort')).toHaveLength(0);
+  });
 });
+
