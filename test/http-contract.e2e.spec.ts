@@ -145,7 +145,10 @@ describe('the OpenAPI document', () => {
     }
     const end = doc.paths['/v1/contacts/{contactId}/end']!['post']!;
     expect(end.security).toEqual([{ securityUser: [] }]);
-    expect(Object.keys(end.responses).sort()).toEqual(['200', '400', '401', '403', '404', '409', '413', '415', '503']);
+    // 408, 413, 415 and 429 are the HTTP limits' answers (README "Security"), in the end command's own body.
+    expect(Object.keys(end.responses).sort()).toEqual(['200', '400', '401', '403', '404', '408', '409', '413', '415', '429', '503']);
+    expect((end.responses['429'] as { headers?: object }).headers).toHaveProperty('Retry-After');
+    expect(Object.keys(doc.paths['/health']!['get']!.responses)).not.toContain('429');
     expect(doc.paths['/v1/contacts/{contactId}']!['get']!.security).toEqual([{ platform: [] }, { securityUser: [] }]);
     const examples = (path: string, method: string, status: string) =>
       Object.keys((doc.paths[path]![method]!.responses[status]!.content as Record<string, { examples?: object }>)['application/json']!.examples ?? {});
@@ -162,7 +165,7 @@ type OpenApi = {
   paths: Record<string, Record<string, {
     security?: unknown[];
     parameters?: Array<{ name: string; in: string; schema: { pattern?: string; enum?: unknown[] } }>;
-    responses: Record<string, { content?: unknown; links?: Record<string, unknown> }>;
+    responses: Record<string, { content?: unknown; links?: Record<string, unknown>; headers?: Record<string, unknown> }>;
   }>>;
 };
 

@@ -84,7 +84,7 @@ export class ContactsController {
   @endAnswer(403, 'OnUnauthorized: no Contacts.End', 'OnUnauthorized')
   @endAnswer(404, 'OnInvalidContactID: unknown, or another business unit’s (same answer)', 'OnInvalidContactID')
   @endAnswer(409, 'OnInvalidContactID: not active (already ended); or Default with error.code CommandIdConflict when Idempotency-Key and the body’s commandId differ', 'OnInvalidContactID')
-  @endAnswer(413, 'Default: the body is over 1 MB')
+  @endAnswer(413, 'Default: the body is over HTTP_BODY_LIMIT_BYTES (16 KB)')
   @endAnswer(415, 'Default: the body is not application/json')
   @endAnswer(503, 'Default: event store unavailable, nothing written', 'Default')
   async end(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('contactId') contactId: string, @Body() body: Static<typeof EndContactBody> | null | undefined) {
