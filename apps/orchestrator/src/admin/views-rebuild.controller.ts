@@ -36,6 +36,7 @@ export class ViewsRebuildController {
   @Credential('platform')
   @Input({ body: EmptyBody, bodyRequired: false })
   @ApiResponse({ status: 202, description: `Started: ${STATE_DESCRIPTION}`, schema: RebuildState as never })
+  @ApiResponse({ status: 400, description: 'A body other than {} (or none)', schema: Problem as never })
   @ApiResponse({ status: 409, description: 'A rebuild is already running', schema: Problem as never })
   @StoreFailures()
   start() {

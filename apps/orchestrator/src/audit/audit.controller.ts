@@ -3,7 +3,7 @@
  * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
  */
 import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { SqliteEventStore, type EventStore } from '#event-store';
@@ -53,7 +53,6 @@ export class AuditController {
 
   @Get('events')
   @ApiOperation({ summary: 'Every event in log order as NDJSON, one {position, recordedAt, streamId, type, data, metadata} a line (platform, or Audit.Read for its business unit)' })
-  @ApiProduces('application/x-ndjson')
   @ApiBearerAuth(PLATFORM_SCHEME)
   @ApiBearerAuth(SECURITY_USER_SCHEME)
   @Input({ query: AuditQuery, credentialFirst: true })

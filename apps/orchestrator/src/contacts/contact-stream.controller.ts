@@ -3,9 +3,10 @@
  * Closed cleanly at shutdown so the server can stop.
  */
 import { Controller, Get, HttpException, HttpStatus, Inject, Injectable, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Credential, readerOf } from '../directory/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
+import { Problem } from '../http/schemas.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { ContactView } from '#projections';
@@ -55,8 +56,8 @@ export class ContactStreamController {
   @Get('stream')
   @ApiOperation({ operationId: 'StreamContacts', summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
   @Credential('reader')
-  @ApiProduces('text/event-stream')
   @ApiResponse({ status: 200, description: 'A stream of `event: contact` with the contact view as data', content: { 'text/event-stream': { schema: { type: 'string' } } } } as never)
+  @ApiResponse({ status: 429, description: 'This credential already holds SSE_STREAMS_PER_CREDENTIAL open streams', schema: Problem as never })
   @StoreFailures()
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const reader = readerOf(request);

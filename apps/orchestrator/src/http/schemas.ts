@@ -6,7 +6,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { BRANCHES, CONTACT_ID_PATTERN, MEDIA_TYPES, SCRIPT_TYPES } from '#contacts';
 import { KNOWN_PERMISSIONS } from '#security';
-import { POINT_IN_TIME_PATTERN } from '../read-side/point-in-time.js';
+import { ISO_DATE_TIME_SOURCE, POINT_IN_TIME_PATTERN } from '../read-side/point-in-time.js';
 
 const IDENTIFIER_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
 const IDENTIFIER_HINT = 'letters, digits and . _ : - (1-128 characters, starting with a letter or digit)';
@@ -103,7 +103,6 @@ export const AuditQuery = Type.Object(
 export const EmptyBody = Type.Object({}, { additionalProperties: false });
 
 export const MAX_BATCH = 1_000;
-const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$';
 export const EndBatchBody = Type.Object(
   {
     contactIds: Type.Optional(Type.Array(ContactId, { minItems: 1, maxItems: MAX_BATCH, description: 'the contacts to end (or give filter)' })),
@@ -112,7 +111,7 @@ export const EndBatchBody = Type.Object(
         {
           mediaType: Type.Optional(MediaType),
           skill: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-          startedBefore: Type.Optional(Type.String({ maxLength: 40, pattern: ISO_DATE_TIME, description: 'an ISO-8601 date-time with a zone', examples: ['2026-01-31T14:02:00Z'] })),
+          startedBefore: Type.Optional(Type.String({ maxLength: 40, pattern: `^${ISO_DATE_TIME_SOURCE}$`, description: 'an ISO-8601 date-time with a zone, on a date that exists', examples: ['2026-01-31T14:02:00Z'] })),
         },
         { additionalProperties: false, description: 'the active contacts of your business unit that match (or give contactIds)' },
       ),
@@ -120,7 +119,14 @@ export const EndBatchBody = Type.Object(
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH, description: 'with filter: how many at most (default 1000)' })),
     commandId: Type.Optional(Identifier('the batch command ID (same as Idempotency-Key when both are sent)', 'batch-2026-11-27')),
   },
-  { additionalProperties: false, description: 'Exactly one of contactIds or filter; limit only with filter' },
+  {
+    additionalProperties: false,
+    description: 'Exactly one of contactIds or filter; limit only with filter',
+    // One of the two forms; with contactIds, neither filter nor limit.
+    anyOf: [{ required: ['contactIds'] }, { required: ['filter'] }],
+    if: { required: ['contactIds'] },
+    then: { properties: { filter: false, limit: false } },
+  },
 );
 
 export const HistoryQuery = Type.Object(

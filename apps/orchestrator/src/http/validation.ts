@@ -133,6 +133,8 @@ function refusal(part: keyof typeof PART_NAMES, errors: ErrorObject[]): InvalidI
       return new InvalidInputError(at, `must have at most ${String(error.params['limit'])} items`);
     case 'maxProperties':
       return new InvalidInputError(at, `must have at most ${String(error.params['limit'])} entries`);
+    case 'false schema':
+      return new InvalidInputError(at, 'is not allowed with the other fields given');
     default:
       return new InvalidInputError(at, error.message ?? 'is not valid');
   }

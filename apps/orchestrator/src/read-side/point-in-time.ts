@@ -9,20 +9,26 @@ import type { ContactView } from '#projections';
 /** A log position (inclusive), or a time: the last event recorded at or before it. */
 export type PointInTime = { position: bigint } | { time: Date };
 
-/** A decimal log position, or an ISO-8601 date-time with a zone (`Z` or `±hh:mm`). */
-export const POINT_IN_TIME_PATTERN =
-  /^(?:\d{1,40}|\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d))$/;
+/**
+ * A calendar date that exists: 30-day months stop at 30, February at 28, and February 29 only in leap years
+ * (divisible by 4, centuries only by 400). A pattern that says exactly this lets the API document promise that every
+ * time it calls valid is accepted.
+ */
+const CALENDAR_DATE =
+  '(?:\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))' +
+  '|(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)';
+/** An ISO-8601 date-time with a zone (`Z` or `±hh:mm`) on a date that exists. */
+export const ISO_DATE_TIME_SOURCE = `${CALENDAR_DATE}T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,9})?)?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)`;
 
-/** Undefined for a well-formed but impossible time (2026-02-30T…). */
+/** A decimal log position, or an ISO-8601 date-time with a zone. */
+export const POINT_IN_TIME_PATTERN = new RegExp(`^(?:\\d{1,40}|${ISO_DATE_TIME_SOURCE})$`);
+
+/** The point a well-formed value names (POINT_IN_TIME_PATTERN); undefined for anything else. */
 export function parsePointInTime(value: string): PointInTime | undefined {
   if (/^\d+$/.test(value)) return { position: BigInt(value) };
+  if (!POINT_IN_TIME_PATTERN.test(value)) return undefined;
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) return undefined;
-  // Date accepts 2026-02-30 and rolls it over: the calendar date must read back the same.
-  const [, y, m, d] = /^(\d{4})-(\d{2})-(\d{2})/.exec(value)!;
-  const probe = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
-  if (probe.getUTCFullYear() !== Number(y) || probe.getUTCMonth() !== Number(m) - 1 || probe.getUTCDate() !== Number(d)) return undefined;
-  return { time };
+  return Number.isNaN(time.getTime()) ? undefined : { time };
 }
 
 const isAtOrBefore = (event: RecordedEvent, at: PointInTime): boolean =>
