@@ -5,6 +5,7 @@
  * synchronous log write, so neither SIGTERM nor the 30 s forced exit could run, and a second SIGTERM did nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAIN, removeDataDir, tempDataDir } from './harness/service.js';
@@ -20,9 +21,9 @@ afterEach(() => {
 
 async function started(): Promise<{ url: string; token: string }> {
   dataDir = tempDataDir();
-  const token = 'log-pipe-platform-token';
+  const token = randomBytes(24).toString('base64url');
   child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEY: 'log-pipe-signing-key-that-is-32-bytes-long', LOG_LEVEL: 'info' },
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64url'), LOG_LEVEL: 'info', HTTP_REQUEST_TIMEOUT_MS: '600000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -83,7 +84,8 @@ describe('SIGTERM with the log pipe gone', () => {
     child!.stdout!.pause();
     child!.stderr!.pause();
     await logLines(url, token, 2_000);
-    // Half a request: headers promise 100 bytes, 10 arrive; the server waits for the rest and cannot close.
+    // Half a request: headers promise 100 bytes, 10 arrive; the server waits for the rest and cannot close (the body
+    // deadline, HTTP_REQUEST_TIMEOUT_MS, is set past the forced exit for this).
     const { hostname, port } = new URL(url);
     const socket = connect(Number(port), hostname);
     socket.on('error', () => undefined);
