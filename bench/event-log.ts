@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata } from '../libs/event-store/src/index.js';
+import { seededRandom as random } from '../test/harness/random.js';
 
 /** One row of the events table, before its position (the store assigns it). */
 export interface LogEvent {
@@ -29,18 +30,6 @@ const PROFILES = [
 ];
 // Contacts live for a while: about this many are active at once, so ends interleave with starts like in real use.
 const ACTIVE_TARGET = 5_000;
-
-/** Mulberry32: small, fast and seeded. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function metadata(pick: () => number, source?: EventMetadata['source']): EventMetadata {
   const commandId = randomUUID();

@@ -6,6 +6,7 @@ import { foldContact, type ContactEventEnvelope } from '#contacts';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 import { settledHead } from './harness/views.js';
+import { seededRandom as random } from './harness/random.js';
 
 type View = { contactId: string; businessUnitId: string; state: string; position: string; [k: string]: unknown };
 type HistoryEvent = { type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; position: string; recordedAt: string };
@@ -20,18 +21,6 @@ const ids: string[] = [];
 
 const get = <T = Record<string, unknown>>(path: string, token?: string) => client.request<T>('GET', path, token === undefined ? {} : { token });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Mulberry32: a seeded generator, so a failure names a log that can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function snapshot(contactId: string, position: string): Promise<void> {
   const live = await get<View>(`/v1/contacts/${contactId}`);
