@@ -63,7 +63,7 @@ async function seedEnder(url, token) {
     if (!answer.ok) throw new Error(`${method} ${path} answered ${answer.status}: ${await answer.text()}`);
     return answer.json();
   };
-  await call('PUT', '/v1/security-profiles/contract-ender', { name: 'Contract ender', permissions: ['Contacts.End', 'Contacts.View'] });
+  await call('PUT', '/v1/security-profiles/contract-ender', { name: 'Contract ender', permissions: ['Contacts.End', 'Contacts.View', 'Audit.Read'] });
   await call('PUT', '/v1/agents/contract-ender', { businessUnitId: 'acme', securityProfileId: 'contract-ender', active: true });
   return (await call('POST', '/v1/security-users', { agentId: 'contract-ender' })).securityUser;
 }
