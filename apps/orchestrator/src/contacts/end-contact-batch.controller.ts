@@ -8,7 +8,7 @@ import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';
 import { EndBatchBody, IdempotencyKeyHeader, MAX_BATCH, Problem, type Static } from '../http/schemas.js';
-import { Input, InvalidInputError } from '../http/validation.js';
+import { Input } from '../http/validation.js';
 import { EndContactBatchCommand, type BatchSelection } from './end-contact-batch.command.js';
 
 export { MAX_BATCH };
@@ -77,16 +77,8 @@ export class EndContactBatchController {
 
 type Filter = Extract<BatchSelection, { kind: 'filter' }>['filter'];
 
+/** EndBatchBody already holds exactly one form, and limit only with filter (InputInterceptor checked it). */
 function selectionOf(input: { contactIds?: string[]; filter?: Filter; limit?: number }): BatchSelection {
-  if (input.contactIds !== undefined && input.filter !== undefined) throw new InvalidInputError('filter', 'cannot be given with contactIds (one or the other)');
-  if (input.contactIds !== undefined) {
-    if (input.limit !== undefined) throw new InvalidInputError('limit', 'only applies with filter');
-    return { kind: 'ids', contactIds: input.contactIds };
-  }
-  if (input.filter !== undefined) {
-    const { startedBefore } = input.filter;
-    if (startedBefore !== undefined && Number.isNaN(Date.parse(startedBefore))) throw new InvalidInputError('filter.startedBefore', 'is not a real date-time');
-    return { kind: 'filter', filter: input.filter, limit: input.limit ?? MAX_BATCH };
-  }
-  throw new InvalidInputError('contactIds', 'or filter is required');
+  if (input.contactIds !== undefined) return { kind: 'ids', contactIds: input.contactIds };
+  return { kind: 'filter', filter: input.filter ?? {}, limit: input.limit ?? MAX_BATCH };
 }

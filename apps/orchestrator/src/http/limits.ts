@@ -81,7 +81,8 @@ export function installBodyLimits(fastify: FastifyInstance, limits: HttpLimits):
 export function installBodyDeadline(fastify: FastifyInstance, requestTimeoutMs: number): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
-    const hasBody = raw.headers['content-length'] !== undefined && raw.headers['content-length'] !== '0' ? true : raw.headers['transfer-encoding'] !== undefined;
+    const length = raw.headers['content-length'];
+    const hasBody = (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined;
     if (hasBody && !raw.complete) {
       const timer = setTimeout(() => {
         if (raw.complete || reply.sent) return;
