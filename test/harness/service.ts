@@ -70,6 +70,8 @@ export type ServiceOptions = {
   /** Another build of the service (e.g. a replayed image's dist) and the folder it runs in. */
   main?: string;
   cwd?: string;
+  /** Flags for node itself, before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses on Node 20). */
+  nodeArgs?: string[];
 };
 
 export async function startServiceProcess(options: ServiceOptions = {}): Promise<ServiceProcess> {
@@ -92,7 +94,7 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
   };
   const quiet = QUIET_LOG_LEVELS.has(env.LOG_LEVEL ?? '');
   if (quiet && env.PORT === '0') env.PORT = String(await freePort());
-  const child = spawn(process.execPath, [main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -19,7 +19,7 @@ import { Credentials } from './directory/credentials.js';
 import { DirectoryService } from './directory/directory.service.js';
 import { RouteTable } from './http/route-table.js';
 import { buildDocument } from './http/openapi.js';
-import { InputInterceptor } from './http/validation.js';
+import { RequestGuard } from './http/request.guard.js';
 import { Logger } from 'nestjs-pino';
 import { createLogger, type AppLogger } from './infrastructure/logger.js';
 import { installRequestLog } from './observability/request-log.js';
@@ -85,7 +85,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   const routes = new RouteTable();
   app.getHttpAdapter().getInstance().addHook('onRoute', (route) => routes.add(route.method, route.url));
   app.useGlobalFilters(new ErrorsFilter(logger, routes));
-  app.useGlobalInterceptors(new InputInterceptor(app.get(Reflector)));
+  app.useGlobalGuards(new RequestGuard(app.get(Reflector), app.get(Credentials)));
   const fastify = app.getHttpAdapter().getInstance();
   installBodyLimits(fastify, config.http);
   installBodyDeadline(fastify, config.http.requestTimeoutMs);

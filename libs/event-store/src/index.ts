@@ -2,6 +2,7 @@ export * from './port.js';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
 export { SqliteLogReader } from './sqlite/log-reader.js';
 export { SqliteLogFollower } from './sqlite/log-follower.js';
+export { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite/wal-checkpointer.js';
 export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';

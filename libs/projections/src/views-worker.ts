@@ -3,7 +3,7 @@
  * transaction per batch (rows and checkpoints together). The service's event loop only receives what changed.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { SqliteLogFollower, SqliteLogReader, type EventStore, type RecordedEvent } from '#event-store';
+import { SqliteLogFollower, SqliteLogReader, WalCheckpointer, type EventStore, type RecordedEvent } from '#event-store';
 import { errorMessage, type Log, type LogFn } from '#runtime';
 import type { ContactView } from './contact-view.js';
 import { rmSync } from 'node:fs';
@@ -109,6 +109,8 @@ async function follow(spec: ViewsSource): Promise<Following> {
     const projector = new Projector<ContactView>(db, PROJECTIONS, attachedLog(spec.file));
     const reader = new SqliteLogReader(spec.file, storeTimeoutMs);
     const follower = new SqliteLogFollower(() => reader, spec.pollIntervalMs ?? 50);
+    // This thread also checkpoints the log's WAL, so that the store's writer thread never does it inside a commit.
+    const checkpointer = new WalCheckpointer(spec.file);
     const ranges: EventBatches<{ after: bigint; position: bigint }> = (after, signal) =>
       follower.follow(async (cursor) => {
         const head = (await reader.head()) ?? 0n;
@@ -120,6 +122,7 @@ async function follow(spec: ViewsSource): Promise<Following> {
       projector,
       wake: () => follower.notify(),
       close: async () => {
+        checkpointer.close();
         follower.close();
         reader.close();
       },

@@ -77,7 +77,7 @@ export class EndContactBatchController {
 
 type Filter = Extract<BatchSelection, { kind: 'filter' }>['filter'];
 
-/** EndBatchBody already holds exactly one form, and limit only with filter (InputInterceptor checked it). */
+/** EndBatchBody already holds exactly one form, and limit only with filter (RequestGuard checked it). */
 function selectionOf(input: { contactIds?: string[]; filter?: Filter; limit?: number }): BatchSelection {
   if (input.contactIds !== undefined) return { kind: 'ids', contactIds: input.contactIds };
   return { kind: 'filter', filter: input.filter ?? {}, limit: input.limit ?? MAX_BATCH };

@@ -22,7 +22,6 @@ import {
   type RecordedEvent,
 } from '#event-store';
 import { retry } from '#runtime';
-import { randomUUID } from 'node:crypto';
 import { DirectoryService } from '../directory/directory.service.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import type { AppLogger } from '../infrastructure/logger.js';
@@ -30,6 +29,7 @@ import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { Metrics } from '../metrics/metrics.js';
+import { newEventId } from '../infrastructure/event-ids.js';
 
 const MAX_ATTEMPTS = 10;
 const CONTACT_EVENTS = ['ContactStarted', 'ContactEnded'] as const;
@@ -100,7 +100,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
           contactStreamId(decision.contactId),
           // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's answer,
           // not be deduplicated into a success that reports its own endedAt.
-          [{ id: randomUUID(), ...decision.event, metadata }],
+          [{ id: newEventId(), ...decision.event, metadata }],
           { expectedRevision: stream[stream.length - 1]!.revision },
         );
         return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };

@@ -19,7 +19,7 @@ import {
   type EventStore,
 } from '#event-store';
 import type { AppConfig } from '../config/configuration.js';
-import { eventIdFor } from '../infrastructure/event-ids.js';
+import { eventIdFor, newEventId } from '../infrastructure/event-ids.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 
@@ -138,7 +138,7 @@ export class RefusalRecorder {
     }));
     const correlationId = randomUUID();
     const metadata = { correlationId, causationId: correlationId, source: 'system', schemaVersion: 1 } as const;
-    return this.store.append(rejectionStreamId(windowEnd), events.map((e) => ({ id: randomUUID(), ...e, metadata })), { expectedRevision: 'any' }).then(
+    return this.store.append(rejectionStreamId(windowEnd), events.map((e) => ({ id: newEventId(), ...e, metadata })), { expectedRevision: 'any' }).then(
       () => this.logger.warn({ ...window.caller, counts: Object.fromEntries(pending) }, 'refusals over the budget summarised'),
       (error: unknown) => this.logger.error({ err: error, ...window.caller, counts: Object.fromEntries(pending) }, 'could not record the summary of refusals over the budget'),
     );

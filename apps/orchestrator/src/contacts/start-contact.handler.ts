@@ -12,6 +12,7 @@ import { retry } from '#runtime';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';
+import { newEventId } from '../infrastructure/event-ids.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -45,7 +46,7 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
             if (chosenId === undefined) throw new ContactIdTaken(decision.detail);
             return { result: 'AlreadyExists', contactId, detail: decision.detail } as const;
           }
-          const { position } = await this.store.append(contactStreamId(contactId), [{ id: randomUUID(), ...decision.event, metadata }], {
+          const { position } = await this.store.append(contactStreamId(contactId), [{ id: newEventId(), ...decision.event, metadata }], {
             expectedRevision: 'no_stream',
           });
           return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() } as const;

@@ -2,27 +2,27 @@
  * `@Credential('platform' | 'reader')`: the route's credential is checked before anything else of the request (a
  * missing or wrong credential is 401 with `WWW-Authenticate: Bearer`, whatever the body), and the OpenAPI document
  * lists the bearer schemes it accepts with their 401/403 answers. The reader is left on the request for the route.
+ * The check itself is run by the global RequestGuard (http/request.guard.ts), before the input checks.
  */
-import { Injectable, SetMetadata, UseGuards, applyDecorators, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { SetMetadata, applyDecorators } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
 import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { Reader } from '../http/auth.js';
 import { Problem } from '../http/schemas.js';
-import { Credentials } from './credentials.js';
+import type { Credentials } from './credentials.js';
 
 export const PLATFORM_SCHEME = 'platform';
 export const SECURITY_USER_SCHEME = 'securityUser';
 
-type Kind = 'platform' | 'reader';
+export type CredentialKind = 'platform' | 'reader';
 const CREDENTIAL = Symbol('credential');
 
 export type ReaderRequest = FastifyRequest & { reader?: Reader };
 
-export function Credential(kind: Kind): MethodDecorator & ClassDecorator {
+export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(CREDENTIAL, kind),
-    UseGuards(CredentialGuard),
     ApiBearerAuth(PLATFORM_SCHEME),
     ...(kind === 'reader' ? [ApiBearerAuth(SECURITY_USER_SCHEME)] : []),
     ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem as never }),
@@ -30,23 +30,18 @@ export function Credential(kind: Kind): MethodDecorator & ClassDecorator {
   );
 }
 
-@Injectable()
-export class CredentialGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly credentials: Credentials,
-  ) {}
+/** The credential a route asks for (`@Credential` on its method or its controller), if any. */
+export function credentialKindOf(reflector: Reflector, handler: Function, controller: Function): CredentialKind | undefined {
+  return reflector.getAllAndOverride<CredentialKind | undefined>(CREDENTIAL, [handler, controller]);
+}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const kind = this.reflector.getAllAndOverride<Kind | undefined>(CREDENTIAL, [context.getHandler(), context.getClass()]);
-    const request = context.switchToHttp().getRequest<ReaderRequest>();
-    if (kind === 'platform') {
-      this.credentials.requirePlatform(request);
-      request.reader = { kind: 'platform' };
-    } else if (kind === 'reader') {
-      request.reader = await this.credentials.requireReader(request);
-    }
-    return true;
+/** Checks the request's credential; throws 401/403 (HttpExceptions), else leaves the reader on the request. */
+export async function admitCredential(kind: CredentialKind, request: ReaderRequest, credentials: Credentials): Promise<void> {
+  if (kind === 'platform') {
+    credentials.requirePlatform(request);
+    request.reader = { kind: 'platform' };
+  } else {
+    request.reader = await credentials.requireReader(request);
   }
 }
 

@@ -34,7 +34,8 @@ import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
-import { createSecretKey, randomUUID } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
+import { newEventId } from '../infrastructure/event-ids.js';
 
 export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
@@ -115,7 +116,7 @@ export class DirectoryService {
     if (events.length === 0) return;
     await this.store.append(
       streamId,
-      events.map((e) => ({ id: randomUUID(), type: e.type, data: e.data, metadata })),
+      events.map((e) => ({ id: newEventId(), type: e.type, data: e.data, metadata })),
       { expectedRevision },
     );
   }

@@ -2,14 +2,14 @@
  * What one client can hold or ask of the HTTP server (issue 14, README "Security"), with Fastify's own options and
  * maintained plugins: timeouts and a connection cap (Node's http server), a body limit per route, JSON only and
  * nested no deeper than HTTP_MAX_JSON_DEPTH, a rate limit per credential and per client address
- * (@fastify/rate-limit, 429 with Retry-After), and security headers (@fastify/helmet).
+ * (@fastify/rate-limit, 429 with Retry-After), and security headers (helmet, see security-headers.ts).
  */
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpLimits } from '../config/configuration.js';
 import { bearerToken } from './auth.js';
+import { installSecurityHeaders } from './security-headers.js';
 
 /** The two routes whose bodies may be larger: the Studio action (variables) and the bulk end (up to 1,000 IDs). */
 const LARGE_BODY_ROUTES = new Set(['/v1/actions/end-a-contact', '/v1/contacts/end-batch']);
@@ -106,28 +106,7 @@ const limitedBy = new WeakMap<FastifyRequest, 'credential' | 'client address'>()
 
 /** Rate limit (unless 0) and security headers; registered before the routes. */
 export async function registerLimitPlugins(app: NestFastifyApplication, limits: HttpLimits, credentialOf: RateLimitKey): Promise<void> {
-  await app.register(helmet, {
-    // The API document's page (swagger-ui) styles itself inline and draws its icons from data: URLs; nothing comes
-    // from another host.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'", 'data:'],
-        objectSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        // Nor may it upgrade requests to https: the page and /docs are also served over plain HTTP.
-        upgradeInsecureRequests: null,
-      },
-    },
-    // Plain HTTP on loopback by default: HSTS belongs to the TLS terminator in front of the service.
-    strictTransportSecurity: false,
-  });
+  installSecurityHeaders(app.getHttpAdapter().getInstance());
   if (limits.rateLimitPerMinute === 0) return;
   await app.register(rateLimit, {
     global: true,

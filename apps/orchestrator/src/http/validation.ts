@@ -1,15 +1,14 @@
 /**
  * Request validation from the schemas of schemas.ts, compiled once by ajv (the validator Fastify itself uses).
- * `@Input({...})` on a route both documents each part in OpenAPI and has InputInterceptor check it; the interceptor
- * runs after the credential guard, so a request without its credential is 401 before any 400.
+ * `@Input({...})` on a route both documents each part in OpenAPI and has the global RequestGuard check it (with
+ * checkInput), after the route's credential, so a request without its credential is 401 before any 400.
  * A refusal is a 400 naming the field (`permissions[1]`, `variables.x`, `Idempotency-Key`), and nothing is written.
  */
-import { BadRequestException, Injectable, SetMetadata, UnauthorizedException, applyDecorators, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { BadRequestException, SetMetadata, UnauthorizedException, applyDecorators } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
 import { ApiBody, ApiHeader, ApiParam, ApiQuery } from '@nestjs/swagger';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifyRequest } from 'fastify';
-import type { Observable } from 'rxjs';
 import { bearerToken } from './auth.js';
 import type { Schema } from './schemas.js';
 
@@ -66,28 +65,24 @@ export function Input(parts: Parts): MethodDecorator {
   return applyDecorators(SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }), ...decorators);
 }
 
-@Injectable()
-export class InputInterceptor implements NestInterceptor {
-  constructor(private readonly reflector: Reflector) {}
+type RouteInput = { compiled: Compiled; credentialFirst: boolean };
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const input = this.reflector.get<{ compiled: Compiled; credentialFirst: boolean } | undefined>(INPUT, context.getHandler());
-    if (input) {
-      const request = context.switchToHttp().getRequest<FastifyRequest>();
-      try {
-        for (const { part, validate, optional } of input.compiled) {
-          const value = part === 'body' ? request.body : request[part];
-          if (optional && value === undefined) continue;
-          if (!validate(value)) throw refusal(part, validate.errors ?? []);
-        }
-      } catch (error) {
-        if (input.credentialFirst && error instanceof InvalidInputError && bearerToken(request) === undefined) {
-          throw new UnauthorizedException('Authorization: Bearer <SecurityUser> is required');
-        }
-        throw error;
-      }
+/** The route's `@Input` checks, if it has any. */
+export const inputOf = (reflector: Reflector, handler: Function): RouteInput | undefined => reflector.get<RouteInput | undefined>(INPUT, handler);
+
+/** Checks each part of the request against its schema: throws an InvalidInputError naming the field (or a 401 first, see credentialFirst). */
+export function checkInput(input: RouteInput, request: FastifyRequest): void {
+  try {
+    for (const { part, validate, optional } of input.compiled) {
+      const value = part === 'body' ? request.body : request[part];
+      if (optional && value === undefined) continue;
+      if (!validate(value)) throw refusal(part, validate.errors ?? []);
     }
-    return next.handle();
+  } catch (error) {
+    if (input.credentialFirst && error instanceof InvalidInputError && bearerToken(request) === undefined) {
+      throw new UnauthorizedException('Authorization: Bearer <SecurityUser> is required');
+    }
+    throw error;
   }
 }
 

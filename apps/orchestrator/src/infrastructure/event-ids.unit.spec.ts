@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventIdFor } from './event-ids.js';
+import { eventIdFor, newEventId } from './event-ids.js';
 
 describe('eventIdFor', () => {
   // Made by the hand-written v5 this replaced: a changed ID would let a retried refusal be recorded twice.
@@ -9,5 +9,16 @@ describe('eventIdFor', () => {
     ['', '4008b29e-d5bf-5123-b2aa-325340850bd1'],
   ])('gives %j the ID already stored for it', (name, id) => {
     expect(eventIdFor(name)).toBe(id);
+  });
+});
+
+describe('newEventId', () => {
+  it('is a UUID v7, and later IDs sort after earlier ones (the log index grows at its right edge)', async () => {
+    const first = newEventId();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const ids = [first, ...Array.from({ length: 1_000 }, () => newEventId())];
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
   });
 });

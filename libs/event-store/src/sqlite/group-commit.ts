@@ -7,6 +7,7 @@
 import Database from 'better-sqlite3';
 import { WrongExpectedRevisionError, type AppendResult, type ExpectedRevision } from '../port.js';
 import { EVENTS_SCHEMA, isLocked, type EventRow } from './schema.js';
+import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 /** An event with its data and metadata already JSON text (serialised on the caller's thread). */
 export type SerialisedEvent = { id: string; type: string; data: string; metadata: string };
@@ -30,6 +31,8 @@ export class GroupCommit {
     this.db.pragma(`busy_timeout = ${lockTimeoutMs}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // Checkpoints run in another thread (WalCheckpointer), off the commit path; this is only the safety net.
+    this.db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
     this.db.exec(EVENTS_SCHEMA);
     this.db.pragma('busy_timeout = 0');
     this.db.defaultSafeIntegers(true);
