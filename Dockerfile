@@ -29,7 +29,7 @@ ENV NODE_ENV=production \
     PORT=3000 \
     DATA_DIR=/data \
     LOG_LEVEL=info \
-    NODE_OPTIONS=--max-semi-space-size=8
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=160"
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

@@ -89,7 +89,7 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
     SECURITY_USER_SIGNING_KEY: 'e2e-signing-key-that-is-at-least-32-bytes-long',
     LOG_LEVEL: 'info',
     // As the image (its ENV) and npm start run it: a smaller young generation, less resident memory.
-    NODE_OPTIONS: '--max-semi-space-size=8',
+    NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=160',
     ...options.env,
   };
   const quiet = QUIET_LOG_LEVELS.has(env.LOG_LEVEL ?? '');

@@ -87,6 +87,12 @@ export interface EventStore {
   subscribeToAll(options: SubscribeOptions): AsyncIterable<RecordedEvent>;
   /** The position of the last event in the log, or undefined when empty. */
   headPosition(): Promise<bigint | undefined>;
+  /**
+   * Optional, where a store answers it far more cheaply than reading the streams: the position of the newest event
+   * of these streams, undefined when none of them exists. Streams folded up to that position are unchanged for as
+   * long as it stays the same (every process's appends included).
+   */
+  newestPositionOf?(streamIds: readonly string[]): Promise<bigint | undefined>;
   /** Throws EventStoreUnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

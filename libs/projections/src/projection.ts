@@ -44,6 +44,8 @@ export interface BatchSource {
 export const attachedLog = (file: string): BatchSource => ({
   prepare: (db) => {
     db.prepare('ATTACH DATABASE ? AS log').run(file);
+    // Each batch reads only the log's newest pages: 2 MB of cache for it, not the 16 MB default.
+    db.pragma('log.cache_size = -2048');
   },
   sql: `(SELECT position AS ord, CAST(position AS TEXT) AS position, stream_id, type, data, metadata, recorded_at
          FROM log.events WHERE position > @after AND position <= @upTo)`,

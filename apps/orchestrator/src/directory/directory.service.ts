@@ -1,6 +1,7 @@
 /**
  * The security directory, application side: administration commands, SetSecurityUser, and authentication of a
- * SecurityUser against the directory as it is *now* (its streams, not a lagging view).
+ * SecurityUser against the directory as it is *now* (its streams, not a lagging view; a folded entry is reused only
+ * while its streams' newest position is unchanged).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '#contacts';
@@ -41,6 +42,11 @@ export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
 
 const MAX_ATTEMPTS = 5;
+/** Directory entries kept between commands (agent and profile as folded); the oldest goes first past this. */
+const MAX_ENTRIES = 10_000;
+
+/** An agent and its profile as folded from their streams, and the newest position those streams had then. */
+type DirectoryEntry = { agent: Agent | undefined; profile: SecurityProfile | undefined; streams: string[]; position: bigint | undefined };
 const PROFILE_EVENTS = ['SecurityProfileDefined'] as const;
 const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as const;
 
@@ -48,6 +54,7 @@ const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as 
 export class DirectoryService {
   private readonly ring: KeyRing;
   private readonly verified: VerifiedSecurityUsers;
+  private readonly entries = new Map<string, DirectoryEntry>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -66,9 +73,35 @@ export class DirectoryService {
     // The signature check is cached per SecurityUser; the directory below is read at every command.
     const verification = await this.verified.verify(securityUser, now);
     if (!verification.ok) return authenticate(verification, undefined, undefined);
-    const agent = await this.loadAgent(verification.claims.agentId);
-    const profile = agent?.active ? await this.loadProfile(agent.securityProfileId) : undefined;
+    const { agent, profile } = await this.entryOf(verification.claims.agentId);
     return authenticate(verification, agent, profile);
+  }
+
+  /**
+   * The agent and its profile as they are now. Where the store can tell the newest position of their two streams
+   * cheaply (one index lookup, every process's writes included), the folded entry is reused while that position is
+   * unchanged; otherwise, or when it moved, both streams are read and folded again.
+   */
+  private async entryOf(agentId: string): Promise<DirectoryEntry> {
+    const cached = this.entries.get(agentId);
+    if (cached && this.store.newestPositionOf && (await this.store.newestPositionOf(cached.streams)) === cached.position) return cached;
+    const agentEvents = await this.store.readStream(agentStreamId(agentId));
+    const agent = foldAgent(asDomainEvents<AgentEvent>(agentEvents, AGENT_EVENTS));
+    const profileEvents = agent?.active ? await this.store.readStream(securityProfileStreamId(agent.securityProfileId)) : [];
+    const profile = agent?.active ? foldProfile(asDomainEvents<SecurityProfileDefined>(profileEvents, PROFILE_EVENTS)) : undefined;
+    // Stamped with what was read, not with a later lookup: a write after these reads always shows as a newer position.
+    const entry: DirectoryEntry = {
+      agent,
+      profile,
+      streams: agent?.active ? [agentStreamId(agentId), securityProfileStreamId(agent.securityProfileId)] : [agentStreamId(agentId)],
+      position: newestOf([...agentEvents, ...profileEvents]),
+    };
+    if (this.store.newestPositionOf) {
+      this.entries.delete(agentId);
+      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(agentId, entry);
+    }
+    return entry;
   }
 
   /** The agent a SecurityUser names when its signature and expiry hold (the directory is not read). */
@@ -108,10 +141,6 @@ export class DirectoryService {
     return foldAgent(asDomainEvents<AgentEvent>(await this.store.readStream(agentStreamId(agentId)), AGENT_EVENTS));
   }
 
-  private async loadProfile(profileId: string): Promise<SecurityProfile | undefined> {
-    return foldProfile(asDomainEvents<SecurityProfileDefined>(await this.store.readStream(securityProfileStreamId(profileId)), PROFILE_EVENTS));
-  }
-
   private async appendIfAny(streamId: string, events: DirectoryEvent[], expectedRevision: ExpectedRevision, metadata: EventMetadata): Promise<void> {
     if (events.length === 0) return;
     await this.store.append(
@@ -126,6 +155,9 @@ export class DirectoryService {
     return retry(attempt, { attempts: MAX_ATTEMPTS, retryOn: (error) => error instanceof WrongExpectedRevisionError });
   }
 }
+
+const newestOf = (events: ReadonlyArray<Pick<RecordedEvent, 'position'>>): bigint | undefined =>
+  events.reduce<bigint | undefined>((newest, e) => (newest === undefined || e.position > newest ? e.position : newest), undefined);
 
 const expectedAfter = (events: ReadonlyArray<Pick<RecordedEvent, 'revision'>>): ExpectedRevision =>
   events.length === 0 ? 'no_stream' : events[events.length - 1]!.revision;

@@ -12,6 +12,8 @@ export class SqliteLogReader {
   private readonly db: Database.Database;
   private readonly statements;
   private lastDataVersion = -1n;
+  /** `newestPositionOf` statements by number of streams (one or two in practice). */
+  private readonly newest = new Map<number, Database.Statement<string[], bigint | null>>();
 
   constructor(
     readonly file: string,
@@ -33,6 +35,18 @@ export class SqliteLogReader {
 
   readAll(after: bigint, maxCount: number): Promise<RecordedEvent[]> {
     return this.read(() => this.statements.readAll.all(after, maxCount).map(toRecorded));
+  }
+
+  /** From the (stream_id, revision) index alone: the index holds each row's position. */
+  newestPositionOf(streamIds: readonly string[]): Promise<bigint | undefined> {
+    if (streamIds.length === 0) return Promise.resolve(undefined);
+    let statement = this.newest.get(streamIds.length);
+    if (!statement) {
+      statement = this.db.prepare<string[], bigint | null>(`SELECT MAX(position) FROM events WHERE stream_id IN (${streamIds.map(() => '?').join(', ')})`).pluck(true);
+      this.newest.set(streamIds.length, statement);
+    }
+    const query = statement;
+    return this.read(() => query.get(...streamIds) ?? undefined);
   }
 
   head(): Promise<bigint | undefined> {

@@ -50,3 +50,29 @@ describe('SQLite subscription catch-up', () => {
     }
   });
 });
+
+describe('SQLite newestPositionOf', () => {
+  it('is the position of the newest event of the given streams, another process’s appends included', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-newest-'));
+    const file = join(dir, 'events.db');
+    const store = new SqliteEventStore(file);
+    const other = new SqliteEventStore(file);
+    try {
+      const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
+      const event = () => ({ id: randomUUID(), type: 'E', data: {}, metadata });
+      expect(await store.newestPositionOf(['a', 'b'])).toBeUndefined();
+      const a = await store.append('a', [event(), event()], { expectedRevision: 'no_stream' });
+      await store.append('unrelated', [event()], { expectedRevision: 'no_stream' });
+      expect(await store.newestPositionOf(['a', 'b'])).toBe(a.position);
+      expect(await store.newestPositionOf(['b'])).toBeUndefined();
+      const b = await other.append('b', [event()], { expectedRevision: 'no_stream' });
+      expect(await store.newestPositionOf(['a', 'b'])).toBe(b.position);
+      expect(await store.newestPositionOf(['a'])).toBe(a.position);
+      expect(await store.newestPositionOf([])).toBeUndefined();
+    } finally {
+      await other.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

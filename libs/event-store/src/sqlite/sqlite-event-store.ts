@@ -119,6 +119,10 @@ export class SqliteEventStore implements EventStore {
     return this.read((reader) => reader.head());
   }
 
+  newestPositionOf(streamIds: readonly string[]): Promise<bigint | undefined> {
+    return this.read((reader) => reader.newestPositionOf(streamIds));
+  }
+
   async ping(): Promise<void> {
     await this.read((reader) => reader.head());
   }

@@ -51,7 +51,9 @@ describe('WalCheckpointer', () => {
     const checkpointer = new WalCheckpointer(file, 60_000);
     cleanups.push(() => checkpointer.close());
     const other = new Database(file);
-    cleanups.push(() => other.close());
+    cleanups.push(() => {
+      other.close();
+    });
     other.exec('BEGIN IMMEDIATE');
     other.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, 0, ?, ?, ?, ?)').run('held', 'held', 'E', '{}', '{}', 'now');
     const started = performance.now();
