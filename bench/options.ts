@@ -40,7 +40,7 @@ function parts(): Set<Part> {
 
 export function loadOptions(): BenchOptions {
   const connections = integer('BENCH_CONNECTIONS', 64, 1, 1024);
-  const contacts = integer('BENCH_CONTACTS', 60_000, 100, 5_000_000);
+  const contacts = integer('BENCH_CONTACTS', 150_000, 100, 5_000_000);
   // autocannon shares the request cap between connections; a connection with a share of 0 would be unbounded.
   if (contacts < connections) throw new OptionsError(`BENCH_CONTACTS (${contacts}) must be at least BENCH_CONNECTIONS (${connections})`);
   return {
