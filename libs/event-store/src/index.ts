@@ -2,8 +2,8 @@ export * from './port.js';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
 export { SqliteLogReader } from './sqlite/log-reader.js';
 export { SqliteLogFollower } from './sqlite/log-follower.js';
-export { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './sqlite/wal-checkpointer.js';
-export { openReadConnection, withoutWaiting } from './sqlite/non-blocking.js';
+export { WalCheckpointer } from './sqlite/wal-checkpointer.js';
+export { openReadConnection, READ_CACHE_KB, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';
 // The client itself loads on first use, so configuration may check a connection string without it.

@@ -10,6 +10,7 @@
  * applies it, and the other moves on (and still tells its live listeners what the rows now say).
  */
 import type Database from 'better-sqlite3';
+import { READ_CACHE_KB } from '#event-store';
 import { statement } from './statements.js';
 
 /** The named parameters of every batch statement: the batch is the events with `ord` in (after, upTo]. */
@@ -44,8 +45,8 @@ export interface BatchSource {
 export const attachedLog = (file: string): BatchSource => ({
   prepare: (db) => {
     db.prepare('ATTACH DATABASE ? AS log').run(file);
-    // Each batch reads only the log's newest pages: 2 MB of cache for it, not the 16 MB default.
-    db.pragma('log.cache_size = -2048');
+    // Each batch reads only the log's newest pages: a log reader's cache, not the 16 MB default.
+    db.pragma(`log.cache_size = -${READ_CACHE_KB}`);
   },
   sql: `(SELECT position AS ord, CAST(position AS TEXT) AS position, stream_id, type, data, metadata, recorded_at
          FROM log.events WHERE position > @after AND position <= @upTo)`,

@@ -41,6 +41,7 @@ async function retry<T>(db: Database.Database, query: () => T, timeoutMs: number
 const failure = (db: Database.Database, error: unknown): EventStoreUnavailableError =>
   new EventStoreUnavailableError(`SQLite read of ${db.name} failed: ${(error as Error).message}`, { cause: error });
 
+/** Page cache of a connection that only reads the log (KB): another connection's commit empties it anyway. */
 export const READ_CACHE_KB = 2_048;
 
 /** A read connection that never waits for a lock and never writes. */
@@ -48,8 +49,7 @@ export function openReadConnection(Driver: typeof Database, file: string): Datab
   const db = new Driver(file, { fileMustExist: true });
   db.pragma('busy_timeout = 0');
   db.pragma('query_only = ON');
-  // 2 MB of page cache, not better-sqlite3's 16 MB: a read connection's cache is emptied by every commit of another
-  // connection anyway, and each thread of the service holds one or two of them.
+  // Not better-sqlite3's 16 MB: each thread of the service holds one or two read connections.
   db.pragma(`cache_size = -${READ_CACHE_KB}`);
   return db;
 }
