@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { holdWriteLock } from './harness/lock-holder.js';
+import { caughtUp } from './harness/views.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
 const HOLD_MS = 3_000;
@@ -48,7 +49,8 @@ describe.each(['events.db', 'views.db'])('another process holds a write lock on 
     const contactId = await api.startContact('bu-locks', 'Chat');
     const lock = await holdWriteLock(join(service.dataDir, file), HOLD_MS);
     const lockedAt = performance.now();
-    const inFlight = api.endContact(contactId, ender);
+    let answeredAt = Number.POSITIVE_INFINITY;
+    const inFlight = api.endContact(contactId, ender).finally(() => (answeredAt = performance.now()));
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const path of ['/health', '/docs-json', '/health']) {
       const { status, ms } = await timed(path);
@@ -63,8 +65,10 @@ describe.each(['events.db', 'views.db'])('another process holds a write lock on 
       expect(performance.now() - lockedAt).toBeLessThan(HOLD_MS);
       expect(endedInLog(contactId)).toBe(0);
     } else {
-      // The log is free: the end is recorded; only the view waits for its lock.
+      // The log is free: the end is recorded and answered while the lock is still held; only the view waits for it.
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      // (Before commands stopped waiting for the views, this answer came after a 2 s wait for them.)
+      expect(answeredAt - lockedAt).toBeLessThan(1_000);
       expect(endedInLog(contactId)).toBe(1);
     }
     await lock.released;
@@ -88,10 +92,23 @@ it('a write that waits less than STORE_TIMEOUT_MS for the lock on events.db is r
 
 it('a read of the views while another process holds their write lock answers at once (WAL readers take no lock)', async () => {
   const contactId = await api.startContact('bu-locks', 'Email');
+  // Views that already show the log: the read has nothing to wait for (a read waits for the views to reach the head).
+  await caughtUp(api);
   const lock = await holdWriteLock(join(service.dataDir, 'views.db'), 1_000);
   const started = performance.now();
   const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
   expect(view.status).toBe(200);
   expect(performance.now() - started).toBeLessThan(500);
+  await lock.released;
+});
+
+it('a read after an answered end shows it while the views are held behind by a lock: the read waits for them (bounded), the end did not', async () => {
+  const contactId = await api.startContact('bu-locks', 'Phone');
+  await caughtUp(api);
+  const lock = await holdWriteLock(join(service.dataDir, 'views.db'), 400);
+  const end = await api.endContact(contactId, ender);
+  expect(end.status, JSON.stringify(end.body)).toBe(200);
+  const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
+  expect(view.body.state).toBe('Ended');
   await lock.released;
 });

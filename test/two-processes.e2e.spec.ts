@@ -80,3 +80,20 @@ it('concurrent ends of the same contacts through both processes: one OnSuccess e
     }
   }
 });
+
+it('read-your-writes across the processes: an end answered by one is shown at once by the other’s reads', async () => {
+  const a = new OrchestratorClient(first.url, platformToken);
+  const b = new OrchestratorClient(second.url, platformToken);
+  const { ender } = await a.seedBusinessUnit('bu-ryw');
+  const contacts = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).startContact('bu-ryw', 'Chat')));
+  // Each end is read through the other process the moment it is answered, while the other ends keep the views busy.
+  const seen = await Promise.all(
+    contacts.map(async (contactId, i) => {
+      const [taker, reader] = i % 2 === 0 ? [a, b] : [b, a];
+      const end = await taker.endContact(contactId, ender);
+      const view = await reader.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
+      return `${contactId} ${end.status} ${view.body.state}`;
+    }),
+  );
+  expect(seen).toEqual(contacts.map((contactId) => `${contactId} 200 Ended`));
+});

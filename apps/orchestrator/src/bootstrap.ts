@@ -73,6 +73,8 @@ export async function startService(env: Record<string, string | undefined> = pro
     new FastifyAdapter({
       ...serverOptions(config.http),
       trustProxy: false,
+      // No Nest middleware here: without middie no request pays for running an empty middleware chain.
+      skipMiddie: true,
       routerOptions: { maxParamLength: 4096 },
       // The request ID is the correlation ID: X-Correlation-Id when the caller sent one, else a new UUID.
       genReqId: (request: { headers: RequestLike['headers'] }) => correlationHeaderOf(request.headers) ?? randomUUID(),
@@ -100,9 +102,9 @@ export async function startService(env: Record<string, string | undefined> = pro
   installRequestLog(fastify, logger);
   // During shutdown every answer closes its connection, so kept-alive client sockets do not hold the server open.
   let draining = false;
-  fastify.addHook('onSend', async (_request, reply, payload) => {
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   const close = async (): Promise<void> => {
     draining = true;

@@ -64,7 +64,6 @@ export class ContactsController {
       new StartContactCommand({ ...body, metadata: metadataFor(request, commandId, 'http'), ...(keyed ? { idempotencyKey: commandId } : {}) }),
     );
     if (result.result === 'AlreadyExists') throw new ConflictException(result.detail);
-    await this.views.caughtUp(result.position);
     const { result: _started, ...contact } = result;
     return contact;
   }
@@ -99,7 +98,6 @@ export class ContactsController {
         clientAddress: clientAddressOf(request),
       }),
     );
-    if ('position' in result && result.position !== undefined) await this.views.caughtUp(result.position);
     const status = httpStatusOf(result);
     if (status === 401) void reply.header('www-authenticate', 'Bearer');
     void reply.status(status).send(restBodyOf(result));

@@ -6,6 +6,7 @@ import { ContactStreamController, ContactStreams } from './contact-stream.contro
 import { ContactsController } from './contacts.controller.js';
 import { EndContactBatchController } from './end-contact-batch.controller.js';
 import { EndContactBatchHandler } from './end-contact-batch.handler.js';
+import { ActiveContacts } from './active-contacts.js';
 import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { StartContactHandler } from './start-contact.handler.js';
@@ -15,7 +16,7 @@ import { StudioActionController } from './studio-action.controller.js';
 @Module({
   imports: [DirectoryModule, ReadSideModule, MetricsModule],
   controllers: [EndContactBatchController, ContactsController, ContactStreamController, StudioActionController],
-  providers: [EndContactHandler, EndContactBatchHandler, StartContactHandler, RefusalRecorder, ContactStreams],
+  providers: [EndContactHandler, EndContactBatchHandler, StartContactHandler, RefusalRecorder, ContactStreams, { provide: ActiveContacts, useFactory: () => new ActiveContacts() }],
   exports: [RefusalRecorder, ContactStreams],
 })
 export class ContactsModule {}

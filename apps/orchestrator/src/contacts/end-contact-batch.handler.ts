@@ -71,12 +71,6 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
         }),
       ),
     );
-    // Read-your-writes, as for a single end: once answered, the view shows every end of the batch.
-    const last = ends.reduce<bigint | undefined>((max, end) => {
-      const position = 'position' in end && end.position !== undefined ? BigInt(end.position) : undefined;
-      return position !== undefined && (max === undefined || position > max) ? position : max;
-    }, undefined);
-    if (last !== undefined) await this.views.caughtUp(last.toString(), 5_000);
     const results = ends.map(itemOf);
     return { caller: standing, results, summary: summaryOf(results) };
   }

@@ -30,6 +30,7 @@ import { EndContactCommand, type EndContactResult } from './end-contact.command.
 import { RefusalRecorder } from './refusal-recorder.js';
 import { Metrics } from '../metrics/metrics.js';
 import { newEventId } from '../infrastructure/event-ids.js';
+import { ActiveContacts } from './active-contacts.js';
 
 const MAX_ATTEMPTS = 10;
 const CONTACT_EVENTS = ['ContactStarted', 'ContactEnded'] as const;
@@ -42,6 +43,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     private readonly refusals: RefusalRecorder,
     @Inject(LOGGER) private readonly logger: AppLogger,
     private readonly metrics: Metrics,
+    private readonly active: ActiveContacts,
   ) {}
 
   async execute(command: EndContactCommand): Promise<EndContactResult> {
@@ -66,17 +68,23 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         schemaVersion: 1,
       };
       return await retry(
-        async () => {
-          const stream = isWellFormedContactId(contactId) ? await this.store.readStream(contactStreamId(contactId)) : [];
-          const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)));
-          return this.carryOut(decision, stream, metadata, request.clientAddress);
+        async (attempt) => {
+          // A contact this process started is decided without reading its stream; the append's revision checks it.
+          const known = attempt === 1 && isWellFormedContactId(contactId) ? this.active.recall(contactId) : undefined;
+          const stream = known || !isWellFormedContactId(contactId) ? [] : await this.store.readStream(contactStreamId(contactId));
+          const state = known ? known.state : foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS));
+          const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, state);
+          return this.carryOut(decision, stream, known ? known.revision : stream[stream.length - 1]?.revision, metadata, request.clientAddress);
         },
         {
           attempts: MAX_ATTEMPTS,
           // A race on this contact's stream is decided again, and so is an end whose outcome is unknown: the stream
           // then shows it (this commandId's ContactEnded is replayed) or not (the exact revision keeps it single).
-          retryOn: (error) =>
-            (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId),
+          retryOn: (error) => {
+            const retried = (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId);
+            if (retried) this.active.forget(contactId);
+            return retried;
+          },
           onRetry: (_error, attempt) => this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again'),
         },
       );
@@ -89,7 +97,14 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     }
   }
 
-  private async carryOut(decision: EndContactDecision, stream: RecordedEvent[], metadata: EventMetadata, clientAddress: string): Promise<EndContactResult> {
+  /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */
+  private async carryOut(
+    decision: EndContactDecision,
+    stream: RecordedEvent[],
+    revision: bigint | undefined,
+    metadata: EventMetadata,
+    clientAddress: string,
+  ): Promise<EndContactResult> {
     switch (decision.branch) {
       case 'OnSuccess': {
         if (decision.replayed) {
@@ -101,8 +116,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
           // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's answer,
           // not be deduplicated into a success that reports its own endedAt.
           [{ id: newEventId(), ...decision.event, metadata }],
-          { expectedRevision: stream[stream.length - 1]!.revision },
+          { expectedRevision: revision! },
         );
+        this.active.forget(decision.contactId);
         return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };
       }
       case 'OnInvalidSecurityUser':

@@ -12,6 +12,7 @@ import type { DirectoryService } from '../directory/directory.service.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { EndContactCommand } from './end-contact.command.js';
+import { ActiveContacts } from './active-contacts.js';
 import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 
@@ -28,7 +29,7 @@ describe('EndContact when the append outcome is unknown', () => {
     fake = await FakeEsdb.start();
     store = new EsdbEventStore(fake.connectionString());
     refusals = new RefusalRecorder(store, loadConfiguration({}), quiet);
-    handler = new EndContactHandler(store, agent, refusals, quiet, new Metrics());
+    handler = new EndContactHandler(store, agent, refusals, quiet, new Metrics(), new ActiveContacts());
   });
   afterAll(async () => {
     await refusals.close();

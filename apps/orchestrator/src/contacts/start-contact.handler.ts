@@ -13,6 +13,7 @@ import { asDomainEvents } from '../infrastructure/domain-events.js';
 import { EVENT_STORE } from '../infrastructure/tokens.js';
 import { StartContactCommand, type StartContactResult } from './start-contact.command.js';
 import { newEventId } from '../infrastructure/event-ids.js';
+import { ActiveContacts } from './active-contacts.js';
 
 const MAX_ATTEMPTS = 5;
 
@@ -24,7 +25,10 @@ const contactIdForKey = (key: string): string =>
 
 @CommandHandler(StartContactCommand)
 export class StartContactHandler implements ICommandHandler<StartContactCommand, StartContactResult> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly active: ActiveContacts,
+  ) {}
 
   async execute({ request }: StartContactCommand): Promise<StartContactResult> {
     const { businessUnitId, mediaType, skill, metadata, idempotencyKey } = request;
@@ -49,6 +53,8 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
           const { position } = await this.store.append(contactStreamId(contactId), [{ id: newEventId(), ...decision.event, metadata }], {
             expectedRevision: 'no_stream',
           });
+          // The stream is new: revision 0 is its ContactStarted.
+          this.active.remember({ status: 'Active', ...decision.event.data }, 0n);
           return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() } as const;
         },
         // Lost a race for this ID: read again (a concurrent retry with the same key then replays).

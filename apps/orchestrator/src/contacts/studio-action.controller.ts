@@ -9,7 +9,6 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { DEFAULT_SECURITY_USER_VARIABLE, resolveInput, selectBranch } from '#contacts';
 import { CommandIdConflictError, clientAddressOf, commandIdOf, correlationIdOf } from '../http/command-context.js';
-import { ViewsService } from '../read-side/views.service.js';
 import { IdempotencyKeyHeader, Problem, StudioActionBody, StudioAnswer, type Static } from '../http/schemas.js';
 import { Input } from '../http/validation.js';
 import { EndContactCommand } from './end-contact.command.js';
@@ -25,10 +24,7 @@ const STUDIO_EXAMPLES = {
 @ApiTags('studio')
 @Controller('v1/actions')
 export class StudioActionController {
-  constructor(
-    private readonly commands: CommandBus,
-    private readonly views: ViewsService,
-  ) {}
+  constructor(private readonly commands: CommandBus) {}
 
   @Post('end-a-contact')
   @HttpCode(200)
@@ -62,7 +58,6 @@ export class StudioActionController {
         clientAddress: clientAddressOf(request),
       }),
     );
-    if ('position' in result && result.position !== undefined) await this.views.caughtUp(result.position);
     return studioBodyOf(result, selectBranch(result.branch, input.branches));
   }
 }

@@ -15,16 +15,23 @@ const secrets = { platformToken: 'p', generatedPlatformToken: false, securityUse
 const config = { securityUserTtlSeconds: 3_600 } as AppConfig;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
 
-/** Counts stream reads, so a test can tell a reused entry from a fresh read. */
-function counting(store: EventStore): EventStore & { reads: number } {
-  const counted = Object.create(store) as EventStore & { reads: number };
+/** Counts stream reads and position lookups, so a test can tell a reused entry from a fresh read. */
+function counting(store: EventStore): EventStore & { reads: number; lookups: number } {
+  const counted = Object.create(store) as EventStore & { reads: number; lookups: number };
   counted.reads = 0;
+  counted.lookups = 0;
   counted.readStream = (streamId) => {
     counted.reads++;
     return store.readStream(streamId);
   };
+  counted.newestPositionOf = (streamIds) => {
+    counted.lookups++;
+    return store.newestPositionOf!(streamIds);
+  };
   return counted;
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('DirectoryService.authenticate, against the directory as it is now', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -61,6 +68,27 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
     await elsewhere.putAgent({ agentId: 'a1', businessUnitId: 'bu1', securityProfileId: 'ender', active: false }, metadata);
     expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Unauthenticated' });
     expect(store.reads).toBeGreaterThan(readsAfterFirst);
+  });
+
+  it('one lookup serves every command of a turn of the event loop; the next turn looks again and sees a change', async () => {
+    const { store, directory, elsewhere } = await twoProcesses();
+    await directory.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End'] }, metadata);
+    await directory.putAgent({ agentId: 'a4', businessUnitId: 'bu1', securityProfileId: 'ender', active: true }, metadata);
+    const { securityUser } = await directory.issue('a4');
+    await directory.authenticate(securityUser);
+    await nextTurn();
+
+    const before = store.lookups;
+    const callers = await Promise.all(Array.from({ length: 10 }, () => directory.authenticate(securityUser)));
+    expect(callers.every((caller) => caller.kind === 'Agent')).toBe(true);
+    expect(store.lookups - before).toBe(1);
+    await nextTurn();
+    await directory.authenticate(securityUser);
+    expect(store.lookups - before).toBe(2);
+
+    // Another process's change lands between turns: the first command of the next turn looks and sees it.
+    await elsewhere.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.View'] }, metadata);
+    expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Agent', permissions: ['Contacts.View'] });
   });
 
   it('sees an agent moved to another profile, and that profile’s later changes', async () => {

@@ -55,6 +55,8 @@ export class DirectoryService {
   private readonly ring: KeyRing;
   private readonly verified: VerifiedSecurityUsers;
   private readonly entries = new Map<string, DirectoryEntry>();
+  /** Lookups made in this turn of the event loop, by entry: whether its streams were unchanged (see `entryOf`). */
+  private readonly lookedUpThisTurn = new Map<DirectoryEntry, Promise<boolean>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -81,10 +83,14 @@ export class DirectoryService {
    * The agent and its profile as they are now. Where the store can tell the newest position of their two streams
    * cheaply (one index lookup, every process's writes included), the folded entry is reused while that position is
    * unchanged; otherwise, or when it moved, both streams are read and folded again.
+   *
+   * One lookup serves every command handled in the same turn of the event loop: those commands were all received
+   * before it (their sockets were ready when the turn began), so each is still checked against the directory as it
+   * was after its arrival. Under load that turns one lookup per command into one per turn.
    */
   private async entryOf(agentId: string): Promise<DirectoryEntry> {
     const cached = this.entries.get(agentId);
-    if (cached && this.store.newestPositionOf && (await this.store.newestPositionOf(cached.streams)) === cached.position) return cached;
+    if (cached && (await this.unchanged(cached))) return cached;
     const agentEvents = await this.store.readStream(agentStreamId(agentId));
     const agent = foldAgent(asDomainEvents<AgentEvent>(agentEvents, AGENT_EVENTS));
     const profileEvents = agent?.active ? await this.store.readStream(securityProfileStreamId(agent.securityProfileId)) : [];
@@ -97,11 +103,25 @@ export class DirectoryService {
       position: newestOf([...agentEvents, ...profileEvents]),
     };
     if (this.store.newestPositionOf) {
+      this.lookedUp(entry, Promise.resolve(true));
       this.entries.delete(agentId);
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(agentId, entry);
     }
     return entry;
+  }
+
+  /** Whether the entry's streams are where they were when it was folded: one lookup per entry and turn. */
+  private unchanged(entry: DirectoryEntry): Promise<boolean> {
+    const newestPositionOf = this.store.newestPositionOf?.bind(this.store);
+    if (!newestPositionOf) return Promise.resolve(false);
+    return this.lookedUpThisTurn.get(entry) ?? this.lookedUp(entry, newestPositionOf(entry.streams).then((position) => position === entry.position));
+  }
+
+  private lookedUp(entry: DirectoryEntry, unchanged: Promise<boolean>): Promise<boolean> {
+    if (this.lookedUpThisTurn.size === 0) setImmediate(() => this.lookedUpThisTurn.clear());
+    this.lookedUpThisTurn.set(entry, unchanged);
+    return unchanged;
   }
 
   /** The agent a SecurityUser names when its signature and expiry hold (the directory is not read). */
@@ -148,6 +168,8 @@ export class DirectoryService {
       events.map((e) => ({ id: newEventId(), type: e.type, data: e.data, metadata })),
       { expectedRevision },
     );
+    // This process's own change is seen by the very next command, whatever turn it lands in.
+    this.lookedUpThisTurn.clear();
   }
 
   /** A concurrent write to the same directory stream: read and decide again. */

@@ -1,7 +1,10 @@
 /**
  * The read side in-process: the views (live contact view and history) are projected by a worker
- * thread that follows the event store; this service reads them without waiting for locks and waits (bounded) for
- * a position when a command answer promises read-your-writes. Commands never write here.
+ * thread that follows the event store; this service reads them without waiting for locks. Commands never write here
+ * and never wait for it.
+ *
+ * Read-your-writes is kept by the reads: each first waits (bounded) until the views have applied the log as it is at
+ * that moment, so a read after any answered command (of this process or another on the same store) shows its change.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
@@ -13,6 +16,9 @@ import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { contactViewAt, type PointInTime } from './point-in-time.js';
+
+/** The longest a read waits for the views to reach the log's head. */
+const READ_YOUR_WRITES_MS = 2_000;
 
 @Injectable()
 export class ViewsService {
@@ -70,12 +76,17 @@ export class ViewsService {
     return this.host.onChange(listener);
   }
 
-  /** Read-your-writes for HTTP callers: wait (bounded) until the views have applied `position`. */
-  caughtUp(position: string, timeoutMs = 2_000): Promise<boolean> {
-    return this.host.waitFor(BigInt(position), timeoutMs);
+  /**
+   * Waits until the views have applied the log's head as it is now, at most `READ_YOUR_WRITES_MS`: past that (views
+   * rebuilding or held by a lock) the read answers from the view as it stands, and /health shows it behind.
+   */
+  private async current(): Promise<void> {
+    const head = await this.store.headPosition();
+    if (head !== undefined) await this.host.waitFor(head, READ_YOUR_WRITES_MS);
   }
 
-  contact(contactId: string): Promise<ContactView | undefined> {
+  async contact(contactId: string): Promise<ContactView | undefined> {
+    await this.current();
     return this.host.reader.contact(contactId);
   }
 
@@ -84,15 +95,18 @@ export class ViewsService {
     return contactViewAt(await this.store.readStream(contactStreamId(contactId)), at);
   }
 
-  list(query: ContactQuery): Promise<{ items: ContactView[]; next?: string }> {
+  async list(query: ContactQuery): Promise<{ items: ContactView[]; next?: string }> {
+    await this.current();
     return this.host.reader.list(query);
   }
 
-  history(contactId: string, query: HistoryQuery): Promise<{ events: HistoryEntry[]; next?: string }> {
+  async history(contactId: string, query: HistoryQuery): Promise<{ events: HistoryEntry[]; next?: string }> {
+    await this.current();
     return this.host.reader.history(contactId, query);
   }
 
-  hasHistory(contactId: string): Promise<boolean> {
+  async hasHistory(contactId: string): Promise<boolean> {
+    await this.current();
     return this.host.reader.hasHistory(contactId);
   }
 }

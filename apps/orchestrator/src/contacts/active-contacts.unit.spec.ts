@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ActiveContacts, type ActiveContact } from './active-contacts.js';
+
+const contact = (contactId: string, extra: Partial<ActiveContact> = {}): ActiveContact => ({
+  status: 'Active',
+  contactId,
+  businessUnitId: 'bu-1',
+  mediaType: 'Chat',
+  startedAt: '2026-11-27T10:00:00.000Z',
+  ...extra,
+});
+
+describe('ActiveContacts', () => {
+  it('gives back the contact as it was started, with its revision, skill or not', () => {
+    const active = new ActiveContacts();
+    active.remember(contact('1'), 0n);
+    active.remember(contact('2', { skill: 'billing', mediaType: 'Phone' }), 3n);
+    expect(active.recall('1')).toEqual({ state: contact('1'), revision: 0n });
+    expect(active.recall('2')).toEqual({ state: contact('2', { skill: 'billing', mediaType: 'Phone' }), revision: 3n });
+    expect(active.recall('3')).toBeUndefined();
+    expect(active.lookups).toEqual({ hits: 2, misses: 1 });
+  });
+
+  it('forgets an ended contact', () => {
+    const active = new ActiveContacts();
+    active.remember(contact('1'), 0n);
+    active.forget('1');
+    expect(active.recall('1')).toBeUndefined();
+    expect(active.size).toBe(0);
+  });
+
+  it('holds at most its capacity, forgetting the contact started longest ago', () => {
+    const active = new ActiveContacts(2);
+    active.remember(contact('1'), 0n);
+    active.remember(contact('2'), 0n);
+    active.remember(contact('3'), 0n);
+    expect(active.size).toBe(2);
+    expect(active.recall('1')).toBeUndefined();
+    expect(active.recall('2')?.state.contactId).toBe('2');
+    expect(active.recall('3')?.state.contactId).toBe('3');
+  });
+
+  it('keeps nothing at capacity 0, nor a contact whose fields hold its separator', () => {
+    const none = new ActiveContacts(0);
+    none.remember(contact('1'), 0n);
+    expect(none.recall('1')).toBeUndefined();
+    const active = new ActiveContacts();
+    active.remember(contact('1', { skill: 'a\u0000b' }), 0n);
+    expect(active.recall('1')).toBeUndefined();
+  });
+});
