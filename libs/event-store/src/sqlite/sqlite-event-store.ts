@@ -22,6 +22,7 @@ import type { AppendFailure, AppendRequest, SerialisedEvent } from './group-comm
 import { SqliteLogFollower } from './log-follower.js';
 import { SqliteLogReader } from './log-reader.js';
 import type { FromStoreWorker, StoreWorkerData, ToStoreWorker } from './store-worker.js';
+import { decodeOutcomes, encodeRequests } from './wire.js';
 
 export interface SqliteEventStoreOptions {
   /** Largest number of queued appends committed together. Default 256. */
@@ -169,7 +170,7 @@ export class SqliteEventStore implements EventStore {
   private send(): void {
     const requests = this.outbox;
     this.outbox = [];
-    if (requests.length > 0) this.post({ kind: 'append', requests });
+    if (requests.length > 0) this.post({ kind: 'append', requests: encodeRequests(requests) });
   }
 
   private post(message: ToStoreWorker): void {
@@ -179,7 +180,7 @@ export class SqliteEventStore implements EventStore {
   private onWorkerMessage(message: FromStoreWorker): void {
     if (message.kind !== 'settled') return;
     let committed = false;
-    for (const outcome of message.outcomes) {
+    for (const outcome of decodeOutcomes(message.outcomes)) {
       const pending = this.pending.get(outcome.id);
       if (!pending) continue;
       this.pending.delete(outcome.id);

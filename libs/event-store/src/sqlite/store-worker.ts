@@ -6,14 +6,15 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { backoffDelay } from '#runtime';
 import { LOCKED_BACKOFF } from './non-blocking.js';
-import { GroupCommit, type AppendOutcome, type AppendRequest } from './group-commit.js';
+import { GroupCommit, type AppendRequest } from './group-commit.js';
+import { decodeRequests, encodeOutcomes, type WireOutcomes, type WireRequests } from './wire.js';
 
 export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
-export type ToStoreWorker = { kind: 'append'; requests: AppendRequest[] } | { kind: 'follow'; port: MessagePort } | { kind: 'close' };
+export type ToStoreWorker = { kind: 'append'; requests: WireRequests } | { kind: 'follow'; port: MessagePort } | { kind: 'close' };
 export type FromStoreWorker =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }
-  | { kind: 'settled'; outcomes: AppendOutcome[] }
+  | { kind: 'settled'; outcomes: WireOutcomes }
   | { kind: 'closed' };
 
 const { file, maxBatch, storeTimeoutMs } = workerData as StoreWorkerData;
@@ -46,7 +47,7 @@ port.on('message', (message: ToStoreWorker) => {
     if (queue.length === 0) close();
     return;
   }
-  queue.push(...message.requests);
+  for (const request of decodeRequests(message.requests)) queue.push(request);
   if (!timer) timer = setImmediate(flush);
 });
 
@@ -64,7 +65,7 @@ function flush(): void {
     return;
   }
   lockedAttempts = 0;
-  post({ kind: 'settled', outcomes });
+  post({ kind: 'settled', outcomes: encodeOutcomes(outcomes) });
   if (outcomes.some((o) => o.ok)) for (const follower of followers) follower.postMessage('commit');
   if (queue.length > 0) timer = setImmediate(flush);
   else if (closing) close();
@@ -77,7 +78,7 @@ function expire(): void {
   if (expired.length === 0) return;
   queue.splice(0, queue.length, ...queue.filter((r) => r.deadline > now));
   const message = `SQLite ${file} stayed locked by another connection for more than ${storeTimeoutMs} ms (STORE_TIMEOUT_MS); nothing was written`;
-  post({ kind: 'settled', outcomes: expired.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } })) });
+  post({ kind: 'settled', outcomes: encodeOutcomes(expired.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }))) });
 }
 
 function close(): void {
