@@ -1,5 +1,6 @@
 // The read side over real HTTP (DESIGN §5): one contact, the paged list, the history with refusals, the SSE
 // stream, /docs and /health — as the platform and as SecurityUsers of one business unit or another.
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
@@ -289,6 +290,14 @@ describe('operations', () => {
         'GET /health',
       ]),
     );
+  });
+
+  it.runIf(process.platform === 'linux')('the views thread alone runs at nice 10: the event loop and the writer come first for the CPU', () => {
+    const pid = service.child.pid!;
+    const niceOf = (tid: string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    const nices = readdirSync(`/proc/${pid}/task`).map(niceOf);
+    expect(niceOf(String(pid))).toBe(0);
+    expect(nices.filter((nice) => nice !== 0)).toEqual([10]);
   });
 
   it('GET /health is 200 with status ok, the store up and the views caught up', async () => {
