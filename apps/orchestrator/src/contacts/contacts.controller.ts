@@ -119,7 +119,7 @@ export class ContactsController {
       }
       businessUnitId = reader.businessUnitId;
     }
-    return this.views.list({
+    return (await this.views.current()).list({
       ...(query.state !== undefined ? { state: query.state } : {}),
       ...(query.mediaType !== undefined ? { mediaType: query.mediaType } : {}),
       ...(businessUnitId !== undefined ? { businessUnitId } : {}),
@@ -159,15 +159,16 @@ export class ContactsController {
   async history(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof HistoryQuery>) {
     const reader = readerOf(request);
     const id = params.contactId;
+    const views = await this.views.current();
     // Refusals may name an unknown contact: the platform sees them; an agent only its own unit's contacts.
     if (reader.kind === 'agent') {
-      const owner = (await this.views.contact(id))?.businessUnitId;
+      const owner = (await views.contact(id))?.businessUnitId;
       if (owner !== reader.businessUnitId) throw new NotFoundException(`Contact ${id} not found`);
-    } else if (!(await this.views.hasHistory(id))) {
+    } else if (!(await views.hasHistory(id))) {
       throw new NotFoundException(`Contact ${id} not found`);
     }
     // An agent never learns about another business unit's agents: their refusals naming this contact are left out.
-    const page = await this.views.history(id, {
+    const page = await views.history(id, {
       limit: query.limit === undefined ? 100 : Number(query.limit),
       ...(query.after !== undefined ? { after: query.after } : {}),
       ...(reader.kind === 'agent' ? { businessUnitId: reader.businessUnitId } : {}),
@@ -176,7 +177,7 @@ export class ContactsController {
   }
 
   private async visibleContact(reader: Reader, contactId: string) {
-    const contact = await this.views.contact(contactId);
+    const contact = await (await this.views.current()).contact(contactId);
     if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
       throw new NotFoundException(`Contact ${contactId} not found`);
     }

@@ -81,8 +81,9 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     const before = startedBefore === undefined ? undefined : Date.parse(startedBefore);
     const chosen: string[] = [];
     let after: string | undefined;
+    const views = await this.views.current();
     do {
-      const page = await this.views.list({ state: 'Active', businessUnitId, limit: PAGE, ...(mediaType ? { mediaType } : {}), ...(after ? { after } : {}) });
+      const page = await views.list({ state: 'Active', businessUnitId, limit: PAGE, ...(mediaType ? { mediaType } : {}), ...(after ? { after } : {}) });
       for (const view of page.items) {
         if (skill !== undefined && view.skill !== skill) continue;
         if (before !== undefined && Date.parse(view.startedAt) >= before) continue;

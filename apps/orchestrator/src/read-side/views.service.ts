@@ -11,11 +11,14 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { contactStreamId } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
-import { ViewsHost, type ContactQuery, type ContactView, type HistoryEntry, type HistoryQuery, type OnlineRebuildState, type ViewsSource } from '#projections';
+import { ViewsHost, type ContactView, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { contactViewAt, type PointInTime } from './point-in-time.js';
+
+/** What a request reads from the views (see `ViewsService.current`). */
+export type CurrentViews = Pick<ViewsHost['reader'], 'contact' | 'list' | 'history' | 'hasHistory'>;
 
 /** The longest a read waits for the views to reach the log's head. */
 const READ_YOUR_WRITES_MS = 2_000;
@@ -77,36 +80,18 @@ export class ViewsService {
   }
 
   /**
-   * Waits until the views have applied the log's head as it is now, at most `READ_YOUR_WRITES_MS`: past that (views
-   * rebuilding or held by a lock) the read answers from the view as it stands, and /health shows it behind.
+   * The views for one request's reads, once they have applied the log's head as it is now (waited for at most
+   * `READ_YOUR_WRITES_MS`: past that, views rebuilding or held by a lock, they answer as they stand and /health shows
+   * them behind). One wait serves every read of the request: a later read need not chase a head that moved since.
    */
-  private async current(): Promise<void> {
+  async current(): Promise<CurrentViews> {
     const head = await this.store.headPosition();
     if (head !== undefined) await this.host.waitFor(head, READ_YOUR_WRITES_MS);
-  }
-
-  async contact(contactId: string): Promise<ContactView | undefined> {
-    await this.current();
-    return this.host.reader.contact(contactId);
+    return this.host.reader;
   }
 
   /** The view as it stood at a position or a time: the contact stream folded up to it (not the live view). */
   async contactAt(contactId: string, at: PointInTime): Promise<ContactView | undefined> {
     return contactViewAt(await this.store.readStream(contactStreamId(contactId)), at);
-  }
-
-  async list(query: ContactQuery): Promise<{ items: ContactView[]; next?: string }> {
-    await this.current();
-    return this.host.reader.list(query);
-  }
-
-  async history(contactId: string, query: HistoryQuery): Promise<{ events: HistoryEntry[]; next?: string }> {
-    await this.current();
-    return this.host.reader.history(contactId, query);
-  }
-
-  async hasHistory(contactId: string): Promise<boolean> {
-    await this.current();
-    return this.host.reader.hasHistory(contactId);
   }
 }
