@@ -9,8 +9,10 @@ import {
   contactStreamId,
   decideEndContact,
   foldContact,
+  initialState,
   isWellFormedContactId,
   type ContactEventEnvelope,
+  type ContactState,
   type EndContactDecision,
 } from '#contacts';
 import {
@@ -69,12 +71,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       };
       return await retry(
         async (attempt) => {
-          // A contact this process started is decided without reading its stream; the append's revision checks it.
-          const known = attempt === 1 && isWellFormedContactId(contactId) ? this.active.recall(contactId) : undefined;
-          const stream = known || !isWellFormedContactId(contactId) ? [] : await this.store.readStream(contactStreamId(contactId));
-          const state = known ? known.state : foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS));
+          const { state, stream, revision } = await this.contact(contactId, attempt);
           const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, state);
-          return this.carryOut(decision, stream, known ? known.revision : stream[stream.length - 1]?.revision, metadata, request.clientAddress);
+          return this.carryOut(decision, stream, revision, metadata, request.clientAddress);
         },
         {
           attempts: MAX_ATTEMPTS,
@@ -95,6 +94,19 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       }
       throw error;
     }
+  }
+
+  /**
+   * The contact to decide on, its stream as read (empty when not read) and that stream's last revision. A contact this
+   * process started is taken from ActiveContacts on the first attempt, without a read: the append's revision checks
+   * it, and a retry reads the stream.
+   */
+  private async contact(contactId: string, attempt: number): Promise<{ state: ContactState; stream: RecordedEvent[]; revision: bigint | undefined }> {
+    if (!isWellFormedContactId(contactId)) return { state: initialState(), stream: [], revision: undefined };
+    const known = attempt === 1 ? this.active.recall(contactId) : undefined;
+    if (known) return { state: known.state, stream: [], revision: known.revision };
+    const stream = await this.store.readStream(contactStreamId(contactId));
+    return { state: foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)), stream, revision: stream[stream.length - 1]?.revision };
   }
 
   /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */

@@ -113,9 +113,8 @@ export class DirectoryService {
 
   /** Whether the entry's streams are where they were when it was folded: one lookup per entry and turn. */
   private unchanged(entry: DirectoryEntry): Promise<boolean> {
-    const newestPositionOf = this.store.newestPositionOf?.bind(this.store);
-    if (!newestPositionOf) return Promise.resolve(false);
-    return this.lookedUpThisTurn.get(entry) ?? this.lookedUp(entry, newestPositionOf(entry.streams).then((position) => position === entry.position));
+    if (!this.store.newestPositionOf) return Promise.resolve(false);
+    return this.lookedUpThisTurn.get(entry) ?? this.lookedUp(entry, this.store.newestPositionOf(entry.streams).then((position) => position === entry.position));
   }
 
   private lookedUp(entry: DirectoryEntry, unchanged: Promise<boolean>): Promise<boolean> {
