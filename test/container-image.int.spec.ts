@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContactOrchestratorContainer, type StartedContactOrchestratorContainer } from '#testcontainers';
 import { docker, dockerEngine, orchestratorImage, ROOT, runLabels } from './harness/containers.js';
+import { runOrchestrator } from './harness/orchestrator-container.js';
 import { OrchestratorClient } from './harness/client.js';
 import { printSkip } from './harness/skip.js';
 import { waitFor } from './harness/suites.js';
@@ -17,23 +18,6 @@ const MINUTE = 60_000;
 const engine = await dockerEngine();
 if (!engine.ok) printSkip(SUITE, engine.reason);
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-
-/** A container of the image run by the CLI, published on 127.0.0.1; `address()` reads its port again after a start. */
-async function runImage(image: string, args: string[] = []): Promise<{ id: string; api: () => Promise<OrchestratorClient>; token: string }> {
-  const token = `image-test-${Math.random().toString(36).slice(2)}-platform-token`;
-  const labels = Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  const id = await docker(['run', '--detach', ...labels, '--publish', '127.0.0.1::3000', '--env', `PLATFORM_TOKEN=${token}`,
-    '--env', 'SECURITY_USER_SIGNING_KEYS=k1:image-test-signing-key-of-at-least-32-bytes', ...args, image]);
-  const api = async (): Promise<OrchestratorClient> => {
-    const published = await docker(['port', id, '3000/tcp']);
-    return new OrchestratorClient(`http://${published.split('\n').find((line) => line.startsWith('127.0.0.1:')) ?? published}`, token);
-  };
-  return { id, api, token };
-}
-
-async function healthy(api: OrchestratorClient, timeoutMs = 90_000): Promise<void> {
-  await waitFor(async () => (await fetch(`${api.url}/health`).then((r) => r.status, () => 0)) === 200, timeoutMs, `${api.url}/health to answer 200`);
-}
 
 describe.skipIf(!engine.ok)(SUITE, () => {
   let image: string;
@@ -97,7 +81,6 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     expect(answer.body.branch).toBe('OnSuccess');
     await started.restart({ timeout: 10_000 });
     const again = new OrchestratorClient(started.baseUrl, started.platformToken);
-    await healthy(again);
     expect((await again.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ contactId, state: 'Ended' });
     api = again;
   }, 3 * MINUTE);
@@ -115,10 +98,10 @@ describe.skipIf(!engine.ok)(SUITE, () => {
   }, 3 * MINUTE);
 
   it('docker stop drains the ends in flight within the grace period: exit 0, every answered end kept', async () => {
-    const { id, api: client } = await runImage(image);
+    const container = await runOrchestrator(image);
+    const id = container.id;
     cliContainers.push(id);
-    const first = await client();
-    await healthy(first);
+    const first = await container.healthy();
     const bu = await first.seedBusinessUnit('bu-drain');
     const contacts = await Promise.all(Array.from({ length: 200 }, () => first.startContact('bu-drain', 'Phone')));
     // The ends are sent, then the stop comes while they are being answered.
@@ -131,17 +114,16 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     const ended = answers.filter((a) => a.status === 200);
     expect(ended.length).toBeGreaterThan(0);
     await docker(['start', id]);
-    const second = await client();
-    await healthy(second);
+    const second = await container.healthy();
     const states = await Promise.all(ended.map(async (a) => (await second.request<{ state: string }>('GET', `/v1/contacts/${a.contactId}`)).body.state));
     expect(states.filter((state) => state !== 'Ended')).toEqual([]);
   }, 4 * MINUTE);
 
   it('runs on a read-only root filesystem with /data and /tmp writable', async () => {
-    const { id, api: client } = await runImage(image, ['--read-only', '--tmpfs', '/tmp', '--volume', '/data']);
+    const container = await runOrchestrator(image, { args: ['--read-only', '--tmpfs', '/tmp', '--volume', '/data'] });
+    const id = container.id;
     cliContainers.push(id);
-    const readOnly = await client();
-    await healthy(readOnly);
+    const readOnly = await container.healthy();
     const bu = await readOnly.seedBusinessUnit('bu-read-only');
     const contactId = await readOnly.startContact('bu-read-only', 'Email');
     expect((await readOnly.endContact(contactId, bu.ender)).status).toBe(200);
