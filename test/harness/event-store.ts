@@ -46,14 +46,19 @@ async function resolveUncached(): Promise<EsdbResolution> {
   try {
     return await startContainer();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    // No registry answers on the build machines: say so plainly, it is the one skip CI accepts (docs/containers.md).
+    if (/pull|registry|no such host|manifest|not found/i.test(message)) return { kind: 'skipped', reason: `${TC_IMAGE}: image not pullable here (${message})` };
     return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING, and ${TC_IMAGE} did not start under testcontainers: ${message}` };
   }
 }
 
 async function startContainer(): Promise<EsdbResolution> {
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
   const { GenericContainer, Wait } = await import('testcontainers');
+  const { runLabels } = await import('./containers.js');
   const container = await new GenericContainer(TC_IMAGE)
+    .withLabels(runLabels())
     .withEnvironment({
       EVENTSTORE_INSECURE: 'true',
       EVENTSTORE_MEM_DB: 'true',
