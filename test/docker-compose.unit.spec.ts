@@ -103,7 +103,8 @@ describe('docker-compose.yml', () => {
   });
 
   it("runs the vendor's published EventStoreDB 24.10 image, as the test harness does", () => {
-    // Since 24.10 the vendor publishes EventStoreDB as eventstoredb-ee; eventstore/eventstore stops at 23.10.
+    // Since 24.10 the vendor publishes EventStoreDB as eventstoredb-ee in its own registry; there is no
+    // docker.eventstore.com/eventstore/eventstore:24.10.
     expect(service('eventstore').image).toBe('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
     expect(readFileSync(root('test/harness/event-store.ts'), 'utf8')).toContain(`'${String(service('eventstore').image)}'`);
     // EventStoreDB 24.10 reads EVENTSTORE_* settings and keeps its data in /var/lib/eventstore.
