@@ -18,8 +18,9 @@ export type EsdbResolution =
     }
   | { kind: 'skipped'; reason: string };
 
-// EventStoreDB 24.10 LTS; ESDB_TC_IMAGE may name another (eventstore/eventstore:24.10, a KurrentDB image).
-const TC_IMAGE = process.env.ESDB_TC_IMAGE ?? 'docker.eventstore.com/eventstore/eventstore:24.10';
+// EventStoreDB 24.10 LTS under the vendor's image name since 24.10 (the compose file runs the same); ESDB_TC_IMAGE
+// may name another (a KurrentDB image, e.g. docker.kurrent.io/kurrent-latest/kurrentdb:25.1).
+const TC_IMAGE = process.env.ESDB_TC_IMAGE ?? 'docker.eventstore.com/eventstore/eventstoredb-ee:24.10';
 const HTTP_PORT = 2113;
 const STARTUP_TIMEOUT_MS = 180_000;
 const CACHE = Symbol.for('contact-orchestrator.test.esdb-resolution');
