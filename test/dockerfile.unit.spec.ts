@@ -73,6 +73,18 @@ describe('Dockerfile', () => {
     expect(runs.some((run) => /npm prune --omit=dev/.test(run))).toBe(true);
   });
 
+  it('prunes what the runtime never reads from node_modules after the dev dependencies are dropped', () => {
+    // Without it, better-sqlite3's build leftovers, the TypeScript compiler, maps and declarations (~90 MB) come back.
+    const steps = stage(dockerfile, 'build')
+      .instructions.filter((i) => i.keyword === 'RUN')
+      .flatMap((i) => i.args.split(/\s*&&\s*/).map((step) => step.trim()));
+    const prune = steps.findIndex((step) => /^npm prune --omit=dev\b/.test(step));
+    const leftovers = steps.findIndex((step) => step === 'node scripts/containers/prune-runtime-modules.mjs node_modules');
+    expect(prune, 'npm prune --omit=dev').toBeGreaterThanOrEqual(0);
+    expect(leftovers, 'node scripts/containers/prune-runtime-modules.mjs node_modules').toBeGreaterThan(prune);
+    expect(buildContextFiles(ROOT)).toContain('scripts/containers/prune-runtime-modules.mjs');
+  });
+
   it('keeps dependencies, build output, git and tests out of the build context', () => {
     const context = buildContextFiles(ROOT);
     expect(context).toContain('package-lock.json');
