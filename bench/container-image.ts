@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseDockerfile, stage } from '../test/harness/dockerfile.js';
 import { defer, progress, sleep } from './support.js';
 import { row, unmeasured, verdict, type Row } from './table.js';
 
@@ -77,7 +76,7 @@ export async function measureImage(): Promise<Row[]> {
     progress(`image: skipped: ${reason}`);
     return unmeasured(IMAGE_FIGURES, 'skipped', reason);
   }
-  const base = stage(parseDockerfile(readFileSync(`${ROOT}/Dockerfile`, 'utf8')), 'runtime').from;
+  const base = runtimeBase(readFileSync(`${ROOT}/Dockerfile`, 'utf8'));
   progress(`image: DOCKER_BUILDKIT=0 docker build -t ${TAG} . (base ${base})`);
   const buildStarted = performance.now();
   await docker(['build', '--tag', TAG, '.'], 40 * 60_000, { ...process.env, DOCKER_BUILDKIT: '0' });
@@ -108,4 +107,12 @@ export async function measureImage(): Promise<Row[]> {
   } finally {
     await remove();
   }
+}
+
+/** The image the runtime stage starts from, with the build arguments' defaults filled in (`node:24-trixie-slim`). */
+function runtimeBase(dockerfile: string): string {
+  const from = /^FROM\s+(\S+)\s+AS\s+runtime\s*$/im.exec(dockerfile)?.[1];
+  if (from === undefined) throw new Error('the Dockerfile has no `FROM … AS runtime` stage');
+  const defaults = Object.fromEntries([...dockerfile.matchAll(/^ARG\s+(\w+)=(\S+)\s*$/gm)].map((m) => [m[1]!, m[2]!]));
+  return from.replace(/\$\{?(\w+)\}?/g, (_, name: string) => defaults[name] ?? '');
 }

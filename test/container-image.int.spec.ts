@@ -1,139 +1,132 @@
 /**
- * The container image, built without Docker: the build context as `docker build` sends it (.dockerignore
- * applied), the build stage's own instructions replayed in a scratch folder, the runtime stage's COPYs into a
- * second one, and the service started from that folder alone. Where a Docker engine answers, `docker build`
- * runs for real as well.
+ * The container image, built by `docker build` from this checkout (once per run, test/harness/containers.ts) and run
+ * by testcontainers and the docker CLI: who it runs as, what it ships, /health and an EndContact, the /data volume
+ * across `docker restart`, a graceful `docker stop`, the HEALTHCHECK, and a read-only root filesystem.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyBuildContext } from './harness/build-context.js';
-import { parseDockerfile, type Dockerfile } from './harness/dockerfile.js';
-import { buildEnvironment, replayStage, type StageImage } from './harness/image-replay.js';
-import { startServiceProcess, type ServiceProcess } from './harness/service.js';
+import { ContactOrchestratorContainer, type StartedContactOrchestratorContainer } from '#testcontainers';
+import { docker, dockerEngine, orchestratorImage, ROOT, runLabels } from './harness/containers.js';
+import { runOrchestrator } from './harness/orchestrator-container.js';
+import { OrchestratorClient } from './harness/client.js';
 import { printSkip } from './harness/skip.js';
-import { dockerBuild } from './harness/docker-build.js';
+import { waitFor } from './harness/suites.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SUITE = 'container image';
 const MINUTE = 60_000;
-const execFileAsync = promisify(execFile);
+const engine = await dockerEngine();
+if (!engine.ok) printSkip(SUITE, engine.reason);
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
-/** Every .js file under a folder, as absolute paths. */
-function javascriptFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.js'))
-    .map((entry) => join(entry.parentPath, entry.name));
-}
-
-describe('container image replayed without Docker', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'co-image-'));
-  const contextDir = join(scratch, 'context');
-  let dockerfile: Dockerfile;
-  let contextFiles: string[];
-  let build: StageImage;
-  let runtime: StageImage;
-  let service: ServiceProcess | undefined;
-  const started = Date.now();
+describe.skipIf(!engine.ok)(SUITE, () => {
+  let image: string;
+  let started: StartedContactOrchestratorContainer;
+  let api: OrchestratorClient;
+  let ender: string;
+  const cliContainers: string[] = [];
 
   beforeAll(async () => {
-    dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
-    contextFiles = copyBuildContext(ROOT, contextDir);
-    const baseEnv = buildEnvironment(process.env);
-    build = await replayStage({ dockerfile, stage: 'build', contextDir, rootfs: join(scratch, 'build'), baseEnv, runTimeoutMs: 15 * MINUTE });
-    runtime = await replayStage({
-      dockerfile,
-      stage: 'runtime',
-      contextDir,
-      rootfs: join(scratch, 'runtime'),
-      stageRootfs: { build: build.rootfs },
-      baseEnv,
-      runTimeoutMs: 5 * MINUTE,
-    });
-    console.info(`image replay: ${((Date.now() - started) / 1000).toFixed(0)} s\n  ${[...build.steps, ...runtime.steps].join('\n  ')}`);
-  }, 25 * MINUTE);
+    image = await orchestratorImage();
+    started = await new ContactOrchestratorContainer(image).withLabels(runLabels()).start();
+    api = new OrchestratorClient(started.baseUrl, started.platformToken);
+    ender = (await api.seedBusinessUnit('bu-image')).ender;
+  }, 35 * MINUTE);
 
   afterAll(async () => {
-    await service?.stop();
-    rmSync(scratch, { recursive: true, force: true });
+    await started?.stop();
+    if (cliContainers.length > 0) await docker(['rm', '--force', '--volumes', ...cliContainers]).catch(() => undefined);
   });
 
-  it('builds from the context .dockerignore leaves, which has no test/ folder', () => {
-    expect(contextFiles).toContain('package-lock.json');
-    expect(contextFiles.filter((f) => f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/'))).toEqual([]);
-    expect(existsSync(join(build.hostWorkdir, 'dist', 'apps', 'orchestrator', 'src', 'main.js'))).toBe(true);
+  it('runs as the unprivileged node user, with package.json, node_modules and dist only in /app', async () => {
+    const config = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config}}', image])) as {
+      User: string; Cmd: string[]; Healthcheck?: { Test: string[] }; Env: string[]; Volumes: Record<string, unknown>;
+    };
+    expect(config.User).toBe('node');
+    expect(config.Cmd).toEqual(['node', 'dist/apps/orchestrator/src/main.js']);
+    expect(config.Env).toContain('PORT=3000');
+    expect(config.Healthcheck?.Test.join(' ')).toContain('http://127.0.0.1:3000/health');
+    expect(Object.keys(config.Volumes)).toEqual(['/data']);
+    const { output: uid } = await started.exec(['id', '-u']);
+    expect(uid.trim()).not.toBe('0');
+    const { output: app } = await started.exec(['ls', '-A', '/app']);
+    expect(app.trim().split('\n').sort()).toEqual(['dist', 'node_modules', 'package.json']);
   });
 
-  it('ships package.json, production node_modules and dist only, and runs as node', () => {
-    expect(readdirSync(runtime.hostWorkdir).sort()).toEqual(['dist', 'node_modules', 'package.json']);
-    expect(runtime.user).toBe('node');
-  });
-
-  it('compiles only what tsconfig.build.json includes, and nothing in dist imports test/ or bench/', () => {
-    const dist = join(runtime.hostWorkdir, 'dist');
-    const included = (JSON.parse(readFileSync(join(contextDir, 'tsconfig.build.json'), 'utf8')) as { include: string[] }).include;
-    expect(readdirSync(dist).filter((name) => !name.startsWith('.')).every((name) => included.includes(name))).toBe(true);
-    const outside: string[] = [];
-    for (const file of javascriptFiles(dist)) {
-      const source = readFileSync(file, 'utf8');
-      for (const match of source.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)) {
-        const target = relative(dist, resolve(dirname(file), match[1]!));
-        if (target.startsWith('..') || !included.includes(target.split(sep)[0]!)) outside.push(`${relative(dist, file)} -> ${match[1]}`);
-      }
-    }
-    expect(outside).toEqual([]);
-  });
-
-  it('has no dev dependency in the runtime node_modules (npm ls --omit=dev is clean)', async () => {
-    const env = buildEnvironment(process.env);
-    const { stdout } = await execFileAsync('npm', ['ls', '--omit=dev', '--all', '--json'], { cwd: runtime.hostWorkdir, env, maxBuffer: 64 << 20 });
-    expect((JSON.parse(stdout) as { problems?: string[] }).problems ?? []).toEqual([]);
-    // The lockfile marks every package only dev dependencies need; none of them may have been copied.
-    const lock = JSON.parse(readFileSync(join(contextDir, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  it('ships no package that only the dev dependencies need, and no test or bench code', async () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.entries(lock.packages).filter(([path, entry]) => path !== '' && entry.dev === true).map(([path]) => path);
     expect(devOnly.length).toBeGreaterThan(0);
-    expect(devOnly.filter((path) => existsSync(join(runtime.hostWorkdir, path)))).toEqual([]);
-  }, 2 * MINUTE);
+    const script = `const fs=require('fs');const p=${JSON.stringify(devOnly)};console.log(JSON.stringify(p.filter((x)=>fs.existsSync('/app/'+x))))`;
+    const { output, exitCode } = await started.exec(['node', '-e', script]);
+    expect(exitCode, output).toBe(0);
+    expect(JSON.parse(output.trim())).toEqual([]);
+    const { output: dist } = await started.exec(['ls', '/app/dist']);
+    expect(dist.trim().split('\n').filter((name) => name === 'test' || name === 'bench')).toEqual([]);
+  });
 
-  it('starts from the runtime folder alone with its CMD and ENV, and /health answers', async () => {
-    // Node resolves packages up the folder tree: nothing above the runtime folder may lend it one.
-    for (let dir = runtime.hostWorkdir; dirname(dir) !== dir; dir = dirname(dir)) expect(existsSync(join(dirname(dir), 'node_modules')), dirname(dir)).toBe(false);
-    const [program, main, ...rest] = runtime.cmd ?? [];
-    expect(program).toBe('node');
-    expect(rest).toEqual([]);
-    const dataDir = join(scratch, 'data');
-    service = await startServiceProcess({
-      main: join(runtime.hostWorkdir, main!),
-      cwd: runtime.hostWorkdir,
-      dataDir,
-      // The image's environment, but on loopback, a free port and a temp folder in place of the /data volume.
-      env: { ...runtime.env, HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir },
-    });
-    const response = await fetch(`${service.url}/health`);
-    const body = (await response.json()) as { status?: string; info?: { eventStore?: { status?: string } } };
-    expect(response.status, JSON.stringify(body)).toBe(200);
-    expect(body.info?.eventStore?.status).toBe('up');
-    // The supervisor page is built into dist and served by the image too.
-    const page = await fetch(`${service.url}/`);
+  it('answers /health and serves the supervisor page', async () => {
+    const health = await fetch(`${started.baseUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { info?: { eventStore?: { status?: string } } }).info?.eventStore?.status).toBe('up');
+    const page = await fetch(`${started.baseUrl}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('/supervisor/main.js');
-    expect((await fetch(`${service.url}/supervisor/main.js`)).status).toBe(200);
-    console.info(`image replay and start: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  }, 2 * MINUTE);
-});
+  });
 
-describe('container image built by Docker', () => {
-  it('builds, runs as node and answers /health', async (context) => {
-    const outcome = await dockerBuild(ROOT, 25 * MINUTE);
-    if (outcome.kind === 'no-engine') {
-      printSkip('container image built by Docker', outcome.reason);
-      context.skip();
-      return;
-    }
-    expect(outcome.user).toBe('node');
-    expect(outcome.health.status, outcome.logs).toBe(200);
-  }, 30 * MINUTE);
+  it('ends a contact, and the end is still there after docker restart (the /data volume)', async () => {
+    const contactId = await api.startContact('bu-image', 'Chat');
+    const answer = await api.endContact(contactId, ender);
+    expect(answer.status).toBe(200);
+    expect(answer.body.branch).toBe('OnSuccess');
+    await started.restart({ timeout: 10_000 });
+    const again = new OrchestratorClient(started.baseUrl, started.platformToken);
+    expect((await again.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ contactId, state: 'Ended' });
+    api = again;
+  }, 3 * MINUTE);
+
+  it('turns healthy by its own HEALTHCHECK', async () => {
+    const status = await waitFor(
+      async () => {
+        const value = await docker(['inspect', '--format', '{{.State.Health.Status}}', started.getId()]);
+        return value === 'healthy' ? value : value === 'unhealthy' ? value : undefined;
+      },
+      2 * MINUTE,
+      'the HEALTHCHECK to report healthy',
+    );
+    expect(status).toBe('healthy');
+  }, 3 * MINUTE);
+
+  it('docker stop drains the ends in flight within the grace period: exit 0, every answered end kept', async () => {
+    const container = await runOrchestrator(image);
+    const id = container.id;
+    cliContainers.push(id);
+    const first = await container.healthy();
+    const bu = await first.seedBusinessUnit('bu-drain');
+    const contacts = await Promise.all(Array.from({ length: 200 }, () => first.startContact('bu-drain', 'Phone')));
+    // The ends are sent, then the stop comes while they are being answered.
+    const ends = contacts.map((contactId) => first.endContact(contactId, bu.ender).then((a) => ({ contactId, status: a.status }), (e: Error) => ({ contactId, status: 0, error: e.message })));
+    const stopping = docker(['stop', '--time', '10', id], MINUTE);
+    const answers = await Promise.all(ends);
+    await stopping;
+    expect(await docker(['inspect', '--format', '{{.State.ExitCode}}', id])).toBe('0');
+    expect(answers.filter((a) => a.status !== 200 && a.status !== 0)).toEqual([]);
+    const ended = answers.filter((a) => a.status === 200);
+    expect(ended.length).toBeGreaterThan(0);
+    await docker(['start', id]);
+    const second = await container.healthy();
+    const states = await Promise.all(ended.map(async (a) => (await second.request<{ state: string }>('GET', `/v1/contacts/${a.contactId}`)).body.state));
+    expect(states.filter((state) => state !== 'Ended')).toEqual([]);
+  }, 4 * MINUTE);
+
+  it('runs on a read-only root filesystem with /data and /tmp writable', async () => {
+    const container = await runOrchestrator(image, { args: ['--read-only', '--tmpfs', '/tmp', '--volume', '/data'] });
+    const id = container.id;
+    cliContainers.push(id);
+    const readOnly = await container.healthy();
+    const bu = await readOnly.seedBusinessUnit('bu-read-only');
+    const contactId = await readOnly.startContact('bu-read-only', 'Email');
+    expect((await readOnly.endContact(contactId, bu.ender)).status).toBe(200);
+    expect(await docker(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', id])).toBe('true');
+  }, 3 * MINUTE);
 });

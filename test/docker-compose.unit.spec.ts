@@ -1,7 +1,8 @@
 /**
  * docker-compose.yml checked without Docker: the compose-spec JSON schema, services, loopback-only ports,
  * health checks, the Kafka release the tests run, an orchestrator environment that passes the service's own
- * configuration validation, and a README that says what the file runs. (The Dockerfile: dockerfile.unit.spec.ts.)
+ * configuration validation, host ports that variables move, the embedded profile (no EventStoreDB), and a README that
+ * says what the file runs. (The Dockerfile: dockerfile.unit.spec.ts; the file run for real: compose.int.spec.ts.)
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 
 const root = (file: string): string => fileURLToPath(new URL(`../${file}`, import.meta.url));
+
+/** docker-compose.yml as compose reads it: YAML merge keys (`<<: *anchor`) resolved. */
+const loadCompose = (): unknown => parse(readFileSync(root('docker-compose.yml'), 'utf8'), { merge: true });
 
 type Mapping = Record<string, unknown>;
 const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -57,19 +61,22 @@ function environment(service: Mapping, env: Record<string, string | undefined>):
 
 type Published = { hostIp: string | undefined; published: string; target: string };
 
-/** Published ports in short ("[ip:]published:target[/proto]") or long ({host_ip, published, target}) syntax. */
-function publishedPorts(service: Mapping): Published[] {
+/**
+ * Published ports in short ("[ip:]published:target[/proto]") or long ({host_ip, published, target}) syntax, with
+ * variables interpolated from `env` (unset: their defaults, as compose does).
+ */
+function publishedPorts(service: Mapping, env: Record<string, string | undefined> = {}): Published[] {
   const ports: unknown = service.ports ?? [];
   if (!Array.isArray(ports)) throw new Error('ports is not a list');
   return ports.map((port: unknown): Published => {
     if (isMapping(port)) {
       return {
-        hostIp: typeof port.host_ip === 'string' ? port.host_ip : undefined,
-        published: String(port.published ?? ''),
-        target: String(port.target ?? ''),
+        hostIp: typeof port.host_ip === 'string' ? interpolate(port.host_ip, env) : undefined,
+        published: interpolate(String(port.published ?? ''), env),
+        target: interpolate(String(port.target ?? ''), env),
       };
     }
-    const spec = String(port).replace(/\/(tcp|udp)$/, '');
+    const spec = interpolate(String(port), env).replace(/\/(tcp|udp)$/, '');
     const parts = spec.match(/^(?:(\[[^\]]+\]|[^:]+):)?([^:]*):([^:]+)$/);
     if (!parts) return { hostIp: undefined, published: '', target: spec };
     return { hostIp: parts[1], published: parts[2]!, target: parts[3]! };
@@ -86,13 +93,25 @@ describe('docker-compose.yml', () => {
   let services: Mapping;
 
   beforeAll(() => {
-    const document: unknown = parse(readFileSync(root('docker-compose.yml'), 'utf8'));
+    const document: unknown = loadCompose();
     services = mapping(mapping(document, 'docker-compose.yml').services, 'services');
   });
   const service = (name: string): Mapping => mapping(services[name], `service ${name}`);
 
-  it('defines the eventstore, kafka and orchestrator services', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['eventstore', 'kafka', 'orchestrator']));
+  it('defines the eventstore, kafka and orchestrator services, and orchestrator-embedded', () => {
+    expect(Object.keys(services)).toEqual(expect.arrayContaining(['eventstore', 'kafka', 'orchestrator', 'orchestrator-embedded']));
+  });
+
+  it("runs the vendor's published EventStoreDB 24.10 image, as the test harness does", () => {
+    // Since 24.10 the vendor publishes EventStoreDB as eventstoredb-ee in its own registry; there is no
+    // docker.eventstore.com/eventstore/eventstore:24.10.
+    expect(service('eventstore').image).toBe('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
+    expect(readFileSync(root('test/harness/event-store.ts'), 'utf8')).toContain(`'${String(service('eventstore').image)}'`);
+    // EventStoreDB 24.10 reads EVENTSTORE_* settings and keeps its data in /var/lib/eventstore.
+    const env = environment(service('eventstore'), {});
+    expect(Object.keys(env).every((name) => name.startsWith('EVENTSTORE_')), Object.keys(env).join()).toBe(true);
+    expect(env.EVENTSTORE_INSECURE).toBe('true');
+    expect(service('eventstore').volumes).toContain('eventstore-data:/var/lib/eventstore');
   });
 
   it('publishes every port on 127.0.0.1 only', () => {
@@ -106,6 +125,30 @@ describe('docker-compose.yml', () => {
     }
     expect(publishedPorts(service('eventstore')).map((p) => p.target)).toContain('2113');
     expect(publishedPorts(service('kafka')).map((p) => p.target)).toContain('9092');
+  });
+
+  it('publishes on 3000, 9092 and 2113 by default; ORCHESTRATOR_, KAFKA_ and EVENTSTORE_HOST_PORT move them, on 127.0.0.1 still', () => {
+    const hostPorts = (env: Record<string, string | undefined>): Record<string, string[]> =>
+      Object.fromEntries(Object.entries(services).map(([name, value]) => [name, publishedPorts(mapping(value, name), env).map((p) => `${p.hostIp}:${p.published}:${p.target}`)]));
+    expect(hostPorts({})).toEqual({
+      eventstore: ['127.0.0.1:2113:2113'],
+      kafka: ['127.0.0.1:9092:9092'],
+      orchestrator: ['127.0.0.1:3000:3000'],
+      'orchestrator-embedded': ['127.0.0.1:3000:3000'],
+    });
+    const moved = { ORCHESTRATOR_HOST_PORT: '43000', KAFKA_HOST_PORT: '49092', EVENTSTORE_HOST_PORT: '42113' };
+    expect(hostPorts(moved)).toEqual({
+      eventstore: ['127.0.0.1:42113:2113'],
+      kafka: ['127.0.0.1:49092:9092'],
+      orchestrator: ['127.0.0.1:43000:3000'],
+      'orchestrator-embedded': ['127.0.0.1:43000:3000'],
+    });
+    // Host clients bootstrap from the published port, then use what the broker advertises: the same port.
+    for (const env of [{}, moved]) {
+      const published = publishedPorts(service('kafka'), env)[0]!;
+      const advertised = (environment(service('kafka'), env).KAFKA_ADVERTISED_LISTENERS ?? '').split(',');
+      expect(advertised).toContain(`HOST://127.0.0.1:${published.published}`);
+    }
   });
 
   it('gives every service a health check', () => {
@@ -172,6 +215,49 @@ describe('docker-compose.yml', () => {
     const published = publishedPorts(service('orchestrator'));
     expect(published).toContainEqual({ hostIp: '127.0.0.1', published: '3000', target: String(config.port) });
   });
+
+  describe('profile embedded: the orchestrator on its own store, no EventStoreDB', () => {
+    const profiles = (name: string): unknown => service(name).profiles;
+
+    it('leaves the default stack (eventstore, kafka, orchestrator) out of every profile, and orchestrator-embedded in "embedded" only', () => {
+      for (const name of ['eventstore', 'kafka', 'orchestrator']) expect(profiles(name), name).toBeUndefined();
+      expect(profiles('orchestrator-embedded')).toEqual(['embedded']);
+      // Nothing else joins the profile: with it, the orchestrator-embedded service and Kafka are all that start.
+      const inProfile = Object.entries(services).filter(([, value]) => ((mapping(value, 'service').profiles as string[] | undefined) ?? []).includes('embedded'));
+      expect(inProfile.map(([name]) => name)).toEqual(['orchestrator-embedded']);
+    });
+
+    it('depends on a healthy Kafka only', () => {
+      const dependsOn = mapping(service('orchestrator-embedded').depends_on, 'orchestrator-embedded depends_on');
+      expect(Object.keys(dependsOn)).toEqual(['kafka']);
+      expect(mapping(dependsOn.kafka, 'depends_on kafka').condition).toBe('service_healthy');
+    });
+
+    it("passes the service's configuration validation on the embedded store, with the same Kafka, secrets, listener and image", () => {
+      const env = environment(service('orchestrator-embedded'), operatorEnv);
+      expect(env.EVENT_STORE).toBe('sqlite');
+      expect(env.ESDB_CONNECTION_STRING).toBeUndefined();
+      const config = loadConfiguration(env);
+      expect(config.eventStore).toBe('sqlite');
+      expect(config.kafkaBrokers).toEqual(['kafka:19092']);
+      expect(config.platformToken).toBe(operatorEnv.PLATFORM_TOKEN);
+      expect(config.securityUserSigningKeys?.[0]?.kid).toBe('k1');
+      expect(config.host).toBe('0.0.0.0');
+      expect(config.dataDir).toBe('/data');
+      // No default secrets here either.
+      expect(() => environment(service('orchestrator-embedded'), {})).toThrow(RequiredVariableError);
+      // One image for both: built once, whichever shape runs.
+      expect(service('orchestrator-embedded').image).toBe(service('orchestrator').image);
+      expect(service('orchestrator-embedded').build).toEqual(service('orchestrator').build);
+      expect(service('orchestrator-embedded').healthcheck).toEqual(service('orchestrator').healthcheck);
+    });
+
+    it('keeps its event log in a volume of its own, never the esdb-backed orchestrator\'s views', () => {
+      const volumes = (name: string): string[] => (service(name).volumes as string[]).map(String);
+      expect(volumes('orchestrator-embedded')).toEqual(['orchestrator-embedded-data:/data']);
+      expect(volumes('orchestrator')).toEqual(['orchestrator-data:/data']);
+    });
+  });
 });
 
 /** The compose-spec schema as the maintained `dclint` linter ships it (schemas/compose.schema.json). */
@@ -187,7 +273,7 @@ function composeSchemaErrors(document: unknown): ErrorObject[] {
 }
 
 describe('docker-compose.yml against the compose specification', () => {
-  const document = parse(readFileSync(root('docker-compose.yml'), 'utf8')) as Mapping;
+  const document = loadCompose() as Mapping;
 
   it('validates against the compose-spec JSON schema', () => {
     expect(composeSchemaErrors(document).map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
@@ -210,7 +296,7 @@ describe('docker-compose.yml against the compose specification', () => {
 });
 
 describe('README: Running with EventStoreDB and Kafka', () => {
-  const document = parse(readFileSync(root('docker-compose.yml'), 'utf8')) as Mapping;
+  const document = loadCompose() as Mapping;
   const services = mapping(document.services, 'services');
   const readme = readFileSync(root('README.md'), 'utf8');
   const section = /^## Running with EventStoreDB and Kafka\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';

@@ -47,7 +47,8 @@ up() {
 down() {
   if [ ! -f "$PID_FILE" ]; then echo "engine: not started by engine.sh; left alone"; return 0; fi
   local pid; pid="$(cat "$PID_FILE")"
-  if as_root kill -0 "$pid" 2>/dev/null; then
+  # A pid file left from an earlier boot may name another process by now: only a dockerd is stopped.
+  if as_root kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q '^dockerd '; then
     as_root kill -TERM "$pid"
     for _ in $(seq 1 300); do as_root kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     echo "engine: dockerd $pid stopped"

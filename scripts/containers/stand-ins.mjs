@@ -178,7 +178,7 @@ function ensure(name) {
     recipe.prepare(context);
     const dockerfile = [...recipe.dockerfile, `LABEL ${LABEL}="${name}" ${RECIPE_LABEL}="${recipeHash}"`].join('\n');
     fs.writeFileSync(path.join(context, 'Dockerfile'), `${dockerfile}\n`);
-    docker(['build', '--quiet', '--tag', name, context], { timeout: 20 * 60_000 });
+    docker(['build', '--quiet', '--force-rm', '--tag', name, context], { timeout: 20 * 60_000 });
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
   }

@@ -1,10 +1,12 @@
-// Finds a real Kafka broker for integration tests (DESIGN §8), in this order:
+// Finds a real Kafka broker for integration tests (docs/testing.md), in this order:
 //   1. KAFKA_BROKERS env (comma list)          -> source 'env'            (never stopped by us)
-//   2. testcontainers KafkaContainer            -> source 'testcontainers' (only if a container engine answers)
+//   2. testcontainers: apache/kafka (official image, or its stand-in, scripts/containers/stand-ins.mjs), when a
+//      container engine answers and the image starts -> source 'testcontainers' (stopBroker/startBroker: docker stop/start)
 //   3. local KRaft broker (scripts/kafka/kafka.mjs, needs java + mvn; KAFKA_LOCAL=0 disables)
 //                                               -> source 'local-kraft'   (restart/stopBroker/startBroker available)
 //   4. { kind: 'skipped', reason } explaining every step above; KAFKA_REQUIRED=1 turns that into an error
 //      so CI cannot go green on skipped Kafka suites.
+// A way that fails (engine refusing, image not pullable) says why and the next one is tried.
 // One resolution per process (cached on globalThis, so two copies of this module still share it).
 import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -17,6 +19,8 @@ export type KafkaResolution =
       kind: 'ready';
       brokers: string[];
       source: 'env' | 'testcontainers' | 'local-kraft';
+      /** Why each earlier way in the order was passed over (empty when the first way worked). */
+      passedOver?: string[];
       /** Releases what this process started; a no-op for brokers it only borrowed. Safe to call twice. */
       stop(): Promise<void>;
       /** local-kraft only: stop + start on the same port and data dir (topics and offsets survive). */
@@ -38,8 +42,8 @@ const CACHE = Symbol.for('contact-orchestrator.test.kafka-resolution');
 const RUNTIME_PROBE_MS = 5_000;
 // First run may fetch ~45 MB of jars with Maven before the broker starts.
 const UP_TIMEOUT_MS = 300_000;
-// confluentinc/cp-kafka 8.x is Apache Kafka 4.x in KRaft mode (KafkaContainer switches to KRaft for >= 8).
-const TC_IMAGE = process.env.KAFKA_TC_IMAGE ?? 'confluentinc/cp-kafka:8.0.0';
+// The official Apache Kafka image of the release scripts/kafka/pom.xml pins; KAFKA_TC_IMAGE may name another.
+const TC_IMAGE = process.env.KAFKA_TC_IMAGE;
 
 type Cached = { [CACHE]?: Promise<KafkaResolution> };
 const cache = globalThis as Cached;
@@ -57,14 +61,26 @@ export function resolveKafka(): Promise<KafkaResolution> {
   return cache[CACHE];
 }
 
-async function resolveUncached(): Promise<KafkaResolution> {
-  const fromEnv = (process.env.KAFKA_BROKERS ?? '').split(',').map((b) => b.trim()).filter(Boolean);
+/** A resolution of its own, not cached and not the shared one: for the harness's own tests of its order. */
+export function resolveKafkaFresh(options: { containerImage?: string; ignoreEnv?: boolean } = {}): Promise<KafkaResolution> {
+  return resolveUncached(options.containerImage ?? TC_IMAGE, options.ignoreEnv ?? false);
+}
+
+async function resolveUncached(image = TC_IMAGE, ignoreEnv = false): Promise<KafkaResolution> {
+  const fromEnv = (ignoreEnv ? '' : (process.env.KAFKA_BROKERS ?? '')).split(',').map((b) => b.trim()).filter(Boolean);
   if (fromEnv.length > 0) return { kind: 'ready', source: 'env', brokers: fromEnv, stop: async () => {} };
 
   const why: string[] = ['KAFKA_BROKERS is not set'];
   const runtime = await probeContainerRuntime(RUNTIME_PROBE_MS);
-  if (runtime.ok) return startContainer();
-  why.push(`testcontainers: no container engine (${runtime.reason})`);
+  if (runtime.ok) {
+    try {
+      return await startContainer(image);
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0];
+      console.warn(`kafka harness: testcontainers could not start ${image ?? 'apache/kafka'} (${message}); trying the next way`);
+      why.push(`testcontainers: ${image ?? 'apache/kafka'} did not start (${message})`);
+    }
+  } else why.push(`testcontainers: no container engine (${runtime.reason})`);
 
   if (process.env.KAFKA_LOCAL === '0') {
     why.push('local KRaft broker disabled by KAFKA_LOCAL=0');
@@ -73,7 +89,7 @@ async function resolveUncached(): Promise<KafkaResolution> {
     if (missing.length > 0) why.push(`local KRaft broker needs ${missing.join(' and ')} on PATH`);
     else {
       try {
-        return await startLocal();
+        return { ...(await startLocal()), passedOver: why };
       } catch (e) {
         why.push(`local KRaft broker failed: ${(e as Error).message}`);
       }
@@ -82,19 +98,47 @@ async function resolveUncached(): Promise<KafkaResolution> {
   return { kind: 'skipped', reason: why.join('; ') };
 }
 
-async function startContainer(): Promise<KafkaResolution> {
-  const { KafkaContainer } = await import('@testcontainers/kafka');
-  const container = await new KafkaContainer(TC_IMAGE).start();
+async function startContainer(image: string | undefined): Promise<Extract<KafkaResolution, { kind: 'ready' }>> {
+  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  const { ApacheKafkaContainer } = await import('#testcontainers');
+  const { docker, runLabels } = await import('./containers.js');
+  const started = await new ApacheKafkaContainer(image)
+    .withLabels(runLabels())
+    // As the local KRaft broker (scripts/kafka/kafka.mjs): the suites are written against one partition by default.
+    .withEnvironment({ KAFKA_NUM_PARTITIONS: '1', KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'true' })
+    .start();
+  const id = started.getId();
+  const brokers = [started.getBootstrapServers()];
   let stopped: Promise<void> | undefined;
   return {
     kind: 'ready',
     source: 'testcontainers',
-    brokers: [`${container.getHost()}:${container.getMappedPort(9093)}`],
-    stop: () => (stopped ??= container.stop().then(() => forget())),
+    brokers,
+    passedOver: ['KAFKA_BROKERS is not set'],
+    stop: () => (stopped ??= (forget(), started.stop())),
+    // The host port is fixed when the container is made, so the broker comes back at the same address.
+    stopBroker: async () => void (await docker(['stop', '--time', '20', id], 60_000)),
+    startBroker: async () => {
+      const since = await docker(['inspect', '--format', '{{.State.FinishedAt}}', id]);
+      await docker(['start', id]);
+      await waitForLog(id, since, /Kafka Server started/, UP_TIMEOUT_MS);
+    },
   };
 }
 
-async function startLocal(): Promise<KafkaResolution> {
+/** Resolves when the container logs a line matching `pattern` after `since` (docker's own timestamps). */
+async function waitForLog(id: string, since: string, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const { docker } = await import('./containers.js');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const logs = await docker(['logs', '--since', since, id]).catch(() => '');
+    if (pattern.test(logs)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`container ${id.slice(0, 12)} logged no ${pattern} within ${timeoutMs} ms`);
+}
+
+async function startLocal(): Promise<Extract<KafkaResolution, { kind: 'ready' }>> {
   // A broker someone else started (`npm run kafka:up`, .ci/run, another terminal) is borrowed, not owned:
   // our stop() then leaves it running for them.
   const alreadyRunning = (await runScript('status', 15_000, true)).code === 0;

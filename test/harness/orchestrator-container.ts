@@ -1,0 +1,50 @@
+/**
+ * The orchestrator image run through the docker CLI, for the tests that kill, stop, pause and restart it: the CLI
+ * keeps the container (and its /data volume) across those, where testcontainers would remove it. Labelled with the
+ * run, published on 127.0.0.1 only; the client reads the published port again after every start.
+ */
+import { docker, runLabels } from './containers.js';
+import { OrchestratorClient } from './client.js';
+import { waitFor } from './suites.js';
+
+export const SIGNING_KEYS = 'k1:container-test-signing-key-of-at-least-32-bytes';
+
+export type OrchestratorContainer = {
+  id: string;
+  token: string;
+  /** A client on the port published now (it changes across a stop and start). */
+  client(): Promise<OrchestratorClient>;
+  /** Waits until /health answers 200 and returns a client. */
+  healthy(timeoutMs?: number): Promise<OrchestratorClient>;
+  remove(): Promise<void>;
+};
+
+export async function runOrchestrator(
+  image: string,
+  options: { args?: string[]; env?: Record<string, string>; token?: string; network?: string } = {},
+): Promise<OrchestratorContainer> {
+  const token = options.token ?? `container-test-${Math.random().toString(36).slice(2)}-platform-token`;
+  const labels = Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const env = Object.entries({ PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEYS: SIGNING_KEYS, ...options.env }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+  const network = options.network ? ['--network', options.network] : [];
+  const id = await docker(['run', '--detach', ...labels, ...network, '--publish', '127.0.0.1::3000', ...env, ...(options.args ?? []), image]);
+  const client = async (): Promise<OrchestratorClient> => {
+    const published = await docker(['port', id, '3000/tcp']);
+    return new OrchestratorClient(`http://${published.split('\n').find((line) => line.startsWith('127.0.0.1:')) ?? published}`, token);
+  };
+  return {
+    id,
+    token,
+    client,
+    healthy: async (timeoutMs = 90_000) =>
+      waitFor(
+        async () => {
+          const api = await client().catch(() => undefined);
+          return api && (await fetch(`${api.url}/health`).then((r) => r.status, () => 0)) === 200 ? api : undefined;
+        },
+        timeoutMs,
+        `container ${id.slice(0, 12)} to answer /health with 200`,
+      ),
+    remove: async () => void (await docker(['rm', '--force', '--volumes', id]).catch(() => undefined)),
+  };
+}
