@@ -9,7 +9,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 
-# ---- build: every dependency, the production build (tsconfig.build.json), then the dev dependencies dropped
+# ---- build: every dependency, the production build (tsconfig.build.json), then the dev dependencies dropped and
+# what the service never reads at runtime pruned from the rest (better-sqlite3's build leftovers, the TypeScript
+# compiler, source maps, type declarations, docs: scripts/containers/prune-runtime-modules.mjs lists them)
 FROM toolchain AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -18,7 +20,8 @@ COPY scripts/native ./scripts/native
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+ && npm prune --omit=dev --no-audit --no-fund \
+ && node scripts/containers/prune-runtime-modules.mjs node_modules
 
 # ---- runtime: package.json, production node_modules and dist only
 FROM node:${NODE_VERSION}-trixie-slim AS runtime

@@ -7,6 +7,7 @@
 import { cpus, totalmem } from 'node:os';
 import { resolveKafka } from '../test/harness/kafka.js';
 import { AUDIT_FIGURES, measureAuditExport } from './audit-export.js';
+import { IMAGE_FIGURES, measureImage } from './container-image.js';
 import { BATCH_FIGURES, measureBatch } from './end-batch.js';
 import { measureEndToKafka, LATENCY_FIGURES } from './kafka-latency.js';
 import { measureForwarder, FORWARDER_FIGURES } from './fanout.js';
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
   await part(options, 'audit', AUDIT_FIGURES, () => measure(AUDIT_FIGURES, () => measureAuditExport(options.audit)));
   await part(options, 'kafka', [...FORWARDER_FIGURES, ...LATENCY_FIGURES], () => kafkaRows(options, runId));
   await part(options, 'batch', BATCH_FIGURES, () => measure(BATCH_FIGURES, () => measureBatch(options.batch)));
+  await part(options, 'image', IMAGE_FIGURES, () => measure(IMAGE_FIGURES, () => measureImage()));
   process.stdout.write(`contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`);
   process.exitCode = failed ? 1 : 0;
 }
