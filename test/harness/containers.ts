@@ -45,28 +45,40 @@ export async function dockerEngine(): Promise<{ ok: true; version: string } | { 
   }
 }
 
-/** The image the container suites run: ORCHESTRATOR_IMAGE when set, else this checkout built as contact-orchestrator:local. */
-export const ORCHESTRATOR_IMAGE_TAG = process.env.ORCHESTRATOR_IMAGE ?? 'contact-orchestrator:local';
+/** The tag compose, the README example and integrators use for the image built from this repository. */
+export const ORCHESTRATOR_IMAGE_TAG = 'contact-orchestrator:local';
+
+/** The run's own tag of the same image: another checkout building `:local` meanwhile cannot swap it under a suite. */
+function runTag(): string {
+  return `contact-orchestrator:run-${runId().toLowerCase()}`;
+}
 
 /**
  * Builds this checkout's image once per run (a marker file per run id; the engine's layer cache makes a rebuild of an
- * unchanged tree take seconds). With ORCHESTRATOR_IMAGE set, that image is used as it is.
+ * unchanged tree take seconds), tagged `contact-orchestrator:local` and with the run's own tag, which it returns.
+ * With ORCHESTRATOR_IMAGE set, that image is used as it is.
  */
 export async function orchestratorImage(): Promise<string> {
   if (process.env.ORCHESTRATOR_IMAGE) return process.env.ORCHESTRATOR_IMAGE;
   const markers = join(ROOT, '.containers', 'runs');
   const marker = join(markers, `image-${runId()}`);
-  if (runId() !== 'manual' && existsSync(marker)) return ORCHESTRATOR_IMAGE_TAG;
+  if (runId() !== 'manual' && existsSync(marker)) return runTag();
   const started = Date.now();
-  await execFileAsync('docker', ['build', '--tag', ORCHESTRATOR_IMAGE_TAG, ROOT], {
+  await execFileAsync('docker', ['build', '--tag', ORCHESTRATOR_IMAGE_TAG, '--tag', runTag(), ROOT], {
     timeout: 30 * 60_000,
     maxBuffer: 256 << 20,
     env: { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0' },
   });
-  console.info(`image ${ORCHESTRATOR_IMAGE_TAG} built from ${ROOT} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.info(`image ${ORCHESTRATOR_IMAGE_TAG} (${runTag()}) built from ${ROOT} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   mkdirSync(markers, { recursive: true });
   writeFileSync(marker, `${new Date().toISOString()}\n`);
-  return ORCHESTRATOR_IMAGE_TAG;
+  return runTag();
+}
+
+/** Drops the run's own tag (the image stays as `contact-orchestrator:local`). */
+export async function untagRunImage(): Promise<void> {
+  if (process.env.ORCHESTRATOR_IMAGE) return;
+  await docker(['image', 'rm', runTag()]).catch(() => undefined);
 }
 
 /**

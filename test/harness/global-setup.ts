@@ -4,7 +4,7 @@
  * run on machines without a registry, so the suite cleans up after itself (docs/containers.md).
  */
 import { randomBytes } from 'node:crypto';
-import { dockerEngine, orchestratorImage, sweep } from './containers.js';
+import { dockerEngine, orchestratorImage, sweep, untagRunImage } from './containers.js';
 
 const startedAt = Date.now();
 
@@ -20,5 +20,6 @@ export async function teardown(): Promise<void> {
   const id = process.env.CO_TEST_RUN;
   if (id === undefined || !(await dockerEngine()).ok) return;
   const removed = await sweep(id, startedAt);
+  await untagRunImage();
   if (removed.length > 0) console.warn(`test run ${id}: removed ${removed.length} leftover(s) a suite did not: ${removed.join(', ')}`);
 }
