@@ -53,6 +53,8 @@ try {
   process.on('SIGINT', (signal) => shutdown(signal));
   // Nothing restarts a worker thread in place: the process ends, cleanly, and its supervisor starts a new one.
   void workerStopped.then((reason) => {
+    // Already shutting down (a signal): that shutdown goes on and ends with its own code.
+    if (stopping) return log(() => logger.error({ reason }, `${reason} while shutting down`));
     log(() => logger.error({ reason }, `${reason}: shutting down, then exiting with ${WORKER_STOPPED_EXIT_CODE} so that the supervisor restarts the service`));
     shutdown(undefined, WORKER_STOPPED_EXIT_CODE);
   });
