@@ -26,6 +26,9 @@ import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
 import { connectKafkaCommands } from './kafka/kafka-commands.js';
+import { SqliteEventStore, type EventStore } from '#event-store';
+import { EVENT_STORE } from './infrastructure/tokens.js';
+import { ViewsService } from './read-side/views.service.js';
 
 export type RunningService = {
   app: NestFastifyApplication;
@@ -35,6 +38,11 @@ export type RunningService = {
   logger: AppLogger;
   /** Graceful stop: no new requests, in-flight commands finish, then subscriptions and stores close. */
   close(): Promise<void>;
+  /**
+   * Resolves, naming it, when a worker thread (the SQLite writer, the views) stops without being asked to. /health
+   * answers 503 naming it from then on; main.ts then shuts down and exits non-zero (docs/decisions.md, Operations).
+   */
+  workerStopped: Promise<string>;
 };
 
 /** The embedded secrets under DATA_DIR; a DATA_DIR that cannot hold them is a configuration error naming it. */
@@ -110,6 +118,11 @@ export async function startService(env: Record<string, string | undefined> = pro
     draining = true;
     await app.close();
   };
+  const store = app.get<EventStore>(EVENT_STORE);
+  const workerStopped = Promise.race([
+    store instanceof SqliteEventStore ? store.failed().then((error) => error.message) : new Promise<never>(() => undefined),
+    app.get(ViewsService).failed(),
+  ]);
   const document = buildDocument(app);
   SwaggerModule.setup('docs', app, document);
   if (config.kafkaBrokers) {
@@ -130,5 +143,5 @@ export async function startService(env: Record<string, string | undefined> = pro
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, eventStore: config.eventStore, dataDir: config.dataDir }, 'contact-orchestrator listening');
-  return { app, config, secrets, url, logger, close };
+  return { app, config, secrets, url, logger, close, workerStopped };
 }

@@ -6,9 +6,14 @@ import { logDestination } from './infrastructure/logger.js';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 const LOG_FLUSH_MS = 1_000;
+/**
+ * A worker thread (the SQLite writer, the views) stopped without being asked to: the service shuts down gracefully
+ * and exits with this code (EX_SOFTWARE), so that its supervisor starts it again (docs/decisions.md, Storage).
+ */
+const WORKER_STOPPED_EXIT_CODE = 70;
 
 try {
-  const { close, logger } = await startService();
+  const { close, logger, workerStopped } = await startService();
   // Logging never decides whether the process ends: a failing log write is ignored here.
   const log = (write: () => void): void => {
     try {
@@ -22,8 +27,10 @@ try {
     void logDestination.flush(LOG_FLUSH_MS).finally(() => process.exit(code));
   };
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
+  /** `code`: the exit code once everything closed (a failed close exits 1, or `code` when that is not 0). */
+  const shutdown = (signal: NodeJS.Signals | undefined, code = 0): void => {
     if (stopping) {
+      if (signal === undefined) return;
       log(() => logger.warn({ signal }, 'second signal: exiting now'));
       process.exit(1);
     }
@@ -35,15 +42,22 @@ try {
     }, SHUTDOWN_GRACE_MS);
     log(() => logger.info({ signal }, 'shutting down: no new requests, finishing in-flight commands'));
     close().then(
-      () => exit(0),
+      () => exit(code),
       (error: unknown) => {
         log(() => logger.error({ err: error }, 'shutdown failed'));
-        exit(1);
+        exit(code === 0 ? 1 : code);
       },
     );
   };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', (signal) => shutdown(signal));
+  process.on('SIGINT', (signal) => shutdown(signal));
+  // Nothing restarts a worker thread in place: the process ends, cleanly, and its supervisor starts a new one.
+  void workerStopped.then((reason) => {
+    // Already shutting down (a signal): that shutdown goes on and ends with its own code.
+    if (stopping) return log(() => logger.error({ reason }, `${reason} while shutting down`));
+    log(() => logger.error({ reason }, `${reason}: shutting down, then exiting with ${WORKER_STOPPED_EXIT_CODE} so that the supervisor restarts the service`));
+    shutdown(undefined, WORKER_STOPPED_EXIT_CODE);
+  });
 } catch (error) {
   const code = error instanceof ConfigurationError ? 78 : 1;
   const detail = error instanceof ConfigurationError || error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));

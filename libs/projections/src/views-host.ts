@@ -25,6 +25,12 @@ export type ViewsHostOptions = {
 export class ViewsHost {
   private readonly events = new EventEmitter();
   private worker: Worker | undefined;
+  /** Settles when the running worker has exited, whether asked to (stop) or not (a crash): stop() waits on it. */
+  private workerExited: Promise<void> = Promise.resolve();
+  /** Why the worker stopped without being asked to, once it has. */
+  private stoppedWith: string | undefined;
+  private readonly failedWith: Promise<string>;
+  private fail: (reason: string) => void = () => undefined;
   private position: bigint | undefined;
   private error: string | undefined;
   private projectionNames: string[] = [];
@@ -34,6 +40,7 @@ export class ViewsHost {
 
   constructor(private readonly options: ViewsHostOptions) {
     this.events.setMaxListeners(0);
+    this.failedWith = new Promise<string>((resolve) => (this.fail = resolve));
   }
 
   /** Starts the worker (`commits`: the store's commit notifications, see SqliteEventStore.commitNotifications);
@@ -43,28 +50,45 @@ export class ViewsHost {
     const { viewsFile, source, storeTimeoutMs, maxBatch } = this.options;
     const data: ViewsWorkerData = { viewsFile, source, storeTimeoutMs, ...(maxBatch !== undefined ? { maxBatch } : {}), ...(commits ? { commits } : {}) };
     const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data, commits ? [commits] : []));
-    await new Promise<void>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`views worker exited with ${code} before starting`)));
-      worker.on('message', (message: FromViewsWorker) => {
-        if (message.kind === 'started') {
-          this.position = message.checkpoint;
-          this.projectionNames = message.projections;
-          if (this.events.listenerCount('change') > 0) this.listening(true);
-          resolve();
-        } else this.onMessage(message);
+    this.workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    let failedToStart: ((error: Error) => void) | undefined;
+    let exitedBeforeStarting: ((code: number) => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        failedToStart = reject;
+        exitedBeforeStarting = (code) => reject(new Error(`views worker exited with ${code} before starting`));
+        worker.once('error', failedToStart);
+        worker.once('exit', exitedBeforeStarting);
+        worker.on('message', (message: FromViewsWorker) => {
+          if (message.kind === 'started') {
+            this.position = message.checkpoint;
+            this.projectionNames = message.projections;
+            if (this.events.listenerCount('change') > 0) this.listening(true);
+            resolve();
+          } else this.onMessage(message);
+        });
       });
-    });
-    worker.removeAllListeners('error').removeAllListeners('exit');
+    } finally {
+      worker.off('error', failedToStart!).off('exit', exitedBeforeStarting!);
+    }
+    let crash: string | undefined;
     worker.on('error', (error) => {
+      crash = error.message;
       this.error = `views worker failed: ${error.message}`;
       this.options.logger.error(this.error);
     });
     worker.on('exit', (code) => {
-      // Not asked to stop: /health reports the views down rather than silently stale.
+      // Not asked to stop: /health reports the views down rather than silently stale, and whoever runs the host
+      // hears of it (failed()). A rebuild waiting for this thread's swap can no longer finish.
       if (this.worker !== worker) return;
-      this.error ??= `views worker exited with ${code}`;
+      this.stoppedWith = `views worker stopped (exit code ${code})${crash === undefined ? '' : `: ${crash}`}`;
+      this.error = this.stoppedWith;
       this.options.logger.error(this.error);
+      if (this.rebuilding.state === 'swapping' || this.rebuilding.state === 'building') {
+        void this.builder?.terminate();
+        this.failRebuild(this.stoppedWith);
+      }
+      this.fail(this.stoppedWith);
     });
     this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
   }
@@ -74,10 +98,10 @@ export class ViewsHost {
     if (!worker) return;
     this.worker = undefined;
     await this.builder?.terminate();
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     this.post(worker, { kind: 'stop' });
     const timer = setTimeout(() => void worker.terminate(), 15_000);
-    await exited;
+    // Settled already when the worker exited before (a crash): its exit event is not waited for again.
+    await this.workerExited;
     clearTimeout(timer);
     this.viewsReader?.close();
   }
@@ -100,6 +124,16 @@ export class ViewsHost {
     return this.error;
   }
 
+  /** Why the worker stopped without being asked to (it crashed or was terminated), or undefined while it runs. */
+  get failure(): string | undefined {
+    return this.stoppedWith;
+  }
+
+  /** Resolves when the worker stops without being asked to (see `failure`); never once stop() is called. */
+  failed(): Promise<string> {
+    return this.failedWith;
+  }
+
   /** The online rebuild's progress (DESIGN §9). */
   get rebuildState(): OnlineRebuildState {
     return { ...this.rebuilding };
@@ -115,11 +149,12 @@ export class ViewsHost {
     const worker = this.worker;
     if (!worker) throw new Error('the views are not started');
     const startedAt = new Date().toISOString();
-    const fail = (error: string): void => {
-      this.rebuilding = { ...this.rebuilding, state: 'failed', error, finishedAt: new Date().toISOString() };
-      logger.error(`online rebuild failed: ${error}`);
-    };
+    const fail = (error: string): void => this.failRebuild(error);
     this.rebuilding = { state: 'building', position: '0', head: (this.position ?? 0n).toString(), startedAt };
+    if (this.stoppedWith !== undefined) {
+      fail(`nothing can swap the rebuilt views in: ${this.stoppedWith}`);
+      return true;
+    }
     if (source.kind !== 'sqlite') {
       fail('the online rebuild needs the embedded event store (with EventStoreDB: npm run views:rebuild, service stopped)');
       return true;
@@ -133,6 +168,7 @@ export class ViewsHost {
         this.rebuilding = { ...this.rebuilding, position: message.position.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
       } else if (message.kind === 'built') {
         built = true;
+        if (this.rebuilding.state !== 'building') return;
         this.rebuilding = { ...this.rebuilding, state: 'swapping', position: message.head.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
         logger.info(`online rebuild: ${message.events} events replayed in ${message.seconds.toFixed(2)} s; swapping`);
         this.post(worker, { kind: 'swap', nextFile });
@@ -144,6 +180,11 @@ export class ViewsHost {
       if (!built && this.rebuilding.state === 'building') fail(`the rebuild worker exited with ${code}`);
     });
     return true;
+  }
+
+  private failRebuild(error: string): void {
+    this.rebuilding = { ...this.rebuilding, state: 'failed', error, finishedAt: new Date().toISOString() };
+    this.options.logger.error(`online rebuild failed: ${error}`);
   }
 
   /** The worker reads back what each batch changed only while someone listens. */

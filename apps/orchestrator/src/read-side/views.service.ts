@@ -66,6 +66,11 @@ export class ViewsService {
     return this.host.lastError;
   }
 
+  /** Resolves, naming it, when the views worker stops without being asked to (see ViewsHost.failed). */
+  failed(): Promise<string> {
+    return this.host.failed();
+  }
+
   /** Online rebuild (blue/green): false when one is already running. */
   startRebuild(): boolean {
     return this.host.startRebuild();

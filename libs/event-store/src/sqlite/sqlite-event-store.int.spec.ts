@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
+import { EventStoreUnavailableError } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
 
 describeEventStoreContract('SQLite', async () => {
@@ -72,6 +74,74 @@ describe('SQLite newestPositionOf', () => {
     } finally {
       await other.close();
       await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The writer thread, reached as a crash would reach it: from outside the store's API. */
+const writerOf = (store: SqliteEventStore): Worker => (store as unknown as { worker: Worker }).worker;
+
+/** Whether `promise` settles within `ms` (a bound, not a wait: it returns as soon as the promise settles). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('SQLite writer thread stopped without being asked to', () => {
+  const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
+  const event = () => ({ id: randomUUID(), type: 'E', data: {}, metadata });
+
+  it('fails every append and ping() naming it, and says so through failure and failed()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-writer-stopped-'));
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    try {
+      await store.append('before', [event()], { expectedRevision: 'no_stream' });
+      await store.ping();
+      expect(store.failure).toBeUndefined();
+      await writerOf(store).terminate();
+      const append = store.append('after', [event()], { expectedRevision: 'no_stream' });
+      await expect(append).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      await expect(append).rejects.toThrow(/SQLite writer stopped/);
+      await expect(store.ping()).rejects.toThrow(/SQLite writer stopped/);
+      expect(store.failure?.message).toMatch(/SQLite writer stopped/);
+      expect((await store.failed()).message).toMatch(/SQLite writer stopped/);
+      // What was committed can still be read.
+      expect(await store.readStream('before')).toHaveLength(1);
+    } finally {
+      await settlesWithin(store.close(), 5_000);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('still closes at once: close() does not wait for an exit that has already happened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-writer-stopped-'));
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    try {
+      await store.append('before', [event()], { expectedRevision: 'no_stream' });
+      await writerOf(store).terminate();
+      expect(await settlesWithin(store.close(), 5_000)).toBe(true);
+      await expect(store.close()).resolves.toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('closing is not a failure: failure stays undefined and failed() never settles', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-writer-closed-'));
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    try {
+      await store.append('before', [event()], { expectedRevision: 'no_stream' });
+      const failed = store.failed();
+      await store.close();
+      expect(store.failure).toBeUndefined();
+      expect(await settlesWithin(failed, 100)).toBe(false);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

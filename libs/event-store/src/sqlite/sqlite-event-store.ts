@@ -45,6 +45,10 @@ export class SqliteEventStore implements EventStore {
   private closed = false;
   private closing: Promise<void> | undefined;
   private stopped: EventStoreUnavailableError | undefined;
+  /** Settles when the writer thread has exited, whether asked to (close) or not (a crash): shutdown waits on it. */
+  private readonly writerExited: Promise<void>;
+  private readonly failedWith: Promise<EventStoreUnavailableError>;
+  private fail: (error: EventStoreUnavailableError) => void = () => undefined;
   private readonly follower: SqliteLogFollower;
   private readonly storeTimeoutMs: number;
 
@@ -56,8 +60,11 @@ export class SqliteEventStore implements EventStore {
     this.follower = new SqliteLogFollower(() => this.reader, options.pollIntervalMs ?? 50);
     const data: StoreWorkerData = { file, maxBatch: options.maxBatch ?? 256, storeTimeoutMs: this.storeTimeoutMs };
     this.worker = startWorker(import.meta.url, 'store-worker', data);
+    this.writerExited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.failedWith = new Promise<EventStoreUnavailableError>((resolve) => (this.fail = resolve));
     this.ready = new Promise<void>((resolve, reject) => {
       this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code}) before opening ${file}`)));
       this.worker.on('message', (message: FromStoreWorker) => {
         if (message.kind === 'ready') {
           this.reader = new SqliteLogReader(file, this.storeTimeoutMs);
@@ -68,7 +75,20 @@ export class SqliteEventStore implements EventStore {
     });
     this.ready.catch(() => undefined);
     this.worker.on('error', (error) => this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })));
-    this.worker.on('exit', () => this.writerStopped(new EventStoreUnavailableError('SQLite writer stopped')));
+    this.worker.on('exit', (code) => this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code})`)));
+  }
+
+  /**
+   * Why the writer thread stopped without being asked to (it crashed or was terminated), or undefined while it runs.
+   * From then on every append fails with this error and ping() throws it, so /health reports the store down.
+   */
+  get failure(): EventStoreUnavailableError | undefined {
+    return this.closing ? undefined : this.stopped;
+  }
+
+  /** Resolves when the writer thread stops without being asked to (see `failure`); never once close() is called. */
+  failed(): Promise<EventStoreUnavailableError> {
+    return this.failedWith;
   }
 
   /**
@@ -124,7 +144,9 @@ export class SqliteEventStore implements EventStore {
     return this.read((reader) => reader.newestPositionOf(streamIds));
   }
 
+  /** Throws while the writer thread is stopped: reads would still work, but nothing can be written. */
   async ping(): Promise<void> {
+    if (this.stopped && !this.closing) throw this.stopped;
     await this.read((reader) => reader.head());
   }
 
@@ -154,10 +176,10 @@ export class SqliteEventStore implements EventStore {
     } catch {
       return;
     }
-    // The writer closes last: as the last connection it checkpoints the WAL into the database file.
-    const closed = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    // The writer closes last: as the last connection it checkpoints the WAL into the database file. If it has
+    // exited already (a crash), there is nothing to wait for: SQLite recovers the WAL at the next open.
     this.post({ kind: 'close' });
-    await closed;
+    await this.writerExited;
   }
 
   /** Reads at once once the file is open (the command path), after opening otherwise. */
@@ -170,7 +192,8 @@ export class SqliteEventStore implements EventStore {
   private send(): void {
     const requests = this.outbox;
     this.outbox = [];
-    if (requests.length > 0) this.post({ kind: 'append', requests: encodeRequests(requests) });
+    // A stopped writer reads nothing: these appends were failed (failAll) when it stopped.
+    if (requests.length > 0 && !this.stopped) this.post({ kind: 'append', requests: encodeRequests(requests) });
   }
 
   private post(message: ToStoreWorker): void {
@@ -194,7 +217,10 @@ export class SqliteEventStore implements EventStore {
 
   /** The writer thread is gone (it could not open the file, or crashed): every append fails from now on. */
   private writerStopped(error: EventStoreUnavailableError): void {
-    this.stopped ??= error;
+    if (!this.stopped) {
+      this.stopped = error;
+      if (!this.closing) this.fail(error);
+    }
     this.failAll(error);
   }
 
