@@ -1,13 +1,15 @@
 /**
  * Another process holds a write transaction on events.db, then on views.db, for 3 s while a write is in flight: the
  * service keeps answering (health and the API document within 500 ms), a lock held past STORE_TIMEOUT_MS gets 503
- * with nothing written, and after the release writes succeed and the log holds exactly what was answered.
+ * with nothing written (then or after the release: docs/decisions.md, Storage), and after the release writes succeed
+ * and the log holds exactly what was answered.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { holdWriteLock } from './harness/lock-holder.js';
+import { waitFor } from './harness/suites.js';
 import { caughtUp } from './harness/views.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
@@ -79,6 +81,33 @@ describe.each(['events.db', 'views.db'])('another process holds a write lock on 
     const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
     expect(view.body.state).toBe('Ended');
   });
+});
+
+it('a lock held well past STORE_TIMEOUT_MS: every end answered 503 wrote nothing, then or after the release; the contacts stay Active and their ends answer 200 once the lock frees', async () => {
+  const contacts = await Promise.all(Array.from({ length: 6 }, () => api.startContact('bu-locks', 'Chat')));
+  const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 4_000);
+  // Half keyed, half not: a keyed retry must not replay a 503, an unkeyed one must not find its own end written.
+  const key = (i: number): { idempotencyKey?: string } => (i % 2 === 0 ? { idempotencyKey: `locked-end-${contacts[i]}` } : {});
+  const answers = await Promise.all(contacts.map((contactId, i) => api.endContact(contactId, ender, key(i))));
+  for (const [i, answer] of answers.entries()) {
+    expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+    expect(answer.body).toMatchObject({ contactId: contacts[i], branch: 'Default', error: { code: 'StoreUnavailable' } });
+  }
+  await lock.released;
+  // The writer's queue is first in, first out: once a later append is answered, an end still queued would be written.
+  const barrier = await waitFor(async () => (await api.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-locks', mediaType: 'SMS' } })).status === 201, 10_000, 'a start after the release');
+  expect(barrier).toBe(true);
+  for (const contactId of contacts) {
+    expect(endedInLog(contactId), `contact ${contactId}: ContactEnded in the log after a 503`).toBe(0);
+    const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
+    expect(view.body.state).toBe('Active');
+  }
+  const retries = await Promise.all(contacts.map((contactId, i) => api.endContact(contactId, ender, key(i))));
+  for (const [i, retry] of retries.entries()) {
+    expect(retry.status, JSON.stringify(retry.body)).toBe(200);
+    expect(retry.body).toMatchObject({ contactId: contacts[i], branch: 'OnSuccess' });
+    expect(endedInLog(contacts[i]!)).toBe(1);
+  }
 });
 
 it('a write that waits less than STORE_TIMEOUT_MS for the lock on events.db is recorded once the lock is released', async () => {

@@ -3,6 +3,10 @@
  * connection of this process: the appends queued together share one transaction (one fsync), each in its own
  * savepoint so a conflict fails that append alone. The lock is taken without waiting (busy_timeout 0); while
  * another connection holds it the caller retries, so new appends keep joining the queue.
+ *
+ * An append answered as failed is never written (docs/decisions.md, Storage): one whose deadline passed before the
+ * lock was taken is dropped, and when a statement's error makes SQLite roll back the whole transaction (SQLITE_FULL,
+ * NOMEM, IOERR) every append of the group is answered as failed and nothing more runs outside a transaction.
  */
 import Database from 'better-sqlite3';
 import { WrongExpectedRevisionError, type AppendResult, type ExpectedRevision } from '../port.js';
@@ -26,7 +30,10 @@ export class GroupCommit {
   private readonly statements;
 
   /** Opening may wait for another process's lock (schema, WAL switch): bounded by `lockTimeoutMs`. */
-  constructor(file: string, lockTimeoutMs: number) {
+  constructor(
+    file: string,
+    private readonly lockTimeoutMs: number,
+  ) {
     this.db = new Database(file);
     this.db.pragma(`busy_timeout = ${lockTimeoutMs}`);
     this.db.pragma('journal_mode = WAL');
@@ -56,31 +63,69 @@ export class GroupCommit {
     };
   }
 
-  /** Commits the batch in one transaction; 'locked' when another connection holds the write lock (nothing written). */
+  /**
+   * Commits the batch in one transaction; 'locked' when another connection holds the write lock (nothing written).
+   * Once the lock is held, an append whose deadline has passed is answered unavailable and not written: its caller
+   * is told so by this very answer, so a timeout never races a commit.
+   */
   commit(batch: AppendRequest[]): AppendOutcome[] | 'locked' {
-    const { begin, commit, rollback } = this.statements;
+    const { begin, commit } = this.statements;
     try {
       begin.run();
     } catch (error) {
       if (isLocked(error)) return 'locked';
-      return batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message: `SQLite could not begin: ${(error as Error).message}` } }));
+      return unavailable(batch, `SQLite could not begin: ${(error as Error).message}; nothing was written`);
     }
+    const now = Date.now();
     const outcomes: AppendOutcome[] = [];
     try {
       for (const request of batch) {
+        if (request.deadline <= now) {
+          outcomes.push({ id: request.id, ok: false, failure: { kind: 'unavailable', message: this.expired() } });
+          continue;
+        }
         try {
           outcomes.push({ id: request.id, ok: true, result: this.append(request) });
         } catch (error) {
+          // SQLite rolled the whole transaction back (SQLITE_FULL, NOMEM, IOERR…): the appends before this one are
+          // undone too, and the next ones would run in autocommit. None of the group is written; all fail as one.
+          if (!this.db.inTransaction) return unavailable(batch, `SQLite rolled back the group: ${(error as Error).message}; nothing was written`);
           outcomes.push({ id: request.id, ok: false, failure: failureOf(error) });
         }
       }
       commit.run();
     } catch (error) {
-      if (this.db.inTransaction) rollback.run();
-      const message = `SQLite commit failed: ${(error as Error).message}`;
-      return batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }));
+      this.rollBack();
+      return unavailable(batch, `SQLite commit failed: ${(error as Error).message}; nothing was written`);
     }
     return outcomes;
+  }
+
+  /** Why an append whose deadline passed before the lock was taken fails (the same words as the worker's). */
+  expired(): string {
+    return `SQLite ${this.db.name} stayed locked by another connection for more than ${this.lockTimeoutMs} ms (STORE_TIMEOUT_MS); nothing was written`;
+  }
+
+  /**
+   * Test hook: the most pages the database may grow to on this connection (`PRAGMA max_page_count`), so a test
+   * reaches SQLITE_FULL on purpose. Returns the limit in force (never below the current size).
+   */
+  limitPages(pages: number): number {
+    return Number(this.db.pragma(`max_page_count = ${Math.trunc(pages)}`, { simple: true }));
+  }
+
+  /** The database's size in pages, as `limitPages` counts it. */
+  pageCount(): number {
+    return Number(this.db.pragma('page_count', { simple: true }));
+  }
+
+  private rollBack(): void {
+    if (!this.db.inTransaction) return;
+    try {
+      this.statements.rollback.run();
+    } catch {
+      // SQLite already undid what it could; the connection leaves the transaction either way.
+    }
   }
 
   close(): void {
@@ -101,6 +146,8 @@ export class GroupCommit {
       if (several) release.run();
       return result;
     } catch (error) {
+      // After a rollback of the whole transaction the savepoint is gone too: the caller sees the first error.
+      if (!this.db.inTransaction) throw error;
       if (several) {
         rollbackTo.run();
         release.run();
@@ -155,6 +202,9 @@ export class GroupCommit {
     throw new WrongExpectedRevisionError(streamId, 'any', this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
   }
 }
+
+const unavailable = (batch: readonly AppendRequest[], message: string): AppendOutcome[] =>
+  batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }));
 
 const isConstraint = (error: unknown): boolean => String((error as { code?: unknown } | undefined)?.code ?? '').startsWith('SQLITE_CONSTRAINT');
 

@@ -146,3 +146,27 @@ describe('SQLite writer thread stopped without being asked to', () => {
     }
   });
 });
+
+describe('SQLite append deadline', () => {
+  it('an append that reaches the writer after its STORE_TIMEOUT_MS is refused as unavailable and never written, even with the lock free', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-deadline-'));
+    const file = join(dir, 'events.db');
+    const store = new SqliteEventStore(file, { storeTimeoutMs: 100 });
+    try {
+      await store.opened();
+      const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
+      const late = store.append('late', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' });
+      // The fault: this thread stalls past the deadline before the append is even handed to the writer.
+      const stalledUntil = Date.now() + 150;
+      while (Date.now() < stalledUntil);
+      await expect(late).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      // Later appends go through, and the late one never appears, not even after them.
+      await store.append('on-time', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' });
+      expect(await store.readStream('late')).toEqual([]);
+      expect((await store.readStream('on-time')).length).toBe(1);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

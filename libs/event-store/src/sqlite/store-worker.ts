@@ -1,7 +1,9 @@
 /**
  * The store's worker thread: owns the write connection and runs the group commit off the service's event loop.
  * Appends arrive in batches from the main thread; while another connection holds the write lock they wait here
- * (retried from a timer) until their deadline, then fail as unavailable with nothing written.
+ * (retried from a timer) until their deadline, then fail as unavailable with nothing written. Only this thread
+ * answers an append, and it never writes one past its deadline (GroupCommit drops those once it holds the lock), so
+ * "unavailable" always means nothing was or will be written (docs/decisions.md, Storage).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { backoffDelay } from '#runtime';
@@ -77,7 +79,7 @@ function expire(): void {
   const expired = queue.filter((r) => r.deadline <= now);
   if (expired.length === 0) return;
   queue.splice(0, queue.length, ...queue.filter((r) => r.deadline > now));
-  const message = `SQLite ${file} stayed locked by another connection for more than ${storeTimeoutMs} ms (STORE_TIMEOUT_MS); nothing was written`;
+  const message = log.expired();
   post({ kind: 'settled', outcomes: encodeOutcomes(expired.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }))) });
 }
 
