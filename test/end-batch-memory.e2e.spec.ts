@@ -62,7 +62,17 @@ describe('remembered bulk-end answers under a flood of keyed batches', () => {
         if (batch === BATCHES - 1) last = answer.body;
       }
     };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, sender));
+    // The service's heap and resident memory while it runs, for docs/decisions.md ("Memory"): sampled every 500 ms.
+    const peak = { heapMB: 0, rssMB: 0 };
+    const sampler = setInterval(() => {
+      void api.request<string>('GET', '/metrics', { token: null }).then(({ body }) => {
+        const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(body)?.[1] ?? 0) / 1024 / 1024;
+        peak.heapMB = Math.max(peak.heapMB, value('nodejs_heap_size_used_bytes'));
+        peak.rssMB = Math.max(peak.rssMB, value('process_resident_memory_bytes'));
+      }, () => undefined);
+    }, 500);
+    await Promise.all(Array.from({ length: IN_FLIGHT }, sender)).finally(() => clearInterval(sampler));
+    console.log(`flood: peak heap used ${peak.heapMB.toFixed(0)} MB, peak RSS ${peak.rssMB.toFixed(0)} MB (sampled every 500 ms)`);
     expect(service.child.exitCode, service.output().slice(-2_000)).toBeNull();
     expect((await api.request('GET', '/health')).status).toBe(200);
 
