@@ -38,6 +38,8 @@ export type AppConfig = {
   sseHeartbeatMs: number;
   /** Longest wait for a locked or slow store before a 503 (nothing written). */
   storeTimeoutMs: number;
+  /** Bytes of keyed bulk-end answers kept for retries (their JSON); past it the oldest is forgotten. */
+  endBatchRememberedBytes: number;
   /** What one client can hold or ask of the HTTP server (README "Security"). */
   http: HttpLimits;
 };
@@ -166,6 +168,7 @@ export const environmentSchema = z
     AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
     SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
     STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
+    END_BATCH_REMEMBERED_BYTES: integer(32 * 1024 * 1024, 0, 1024 * 1024 * 1024),
     HTTP_REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
     HTTP_IDLE_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
@@ -225,6 +228,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     agentRefusalsPerMinute: e.AGENT_REFUSALS_PER_MINUTE,
     sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
     storeTimeoutMs: e.STORE_TIMEOUT_MS,
+    endBatchRememberedBytes: e.END_BATCH_REMEMBERED_BYTES,
     http: {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,

@@ -5,14 +5,20 @@
  * operator), the append is refused, the entry is forgotten and the command reads the stream and decides again.
  * Only facts that never change after the start (business unit, media type, skill, start time) are decided from it.
  *
- * Bounded: past `capacity` the contact started longest ago is forgotten (its end then reads its stream, as before).
- * An entry is one short string (about 150 bytes of heap with its key): the default 200,000 hold about 30 MB.
+ * Bounded by count and by bytes: past `capacity` entries or `maxBytes` of heap, the contact started longest ago is
+ * forgotten (its end then reads its stream, as before). An entry is one string; its heap is estimated as its
+ * characters and its key's (two bytes each unless all are Latin-1) plus ENTRY_OVERHEAD_BYTES. Short identifiers take
+ * about 150 bytes, and the default 200,000 fit in the default 32 MB; the longest the API accepts (128-character
+ * business unit and skill) take about 370, and fewer are kept (docs/decisions.md, "Memory").
  */
 import type { ContactState, MediaType } from '#contacts';
 
 export type ActiveContact = Extract<ContactState, { status: 'Active' }>;
 
 export const ACTIVE_CONTACTS_CAPACITY = 200_000;
+export const ACTIVE_CONTACTS_MAX_BYTES = 32 * 1024 * 1024;
+/** Heap of an entry besides its characters (map slot, two string headers): measured by `npm run memory:bounds`. */
+export const ENTRY_OVERHEAD_BYTES = 112;
 
 /** Separates the fields of an entry: identifiers and timestamps never hold it. */
 const SEP = '\u0000';
@@ -20,10 +26,14 @@ const SEP = '\u0000';
 export class ActiveContacts {
   /** contactId → `revision SEP businessUnitId SEP mediaType SEP startedAt [SEP skill]`: one string, not an object of five. */
   private readonly entries = new Map<string, string>();
+  private held = 0;
   private hits = 0;
   private misses = 0;
 
-  constructor(private readonly capacity = ACTIVE_CONTACTS_CAPACITY) {}
+  constructor(
+    private readonly capacity = ACTIVE_CONTACTS_CAPACITY,
+    private readonly maxBytes = ACTIVE_CONTACTS_MAX_BYTES,
+  ) {}
 
   /** A contact just started by this process, at `revision` of its stream. */
   remember(contact: ActiveContact, revision: bigint): void {
@@ -31,9 +41,13 @@ export class ActiveContacts {
     const { contactId, businessUnitId, mediaType, skill, startedAt } = contact;
     const fields = [revision.toString(), businessUnitId, mediaType, startedAt, ...(skill !== undefined ? [skill] : [])];
     if (fields.some((field) => field.includes(SEP))) return;
-    this.entries.delete(contactId);
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(contactId, fields.join(SEP));
+    const entry = fields.join(SEP);
+    const size = sizeOf(contactId, entry);
+    if (size > this.maxBytes) return;
+    this.forget(contactId);
+    while (this.entries.size > 0 && (this.entries.size >= this.capacity || this.held + size > this.maxBytes)) this.forget(this.entries.keys().next().value!);
+    this.entries.set(contactId, entry);
+    this.held += size;
   }
 
   /** The contact as it was started, and the revision to append after; undefined when not known here. */
@@ -53,7 +67,15 @@ export class ActiveContacts {
 
   /** Ended, or found to have moved on: its next command reads the stream. */
   forget(contactId: string): void {
+    const entry = this.entries.get(contactId);
+    if (entry === undefined) return;
     this.entries.delete(contactId);
+    this.held -= sizeOf(contactId, entry);
+  }
+
+  /** Estimated heap held by the entries. */
+  get bytes(): number {
+    return this.held;
   }
 
   get size(): number {
@@ -65,3 +87,7 @@ export class ActiveContacts {
     return { hits: this.hits, misses: this.misses };
   }
 }
+
+/** V8 keeps a string of Latin-1 characters one byte a character, any other two. */
+const charBytes = (text: string): number => (/[^\u0000-\u00ff]/.test(text) ? 2 : 1) * text.length;
+const sizeOf = (contactId: string, entry: string): number => charBytes(contactId) + charBytes(entry) + ENTRY_OVERHEAD_BYTES;

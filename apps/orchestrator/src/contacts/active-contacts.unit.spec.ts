@@ -40,6 +40,20 @@ describe('ActiveContacts', () => {
     expect(active.recall('3')?.state.contactId).toBe('3');
   });
 
+  it('holds at most its bytes, forgetting the contact started longest ago', () => {
+    const one = 'x'.repeat(100);
+    const active = new ActiveContacts(1_000, 1_100);
+    for (let i = 1; i <= 5; i++) active.remember(contact(String(i), { skill: one, businessUnitId: one }), 0n);
+    expect(active.bytes).toBeLessThanOrEqual(1_100);
+    expect(active.size).toBe(3);
+    expect(active.recall('2')).toBeUndefined();
+    expect(active.recall('5')?.state.skill).toBe(one);
+    active.forget('5');
+    active.forget('4');
+    active.forget('3');
+    expect(active.bytes).toBe(0);
+  });
+
   it('keeps nothing at capacity 0, nor a contact whose fields hold its separator', () => {
     const none = new ActiveContacts(0);
     none.remember(contact('1'), 0n);

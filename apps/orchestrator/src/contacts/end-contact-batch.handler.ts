@@ -3,13 +3,17 @@
  * with a command ID derived from the batch's (so a retried batch replays instead of ending or refusing twice) and
  * the batch's command ID as its correlationId (so the audit shows which ends came from which batch).
  */
+import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { BRANCHES, CONTACTS_END, type Branch, type Caller } from '#contacts';
+import type { AppConfig } from '../config/configuration.js';
+import { APP_CONFIG } from '../infrastructure/tokens.js';
 import { DirectoryService } from '../directory/directory.service.js';
 import { eventIdFor } from '../infrastructure/event-ids.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { errorOf, httpStatusOf } from './end-contact.http.js';
+import { RememberedBatches } from './remembered-batches.js';
 import {
   EndContactBatchCommand,
   type BatchItemResult,
@@ -20,20 +24,29 @@ import {
 
 /** Ends in flight at once within one batch: enough to keep the store's group commit busy, few enough to share. */
 const CONCURRENCY = 16;
-/** Keyed batches whose answer is kept for a retry (the oldest is forgotten first). */
-const REMEMBERED_BATCHES = 1_000;
+/** Keyed batches whose answer is kept for a retry, at most (the oldest is forgotten first; bytes bound them too). */
+export const REMEMBERED_BATCHES = 1_000;
+/**
+ * Batches running at once in the process; the next wait their turn, holding only their request. A running batch holds
+ * its results (about 0.2 MB of heap for 1,000), so this bounds them whatever the number of connections.
+ */
+export const BATCHES_AT_ONCE = 8;
 const PAGE = 1_000;
 
 @CommandHandler(EndContactBatchCommand)
 export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCommand, EndContactBatchResult> {
   /** Keyed batch answers by agent and batch ID, so that a retried filter batch answers the contacts it first chose. */
-  private readonly answered = new Map<string, Promise<EndContactBatchResult>>();
+  private readonly answered: RememberedBatches;
+  private readonly turns = new Turns(BATCHES_AT_ONCE);
 
   constructor(
     private readonly commands: CommandBus,
     private readonly directory: DirectoryService,
     private readonly views: ViewsService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.answered = new RememberedBatches(config.endBatchRememberedBytes, REMEMBERED_BATCHES);
+  }
 
   async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
     const caller = await this.directory.authenticate(request.securityUser);
@@ -44,16 +57,24 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     const earlier = this.answered.get(key);
     if (earlier) return earlier;
     const answer = this.run(request, caller);
-    this.answered.set(key, answer);
-    if (this.answered.size > REMEMBERED_BATCHES) this.answered.delete(this.answered.keys().next().value!);
+    this.answered.running(key, answer);
     answer.then(
-      (result) => result.summary.Default > 0 && this.answered.delete(key),
-      () => this.answered.delete(key),
+      (result) => (result.summary.Default > 0 ? this.answered.forget(key, answer) : this.answered.finished(key, answer, result)),
+      () => this.answered.forget(key, answer),
     );
     return answer;
   }
 
   private async run(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
+    await this.turns.take();
+    try {
+      return await this.runNow(request, caller);
+    } finally {
+      this.turns.give();
+    }
+  }
+
+  private async runNow(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
     const standing = standingOf(caller);
     // A caller that may not end contacts gets nothing selected by a filter; named contacts still go through the
     // EndContact path one by one, so that each refusal is recorded against the contact it names.
@@ -113,6 +134,29 @@ function summaryOf(results: readonly BatchItemResult[]): Record<Branch, number> 
   const summary = Object.fromEntries(BRANCHES.map((branch) => [branch, 0])) as Record<Branch, number>;
   for (const { branch } of results) summary[branch]++;
   return summary;
+}
+
+/** At most `limit` holders at once; the others wait in the order they came. */
+class Turns {
+  private held = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  take(): Promise<void> {
+    if (this.held < this.limit) {
+      this.held++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** The turn passes to the first waiting, or is freed. */
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.held--;
+  }
 }
 
 /** A contact named twice is ended (and answered) once. */
