@@ -139,6 +139,7 @@ function ensureDebian() {
   if (inspect(DEBIAN)) return;
   if (spawnSync('sh', ['-c', 'command -v debootstrap'], { stdio: 'ignore' }).status !== 0) {
     log("installing Debian's debootstrap");
+    run('apt-get', ['update', '-qq']);
     run('apt-get', ['install', '-y', '-qq', 'debootstrap']);
   }
   const rootfs = fs.mkdtempSync(path.join(WORK, 'rootfs-'));
