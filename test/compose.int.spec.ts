@@ -10,7 +10,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { OrchestratorClient } from './harness/client.js';
+import { freePort } from './harness/service.js';
 import { printSkip } from './harness/skip.js';
 import { waitFor } from './harness/suites.js';
 
@@ -51,18 +51,6 @@ async function probeCompose(): Promise<{ ok: true; version: string } | { ok: fal
   const major = Number(/^(\d+)\./.exec(version)?.[1]);
   if (!(major >= 2)) return { ok: false, reason: `\`docker compose version\` answers ${version}, not v2 or later (npm run containers:compose)` };
   return { ok: true, version };
-}
-
-/** A port free on 127.0.0.1 right now (the OS's pick), for compose to publish on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const probe = await probeCompose();

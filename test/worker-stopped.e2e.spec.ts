@@ -19,19 +19,10 @@ import { ViewsService } from '../apps/orchestrator/src/read-side/views.service.j
 import { OrchestratorClient, type Answer } from './harness/client.js';
 import { startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 import { waitFor } from './harness/suites.js';
+import { settlesWithin } from '#runtime';
 
 type HealthBody = { status: string; error?: Record<string, { status: string; message?: string; error?: string }> };
 
-/** Whether `promise` settles within `ms` (a bound, not a wait: it returns as soon as the promise settles). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A thread of the running app, reached as a crash would reach it: from outside the store's or the host's API. */
 const writerOf = (service: RunningService): Worker => (service.app.get(EVENT_STORE) as unknown as { worker: Worker }).worker;

@@ -35,7 +35,7 @@ export type ServiceProcess = {
 const QUIET_LOG_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
 
 /** A port free right now on 127.0.0.1 (a tiny race until the child binds it; only used for quiet log levels). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

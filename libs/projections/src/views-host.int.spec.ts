@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore, type EventToAppend } from '#event-store';
-import type { Log } from '#runtime';
 import { ViewsHost } from './views-host.js';
+import { settlesWithin, type Log } from '#runtime';
 
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1, commandId: 'x' };
 const started = (contactId: string): EventToAppend => ({
@@ -26,16 +26,6 @@ const quiet: Log = { debug: () => undefined, info: () => undefined, warn: () => 
 /** The views thread, reached as a crash would reach it: from outside the host's API. */
 const viewsWorkerOf = (host: ViewsHost): Worker => (host as unknown as { worker: Worker }).worker;
 
-/** Whether `promise` settles within `ms` (a bound, not a wait: it returns as soon as the promise settles). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('ViewsHost, its worker stopped without being asked to', () => {
   let dir: string;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { EventStoreUnavailableError } from '../port.js';
 import { SqliteEventStore } from './sqlite-event-store.js';
+import { settlesWithin } from '#runtime';
 
 describeEventStoreContract('SQLite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'co-sqlite-contract-'));
@@ -82,16 +83,6 @@ describe('SQLite newestPositionOf', () => {
 /** The writer thread, reached as a crash would reach it: from outside the store's API. */
 const writerOf = (store: SqliteEventStore): Worker => (store as unknown as { worker: Worker }).worker;
 
-/** Whether `promise` settles within `ms` (a bound, not a wait: it returns as soon as the promise settles). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('SQLite writer thread stopped without being asked to', () => {
   const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
