@@ -26,7 +26,7 @@ import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
 import { connectKafkaCommands } from './kafka/kafka-commands.js';
-import { SqliteEventStore, type EventStore } from '#event-store';
+import type { EventStore } from '#event-store';
 import { EVENT_STORE } from './infrastructure/tokens.js';
 import { ViewsService } from './read-side/views.service.js';
 
@@ -120,7 +120,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   };
   const store = app.get<EventStore>(EVENT_STORE);
   const workerStopped = Promise.race([
-    store instanceof SqliteEventStore ? store.failed().then((error) => error.message) : new Promise<never>(() => undefined),
+    store.failed?.().then((error) => error.message) ?? new Promise<never>(() => undefined),
     app.get(ViewsService).failed(),
   ]);
   const document = buildDocument(app);

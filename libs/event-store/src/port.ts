@@ -95,6 +95,11 @@ export interface EventStore {
   newestPositionOf?(streamIds: readonly string[]): Promise<bigint | undefined>;
   /** Throws EventStoreUnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Optional, where a part of the store runs beside the service and can stop on its own (the embedded store's writer
+   * thread): resolves with the reason when it does, never once close() is called.
+   */
+  failed?(): Promise<EventStoreUnavailableError>;
   close(): Promise<void>;
 }
 
