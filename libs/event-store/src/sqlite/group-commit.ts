@@ -203,7 +203,8 @@ export class GroupCommit {
   }
 }
 
-const unavailable = (batch: readonly AppendRequest[], message: string): AppendOutcome[] =>
+/** Every append of `batch` failed as unavailable, nothing of it written, for `message`. */
+export const unavailable = (batch: readonly Pick<AppendRequest, 'id'>[], message: string): AppendOutcome[] =>
   batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }));
 
 const isConstraint = (error: unknown): boolean => String((error as { code?: unknown } | undefined)?.code ?? '').startsWith('SQLITE_CONSTRAINT');

@@ -8,7 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { backoffDelay } from '#runtime';
 import { LOCKED_BACKOFF } from './non-blocking.js';
-import { GroupCommit, type AppendRequest } from './group-commit.js';
+import { GroupCommit, unavailable, type AppendRequest } from './group-commit.js';
 import { decodeRequests, encodeOutcomes, type WireOutcomes, type WireRequests } from './wire.js';
 
 export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
@@ -79,8 +79,7 @@ function expire(): void {
   const expired = queue.filter((r) => r.deadline <= now);
   if (expired.length === 0) return;
   queue.splice(0, queue.length, ...queue.filter((r) => r.deadline > now));
-  const message = log.expired();
-  post({ kind: 'settled', outcomes: encodeOutcomes(expired.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }))) });
+  post({ kind: 'settled', outcomes: encodeOutcomes(unavailable(expired, log.expired())) });
 }
 
 function close(): void {
