@@ -8,17 +8,12 @@
  * Skips with the reason when no Docker engine answers. The container and its anonymous /data volume are removed;
  * the image stays tagged contact-orchestrator:bench so that the next run's build reuses its layers.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { docker, dockerEngine, publishedAddress, ROOT } from '../test/harness/containers.js';
 import { defer, progress, sleep } from './support.js';
 import { row, unmeasured, verdict, type Row } from './table.js';
 
-const execFileAsync = promisify(execFile);
-/** The repository root, from dist/bench/ or bench/. */
-const ROOT = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? '../..' : '..', import.meta.url));
 const TAG = 'contact-orchestrator:bench';
 const MAX_ADDED_MB = 60;
 /** The HEALTHCHECK's --interval: a service that answers before it is healthy at the first probe. */
@@ -28,21 +23,6 @@ export const IMAGE_FIGURES = [
   { figure: 'image: MB the Dockerfile adds over its Node base image', target: `≤ ${MAX_ADDED_MB} MB` },
   { figure: 'image: docker run to first 200 on /health, s', target: `≤ ${MAX_HEALTHY_SECONDS} s` },
 ] as const;
-
-async function docker(args: string[], timeout = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return (await execFileAsync('docker', args, { cwd: ROOT, env, timeout, maxBuffer: 64 << 20 })).stdout.trim();
-}
-
-/** Why the part cannot run, or undefined when an engine answers. */
-async function noEngine(): Promise<string | undefined> {
-  try {
-    await docker(['version', '--format', '{{.Server.Version}}'], 15_000);
-    return undefined;
-  } catch (error) {
-    const message = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
-    return `no Docker engine answers \`docker version\`: ${message.split('\n')[0]}`;
-  }
-}
 
 const imageBytes = async (image: string): Promise<number> => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', image]));
 
@@ -71,15 +51,15 @@ async function healthyAt(container: string, deadline: number): Promise<number | 
 }
 
 export async function measureImage(): Promise<Row[]> {
-  const reason = await noEngine();
-  if (reason) {
-    progress(`image: skipped: ${reason}`);
-    return unmeasured(IMAGE_FIGURES, 'skipped', reason);
+  const engine = await dockerEngine();
+  if (!engine.ok) {
+    progress(`image: skipped: ${engine.reason}`);
+    return unmeasured(IMAGE_FIGURES, 'skipped', engine.reason);
   }
   const base = runtimeBase(readFileSync(`${ROOT}/Dockerfile`, 'utf8'));
   progress(`image: DOCKER_BUILDKIT=0 docker build -t ${TAG} . (base ${base})`);
   const buildStarted = performance.now();
-  await docker(['build', '--tag', TAG, '.'], 40 * 60_000, { ...process.env, DOCKER_BUILDKIT: '0' });
+  await docker(['build', '--tag', TAG, ROOT], 40 * 60_000, { ...process.env, DOCKER_BUILDKIT: '0' });
   progress(`image: built in ${((performance.now() - buildStarted) / 1000).toFixed(0)} s`);
   const addedMb = ((await imageBytes(TAG)) - (await imageBytes(base))) / 1e6;
   progress(`image: ${addedMb.toFixed(1)} MB over ${base}`);
@@ -89,8 +69,7 @@ export async function measureImage(): Promise<Row[]> {
   const container = await docker(['run', '--detach', '--publish', '127.0.0.1::3000', ...secrets, TAG]);
   const remove = defer(async () => void (await docker(['rm', '--force', '--volumes', container]).catch(() => '')));
   try {
-    const published = await docker(['port', container, '3000/tcp']);
-    const address = published.split('\n').find((line) => line.startsWith('127.0.0.1:')) ?? published;
+    const address = await publishedAddress(container);
     const deadline = Date.now() + 120_000;
     const [ok, healthy] = await Promise.all([firstOk(`http://${address}/health`, deadline), healthyAt(container, deadline)]);
     if (ok === undefined) throw new Error(`/health did not answer 200 within 120 s: ${(await docker(['logs', container]).catch(() => '')).slice(-500)}`);

@@ -31,8 +31,14 @@ export function runLabels(): Record<string, string> {
   return { [RUN_LABEL]: runId() };
 }
 
-export async function docker(args: string[], timeoutMs = 60_000): Promise<string> {
-  return (await execFileAsync('docker', args, { timeout: timeoutMs, maxBuffer: 64 << 20 })).stdout.trim();
+export async function docker(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  return (await execFileAsync('docker', args, { env, timeout: timeoutMs, maxBuffer: 256 << 20 })).stdout.trim();
+}
+
+/** `127.0.0.1:<port>` where the container publishes `port` on this machine (it changes across a stop and start). */
+export async function publishedAddress(container: string, port = 3000): Promise<string> {
+  const published = await docker(['port', container, `${port}/tcp`]);
+  return published.split('\n').find((line) => line.startsWith('127.0.0.1:')) ?? published;
 }
 
 /** Whether a Docker engine answers the CLI, and if not, why (its first line). */
@@ -64,11 +70,7 @@ export async function orchestratorImage(): Promise<string> {
   const marker = join(markers, `image-${runId()}`);
   if (runId() !== 'manual' && existsSync(marker)) return runTag();
   const started = Date.now();
-  await execFileAsync('docker', ['build', '--tag', ORCHESTRATOR_IMAGE_TAG, '--tag', runTag(), ROOT], {
-    timeout: 30 * 60_000,
-    maxBuffer: 256 << 20,
-    env: { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0' },
-  });
+  await docker(['build', '--tag', ORCHESTRATOR_IMAGE_TAG, '--tag', runTag(), ROOT], 30 * 60_000, { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0' });
   console.info(`image ${ORCHESTRATOR_IMAGE_TAG} (${runTag()}) built from ${ROOT} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   mkdirSync(markers, { recursive: true });
   writeFileSync(marker, `${new Date().toISOString()}\n`);

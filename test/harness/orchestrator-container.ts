@@ -3,7 +3,7 @@
  * keeps the container (and its /data volume) across those, where testcontainers would remove it. Labelled with the
  * run, published on 127.0.0.1 only; the client reads the published port again after every start.
  */
-import { docker, runLabels } from './containers.js';
+import { docker, publishedAddress, runLabels } from './containers.js';
 import { OrchestratorClient } from './client.js';
 import { waitFor } from './suites.js';
 
@@ -28,10 +28,7 @@ export async function runOrchestrator(
   const env = Object.entries({ PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEYS: SIGNING_KEYS, ...options.env }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const network = options.network ? ['--network', options.network] : [];
   const id = await docker(['run', '--detach', ...labels, ...network, '--publish', '127.0.0.1::3000', ...env, ...(options.args ?? []), image]);
-  const client = async (): Promise<OrchestratorClient> => {
-    const published = await docker(['port', id, '3000/tcp']);
-    return new OrchestratorClient(`http://${published.split('\n').find((line) => line.startsWith('127.0.0.1:')) ?? published}`, token);
-  };
+  const client = async (): Promise<OrchestratorClient> => new OrchestratorClient(`http://${await publishedAddress(id)}`, token);
   return {
     id,
     token,
