@@ -22,7 +22,6 @@ const SUITE = 'container faults';
 const MINUTE = 60_000;
 const engine = await dockerEngine();
 if (!engine.ok) printSkip(SUITE, engine.reason);
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 type Outcome = { eventId: string; type: string; data: { contactId: string } };
 type Health = { details: { fanout: { state: string; lag?: number; checkpoint?: string } } };

@@ -17,7 +17,6 @@ const SUITE = 'container image';
 const MINUTE = 60_000;
 const engine = await dockerEngine();
 if (!engine.ok) printSkip(SUITE, engine.reason);
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
 
 describe.skipIf(!engine.ok)(SUITE, () => {
   let image: string;
