@@ -18,6 +18,19 @@ if (skipped.size > 0) {
   console.log('\nSkipped suites (their SKIPPED lines above give the reason):');
   for (const [name, count] of skipped) console.log(`  ${name}: ${count} skipped`);
 }
+// Failed suites and tests are named (with the first line of the message), prefixed "  FAILED ", so the run's summary
+// at the very end of the log says what broke, not just how many.
+for (const suite of report.testResults ?? []) {
+  const name = relative(process.cwd(), suite.name);
+  const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
+  for (const test of failedTests) {
+    const message = String(test.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 200);
+    console.log(`  FAILED ${name} > ${test.fullName ?? test.title}: ${message}`);
+  }
+  if (suite.status === 'failed' && failedTests.length === 0) {
+    console.log(`  FAILED ${name} (suite): ${String(suite.message ?? '').split('\n')[0].slice(0, 200)}`);
+  }
+}
 const pending = report.numPendingTests + (report.numTodoTests ?? 0);
 console.log(
   `${label}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${pending} skipped ` +
