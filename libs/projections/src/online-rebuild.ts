@@ -72,14 +72,23 @@ export function catchUp(nextFile: string, eventsFile: string, target: bigint): v
  * In the views thread, between two batches: catches `nextFile` up to the live checkpoint (the builder already took
  * it close), then replaces every live projection table and the checkpoints with its rows in one transaction. The
  * tables are dropped and filled afresh, their indexes built once after: faster than deleting and inserting row by
- * row into indexed tables, and the views thread is not projecting meanwhile. Returns the position swapped at.
+ * row into indexed tables, and the views thread is not projecting meanwhile.
+ *
+ * Another process sharing views.db keeps projecting until this transaction takes the write lock, so the live
+ * checkpoint is read again under that lock, and whatever the peer applied after the catch-up's target is applied
+ * to the swapped-in rows before the commit (`live`: this thread's projector, the log attached). The checkpoints never
+ * go back: a peer's cursor beyond them would otherwise leave that gap unapplied for good (docs/operations.md).
+ * Returns the position swapped at.
  */
-export function swapIn(live: Database.Database, nextFile: string, eventsFile: string): bigint {
-  const target = liveCheckpointOf(live);
-  catchUp(nextFile, eventsFile, target);
+export function swapIn(live: Database.Database, projector: Projector, nextFile: string, eventsFile: string): bigint {
+  catchUp(nextFile, eventsFile, liveCheckpointOf(live));
   live.prepare('ATTACH DATABASE ? AS next').run(nextFile);
   try {
-    live.transaction(() => {
+    return live.transaction(() => {
+      // A write first, so the transaction holds views.db's write lock before it reads the checkpoint it keeps.
+      live.exec('UPDATE main.checkpoints SET name = name WHERE 0');
+      const target = liveCheckpointOf(live);
+      const built = liveCheckpointOf(live, 'next');
       for (const projection of VIEW_PROJECTIONS) {
         for (const ddl of projection.tables) {
           const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(ddl)?.[1];
@@ -92,18 +101,19 @@ export function swapIn(live: Database.Database, nextFile: string, eventsFile: st
       }
       live.exec('DELETE FROM main.checkpoints');
       live.exec('INSERT INTO main.checkpoints SELECT * FROM next.checkpoints');
+      if (target > built) projector.applyBatch({ after: built, upTo: target });
+      return target;
     })();
   } finally {
     live.exec('DETACH DATABASE next');
   }
-  return target;
 }
 
-/** The position every live projection has applied. */
-function liveCheckpointOf(db: Database.Database): bigint {
+/** The position every projection of `schema` has applied. */
+function liveCheckpointOf(db: Database.Database, schema: 'main' | 'next' = 'main'): bigint {
   let least: bigint | undefined;
   for (const projection of VIEW_PROJECTIONS) {
-    const checkpoint = readCheckpoint(db, projection.name) ?? 0n;
+    const checkpoint = readCheckpoint(db, projection.name, schema) ?? 0n;
     if (least === undefined || checkpoint < least) least = checkpoint;
   }
   return least ?? 0n;

@@ -60,8 +60,8 @@ export const attachedLog = (file: string): BatchSource => ({
 // 5: anonymous refusals left out of contact_history (older views are replayed without them).
 const VIEWS_SCHEMA_VERSION = 5;
 
-export function readCheckpoint(db: Database.Database, name: string): bigint | undefined {
-  const row = statement<[string], { position: string }>(db, 'SELECT position FROM checkpoints WHERE name = ?').get(name);
+export function readCheckpoint(db: Database.Database, name: string, schema = 'main'): bigint | undefined {
+  const row = statement<[string], { position: string }>(db, `SELECT position FROM ${schema}.checkpoints WHERE name = ?`).get(name);
   return row ? BigInt(row.position) : undefined;
 }
 

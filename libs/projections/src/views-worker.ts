@@ -77,7 +77,7 @@ function swap(nextFile: string): void {
   try {
     if (source.kind !== 'sqlite') throw new Error('the online rebuild needs the embedded event store');
     const started = performance.now();
-    const position = swapIn(db, nextFile, source.file);
+    const position = swapIn(db, projector, nextFile, source.file);
     post({ kind: 'swapped', position, ms: Math.round(performance.now() - started) });
   } catch (error) {
     post({ kind: 'swap-failed', error: errorMessage(error) });

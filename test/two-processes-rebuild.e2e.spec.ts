@@ -1,0 +1,130 @@
+/**
+ * Two service processes on one DATA_DIR (a rolling deploy always has two), both under a load of starts and ends,
+ * online rebuilds started on either: afterwards `npm run views:verify` finds the shared views identical to a fresh
+ * replay of the log, and both processes answer the same state for every contact, the one the log says.
+ * docs/operations.md, "Two processes on one volume".
+ */
+import Database from 'better-sqlite3';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { writeLog } from '../bench/rebuild.js';
+import { OrchestratorClient } from './harness/client.js';
+import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { settledHead } from './harness/views.js';
+
+/** Enough log that each build takes a while, so the peer commits between the catch-up and the swap. */
+const EVENTS = 150_000;
+const REBUILDS = 4;
+const LOADERS = 16;
+const VERIFY = join(MAIN, '../../../../scripts/verify-views.js');
+const BU = 'bu-rolling';
+const platformToken = 'two-processes-rebuild-token';
+let dataDir: string;
+let processes: ServiceProcess[] = [];
+let clients: OrchestratorClient[] = [];
+
+type RebuildState = { state: string; position: string };
+type View = { contactId: string; state: string };
+
+async function verify(): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [VERIFY], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
+    return { code: 0, stdout };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout + e.stderr };
+  }
+}
+
+/** Every contact of the business unit as one process's views show it, page by page. */
+async function states(client: OrchestratorClient): Promise<Map<string, string>> {
+  const seen = new Map<string, string>();
+  for (let after: string | undefined, pages = 0; pages === 0 || after !== undefined; pages++) {
+    const page = await client.request<{ items: View[]; next?: string }>('GET', `/v1/contacts?businessUnitId=${BU}&limit=1000${after ? `&after=${after}` : ''}`);
+    expect(page.status).toBe(200);
+    for (const view of page.body.items) seen.set(view.contactId, view.state);
+    after = page.body.next;
+  }
+  return seen;
+}
+
+/** What the log says of each contact of the business unit: Ended if it has a ContactEnded, else Active. */
+function logStates(): Map<string, string> {
+  const db = new Database(join(dataDir, 'events.db'), { readonly: true });
+  try {
+    const rows = db
+      .prepare<[string], { id: string; type: string }>(
+        `SELECT data->>'contactId' AS id, type FROM events WHERE type IN ('ContactStarted', 'ContactEnded') AND stream_id IN
+           (SELECT stream_id FROM events WHERE type = 'ContactStarted' AND data->>'businessUnitId' = ?) ORDER BY position`,
+      )
+      .all(BU);
+    return new Map(rows.map((r) => [r.id, r.type === 'ContactEnded' ? 'Ended' : 'Active']));
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  dataDir = tempDataDir('co-two-rebuild-');
+  await writeLog(join(dataDir, 'events.db'), EVENTS);
+  const env = { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' };
+  processes = [await startServiceProcess({ dataDir, platformToken, env }), await startServiceProcess({ dataDir, platformToken, env })];
+  clients = processes.map((p) => new OrchestratorClient(p.url, platformToken));
+  for (const client of clients) await settledHead(client);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.stop()));
+  if (dataDir) removeDataDir(dataDir);
+});
+
+it('online rebuilds on either process under load on both: views:verify says identical, both answer what the log says', async () => {
+  const [a, b] = clients as [OrchestratorClient, OrchestratorClient];
+  const { ender } = await a.seedBusinessUnit(BU);
+  const failures: string[] = [];
+  let running = true;
+  // LOADERS/2 loaders per process: each starts a contact through one process and ends every other one through the other.
+  const loaders = Array.from({ length: LOADERS }, (_, i) => (i % 2 === 0 ? a : b)).map(async (api, i) => {
+    const peer = api === a ? b : a;
+    for (let n = 0; running; n++) {
+      const id = await api.startContact(BU, n % 2 ? 'Chat' : 'Phone');
+      if (n % 2 === 0) {
+        const answer = await peer.endContact(id, ender);
+        if (answer.status !== 200) failures.push(`loader ${i}: end ${id}: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    }
+  });
+
+  const rebuilt: string[] = [];
+  for (let round = 0; round < REBUILDS; round++) {
+    const api = round % 2 === 0 ? a : b;
+    const started = await api.request<RebuildState>('POST', '/v1/admin/views/rebuild');
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const done = await vi.waitFor(
+      async () => {
+        const state = (await api.request<RebuildState>('GET', '/v1/admin/views/rebuild')).body;
+        if (state.state !== 'done' && state.state !== 'failed') throw new Error(`rebuild on ${api.url} still ${JSON.stringify(state)}`);
+        return state;
+      },
+      { timeout: 120_000, interval: 50 },
+    );
+    expect(done.state, JSON.stringify(done)).toBe('done');
+    rebuilt.push(`${api.url} at ${done.position}`);
+  }
+  running = false;
+  await Promise.all(loaders);
+  expect(failures.slice(0, 10)).toStrictEqual([]);
+
+  for (const client of clients) await settledHead(client);
+  const replay = await verify();
+  console.log(`two processes, ${REBUILDS} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`);
+  expect(replay.code, replay.stdout).toBe(0);
+  expect(replay.stdout).toMatch(/^identical/);
+
+  const expected = logStates();
+  expect(expected.size).toBeGreaterThan(0);
+  expect(Object.fromEntries(await states(a))).toStrictEqual(Object.fromEntries(expected));
+  expect(Object.fromEntries(await states(b))).toStrictEqual(Object.fromEntries(expected));
+}, 400_000);
