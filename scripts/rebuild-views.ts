@@ -1,6 +1,6 @@
 /**
- * npm run views:rebuild — replays the event store from position 0 into DATA_DIR/views.db, with a progress bar on a
- * terminal (events/s, position/head). Stop the service first: it holds the views database open. (Deleting views.db
+ * npm run views:rebuild — replays the event store from position 0 into DATA_DIR/views.v<schema version>.db, with a progress bar on a
+ * terminal (events/s, position/head). Stop the service first: it holds the views database open. (Deleting that file
  * and restarting does the same thing online: the views start again from position 0.)
  */
 import { SingleBar } from 'cli-progress';
@@ -8,10 +8,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
 import { SqliteLogReader } from '#event-store';
-import { rebuildViews, type RebuildSource } from '#projections';
+import { rebuildViews, viewsFileIn, type RebuildSource } from '#projections';
 
 const config = loadToolConfiguration(process.env);
-const target = process.argv[2] ?? join(config.dataDir, 'views.db');
+const target = process.argv[2] ?? viewsFileIn(config.dataDir);
 
 async function openSource(): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
   if (config.eventStore === 'esdb') {

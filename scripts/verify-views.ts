@@ -1,6 +1,6 @@
 /**
  * npm run views:verify — is the live view faithful to the log? Replays the log into a scratch view (the same
- * projections, up to the live view's checkpoint), compares it with DATA_DIR/views.db row by row (contacts and
+ * projections, up to the live view's checkpoint), compares it with DATA_DIR/views.v<schema version>.db row by row (contacts and
  * history), prints `identical` or each difference, and exits 1 on a difference (2 when it could not verify).
  * Reads the log and the live view only: safe while the service runs.
  */
@@ -8,10 +8,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
-import { compareViews, liveCheckpoint, rebuildViews, type RebuildSource } from '#projections';
+import { compareViews, liveCheckpoint, rebuildViews, viewsFileIn, type RebuildSource } from '#projections';
 
 const config = loadToolConfiguration(process.env);
-const viewsFile = join(config.dataDir, 'views.db');
+const viewsFile = viewsFileIn(config.dataDir);
 
 async function openSource(upTo: bigint): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
   if (config.eventStore === 'esdb') {

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { viewsFileIn } from '#projections';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { caughtUp } from './harness/views.js';
@@ -99,7 +100,7 @@ describe('crash recovery on the embedded store', () => {
   });
 
   it('a rebuild from position 0 produces the same view as the live one', () => {
-    const live = viewRows(join(dataDir, 'views.db'));
+    const live = viewRows(viewsFileIn(dataDir));
     const rebuilt = join(dataDir, 'rebuilt-views.db');
     const output = execFileSync(process.execPath, ['dist/scripts/rebuild-views.js', rebuilt], {
       env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'warn' },

@@ -6,18 +6,21 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { viewsFileIn } from '#projections';
 import { OrchestratorClient } from './harness/client.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir } from './harness/service.js';
 
+/** The views file's name in DATA_DIR (its schema version is in it). */
+const views = basename(viewsFileIn('.'));
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 const embedded = { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' };
 const run = (dataDir: string, env: Record<string, string>) =>
   spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env }, encoding: 'utf8', timeout: 60_000 });
 
 describe('files at rest', () => {
-  it('DATA_DIR is created 0700 and every file in it is 0600: events.db, views.db, their WAL and SHM, secrets.json', async () => {
+  it('DATA_DIR is created 0700 and every file in it is 0600: events.db, the views, their WAL and SHM, secrets.json', async () => {
     const parent = tempDataDir();
     const dataDir = join(parent, 'data');
     try {
@@ -26,7 +29,7 @@ describe('files at rest', () => {
       expect((await api.putProfile('p', ['Contacts.View'])).status).toBe(200);
       await api.startContact('acme', 'Phone', '7001');
       const files = readdirSync(dataDir);
-      expect(files).toEqual(expect.arrayContaining(['events.db', 'events.db-wal', 'events.db-shm', 'views.db', 'views.db-wal', 'views.db-shm', 'secrets.json']));
+      expect(files).toEqual(expect.arrayContaining(['events.db', 'events.db-wal', 'events.db-shm', views, `${views}-wal`, `${views}-shm`, 'secrets.json']));
       expect(mode(dataDir)).toBe('700');
       for (const file of files) expect(`${file} ${mode(join(dataDir, file))}`).toBe(`${file} 600`);
       await service.stop();
@@ -41,11 +44,11 @@ describe('files at rest', () => {
       await (await startServiceProcess({ dataDir })).stop();
       chmodSync(dataDir, 0o755);
       chmodSync(join(dataDir, 'events.db'), 0o644);
-      chmodSync(join(dataDir, 'views.db'), 0o644);
+      chmodSync(join(dataDir, views), 0o644);
       await (await startServiceProcess({ dataDir })).stop();
       expect(mode(dataDir)).toBe('700');
       expect(mode(join(dataDir, 'events.db'))).toBe('600');
-      expect(mode(join(dataDir, 'views.db'))).toBe('600');
+      expect(mode(join(dataDir, views))).toBe('600');
     } finally {
       removeDataDir(dataDir);
     }

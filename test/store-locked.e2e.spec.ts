@@ -1,11 +1,12 @@
 /**
- * Another process holds a write transaction on events.db, then on views.db, for 3 s while a write is in flight: the
+ * Another process holds a write transaction on events.db, then on the views (views.v5.db), for 3 s while a write is in flight: the
  * service keeps answering (health and the API document within 500 ms), a lock held past STORE_TIMEOUT_MS gets 503
  * with nothing written (then or after the release: docs/decisions.md, Storage), and after the release writes succeed
  * and the log holds exactly what was answered.
  */
 import Database from 'better-sqlite3';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { viewsFileIn } from '#projections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { holdWriteLock } from './harness/lock-holder.js';
@@ -46,7 +47,7 @@ function endedInLog(contactId: string): number {
   }
 }
 
-describe.each(['events.db', 'views.db'])('another process holds a write lock on %s for 3 s', (file) => {
+describe.each(['events.db', basename(viewsFileIn('.'))])('another process holds a write lock on %s for 3 s', (file) => {
   it('health and the API document answer within 500 ms while a write waits; the write past STORE_TIMEOUT_MS is 503, nothing half-written; after release writes succeed', async () => {
     const contactId = await api.startContact('bu-locks', 'Chat');
     const lock = await holdWriteLock(join(service.dataDir, file), HOLD_MS);
@@ -123,7 +124,7 @@ it('a read of the views while another process holds their write lock answers at 
   const contactId = await api.startContact('bu-locks', 'Email');
   // Views that already show the log: the read has nothing to wait for (a read waits for the views to reach the head).
   await caughtUp(api);
-  const lock = await holdWriteLock(join(service.dataDir, 'views.db'), 1_000);
+  const lock = await holdWriteLock(viewsFileIn(service.dataDir), 1_000);
   const started = performance.now();
   const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
   expect(view.status).toBe(200);
@@ -134,7 +135,7 @@ it('a read of the views while another process holds their write lock answers at 
 it('a read after an answered end shows it while the views are held behind by a lock: the read waits for them (bounded), the end did not', async () => {
   const contactId = await api.startContact('bu-locks', 'Phone');
   await caughtUp(api);
-  const lock = await holdWriteLock(join(service.dataDir, 'views.db'), 400);
+  const lock = await holdWriteLock(viewsFileIn(service.dataDir), 400);
   const end = await api.endContact(contactId, ender);
   expect(end.status, JSON.stringify(end.body)).toBe(200);
   const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);

@@ -1,9 +1,10 @@
 // npm run views:verify (dist/scripts/verify-views.js) against a running service's DATA_DIR (DESIGN §9): `identical`
-// on a clean log, also while ends are being written; exit 1 naming the contact after one row of views.db is edited.
+// on a clean log, also while ends are being written; exit 1 naming the contact after one row of the views is edited.
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { viewsFileIn } from '#projections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { MAIN, removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
@@ -26,9 +27,9 @@ async function verify(): Promise<Run> {
   }
 }
 
-/** Edits views.db beside the running service, as an operator's sqlite3 shell would. */
+/** Edits the views beside the running service, as an operator's sqlite3 shell would. */
 function editViews(sql: string, ...params: unknown[]): void {
-  const db = new Database(join(service.dataDir, 'views.db'));
+  const db = new Database(viewsFileIn(service.dataDir));
   try {
     db.pragma('busy_timeout = 5000');
     expect(db.prepare(sql).run(...params).changes).toBe(1);

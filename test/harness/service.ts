@@ -16,7 +16,7 @@ function repositoryRoot(): string {
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 }
-const ROOT = repositoryRoot();
+export const ROOT = repositoryRoot();
 export const MAIN = join(ROOT, 'dist/apps/orchestrator/src/main.js');
 
 export type ServiceProcess = {

@@ -10,3 +10,4 @@ export * from './views.js';
 export * from './subscription/index.js';
 export * from './verify.js';
 export * from './online-rebuild.js';
+export * from './views-files.js';

@@ -12,6 +12,7 @@
 import type Database from 'better-sqlite3';
 import { READ_CACHE_KB } from '#event-store';
 import { statement } from './statements.js';
+import { VIEWS_SCHEMA_VERSION } from './views-files.js';
 
 /** The named parameters of every batch statement: the batch is the events with `ord` in (after, upTo]. */
 export type BatchRange = { after: bigint; upTo: bigint };
@@ -54,11 +55,6 @@ export const attachedLog = (file: string): BatchSource => ({
   lastPosition: (range) => range.upTo,
 });
 
-/** Changing the tables' shape bumps this: an older views.db is dropped and rebuilt from the log at start. */
-// 3: the contact history is its own projection. 4: the directory view (agents, security_profiles) is gone;
-// authentication reads the directory's streams.
-// 5: anonymous refusals left out of contact_history (older views are replayed without them).
-const VIEWS_SCHEMA_VERSION = 5;
 
 export function readCheckpoint(db: Database.Database, name: string, schema = 'main'): bigint | undefined {
   const row = statement<[string], { position: string }>(db, `SELECT position FROM ${schema}.checkpoints WHERE name = ?`).get(name);

@@ -13,6 +13,7 @@ import { discardHalfBuilt, swapIn } from './online-rebuild.js';
 import { Projector, attachedLog } from './projection.js';
 import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
 import { openViewsDatabase } from './views-database.js';
+import { STALE_VIEWS_AFTER_MS, VIEWS_HEARTBEAT_MS, removeStaleViews, touchViews } from './views-files.js';
 import { VIEW_PROJECTIONS as PROJECTIONS } from './views.js';
 
 export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
@@ -56,10 +57,23 @@ const log =
 const logger: Log = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 // A rebuild cut short by a crash left its next views behind: the live ones never depended on them.
 for (const name of discardHalfBuilt(viewsFile)) logger.warn(`discarded ${name}, left by an online rebuild that did not finish`);
+// Views of another schema version belong to a peer of another release (a rolling deploy) until nothing touches them.
+const stale = removeStaleViews(viewsFile);
+for (const name of stale.removed) logger.info(`removed ${name}: views of another schema version that no process has touched for ${STALE_VIEWS_AFTER_MS / 60_000} minutes`);
+for (const name of stale.kept) logger.info(`kept ${name}: views of another schema version, in use by a peer process until ${STALE_VIEWS_AFTER_MS / 60_000} minutes pass untouched`);
 // The views are a read model that may lag: commands (the event loop, the writer thread) come first for the CPU. On
 // Linux a thread's nice value is its own, so this lowers this thread alone; elsewhere it would lower the process.
 if (process.platform === 'linux') setPriority(VIEWS_THREAD_NICE);
 const db = openViewsDatabase(viewsFile, storeTimeoutMs);
+// The file's modification time says "in use" to a process of another schema version (see views-files.ts).
+const heartbeat = setInterval(() => {
+  try {
+    touchViews(viewsFile);
+  } catch (error) {
+    logger.warn({ err: error }, `could not touch ${viewsFile}`);
+  }
+}, VIEWS_HEARTBEAT_MS);
+heartbeat.unref();
 const { subscription, projector, wake, close } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
@@ -87,6 +101,7 @@ function swap(nextFile: string): void {
 }
 
 async function stop(): Promise<void> {
+  clearInterval(heartbeat);
   commits?.close();
   await subscription.stop();
   await close();

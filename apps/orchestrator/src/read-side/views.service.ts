@@ -8,10 +8,9 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { contactStreamId } from '#contacts';
 import { SqliteEventStore, type EventStore } from '#event-store';
-import { ViewsHost, type ContactView, type OnlineRebuildState, type ViewsSource } from '#projections';
+import { ViewsHost, viewsFileIn, type ContactView, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
@@ -36,7 +35,7 @@ export class ViewsService {
     const source: ViewsSource =
       store instanceof SqliteEventStore ? { kind: 'sqlite', file: store.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
     this.host = new ViewsHost({
-      viewsFile: join(config.dataDir, 'views.db'),
+      viewsFile: viewsFileIn(config.dataDir),
       source,
       storeTimeoutMs: config.storeTimeoutMs,
       logger: logger.child({ component: 'views' }),
