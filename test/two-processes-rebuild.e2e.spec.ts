@@ -1,7 +1,8 @@
 /**
  * Two service processes on one DATA_DIR (a rolling deploy always has two), both under a load of starts and ends,
- * online rebuilds started on either: afterwards `npm run views:verify` finds the shared views identical to a fresh
- * replay of the log, and both processes answer the same state for every contact, the one the log says.
+ * online rebuilds started on either, one of them killed and started again: afterwards `npm run views:verify` finds
+ * the shared views identical to a fresh replay of the log, and both processes answer the same state for every
+ * contact, the one the log says.
  * docs/operations.md, "Two processes on one volume".
  */
 import Database from 'better-sqlite3';
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
-import { settledHead } from './harness/views.js';
+import { caughtUp, settledHead } from './harness/views.js';
 
 /** Enough log that each build takes a while, so the peer commits between the catch-up and the swap. */
 const EVENTS = 150_000;
@@ -81,25 +82,27 @@ afterAll(async () => {
 });
 
 it('online rebuilds on either process under load on both: views:verify says identical, both answer what the log says', async () => {
-  const [a, b] = clients as [OrchestratorClient, OrchestratorClient];
+  const [a] = clients as [OrchestratorClient];
   const { ender } = await a.seedBusinessUnit(BU);
   const failures: string[] = [];
   let running = true;
-  // LOADERS/2 loaders per process: each starts a contact through one process and ends every other one through the other.
-  const loaders = Array.from({ length: LOADERS }, (_, i) => (i % 2 === 0 ? a : b)).map(async (api, i) => {
-    const peer = api === a ? b : a;
-    for (let n = 0; running; n++) {
-      const id = await api.startContact(BU, n % 2 ? 'Chat' : 'Phone');
+  /** The processes taking load; a loader picks its next two from it on each round, so one can leave it. */
+  let serving = [...clients];
+  const rounds = new Array<number>(LOADERS).fill(0);
+  // Each loader starts a contact through one process and ends every other one through the other.
+  const loaders = Array.from({ length: LOADERS }, async (_, i) => {
+    for (let n = 0; running; n++, rounds[i]++) {
+      const [starter, closer] = [serving[(i + n) % serving.length]!, serving[(i + n + 1) % serving.length]!];
+      const id = await starter.startContact(BU, n % 2 ? 'Chat' : 'Phone');
       if (n % 2 === 0) {
-        const answer = await peer.endContact(id, ender);
+        const answer = await closer.endContact(id, ender);
         if (answer.status !== 200) failures.push(`loader ${i}: end ${id}: ${answer.status} ${JSON.stringify(answer.body)}`);
       }
     }
   });
 
   const rebuilt: string[] = [];
-  for (let round = 0; round < REBUILDS; round++) {
-    const api = round % 2 === 0 ? a : b;
+  const rebuildOn = async (api: OrchestratorClient): Promise<void> => {
     const started = await api.request<RebuildState>('POST', '/v1/admin/views/rebuild');
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     const done = await vi.waitFor(
@@ -112,19 +115,31 @@ it('online rebuilds on either process under load on both: views:verify says iden
     );
     expect(done.state, JSON.stringify(done)).toBe('done');
     rebuilt.push(`${api.url} at ${done.position}`);
-  }
+  };
+  for (let round = 0; round < REBUILDS; round++) await rebuildOn(clients[round % 2]!);
+
+  // A restart beside the loaded peer: the second process leaves the load (every loader has begun a new round
+  // since), is killed, starts again on the same DATA_DIR, rejoins, and rebuilds once more.
+  serving = [a];
+  const before = [...rounds];
+  await vi.waitFor(() => expect(rounds.every((r, i) => r >= before[i]! + 2)).toBe(true), { timeout: 30_000, interval: 20 });
+  await processes[1]!.kill();
+  processes[1] = await startServiceProcess({ dataDir, platformToken, env: { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' } });
+  clients[1] = new OrchestratorClient(processes[1].url, platformToken);
+  await caughtUp(clients[1], 60_000);
+  serving = [...clients];
+  await rebuildOn(clients[1]);
   running = false;
   await Promise.all(loaders);
   expect(failures.slice(0, 10)).toStrictEqual([]);
 
   for (const client of clients) await settledHead(client);
   const replay = await verify();
-  console.log(`two processes, ${REBUILDS} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`);
+  console.log(`two processes, one restarted, ${rebuilt.length} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`);
   expect(replay.code, replay.stdout).toBe(0);
   expect(replay.stdout).toMatch(/^identical/);
 
   const expected = logStates();
   expect(expected.size).toBeGreaterThan(0);
-  expect(Object.fromEntries(await states(a))).toStrictEqual(Object.fromEntries(expected));
-  expect(Object.fromEntries(await states(b))).toStrictEqual(Object.fromEntries(expected));
+  for (const client of clients) expect(Object.fromEntries(await states(client))).toStrictEqual(Object.fromEntries(expected));
 }, 400_000);
