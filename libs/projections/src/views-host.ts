@@ -72,9 +72,10 @@ export class ViewsHost {
       worker.off('error', failedToStart!).off('exit', exitedBeforeStarting!);
     }
     let crash: string | undefined;
-    worker.on('error', (error) => {
-      crash = error.message;
-      this.error = `views worker failed: ${error.message}`;
+    worker.on('error', (error: unknown) => {
+      // What crosses from the thread may be a plain object (a SqliteError's clone), not an Error.
+      crash = String((error as { message?: unknown } | undefined)?.message ?? error);
+      this.error = `views worker failed: ${crash}`;
       this.options.logger.error(this.error);
     });
     worker.on('exit', (code) => {

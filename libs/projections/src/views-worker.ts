@@ -134,7 +134,9 @@ async function follow(spec: ViewsSource): Promise<Following> {
     const reader = new SqliteLogReader(spec.file, storeTimeoutMs);
     const follower = new SqliteLogFollower(() => reader, spec.pollIntervalMs ?? 50);
     // This thread also checkpoints the log's WAL, so that the store's writer thread never does it inside a commit.
-    const checkpointer = new WalCheckpointer(spec.file);
+    const checkpointer = new WalCheckpointer(spec.file, undefined, (error) =>
+      error === undefined ? logger.info('the event log WAL checkpoints again') : logger.warn({ err: error }, 'the event log WAL could not be checkpointed (tried again every 100 ms)'),
+    );
     const ranges: EventBatches<{ after: bigint; position: bigint }> = (after, signal) =>
       follower.follow(async (cursor) => {
         const head = (await reader.head()) ?? 0n;

@@ -15,10 +15,25 @@ export class WalCheckpointer {
   private readonly db: Database.Database;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(file: string, intervalMs = 100) {
+  /**
+   * `onError` hears of a checkpoint that failed for another reason than a lock (a full disk: SQLITE_FULL, IOERR),
+   * with `undefined` once one succeeds again. The next tick tries again: a checkpoint only moves pages the WAL
+   * already holds safely, so a failed one loses nothing, and the thread running it must not die of it.
+   */
+  constructor(file: string, intervalMs = 100, onError: (error: unknown) => void = () => undefined) {
     this.db = new Database(file, { fileMustExist: true });
     this.db.pragma('busy_timeout = 0');
-    this.timer = setInterval(() => this.checkpoint(), intervalMs);
+    let failing = false;
+    this.timer = setInterval(() => {
+      try {
+        this.checkpoint();
+        if (failing) onError(undefined);
+        failing = false;
+      } catch (error) {
+        if (!failing) onError(error);
+        failing = true;
+      }
+    }, intervalMs);
     this.timer.unref();
   }
 
