@@ -141,6 +141,11 @@ describe(SUITE, () => {
     expect([...refused].filter((id) => whileFull.ended.has(id))).toStrictEqual([]);
     expect([...acknowledged].filter((id) => !whileFull.ended.has(id))).toStrictEqual([]);
 
+    // Reads keep answering while the disk is full.
+    const someEnded = [...acknowledged][0]!;
+    const read = await client.request<{ state: string }>('GET', `/v1/contacts/${someEnded}`);
+    expect(`${read.status} ${read.body.state}`).toBe('200 Ended');
+
     // Space freed: writes come back without a restart, and a refused end, sent again, ends the contact.
     rmSync(ballast);
     const retried = [...refused].slice(0, 5);
