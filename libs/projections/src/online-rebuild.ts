@@ -7,7 +7,8 @@
  * live views as they were and a half-built file, which the next start discards.
  */
 import type Database from 'better-sqlite3';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Projector, attachedLog, readCheckpoint } from './projection.js';
 import { openViewsDatabase } from './views-database.js';
@@ -25,8 +26,14 @@ export type OnlineRebuildState = {
 
 const CATCH_UP_BATCH = 50_000n;
 
-/** Where this process builds its next views: named by process, so two processes on one DATA_DIR never share one. */
-export const nextViewsFile = (viewsFile: string, pid = process.pid): string => `${viewsFile}.next-${pid}`;
+/**
+ * Where this process builds its next views: named by host and process, so two processes on one DATA_DIR never share
+ * one, also two containers on one volume (each is pid 1 in its own namespace; their host names differ).
+ */
+export const nextViewsFile = (viewsFile: string, pid = process.pid, host = hostname()): string => `${viewsFile}.next-${pid}@${host}`;
+
+/** A half-built file of another host cannot be asked whether its process lives: it is left until untouched this long. */
+export const HALF_BUILT_STALE_MS = 10 * 60_000;
 
 function alive(pid: number): boolean {
   try {
@@ -37,15 +44,25 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes the half-built views of processes that are gone (this one included: it is starting). */
-export function discardHalfBuilt(viewsFile: string): string[] {
+/**
+ * Removes the half-built views of processes that are gone: on this host (or unnamed, as older releases left them)
+ * when the pid is this process's (it is starting) or no longer runs; of another host once untouched for
+ * `HALF_BUILT_STALE_MS` (a build writes its file continuously).
+ */
+export function discardHalfBuilt(viewsFile: string, now = Date.now(), host = hostname()): string[] {
   const prefix = `${basename(viewsFile)}.next-`;
   const removed: string[] = [];
   for (const name of readdirSync(dirname(viewsFile))) {
     if (!name.startsWith(prefix)) continue;
-    const pid = Number(/^(\d+)/.exec(name.slice(prefix.length))?.[1]);
-    if (pid !== process.pid && Number.isInteger(pid) && alive(pid)) continue;
-    rmSync(join(dirname(viewsFile), name), { force: true });
+    // `<pid>@<host>`, then what the builder and SQLite add (rebuild.ts's `.rebuild`, `.rebuild-contacts`; `-wal`…);
+    // older releases named it `<pid>` alone, on this host.
+    const owner = /^(\d+)(?:@(.+?))?(?:\.rebuild(?:-contacts)?)?(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
+    const pid = Number(owner?.[1]);
+    const sameHost = owner?.[2] === undefined || owner[2] === host;
+    const path = join(dirname(viewsFile), name);
+    if (sameHost && pid !== process.pid && Number.isInteger(pid) && alive(pid)) continue;
+    if (!sameHost && now - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? 0) < HALF_BUILT_STALE_MS) continue;
+    rmSync(path, { force: true });
     removed.push(name);
   }
   return removed;
