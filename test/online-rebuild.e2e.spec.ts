@@ -2,21 +2,18 @@
 // no read sees a half-built view, and after the swap the views equal a fresh replay (npm run views:verify);
 // SIGKILL during a rebuild leaves a working service, whose next start discards the half-built views.
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
-import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
-import { settledHead } from './harness/views.js';
+import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { settledHead, verifyViews } from './harness/views.js';
 
 type View = { contactId: string; state: string; [k: string]: unknown };
 type RebuildState = { state: string; position: string; head: string; startedAt?: string; finishedAt?: string; eventsPerSecond?: number; error?: string };
 
 const EVENTS = 300_000;
-const VERIFY = join(MAIN, '../../../../scripts/verify-views.js');
 let dataDir: string;
 let service: ServiceProcess;
 let client: OrchestratorClient;
@@ -26,16 +23,6 @@ let lastLogged: { id: string; view?: View };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rebuildState = async () => (await client.request<RebuildState>('GET', '/v1/admin/views/rebuild')).body;
-
-async function verify(): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [VERIFY], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
-    return { code: 0, stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout + e.stderr };
-  }
-}
 
 async function start(): Promise<void> {
   service = await startServiceProcess({ dataDir, env: { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' } });
@@ -167,7 +154,7 @@ describe('online rebuild', () => {
     expect(ended.size).toBeGreaterThan(0);
     expect(readdirSync(dataDir).filter((f) => f.includes('.next-'))).toStrictEqual([]);
     await settledHead(client);
-    const replay = await verify();
+    const replay = await verifyViews(dataDir);
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.stdout).toMatch(/^identical/);
     // A rebuild that finished may be started again.
@@ -191,7 +178,7 @@ describe('online rebuild', () => {
     const id = await client.startContact('bu-online', 'Phone');
     expect((await client.endContact(id, ender)).status).toBe(200);
     await settledHead(client);
-    const replay = await verify();
+    const replay = await verifyViews(dataDir);
     expect(replay.code, replay.stdout).toBe(0);
   }, 180_000);
 });

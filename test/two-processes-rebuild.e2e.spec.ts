@@ -5,21 +5,17 @@
  * contact, the one the log says.
  * docs/operations.md, "Two processes on one volume".
  */
-import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
-import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
-import { caughtUp, settledHead } from './harness/views.js';
+import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { caughtUp, logStates, settledHead, verifyViews, viewStates } from './harness/views.js';
 
 /** Enough log that each build takes a while, so the peer commits between the catch-up and the swap. */
 const EVENTS = 150_000;
 const REBUILDS = 4;
 const LOADERS = 16;
-const VERIFY = join(MAIN, '../../../../scripts/verify-views.js');
 const BU = 'bu-rolling';
 const platformToken = 'two-processes-rebuild-token';
 let dataDir: string;
@@ -27,45 +23,6 @@ let processes: ServiceProcess[] = [];
 let clients: OrchestratorClient[] = [];
 
 type RebuildState = { state: string; position: string };
-type View = { contactId: string; state: string };
-
-async function verify(): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [VERIFY], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
-    return { code: 0, stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout + e.stderr };
-  }
-}
-
-/** Every contact of the business unit as one process's views show it, page by page. */
-async function states(client: OrchestratorClient): Promise<Map<string, string>> {
-  const seen = new Map<string, string>();
-  for (let after: string | undefined, pages = 0; pages === 0 || after !== undefined; pages++) {
-    const page = await client.request<{ items: View[]; next?: string }>('GET', `/v1/contacts?businessUnitId=${BU}&limit=1000${after ? `&after=${after}` : ''}`);
-    expect(page.status).toBe(200);
-    for (const view of page.body.items) seen.set(view.contactId, view.state);
-    after = page.body.next;
-  }
-  return seen;
-}
-
-/** What the log says of each contact of the business unit: Ended if it has a ContactEnded, else Active. */
-function logStates(): Map<string, string> {
-  const db = new Database(join(dataDir, 'events.db'), { readonly: true });
-  try {
-    const rows = db
-      .prepare<[string], { id: string; type: string }>(
-        `SELECT data->>'contactId' AS id, type FROM events WHERE type IN ('ContactStarted', 'ContactEnded') AND stream_id IN
-           (SELECT stream_id FROM events WHERE type = 'ContactStarted' AND data->>'businessUnitId' = ?) ORDER BY position`,
-      )
-      .all(BU);
-    return new Map(rows.map((r) => [r.id, r.type === 'ContactEnded' ? 'Ended' : 'Active']));
-  } finally {
-    db.close();
-  }
-}
 
 beforeAll(async () => {
   dataDir = tempDataDir('co-two-rebuild-');
@@ -134,12 +91,12 @@ it('online rebuilds on either process under load on both: views:verify says iden
   expect(failures.slice(0, 10)).toStrictEqual([]);
 
   for (const client of clients) await settledHead(client);
-  const replay = await verify();
+  const replay = await verifyViews(dataDir);
   console.log(`two processes, one restarted, ${rebuilt.length} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`);
   expect(replay.code, replay.stdout).toBe(0);
   expect(replay.stdout).toMatch(/^identical/);
 
-  const expected = logStates();
-  expect(expected.size).toBeGreaterThan(0);
-  for (const client of clients) expect(Object.fromEntries(await states(client))).toStrictEqual(Object.fromEntries(expected));
+  const expected = logStates(dataDir, BU);
+  expect(Object.keys(expected).length).toBeGreaterThan(0);
+  for (const client of clients) expect(await viewStates(client, BU)).toStrictEqual(expected);
 }, 400_000);

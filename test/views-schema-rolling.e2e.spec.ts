@@ -7,18 +7,15 @@
  * The next version is this very build with its schema version raised by one, copied beside it (dist/ and
  * package.json, node_modules linked), as a new release would be.
  */
-import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { VIEWS_SCHEMA_VERSION, viewsFileIn } from '#projections';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
-import { MAIN, ROOT, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
-import { caughtUp, settledHead } from './harness/views.js';
+import { ROOT, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { caughtUp, logStates, settledHead, verifyViews, viewStates } from './harness/views.js';
 
 const EVENTS = 150_000;
 const LOADERS = 8;
@@ -41,46 +38,6 @@ function copyAsNextVersion(): string {
   const file = join(projections, declaring[0]!);
   writeFileSync(file, readFileSync(file, 'utf8').replace(/VIEWS_SCHEMA_VERSION = (\d+);/, (_, v: string) => `VIEWS_SCHEMA_VERSION = ${Number(v) + 1};`));
   return dir;
-}
-
-async function verify(build: string): Promise<{ code: number; stdout: string }> {
-  const script = join(build, 'dist/scripts/verify-views.js');
-  try {
-    const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
-    return { code: 0, stdout };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout + e.stderr };
-  }
-}
-
-async function states(client: OrchestratorClient): Promise<Record<string, string>> {
-  const seen: Record<string, string> = {};
-  for (let after: string | undefined, pages = 0; pages === 0 || after !== undefined; pages++) {
-    const page = await client.request<{ items: Array<{ contactId: string; state: string }>; next?: string }>(
-      'GET',
-      `/v1/contacts?businessUnitId=${BU}&limit=1000${after ? `&after=${after}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    for (const view of page.body.items) seen[view.contactId] = view.state;
-    after = page.body.next;
-  }
-  return seen;
-}
-
-function logStates(): Record<string, string> {
-  const db = new Database(join(dataDir, 'events.db'), { readonly: true });
-  try {
-    const rows = db
-      .prepare<[string], { id: string; type: string }>(
-        `SELECT data->>'contactId' AS id, type FROM events WHERE type IN ('ContactStarted', 'ContactEnded') AND stream_id IN
-           (SELECT stream_id FROM events WHERE type = 'ContactStarted' AND data->>'businessUnitId' = ?) ORDER BY position`,
-      )
-      .all(BU);
-    return Object.fromEntries(rows.map((r) => [r.id, r.type === 'ContactEnded' ? 'Ended' : 'Active']));
-  } finally {
-    db.close();
-  }
 }
 
 beforeAll(async () => {
@@ -132,12 +89,12 @@ it('a process of the next views schema version starts beside a running one under
 
   expect(existsSync(viewsFileIn(dataDir))).toBe(true);
   expect(existsSync(viewsFileIn(dataDir, VIEWS_SCHEMA_VERSION + 1))).toBe(true);
-  const expected = logStates();
+  const expected = logStates(dataDir, BU);
   expect(Object.keys(expected).length).toBeGreaterThan(0);
-  expect(await states(a)).toStrictEqual(expected);
-  expect(await states(b)).toStrictEqual(expected);
+  expect(await viewStates(a, BU)).toStrictEqual(expected);
+  expect(await viewStates(b, BU)).toStrictEqual(expected);
   for (const build of [ROOT, nextBuild]) {
-    const replay = await verify(build);
+    const replay = await verifyViews(dataDir, build);
     console.log(`views schema rolling deploy: views:verify of ${build === ROOT ? 'the current' : 'the next'} version said ${replay.stdout.split('\n')[0]}`);
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.stdout).toMatch(/^identical/);

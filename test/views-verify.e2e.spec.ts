@@ -1,31 +1,16 @@
 // npm run views:verify (dist/scripts/verify-views.js) against a running service's DATA_DIR (DESIGN §9): `identical`
 // on a clean log, also while ends are being written; exit 1 naming the contact after one row of the views is edited.
 import Database from 'better-sqlite3';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { viewsFileIn } from '#projections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
-import { MAIN, removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
-import { settledHead } from './harness/views.js';
+import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import { settledHead, verifyViews } from './harness/views.js';
 
-const SCRIPT = join(MAIN, '../../../../scripts/verify-views.js');
 let service: ServiceProcess;
 let client: OrchestratorClient;
 let ender = '';
 const ids: string[] = [];
-
-type Run = { code: number; stdout: string; stderr: string };
-async function verify(): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SCRIPT], { env: { PATH: process.env.PATH ?? '', DATA_DIR: service.dataDir } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Edits the views beside the running service, as an operator's sqlite3 shell would. */
 function editViews(sql: string, ...params: unknown[]): void {
@@ -57,7 +42,7 @@ afterAll(async () => {
 
 describe('npm run views:verify', () => {
   it('prints `identical` and exits 0 on a clean log', async () => {
-    const run = await verify();
+    const run = await verifyViews(service.dataDir);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^identical: 12 contacts and \d+ history entries up to position \d+\n$/);
@@ -65,7 +50,7 @@ describe('npm run views:verify', () => {
 
   it('is safe while the service writes: ends under way, still identical, and every end answered', async () => {
     const ending = Promise.all(ids.filter((_, i) => i % 3 !== 0).slice(0, 6).map((id) => client.endContact(id, ender)));
-    const run = await verify();
+    const run = await verifyViews(service.dataDir);
     expect((await ending).map((a) => a.status)).toStrictEqual([200, 200, 200, 200, 200, 200]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^identical/);
@@ -75,7 +60,7 @@ describe('npm run views:verify', () => {
     await settledHead(client);
     const target = ids[3]!;
     editViews("UPDATE contacts SET ended_by = 'someone-else' WHERE contact_id = ?", target);
-    const run = await verify();
+    const run = await verifyViews(service.dataDir);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`contact ${target}: ended_by: live "someone-else", log "bu-verify-ender"`);
     expect(run.stdout).not.toMatch(/^identical/m);
@@ -85,7 +70,7 @@ describe('npm run views:verify', () => {
   it('names the contact whose history lost an entry', async () => {
     const target = ids[6]!;
     editViews("DELETE FROM contact_history WHERE contact_id = ? AND type = 'ContactEnded'", target);
-    const run = await verify();
+    const run = await verifyViews(service.dataDir);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(new RegExp(`contact ${target}: history: the log has ContactEnded at position \\d+, the live view does not`));
   });
