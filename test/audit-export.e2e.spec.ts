@@ -195,7 +195,7 @@ describe('back-pressure on a large log', () => {
       req.end();
     });
     // A window in which a service that ignored back-pressure would produce a good part of the export (a reading
-    // client gets all 200,000 lines in 2.4-4.0 s, CI on e015e74):
+    // client gets all 200,000 lines in 2.4-4.0 s in CI):
     // what is measured is the absence of that effect, so nothing can be polled for instead.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const during = rss();
