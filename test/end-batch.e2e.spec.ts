@@ -150,6 +150,21 @@ describe('POST /v1/contacts/end-batch', () => {
     expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Active' });
   });
 
+  it('a forged SecurityUser with 1,000 IDs is refused before any of them is looked at: one count in the log, not 1,000 refusals', async () => {
+    const ids = Array.from({ length: 1_000 }, (_, i) => String(7_000_000 + i));
+    const head = BigInt(await settledHead(api));
+    const forged = await endBatch({ contactIds: ids }, 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.forged');
+    expect(forged.status).toBe(401);
+    expect(forged.body.summary).toMatchObject({ OnInvalidSecurityUser: 1_000, OnSuccess: 0 });
+    expect(forged.body.results.every((r) => r.branch === 'OnInvalidSecurityUser' && r.status === 401)).toBe(true);
+    // What it wrote, read from the audit log (platform): one summary counting the 1,000, no refusal per contact.
+    await settledHead(api);
+    const audit = await fetch(`${api.url}/v1/audit/events?from=${head + 1n}`, { headers: { authorization: `Bearer ${api.platformToken}` } }).then((r) => r.text());
+    const written = audit.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; data: { count?: number; reason?: string } });
+    expect(written.filter((e) => e.type === 'EndContactRejected')).toEqual([]);
+    expect(written.filter((e) => e.type === 'EndContactRejectionsSuppressed').map((e) => `${e.data.reason} ${e.data.count}`)).toEqual(['InvalidSecurityUser 1000']);
+  });
+
   it('a refused keyed batch is not remembered: retried once the permission is granted, it ends the contacts', async () => {
     await api.putProfile('late', ['Contacts.View']);
     await api.putAgent('bu-one-late', 'bu-one', 'late');

@@ -100,9 +100,29 @@ export type EndContactDecision =
 export type Branch = EndContactDecision['branch'] | 'Default';
 export const BRANCHES: readonly Branch[] = ['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default'];
 
-export function decideEndContact(command: EndContact, state: ContactState): EndContactDecision {
-  const { contactId, caller, commandId, now } = command.data;
-  const reject = (reason: RejectionReason, detail: string): EndContactRejected => ({
+/** The refusals that depend on the caller alone, before any contact is looked at. */
+export type CallerRefusal = Extract<EndContactDecision, { branch: 'OnInvalidSecurityUser' | 'OnUnauthorized' }>;
+
+/**
+ * The first two checks of End a Contact (security user, then permission): the caller's refusal, or undefined when
+ * it may end contacts. They need no contact state, so a caller refused here is refused for every contact alike
+ * (the bulk end answers a whole batch from it, reading none of its contacts).
+ */
+export function refuseCaller(command: EndContact): CallerRefusal | undefined {
+  const { caller } = command.data;
+  if (caller.kind === 'Unauthenticated') {
+    return { branch: 'OnInvalidSecurityUser', detail: caller.detail, event: rejection(command, 'InvalidSecurityUser', caller.detail) };
+  }
+  if (!caller.permissions.includes(CONTACTS_END)) {
+    const detail = `Agent ${caller.agentId} lacks permission ${CONTACTS_END}`;
+    return { branch: 'OnUnauthorized', detail, event: rejection(command, 'Unauthorized', detail) };
+  }
+  return undefined;
+}
+
+function rejection(command: EndContact, reason: RejectionReason, detail: string): EndContactRejected {
+  const { contactId, caller, now } = command.data;
+  return {
     type: 'EndContactRejected',
     data: {
       contactId,
@@ -112,15 +132,16 @@ export function decideEndContact(command: EndContact, state: ContactState): EndC
       ...(caller.businessUnitId !== undefined ? { businessUnitId: caller.businessUnitId } : {}),
       rejectedAt: now.toISOString(),
     },
-  });
+  };
+}
 
-  if (caller.kind === 'Unauthenticated') {
-    return { branch: 'OnInvalidSecurityUser', detail: caller.detail, event: reject('InvalidSecurityUser', caller.detail) };
-  }
-  if (!caller.permissions.includes(CONTACTS_END)) {
-    const detail = `Agent ${caller.agentId} lacks permission ${CONTACTS_END}`;
-    return { branch: 'OnUnauthorized', detail, event: reject('Unauthorized', detail) };
-  }
+export function decideEndContact(command: EndContact, state: ContactState): EndContactDecision {
+  const refused = refuseCaller(command);
+  if (refused) return refused;
+  const { contactId, caller, commandId, now } = command.data;
+  if (caller.kind !== 'Agent') throw new Error('refuseCaller lets only an agent through');
+  const reject = (reason: RejectionReason, detail: string): EndContactRejected => rejection(command, reason, detail);
+
   if (!isWellFormedContactId(contactId)) {
     const detail = 'ContactID must be a decimal string of 1 to 19 digits';
     return { branch: 'OnInvalidContactID', cause: 'Malformed', detail, event: reject('InvalidContactID', detail) };

@@ -5,7 +5,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { BRANCHES, CONTACTS_END, type Branch, type Caller } from '#contacts';
+import { BRANCHES, refuseCaller, type Branch, type Caller, type CallerRefusal } from '#contacts';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG } from '../infrastructure/tokens.js';
 import { DirectoryService } from '../directory/directory.service.js';
@@ -13,6 +13,7 @@ import { eventIdFor } from '../infrastructure/event-ids.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { errorOf, httpStatusOf } from './end-contact.http.js';
+import { RefusalRecorder } from './refusal-recorder.js';
 import { RememberedBatches } from './remembered-batches.js';
 import {
   EndContactBatchCommand,
@@ -43,6 +44,7 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     private readonly commands: CommandBus,
     private readonly directory: DirectoryService,
     private readonly views: ViewsService,
+    private readonly refusals: RefusalRecorder,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.answered = new RememberedBatches(config.endBatchRememberedBytes, REMEMBERED_BATCHES);
@@ -50,9 +52,12 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
 
   async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
     const caller = await this.directory.authenticate(request.securityUser);
-    // Only a batch the caller was allowed to run is remembered: a refused one is tried afresh (a permission granted
-    // since, a new SecurityUser), and so is one that met an unavailable store.
-    if (!request.keyed || standingOf(caller).branch !== 'OnSuccess' || caller.kind !== 'Agent') return this.run(request, caller);
+    const refused = refuseCaller({ type: 'EndContact', data: { contactId: '', caller, commandId: request.batchId, now: new Date() } });
+    // A caller refused for who it is is answered for the whole batch at once: no contact is read or selected, and
+    // the refusals are written as one count in the caller's refusal summary rather than one by one. Nothing is
+    // remembered either: a permission granted since, or a new SecurityUser, is tried afresh.
+    if (refused) return await this.refuseWhole(request, refused);
+    if (!request.keyed || caller.kind !== 'Agent') return this.run(request, caller);
     const key = `${caller.agentId}\u0000${request.batchId}`;
     const earlier = this.answered.get(key);
     if (earlier) return earlier;
@@ -65,6 +70,14 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     return answer;
   }
 
+  private async refuseWhole(request: EndContactBatchRequest, refused: CallerRefusal): Promise<EndContactBatchResult> {
+    const contactIds = request.selection.kind === 'ids' ? unique(request.selection.contactIds) : [];
+    if (contactIds.length > 0) await this.refusals.countOnly(refused.event.data, request.clientAddress, contactIds.length);
+    const results = contactIds.map((contactId) => itemOf({ branch: refused.branch, contactId, detail: refused.detail }));
+    const { status, error } = results[0] ?? itemOf({ branch: refused.branch, contactId: '', detail: refused.detail });
+    return { caller: { branch: refused.branch, status, ...(error ? { error } : {}) }, results, summary: summaryOf(results) };
+  }
+
   private async run(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
     await this.turns.take();
     try {
@@ -74,12 +87,10 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     }
   }
 
+  /** `caller` may end contacts (refuseCaller let it through). */
   private async runNow(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
-    const standing = standingOf(caller);
-    // A caller that may not end contacts gets nothing selected by a filter; named contacts still go through the
-    // EndContact path one by one, so that each refusal is recorded against the contact it names.
     const contactIds =
-      request.selection.kind === 'ids' ? request.selection.contactIds : standing.branch === 'OnSuccess' && caller.kind === 'Agent' ? await this.select(request.selection, caller.businessUnitId) : [];
+      request.selection.kind === 'ids' ? request.selection.contactIds : caller.kind === 'Agent' ? await this.select(request.selection, caller.businessUnitId) : [];
     const ends = await inParallel(unique(contactIds), CONCURRENCY, (contactId) =>
       this.commands.execute(
         new EndContactCommand({
@@ -93,7 +104,7 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
       ),
     );
     const results = ends.map(itemOf);
-    return { caller: standing, results, summary: summaryOf(results) };
+    return { caller: { branch: 'OnSuccess', status: 200 }, results, summary: summaryOf(results) };
   }
 
   /** The active contacts of the business unit that match the filter, in contact ID order, at most `limit`. */
@@ -115,14 +126,6 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     } while (after !== undefined);
     return chosen;
   }
-}
-
-function standingOf(caller: Caller): EndContactBatchResult['caller'] {
-  if (caller.kind === 'Unauthenticated') return { branch: 'OnInvalidSecurityUser', status: 401, error: { code: 'InvalidSecurityUser', message: caller.detail } };
-  if (!caller.permissions.includes(CONTACTS_END)) {
-    return { branch: 'OnUnauthorized', status: 403, error: { code: 'Unauthorized', message: `Agent ${caller.agentId} lacks permission ${CONTACTS_END}` } };
-  }
-  return { branch: 'OnSuccess', status: 200 };
 }
 
 function itemOf(result: EndContactResult): BatchItemResult {

@@ -8,6 +8,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   contactStreamId,
   decideEndContact,
+  refuseCaller,
   foldContact,
   initialState,
   isWellFormedContactId,
@@ -69,6 +70,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         source: request.source,
         schemaVersion: 1,
       };
+      // A caller refused for who it is is refused for any contact: its stream is not read.
+      const refused = refuseCaller({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } });
+      if (refused) return await this.carryOut(refused, [], undefined, metadata, request.clientAddress);
       return await retry(
         async (attempt) => {
           const { state, stream, revision } = await this.contact(contactId, attempt);

@@ -82,7 +82,34 @@ export class RefusalRecorder {
     }
   }
 
+  /**
+   * Counts `count` refusals of one caller for one reason without recording each: a whole bulk end refused for its
+   * caller, answered without looking at any contact. Within the caller's budget the count is written at once, as a
+   * summary (one event for the batch, counted as one refusal against the budget); past it, in the next summary.
+   */
+  async countOnly(refusal: EndContactRejected['data'], clientAddress: string, count: number): Promise<void> {
+    const now = Date.now();
+    const window = this.windowOf(refusal, clientAddress, now);
+    if (window.pending.size === 0) window.pendingSince = now;
+    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + count);
+    if (window.recorded >= window.limit) return;
+    window.recorded++;
+    await this.summarise(window, now);
+  }
+
   private admit(refusal: EndContactRejected['data'], clientAddress: string, now: number): boolean {
+    const window = this.windowOf(refusal, clientAddress, now);
+    if (window.recorded < window.limit) {
+      window.recorded++;
+      return true;
+    }
+    if (window.pending.size === 0) window.pendingSince = now;
+    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + 1);
+    return false;
+  }
+
+  /** The caller's budget this minute (a new one when the last has ended, its counts summarised). */
+  private windowOf(refusal: EndContactRejected['data'], clientAddress: string, now: number): Window {
     // An InvalidSecurityUser refusal has no caller the service can trust: it is bounded by where it came from.
     const anonymous = refusal.reason === 'InvalidSecurityUser' || refusal.agentId === undefined;
     const kind = anonymous ? 'address' : 'agent';
@@ -91,7 +118,7 @@ export class RefusalRecorder {
     if (!this.windows.has(key) && this.windows.size >= this.maxTracked) key = `${kind}:*`;
     let window = this.windows.get(key);
     if (window && now - window.start >= MINUTE) {
-      this.summarise(window, now);
+      void this.summarise(window, now);
       this.windows.delete(key);
       window = undefined;
     }
@@ -103,13 +130,7 @@ export class RefusalRecorder {
       const limit = anonymous ? this.config.anonymousRefusalsPerMinute : this.config.agentRefusalsPerMinute;
       this.windows.set(key, (window = { caller, limit, start: now, recorded: 0, pending: new Map(), pendingSince: now }));
     }
-    if (window.recorded < window.limit) {
-      window.recorded++;
-      return true;
-    }
-    if (window.pending.size === 0) window.pendingSince = now;
-    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + 1);
-    return false;
+    return window;
   }
 
   /** Writes every pending count and forgets the windows that ended; one flush at a time. */
