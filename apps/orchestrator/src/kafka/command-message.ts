@@ -31,31 +31,74 @@ export const DLQ_HEADERS = {
 // A JWT (a SecurityUser or any other): base64url JSON header, payload, signature.
 const JWT_TEXT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
+/** Field and header names that carry a credential, compared without case, `-` or `_` (`SecurityUser`, `api-key`…). */
+const CREDENTIAL_NAMES = new Set(['securityuser', 'authorization', 'token', 'accesstoken', 'platformtoken', 'bearer', 'password', 'secret', 'apikey']);
+const isCredentialName = (name: string): boolean => CREDENTIAL_NAMES.has(name.toLowerCase().replace(/[-_]/g, ''));
+
+/** `value` without credential fields at any depth and with JWT-shaped strings masked; what went, by path. */
+function stripped(value: unknown, path: string, removed: string[]): unknown {
+  if (typeof value === 'string') {
+    const masked = value.replace(JWT_TEXT, '***');
+    if (masked !== value) removed.push(path || 'value');
+    return masked;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => stripped(item, `${path}[${i}]`, removed));
+  if (!isObject(value)) return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (isCredentialName(key)) removed.push(at);
+    else kept[key] = stripped(item, at, removed);
+  }
+  return kept;
+}
+
 /**
- * The value a dead letter keeps: the original bytes without the credential. A JSON object loses its
- * `securityUser` field; any other text loses whatever looks like a JWT. Bytes that are not UTF-8 are kept as they
- * are (no credential can be read from them as text).
+ * The value a dead letter keeps: the original bytes without a credential. A JSON value loses every field named like
+ * one (`securityUser`, `SecurityUser`, `authorization`…) at any depth, and any JWT-shaped string; any other text
+ * loses whatever looks like a JWT. Bytes that are not UTF-8 are kept as they are (no credential can be read from them
+ * as text). `removed` names what went (`securityUser`, `command.securityUser`; `securityUser` for masked text).
  */
-export function withoutSecurityUser(value: Buffer | null): { value: Buffer | null; redacted: boolean } {
-  if (value === null) return { value, redacted: false };
+export function withoutSecurityUser(value: Buffer | null): { value: Buffer | null; removed: string[] } {
+  if (value === null) return { value, removed: [] };
   let text: string;
   try {
     text = utf8.decode(value);
   } catch {
-    return { value, redacted: false };
+    return { value, removed: [] };
   }
   try {
     const json: unknown = JSON.parse(text);
-    if (isObject(json)) {
-      if (!Object.hasOwn(json, 'securityUser')) return { value, redacted: false };
-      const { securityUser: _credential, ...rest } = json;
-      return { value: Buffer.from(JSON.stringify(rest)), redacted: true };
-    }
+    const removed: string[] = [];
+    const kept = stripped(json, '', removed);
+    return removed.length === 0 ? { value, removed } : { value: Buffer.from(JSON.stringify(kept)), removed };
   } catch {
     // Not JSON: the text itself is searched below.
   }
   const masked = text.replace(JWT_TEXT, '***');
-  return masked === text ? { value, redacted: false } : { value: Buffer.from(masked), redacted: true };
+  return masked === text ? { value, removed: [] } : { value: Buffer.from(masked), removed: ['securityUser'] };
+}
+
+/** Headers less those named like a credential, JWT-shaped values masked; what went as `header:<name>`. */
+function headersWithoutCredentials(headers: RecordHeaders): { headers: RecordHeaders; removed: string[] } {
+  const kept: RecordHeaders = {};
+  const removed: string[] = [];
+  const mask = (item: Buffer | string): Buffer | string => {
+    const text = typeof item === 'string' ? item : item.toString('utf8');
+    const masked = text.replace(JWT_TEXT, '***');
+    return masked === text ? item : masked;
+  };
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    if (isCredentialName(name)) {
+      removed.push(`header:${name}`);
+      continue;
+    }
+    const masked = Array.isArray(value) ? value.map(mask) : mask(value);
+    if (JSON.stringify(masked) !== JSON.stringify(value)) removed.push(`header:${name}`);
+    kept[name] = masked;
+  }
+  return { headers: kept, removed };
 }
 
 /** Headers as kafkajs hands them over (a repeated header is an array) and accepts them back. */
@@ -177,14 +220,16 @@ export function resultRecordOf(
 
 /** The dead-letter copy: the original bytes, key and headers, plus where it came from and why it was refused. */
 export function deadLetterOf(topic: string, incoming: IncomingRecord, reason: string): OutgoingRecord {
-  const { value, redacted } = withoutSecurityUser(incoming.value);
+  const { value, removed } = withoutSecurityUser(incoming.value);
+  const headers = headersWithoutCredentials(incoming.headers);
+  const redacted = [...removed, ...headers.removed];
   return {
     topic,
     key: incoming.key,
     value,
     headers: {
-      ...incoming.headers,
-      ...(redacted ? { [DLQ_HEADERS.redacted]: 'securityUser' } : {}),
+      ...headers.headers,
+      ...(redacted.length > 0 ? { [DLQ_HEADERS.redacted]: redacted.join(',') } : {}),
       [DLQ_HEADERS.reason]: reason,
       [DLQ_HEADERS.sourceTopic]: incoming.topic,
       [DLQ_HEADERS.partition]: String(incoming.partition),

@@ -188,6 +188,23 @@ describe('dead-letter copies', () => {
     expect(copy.headers['dlq-redacted']).toBe('securityUser');
   });
 
+  it('drop a credential by name in any case and at any depth, and JWT-shaped strings in other fields', () => {
+    const value = { SecurityUser: jwt, command: { securityUser: jwt, contactId: '5' }, items: [{ authorization: `Bearer ${jwt}` }], note: `sent ${jwt}` };
+    const copy = deadLetterOf('dlq', from(Buffer.from(JSON.stringify(value))), 'InvalidCommand');
+    expect(JSON.parse(String(copy.value))).toEqual({ command: { contactId: '5' }, items: [{}], note: 'sent ***' });
+    expect(String(copy.value)).not.toContain(jwt.slice(0, 20));
+    expect(copy.headers['dlq-redacted']).toBe('SecurityUser,command.securityUser,items[0].authorization,note');
+  });
+
+  it('drop an incoming authorization header and mask a JWT in any other header', () => {
+    const incoming: IncomingRecord = { ...from(Buffer.from('{}')), headers: { authorization: Buffer.from(`Bearer ${jwt}`), 'x-trace': `t ${jwt}`, 'correlation-id': 'c-1' } };
+    const copy = deadLetterOf('dlq', incoming, 'InvalidCommand');
+    expect(copy.headers.authorization).toBeUndefined();
+    expect(copy.headers['x-trace']).toBe('t ***');
+    expect(copy.headers['correlation-id']).toBe('c-1');
+    expect(copy.headers['dlq-redacted']).toBe('header:authorization,header:x-trace');
+  });
+
   it('keep a value with no credential as it was, without the header', () => {
     const value = Buffer.from(JSON.stringify({ commandId: 'c1' }));
     const copy = deadLetterOf('dlq', from(value), 'InvalidCommand');
