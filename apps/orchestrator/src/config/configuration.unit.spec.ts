@@ -99,6 +99,10 @@ describe('configuration (DESIGN §7)', () => {
       ['a signing key of 32 × "a"', { SECURITY_USER_SIGNING_KEY: 'a'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
       ['a 64-byte key of two characters', { SECURITY_USER_SIGNING_KEY: 'ab'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
       ['a weak key in the ring', { SECURITY_USER_SIGNING_KEYS: `new:${KEY},old:${'a'.repeat(32)}` }, 'SECURITY_USER_SIGNING_KEYS'],
+      ['the alphabet as a platform token', { PLATFORM_TOKEN: 'abcdefghijklmnopqrstuvwxyz' }, 'PLATFORM_TOKEN'],
+      ['digits then letters as a signing key', { SECURITY_USER_SIGNING_KEY: '0123456789abcdefghijklmnopqrstuv' }, 'SECURITY_USER_SIGNING_KEY'],
+      ['the alphabet backwards', { PLATFORM_TOKEN: 'zyxwvutsrqponmlkjihgfedcba' }, 'PLATFORM_TOKEN'],
+      ['a repeated block of distinct characters', { SECURITY_USER_SIGNING_KEY: 'Qz7!'.repeat(10) }, 'SECURITY_USER_SIGNING_KEY'],
       ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { PLATFORM_TOKEN: value }, 'PLATFORM_TOKEN']),
       ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { SECURITY_USER_SIGNING_KEY: value }, 'SECURITY_USER_SIGNING_KEY']),
     ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));

@@ -1,7 +1,7 @@
 /**
- * Start-up checks of the secrets the operator gives (issue 14, L5 and M3): long enough, not guessable by their
- * character mix (an estimate: length × the Shannon entropy of the characters used), and not one of the example
- * values written in this repository (compose file, README), which anyone can read.
+ * Start-up checks of the secrets the operator gives: long enough, not guessable by their character mix or their
+ * sequence (an estimate: see estimatedEntropyBits), and not one of the example values written in this repository
+ * (compose file, README), which anyone can read.
  */
 
 /** Values the repository shows as examples: a service started with one of them is a forgeable service. */
@@ -14,17 +14,28 @@ export const EXAMPLE_SECRETS: readonly string[] = [
 export const PLATFORM_TOKEN_MIN = { characters: 24, bits: 72 };
 export const SIGNING_KEY_MIN = { bytes: 32, bits: 128 };
 
-/** Estimated bits: a random 24-character base64url token scores 80-105, 32 random bytes as base64url about 190-215. */
-export function estimatedEntropyBits(value: string): number {
-  const counts = new Map<string, number>();
-  const characters = [...value];
-  for (const c of characters) counts.set(c, (counts.get(c) ?? 0) + 1);
-  let perCharacter = 0;
+/** Shannon entropy of a list of symbols, times their count: bits if each were drawn independently. */
+function entropyOf<T>(symbols: readonly T[]): number {
+  const counts = new Map<T, number>();
+  for (const symbol of symbols) counts.set(symbol, (counts.get(symbol) ?? 0) + 1);
+  let perSymbol = 0;
   for (const n of counts.values()) {
-    const p = n / characters.length;
-    perCharacter -= p * Math.log2(p);
+    const p = n / symbols.length;
+    perSymbol -= p * Math.log2(p);
   }
-  return perCharacter * characters.length;
+  return perSymbol * symbols.length;
+}
+
+/**
+ * Estimated bits, the lower of two estimates: the characters used (catches `aaaa…`, few distinct characters) and
+ * the steps between consecutive characters (catches sequences such as `abcdef…`, `0123…`, `zyx…` and repeated
+ * blocks such as `abcabc…`, whose characters are all distinct but whose steps are few). A random 24-character
+ * base64url token scores 80-105, 32 random bytes as base64url about 190-215.
+ */
+export function estimatedEntropyBits(value: string): number {
+  const codePoints = [...value].map((c) => c.codePointAt(0)!);
+  const steps = codePoints.slice(1).map((c, i) => c - codePoints[i]!);
+  return Math.min(entropyOf(codePoints), entropyOf(steps));
 }
 
 const looksLikeExample = (value: string): boolean => EXAMPLE_SECRETS.includes(value) || /change-?me/i.test(value);
