@@ -55,6 +55,51 @@ describe('files at rest', () => {
   });
 });
 
+describe('DATA_DIR and the files in it must be the service user\'s (exit 78 naming the path)', () => {
+  const refused = (dataDir: string, expected: string) => {
+    const result = run(dataDir, embedded);
+    expect(result.status, result.stderr).toBe(78);
+    expect(result.stderr).toContain('Invalid configuration: DATA_DIR');
+    expect(result.stderr).toContain(expected);
+  };
+
+  it.runIf(process.getuid?.() === 0)('a DATA_DIR of mode 0777 owned by another user', () => {
+    const dataDir = tempDataDir();
+    try {
+      chmodSync(dataDir, 0o777);
+      chownSync(dataDir, 65534, 65534);
+      refused(dataDir, `${dataDir} is owned by uid 65534`);
+    } finally {
+      removeDataDir(dataDir);
+    }
+  });
+
+  it.runIf(process.getuid?.() === 0)('an events.db of mode 0666 planted by another user', () => {
+    const dataDir = tempDataDir();
+    try {
+      writeFileSync(join(dataDir, 'events.db'), '', { mode: 0o666 });
+      chmodSync(join(dataDir, 'events.db'), 0o666);
+      chownSync(join(dataDir, 'events.db'), 65534, 65534);
+      refused(dataDir, `${join(dataDir, 'events.db')} is owned by uid 65534`);
+    } finally {
+      removeDataDir(dataDir);
+    }
+  });
+
+  it('an events.db that is a symbolic link', () => {
+    const dataDir = tempDataDir();
+    const elsewhere = tempDataDir();
+    try {
+      symlinkSync(join(elsewhere, 'events.db'), join(dataDir, 'events.db'));
+      refused(dataDir, `${join(dataDir, 'events.db')} is a symbolic link`);
+      expect(existsSync(join(elsewhere, 'events.db'))).toBe(false);
+    } finally {
+      removeDataDir(dataDir);
+      removeDataDir(elsewhere);
+    }
+  });
+});
+
 describe('secrets.json', () => {
   const stored = () => JSON.stringify({ platformToken: randomBytes(24).toString('base64url'), securityUserSigningKey: randomBytes(32).toString('base64url') });
 

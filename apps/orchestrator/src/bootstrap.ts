@@ -60,15 +60,16 @@ export async function startService(env: Record<string, string | undefined> = pro
   // Everything the service creates (the SQLite files, their WAL and SHM, secrets.json) is 0600 in a 0700 DATA_DIR.
   // (The umask is process-wide and only the main thread may set it; a service started in a worker keeps its own.)
   if (isMainThread) process.umask(SERVICE_UMASK);
+  // Checked before anything in it is read (secrets.json) or opened (the SQLite files): see data-dir.ts.
+  try {
+    prepareDataDir(config.dataDir);
+  } catch (error) {
+    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} is refused: ${(error as Error).message}`);
+  }
   const secrets =
     config.eventStore === 'sqlite'
       ? embeddedSecrets(config)
       : { platformToken: config.platformToken!, securityUserSigningKeys: config.securityUserSigningKeys!, generatedPlatformToken: false };
-  try {
-    prepareDataDir(config.dataDir);
-  } catch (error) {
-    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} cannot be made private (0700): ${(error as Error).message}`);
-  }
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
     process.stdout.write(`PLATFORM_TOKEN=${secrets.platformToken}   (generated, saved in ${config.dataDir}/secrets.json)\n`);
