@@ -25,7 +25,7 @@ const WARM_UP_TIMEOUT_MS = 120_000;
 // After the last end, outcomes still missing this long later count as infinitely late.
 const DRAIN_TIMEOUT_MS = 15_000;
 
-type Sent = { sentAt: number; status?: number };
+type Sent = { sentAt: number; status?: number | undefined };
 
 /** Ends the contacts at `rate` per second (catching up after a late timer, never bursting past the schedule). */
 async function pacedEnds(serviceUrl: string, securityUser: string, ids: readonly string[], rate: number, sent: Map<string, Sent>): Promise<number> {

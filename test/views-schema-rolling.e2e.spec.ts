@@ -17,7 +17,7 @@ import { VIEWS_SCHEMA_VERSION, viewsFileIn } from '#projections';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
-import { MAIN, ROOT, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
+import { ROOT, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 import { caughtUp, settledHead } from './harness/views.js';
 
 const EVENTS = 150_000;

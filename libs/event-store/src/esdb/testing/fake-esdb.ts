@@ -116,7 +116,7 @@ export class FakeEsdb {
     const from = options.hasRevision() ? BigInt(options.getRevision()) : options.hasEnd() ? last : backwards ? last : 0n;
     const selected = (backwards ? [...stream].reverse().filter((e) => e.revision <= from) : stream.filter((e) => e.revision >= from)).slice(0, Number(count));
     const stallAfter = this.faults.stallNextStreamRead;
-    this.faults.stallNextStreamRead = undefined;
+    delete this.faults.stallNextStreamRead;
     for (const event of stallAfter === undefined ? selected : selected.slice(0, stallAfter)) call.write(eventResponse(event, false));
     // A stalled read stays open until the client cancels it or the server stops.
     if (stallAfter === undefined) call.end();
@@ -148,7 +148,7 @@ export class FakeEsdb {
       pending.delete(key);
       this.calls.appends++;
       const fault = this.faults.breakNextBatch;
-      this.faults.breakNextBatch = undefined;
+      delete this.faults.breakNextBatch;
       const response = this.appendOne(request.getCorrelationId()!, entry.options, entry.messages, fault !== 'before-write');
       if (fault !== undefined) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'fault: batch-append stream broke' });
       call.write(response);
