@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_OUTCOME_PARTITIONS } from '../libs/fanout/src/index.js';
+import { DEFAULT_OUTCOME_PARTITIONS } from '#fanout';
 import type { BenchOptions } from './options.js';
 import { freshTopics } from './kafka-topics.js';
 import { contactIds, registerContacts, settle, startService } from './service-setup.js';

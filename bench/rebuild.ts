@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteEventStore } from '../libs/event-store/src/index.js';
+import { SqliteEventStore } from '#event-store';
 import type { BenchOptions } from './options.js';
 import { realisticLog } from './event-log.js';
 import { defer, formatInt, progress, tempDir } from './support.js';
