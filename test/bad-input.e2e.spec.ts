@@ -86,7 +86,7 @@ describe('PUT /v1/security-profiles/:profileId', () => {
     ['a path id out of format', encodeURIComponent('bad id!'), good, 'profileId'],
     ['a path id too long (129 characters)', 'p'.repeat(129), good, 'profileId'],
   ])('%s → 400 naming the field, nothing written', async (_case, id, body, field) => {
-    await writesNothing(async () => expectRefused(await client.request('PUT', `/v1/security-profiles/${id}`, { body }), 400, field as string));
+    await writesNothing(async () => expectRefused(await client.request('PUT', `/v1/security-profiles/${id}`, { body }), 400, field));
   });
 
   it('an id of 128 characters, the documented maximum, is accepted', async () => {

@@ -58,14 +58,14 @@ export function Input(parts: Parts): MethodDecorator {
     if (schema) compiled.push({ part, optional: part === 'body' && parts.bodyRequired === false, validate: ajv.compile(schema) });
   }
   for (const [name, schema] of propertiesOf(parts.params ?? parts.documentedParams)) {
-    decorators.push(ApiParam({ name, required: true, schema: schema as never, ...describedBy(schema) }));
+    decorators.push(ApiParam({ name, required: true, schema, ...describedBy(schema) }));
   }
   const query = parts.query as { required?: string[] } | undefined;
   for (const [name, schema] of propertiesOf(parts.query)) {
     decorators.push(ApiQuery({ name, required: query?.required?.includes(name) ?? false, schema: schema as never, ...describedBy(schema) }));
   }
   for (const [name, schema] of propertiesOf(parts.headers)) {
-    decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema: schema as never, ...describedBy(schema) }));
+    decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema, ...describedBy(schema) }));
   }
   if (parts.body) decorators.push(ApiBody({ schema: parts.body as never, required: parts.bodyRequired !== false }));
   return applyDecorators(SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }), ...decorators);

@@ -73,7 +73,7 @@ export class KafkaCommandsServer extends ServerKafka {
     };
     const producer = context.getProducer();
     const publish: Publish = async ({ topic, key, value, headers }) => {
-      await producer.send({ topic, messages: [{ key, value, headers: headers as never }] });
+      await producer.send({ topic, messages: [{ key, value, headers }] });
     };
     // Throws only when the answer could not be written (retriable Kafka failure): kafkajs then redelivers.
     await this.commands.handle(record, publish);

@@ -51,10 +51,10 @@ export class FakeEsdb {
     fake.server.addService(services.StreamsService, {
       read: (call: ReadCall) => fake.read(call),
       batchAppend: (call: BatchCall) => fake.batchAppend(call),
-    } as never);
+    });
     fake.server.addService(services.ServerFeaturesService, {
       getSupportedMethods: (_call: unknown, callback: (error: object | null, value?: unknown) => void) => fake.supportedMethods(callback),
-    } as never);
+    });
     fake.port = await new Promise<number>((resolve, reject) =>
       fake.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
@@ -231,7 +231,7 @@ function matches(filter: Filter | undefined, event: StoredEvent): boolean {
 function status(code: number, message: string, details: { serializeBinary(): Uint8Array }, type: string): InstanceType<typeof rpc.Status> {
   const any = new Any();
   any.pack(details.serializeBinary(), `event_store.client.${type}`);
-  return new rpc.Status().setCode(code as never).setMessage(message).setDetails(any);
+  return new rpc.Status().setCode(code).setMessage(message).setDetails(any);
 }
 
 /** A call-level error with the `exception` trailer the client maps to its error classes. */
