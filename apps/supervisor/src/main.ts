@@ -49,7 +49,7 @@ function say(message: string): void {
   ui.status.textContent = message;
 }
 
-function refuse(branch: Branch | string, words: string, detail?: string): void {
+function refuse(branch: Branch, words: string, detail?: string): void {
   ui.alert.textContent = `${branch}: ${words}${detail ? ` (the service said: ${detail})` : ''}`;
 }
 
