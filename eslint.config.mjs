@@ -61,7 +61,7 @@ const infrastructure = {
 };
 // libs/security signs and verifies (node:crypto, jose) but does no I/O.
 const nodeIo = {
-  group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:worker_threads', 'node:os', 'node:path'],
+  group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:worker_threads', 'node:dgram', 'node:tls'],
   message: 'Domain code (libs/security) does no I/O.',
 };
 // libs/contacts is pure: no Node module at all.
