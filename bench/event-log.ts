@@ -5,7 +5,7 @@
  * then. Deterministic (seeded), so two runs replay the same log.
  */
 import { randomUUID } from 'node:crypto';
-import type { EventMetadata } from '../libs/event-store/src/index.js';
+import type { EventMetadata } from '#event-store';
 import { seededRandom as random } from '../test/harness/random.js';
 
 /** One row of the events table, before its position (the store assigns it). */

@@ -6,8 +6,8 @@
  */
 import { join } from 'node:path';
 import type { Kafka, Message } from 'kafkajs';
-import { SqliteEventStore } from '../libs/event-store/src/index.js';
-import { DEFAULT_OUTCOME_PARTITIONS, OutcomeForwarder, isOutcome, toOutcomeMessage } from '../libs/fanout/src/index.js';
+import { SqliteEventStore } from '#event-store';
+import { DEFAULT_OUTCOME_PARTITIONS, OutcomeForwarder, isOutcome, toOutcomeMessage } from '#fanout';
 import type { BenchOptions } from './options.js';
 import { outcomeEvents } from './event-log.js';
 import { forwarderLogger, freshTopics } from './kafka-topics.js';

@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { Kafka } from 'kafkajs';
-import { DEFAULT_OUTCOME_PARTITIONS } from '../libs/fanout/src/index.js';
+import { DEFAULT_OUTCOME_PARTITIONS } from '#fanout';
 import type { BenchOptions } from './options.js';
 import { freshTopics } from './kafka-topics.js';
 import { contactIds, registerContacts, settle, startService } from './service-setup.js';
@@ -25,7 +25,7 @@ const WARM_UP_TIMEOUT_MS = 120_000;
 // After the last end, outcomes still missing this long later count as infinitely late.
 const DRAIN_TIMEOUT_MS = 15_000;
 
-type Sent = { sentAt: number; status?: number };
+type Sent = { sentAt: number; status?: number | undefined };
 
 /** Ends the contacts at `rate` per second (catching up after a late timer, never bursting past the schedule). */
 async function pacedEnds(serviceUrl: string, securityUser: string, ids: readonly string[], rate: number, sent: Map<string, Sent>): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka } from 'kafkajs';
-import type { Log } from '../libs/runtime/src/index.js';
+import type { Log } from '#runtime';
 import { progress } from './support.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;

@@ -81,8 +81,8 @@ export async function startBareRoute(): Promise<{ url: string; pid: number; stop
           resolve(match[1]!);
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       void exited.then(() => reject(new Error(`the bare route exited before listening: ${output}`)));
     });
     return { url, pid: child.pid!, stop };

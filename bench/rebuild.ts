@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SqliteEventStore } from '../libs/event-store/src/index.js';
+import { SqliteEventStore } from '#event-store';
 import type { BenchOptions } from './options.js';
 import { realisticLog } from './event-log.js';
 import { defer, formatInt, progress, tempDir } from './support.js';
@@ -65,8 +65,8 @@ function runRebuild(dataDir: string, timeoutSeconds: number): Promise<{ seconds:
   let stdout = '';
   let stderr = '';
   // Only the tail matters (its progress line rewrites itself with \r); keep memory flat whatever it prints.
-  child.stdout!.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
+  child.stdout.on('data', (chunk: Buffer) => (stdout = (stdout + chunk.toString()).slice(-4_000)));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4_000)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void kill();

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SqliteEventStore } from '../libs/event-store/src/index.js';
+import { SqliteEventStore } from '#event-store';
 import type { BenchOptions } from './options.js';
 import { realisticLog, type LogEvent } from './event-log.js';
 import { formatInt, inParallel, progress, tempDir } from './support.js';

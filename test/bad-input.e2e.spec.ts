@@ -86,7 +86,7 @@ describe('PUT /v1/security-profiles/:profileId', () => {
     ['a path id out of format', encodeURIComponent('bad id!'), good, 'profileId'],
     ['a path id too long (129 characters)', 'p'.repeat(129), good, 'profileId'],
   ])('%s → 400 naming the field, nothing written', async (_case, id, body, field) => {
-    await writesNothing(async () => expectRefused(await client.request('PUT', `/v1/security-profiles/${id}`, { body }), 400, field as string));
+    await writesNothing(async () => expectRefused(await client.request('PUT', `/v1/security-profiles/${id}`, { body }), 400, field));
   });
 
   it('an id of 128 characters, the documented maximum, is accepted', async () => {
@@ -246,7 +246,7 @@ describe('bodies the framework refuses', () => {
     ['POST', '/v1/actions/end-a-contact'],
   ])('broken JSON on %s %s → 400 naming the body', async (method, path) => {
     await writesNothing(async () => {
-      const answer = await client.request(method, path, { rawBody: '{"businessUnitId": "bu-a",', token: path.endsWith('/end') ? ender : undefined });
+      const answer = await client.request(method, path, { rawBody: '{"businessUnitId": "bu-a",', ...(path.endsWith('/end') ? { token: ender } : {}) });
       expect(answer.status).toBe(400);
       expect(problemOf(answer)).toMatchObject({ field: 'body', message: expect.stringMatching(/^body is not valid JSON/) });
     });

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { sleep, withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';

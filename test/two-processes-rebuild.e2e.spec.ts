@@ -48,7 +48,7 @@ it('online rebuilds on either process under load on both: views:verify says iden
   const rounds = new Array<number>(LOADERS).fill(0);
   // Each loader starts a contact through one process and ends every other one through the other.
   const loaders = Array.from({ length: LOADERS }, async (_, i) => {
-    for (let n = 0; running; n++, rounds[i]++) {
+    for (let n = 0; running; n++, rounds[i] = n) {
       const [starter, closer] = [serving[(i + n) % serving.length]!, serving[(i + n + 1) % serving.length]!];
       const id = await starter.startContact(BU, n % 2 ? 'Chat' : 'Phone');
       if (n % 2 === 0) {

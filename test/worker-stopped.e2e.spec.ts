@@ -25,9 +25,9 @@ type HealthBody = { status: string; error?: Record<string, { status: string; mes
 
 
 /** A thread of the running app, reached as a crash would reach it: from outside the store's or the host's API. */
-const writerOf = (service: RunningService): Worker => (service.app.get(EVENT_STORE) as unknown as { worker: Worker }).worker;
+const writerOf = (service: RunningService): Worker => service.app.get<unknown, { worker: Worker }>(EVENT_STORE).worker;
 const viewsWorkerOf = (service: RunningService): Worker =>
-  (service.app.get(ViewsService) as unknown as { host: { worker: Worker } }).host.worker;
+  service.app.get<unknown, { host: { worker: Worker } }>(ViewsService).host.worker;
 
 describe('a worker thread stopped, in the running app', () => {
   let dataDir: string;

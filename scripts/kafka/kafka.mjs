@@ -99,7 +99,7 @@ async function withLock(fn) {
   for (;;) {
     try { fs.mkdirSync(LOCK); break; } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      try { if (Date.now() - fs.statSync(LOCK).mtimeMs > 180_000) { fs.rmSync(LOCK, { recursive: true, force: true }); continue; } } catch {}
+      try { if (Date.now() - fs.statSync(LOCK).mtimeMs > 180_000) { fs.rmSync(LOCK, { recursive: true, force: true }); continue; } } catch { /* the holder just released it */ }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK}`);
       await sleep(250);
     }
@@ -190,7 +190,7 @@ async function stopProcess(s) {
   const t0 = Date.now();
   while (Date.now() - t0 < STOP_TIMEOUT_MS) { if (!isOurBroker(s)) return; await sleep(200); }
   log(`pid ${s.pid} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`);
-  try { process.kill(s.pid, 'SIGKILL'); } catch {}
+  try { process.kill(s.pid, 'SIGKILL'); } catch { /* exited meanwhile */ }
   while (isOurBroker(s)) await sleep(100);
 }
 

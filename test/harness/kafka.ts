@@ -25,8 +25,8 @@ export type KafkaResolution =
       stop(): Promise<void>;
       /** local-kraft only: stop + start on the same port and data dir (topics and offsets survive). */
       restart?(): Promise<void>;
-      stopBroker?(): Promise<void>;
-      startBroker?(): Promise<void>;
+      stopBroker?: () => Promise<void>;
+      startBroker?: () => Promise<void>;
     }
   | { kind: 'skipped'; reason: string };
 

@@ -96,8 +96,8 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
   if (quiet && env.PORT === '0') env.PORT = String(await freePort());
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   let settled = false;
@@ -114,11 +114,11 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
       if (match) {
         clearTimeout(timer);
         // Every request leaves a log line: matching the growing output on each later chunk would cost O(n²).
-        child.stdout!.off('data', onData);
+        child.stdout.off('data', onData);
         resolve(match[1]!);
       }
     };
-    child.stdout!.on('data', onData);
+    child.stdout.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`service exited with ${code} before listening:\n${output}`));

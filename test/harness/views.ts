@@ -26,7 +26,7 @@ export function settledHead(client: OrchestratorClient): Promise<string> {
       const settled = head !== undefined && head === previous;
       previous = head;
       if (!settled) throw new Error(`the event log head has not settled: ${JSON.stringify(view)}`);
-      return head!;
+      return head;
     },
     { timeout: 10_000, interval: 100 },
   );

@@ -37,7 +37,7 @@ export type RunningService = {
   url: string;
   logger: AppLogger;
   /** Graceful stop: no new requests, in-flight commands finish, then subscriptions and stores close. */
-  close(): Promise<void>;
+  close: () => Promise<void>;
   /**
    * Resolves, naming it, when a worker thread (the SQLite writer, the views) stops without being asked to. /health
    * answers 503 naming it from then on; main.ts then shuts down and exits non-zero (docs/decisions.md, Operations).

@@ -49,7 +49,7 @@ function say(message: string): void {
   ui.status.textContent = message;
 }
 
-function refuse(branch: Branch | string, words: string, detail?: string): void {
+function refuse(branch: Branch, words: string, detail?: string): void {
   ui.alert.textContent = `${branch}: ${words}${detail ? ` (the service said: ${detail})` : ''}`;
 }
 
@@ -252,13 +252,15 @@ function describeEvent(event: HistoryEvent): HTMLLIElement {
   time.dateTime = event.recordedAt;
   time.textContent = new Date(event.recordedAt).toLocaleTimeString();
   const d = event.data;
+  const skill = typeof d['skill'] === 'string' ? d['skill'] : '';
+  const agentId = typeof d['agentId'] === 'string' ? d['agentId'] : '';
   const words =
     event.type === 'ContactStarted'
-      ? `started (${String(d['mediaType'])}${d['skill'] ? `, skill ${String(d['skill'])}` : ''})`
+      ? `started (${String(d['mediaType'])}${skill ? `, skill ${skill}` : ''})`
       : event.type === 'ContactEnded'
         ? `ended by agent ${String(d['endedBy'])} (${String(d['disconnectReason'])})`
         : event.type === 'EndContactRejected'
-          ? `end refused: ${String(d['reason'])}${d['agentId'] ? ` (agent ${String(d['agentId'])})` : ''}: ${String(d['detail'])}`
+          ? `end refused: ${String(d['reason'])}${agentId ? ` (agent ${agentId})` : ''}: ${String(d['detail'])}`
           : event.type;
   item.append(time, ` ${words}`);
   return item;

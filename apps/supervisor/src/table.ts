@@ -91,7 +91,7 @@ export class LiveTable {
       const cell = document.createElement(i === 0 ? 'th' : 'td');
       if (i === 0) cell.setAttribute('scope', 'row');
       element.append(cell);
-      return cell as HTMLTableCellElement;
+      return cell;
     });
     const end = button(`End contact ${view.contactId}`, () => this.actions.end(view.contactId));
     const history = button(`History of ${view.contactId}`, () => this.actions.history(view.contactId));

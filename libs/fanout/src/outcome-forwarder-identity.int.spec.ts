@@ -2,7 +2,6 @@
 // DATA_DIR, or another deployment using the same forwarder name), against a REAL Kafka broker and real SQLite stores:
 // it forwards nothing and says why, instead of silently resuming "after" a position the new store has not reached.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';

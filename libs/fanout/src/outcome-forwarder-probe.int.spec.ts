@@ -2,7 +2,6 @@
 // fails, so only the idle probe can tell; it must report 'degraded' while the broker is down, 'running' once it is
 // back, log each once, and leave exactly-once delivery untouched.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -136,11 +136,23 @@ export type ContactQuery = {
 export function listContacts(db: Database.Database, query: ContactQuery): { items: ContactView[]; next?: string } {
   const where: string[] = [];
   const params: Array<string | number> = [];
-  if (query.state) where.push('state = ?') && params.push(query.state);
-  if (query.mediaType) where.push('media_type = ?') && params.push(query.mediaType);
-  if (query.businessUnitId) where.push('business_unit_id = ?') && params.push(query.businessUnitId);
+  if (query.state) {
+    where.push('state = ?');
+    params.push(query.state);
+  }
+  if (query.mediaType) {
+    where.push('media_type = ?');
+    params.push(query.mediaType);
+  }
+  if (query.businessUnitId) {
+    where.push('business_unit_id = ?');
+    params.push(query.businessUnitId);
+  }
   // IDs such as 7 and 007 share a sort key: the ID itself breaks the tie, so paging visits each exactly once.
-  if (query.after) where.push('(sort_key, contact_id) > (?, ?)') && params.push(contactSortKey(query.after), query.after);
+  if (query.after) {
+    where.push('(sort_key, contact_id) > (?, ?)');
+    params.push(contactSortKey(query.after), query.after);
+  }
   const sql = `SELECT * FROM contacts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY sort_key, contact_id LIMIT ?`;
   const rows = statement<Array<string | number>, ContactRow>(db, sql).all(...params, query.limit + 1);
   const items = rows.slice(0, query.limit).map(toView);
@@ -162,8 +174,14 @@ export type HistoryQuery = {
 export function contactHistory(db: Database.Database, contactId: string, query: HistoryQuery): { events: HistoryEntry[]; next?: string } {
   const where = ['contact_id = ?'];
   const params: Array<string | number> = [contactId];
-  if (query.after !== undefined) where.push('(length(position), position) > (?, ?)') && params.push(query.after.length, query.after);
-  if (query.businessUnitId !== undefined) where.push(`(data->>'businessUnitId' IS NULL OR data->>'businessUnitId' = ?)`) && params.push(query.businessUnitId);
+  if (query.after !== undefined) {
+    where.push('(length(position), position) > (?, ?)');
+    params.push(query.after.length, query.after);
+  }
+  if (query.businessUnitId !== undefined) {
+    where.push(`(data->>'businessUnitId' IS NULL OR data->>'businessUnitId' = ?)`);
+    params.push(query.businessUnitId);
+  }
   const rows = statement<Array<string | number>, { type: string; data: string; metadata: string; position: string; recorded_at: string }>(
     db,
     `SELECT type, data, metadata, position, recorded_at FROM contact_history WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`,

@@ -72,7 +72,7 @@ export class Projector<Change = unknown> {
   constructor(
     private readonly db: Database.Database,
     private readonly projections: ReadonlyArray<Projection<Change>>,
-    private readonly source: BatchSource,
+    source: BatchSource,
     options: { changes?: boolean; deferIndexes?: boolean } = {},
   ) {
     // Migrated before the log is attached: an IMMEDIATE transaction would take the attached log's write lock too.

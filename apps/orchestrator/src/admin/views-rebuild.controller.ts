@@ -35,9 +35,9 @@ export class ViewsRebuildController {
   @ApiOperation({ operationId: 'StartViewsRebuild', summary: 'Rebuild the views online (platform credential): build beside the current ones, then swap atomically' })
   @Credential('platform')
   @Input({ body: EmptyBody, bodyRequired: false })
-  @ApiResponse({ status: 202, description: `Started: ${STATE_DESCRIPTION}`, schema: RebuildState as never })
-  @ApiResponse({ status: 400, description: 'A body other than {} (or none)', schema: Problem as never })
-  @ApiResponse({ status: 409, description: 'A rebuild is already running', schema: Problem as never })
+  @ApiResponse({ status: 202, description: `Started: ${STATE_DESCRIPTION}`, schema: RebuildState })
+  @ApiResponse({ status: 400, description: 'A body other than {} (or none)', schema: Problem })
+  @ApiResponse({ status: 409, description: 'A rebuild is already running', schema: Problem })
   @StoreFailures()
   start() {
     if (!this.views.startRebuild()) throw new ConflictException(`A rebuild is already running (${this.views.rebuildState.state})`);
@@ -47,7 +47,7 @@ export class ViewsRebuildController {
   @Get()
   @ApiOperation({ operationId: 'GetViewsRebuild', summary: 'Progress of the online rebuild (platform credential)' })
   @Credential('platform')
-  @ApiResponse({ status: 200, description: STATE_DESCRIPTION, schema: RebuildState as never })
+  @ApiResponse({ status: 200, description: STATE_DESCRIPTION, schema: RebuildState })
   state() {
     return this.views.rebuildState;
   }

@@ -56,10 +56,10 @@ export class AuditController {
   @ApiBearerAuth(PLATFORM_SCHEME)
   @ApiBearerAuth(SECURITY_USER_SCHEME)
   @Input({ query: AuditQuery, credentialFirst: true })
-  @ApiResponse({ status: 200, description: 'One JSON object a line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } } as never)
-  @ApiResponse({ status: 400, description: 'A malformed parameter, named', schema: Problem as never })
-  @ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem as never })
-  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit', schema: Problem as never })
+  @ApiResponse({ status: 200, description: 'One JSON object a line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 400, description: 'A malformed parameter, named', schema: Problem })
+  @ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem })
+  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit', schema: Problem })
   @StoreFailures()
   async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() input: Static<typeof AuditQuery>): Promise<void> {
     const auditor = await this.auditors.require(request);

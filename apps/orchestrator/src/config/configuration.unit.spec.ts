@@ -73,7 +73,7 @@ describe('configuration (DESIGN §7)', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ KAFKA_FORWARDER_ID: 'has space' }, 'KAFKA_FORWARDER_ID'],
     [{ SSE_HEARTBEAT_MS: '5' }, 'SSE_HEARTBEAT_MS'],
-  ])('refuses %j naming %s', (env, variable) => expectRejected(env as Record<string, string>, variable));
+  ])('refuses %j naming %s', (env, variable) => expectRejected(env, variable));
 
   const esdb = (connectionString: string): Record<string, string> => ({
     EVENT_STORE: 'esdb',

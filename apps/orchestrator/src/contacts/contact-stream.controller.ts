@@ -56,8 +56,8 @@ export class ContactStreamController {
   @Get('stream')
   @ApiOperation({ operationId: 'StreamContacts', summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
   @Credential('reader')
-  @ApiResponse({ status: 200, description: 'A stream of `event: contact` with the contact view as data', content: { 'text/event-stream': { schema: { type: 'string' } } } } as never)
-  @ApiResponse({ status: 429, description: 'This credential already holds SSE_STREAMS_PER_CREDENTIAL open streams', schema: Problem as never })
+  @ApiResponse({ status: 200, description: 'A stream of `event: contact` with the contact view as data', content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiResponse({ status: 429, description: 'This credential already holds SSE_STREAMS_PER_CREDENTIAL open streams', schema: Problem })
   @StoreFailures()
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const reader = readerOf(request);

@@ -53,9 +53,9 @@ export class ContactsController {
   @ApiOperation({ operationId: 'StartContact', summary: 'Register a live contact (platform credential)' })
   @Credential('platform')
   @Input({ headers: IdempotencyKeyHeader, body: StartContactBody })
-  @ApiResponse({ status: 201, description: 'The contact, Active', schema: StartedContact as never })
-  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
-  @ApiResponse({ status: 409, description: 'A contact with this ID exists', schema: Problem as never })
+  @ApiResponse({ status: 201, description: 'The contact, Active', schema: StartedContact })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
+  @ApiResponse({ status: 409, description: 'A contact with this ID exists', schema: Problem })
   @StoreFailures()
   async start(@Req() request: FastifyRequest, @Body() body: Static<typeof StartContactBody>) {
     const commandId = commandIdOf(request, undefined);
@@ -108,7 +108,7 @@ export class ContactsController {
   @Credential('reader')
   @Input({ query: ListQuery })
   @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: ContactPage as never })
-  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
   @StoreFailures()
   async list(@Req() request: FastifyRequest, @Query() query: Static<typeof ListQuery>) {
     const reader = readerOf(request);
@@ -133,8 +133,8 @@ export class ContactsController {
   @Credential('reader')
   @Input({ params: ContactPath, query: ContactAtQuery })
   @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
-  @ApiResponse({ status: 400, description: 'contactId out of format, or an `at` that is not a position or an existing time', schema: Problem as never })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point', schema: Problem as never })
+  @ApiResponse({ status: 400, description: 'contactId out of format, or an `at` that is not a position or an existing time', schema: Problem })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point', schema: Problem })
   @StoreFailures()
   async get(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof ContactAtQuery>) {
     const reader = readerOf(request);
@@ -153,8 +153,8 @@ export class ContactsController {
   @Credential('reader')
   @Input({ params: ContactPath, query: HistoryQuery })
   @ApiResponse({ status: 200, description: '{contactId, events, next?}: pass next as ?after=', schema: HistoryPage as never })
-  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem as never })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s', schema: Problem as never })
+  @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
+  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s', schema: Problem })
   @StoreFailures()
   async history(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof HistoryQuery>) {
     const reader = readerOf(request);

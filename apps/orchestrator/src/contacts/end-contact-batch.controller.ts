@@ -46,11 +46,11 @@ export class EndContactBatchController {
   })
   @ApiBearerAuth(SECURITY_USER_SCHEME)
   @Input({ headers: IdempotencyKeyHeader, body: EndBatchBody, credentialFirst: true })
-  @ApiResponse({ status: 200, description: '{batchId, results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal', schema: BatchAnswer as never })
-  @ApiResponse({ status: 400, description: 'Bad input, naming the field', schema: Problem as never })
-  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser for the whole batch; a problem when no credential came at all', schema: { anyOf: [BatchAnswer, Problem] } as never })
-  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End', schema: BatchAnswer as never })
-  @ApiResponse({ status: 409, description: 'Idempotency-Key and the body’s commandId differ', schema: Problem as never })
+  @ApiResponse({ status: 200, description: '{batchId, results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal', schema: BatchAnswer })
+  @ApiResponse({ status: 400, description: 'Bad input, naming the field', schema: Problem })
+  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser for the whole batch; a problem when no credential came at all', schema: { anyOf: [BatchAnswer, Problem] } })
+  @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End', schema: BatchAnswer })
+  @ApiResponse({ status: 409, description: 'Idempotency-Key and the body’s commandId differ', schema: Problem })
   @StoreFailures()
   async endBatch(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() input: Static<typeof EndBatchBody>) {
     const selection = selectionOf(input);

@@ -118,7 +118,10 @@ export class RefusalRecorder {
     if (!this.windows.has(key) && this.windows.size >= this.maxTracked) key = `${kind}:*`;
     let window = this.windows.get(key);
     if (window && now - window.start >= MINUTE) {
-      void this.summarise(window, now);
+      // Written in the background (summarise logs its own failure), but on the flush chain, so that close() waits
+      // for it before the store closes.
+      const written = this.summarise(window, now);
+      this.flushing = this.flushing.then(() => written);
       this.windows.delete(key);
       window = undefined;
     }

@@ -5,7 +5,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '#contacts';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '#event-store';
 import { retry } from '#runtime';

@@ -30,10 +30,10 @@ export class StudioActionController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'EndAContactAction', summary: 'The End a Contact Studio action', description: 'Always 200 {branch, condition, outputs, error?} for a request shaped like the action' })
   @Input({ headers: IdempotencyKeyHeader, body: StudioActionBody })
-  @ApiResponse({ status: 200, description: 'The branch the script takes', schema: StudioAnswer as never, examples: STUDIO_EXAMPLES } as never)
-  @ApiResponse({ status: 400, description: 'Not shaped like the action (wrong types, unknown fields), named', schema: Problem as never })
-  @ApiResponse({ status: 413, description: 'The body is over 1 MB', schema: Problem as never })
-  @ApiResponse({ status: 415, description: 'The body is not application/json', schema: Problem as never })
+  @ApiResponse({ status: 200, description: 'The branch the script takes', schema: StudioAnswer, examples: STUDIO_EXAMPLES })
+  @ApiResponse({ status: 400, description: 'Not shaped like the action (wrong types, unknown fields), named', schema: Problem })
+  @ApiResponse({ status: 413, description: 'The body is over 1 MB', schema: Problem })
+  @ApiResponse({ status: 415, description: 'The body is not application/json', schema: Problem })
   async endAContact(@Req() request: FastifyRequest, @Body() input: Static<typeof StudioActionBody>) {
     const variables = input.variables ?? {};
     const securityUser = resolveInput(input.SecurityUser ?? `{${DEFAULT_SECURITY_USER_VARIABLE}}`, variables);

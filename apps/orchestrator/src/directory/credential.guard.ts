@@ -25,8 +25,8 @@ export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorat
     SetMetadata(CREDENTIAL, kind),
     ApiBearerAuth(PLATFORM_SCHEME),
     ...(kind === 'reader' ? [ApiBearerAuth(SECURITY_USER_SCHEME)] : []),
-    ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem as never }),
-    ...(kind === 'reader' ? [ApiResponse({ status: 403, description: `A SecurityUser without Contacts.View`, schema: Problem as never })] : []),
+    ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem }),
+    ...(kind === 'reader' ? [ApiResponse({ status: 403, description: `A SecurityUser without Contacts.View`, schema: Problem })] : []),
   );
 }
 

@@ -19,8 +19,8 @@ export class DirectoryController {
   @ApiOperation({ operationId: 'PutSecurityProfile', summary: 'Define a security profile (platform credential)' })
   @Credential('platform')
   @Input({ params: ProfilePath, body: ProfileBody })
-  @ApiResponse({ status: 200, description: 'The profile', schema: Profile as never })
-  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 200, description: 'The profile', schema: Profile })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
   @StoreFailures()
   async putProfile(@Req() request: FastifyRequest, @Param() params: Static<typeof ProfilePath>, @Body() body: Static<typeof ProfileBody>) {
     return this.directory.putProfile({ profileId: params.profileId, ...body }, metadataFor(request, randomUUID(), 'http'));
@@ -30,8 +30,8 @@ export class DirectoryController {
   @ApiOperation({ operationId: 'PutAgent', summary: 'Register or update an agent (platform credential)' })
   @Credential('platform')
   @Input({ params: AgentPath, body: AgentBody })
-  @ApiResponse({ status: 200, description: 'The agent', schema: Agent as never })
-  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
+  @ApiResponse({ status: 200, description: 'The agent', schema: Agent })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
   @StoreFailures()
   async putAgent(@Req() request: FastifyRequest, @Param() params: Static<typeof AgentPath>, @Body() body: Static<typeof AgentBody>) {
     return this.directory.putAgent({ agentId: params.agentId, ...body }, metadataFor(request, randomUUID(), 'http'));
@@ -42,10 +42,10 @@ export class DirectoryController {
   @ApiOperation({ operationId: 'SetSecurityUser', summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)' })
   @Credential('platform')
   @Input({ body: SecurityUserBody })
-  @ApiResponse({ status: 201, description: 'The SecurityUser', schema: IssuedSecurityUser as never })
-  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem as never })
-  @ApiResponse({ status: 404, description: 'Unknown agent', schema: Problem as never })
-  @ApiResponse({ status: 409, description: 'Inactive agent', schema: Problem as never })
+  @ApiResponse({ status: 201, description: 'The SecurityUser', schema: IssuedSecurityUser })
+  @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
+  @ApiResponse({ status: 404, description: 'Unknown agent', schema: Problem })
+  @ApiResponse({ status: 409, description: 'Inactive agent', schema: Problem })
   @StoreFailures()
   async setSecurityUser(@Body() body: Static<typeof SecurityUserBody>) {
     try {

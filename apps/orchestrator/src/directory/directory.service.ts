@@ -103,7 +103,8 @@ export class DirectoryService {
       position: newestOf([...agentEvents, ...profileEvents]),
     };
     if (this.store.newestPositionOf) {
-      this.lookedUp(entry, Promise.resolve(true));
+      // Only registers the entry as looked up this turn; the promise it hands back is the resolved one given here.
+      void this.lookedUp(entry, Promise.resolve(true));
       this.entries.delete(agentId);
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(agentId, entry);

@@ -51,7 +51,7 @@ export class ErrorsFilter implements ExceptionFilter {
         const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message);
         return { statusCode: status, error: r.error ?? exception.name, message, ...(r.field ? { field: r.field } : {}) };
       }
-      return { statusCode: status, error: exception.name, message: String(response) };
+      return { statusCode: status, error: exception.name, message: typeof response === 'string' ? response : JSON.stringify(response) };
     }
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
     if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
@@ -99,6 +99,7 @@ function describeFrameworkError(error: { code?: string; message?: string }, requ
       return { message: error.message ?? 'body nests too deep', field: 'body' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { message: 'body must be sent as Content-Type: application/json', field: 'content-type' };
+    case undefined: // not one of Fastify's errors
     default:
       return { message: error.message ?? 'Bad request' };
   }

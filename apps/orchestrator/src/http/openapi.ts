@@ -10,7 +10,7 @@ import { Problem } from './schemas.js';
 
 /** 503 when the store cannot be reached or stays locked past STORE_TIMEOUT_MS: every route that touches it. */
 export const StoreFailures = (): MethodDecorator =>
-  applyDecorators(ApiResponse({ status: 503, description: 'The event store is unavailable (or locked past STORE_TIMEOUT_MS); nothing written', schema: Problem as never }));
+  applyDecorators(ApiResponse({ status: 503, description: 'The event store is unavailable (or locked past STORE_TIMEOUT_MS); nothing written', schema: Problem }));
 
 type Links = Record<string, { operationId: string; parameters?: Record<string, string>; requestBody?: unknown; description: string }>;
 

@@ -43,7 +43,7 @@ export function securityHeaders(options: Readonly<HelmetOptions> = OPTIONS): Rec
   };
   let finished = false;
   helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => {
-    if (error) throw error;
+    if (error) throw error instanceof Error ? error : new Error('helmet failed', { cause: error });
     finished = true;
   });
   if (!finished) throw new Error('helmet did not set its headers synchronously');

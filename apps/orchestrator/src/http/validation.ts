@@ -44,6 +44,12 @@ const ajv = new Ajv({ allErrors: false, strict: false, verbose: true, unicodeReg
 /** Canonical header names for messages and the document (Fastify lower-cases what it receives). */
 const HEADER_NAMES: Record<string, string> = { 'idempotency-key': 'Idempotency-Key' };
 
+/** The schema's description for the document, if it has one (an absent key, not `description: undefined`). */
+function describedBy(schema: unknown): { description?: string } {
+  const { description } = schema as { description?: string };
+  return description === undefined ? {} : { description };
+}
+
 export function Input(parts: Parts): MethodDecorator {
   const compiled: Compiled = [];
   const decorators: MethodDecorator[] = [];
@@ -52,14 +58,14 @@ export function Input(parts: Parts): MethodDecorator {
     if (schema) compiled.push({ part, optional: part === 'body' && parts.bodyRequired === false, validate: ajv.compile(schema) });
   }
   for (const [name, schema] of propertiesOf(parts.params ?? parts.documentedParams)) {
-    decorators.push(ApiParam({ name, required: true, schema: schema as never, description: (schema as { description?: string }).description }));
+    decorators.push(ApiParam({ name, required: true, schema, ...describedBy(schema) }));
   }
   const query = parts.query as { required?: string[] } | undefined;
   for (const [name, schema] of propertiesOf(parts.query)) {
-    decorators.push(ApiQuery({ name, required: query?.required?.includes(name) ?? false, schema: schema as never, description: (schema as { description?: string }).description }));
+    decorators.push(ApiQuery({ name, required: query?.required?.includes(name) ?? false, schema: schema as never, ...describedBy(schema) }));
   }
   for (const [name, schema] of propertiesOf(parts.headers)) {
-    decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema: schema as never, description: (schema as { description?: string }).description }));
+    decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema, ...describedBy(schema) }));
   }
   if (parts.body) decorators.push(ApiBody({ schema: parts.body as never, required: parts.bodyRequired !== false }));
   return applyDecorators(SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }), ...decorators);
@@ -154,5 +160,6 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  return typeof value;
 }

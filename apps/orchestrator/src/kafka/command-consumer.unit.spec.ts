@@ -18,7 +18,7 @@ function record(value: unknown, headers: IncomingRecord['headers'] = {}): Incomi
   };
 }
 
-function setup(execute: (command: EndContactCommand) => Promise<EndContactResult>, publishFails?: (r: OutgoingRecord, attempt: number) => unknown) {
+function setup(execute: (command: EndContactCommand) => Promise<EndContactResult>, publishFails?: (r: OutgoingRecord, attempt: number) => Error | undefined) {
   const sent: OutgoingRecord[] = [];
   const executed: EndContactCommand[] = [];
   let attempt = 0;

@@ -16,6 +16,7 @@ import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { KafkaParser, ServerKafka, type KafkaContext, type KafkaOptions } from '@nestjs/microservices';
 import kafkajs from 'kafkajs';
+import { errorMessage } from '#runtime';
 import type { EndContactCommand, EndContactResult } from '../contacts/end-contact.command.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
@@ -55,7 +56,7 @@ export class KafkaCommandsServer extends ServerKafka {
       if (err === undefined || err === null) return callback(err, ...rest);
       this.consumerStatus.set('crashed', err);
       const brokers = Array.isArray(this.brokers) ? this.brokers.join(',') : 'the configured brokers';
-      const message = `EndContact commands consumer could not start on KAFKA_BROKERS=${brokers} (topic ${this.commandsTopic}): ${(err as Error)?.message ?? String(err)}`;
+      const message = `EndContact commands consumer could not start on KAFKA_BROKERS=${brokers} (topic ${this.commandsTopic}): ${errorMessage(err)}`;
       return callback(new Error(message, { cause: err }), ...rest);
     });
   }
@@ -72,7 +73,7 @@ export class KafkaCommandsServer extends ServerKafka {
     };
     const producer = context.getProducer();
     const publish: Publish = async ({ topic, key, value, headers }) => {
-      await producer.send({ topic, messages: [{ key, value, headers: headers as never }] });
+      await producer.send({ topic, messages: [{ key, value, headers }] });
     };
     // Throws only when the answer could not be written (retriable Kafka failure): kafkajs then redelivers.
     await this.commands.handle(record, publish);

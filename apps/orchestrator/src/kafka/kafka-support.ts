@@ -6,6 +6,7 @@ import { Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import kafkajs from 'kafkajs';
 import type { Kafka, LogEntry, logCreator } from 'kafkajs';
+import { errorMessage } from '#runtime';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 
@@ -87,7 +88,7 @@ export class KafkaCommandsStatus {
   set(state: ConsumerState, error?: unknown): void {
     this.state = state;
     this.since = new Date();
-    if (error !== undefined) this.lastError = (error as Error)?.message ?? String(error);
+    if (error !== undefined) this.lastError = errorMessage(error);
   }
 
   /** A @nestjs/terminus indicator: `{kafkaCommands: {status, state, since, lastError?}}`; throws 503 when crashed for good. */

@@ -23,8 +23,8 @@ export class HealthController {
   @Get()
   @HealthCheck()
   @ApiOperation({ operationId: 'Health', summary: 'Liveness and readiness' })
-  @ApiResponse({ status: 200, description: 'Every check up, with its details', schema: Health as never })
-  @ApiResponse({ status: 503, description: 'A check down: the same report, each check with its details', schema: Health as never })
+  @ApiResponse({ status: 200, description: 'Every check up, with its details', schema: Health })
+  @ApiResponse({ status: 503, description: 'A check down: the same report, each check with its details', schema: Health })
   check() {
     return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check(), () => this.fanout.check()]);
   }

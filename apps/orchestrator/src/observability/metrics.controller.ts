@@ -71,7 +71,7 @@ export class MetricsController {
 
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiResponse({ status: 200, description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } } as never)
+  @ApiResponse({ status: 200, description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } })
   @StoreFailures()
   @ApiOperation({ operationId: 'Metrics', summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process' })
   @ApiProduces('text/plain')

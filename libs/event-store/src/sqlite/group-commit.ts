@@ -207,7 +207,10 @@ export class GroupCommit {
 export const unavailable = (batch: readonly Pick<AppendRequest, 'id'>[], message: string): AppendOutcome[] =>
   batch.map(({ id }) => ({ id, ok: false, failure: { kind: 'unavailable', message } }));
 
-const isConstraint = (error: unknown): boolean => String((error as { code?: unknown } | undefined)?.code ?? '').startsWith('SQLITE_CONSTRAINT');
+const isConstraint = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT');
+};
 
 function failureOf(error: unknown): AppendFailure {
   if (error instanceof WrongExpectedRevisionError) return { kind: 'conflict', streamId: error.streamId, expected: error.expected, actual: error.actual };

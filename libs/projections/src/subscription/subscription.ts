@@ -72,7 +72,7 @@ export class Subscription<E extends { position: bigint }> {
     if (this.loop) return;
     this.currentState = 'starting';
     this.controller = new AbortController();
-    this.loop = this.run(this.controller.signal).catch((error) => this.options.logger.error({ err: error }, `${this.name}: subscription loop ended unexpectedly`));
+    this.loop = this.run(this.controller.signal).catch((error: unknown) => this.options.logger.error({ err: error }, `${this.name}: subscription loop ended unexpectedly`));
   }
 
   /** Lets the batch in hand finish (bounded by stopTimeoutMs), then releases the handler. */

@@ -51,10 +51,10 @@ export class FakeEsdb {
     fake.server.addService(services.StreamsService, {
       read: (call: ReadCall) => fake.read(call),
       batchAppend: (call: BatchCall) => fake.batchAppend(call),
-    } as never);
+    });
     fake.server.addService(services.ServerFeaturesService, {
       getSupportedMethods: (_call: unknown, callback: (error: object | null, value?: unknown) => void) => fake.supportedMethods(callback),
-    } as never);
+    });
     fake.port = await new Promise<number>((resolve, reject) =>
       fake.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
     );
@@ -116,7 +116,7 @@ export class FakeEsdb {
     const from = options.hasRevision() ? BigInt(options.getRevision()) : options.hasEnd() ? last : backwards ? last : 0n;
     const selected = (backwards ? [...stream].reverse().filter((e) => e.revision <= from) : stream.filter((e) => e.revision >= from)).slice(0, Number(count));
     const stallAfter = this.faults.stallNextStreamRead;
-    this.faults.stallNextStreamRead = undefined;
+    delete this.faults.stallNextStreamRead;
     for (const event of stallAfter === undefined ? selected : selected.slice(0, stallAfter)) call.write(eventResponse(event, false));
     // A stalled read stays open until the client cancels it or the server stops.
     if (stallAfter === undefined) call.end();
@@ -148,7 +148,7 @@ export class FakeEsdb {
       pending.delete(key);
       this.calls.appends++;
       const fault = this.faults.breakNextBatch;
-      this.faults.breakNextBatch = undefined;
+      delete this.faults.breakNextBatch;
       const response = this.appendOne(request.getCorrelationId()!, entry.options, entry.messages, fault !== 'before-write');
       if (fault !== undefined) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'fault: batch-append stream broke' });
       call.write(response);
@@ -231,7 +231,7 @@ function matches(filter: Filter | undefined, event: StoredEvent): boolean {
 function status(code: number, message: string, details: { serializeBinary(): Uint8Array }, type: string): InstanceType<typeof rpc.Status> {
   const any = new Any();
   any.pack(details.serializeBinary(), `event_store.client.${type}`);
-  return new rpc.Status().setCode(code as never).setMessage(message).setDetails(any);
+  return new rpc.Status().setCode(code).setMessage(message).setDetails(any);
 }
 
 /** A call-level error with the `exception` trailer the client maps to its error classes. */
