@@ -11,6 +11,10 @@ const startedAt = Date.now();
 export async function setup(): Promise<void> {
   // No reaper: its image cannot be pulled here; the teardown below does its work.
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  // A local engine publishes container ports on 127.0.0.1 only (scripts/containers/engine.sh: dockerd --ip). Inside a
+  // container (/.dockerenv, as on these machines) testcontainers would reach them at the bridge's gateway instead,
+  // where nothing listens: every HTTP wait then times out (docs/containers.md).
+  if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix:')) process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
   process.env.CO_TEST_RUN ??= `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
   // The image every container suite (and the README's example) runs, built once before any of them.
   if ((await dockerEngine()).ok) await orchestratorImage();

@@ -17,7 +17,7 @@ export async function caughtUp(client: OrchestratorClient, timeout = 10_000): Pr
 }
 
 /** The log head once the contact view has caught up and two reads 100 ms apart agree (nothing still being written). */
-export function settledHead(client: OrchestratorClient): Promise<string> {
+export function settledHead(client: OrchestratorClient, timeout = 10_000): Promise<string> {
   let previous: string | undefined;
   return vi.waitFor(
     async () => {
@@ -28,7 +28,7 @@ export function settledHead(client: OrchestratorClient): Promise<string> {
       if (!settled) throw new Error(`the event log head has not settled: ${JSON.stringify(view)}`);
       return head;
     },
-    { timeout: 10_000, interval: 100 },
+    { timeout, interval: 100 },
   );
 }
 
