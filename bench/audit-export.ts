@@ -1,5 +1,5 @@
 /**
- * Row: GET /v1/audit/events over a large log (DESIGN §9: memory stays flat whatever the range). The bench writes
+ * Row: GET /v1/audit/events over a large log (docs/design.md, Audit and replay: memory stays flat whatever the range). The bench writes
  * the log into a fresh DATA_DIR, starts the service on it, waits for its views to catch up, then reads the whole
  * export over HTTP (counting bytes, keeping none) while sampling the service's VmRSS; the figure is the peak
  * against the idle RSS just before.

@@ -79,7 +79,7 @@ export async function measureEndToKafka(kafka: Kafka, brokers: string[], options
   };
   // Created up front so the consumer can subscribe before the service's forwarder has started.
   const created = await freshTopics(kafka, Object.values(topics).map((topic) => ({ topic, partitions: topic === topics.KAFKA_TOPIC_OUTCOMES ? DEFAULT_OUTCOME_PARTITIONS : 1, compacted: topic === topics.KAFKA_TOPIC_CHECKPOINTS })));
-  // read_committed, as DESIGN §6's consumers; a short fetch wait, as a latency-minded consumer sets it, so the
+  // read_committed, as docs/design.md, Kafka's consumers; a short fetch wait, as a latency-minded consumer sets it, so the
   // broker holding an empty fetch adds at most 50 ms of the consumer's own to the figure.
   const consumer = kafka.consumer({ groupId: `bench-e2e-${runId}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   try {

@@ -1,5 +1,5 @@
 /**
- * npm run bench — every figure of issue 7 measured in one run and printed as ONE table on stdout (progress on
+ * npm run bench — every figure measured in one run and printed as ONE table on stdout (progress on
  * stderr): each figure, what it is compared with in the same run, the ratio, the target, met or not.
  * Exits 0 whatever the figures (it is a measurement); non-zero only when the bench itself could not measure.
  * Sizes and durations come from BENCH_* variables (bench/options.ts); BENCH_ONLY picks parts.

@@ -22,7 +22,7 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
   const service = await startServiceProcess({
     env: {
       // Anonymous refusals are not what is measured; a bench must never be throttled (RATE_LIMIT_PER_MINUTE=0 is
-      // DESIGN §7's "off", for when the service reads it).
+      // docs/design.md's "off" (Configuration), for when the service reads it).
       ANONYMOUS_REFUSALS_PER_MINUTE: '100000',
       RATE_LIMIT_PER_MINUTE: '0',
       LOG_LEVEL: 'warn',

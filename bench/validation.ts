@@ -1,6 +1,6 @@
 /**
  * npm run bench:validation — what request validation costs on the EndContact path, for the two candidates of
- * issue 8: TypeBox schemas compiled by ajv (Fastify's validator; what the service uses), and zod 4 schemas parsed as
+ * TypeBox schemas compiled by ajv (Fastify's validator; what the service uses), and zod 4 schemas parsed as
  * nestjs-zod's ZodValidationPipe does (one `parse` per request part). The end request's parts: the
  * `Idempotency-Key` header and the optional `{commandId}` body; accepted and refused. Prints ns per request.
  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * npm run test:api — the OpenAPI document is the contract (DESIGN §5): schemathesis (pinned, from PyPI, in a Python
+ * npm run test:api — the OpenAPI document is the contract (docs/design.md, HTTP): schemathesis (pinned, from PyPI, in a Python
  * venv) runs every check against the built service, on 127.0.0.1 with a temp DATA_DIR, including the stateful phase
  * that follows the document's links (PutSecurityProfile → PutAgent → SetSecurityUser → StartContact → EndContact).
  * Exits with schemathesis' status; the service and its data are removed whatever happens.

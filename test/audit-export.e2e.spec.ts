@@ -1,4 +1,4 @@
-// GET /v1/audit/events over real HTTP (DESIGN §9): NDJSON in log order matching the history endpoint, the §9
+// GET /v1/audit/events over real HTTP (docs/design.md, Audit and replay): NDJSON in log order matching the history endpoint, the §9
 // filters, Audit.Read for one business unit, 401/403, and back-pressure: a client that stops reading does not make
 // the service read (and buffer) the rest of a large log.
 import { execFile } from 'node:child_process';
@@ -72,7 +72,7 @@ describe('GET /v1/audit/events as the platform', () => {
   it('the lines of a contact match its history, entry for entry; anonymous refusals are in the export only', async () => {
     const { lines } = await exportLines();
     // A refusal of a SecurityUser the service never signed names no agent: it stays in the audit stream, out of the
-    // contact's history (issue 14), so that an anonymous caller cannot write into a unit's history.
+    // contact's history, so that an anonymous caller cannot write into a unit's history.
     const anonymous = (l: Line) => l.type === 'EndContactRejected' && l.data['reason'] === 'InvalidSecurityUser' && l.data['agentId'] === undefined;
     let anonymousSeen = 0;
     for (const id of contacts) {

@@ -1,4 +1,4 @@
-// Bad input on every endpoint of DESIGN §5: a 4xx whose JSON names the field, and nothing written to the event
+// Bad input on every endpoint of docs/design.md, HTTP: a 4xx whose JSON names the field, and nothing written to the event
 // log (the log head in GET /health does not move; the agent, contact or profile does not appear).
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -188,7 +188,7 @@ describe('docker-compose.yml', () => {
     expect(advertised).toContain('127.0.0.1:9092');
   });
 
-  it('ships no default secret: compose refuses to start without PLATFORM_TOKEN and SECURITY_USER_SIGNING_KEYS (issue 14, M3)', () => {
+  it('ships no default secret: compose refuses to start without PLATFORM_TOKEN and SECURITY_USER_SIGNING_KEYS', () => {
     const raw = mapping(service('orchestrator').environment, 'orchestrator environment');
     expect(raw.PLATFORM_TOKEN).toBe('${PLATFORM_TOKEN:?set PLATFORM_TOKEN}');
     expect(raw.SECURITY_USER_SIGNING_KEYS).toBe('${SECURITY_USER_SIGNING_KEYS:?set SECURITY_USER_SIGNING_KEYS}');

@@ -1,5 +1,5 @@
 /**
- * Bulk end over real HTTP (DESIGN §10): 500 contacts in one batch, each ContactEnded correlated to the batch; a mixed
+ * Bulk end over real HTTP (docs/design.md, Bulk end): 500 contacts in one batch, each ContactEnded correlated to the batch; a mixed
  * batch answers each contact the branch a single end would; a retried batch answers the same and writes nothing;
  * bad input is a 400 naming the field and writes nothing.
  */

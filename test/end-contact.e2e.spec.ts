@@ -56,7 +56,7 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
       expect(answer.body).toMatchObject({ contactId, branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser' } });
     }
     expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Active' });
-    // Anonymous refusals stay in the audit stream only (issue 14, L9); the deactivated agent's credential names it.
+    // Anonymous refusals stay in the audit stream only; the deactivated agent's credential names it.
     const refusals = (await history(contactId)).filter((e) => e.type === 'EndContactRejected');
     expect(refusals.map((e) => [e.data['reason'], e.data['agentId']])).toEqual([['InvalidSecurityUser', 'bu-one-leaver']]);
   });

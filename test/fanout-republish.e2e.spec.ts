@@ -1,4 +1,4 @@
-// npm run fanout:republish (dist/scripts/republish-outcomes.js) on a real broker (DESIGN §6): a read_committed
+// npm run fanout:republish (dist/scripts/republish-outcomes.js) on a real broker (docs/design.md, Kafka): a read_committed
 // consumer gets every outcome of the range again, same key, value and headers (event-id unchanged); the forwarder's
 // checkpoint does not move; and the live forwarder, ending contacts meanwhile, goes on without a gap or a duplicate.
 import Database from 'better-sqlite3';

@@ -1,5 +1,5 @@
 /**
- * The 401/405/503 rules of DESIGN §5 on every endpoint, over HTTP against the real service: a request without its
+ * The 401/405/503 rules of docs/design.md, HTTP on every endpoint, over HTTP against the real service: a request without its
  * credential is 401 with `WWW-Authenticate: Bearer` whatever else is wrong with it; a method a known path does not
  * have is 405 with `Allow`; with the store held locked past STORE_TIMEOUT_MS by another process, every endpoint
  * answers, writes are 503 with a body and nothing is ever 500. The document lists what each operation answers.

@@ -49,7 +49,7 @@ describe('audit of refusals', () => {
     const history = await api.request<History>('GET', `/v1/contacts/${contactId}/history`);
     const reasons = history.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data['reason']);
     // The exact retry (same key, same caller, same reason) is one fact; the other reason is another. The anonymous
-    // refusal is in the audit stream, not in the history (issue 14, L9).
+    // refusal is in the audit stream, not in the history.
     expect(reasons).toEqual(['Unauthorized']);
     expect((await api.endContact(contactId, acme.ender, { idempotencyKey: key })).status).toBe(200);
   });

@@ -1,5 +1,5 @@
 /**
- * EndContact over Kafka (DESIGN §6) against the real service process and a real broker: a command on the commands
+ * EndContact over Kafka (docs/design.md, Kafka) against the real service process and a real broker: a command on the commands
  * topic goes through the same handler as HTTP and is answered on the results topic keyed by commandId, in the
  * Studio action shape; every branch round-trips; malformed records get a Default/InvalidCommand answer AND a
  * dead-letter copy of their original bytes (less the securityUser), and the consumer keeps going. Topic names are
@@ -142,7 +142,7 @@ await withKafka(SUITE, (broker) => {
       expect(record.headers['correlation-id']).toBe(commandId);
       expect(JSON.parse(record.value!.toString())).toMatchObject({ commandId, contactId, branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser' } });
       expect(await state(contactId)).toBe('Active');
-      // Anonymous: recorded in the audit stream (the log), not in the contact's history (issue 14, L9).
+      // Anonymous: recorded in the audit stream (the log), not in the contact's history.
       const refusal = await waitFor(async () => refusalInLog(contactId), WAIT_MS, 'the refusal in the audit stream');
       expect(JSON.parse(refusal.metadata)).toMatchObject({ source: 'kafka', commandId });
       expect((await history(contactId)).some((e) => e.type === 'EndContactRejected')).toBe(false);
@@ -200,7 +200,7 @@ await withKafka(SUITE, (broker) => {
         await send(raw, { key: commandId });
         expect(await result(commandId)).toMatchObject({ commandId, branch: 'Default', error: { code: 'InvalidCommand', message: 'contactId is required' } });
         const copy = await deadLetter(commandId);
-        // The original less its credential (issue 14, L7).
+        // The original less its credential.
         expect(copy.value!.toString()).toBe(JSON.stringify({ commandId }));
         expect(copy.value!.toString()).not.toContain(bu.ender);
         expect(copy.headers['dlq-redacted']?.toString()).toBe('securityUser');

@@ -1,5 +1,5 @@
 /**
- * Exactly-once fan-out end to end (issue 4): the real service on a temp DATA_DIR with a real broker. Every
+ * Exactly-once fan-out end to end: the real service on a temp DATA_DIR with a real broker. Every
  * ContactEnded and EndContactRejected in the event store appears once in the outcomes topic, in position order per
  * contact, for a read_committed consumer — also after the service is SIGKILLed mid-stream and restarted, and after
  * the broker is stopped and restarted mid-stream (commands keep being accepted meanwhile).

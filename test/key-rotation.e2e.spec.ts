@@ -1,5 +1,5 @@
 /**
- * The SecurityUser key ring over HTTP (issue 14, L5): a rotation keeps issued SecurityUsers valid until they expire,
+ * The SecurityUser key ring over HTTP: a rotation keeps issued SecurityUsers valid until they expire,
  * the newest key signs, a key leaving the ring takes its tokens with it, and no token lives longer than the TTL.
  */
 import { randomBytes } from 'node:crypto';

@@ -131,7 +131,7 @@ describe('anonymous refusals are bounded per client address', () => {
       for (let i = 0; i < 5; i++) expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
       const history = await api.request<{ events: Array<{ type: string; data: { reason: string } }> }>('GET', `/v1/contacts/${contactId}/history`);
       const reasons = history.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data.reason);
-      // Anonymous refusals are in the audit stream only (issue 14, L9).
+      // Anonymous refusals are in the audit stream only.
       expect(reasons).toEqual(['Unauthorized', 'Unauthorized', 'Unauthorized', 'Unauthorized', 'Unauthorized']);
       expect(await service.stop()).toBe(0);
       const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });

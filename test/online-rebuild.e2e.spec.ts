@@ -1,4 +1,4 @@
-// POST/GET /v1/admin/views/rebuild over real HTTP (DESIGN §9): under a load of ends and reads, no command fails,
+// POST/GET /v1/admin/views/rebuild over real HTTP (docs/design.md, Audit and replay): under a load of ends and reads, no command fails,
 // no read sees a half-built view, and after the swap the views equal a fresh replay (npm run views:verify);
 // SIGKILL during a rebuild leaves a working service, whose next start discards the half-built views.
 import Database from 'better-sqlite3';

@@ -1,4 +1,4 @@
-// GET /v1/contacts/{id}?at= over real HTTP (DESIGN §5, §9): the view as it stood at a log position or a time is
+// GET /v1/contacts/{id}?at= over real HTTP (docs/design.md, HTTP and Audit and replay): the view as it stood at a log position or a time is
 // the contact's events up to that point folded by the domain's evolve. Checked against two independent answers:
 // the live view (set-based SQL) as it was right after each command, and foldContact over the history's events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

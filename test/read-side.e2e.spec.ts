@@ -1,4 +1,4 @@
-// The read side over real HTTP (DESIGN §5): one contact, the paged list, the history with refusals, the SSE
+// The read side over real HTTP (docs/design.md, HTTP): one contact, the paged list, the history with refusals, the SSE
 // stream, /docs and /health — as the platform and as SecurityUsers of one business unit or another.
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -200,7 +200,7 @@ describe('GET /v1/contacts/:contactId/history', () => {
     expect((await get(`/v1/contacts/${id}/history`, a.endOnly)).status).toBe(403);
   });
 
-  it('is paged like the list (DESIGN §5): limit 1-1000, next as ?after=, every event once, in log order', async () => {
+  it('is paged like the list (docs/design.md, HTTP): limit 1-1000, next as ?after=, every event once, in log order', async () => {
     const id = await client.startContact('bu-read-a', 'SMS');
     for (let i = 0; i < 4; i++) expect((await client.endContact(id, a.viewer)).status).toBe(403);
     expect((await client.endContact(id, a.ender)).status).toBe(200);
@@ -266,7 +266,7 @@ describe('GET /v1/contacts/stream', () => {
 });
 
 describe('operations', () => {
-  it('GET /docs serves the OpenAPI UI and /docs-json documents every path of DESIGN §5', async () => {
+  it('GET /docs serves the OpenAPI UI and /docs-json documents every path of docs/design.md, HTTP', async () => {
     const ui = await client.request('GET', '/docs', { token: null });
     expect(ui.status).toBe(200);
     expect(ui.headers.get('content-type')).toMatch(/text\/html/);

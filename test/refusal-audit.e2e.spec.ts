@@ -1,5 +1,5 @@
 /**
- * Refusals over HTTP (issue 14 M2 and L9, issue 8 item 5): authenticated agents are bounded per minute like
+ * Refusals over HTTP: authenticated agents are bounded per minute like
  * anonymous callers, a malformed contact ID is recorded truncated, anonymous refusals stay in the audit stream but
  * not in a contact's history, and the suppressed counts survive a SIGKILL (at most FLUSH_MS of them lost).
  */

@@ -1,5 +1,5 @@
 /**
- * Secrets at rest and in output (issue 14, L6 and L7; issue 8, secrets.json written atomically): DATA_DIR 0700 and
+ * Secrets at rest and in output: DATA_DIR 0700 and
  * every file in it 0600, a secrets.json the service did not write (another owner, open to others, a symlink) is
  * refused, secrets.json is replaced by a rename, and the password of ESDB_CONNECTION_STRING is never printed.
  */

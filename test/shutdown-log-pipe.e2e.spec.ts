@@ -1,5 +1,5 @@
 /**
- * Shutdown whatever happens to the log pipe (issue 8): the service runs with LOG_LEVEL=info and stdout/stderr as
+ * Shutdown whatever happens to the log pipe: the service runs with LOG_LEVEL=info and stdout/stderr as
  * pipes; its reader goes away (the reading end closed) or stops reading (the pipe fills up); then SIGTERM.
  * The process must finish its shutdown and exit 0: before the fix, a full pipe blocked the event loop in a
  * synchronous log write, so neither SIGTERM nor the 30 s forced exit could run, and a second SIGTERM did nothing.

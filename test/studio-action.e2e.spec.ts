@@ -1,4 +1,4 @@
-// POST /v1/actions/end-a-contact over real HTTP (DESIGN §1, §5): every branch, `{variable}` inputs, the default
+// POST /v1/actions/end-a-contact over real HTTP (docs/design.md, End a Contact and HTTP): every branch, `{variable}` inputs, the default
 // SecurityUser variable, Default fallback for branches the script does not define, script types, and replay.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
@@ -194,7 +194,7 @@ describe('branches the script defines', () => {
 });
 
 describe('script types', () => {
-  // DESIGN §1: the action may be called from any script type; a script of another media type must not be refused.
+  // docs/design.md, End a Contact: the action may be called from any script type; a script of another media type must not be refused.
   it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type, of another type, and from a Generic script', async (mediaType) => {
     const another = MEDIA_TYPES[(MEDIA_TYPES.indexOf(mediaType) + 1) % MEDIA_TYPES.length]!;
     for (const scriptType of [mediaType, another, 'Generic']) {

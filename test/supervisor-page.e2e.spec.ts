@@ -1,5 +1,5 @@
 /**
- * The supervisor page (DESIGN §11) in a real Chromium (Debian's `chromium`, driven by playwright-core), against the
+ * The supervisor page (docs/design.md, Supervisor page) in a real Chromium (Debian's `chromium`, driven by playwright-core), against the
  * real service over HTTP. Elements are found by role and label, as a screen reader would. A screenshot of the page
  * is written during the run (SUPERVISOR_SCREENSHOT, default dist/screenshots/supervisor-page.png).
  */

@@ -1,4 +1,4 @@
-// npm run views:verify (dist/scripts/verify-views.js) against a running service's DATA_DIR (DESIGN §9): `identical`
+// npm run views:verify (dist/scripts/verify-views.js) against a running service's DATA_DIR (docs/design.md, Audit and replay): `identical`
 // on a clean log, also while ends are being written; exit 1 naming the contact after one row of the views is edited.
 import Database from 'better-sqlite3';
 import { viewsFileIn } from '#projections';

@@ -1,4 +1,4 @@
-// Finds a real EventStoreDB for integration tests (DESIGN §8), in this order:
+// Finds a real EventStoreDB for integration tests (docs/design.md, Real components in tests), in this order:
 //   1. ESDB_CONNECTION_STRING env                       -> source 'env'            (never stopped by us)
 //   2. testcontainers, only if a container engine answers -> source 'testcontainers' (insecure, in memory)
 //   3. { kind: 'skipped', reason } naming why each step did not apply; ESDB_REQUIRED=1 turns that into an

@@ -1,5 +1,5 @@
 /**
- * The one place integration suites get real components from (DESIGN §8): the event store and Kafka, each
+ * The one place integration suites get real components from (docs/design.md, Real components in tests): the event store and Kafka, each
  * resolved as environment → testcontainers → (Kafka) a local KRaft broker → skipped with a printed reason.
  */
 export { resolveEsdb, type EsdbResolution } from './event-store.js';

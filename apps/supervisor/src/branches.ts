@@ -1,4 +1,4 @@
-/** The End a Contact branches in words a supervisor understands (DESIGN §1). */
+/** The End a Contact branches in words a supervisor understands (docs/design.md, End a Contact). */
 export type Branch = 'OnSuccess' | 'OnInvalidSecurityUser' | 'OnUnauthorized' | 'OnInvalidContactID' | 'Default';
 export const BRANCHES: readonly Branch[] = ['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default'];
 

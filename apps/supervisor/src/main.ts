@@ -1,5 +1,5 @@
 /**
- * The supervisor page (DESIGN §11): sign in with a SecurityUser or the platform token (kept in sessionStorage only),
+ * The supervisor page (docs/design.md, Supervisor page): sign in with a SecurityUser or the platform token (kept in sessionStorage only),
  * follow the live contacts, end one with confirmation or every matching one through the bulk end.
  */
 import { Api, identityOf, newCommandId, type ContactView } from './api.js';

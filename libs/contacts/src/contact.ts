@@ -1,6 +1,6 @@
 /**
  * The contact decider: initialState, evolve, decide. Pure: no clock (the command carries `now`), no I/O.
- * The order of the End a Contact checks is the seed's: security user, permission, contact ID (DESIGN §1).
+ * The order of the End a Contact checks is the seed's: security user, permission, contact ID (docs/design.md, End a Contact).
  */
 import {
   DISCONNECT_REASON,

@@ -1,6 +1,6 @@
 import type { MediaType } from './media-type.js';
 
-/** Events of a contact stream `contact-{contactId}` and of the refusal audit streams (DESIGN §4). */
+/** Events of a contact stream `contact-{contactId}` and of the refusal audit streams (docs/design.md, Events). */
 export type ContactStarted = {
   type: 'ContactStarted';
   data: { contactId: string; businessUnitId: string; mediaType: MediaType; skill?: string; startedAt: string };

@@ -1,4 +1,4 @@
-/** The media types a contact can have (DESIGN §1). */
+/** The media types a contact can have (docs/design.md, End a Contact). */
 export const MEDIA_TYPES = ['Phone', 'Voicemail', 'Email', 'Chat', 'SMS', 'WorkItem', 'Digital'] as const;
 export type MediaType = (typeof MEDIA_TYPES)[number];
 export const isMediaType = (value: unknown): value is MediaType =>

@@ -6,7 +6,7 @@
  * {commit, prepare} pair fits without loss. Serialise them as decimal strings at the edges.
  */
 
-/** Metadata carried by every event (DESIGN §4). */
+/** Metadata carried by every event (docs/design.md, Events). */
 export interface EventMetadata {
   commandId?: string;
   correlationId: string;

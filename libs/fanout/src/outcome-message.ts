@@ -1,6 +1,6 @@
 /**
  * The transform of the outcomes gateway: which stored events leave for Kafka, and the record each one becomes
- * (DESIGN §6). Pure: no kafkajs, no I/O, so the contract is tested without a broker.
+ * (docs/design.md, Kafka). Pure: no kafkajs, no I/O, so the contract is tested without a broker.
  */
 import type { ContactEnded, EndContactRejected } from '#contacts';
 import type { EventMetadata, RecordedEvent } from '#event-store';

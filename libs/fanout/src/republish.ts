@@ -1,5 +1,5 @@
 /**
- * Re-publishing a range of outcomes (DESIGN §6): the records the forwarder sent for positions from..to, sent again
+ * Re-publishing a range of outcomes (docs/design.md, Kafka): the records the forwarder sent for positions from..to, sent again
  * exactly as they were (toOutcomeMessage: same key, value and headers, so `event-id` lets consumers deduplicate),
  * in transactions, for a consumer that lost them. It has its own transactional ID and writes no checkpoint record:
  * the live forwarder is neither fenced nor moved.

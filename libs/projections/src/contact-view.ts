@@ -47,7 +47,7 @@ const SORT_KEY_SQL = (id: string): string => `CASE WHEN length(${id}) >= 19 THEN
 /**
  * A refusal names a contact only when its ID is well formed; a malformed one stays in the audit stream alone. So
  * does an anonymous refusal (no credential the service ever signed, so no agent): anyone can write one, with a
- * correlation ID of their choosing, and it must not shape a unit's contact history (issue 14, L9).
+ * correlation ID of their choosing, and it must not shape a unit's contact history.
  */
 const NAMES_A_CONTACT = `(b.type = 'EndContactRejected' AND typeof(b.data->>'contactId') = 'text'
   AND length(b.data->>'contactId') BETWEEN 1 AND 19 AND (b.data->>'contactId') NOT GLOB '*[^0-9]*'

@@ -1,5 +1,5 @@
 /**
- * Online rebuild, blue/green (DESIGN §9). The new views are built beside the live ones in their own file (the
+ * Online rebuild, blue/green (docs/design.md, Audit and replay). The new views are built beside the live ones in their own file (the
  * offline rebuild's fast path, in a worker thread), while the service keeps reading and projecting the current ones.
  * Once built, the views thread (the only writer of views.db in this process) catches the new file up to its own
  * checkpoint and copies it over the live tables in ONE transaction: a reader sees the old views or the new ones,

@@ -135,7 +135,7 @@ export class ViewsHost {
     return this.failedWith;
   }
 
-  /** The online rebuild's progress (DESIGN §9). */
+  /** The online rebuild's progress (docs/design.md, Audit and replay). */
   get rebuildState(): OnlineRebuildState {
     return { ...this.rebuilding };
   }

@@ -131,7 +131,7 @@ describe('issueSecurityUser and verifySecurityUser', () => {
   });
 });
 
-describe('the key ring: rotation and maximum token age (issue 14, L5)', () => {
+describe('the key ring: rotation and maximum token age', () => {
   const oldKey = { kid: '2025-01', key: new Uint8Array(randomBytes(32)) };
   const newKey = { kid: '2025-03', key: new Uint8Array(randomBytes(32)) };
   const before = keyRing([oldKey], TTL);

@@ -1,4 +1,4 @@
-/** Events of the security directory: streams `security-profile-{profileId}` and `agent-{agentId}` (DESIGN §4). */
+/** Events of the security directory: streams `security-profile-{profileId}` and `agent-{agentId}` (docs/design.md, Events). */
 export type SecurityProfileDefined = {
   type: 'SecurityProfileDefined';
   data: { profileId: string; name: string; permissions: string[] };

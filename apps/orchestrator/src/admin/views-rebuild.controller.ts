@@ -1,5 +1,5 @@
 /**
- * POST/GET /v1/admin/views/rebuild (platform): the online rebuild of the views (DESIGN §9). Reads keep using the
+ * POST/GET /v1/admin/views/rebuild (platform): the online rebuild of the views (docs/design.md, Audit and replay). Reads keep using the
  * current views while the new ones are built; the swap is one transaction. A second POST while one runs is 409.
  */
 import { ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';

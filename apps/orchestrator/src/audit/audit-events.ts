@@ -1,5 +1,5 @@
 /**
- * The audit export (DESIGN §9): every event of the log in order, one NDJSON line each, filtered. Read a page at a
+ * The audit export (docs/design.md, Audit and replay): every event of the log in order, one NDJSON line each, filtered. Read a page at a
  * time and handed out line by line, so whoever writes the lines (an HTTP response, a file) decides when the next
  * page is read: memory stays one page whatever the range. Shared by GET /v1/audit/events and `npm run audit:export`;
  * no framework here.

@@ -1,5 +1,5 @@
 /**
- * GET /v1/audit/events: the log as NDJSON (DESIGN §9). The next page is read only once the client took the previous
+ * GET /v1/audit/events: the log as NDJSON (docs/design.md, Audit and replay). The next page is read only once the client took the previous
  * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
  */
 import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject, Injectable, Query, Req, Res } from '@nestjs/common';

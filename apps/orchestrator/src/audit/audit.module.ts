@@ -3,7 +3,7 @@ import { DirectoryModule } from '../directory/directory.module.js';
 import { AuditController, AuditExports } from './audit.controller.js';
 import { Auditors } from './auditor.js';
 
-/** Audit and replay (DESIGN §9): the NDJSON export of the log. */
+/** Audit and replay (docs/design.md, Audit and replay): the NDJSON export of the log. */
 @Module({
   imports: [DirectoryModule],
   controllers: [AuditController],

@@ -1,4 +1,4 @@
-/** Who may export the audit log (DESIGN §9): the platform, or a SecurityUser with Audit.Read for its business unit. */
+/** Who may export the audit log (docs/design.md, Audit and replay): the platform, or a SecurityUser with Audit.Read for its business unit. */
 import { ForbiddenException, Injectable, UnauthorizedException } from '@nestjs/common';
 import { AUDIT_READ } from '#security';
 import { Credentials } from '../directory/credentials.js';

@@ -1,5 +1,5 @@
 /**
- * Configuration from the environment (DESIGN §7): one zod schema of the variables, checked once at start; a wrong
+ * Configuration from the environment (docs/design.md, Configuration): one zod schema of the variables, checked once at start; a wrong
  * value stops the service (exit 78) with a message naming the variable. Nest reads the result through @nestjs/config
  * (see config.module.ts). Reads only the object it is given (and, for ESDB_CONNECTION_STRING, the certificate files
  * the string names).
@@ -144,7 +144,7 @@ const signingKeys = text.transform((raw, ctx): SigningKeyEntry[] | undefined => 
   return entries;
 });
 
-/** The environment the service reads, one entry per variable (DESIGN §7, README). */
+/** The environment the service reads, one entry per variable (docs/design.md, Configuration, README). */
 export const environmentSchema = z
   .object({
     PORT: integer(3000, 0, 65535),

@@ -19,7 +19,7 @@ const expectRejected = (env: Record<string, string>, variable: string): void => 
   expect((error as Error).message).toContain(variable);
 };
 
-describe('configuration (DESIGN §7)', () => {
+describe('configuration (docs/design.md, Configuration)', () => {
   it('defaults to the embedded store on port 3000, ./data, no Kafka', () => {
     const config = loadConfiguration({});
     expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: './data', eventStore: 'sqlite', logLevel: 'info' });
@@ -92,7 +92,7 @@ describe('configuration (DESIGN §7)', () => {
     (connectionString) => expectRejected(esdb(connectionString), 'ESDB_CONNECTION_STRING'),
   );
 
-  describe('secrets: length, entropy, example values (issue 14, L5 and M3)', () => {
+  describe('secrets: length, entropy, example values', () => {
     it.each<[string, Record<string, string>, string]>([
       ['a 16-character platform token', { PLATFORM_TOKEN: 'p4T9-xQ2_mZ8rL1k' }, 'PLATFORM_TOKEN'],
       ['a long platform token of one repeated character', { PLATFORM_TOKEN: 'p'.repeat(40) }, 'PLATFORM_TOKEN'],

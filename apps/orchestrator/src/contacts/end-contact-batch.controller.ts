@@ -1,4 +1,4 @@
-/** POST /v1/contacts/end-batch (DESIGN §10): parse, call the bus, answer every contact's branch and a summary. */
+/** POST /v1/contacts/end-batch (docs/design.md, Bulk end): parse, call the bus, answer every contact's branch and a summary. */
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';

@@ -1,5 +1,5 @@
 /**
- * Bulk end (DESIGN §10): each contact of the batch goes through the EndContact command, the one path of the rules,
+ * Bulk end (docs/design.md, Bulk end): each contact of the batch goes through the EndContact command, the one path of the rules,
  * with a command ID derived from the batch's (so a retried batch replays instead of ending or refusing twice) and
  * the batch's command ID as its correlationId (so the audit shows which ends came from which batch).
  */

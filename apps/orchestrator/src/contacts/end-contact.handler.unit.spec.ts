@@ -1,5 +1,5 @@
 /**
- * EndContact when the store cannot say whether the end was written (issue 13, defect 4): the handler re-reads
+ * EndContact when the store cannot say whether the end was written: the handler re-reads
  * the contact's stream and decides again instead of answering Default. Over the EventStoreDB adapter and the
  * wire-level fault harness.
  */

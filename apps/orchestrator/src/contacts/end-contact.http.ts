@@ -1,4 +1,4 @@
-/** How an EndContact answer reads over REST and as a Studio action (DESIGN §5). One mapping, two shapes. */
+/** How an EndContact answer reads over REST and as a Studio action (docs/design.md, HTTP). One mapping, two shapes. */
 import { DISCONNECT_REASON, type Branch } from '#contacts';
 import type { EndContactResult } from './end-contact.command.js';
 

@@ -1,5 +1,5 @@
 /**
- * Each refusal is recorded once (issue 13, defect 3), relying only on what every store promises: a retry of a
+ * Each refusal is recorded once, relying only on what every store promises: a retry of a
  * 'no_stream' append with the same event writes nothing. Over SQLite, and over the EventStoreDB adapter against
  * the wire-level harness, whose server forgets recent event IDs on a restart as EventStoreDB does.
  */
@@ -93,7 +93,7 @@ describe.each(stores)('RefusalRecorder on %s', (_name, open) => {
   });
 });
 
-describe('RefusalRecorder budgets (issue 14 M2, issue 8 item 5), on SQLite', () => {
+describe('RefusalRecorder budgets, on SQLite', () => {
   let dir: string;
   let store: SqliteEventStore;
   const config = loadConfiguration({ ANONYMOUS_REFUSALS_PER_MINUTE: '1', AGENT_REFUSALS_PER_MINUTE: '5' });

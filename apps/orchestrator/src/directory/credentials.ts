@@ -1,4 +1,4 @@
-/** The two credentials of DESIGN §5: the platform token, and a SecurityUser (agent of a business unit). */
+/** The two credentials of docs/design.md, HTTP: the platform token, and a SecurityUser (agent of a business unit). */
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { CONTACTS_VIEW } from '#contacts';

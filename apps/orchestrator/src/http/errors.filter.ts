@@ -1,5 +1,5 @@
 /**
- * Every error leaves as JSON in one place (DESIGN §5). Framework errors (broken JSON, oversize bodies, wrong content
+ * Every error leaves as JSON in one place (docs/design.md, HTTP). Framework errors (broken JSON, oversize bodies, wrong content
  * type) become a 4xx naming what was wrong; a 401 carries `WWW-Authenticate: Bearer`; a method the path does not
  * have is 405 with `Allow`; a store failure is 503, never 500. The end endpoint keeps its `{contactId, branch, error}`.
  */

@@ -1,5 +1,5 @@
 /**
- * What one client can hold or ask of the HTTP server (issue 14, README "Security"), with Fastify's own options and
+ * What one client can hold or ask of the HTTP server, with Fastify's own options and
  * maintained plugins: timeouts and a connection cap (Node's http server), a body limit per route, JSON only and
  * nested no deeper than HTTP_MAX_JSON_DEPTH, a rate limit per credential and per client address
  * (@fastify/rate-limit, 429 with Retry-After), and security headers (helmet, see security-headers.ts).

@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document clients are generated from (DESIGN §5): OpenAPI 3.1 (the schemas are JSON Schema), both bearer
+ * The OpenAPI document clients are generated from (docs/design.md, HTTP): OpenAPI 3.1 (the schemas are JSON Schema), both bearer
  * schemes, and the links of the stateful flow SetSecurityUser → StartContact → end that schemathesis follows.
  */
 import { applyDecorators } from '@nestjs/common';

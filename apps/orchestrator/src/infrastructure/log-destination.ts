@@ -1,7 +1,7 @@
 /**
  * Where the JSON log lines go when stdout is not a terminal: fd 1, written asynchronously, one write at a time, from a
  * bounded buffer. The event loop never waits for the log: a reader that stopped reading (a full pipe) or went away
- * (EPIPE) costs log lines, never a hung process; SIGTERM is still handled and shutdown still exits (issue 8).
+ * (EPIPE) costs log lines, never a hung process; SIGTERM is still handled and shutdown still exits.
  * Lines past MAX_BUFFERED_BYTES are dropped and counted; the count is written once the pipe drains again.
  */
 import { write } from 'node:fs';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 
-describe('the logger never writes a connection string password (issue 14, L7)', () => {
+describe('the logger never writes a connection string password', () => {
   const capture = () => {
     const lines: string[] = [];
     return { lines, logger: createLogger('info', false, { write: (line: string) => void lines.push(line) }) };

@@ -1,5 +1,5 @@
 /**
- * EndContact over Kafka (DESIGN §6), the pure half: reading a `contact.commands` record strictly, and building the
+ * EndContact over Kafka (docs/design.md, Kafka), the pure half: reading a `contact.commands` record strictly, and building the
  * records the consumer writes back — the result on `contact.command-results` (keyed by commandId, the Studio action
  * answer plus `commandId` and `contactId`) and, for a record that cannot be a command, its dead-letter copy.
  * No I/O here; command-consumer.ts does the sending.

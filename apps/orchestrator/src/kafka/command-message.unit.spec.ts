@@ -175,7 +175,7 @@ describe('dead-letter copies', () => {
   const jwt = 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZ2VudC03In0.c2lnbmF0dXJlLWJ5dGVz';
   const from = (value: Buffer): IncomingRecord => ({ topic: 'contact.commands', partition: 0, offset: '7', key: null, value, headers: {} });
 
-  it('drop the securityUser of a JSON command, and say so in a header (issue 14, L7)', () => {
+  it('drop the securityUser of a JSON command, and say so in a header', () => {
     const copy = deadLetterOf('dlq', from(Buffer.from(JSON.stringify({ commandId: 'c1', contactId: '12x', securityUser: jwt }))), 'InvalidCommand');
     expect(JSON.parse(String(copy.value))).toEqual({ commandId: 'c1', contactId: '12x' });
     expect(String(copy.value)).not.toContain(jwt);

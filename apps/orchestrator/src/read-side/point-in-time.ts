@@ -1,5 +1,5 @@
 /**
- * The contact view as it stood at a log position or a time (DESIGN §5 `?at=`): the contact's own events up to that
+ * The contact view as it stood at a log position or a time (docs/design.md, HTTP: `?at=`): the contact's own events up to that
  * point, folded by the domain's one `evolve`. Nothing here knows a rule; it only picks the events and shapes the view.
  */
 import { DISCONNECT_REASON, foldContact, type ContactEventEnvelope } from '#contacts';

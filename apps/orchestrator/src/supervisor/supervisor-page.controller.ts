@@ -1,5 +1,5 @@
 /**
- * GET / and /supervisor/*: the supervisor page (DESIGN §11), built by `npm run build` into dist/apps/supervisor and
+ * GET / and /supervisor/*: the supervisor page (docs/design.md, Supervisor page), built by `npm run build` into dist/apps/supervisor and
  * held in memory from start. No credential is needed to load it: the page asks for one, and every API call it makes
  * is checked as any other. The Content-Security-Policy lets it load nothing from another host.
  */

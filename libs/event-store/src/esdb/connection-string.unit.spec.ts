@@ -69,7 +69,7 @@ describe('connection strings', () => {
   });
 });
 
-describe('a refused connection string never repeats its password (issue 14, L7)', () => {
+describe('a refused connection string never repeats its password', () => {
   it.each([
     'esdb://admin:s3cretPW',
     'esdb://admin:s3cretPW@node1:abc?tls=false',

@@ -118,14 +118,14 @@ describe('EventStoreDB adapter specifics', () => {
   });
 });
 
-describe('EventStoreDB adapter specifics of issue 13, against the real server', () => {
+describe('EventStoreDB adapter faults, against the real server', () => {
   let connectionString: string | undefined;
   let skipReason: string | undefined;
   beforeAll(async () => {
     const esdb = await resolveEsdb();
     if (esdb.kind === 'skipped') {
       skipReason = esdb.reason;
-      printSkip('EventStoreDB adapter specifics of issue 13', esdb.reason);
+      printSkip('EventStoreDB adapter faults', esdb.reason);
       return;
     }
     connectionString = esdb.connectionString;

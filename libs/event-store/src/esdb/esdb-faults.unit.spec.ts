@@ -1,5 +1,5 @@
 /**
- * The defects of issue 13, each reproduced through the wire-level fault harness: the real client and real gRPC
+ * The adapter's known defects, each reproduced through the wire-level fault harness: the real client and real gRPC
  * against a server that injects the fault. Each test failed on the adapter as it was before its fix.
  */
 import { EventStoreDBClient } from '@eventstore/db-client';
