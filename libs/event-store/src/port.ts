@@ -5,6 +5,7 @@
  * Positions are global, strictly increasing across all streams, and opaque: a bigint so that EventStoreDB's
  * {commit, prepare} pair fits without loss. Serialise them as decimal strings at the edges.
  */
+import type { MessagePort } from 'node:worker_threads';
 
 /** Metadata carried by every event (docs/design.md, Events). */
 export interface EventMetadata {
@@ -65,6 +66,15 @@ export interface SubscribeOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What the embedded store offers beside the port: its file, read directly by the views and the audit export (as
+ * stored text, never parsed into objects), and word from its writer thread after each commit of this process.
+ */
+export interface EmbeddedLog {
+  readonly file: string;
+  commitNotifications(): Promise<MessagePort>;
+}
+
 export interface EventStore {
   /**
    * Appends atomically: all the events or none. Throws WrongExpectedRevisionError (StreamDeletedError when the
@@ -100,6 +110,8 @@ export interface EventStore {
    * thread): resolves with the reason when it does, never once close() is called.
    */
   failed?(): Promise<EventStoreUnavailableError>;
+  /** The embedded log's own access, for an adapter that has one (SQLite); callers ask for it instead of the class. */
+  embeddedLog?(): EmbeddedLog;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@ import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject,
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { SqliteEventStore, type EventStore } from '#event-store';
+import type { EmbeddedLog, EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
 import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
@@ -14,7 +14,7 @@ import { AuditQuery, Problem, type Static } from '../http/schemas.js';
 import { Input, InvalidInputError } from '../http/validation.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
 import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
 import { SqliteLogPages } from './sqlite-log-pages.js';
@@ -47,6 +47,7 @@ export class AuditController {
     private readonly auditors: Auditors,
     private readonly exports: AuditExports,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EMBEDDED_LOG) private readonly embedded: EmbeddedLog | null,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -79,7 +80,7 @@ export class AuditController {
       filter.contactEventsOnly = true;
     }
     // The embedded log is read as stored text (flat memory on a large export); another store through the port.
-    const pages = this.store instanceof SqliteEventStore ? new SqliteLogPages(this.store.file, this.config.storeTimeoutMs) : undefined;
+    const pages = this.embedded ? new SqliteLogPages(this.embedded.file, this.config.storeTimeoutMs) : undefined;
     const log: LogPages = pages ?? pagesOf(this.store);
     try {
       // Read before answering: a store that cannot be reached is still a 503 with a body.

@@ -2,9 +2,9 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
-import { eventStoreProvider } from './event-store.provider.js';
+import { embeddedLogProvider, eventStoreProvider } from './event-store.provider.js';
 import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS } from './tokens.js';
+import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER, SECRETS } from './tokens.js';
 
 /**
  * What every feature shares: the configuration (validated before Nest starts, so a wrong value exits 78 with its
@@ -22,8 +22,9 @@ export class CoreModule {
         { provide: SECRETS, useValue: options.secrets },
         { provide: LOGGER, useValue: options.logger },
         eventStoreProvider,
+        embeddedLogProvider,
       ],
-      exports: [APP_CONFIG, SECRETS, LOGGER, EVENT_STORE],
+      exports: [APP_CONFIG, SECRETS, LOGGER, EVENT_STORE, EMBEDDED_LOG],
     };
   }
 }

@@ -5,12 +5,12 @@
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EventStoreAccessDeniedError, SqliteEventStore, type EventStore } from '#event-store';
+import { EventStoreAccessDeniedError, SqliteEventStore, type EmbeddedLog, type EventStore } from '#event-store';
 import { InvalidConnectionStringError, maskConnectionStrings } from '#event-store';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER } from './tokens.js';
+import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from './tokens.js';
 
 export async function openEventStore(config: AppConfig, logger: AppLogger): Promise<EventStore> {
   if (config.eventStore === 'esdb') {
@@ -52,4 +52,11 @@ export const eventStoreProvider: Provider = {
   provide: EVENT_STORE,
   inject: [APP_CONFIG, LOGGER],
   useFactory: (config: AppConfig, logger: AppLogger) => openEventStore(config, logger),
+};
+
+/** Provided beside the store: what callers that read the embedded log directly ask for, instead of its class. */
+export const embeddedLogProvider: Provider = {
+  provide: EMBEDDED_LOG,
+  inject: [EVENT_STORE],
+  useFactory: (store: EventStore): EmbeddedLog | null => store.embeddedLog?.() ?? null,
 };

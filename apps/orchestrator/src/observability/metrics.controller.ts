@@ -3,10 +3,9 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { StoreFailures } from '../http/openapi.js';
 import { Gauge } from 'prom-client';
-import type { EventStore } from '#event-store';
+import type { EmbeddedLog, EventStore } from '#event-store';
 import { FanoutService } from '../fanout/fanout.service.js';
-import type { AppConfig } from '../config/configuration.js';
-import { APP_CONFIG, EVENT_STORE } from '../infrastructure/tokens.js';
+import { EMBEDDED_LOG, EVENT_STORE } from '../infrastructure/tokens.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { Metrics } from '../metrics/metrics.js';
 
@@ -20,7 +19,7 @@ export class MetricsController {
     views: ViewsService,
     fanout: FanoutService,
     @Inject(EVENT_STORE) store: EventStore,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(EMBEDDED_LOG) embedded: EmbeddedLog | null,
   ) {
     const registers = [metrics.registry];
     // Read at each scrape: the head and every checkpoint at one moment.
@@ -44,7 +43,7 @@ export class MetricsController {
       },
     });
     // Positions count events only in the embedded store; an EventStoreDB position is a log offset pair.
-    if (config.eventStore === 'sqlite') {
+    if (embedded) {
       new Gauge({
         name: 'contact_orchestrator_subscription_lag',
         help: 'Events between the log head and the subscription checkpoint (embedded SQLite store only).',

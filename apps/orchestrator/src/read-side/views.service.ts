@@ -9,11 +9,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { contactStreamId } from '#contacts';
-import { SqliteEventStore, type EventStore } from '#event-store';
+import type { EmbeddedLog, EventStore } from '#event-store';
 import { ViewsHost, viewsFileIn, type ContactView, type OnlineRebuildState, type ViewsSource } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { contactViewAt, type PointInTime } from './point-in-time.js';
 
 /** What a request reads from the views (see `ViewsService.current`). */
@@ -28,12 +28,12 @@ export class ViewsService {
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(EMBEDDED_LOG) private readonly embedded: EmbeddedLog | null,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) logger: AppLogger,
   ) {
     mkdirSync(config.dataDir, { recursive: true });
-    const source: ViewsSource =
-      store instanceof SqliteEventStore ? { kind: 'sqlite', file: store.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
+    const source: ViewsSource = embedded ? { kind: 'sqlite', file: embedded.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
     this.host = new ViewsHost({
       viewsFile: viewsFileIn(config.dataDir),
       source,
@@ -44,7 +44,7 @@ export class ViewsService {
 
   async start(): Promise<void> {
     // This process's commits wake the views worker straight from the writer thread; other processes' are polled.
-    const commits = this.store instanceof SqliteEventStore ? await this.store.commitNotifications() : undefined;
+    const commits = this.embedded ? await this.embedded.commitNotifications() : undefined;
     await this.host.start(commits);
   }
 

@@ -10,6 +10,7 @@ import {
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type AppendResult,
+  type EmbeddedLog,
   type EventStore,
   type EventToAppend,
   type ExpectedRevision,
@@ -96,6 +97,10 @@ export class SqliteEventStore implements EventStore {
    * in another thread (the views) so that waking it costs this event loop nothing. Other processes' commits are
    * seen by polling.
    */
+  embeddedLog(): EmbeddedLog {
+    return this;
+  }
+
   async commitNotifications(): Promise<MessagePort> {
     await this.ready;
     const { port1, port2 } = new MessageChannel();
