@@ -57,6 +57,9 @@ const UNTRUSTED_CERTIFICATE = new Set([
 
 type Link = { name?: string; code?: string; type?: string; message?: string };
 
+/** OpenSSL alerts a broker sends when it does not take the client's certificate (Node: ERR_SSL_<reason>). */
+const CLIENT_CERTIFICATE_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)$/;
+
 /** The error and its causes (kafkajs wraps a connection error in retries: `cause`, `originalError`). */
 function chainOf(error: unknown): Link[] {
   const chain: Link[] = [];
@@ -70,7 +73,8 @@ function chainOf(error: unknown): Link[] {
 
 /**
  * When Kafka refused the security settings, says which, in the terms of the configuration: the SASL credentials,
- * the broker's certificate not trusted by KAFKA_SSL_CA_FILE (or the system CAs), or an ACL refusing the principal.
+ * the broker's certificate not trusted by KAFKA_SSL_CA_FILE (or the system CAs), the client certificate (or its
+ * absence) refused by the broker, or an ACL refusing the principal.
  * undefined for any other failure. The password is never part of it; kafkajs's own message ends it.
  */
 export function kafkaSecurityFailure(error: unknown, config: Pick<AppConfig, 'kafkaBrokers' | 'kafkaSecurity'>): string | undefined {
@@ -87,6 +91,13 @@ export function kafkaSecurityFailure(error: unknown, config: Pick<AppConfig, 'ka
   if (certificate) {
     const trust = tls?.caFile !== undefined ? `the CA of KAFKA_SSL_CA_FILE=${tls.caFile}` : "Node's default CAs (KAFKA_SSL_CA_FILE is not set)";
     return `Kafka at ${brokers}: the broker's TLS certificate is not trusted by ${trust} (${certificate.code}): ${detail}`;
+  }
+  const alert = chain.find((e) => e.code !== undefined && CLIENT_CERTIFICATE_REFUSED.test(e.code));
+  if (alert) {
+    const given = tls?.client
+      ? `the client certificate of KAFKA_SSL_CERT_FILE=${tls.client.certFile} (is it issued by a CA the broker trusts, for client authentication?)`
+      : 'no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set, and the broker requires one';
+    return `Kafka at ${brokers} refused the TLS handshake (${alert.code}): ${given}: ${detail}`;
   }
   const refused = chain.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));
   if (refused) return `Kafka at ${brokers} does not allow ${principal} this (${refused.type}; the ACLs it needs: docs/kafka.md): ${detail}`;

@@ -59,6 +59,12 @@ describe('explainKafkaFailure: which setting the broker refused', () => {
     expect(explainKafkaFailure(error, config({ tls: {} }))).toContain("not trusted by Node's default CAs (KAFKA_SSL_CA_FILE is not set)");
   });
 
+  it.each(['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'])('the broker refusing the client certificate (%s), or its absence', (code) => {
+    const error = retried(make(KafkaJSConnectionError, 'Connection error: ...:SSL alert number 42', { broker: 'k1:9093', code }));
+    expect(explainKafkaFailure(error, config(full))).toContain(`refused the TLS handshake (${code}): the client certificate of KAFKA_SSL_CERT_FILE=/etc/kafka/client.pem`);
+    expect(explainKafkaFailure(error, config({ tls: {} }))).toContain(`refused the TLS handshake (${code}): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set`);
+  });
+
   it('an ACL refusal names the principal and where the ACLs are', () => {
     const error = make(KafkaJSProtocolError, { message: 'Not authorized to access topics: [Topic authorization failed]', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
     expect(kafkaSecurityFailure(error, config(full))).toMatch(/does not allow KAFKA_SASL_USERNAME=orchestrator this \(TOPIC_AUTHORIZATION_FAILED; the ACLs it needs: docs\/kafka.md\)/);
