@@ -28,11 +28,13 @@ const intoApps = {
   message: 'A lib never imports an app.',
 };
 // bench/ and scripts/ use the libs through their aliases, and may reach into the service only for these modules
-// (tools of the service: its configuration loader, the pieces the memory-bounds and audit-export tools measure or
-// reuse, the benchmarks' validation schemas, the demo's bootstrap). Another one is a decision: add it here.
+// (tools of the service: its configuration loader and the Kafka client configuration it gives (fanout:republish
+// connects as the service does), the pieces the memory-bounds and audit-export tools measure or reuse, the
+// benchmarks' validation schemas, the demo's bootstrap). Another one is a decision: add it here.
 const appModulesForTools = [
   'apps/orchestrator/src/bootstrap.js',
   'apps/orchestrator/src/config/configuration.js',
+  'apps/orchestrator/src/kafka/kafka-client-config.js',
   'apps/orchestrator/src/audit/audit-events.js',
   'apps/orchestrator/src/audit/sqlite-log-pages.js',
   'apps/orchestrator/src/read-side/point-in-time.js',

@@ -11,6 +11,7 @@ import kafkajs from 'kafkajs';
 import { SqliteLogReader } from '#event-store';
 import { republishOutcomes, type ReadPage } from '#fanout';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { kafkaClientConfig, kafkaSecurityFailure } from '../apps/orchestrator/src/kafka/kafka-client-config.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -54,14 +55,15 @@ async function openLog(): Promise<{ read: ReadPage; close: () => Promise<void> }
 
 const { read, close } = await openLog();
 try {
-  const kafka = new Kafka({ clientId: 'contact-orchestrator-republish', brokers: config.kafkaBrokers, logLevel: logLevel.ERROR });
+  // The service's brokers, TLS and SASL (KAFKA_SSL*, KAFKA_SASL*), as every client of the service.
+  const kafka = new Kafka(kafkaClientConfig(config, 'contact-orchestrator-republish', { logLevel: logLevel.ERROR }));
   const result = await republishOutcomes(kafka, read, { from, to, topic, transactionalId: `${config.forwarderId}.republish` }, (p) => {
     if (process.stderr.isTTY) process.stderr.write(`\rfanout:republish position ${p.position}/${to}, ${p.outcomes} outcomes`);
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
   process.stdout.write(`republished ${result.outcomes} outcomes of positions ${from}..${to} to ${topic} in ${result.transactions} transaction(s)\n`);
 } catch (error) {
-  process.stderr.write(`fanout:republish: ${(error as Error).message}\n`);
+  process.stderr.write(`fanout:republish: ${kafkaSecurityFailure(error, config) ?? (error as Error).message}\n`);
   process.exitCode = 1;
 } finally {
   await close();

@@ -2,6 +2,8 @@
 // Real single-node Apache Kafka (KRaft, broker+controller in one JVM) for dev and CI without Docker.
 // Jars come from Maven Central via scripts/kafka/pom.xml into .kafka/lib (gitignored).
 // Commands: up | down | status | stop-keep-data | start-keep-data   (see usage() below)
+// Imported, it gives startBroker(): a broker of the caller's own, with a SASL_SSL listener (TLS, SCRAM and PLAIN
+// users, ACLs optional) next to the plaintext one; tests use it (test/kafka-tls.int.spec.ts). Types: kafka.d.mts.
 // Node built-ins only: this runs before/without TypeScript and must not depend on node_modules
 // (kafkajs is used for the readiness check only when it is installed).
 import { spawn, spawnSync } from 'node:child_process';
@@ -83,6 +85,17 @@ async function kafkajsReady(port) {
 
 const answering = async (port) => (await apiVersions(port)) && (await kafkajsReady(port));
 
+// A TCP connection is accepted (the SASL_SSL listener: its TLS and SASL are the caller's to check).
+function listening(port, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    const done = (ok) => { sock.destroy(); resolve(ok); };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => done(true));
+  });
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -128,7 +141,9 @@ function clusterId() {
   for (;;) { const id = randomBytes(16).toString('base64url'); if (!id.startsWith('-')) return id; }
 }
 
-function writeConfig(dataDir, port, cport) {
+// `secure` (startBroker): a SASL_SSL listener on secure.port besides PLAINTEXT, which stays for the controller,
+// the broker itself and readiness checks; see saslSslProperties.
+function writeConfig(dataDir, port, cport, secure) {
   const props = {
     'process.roles': 'broker,controller', 'node.id': 1,
     // Static quorum (voters list) works the same on 3.9 and 4.x and needs no --standalone at format.
@@ -137,6 +152,7 @@ function writeConfig(dataDir, port, cport) {
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
     'inter.broker.listener.name': 'PLAINTEXT', 'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    ...(secure ? saslSslProperties(dataDir, port, cport, secure) : {}),
     'log.dirs': path.join(dataDir, 'kraft-logs'),
     'num.partitions': 1, 'default.replication.factor': 1, 'min.insync.replicas': 1,
     // Single node: every internal topic must live with RF 1, and few partitions start faster.
@@ -159,12 +175,67 @@ function writeConfig(dataDir, port, cport) {
   return file;
 }
 
+// Names and passwords go into server.properties and StorageTool arguments unquoted: keep them to safe characters.
+const SAFE = /^[A-Za-z0-9._-]+$/;
+function checkSafe(what, value) {
+  if (typeof value !== 'string' || !SAFE.test(value)) throw new Error(`${what} must be 1 or more of [A-Za-z0-9._-], got ${JSON.stringify(value)}`);
+  return value;
+}
+
+// The SASL_SSL listener: TLS with the given PEM certificate chain and key (Kafka 4 reads a PEM keystore file:
+// key and chain in one file), client certificates checked against `truststore` when given (`clientAuth`), SASL
+// PLAIN (users in the listener's JAAS) and SCRAM-SHA-256/512 (users created at format, see formatStorage).
+// `superUsers` turns on the KRaft authorizer: every other principal needs ACLs. User:ANONYMOUS (the PLAINTEXT and
+// CONTROLLER listeners: the broker itself, and the caller's set-up client) is always a super user then.
+function saslSslProperties(dataDir, port, cport, secure) {
+  const keystore = path.join(dataDir, 'keystore.pem');
+  fs.writeFileSync(keystore, `${fs.readFileSync(secure.key, 'utf8').trim()}\n${fs.readFileSync(secure.certificateChain, 'utf8').trim()}\n`, { mode: 0o600 });
+  const plain = Object.entries(secure.plain ?? {}).map(([name, password]) => `user_${checkSafe('PLAIN user', name)}="${checkSafe(`password of ${name}`, password)}"`);
+  const props = {
+    'listeners': `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_SSL://127.0.0.1:${secure.port}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${secure.port}`,
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL',
+    'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
+    'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${plain.join(' ')};`,
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
+    'listener.name.sasl_ssl.ssl.keystore.location': keystore,
+    'listener.name.sasl_ssl.ssl.client.auth': secure.clientAuth ?? 'none',
+  };
+  if (secure.truststore) {
+    props['listener.name.sasl_ssl.ssl.truststore.type'] = 'PEM';
+    props['listener.name.sasl_ssl.ssl.truststore.location'] = secure.truststore;
+  }
+  if (secure.superUsers) {
+    props['authorizer.class.name'] = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
+    props['super.users'] = ['User:ANONYMOUS', ...secure.superUsers.map((u) => `User:${checkSafe('super user', u)}`)].join(';');
+  }
+  return props;
+}
+
+// Formats the KRaft storage (a new cluster id); `scram` users ([{mechanism, name, password}]) are created now, in
+// the first metadata records: SCRAM credentials live in the cluster metadata, not in a file.
+function formatStorage(dataDir, config, scram = []) {
+  const users = scram.flatMap(({ mechanism, name, password }) => {
+    if (mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512') throw new Error(`SCRAM mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got ${mechanism}`);
+    return ['--add-scram', `${mechanism}=[name=${checkSafe('SCRAM user', name)},password=${checkSafe(`password of ${name}`, password)}]`];
+  });
+  // Bounded: a JVM that hangs here must not hang `up` or a test.
+  const fmt = java(['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, '--ignore-formatted', ...users], { timeout: 120_000 });
+  const logFile = path.join(dataDir, 'broker.log');
+  fs.writeFileSync(logFile, `${fmt.stdout ?? ''}${fmt.stderr ?? ''}`);
+  if (fmt.status !== 0) throw new Error(`storage format failed${fmt.error ? ` (${fmt.error.message})` : ''}:\n${tail(logFile)}`);
+  return logFile;
+}
+
 function tail(file, lines = 40) {
   try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
 }
 
 // Starts the JVM detached (own session, stdio to the log file) so it outlives `node kafka.mjs up`.
-async function launch(s) {
+// `save` records the started broker before it answers (so that a failed start can still be stopped).
+async function launch(s, save = writeState) {
   const out = fs.openSync(s.logFile, 'a');
   const child = spawn('java', ['-Xms256m', '-Xmx512m', '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${path.join(s.dataDir, 'log4j2.properties')}`,
@@ -174,11 +245,11 @@ async function launch(s) {
   child.unref();
   const { stoppedAt: _, ...rest } = s;
   const started = { ...rest, pid: child.pid, startedAt: new Date().toISOString() };
-  writeState(started);
+  save(started);
   const t0 = Date.now();
   while (Date.now() - t0 < START_TIMEOUT_MS) {
     if (!isOurBroker(started)) throw new Error(`broker process exited during startup; log ${s.logFile}:\n${tail(s.logFile)}`);
-    if (await answering(s.port)) { log(`broker ready on 127.0.0.1:${s.port} in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`); return started; }
+    if ((await answering(s.port)) && (!s.securePort || (await listening(s.securePort)))) { log(`broker ready on 127.0.0.1:${s.port} in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`); return started; }
     await sleep(500);
   }
   throw new Error(`broker did not answer on 127.0.0.1:${s.port} within ${START_TIMEOUT_MS / 1000} s; log ${s.logFile}:\n${tail(s.logFile)}`);
@@ -210,11 +281,9 @@ async function up() {
     const port = Number(process.env.KAFKA_PORT) || (await freePort());
     const controllerPort = Number(process.env.KAFKA_CONTROLLER_PORT) || (await freePort());
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
-    const logFile = path.join(dataDir, 'broker.log');
-    const config = writeConfig(dataDir, port, controllerPort);
-    const fmt = java(['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, '--ignore-formatted']);
-    fs.writeFileSync(logFile, `${fmt.stdout ?? ''}${fmt.stderr ?? ''}`);
-    if (fmt.status !== 0) { const t = tail(logFile); removeDataDir(dataDir); throw new Error(`storage format failed:\n${t}`); }
+    let logFile;
+    try { logFile = formatStorage(dataDir, writeConfig(dataDir, port, controllerPort)); }
+    catch (e) { removeDataDir(dataDir); throw e; }
     try { return await launch({ version: KAFKA_VERSION, port, controllerPort, dataDir, logFile }); }
     catch (e) { await stopProcess(readState()); throw e; } // keep dataDir+state: `down` cleans, log stays readable
   });
@@ -265,6 +334,50 @@ async function status() {
   return 3; // LSB "not running", so scripts can branch on it
 }
 
+/**
+ * A broker of the caller's own (not the one `up` shares: no state file, its own ports and temp data dir), with a
+ * SASL_SSL listener when `saslSsl` is given (see saslSslProperties). Resolves once both listeners answer, to
+ * { brokers: ['127.0.0.1:PLAINTEXT'], secureBrokers: ['127.0.0.1:SASL_SSL'], dataDir, logFile, pid, stop() }.
+ * stop() ends the JVM and deletes the data dir; the exit of the calling process does both too, should it forget.
+ */
+export async function startBroker({ saslSsl } = {}) {
+  if (!fs.existsSync(MARKER)) await withLock(async () => ensureJars());
+  const port = await freePort();
+  const controllerPort = await freePort();
+  const securePort = saslSsl ? await freePort() : undefined;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
+  let started;
+  const stopNow = () => {
+    if (started && isOurBroker(started)) { try { process.kill(started.pid, 'SIGKILL'); } catch { /* exited meanwhile */ } }
+    removeDataDir(dataDir);
+  };
+  process.once('exit', stopNow);
+  try {
+    const config = writeConfig(dataDir, port, controllerPort, saslSsl && { ...saslSsl, port: securePort });
+    const logFile = formatStorage(dataDir, config, saslSsl?.scram);
+    await launch({ version: KAFKA_VERSION, port, controllerPort, securePort, dataDir, logFile }, (s) => (started = s));
+  } catch (e) {
+    if (started) await stopProcess(started);
+    process.off('exit', stopNow);
+    const logged = tail(path.join(dataDir, 'broker.log'));
+    removeDataDir(dataDir);
+    throw new Error(`${e.message}${e.message.includes('\n') ? '' : `\n${logged}`}`);
+  }
+  let stopping;
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    secureBrokers: securePort ? [`127.0.0.1:${securePort}`] : [],
+    dataDir,
+    logFile: started.logFile,
+    pid: started.pid,
+    stop: () => (stopping ??= (async () => {
+      await stopProcess(started);
+      process.off('exit', stopNow);
+      removeDataDir(dataDir);
+    })()),
+  };
+}
+
 function usage() {
   console.error(`usage: node scripts/kafka/kafka.mjs <up|down|status|stop-keep-data|start-keep-data>
   up               fetch jars if needed, start (or reuse) a broker, print KAFKA_BROKERS=127.0.0.1:PORT
@@ -276,11 +389,14 @@ env: KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_START_TIMEOUT_MS (default 90000)`)
   return 2;
 }
 
-const commands = { up, down, status, 'stop-keep-data': stopKeepData, 'start-keep-data': startKeepData };
-const cmd = commands[process.argv[2]];
-try {
-  process.exitCode = cmd ? ((await cmd()) ?? 0) : usage();
-} catch (e) {
-  log(`error: ${e.message}`);
-  process.exitCode = 1;
+// The command line only when run as a script, not when imported for startBroker().
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const commands = { up, down, status, 'stop-keep-data': stopKeepData, 'start-keep-data': startKeepData };
+  const cmd = commands[process.argv[2]];
+  try {
+    process.exitCode = cmd ? ((await cmd()) ?? 0) : usage();
+  } catch (e) {
+    log(`error: ${e.message}`);
+    process.exitCode = 1;
+  }
 }

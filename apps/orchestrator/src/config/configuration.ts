@@ -1,14 +1,15 @@
 /**
  * Configuration from the environment (docs/design.md, Configuration): one zod schema of the variables, checked once at start; a wrong
  * value stops the service (exit 78) with a message naming the variable. Nest reads the result through @nestjs/config
- * (see config.module.ts). Reads only the object it is given (and, for ESDB_CONNECTION_STRING, the certificate files
- * the string names).
+ * (see config.module.ts). Reads only the object it is given, and the files the Kafka security variables name (the
+ * CA, client certificate and key, SASL password: kafka-security.ts); a file that cannot be used is a wrong value too.
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 import { KID_PATTERN } from '#security';
 import { platformTokenProblem, signingKeyProblem } from './secret-strength.js';
+import { KAFKA_SASL_MECHANISMS, KafkaSecurityProblem, readKafkaSecurity, type KafkaSecurity } from './kafka-security.js';
 
 /** One key of the SecurityUser signing ring; the first of the list signs. */
 export type SigningKeyEntry = { kid: string; secret: string };
@@ -22,6 +23,8 @@ export type AppConfig = {
   eventStore: 'sqlite' | 'esdb';
   esdbConnectionString?: string;
   kafkaBrokers?: string[];
+  /** TLS and SASL of every Kafka client (KAFKA_SSL*, KAFKA_SASL*), the files already read; `{}`: plaintext, anonymous. */
+  kafkaSecurity: KafkaSecurity;
   topics: { outcomes: string; commands: string; commandResults: string; deadLetter: string; checkpoints: string };
   /** Transactional id and checkpoint key of the outcome forwarder: one per deployment on a cluster. */
   forwarderId: string;
@@ -98,6 +101,17 @@ const topic = (fallback?: string) =>
 const brokers = text.refine((v) => v === undefined || v.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())), {
   error: (issue) => `must be a comma-separated list of host:port, got ${JSON.stringify(issue.input)}`,
 });
+/** A path; its file is read after the schema passed (readKafkaSecurity), so that a bad one is named with its path. */
+const path = text;
+/** Never read: a password in the environment is visible to every process of the user, and in `ps e`. */
+const refused = (instead: string) =>
+  text.refine((v) => v === undefined, { error: () => `is not read: put the password in a file only the service can read, and name that file in ${instead}` });
+const saslMechanism = text.transform((raw, ctx) => {
+  const v = raw?.toLowerCase();
+  if (v === undefined || (KAFKA_SASL_MECHANISMS as readonly string[]).includes(v)) return v as (typeof KAFKA_SASL_MECHANISMS)[number] | undefined;
+  ctx.addIssue({ code: 'custom', message: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(raw)}` });
+  return z.NEVER;
+});
 const esdbConnectionString = text.superRefine((v, ctx) => {
   if (v === undefined) return;
   // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
@@ -159,6 +173,14 @@ export const environmentSchema = z
     KAFKA_TOPIC_DEAD_LETTER: topic('contact.commands.dlq'),
     KAFKA_TOPIC_CHECKPOINTS: topic('contact.outcomes.checkpoints'),
     KAFKA_FORWARDER_ID: topic(),
+    KAFKA_SSL: oneOf(['true', 'false'] as const, 'false'),
+    KAFKA_SSL_CA_FILE: path,
+    KAFKA_SSL_CERT_FILE: path,
+    KAFKA_SSL_KEY_FILE: path,
+    KAFKA_SASL_MECHANISM: saslMechanism,
+    KAFKA_SASL_USERNAME: text,
+    KAFKA_SASL_PASSWORD_FILE: path,
+    KAFKA_SASL_PASSWORD: refused('KAFKA_SASL_PASSWORD_FILE'),
     PLATFORM_TOKEN: platformToken,
     SECURITY_USER_SIGNING_KEY: signingKey,
     SECURITY_USER_SIGNING_KEYS: signingKeys,
@@ -187,6 +209,7 @@ export const environmentSchema = z
     if (env.SECURITY_USER_SIGNING_KEY !== undefined && env.SECURITY_USER_SIGNING_KEYS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEYS'], message: `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)` });
     }
+    kafkaSecurityRules(env, (variable, message) => ctx.addIssue({ code: 'custom', path: [variable], message }));
     if (env.EVENT_STORE !== 'esdb') return;
     if (env.ESDB_CONNECTION_STRING === undefined) ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
     // Outside embedded mode secrets come from the operator, never from a generated file.
@@ -196,6 +219,48 @@ export const environmentSchema = z
     }
   });
 
+type Environment = z.infer<typeof environmentSchema>;
+
+/** How the Kafka security variables go together; `problem` names the variable to blame. */
+function kafkaSecurityRules(env: Environment, problem: (variable: string, message: string) => void): void {
+  if (env.KAFKA_SSL !== 'true') {
+    // A CA or certificate given while TLS is off would be ignored: the connection would be plaintext unknowingly.
+    const given = (['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const).find((name) => env[name] !== undefined);
+    if (given) problem(given, 'is set but KAFKA_SSL is not true: set KAFKA_SSL=true to connect to Kafka with TLS');
+  } else if ((env.KAFKA_SSL_CERT_FILE === undefined) !== (env.KAFKA_SSL_KEY_FILE === undefined)) {
+    const [missing, given] = env.KAFKA_SSL_CERT_FILE === undefined ? ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] : ['KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE'];
+    problem(missing, `is required when ${given} is set: a client certificate needs both, or neither`);
+  }
+  if (env.KAFKA_SASL_MECHANISM === undefined) {
+    const given = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD_FILE'] as const).find((name) => env[name] !== undefined);
+    if (given) problem('KAFKA_SASL_MECHANISM', `is required when ${given} is set: one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
+    return;
+  }
+  if (env.KAFKA_SASL_MECHANISM === 'plain' && env.KAFKA_SSL !== 'true') {
+    problem('KAFKA_SASL_MECHANISM', 'plain sends the password as it is: it needs KAFKA_SSL=true (or use scram-sha-256 / scram-sha-512)');
+  }
+  if (env.KAFKA_SASL_USERNAME === undefined) problem('KAFKA_SASL_USERNAME', 'is required when KAFKA_SASL_MECHANISM is set');
+  if (env.KAFKA_SASL_PASSWORD_FILE === undefined) problem('KAFKA_SASL_PASSWORD_FILE', 'is required when KAFKA_SASL_MECHANISM is set: the path of a file holding the password');
+}
+
+/** The files of the Kafka security variables, read once (a bad one: ConfigurationError naming it and its path). */
+function kafkaSecurityOf(e: Environment): KafkaSecurity {
+  try {
+    return readKafkaSecurity({
+      ssl: e.KAFKA_SSL === 'true',
+      ...(e.KAFKA_SSL_CA_FILE !== undefined ? { caFile: e.KAFKA_SSL_CA_FILE } : {}),
+      ...(e.KAFKA_SSL_CERT_FILE !== undefined ? { certFile: e.KAFKA_SSL_CERT_FILE } : {}),
+      ...(e.KAFKA_SSL_KEY_FILE !== undefined ? { keyFile: e.KAFKA_SSL_KEY_FILE } : {}),
+      ...(e.KAFKA_SASL_MECHANISM !== undefined
+        ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, passwordFile: e.KAFKA_SASL_PASSWORD_FILE! } }
+        : {}),
+    });
+  } catch (error) {
+    if (error instanceof KafkaSecurityProblem) throw new ConfigurationError(error.variable, error.message);
+    throw error;
+  }
+}
+
 export function loadConfiguration(env: Record<string, string | undefined>): AppConfig {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
@@ -203,6 +268,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     throw new ConfigurationError(String(issue.path[0]), issue.message);
   }
   const e = parsed.data;
+  const kafkaSecurity = kafkaSecurityOf(e);
   const outcomes = e.KAFKA_TOPIC_OUTCOMES!;
   return {
     port: e.PORT,
@@ -211,6 +277,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     eventStore: e.EVENT_STORE,
     ...(e.ESDB_CONNECTION_STRING !== undefined ? { esdbConnectionString: e.ESDB_CONNECTION_STRING } : {}),
     ...(e.KAFKA_BROKERS !== undefined ? { kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
+    kafkaSecurity,
     topics: {
       outcomes,
       commands: e.KAFKA_TOPIC_COMMANDS!,

@@ -1,5 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { printSkip } from '#harness/skip';
+import { issue, makeCa, opensslMissing, type Pem } from '#harness/tls';
 import { ConfigurationError, loadConfiguration } from './configuration.js';
 import { EXAMPLE_SECRETS } from './secret-strength.js';
 
@@ -7,7 +13,8 @@ const TOKEN = randomBytes(24).toString('base64url');
 const KEY = randomBytes(32).toString('base64url');
 const OLD_KEY = randomBytes(32).toString('base64url');
 
-const expectRejected = (env: Record<string, string>, variable: string): void => {
+/** The error refusing `env`, checked to name `variable`. */
+const rejectionOf = (env: Record<string, string>, variable: string): ConfigurationError => {
   let error: unknown;
   try {
     loadConfiguration(env);
@@ -17,7 +24,9 @@ const expectRejected = (env: Record<string, string>, variable: string): void => 
   expect(error).toBeInstanceOf(ConfigurationError);
   expect((error as ConfigurationError).variable).toBe(variable);
   expect((error as Error).message).toContain(variable);
+  return error as ConfigurationError;
 };
+const expectRejected = (env: Record<string, string>, variable: string): void => void rejectionOf(env, variable);
 
 describe('configuration (docs/design.md, Configuration)', () => {
   it('defaults to the embedded store on port 3000, ./data, no Kafka', () => {
@@ -149,6 +158,119 @@ describe('configuration (docs/design.md, Configuration)', () => {
 
     it('is enough for EVENT_STORE=esdb', () => {
       expect(loadConfiguration({ ...esdb('esdb://x:2113'), SECURITY_USER_SIGNING_KEY: '', SECURITY_USER_SIGNING_KEYS: `k1:${KEY}` }).securityUserSigningKeys).toHaveLength(1);
+    });
+  });
+});
+
+describe('Kafka TLS and SASL (KAFKA_SSL*, KAFKA_SASL*)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'co-kafka-config-'));
+  const file = (name: string, content: string, mode = 0o600): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content, { mode });
+    return path;
+  };
+  const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
+  const passwordFile = file('password', `${PASSWORD}\n`);
+  const missing = join(dir, 'no-such-file');
+  const notPem = file('not-pem', 'hello\n');
+  const scram = { KAFKA_BROKERS: 'k1:9093', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD_FILE: passwordFile };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('without any of them: plaintext, no authentication, as before', () => {
+    expect(loadConfiguration({ KAFKA_BROKERS: 'k1:9092' }).kafkaSecurity).toEqual({});
+    expect(loadConfiguration({ KAFKA_BROKERS: 'k1:9092', KAFKA_SSL: 'false' }).kafkaSecurity).toEqual({});
+  });
+
+  it('KAFKA_SSL=true alone: TLS with the system CAs', () => {
+    expect(loadConfiguration({ KAFKA_BROKERS: 'k1:9093', KAFKA_SSL: 'true' }).kafkaSecurity).toEqual({ tls: {} });
+  });
+
+  it('reads the SASL password from its file (less the final line break), and never shows it', () => {
+    const sasl = loadConfiguration(scram).kafkaSecurity.sasl!;
+    expect(sasl).toMatchObject({ mechanism: 'scram-sha-512', username: 'svc', passwordFile });
+    expect(sasl.password.reveal()).toBe(PASSWORD);
+    const config = loadConfiguration({ ...scram, KAFKA_SSL: 'true' });
+    expect(JSON.stringify(config)).not.toContain(PASSWORD);
+    expect(inspect(config, { depth: 10 })).not.toContain(PASSWORD);
+    expect(String(sasl.password)).toBe('[redacted]');
+  });
+
+  it.each(['PLAIN', 'Scram-SHA-256', 'scram-sha-512'])('takes the mechanism %s in any case', (mechanism) => {
+    expect(loadConfiguration({ ...scram, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism }).kafkaSecurity.sasl!.mechanism).toBe(mechanism.toLowerCase());
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['KAFKA_SSL=yes', { KAFKA_SSL: 'yes' }, 'KAFKA_SSL'],
+    ['a CA file while TLS is off', { KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE'],
+    ['a client certificate while TLS is off', { KAFKA_SSL: 'false', KAFKA_SSL_CERT_FILE: notPem, KAFKA_SSL_KEY_FILE: notPem }, 'KAFKA_SSL_CERT_FILE'],
+    ['a certificate without its key', { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: notPem }, 'KAFKA_SSL_KEY_FILE'],
+    ['a key without its certificate', { KAFKA_SSL: 'true', KAFKA_SSL_KEY_FILE: notPem }, 'KAFKA_SSL_CERT_FILE'],
+    ['a CA file that does not exist', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: missing }, 'KAFKA_SSL_CA_FILE'],
+    ['a CA file that is a folder', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: dir }, 'KAFKA_SSL_CA_FILE'],
+    ['a CA file without a certificate', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE'],
+    ['an unknown mechanism', { ...scram, KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM'],
+    ['plain without TLS (the password would cross the network as it is)', { ...scram, KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_MECHANISM'],
+    ['a username without a mechanism', { KAFKA_SASL_USERNAME: 'svc' }, 'KAFKA_SASL_MECHANISM'],
+    ['a password file without a mechanism', { KAFKA_SASL_PASSWORD_FILE: passwordFile }, 'KAFKA_SASL_MECHANISM'],
+    ['a mechanism without a username', { ...scram, KAFKA_SASL_USERNAME: '' }, 'KAFKA_SASL_USERNAME'],
+    ['a mechanism without a password file', { ...scram, KAFKA_SASL_PASSWORD_FILE: ' ' }, 'KAFKA_SASL_PASSWORD_FILE'],
+    ['a password file that does not exist', { ...scram, KAFKA_SASL_PASSWORD_FILE: missing }, 'KAFKA_SASL_PASSWORD_FILE'],
+    ['an empty password file', { ...scram, KAFKA_SASL_PASSWORD_FILE: file('empty', '\n') }, 'KAFKA_SASL_PASSWORD_FILE'],
+    ['a password file of two lines', { ...scram, KAFKA_SASL_PASSWORD_FILE: file('two-lines', 'a\nb\n') }, 'KAFKA_SASL_PASSWORD_FILE'],
+  ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));
+
+  it('names the path of a file it cannot use, and why', () => {
+    expect(rejectionOf({ ...scram, KAFKA_SASL_PASSWORD_FILE: missing }, 'KAFKA_SASL_PASSWORD_FILE').message).toBe(
+      `Invalid configuration: KAFKA_SASL_PASSWORD_FILE ${JSON.stringify(missing)} does not exist (ENOENT)`,
+    );
+    expect(rejectionOf({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE').message).toContain(JSON.stringify(notPem));
+  });
+
+  it.skipIf(process.getuid?.() === 0)('names an unreadable password file (not as missing)', () => {
+    const locked = file('locked', PASSWORD, 0o000);
+    chmodSync(locked, 0o000);
+    expect(rejectionOf({ ...scram, KAFKA_SASL_PASSWORD_FILE: locked }, 'KAFKA_SASL_PASSWORD_FILE').message).toContain("cannot be read by the service's user (EACCES)");
+  });
+
+  it('refuses the password given in the environment, without echoing it', () => {
+    const error = rejectionOf({ ...scram, KAFKA_SASL_PASSWORD: PASSWORD }, 'KAFKA_SASL_PASSWORD');
+    expect(error.message).toContain('KAFKA_SASL_PASSWORD_FILE');
+    expect(error.message).not.toContain(PASSWORD);
+  });
+
+  describe('certificate files', () => {
+    const reason = opensslMissing();
+    let ca: Pem;
+    let client: Pem;
+    let other: Pem;
+    beforeAll(() => {
+      if (reason) return printSkip('Kafka TLS configuration: certificate files', reason);
+      const certs = join(dir, 'certs');
+      mkdirSync(certs);
+      ca = makeCa(certs, 'ca');
+      client = issue(ca, certs, 'client', 'client');
+      other = issue(ca, certs, 'other', 'client');
+    });
+
+    it.skipIf(reason !== undefined)('reads the CA, the client certificate and its key; the key is never shown', () => {
+      const config = loadConfiguration({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: ca.certFile, KAFKA_SSL_CERT_FILE: client.certFile, KAFKA_SSL_KEY_FILE: client.keyFile });
+      const tls = config.kafkaSecurity.tls!;
+      expect(tls).toMatchObject({ ca: ca.cert, caFile: ca.certFile, client: { cert: client.cert, certFile: client.certFile, keyFile: client.keyFile } });
+      expect(tls.client!.key.reveal()).toBe(client.key);
+      const keyBody = client.key.split('\n')[1]!;
+      expect(JSON.stringify(config)).not.toContain(keyBody);
+      expect(inspect(config, { depth: 10 })).not.toContain(keyBody);
+    });
+
+    it.skipIf(reason !== undefined)('refuses a key that is not the certificate\'s, or not a key, naming KAFKA_SSL_KEY_FILE', () => {
+      const env = { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.certFile };
+      expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: other.keyFile }, 'KAFKA_SSL_KEY_FILE').message).toContain('is not the key of the certificate');
+      expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: client.certFile }, 'KAFKA_SSL_KEY_FILE').message).toContain('holds no PEM private key');
+      expectRejected({ ...env, KAFKA_SSL_KEY_FILE: missing }, 'KAFKA_SSL_KEY_FILE');
+    });
+
+    it.skipIf(reason !== undefined)('refuses a client certificate file without a certificate, naming KAFKA_SSL_CERT_FILE', () => {
+      expectRejected({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.keyFile, KAFKA_SSL_KEY_FILE: client.keyFile }, 'KAFKA_SSL_CERT_FILE');
     });
   });
 });

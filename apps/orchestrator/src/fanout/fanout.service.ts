@@ -12,6 +12,7 @@ import type { AppLogger } from '../infrastructure/logger.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { KAFKA_CLIENT_ID } from '../kafka/kafka-commands.js';
 import { pinoLogCreator } from '../kafka/kafka-support.js';
+import { kafkaClientConfig } from '../kafka/kafka-client-config.js';
 
 @Injectable()
 export class FanoutService {
@@ -25,7 +26,7 @@ export class FanoutService {
     if (!config.kafkaBrokers) return;
     this.forwarder = new OutcomeForwarder({
       store,
-      kafka: { clientId: `${KAFKA_CLIENT_ID}-forwarder`, brokers: config.kafkaBrokers, logCreator: pinoLogCreator(logger) },
+      kafka: kafkaClientConfig(config, `${KAFKA_CLIENT_ID}-forwarder`, { logCreator: pinoLogCreator(logger) }),
       logger: logger.child({ component: 'outcome-forwarder' }),
       topic: config.topics.outcomes,
       checkpointTopic: config.topics.checkpoints,

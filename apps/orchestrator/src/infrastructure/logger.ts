@@ -26,6 +26,11 @@ export const REDACTED_PATHS = [
   '*.connectionString',
   'esdbConnectionString',
   '*.esdbConnectionString',
+  // A kafkajs configuration's SASL password (`{sasl: {password}}`) and a bare password field, one or two levels down.
+  'password',
+  '*.password',
+  'sasl.password',
+  '*.sasl.password',
 ];
 
 /** A connection string's password in any message (an error quoting the address it tried) is masked too. */

@@ -19,4 +19,11 @@ describe('the logger never writes a connection string password', () => {
     logger.info({ connectionString: 'esdb://node1:2113', config: { esdbConnectionString: 'esdb://a:b@c' } }, 'opened');
     expect(JSON.parse(lines[0]!)).toMatchObject({ connectionString: '[redacted]', config: { esdbConnectionString: '[redacted]' } });
   });
+
+  it('redacts passwords, a kafkajs sasl block\'s too', () => {
+    const { lines, logger } = capture();
+    logger.info({ password: 'Pw1', kafka: { password: 'Pw2', sasl: { mechanism: 'plain', username: 'svc', password: 'Pw3' } }, sasl: { password: 'Pw4' } }, 'connecting');
+    expect(lines.join('')).not.toMatch(/Pw[1-4]/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ password: '[redacted]', kafka: { password: '[redacted]', sasl: { username: 'svc', password: '[redacted]' } }, sasl: { password: '[redacted]' } });
+  });
 });

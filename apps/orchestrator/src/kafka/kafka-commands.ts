@@ -16,13 +16,13 @@ import type { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { KafkaParser, ServerKafka, type KafkaContext, type KafkaOptions } from '@nestjs/microservices';
 import kafkajs from 'kafkajs';
-import { errorMessage } from '#runtime';
 import type { EndContactCommand, EndContactResult } from '../contacts/end-contact.command.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { CommandConsumer, type Publish } from './command-consumer.js';
 import type { IncomingRecord, RecordHeaders } from './command-message.js';
 import { KafkaCommandsStatus, ensureTopics, pinoLogCreator } from './kafka-support.js';
+import { explainKafkaFailure, kafkaClientConfig } from './kafka-client-config.js';
 
 const { Kafka, Partitioners } = kafkajs;
 
@@ -44,6 +44,7 @@ export class KafkaCommandsServer extends ServerKafka {
     readonly commandsTopic: string,
     private readonly commands: CommandConsumer,
     readonly consumerStatus: KafkaCommandsStatus,
+    private readonly explain: (error: unknown) => string,
   ) {
     super(options);
     this.parser = new RawKafkaParser();
@@ -55,8 +56,7 @@ export class KafkaCommandsServer extends ServerKafka {
     await super.listen((err?: unknown, ...rest: unknown[]) => {
       if (err === undefined || err === null) return callback(err, ...rest);
       this.consumerStatus.set('crashed', err);
-      const brokers = Array.isArray(this.brokers) ? this.brokers.join(',') : 'the configured brokers';
-      const message = `EndContact commands consumer could not start on KAFKA_BROKERS=${brokers} (topic ${this.commandsTopic}): ${errorMessage(err)}`;
+      const message = `EndContact commands consumer could not start (topic ${this.commandsTopic}): ${this.explain(err)}`;
       return callback(new Error(message, { cause: err }), ...rest);
     });
   }
@@ -119,11 +119,12 @@ export async function connectKafkaCommands(
 ): Promise<KafkaCommandsServer> {
   const brokers = config.kafkaBrokers;
   if (!brokers || brokers.length === 0) throw new Error('connectKafkaCommands needs config.kafkaBrokers (KAFKA_BROKERS)');
+  const explain = (error: unknown): string => explainKafkaFailure(error, config);
   const { commands, commandResults, deadLetter } = config.topics;
   const log = logger.child({ component: 'kafka-commands' });
   const logCreator = pinoLogCreator(logger);
   if (options.createTopics !== false) {
-    await ensureTopics(new Kafka({ clientId: `${KAFKA_CLIENT_ID}-admin`, brokers, logCreator }), [commands, commandResults, deadLetter], log);
+    await ensureTopics(new Kafka(kafkaClientConfig(config, `${KAFKA_CLIENT_ID}-admin`, { logCreator })), [commands, commandResults, deadLetter], log, explain);
   } else log.info('Kafka topic creation disabled: the topics must exist');
 
   const status = statusOf(app);
@@ -133,7 +134,7 @@ export async function connectKafkaCommands(
   const groupId = options.groupId ?? `${KAFKA_CLIENT_ID}:${commands}`;
   const serverOptions = {
     postfixId: '',
-    client: { clientId: KAFKA_CLIENT_ID, brokers, logCreator },
+    client: kafkaClientConfig(config, KAFKA_CLIENT_ID, { logCreator }),
     consumer: { groupId },
     // A new group starts at the beginning: a command sent before the first start is still answered (answers are
     // idempotent on commandId, so re-reading is harmless; skipping would lose answers).
@@ -141,9 +142,11 @@ export async function connectKafkaCommands(
     run: { autoCommit: true },
     producer: { createPartitioner: Partitioners.DefaultPartitioner },
   } as unknown as ServerOptions;
-  const server = new KafkaCommandsServer(serverOptions, commands, consumer, status);
+  const server = new KafkaCommandsServer(serverOptions, commands, consumer, status, explain);
   app.connectMicroservice({ strategy: server });
-  log.info({ brokers, groupId, topics: { commands, commandResults, deadLetter } }, 'EndContact commands consumer connected to the app');
+  const { tls, sasl } = config.kafkaSecurity;
+  const security = { tls: tls !== undefined, ...(sasl ? { sasl: sasl.mechanism, username: sasl.username } : {}) };
+  log.info({ brokers, groupId, topics: { commands, commandResults, deadLetter }, security }, 'EndContact commands consumer connected to the app');
   return server;
 }
 

@@ -32,15 +32,21 @@ export type TopicCreation = Record<string, 'created' | 'exists' | 'not-allowed' 
  * fine; not allowed (ACLs) or any other refusal is logged and start goes on — the consumer then reports clearly if
  * a topic it needs is really missing. Brokers that cannot be reached at all are an error.
  */
-export async function ensureTopics(kafka: Kafka, topics: string[], logger: AppLogger): Promise<TopicCreation> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: string[],
+  logger: AppLogger,
+  explain: (error: unknown) => string = (error) => `Kafka is not reachable at KAFKA_BROKERS: ${errorMessage(error)}`,
+): Promise<TopicCreation> {
   const outcome: TopicCreation = {};
   const admin = kafka.admin();
   try {
     await admin.connect();
   } catch (error) {
-    // Not a permission question: the brokers cannot be reached, and the consumer would not start either.
+    // Not a permission question: the brokers cannot be reached (or refuse the TLS or SASL settings), and the
+    // consumer would not start either. `explain` says which, in the terms of the configuration.
     await admin.disconnect().catch(() => undefined);
-    throw new StartupError(`Kafka is not reachable at KAFKA_BROKERS: ${(error as Error).message}`, { cause: error });
+    throw new StartupError(explain(error), { cause: error });
   }
   try {
     for (const topic of topics) {
