@@ -1,5 +1,5 @@
 // Use it in your own tests: contact-orchestrator and Kafka in containers, an end over HTTP, its outcome on Kafka.
-// (This file is the README's example, run as is by the project's CI.)
+// (This file is the example of docs/testing.md, run as is by the project's CI.)
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {

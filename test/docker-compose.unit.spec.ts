@@ -1,7 +1,7 @@
 /**
  * docker-compose.yml checked without Docker: the compose-spec JSON schema, services, loopback-only ports,
  * health checks, the Kafka release the tests run, an orchestrator environment that passes the service's own
- * configuration validation, host ports that variables move, the embedded profile (no EventStoreDB), and a README that
+ * configuration validation, host ports that variables move, the embedded profile (no EventStoreDB), and an operations page that
  * says what the file runs. (The Dockerfile: dockerfile.unit.spec.ts; the file run for real: compose.int.spec.ts.)
  */
 import { randomBytes } from 'node:crypto';
@@ -295,11 +295,11 @@ describe('docker-compose.yml against the compose specification', () => {
   });
 });
 
-describe('README: Running with EventStoreDB and Kafka', () => {
+describe('docs/operations.md: Running with EventStoreDB and Kafka', () => {
   const document = loadCompose() as Mapping;
   const services = mapping(document.services, 'services');
-  const readme = readFileSync(root('README.md'), 'utf8');
-  const section = /^## Running with EventStoreDB and Kafka\n([\s\S]*?)(?=^## )/m.exec(readme)?.[1] ?? '';
+  const operations = readFileSync(root('docs/operations.md'), 'utf8');
+  const section = /^## Running with EventStoreDB and Kafka\n([\s\S]*?)(?=^## )/m.exec(operations)?.[1] ?? '';
   const published = (name: string, target: string): string =>
     publishedPorts(mapping(services[name], name)).find((p) => p.target === target)?.published ?? 'unpublished';
 

@@ -145,7 +145,7 @@ describe('the OpenAPI document', () => {
     }
     const end = doc.paths['/v1/contacts/{contactId}/end']!['post']!;
     expect(end.security).toEqual([{ securityUser: [] }]);
-    // 408, 413, 415 and 429 are the HTTP limits' answers (README "Security"), in the end command's own body.
+    // 408, 413, 415 and 429 are the HTTP limits' answers (docs/security.md), in the end command's own body.
     expect(Object.keys(end.responses).sort()).toEqual(['200', '400', '401', '403', '404', '408', '409', '413', '415', '429', '503']);
     expect((end.responses['429'] as { headers?: object }).headers).toHaveProperty('Retry-After');
     expect(Object.keys(doc.paths['/health']!['get']!.responses)).not.toContain('429');

@@ -1,5 +1,5 @@
 /**
- * What one client can hold or ask of the service (README "Security"): each finding of the review
+ * What one client can hold or ask of the service (docs/security.md): each finding of the review
  * reproduced over real sockets against the running service, with the limits made small so that the test is short.
  */
 import Database from 'better-sqlite3';

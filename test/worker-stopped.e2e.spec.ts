@@ -1,6 +1,6 @@
 /**
- * A worker thread of the service that stops without being asked to (docs/decisions.md, Storage; README,
- * Operations): /health answers 503 naming it, commands that need it answer 503, the rebuild is not left `swapping`,
+ * A worker thread of the service that stops without being asked to (docs/decisions.md, Storage; docs/operations.md,
+ * A worker thread dies): /health answers 503 naming it, commands that need it answer 503, the rebuild is not left `swapping`,
  * graceful shutdown still completes at once, and the process then exits 70 so that its supervisor restarts it.
  *
  * In-process, the real app (startService) on the real SQLite store, with the thread terminated from outside its

@@ -51,7 +51,7 @@ export async function dockerEngine(): Promise<{ ok: true; version: string } | { 
   }
 }
 
-/** The tag compose, the README example and integrators use for the image built from this repository. */
+/** The tag compose, the docs' testcontainers example and integrators use for the image built from this repository. */
 export const ORCHESTRATOR_IMAGE_TAG = 'contact-orchestrator:local';
 
 /** The run's own tag of the same image: another checkout building `:local` meanwhile cannot swap it under a suite. */
@@ -85,7 +85,7 @@ export async function untagRunImage(): Promise<void> {
 
 /**
  * Removes every container, network and volume labelled with this run (or, with no id, every run's), and the
- * testcontainers containers made since `since` (an integrator's code, as the README example, adds no label of ours);
+ * testcontainers containers made since `since` (an integrator's code, as the docs' testcontainers example, adds no label of ours);
  * says what it removed.
  */
 export async function sweep(id?: string, since?: number): Promise<string[]> {

@@ -16,7 +16,7 @@ export async function setup(): Promise<void> {
   // where nothing listens: every HTTP wait then times out (docs/containers.md).
   if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix:')) process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
   process.env.CO_TEST_RUN ??= `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
-  // The image every container suite (and the README's example) runs, built once before any of them.
+  // The image every container suite (and the docs' testcontainers example) runs, built once before any of them.
   if ((await dockerEngine()).ok) await orchestratorImage();
 }
 

@@ -43,7 +43,7 @@ export type AppConfig = {
   storeTimeoutMs: number;
   /** Bytes of keyed bulk-end answers kept for retries (their JSON); past it the oldest is forgotten. */
   endBatchRememberedBytes: number;
-  /** What one client can hold or ask of the HTTP server (README "Security"). */
+  /** What one client can hold or ask of the HTTP server (docs/security.md). */
   http: HttpLimits;
 };
 
@@ -158,7 +158,7 @@ const signingKeys = text.transform((raw, ctx): SigningKeyEntry[] | undefined => 
   return entries;
 });
 
-/** The environment the service reads, one entry per variable (docs/design.md, Configuration, README). */
+/** The environment the service reads, one entry per variable (docs/design.md, Configuration; docs/operations.md lists them). */
 export const environmentSchema = z
   .object({
     PORT: integer(3000, 0, 65535),

@@ -58,7 +58,7 @@ type Operation = { operationId?: string; requestBody?: unknown; responses?: Reco
 const UNLIMITED = new Set(['/health', '/metrics']);
 
 /**
- * The answers of the HTTP limits (http/limits.ts, README "Security") on the operations they apply to, with the body
+ * The answers of the HTTP limits (http/limits.ts, docs/security.md) on the operations they apply to, with the body
  * that operation's refusals have (the end command keeps its `{contactId, branch, error}`).
  */
 function addLimitAnswers(path: string, operation: Operation): void {
