@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EndContactRejected } from '#contacts';
 import { EsdbEventStore } from '#event-store/esdb';
 import { FakeEsdb } from '#event-store/testing';
@@ -162,8 +162,7 @@ describe('RefusalRecorder budgets, on SQLite', () => {
   it('writes suppressed counts within a flush period, without waiting for the window to end or for close()', async () => {
     const recorder = open({ flushMs: 50 });
     for (let i = 0; i < 6; i++) await recorder.record(anonymous('6001'), metadataFor(randomUUID()), '192.0.2.77');
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5);
+    await vi.waitFor(async () => expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5), { timeout: 5_000, interval: 20 });
     await recorder.close();
     expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5);
   });
