@@ -2,6 +2,7 @@
  * The service's one logger: pino, pretty on a terminal and JSON lines otherwise. Libraries take it as their `Log`
  * (#runtime); Nest's own messages go through it by nestjs-pino, the request log by a Fastify hook.
  */
+import { createRequire } from 'node:module';
 import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { maskConnectionStrings } from '#event-store';
@@ -36,6 +37,16 @@ export const REDACTED_PATHS = [
 /** A connection string's password in any message (an error quoting the address it tried) is masked too. */
 const withoutPasswords = (line: string): string => (line.includes('://') ? maskConnectionStrings(line) : line);
 
+/** pino-pretty is a development dependency: a production install (the image) has none, and logs JSON even on a terminal. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The logger: pretty on a terminal, else JSON lines to `destination` (by default the non-blocking stdout below). */
 export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY), destination?: DestinationStream): AppLogger {
   const options = {
@@ -45,7 +56,7 @@ export function createLogger(level: string, terminal = Boolean(process.stdout.is
     hooks: { streamWrite: withoutPasswords },
   };
   if (destination) return pino(options, destination);
-  if (terminal) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+  if (terminal && prettyAvailable()) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
   return pino(options, logDestination);
 }
 
