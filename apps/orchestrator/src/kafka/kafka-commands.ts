@@ -91,8 +91,15 @@ export class KafkaCommandsServer extends ServerKafka {
     });
     consumer.on(REBALANCING, () => status.set('rebalancing'));
     consumer.on(CRASH, (event) => {
-      status.set(event.payload.restart ? 'restarting' : 'crashed', event.payload.error);
-      this.logger.error(`EndContact commands consumer crashed (${event.payload.restart ? 'restarting' : 'not restarting'}): ${event.payload.error?.message}`);
+      const { restart, error } = event.payload;
+      status.set(restart ? 'restarting' : 'crashed', error);
+      // A retriable broker answer (a fresh broker's coordinator still loading, a leader moving) is the broker's
+      // weather, not a fault of this service: kafkajs restarts the consumer, and the line says so without alarm.
+      if (restart && (error as { retriable?: boolean } | undefined)?.retriable === true) {
+        this.logger.warn(`EndContact commands consumer restarting after a retriable broker error: ${error?.message}`);
+        return;
+      }
+      this.logger.error(`EndContact commands consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error?.message}`);
     });
     consumer.on(STOP, () => status.set('stopped'));
   }
