@@ -186,6 +186,36 @@ describe('L4: rate limits and event streams', () => {
     }
   });
 
+  it('the Studio action counts against the agent its body names, not the address every script shares; TRUST_PROXY says whose X-Forwarded-For counts', async () => {
+    const limit = 10;
+    const behindProxy = await startServiceProcess({ env: { RATE_LIMIT_PER_MINUTE: String(limit), TRUST_PROXY: '127.0.0.1' } });
+    const direct = await startServiceProcess({ env: { RATE_LIMIT_PER_MINUTE: String(limit) } });
+    try {
+      for (const service of [behindProxy, direct]) {
+        const api = new OrchestratorClient(service.url, service.platformToken);
+        const unit = await api.seedBusinessUnit('bu-proxy');
+        const from = (address: string) => ({ token: null, headers: { 'x-forwarded-for': address } });
+        // One anonymous client spends the budget of its address.
+        for (let i = 0; i < limit; i++) await api.request('GET', '/v1/contacts?limit=1', from('198.51.100.1'));
+        expect((await api.request('GET', '/v1/contacts?limit=1', from('198.51.100.1'))).status).toBe(429);
+        // A script with a valid SecurityUser in the body still gets its answer (the agent has its own budget).
+        const action = await api.request<{ branch: string }>('POST', '/v1/actions/end-a-contact', {
+          token: null,
+          headers: { 'x-forwarded-for': '198.51.100.1' },
+          body: { SecurityUser: '{SecurityUser}', ContactID: '123456', variables: { SecurityUser: unit.ender } },
+        });
+        expect(`${action.status} ${action.body.branch}`).toBe('200 OnInvalidContactID');
+        // Another client behind the trusted proxy has its own budget; without TRUST_PROXY the header is not believed.
+        const other = await api.request('GET', '/v1/contacts?limit=1', from('198.51.100.2'));
+        expect(other.status, service === behindProxy ? 'behind the trusted proxy' : 'no proxy trusted').toBe(service === behindProxy ? 401 : 429);
+      }
+    } finally {
+      await Promise.all([behindProxy.stop(), direct.stop()]);
+      removeDataDir(behindProxy.dataDir);
+      removeDataDir(direct.dataDir);
+    }
+  });
+
   it(`a credential holds ${STREAMS} event streams at most: the next gets 429 until one closes`, async () => {
     const streams: AbortController[] = [];
     const openStream = async () => {

@@ -81,7 +81,8 @@ export async function startService(env: Record<string, string | undefined> = pro
     // IDs in paths may be up to 128 characters (IDENTIFIER); longer ones get a 400 naming the field, not a 414.
     new FastifyAdapter({
       ...serverOptions(config.http),
-      trustProxy: false,
+      // Only the proxies TRUST_PROXY names may say who the client is (X-Forwarded-For); by default none.
+      trustProxy: config.http.trustProxy.length > 0 ? config.http.trustProxy : false,
       // No Nest middleware here: without middie no request pays for running an empty middleware chain.
       skipMiddie: true,
       routerOptions: { maxParamLength: 4096 },

@@ -5,6 +5,7 @@
  * CA, client certificate and key, SASL password: kafka-security.ts); a file that cannot be used is a wrong value too.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 import { KID_PATTERN } from '#security';
@@ -66,6 +67,8 @@ export type HttpLimits = {
   maxJsonDepth: number;
   /** Requests per minute per credential (platform token, agent) and per client address; 0 turns limiting off. */
   rateLimitPerMinute: number;
+  /** Proxies (addresses, CIDR blocks) whose X-Forwarded-For gives the client's address; empty: none is believed. */
+  trustProxy: string[];
   /** Event streams open at once per credential. */
   streamsPerCredential: number;
 };
@@ -81,6 +84,15 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 // An empty or blank variable counts as unset.
 const text = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined), z.string().optional());
+/** Addresses or CIDR blocks (`10.0.0.0/8`, `fd00::/8`) of the proxies whose X-Forwarded-For is believed. */
+const PROXY = /^(?:[0-9.]+|[0-9a-fA-F:.]+)(?:\/\d{1,3})?$/;
+const trustedProxies = text.pipe(
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? [] : v.split(',').map((p) => p.trim()).filter(Boolean)))
+    .refine((list) => list.every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0), 'must be a comma-separated list of IP addresses or CIDR blocks (e.g. 10.0.0.0/8,127.0.0.1)'),
+);
 const integer = (fallback: number, min: number, max: number) =>
   text.transform((raw, ctx) => {
     if (raw === undefined) return fallback;
@@ -200,6 +212,7 @@ export const environmentSchema = z
     HTTP_LARGE_BODY_LIMIT_BYTES: integer(65_536, 1_024, 16 * 1024 * 1024),
     HTTP_MAX_JSON_DEPTH: integer(8, 2, 256),
     RATE_LIMIT_PER_MINUTE: integer(6_000, 0, 100_000_000),
+    TRUST_PROXY: trustedProxies,
     SSE_STREAMS_PER_CREDENTIAL: integer(4, 1, 10_000),
   })
   .superRefine((env, ctx) => {
@@ -306,6 +319,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       largeBodyLimitBytes: e.HTTP_LARGE_BODY_LIMIT_BYTES,
       maxJsonDepth: e.HTTP_MAX_JSON_DEPTH,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      trustProxy: e.TRUST_PROXY,
       streamsPerCredential: e.SSE_STREAMS_PER_CREDENTIAL,
     },
   };

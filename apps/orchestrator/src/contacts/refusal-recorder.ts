@@ -10,7 +10,6 @@
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { isIPv6 } from 'node:net';
 import { rejectionStreamId, type EndContactRejected, type EndContactRejectionsSuppressed, type RejectionReason } from '#contacts';
 import {
   StreamDeletedError,
@@ -19,6 +18,7 @@ import {
   type EventStore,
 } from '#event-store';
 import type { AppConfig } from '../config/configuration.js';
+import { budgetAddress } from '../http/client-address.js';
 import { eventIdFor, newEventId } from '../infrastructure/event-ids.js';
 import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import type { AppLogger } from '../infrastructure/logger.js';
@@ -175,22 +175,6 @@ export class RefusalRecorder {
   }
 }
 
-/**
- * The address a budget belongs to: an IPv6 client by its /64 (one host or LAN is given a whole /64 and can rotate
- * through it), an IPv4-mapped one as IPv4, anything else (IPv4, `kafka:<topic>`) as it is.
- */
-export function budgetAddress(clientAddress: string): string {
-  const address = clientAddress.toLowerCase().replace(/%.*$/, '');
-  if (!isIPv6(address)) return clientAddress;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
-  if (mapped) return mapped[1]!;
-  const [head = '', tail] = address.split('::');
-  const groupsOf = (part: string): string[] => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
-  const first = groupsOf(head);
-  const last = tail === undefined ? [] : groupsOf(tail);
-  const groups = [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
-}
 
 /** A malformed contact ID of any length is recorded as its first MAX_RECORDED_CONTACT_ID characters. */
 function truncated(event: EndContactRejected): EndContactRejected {

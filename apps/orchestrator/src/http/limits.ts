@@ -5,6 +5,8 @@
  * (@fastify/rate-limit, 429 with Retry-After), and security headers (helmet, see security-headers.ts).
  */
 import rateLimit from '@fastify/rate-limit';
+import { DEFAULT_SECURITY_USER_VARIABLE, resolveInput } from '#contacts';
+import { budgetAddress } from './client-address.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpLimits } from '../config/configuration.js';
@@ -104,19 +106,40 @@ export type RateLimitKey = (request: FastifyRequest, token: string | undefined) 
 
 const limitedBy = new WeakMap<FastifyRequest, 'credential' | 'client address'>();
 
-/** Rate limit (unless 0) and security headers; registered before the routes. */
+/** The Studio action carries its SecurityUser in the body (a literal, or a `{variable}` of the script's variables). */
+const STUDIO_ACTION_ROUTE = '/v1/actions/end-a-contact';
+
+/** The credential a request presents: its bearer token, or the Studio action's SecurityUser. */
+export function presentedCredential(route: string | undefined, bearer: string | undefined, body: unknown): string | undefined {
+  if (bearer !== undefined || route !== STUDIO_ACTION_ROUTE || typeof body !== 'object' || body === null) return bearer;
+  const { SecurityUser, variables } = body as { SecurityUser?: unknown; variables?: unknown };
+  const vars = typeof variables === 'object' && variables !== null ? (variables as Record<string, string>) : {};
+  const input = typeof SecurityUser === 'string' ? SecurityUser : `{${DEFAULT_SECURITY_USER_VARIABLE}}`;
+  const resolved = resolveInput(input, vars);
+  return resolved.ok && typeof resolved.value === 'string' ? resolved.value : undefined;
+}
+
+/** The rate limit's key: the verified credential, else the client's address (IPv6 by its /64, client-address.ts). */
+export const rateLimitKey = (credential: string | undefined, clientAddress: string): string => credential ?? `address:${budgetAddress(clientAddress)}`;
+
+/**
+ * Rate limit (unless 0) and security headers; registered before the routes. The limit is counted once the body is
+ * parsed (preHandler), so that the Studio action counts against the agent its body names, not against an address
+ * every script behind one proxy shares.
+ */
 export async function registerLimitPlugins(app: NestFastifyApplication, limits: HttpLimits, credentialOf: RateLimitKey): Promise<void> {
   installSecurityHeaders(app.getHttpAdapter().getInstance());
   if (limits.rateLimitPerMinute === 0) return;
   await app.register(rateLimit, {
     global: true,
+    hook: 'preHandler',
     max: limits.rateLimitPerMinute,
     timeWindow: 60_000,
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     keyGenerator: async (request) => {
-      const credential = await credentialOf(request, bearerToken(request));
+      const credential = await credentialOf(request, presentedCredential(request.routeOptions.url, bearerToken(request), request.body));
       limitedBy.set(request, credential === undefined ? 'client address' : 'credential');
-      return credential ?? `address:${request.ip}`;
+      return rateLimitKey(credential, request.ip);
     },
     errorResponseBuilder: (request, context) => ({
       statusCode: 429,

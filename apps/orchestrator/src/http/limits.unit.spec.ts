@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfiguration } from '../config/configuration.js';
-import { nestsDeeperThan } from './limits.js';
+import { nestsDeeperThan, presentedCredential, rateLimitKey } from './limits.js';
 
 describe('nestsDeeperThan', () => {
   it.each([
@@ -35,6 +35,7 @@ describe('HTTP limits in the configuration', () => {
       largeBodyLimitBytes: 65_536,
       maxJsonDepth: 8,
       rateLimitPerMinute: 6_000,
+      trustProxy: [],
       streamsPerCredential: 4,
     });
   });
@@ -53,5 +54,34 @@ describe('HTTP limits in the configuration', () => {
   });
   it('RATE_LIMIT_PER_MINUTE=0 turns limiting off', () => {
     expect(loadConfiguration({ ...base, RATE_LIMIT_PER_MINUTE: '0' }).http.rateLimitPerMinute).toBe(0);
+  });
+});
+
+describe('the rate limit key', () => {
+  it('is the credential when one was verified, else the client address, IPv6 by its /64', () => {
+    expect(rateLimitKey('agent:ada', '2001:db8:1:2::9')).toBe('agent:ada');
+    expect(rateLimitKey(undefined, '192.0.2.7')).toBe('address:192.0.2.7');
+    expect(rateLimitKey(undefined, '::ffff:192.0.2.7')).toBe('address:192.0.2.7');
+    expect(rateLimitKey(undefined, '2001:db8:1:2::9')).toBe(rateLimitKey(undefined, '2001:db8:1:2:ffff:1:2:3'));
+    expect(rateLimitKey(undefined, '2001:db8:1:2::9')).not.toBe(rateLimitKey(undefined, '2001:db8:1:3::9'));
+  });
+
+  it('takes the Studio action\'s SecurityUser from its body, literal or {variable}; a bearer token first', () => {
+    const route = '/v1/actions/end-a-contact';
+    expect(presentedCredential(route, undefined, { SecurityUser: 'tok-1', ContactID: '1' })).toBe('tok-1');
+    expect(presentedCredential(route, undefined, { SecurityUser: '{su}', variables: { su: 'tok-2' } })).toBe('tok-2');
+    expect(presentedCredential(route, undefined, { variables: { SecurityUser: 'tok-3' } })).toBe('tok-3');
+    expect(presentedCredential(route, undefined, { SecurityUser: '{missing}' })).toBeUndefined();
+    expect(presentedCredential(route, 'bearer', { SecurityUser: 'tok-1' })).toBe('bearer');
+    expect(presentedCredential('/v1/contacts', undefined, { SecurityUser: 'tok-1' })).toBeUndefined();
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('is off by default, a list of addresses and CIDR blocks when set, and refuses anything else naming it', () => {
+    expect(loadConfiguration({}).http.trustProxy).toEqual([]);
+    expect(loadConfiguration({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+    expect(() => loadConfiguration({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY/);
+    expect(() => loadConfiguration({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
   });
 });
