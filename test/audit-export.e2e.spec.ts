@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
@@ -210,6 +210,44 @@ describe('back-pressure on a large log', () => {
     expect(received.bytes()).toBeGreaterThan(0);
     // Vitest's 10 s default was short on a loaded 2-core machine: the settle, the warm-up export and the window.
   }, 60_000);
+
+  it('exports that are not read hold their places: a third of one credential gets 429 with Retry-After until one closes', async () => {
+    /** An export whose client read its first chunk and then stopped: it holds its place until destroyed. */
+    const held = () =>
+      new Promise<{ status: number; retryAfter?: string; destroy: () => void }>((resolve, reject) => {
+        const req = httpRequest(new URL('/v1/audit/events', big.url), { headers: { authorization: `Bearer ${big.platformToken}` } }, (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            resolve({ status: res.statusCode ?? 0, retryAfter: String(res.headers['retry-after']), destroy: () => req.destroy() });
+            return;
+          }
+          res.once('data', () => {
+            res.pause();
+            resolve({ status: 200, destroy: () => req.destroy() });
+          });
+        });
+        req.on('error', () => undefined);
+        req.once('error', reject);
+        req.end();
+      });
+    const first = await held();
+    const second = await held();
+    try {
+      expect([first.status, second.status]).toEqual([200, 200]);
+      const third = await held();
+      expect(`${third.status} retry-after ${third.retryAfter}`).toBe('429 retry-after 30');
+      first.destroy();
+      // The closed export's place is free again once the service has seen the client go.
+      await vi.waitFor(async () => {
+        const again = await held();
+        again.destroy();
+        expect(again.status).toBe(200);
+      }, { timeout: 10_000, interval: 100 });
+    } finally {
+      first.destroy();
+      second.destroy();
+    }
+  });
 
   it('a client that reads gets the whole log, in order', async () => {
     const response = await fetch(`${big.url}/v1/audit/events`, { headers: { authorization: `Bearer ${big.platformToken}` } });

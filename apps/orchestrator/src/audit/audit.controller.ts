@@ -2,7 +2,7 @@
  * GET /v1/audit/events: the log as NDJSON (docs/design.md, Audit and replay). The next page is read only once the client took the previous
  * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
  */
-import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
+import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, HttpException, HttpStatus, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -26,19 +26,33 @@ const CHUNK_BYTES = 64 * 1024;
 /** Open exports, ended at shutdown so the HTTP server can close. */
 @Injectable()
 export class AuditExports implements BeforeApplicationShutdown {
-  private readonly open = new Set<ServerResponse>();
+  private readonly open = new Map<ServerResponse, string>();
 
-  add(response: ServerResponse): void {
-    this.open.add(response);
+  /**
+   * Counts an export against its credential and against all, or says which cap it would pass: each export holds a
+   * connection, a log reader and a scan of the log for as long as its client reads (or does not).
+   */
+  admit(credential: string, perCredential: number, atOnce: number): 'credential' | 'service' | undefined {
+    if (this.open.size >= atOnce) return 'service';
+    let mine = 0;
+    for (const holder of this.open.values()) if (holder === credential) mine++;
+    return mine >= perCredential ? 'credential' : undefined;
+  }
+
+  add(response: ServerResponse, credential: string): void {
+    this.open.set(response, credential);
     response.on('close', () => this.open.delete(response));
   }
 
   beforeApplicationShutdown(): void {
     // Cut, not ended: an export that did not reach its end must not look complete to the client.
-    for (const response of this.open) response.destroy();
+    for (const response of this.open.keys()) response.destroy();
     this.open.clear();
   }
 }
+
+/** Seconds a refused export is told to wait: exports are long, a client should not come back at once. */
+const EXPORT_RETRY_AFTER_SECONDS = 30;
 
 @ApiTags('audit')
 @Controller('v1/audit')
@@ -61,9 +75,26 @@ export class AuditController {
   @ApiResponse({ status: 400, description: 'A malformed parameter, named', schema: Problem })
   @ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem })
   @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit', schema: Problem })
+  @ApiResponse({ status: 429, description: 'AUDIT_EXPORTS_PER_CREDENTIAL exports of this credential, or AUDIT_EXPORTS_AT_ONCE in all, already run; Retry-After says when to try again', schema: Problem })
   @StoreFailures()
   async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() input: Static<typeof AuditQuery>): Promise<void> {
     const auditor = await this.auditors.require(request);
+    const credential = auditor.kind === 'platform' ? 'platform' : `agent:${auditor.agentId}`;
+    const { exportsPerCredential, exportsAtOnce } = this.config.http;
+    const refused = this.exports.admit(credential, exportsPerCredential, exportsAtOnce);
+    if (refused) {
+      void reply.header('retry-after', String(EXPORT_RETRY_AFTER_SECONDS));
+      throw new HttpException(
+        {
+          error: 'Too Many Requests',
+          message:
+            refused === 'credential'
+              ? `this credential already runs ${exportsPerCredential} audit exports (AUDIT_EXPORTS_PER_CREDENTIAL)`
+              : `the service already runs ${exportsAtOnce} audit exports (AUDIT_EXPORTS_AT_ONCE)`,
+        },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
     const filter: AuditFilter = {
       ...(input.from !== undefined ? { from: point(input.from, 'from') } : {}),
       ...(input.to !== undefined ? { to: point(input.to, 'to') } : {}),
@@ -88,7 +119,7 @@ export class AuditController {
       reply.hijack();
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store' });
-      this.exports.add(raw);
+      this.exports.add(raw, credential);
       await this.stream(raw, auditLines(log, filter, end), end, auditor.kind);
     } finally {
       pages?.close();

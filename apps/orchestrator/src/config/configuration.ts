@@ -71,6 +71,9 @@ export type HttpLimits = {
   trustProxy: string[];
   /** Event streams open at once per credential. */
   streamsPerCredential: number;
+  /** Audit exports running at once per credential, and in all (429 with Retry-After past either). */
+  exportsPerCredential: number;
+  exportsAtOnce: number;
 };
 
 export class ConfigurationError extends Error {
@@ -214,6 +217,8 @@ export const environmentSchema = z
     RATE_LIMIT_PER_MINUTE: integer(6_000, 0, 100_000_000),
     TRUST_PROXY: trustedProxies,
     SSE_STREAMS_PER_CREDENTIAL: integer(4, 1, 10_000),
+    AUDIT_EXPORTS_PER_CREDENTIAL: integer(2, 1, 1_000),
+    AUDIT_EXPORTS_AT_ONCE: integer(16, 1, 10_000),
   })
   .superRefine((env, ctx) => {
     if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS) {
@@ -321,6 +326,8 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
       trustProxy: e.TRUST_PROXY,
       streamsPerCredential: e.SSE_STREAMS_PER_CREDENTIAL,
+      exportsPerCredential: e.AUDIT_EXPORTS_PER_CREDENTIAL,
+      exportsAtOnce: e.AUDIT_EXPORTS_AT_ONCE,
     },
   };
 }

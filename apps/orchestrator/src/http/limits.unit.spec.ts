@@ -36,6 +36,8 @@ describe('HTTP limits in the configuration', () => {
       maxJsonDepth: 8,
       rateLimitPerMinute: 6_000,
       trustProxy: [],
+      exportsPerCredential: 2,
+      exportsAtOnce: 16,
       streamsPerCredential: 4,
     });
   });
