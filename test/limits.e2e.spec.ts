@@ -41,9 +41,9 @@ afterAll(async () => {
 });
 
 /** A raw socket to the service, with when it was closed by the other side. */
-function open(): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
+function open(to = port, localAddress?: string): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect({ port: to, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     let data = '';
     socket.on('data', (chunk) => (data += chunk.toString()));
     const closed = new Promise<number>((done) => socket.once('close', () => done(performance.now())));
@@ -112,6 +112,33 @@ describe('M1: slow clients', () => {
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map((h) => h.closed));
     await expect.poll(async () => (await client.request('GET', '/health', { token: null })).status, { timeout: 5_000 }).toBe(200);
+  });
+});
+
+describe('connections per client address', () => {
+  it('one address holding HTTP_MAX_CONNECTIONS_PER_ADDRESS idle sockets: its next is closed at once, another address is still answered', async () => {
+    const capped = await startServiceProcess({ env: { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '5', RATE_LIMIT_PER_MINUTE: '0' } });
+    const cappedPort = Number(new URL(capped.url).port);
+    try {
+      const held = await Promise.all(Array.from({ length: 5 }, () => open(cappedPort, '127.0.0.1')));
+      const extra = await open(cappedPort, '127.0.0.1');
+      await extra.closed;
+      expect(extra.received()).toBe('');
+      // 127.0.0.2 is another client on the loopback network: it has places of its own.
+      const other = await open(cappedPort, '127.0.0.2');
+      other.socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await other.closed;
+      expect(other.received()).toMatch(/^HTTP\/1\.1 200/);
+      for (const { socket } of held) socket.destroy();
+      await Promise.all(held.map((h) => h.closed));
+      const again = await open(cappedPort, '127.0.0.1');
+      again.socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      await again.closed;
+      expect(again.received()).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      await capped.stop();
+      removeDataDir(capped.dataDir);
+    }
   });
 });
 

@@ -2,6 +2,7 @@
  * Builds and starts the service: configuration validated first (a wrong value stops it with a message naming the
  * variable), embedded secrets, Fastify with the HTTP limits of http/limits.ts, OpenAPI at /docs, graceful shutdown.
  */
+import type { Socket } from 'node:net';
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { isMainThread } from 'node:worker_threads';
@@ -14,7 +15,8 @@ import { ConfigurationError, loadConfiguration, type AppConfig } from './config/
 import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.js';
 import { prepareDataDir, SERVICE_UMASK } from './config/data-dir.js';
 import { ErrorsFilter } from './http/errors.filter.js';
-import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions } from './http/limits.js';
+import { ConnectionsPerAddress } from './http/client-address.js';
+import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions, trustedProxy } from './http/limits.js';
 import { Credentials } from './directory/credentials.js';
 import { DirectoryService } from './directory/directory.service.js';
 import { RouteTable } from './http/route-table.js';
@@ -141,6 +143,12 @@ export async function startService(env: Record<string, string | undefined> = pro
     throw error;
   });
   app.getHttpServer().maxConnections = config.http.maxConnections;
+  const perAddress = new ConnectionsPerAddress(config.http.maxConnectionsPerAddress, trustedProxy(config.http.trustProxy));
+  app.getHttpServer().on('connection', (socket: Socket) => {
+    const { admitted, release } = perAddress.admit(socket.remoteAddress ?? '');
+    if (!admitted) socket.destroy();
+    else socket.once('close', release);
+  });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

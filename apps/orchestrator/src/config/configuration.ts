@@ -57,6 +57,8 @@ export type HttpLimits = {
   idleTimeoutMs: number;
   /** Sockets open at once; the next ones are refused by the server. */
   maxConnections: number;
+  /** Sockets open at once per client address (IPv6 by /64); proxies TRUST_PROXY names are exempt. */
+  maxConnectionsPerAddress: number;
   /** Requests one kept-alive socket may carry (0: no limit). */
   maxRequestsPerSocket: number;
   /** Body limit of every route but the two below (the end command, the directory, contact registration). */
@@ -210,6 +212,7 @@ export const environmentSchema = z
     HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
     HTTP_IDLE_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
     HTTP_MAX_CONNECTIONS: integer(1_000, 1, 1_000_000),
+    HTTP_MAX_CONNECTIONS_PER_ADDRESS: integer(256, 1, 1_000_000),
     HTTP_MAX_REQUESTS_PER_SOCKET: integer(10_000, 0, 100_000_000),
     HTTP_BODY_LIMIT_BYTES: integer(16_384, 1_024, 16 * 1024 * 1024),
     HTTP_LARGE_BODY_LIMIT_BYTES: integer(65_536, 1_024, 16 * 1024 * 1024),
@@ -319,6 +322,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.HTTP_MAX_CONNECTIONS_PER_ADDRESS,
       maxRequestsPerSocket: e.HTTP_MAX_REQUESTS_PER_SOCKET,
       bodyLimitBytes: e.HTTP_BODY_LIMIT_BYTES,
       largeBodyLimitBytes: e.HTTP_LARGE_BODY_LIMIT_BYTES,

@@ -21,3 +21,36 @@ export function budgetAddress(clientAddress: string): string {
   const groups = [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
   return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
+
+/**
+ * Sockets open at once per client address (by budgetAddress), beside the server's global cap: one client holding
+ * idle sockets cannot take every place. The proxies TRUST_PROXY names carry many clients and are exempt.
+ */
+export class ConnectionsPerAddress {
+  private readonly open = new Map<string, number>();
+
+  constructor(
+    private readonly perAddress: number,
+    private readonly exempt: (address: string) => boolean = () => false,
+  ) {}
+
+  /** Whether a new socket from `address` may stay; if so it is counted until `release`. */
+  admit(address: string): { admitted: boolean; release: () => void } {
+    if (this.exempt(address)) return { admitted: true, release: () => undefined };
+    const key = budgetAddress(address);
+    const count = this.open.get(key) ?? 0;
+    if (count >= this.perAddress) return { admitted: false, release: () => undefined };
+    this.open.set(key, count + 1);
+    let released = false;
+    return {
+      admitted: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        const left = (this.open.get(key) ?? 1) - 1;
+        if (left <= 0) this.open.delete(key);
+        else this.open.set(key, left);
+      },
+    };
+  }
+}

@@ -4,6 +4,7 @@
  * nested no deeper than HTTP_MAX_JSON_DEPTH, a rate limit per credential and per client address
  * (@fastify/rate-limit, 429 with Retry-After), and security headers (helmet, see security-headers.ts).
  */
+import { BlockList, isIPv6 } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import { DEFAULT_SECURITY_USER_VARIABLE, resolveInput } from '#contacts';
 import { budgetAddress } from './client-address.js';
@@ -147,4 +148,20 @@ export async function registerLimitPlugins(app: NestFastifyApplication, limits: 
       message: `more than ${context.max} requests a minute from this ${limitedBy.get(request) ?? 'client'}; retry after ${context.after}`,
     }),
   });
+}
+
+/** Whether an address is one of the proxies TRUST_PROXY names (an address or a CIDR block, IPv4 or IPv6). */
+export function trustedProxy(proxies: readonly string[]): (address: string) => boolean {
+  if (proxies.length === 0) return () => false;
+  const list = new BlockList();
+  for (const proxy of proxies) {
+    const [address, bits] = proxy.split('/');
+    const family = isIPv6(address!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address!, family);
+    else list.addSubnet(address!, Number(bits), family);
+  }
+  return (address) => {
+    const plain = address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+    return list.check(plain, isIPv6(plain) ? 'ipv6' : 'ipv4');
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfiguration } from '../config/configuration.js';
-import { nestsDeeperThan, presentedCredential, rateLimitKey } from './limits.js';
+import { ConnectionsPerAddress } from './client-address.js';
+import { nestsDeeperThan, presentedCredential, rateLimitKey, trustedProxy } from './limits.js';
 
 describe('nestsDeeperThan', () => {
   it.each([
@@ -30,6 +31,7 @@ describe('HTTP limits in the configuration', () => {
       keepAliveTimeoutMs: 5_000,
       idleTimeoutMs: 60_000,
       maxConnections: 1_000,
+      maxConnectionsPerAddress: 256,
       maxRequestsPerSocket: 10_000,
       bodyLimitBytes: 16_384,
       largeBodyLimitBytes: 65_536,
@@ -85,5 +87,25 @@ describe('TRUST_PROXY', () => {
     expect(loadConfiguration({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
     expect(() => loadConfiguration({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY/);
     expect(() => loadConfiguration({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
+  });
+});
+
+describe('connections per address', () => {
+  it('counts sockets per address (IPv6 by /64) until released; trusted proxies are exempt', () => {
+    const caps = new ConnectionsPerAddress(2, trustedProxy(['10.0.0.0/8', 'fd00::1']));
+    const a = [caps.admit('192.0.2.1'), caps.admit('192.0.2.1')];
+    expect(a.map((x) => x.admitted)).toEqual([true, true]);
+    expect(caps.admit('192.0.2.1').admitted).toBe(false);
+    expect(caps.admit('::ffff:192.0.2.1').admitted).toBe(false);
+    expect(caps.admit('192.0.2.2').admitted).toBe(true);
+    a[0]!.release();
+    a[0]!.release();
+    expect(caps.admit('192.0.2.1').admitted).toBe(true);
+    expect(caps.admit('192.0.2.1').admitted).toBe(false);
+    caps.admit('2001:db8:0:1::1');
+    caps.admit('2001:db8:0:1::2');
+    expect(caps.admit('2001:db8:0:1:ffff::3').admitted).toBe(false);
+    for (let i = 0; i < 5; i++) expect(caps.admit('10.1.2.3').admitted).toBe(true);
+    for (let i = 0; i < 5; i++) expect(caps.admit('fd00::1').admitted).toBe(true);
   });
 });
