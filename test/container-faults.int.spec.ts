@@ -5,7 +5,7 @@
  * volume (exactly one end per contact under races).
  */
 import Database from 'better-sqlite3';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
@@ -16,6 +16,9 @@ import type { OrchestratorClient } from './harness/client.js';
 import { docker, dockerEngine, orchestratorImage, runLabels } from './harness/containers.js';
 import { runOrchestrator, type OrchestratorContainer } from './harness/orchestrator-container.js';
 import { printSkip } from './harness/skip.js';
+
+/** The image's `node` user, who runs the service. */
+const NODE_UID = 1000;
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'container faults';
@@ -45,10 +48,14 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A host folder mounted as /data, writable by the image's node user, so the test can read the log itself. */
+  /**
+   * A host folder mounted as /data, owned by the image's node user (uid 1000) as the service demands of its DATA_DIR
+   * (a folder of another owner is refused, exit 78); the test, as root, still reads the log itself.
+   */
   const dataDir = (): string => {
     const dir = mkdtempSync(join(tmpdir(), 'co-container-'));
-    chmodSync(dir, 0o777);
+    chmodSync(dir, 0o700);
+    chownSync(dir, NODE_UID, NODE_UID);
     dataDirs.push(dir);
     return dir;
   };

@@ -69,8 +69,9 @@ await withKafka(SUITE, (broker) => {
           ANONYMOUS_REFUSALS_PER_MINUTE: '1000',
         },
       });
-      // Fails fast, with the reason, when the service was built without the Kafka commands consumer wired in.
-      await waitFor(() => (/EndContact commands consumer joined group/.test(service.output()) ? true : undefined), 15_000, 'the service to join the commands consumer group (is connectKafkaCommands wired into bootstrap.ts?)');
+      // Fails with the reason when the service was built without the Kafka commands consumer wired in. A fresh broker's
+      // group coordinator may still be loading: the consumer then restarts (kafkajs' backoff) before it joins.
+      await waitFor(() => (/EndContact commands consumer joined group/.test(service.output()) ? true : undefined), 60_000, 'the service to join the commands consumer group (is connectKafkaCommands wired into bootstrap.ts?)');
       api = new OrchestratorClient(service.url, service.platformToken);
       bu = await api.seedBusinessUnit('bu-kafka');
 
