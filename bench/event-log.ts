@@ -118,3 +118,24 @@ export function* outcomeEvents(count: number, seed = 11): Generator<LogEvent> {
     if (++produced >= count) return;
   }
 }
+
+/**
+ * The soak's log: a directory of `agents` agents (business unit `bu-{i % businessUnits}`, profile `ender`: End, View
+ * and Audit.Read), then `contacts` contacts started and never ended (contact j in `bu-{j % businessUnits}`, ID
+ * `firstContact + j`). Agents and contacts of business unit k are those with i % businessUnits === k.
+ */
+export function* activeContactsLog(contacts: number, agents: number, businessUnits: number, firstContact: number, seed = 13): Generator<LogEvent> {
+  const pick = random(seed);
+  let clock = Date.parse('2026-11-02T06:00:00Z');
+  const at = (): string => new Date((clock += 1 + Math.floor(pick() * 4))).toISOString();
+  const event = (streamId: string, type: string, data: Record<string, unknown>): LogEvent => ({ id: randomUUID(), streamId, revision: 0, type, data, metadata: metadata(pick, 'http'), recordedAt: at() });
+  yield event('security-profile-ender', 'SecurityProfileDefined', { profileId: 'ender', name: 'Agents', permissions: ['Audit.Read', 'Contacts.End', 'Contacts.View'] });
+  for (let i = 0; i < agents; i++) {
+    yield event(`agent-agent-${i}`, 'AgentRegistered', { agentId: `agent-${i}`, businessUnitId: `bu-${i % businessUnits}`, securityProfileId: 'ender', active: true });
+  }
+  for (let j = 0; j < contacts; j++) {
+    const contactId = String(firstContact + j);
+    const startedAt = new Date(clock).toISOString();
+    yield event(`contact-${contactId}`, 'ContactStarted', { contactId, businessUnitId: `bu-${j % businessUnits}`, mediaType: MEDIA_TYPES[Math.floor(pick() * MEDIA_TYPES.length)]!, skill: `skill-${Math.floor(pick() * 40)}`, startedAt });
+  }
+}
