@@ -11,6 +11,7 @@ import { IMAGE_FIGURES, measureImage } from './container-image.js';
 import { BATCH_FIGURES, measureBatch } from './end-batch.js';
 import { measureEndToKafka, LATENCY_FIGURES } from './kafka-latency.js';
 import { measureForwarder, FORWARDER_FIGURES } from './fanout.js';
+import { GROWTH_FIGURES, measureGrowth } from './growth.js';
 import { HTTP_FIGURES, measureHttp } from './http-load.js';
 import { kafkaClient } from './kafka-topics.js';
 import { loadOptions, OptionsError, type BenchOptions, type Part } from './options.js';
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
   // Beside the HTTP load's RSS figure when that part ran in this run.
   const httpRss = rows.find((r) => r.figure === HTTP_FIGURES[3].figure && r.result !== 'skipped' && r.result !== 'failed')?.measured;
   await part(options, 'soak', SOAK_FIGURES, () => measure(SOAK_FIGURES, () => measureSoak(options.soak, httpRss)));
+  await part(options, 'growth', GROWTH_FIGURES, () => measure(GROWTH_FIGURES, () => measureGrowth(options.growth, options.http)));
   process.stdout.write(`contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`);
   process.exitCode = failed ? 1 : 0;
 }
