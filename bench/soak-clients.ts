@@ -169,12 +169,15 @@ export function paceEnds(url: string, ids: readonly string[], perSecond: number,
   return ends;
 }
 
-/** Heap used and external memory (bytes) from one GET /metrics; undefined when it does not answer. */
-export async function heapOf(url: string): Promise<{ heapUsed: number; external: number } | undefined> {
+/**
+ * Heap used (bytes) and the event-loop delay's p99 and max (seconds) since the previous scrape (prom-client resets
+ * its histogram on each), from one GET /metrics; undefined when it does not answer.
+ */
+export async function scrape(url: string): Promise<{ heapUsed: number; loopP99: number; loopMax: number } | undefined> {
   try {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
     const value = (name: string): number => Number(new RegExp(`^(?:\\w+_)?${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { heapUsed: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') };
+    return { heapUsed: value('nodejs_heap_size_used_bytes'), loopP99: value('nodejs_eventloop_lag_p99_seconds'), loopMax: value('nodejs_eventloop_lag_max_seconds') };
   } catch {
     return undefined;
   }

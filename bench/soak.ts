@@ -12,9 +12,9 @@ import { activeContactsLog } from './event-log.js';
 import type { BenchOptions } from './options.js';
 import { memoryOf, mb, sampleRss } from './process-probe.js';
 import { writeLog } from './rebuild.js';
-import { heapOf, holdGets, paceEnds, sendBatches } from './soak-clients.js';
+import { holdGets, paceEnds, scrape, sendBatches } from './soak-clients.js';
 import { BENCH_SERVICE_ENV, caughtUp } from './service-setup.js';
-import { defer, formatInt, progress, sleep, tempDir } from './support.js';
+import { defer, formatInt, formatMs, progress, sleep, tempDir } from './support.js';
 import type { Row } from './table.js';
 
 export const SOAK_FIGURES = [{ figure: 'soak: the service under everything at once', target: 'stays up; RSS reported' }] as const;
@@ -75,7 +75,7 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
       return [
         {
           figure: `soak: ${formatInt(o.contacts)} active contacts, ${formatInt(o.batches)} keyed bulk answers of ${formatInt(o.batchSize)}, ${o.exports} slow exports, ${o.streams} event streams`,
-          measured: `${status}; peak RSS ${mb(peak)} (VmHWM ${mb(peakHwm)}, idle ${mb(idle)} after the catch-up of ${catchUp.toFixed(0)} s), heap used ≤ ${mb(held.peakHeap)}; ${held.summary}`,
+          measured: `${status}; peak RSS ${mb(peak)} (VmHWM ${Number.isFinite(peakHwm) ? mb(peakHwm) : 'n/a'}, idle ${mb(idle)} after the catch-up of ${catchUp.toFixed(0)} s), heap used ≤ ${mb(held.peakHeap)}; ${held.summary}`,
           comparedWith: httpRss !== undefined ? `service RSS under the HTTP load: ${httpRss}` : 'service RSS under the HTTP load: target ≤ 250 MB (not run here)',
           ratio: `${(peak / HTTP_RSS_TARGET_BYTES).toFixed(2)}× of 250 MB`,
           target: SOAK_FIGURES[0].target,
@@ -98,8 +98,19 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   const enders = await tokensOf(api, 1, units, AGENTS_PER_UNIT);
   const pid = service.child.pid!;
   const rss = sampleRss(pid, 200);
-  let peakHeap = 0;
-  const heapTimer = setInterval(() => void heapOf(service.url).then((h) => (peakHeap = Math.max(peakHeap, h?.heapUsed ?? 0))), 1_000);
+  // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of each second).
+  const peaks = { heap: 0, loopP99: 0, loopMax: 0 };
+  await scrape(service.url);
+  const heapTimer = setInterval(
+    () =>
+      void scrape(service.url).then((m) => {
+        if (!m) return;
+        peaks.heap = Math.max(peaks.heap, m.heapUsed || 0);
+        peaks.loopP99 = Math.max(peaks.loopP99, m.loopP99 || 0);
+        peaks.loopMax = Math.max(peaks.loopMax, m.loopMax || 0);
+      }),
+    1_000,
+  );
   const started = performance.now();
   const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0);
   // Half of each kind of long-lived client never reads; the other half reads (exports slowly, streams fully).
@@ -111,7 +122,7 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
     Array.from({ length: o.batchSize }, (_, i) => String(UNKNOWN_IDS + b * o.batchSize + i)),
   );
   const report = (): void =>
-    progress(`soak: ${seconds()} s: RSS ${mb(memoryOf(pid)?.rss ?? Number.NaN)}, heap used ≤ ${mb(peakHeap)}; batches ${batches.answered}/${o.batches}; exports open ${exports.open} (${mb(exports.bytes)} read); streams open ${streams.open} (${formatInt(streams.counted)} events); ends ${formatInt(ends.sent)}`);
+    progress(`soak: ${seconds()} s: RSS ${mb(memoryOf(pid)?.rss ?? Number.NaN)}, heap used ≤ ${mb(peaks.heap)}, event-loop p99 ≤ ${formatMs(peaks.loopP99 * 1000)}; batches ${batches.answered}/${o.batches}; exports open ${exports.open} (${mb(exports.bytes)} read); streams open ${streams.open} (${formatInt(streams.counted)} events); ends ${formatInt(ends.sent)}`);
   const reporter = setInterval(report, 10_000);
   let answered = false;
   let batchSeconds = '';
@@ -145,12 +156,14 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   const summary = [
     `${batches.asExpected}/${o.batches} batches answered as expected (${batches.answered} answered${answered ? ` in ${batchSeconds} s` : ''})${batches.unexpected.length > 0 ? ` [${batches.unexpected[0]}]` : ''}`,
     outcome === 'time' ? `stopped by BENCH_SOAK_TIMEOUT_SECONDS after ${seconds()} s` : `held ${seconds()} s in all`,
-    `exports: ${exports.opened} opened (${exports.closed} closed by the server), ${mb(exports.bytes)} read`,
-    `streams: ${streams.opened} opened (${streams.closed} closed by the server), ${formatInt(streams.counted)} events read`,
+    // A client that never reads cannot see the server close its connection: only the reading half's closes count.
+    `exports: ${exports.opened} opened (half read at ${o.exportReadKBps} KB/s, half never; ${exports.closed} reading ones closed by the server), ${mb(exports.bytes)} read`,
+    `streams: ${streams.opened} opened (half read, half never; ${streams.closed} reading ones closed by the server), ${formatInt(streams.counted)} events read`,
+    `event loop: worst second's p99 ${formatMs(peaks.loopP99 * 1000)}, max ${formatMs(peaks.loopMax * 1000)}`,
     `${formatInt(ends.sent)} single ends (${JSON.stringify(ends.statuses)})`,
   ].join('; ');
   progress(`soak: ${summary}`);
-  return { peakRss: rss.stop(), peakHeap, summary };
+  return { peakRss: rss.stop(), peakHeap: peaks.heap, summary };
 }
 
 /** `200` or the status, with the views' catch-up state; the reason when it does not answer within 10 s. */
@@ -165,4 +178,4 @@ async function healthAtTheEnd(url: string): Promise<string> {
   }
 }
 
-const lastLine = (output: string): string => (output.trim().split('\n').pop() ?? '').slice(0, 200);
+const lastLine = (output: string): string => (output.trim().split('\n').pop() || '(none)').slice(0, 200);
