@@ -65,7 +65,7 @@ export function loadOptions(): BenchOptions {
   if (contacts < connections) throw new OptionsError(`BENCH_CONTACTS (${contacts}) must be at least BENCH_CONNECTIONS (${connections})`);
   return {
     parts: parts(),
-    timeoutSeconds: integer('BENCH_TIMEOUT_SECONDS', 1_800, 10, 86_400),
+    timeoutSeconds: integer('BENCH_TIMEOUT_SECONDS', 3_600, 10, 86_400),
     http: {
       connections,
       seconds: integer('BENCH_HTTP_SECONDS', 10, 1, 600),
