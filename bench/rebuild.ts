@@ -45,6 +45,8 @@ export async function writeLog(file: string, count: number, events: Iterable<Log
       insertMany(rows);
       written += rows.length;
       rows = [];
+      // Between transactions the event loop runs: Ctrl-C (SIGINT) and the bench's timeout can stop a long write.
+      await new Promise((resolve) => setImmediate(resolve));
       if (performance.now() - reported > 5_000) {
         progress(`${what}: ${formatInt(written)}/${formatInt(count)} events written`);
         reported = performance.now();
