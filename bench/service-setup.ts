@@ -84,23 +84,14 @@ export async function registerContacts(target: ServiceUnderTest, ids: readonly s
   progress(`registered ${formatInt(ids.length)} contacts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Waits (bounded) until GET /health answers 200, which includes the views having caught up with the log, so the
- *  measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
+/** Waits (bounded) until the views have caught up with the log (see caughtUp: GET /health 200 alone does not say
+ *  it), so the measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
 export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let last = 'no answer';
-  while (performance.now() < deadline) {
-    try {
-      const response = await fetch(`${target.service.url}/health`, { signal: AbortSignal.timeout(5_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-      last = String(response.status);
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await sleep(100);
+  try {
+    await caughtUp(target.service.url, timeoutMs, () => false, 100);
+  } catch (error) {
+    progress(`${(error as Error).message}; measuring anyway`);
   }
-  progress(`GET /health was not 200 within ${timeoutMs / 1000} s (last: ${last}); measuring anyway`);
 }
 
 /**
