@@ -75,7 +75,7 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
       return [
         {
           figure: `soak: ${formatInt(o.contacts)} active contacts, ${formatInt(o.batches)} keyed bulk answers of ${formatInt(o.batchSize)}, ${o.exports} slow exports, ${o.streams} event streams`,
-          measured: `${status}; peak RSS ${mb(peak)} (VmHWM ${Number.isFinite(peakHwm) ? mb(peakHwm) : 'n/a'}, idle ${mb(idle)} after the catch-up of ${catchUp.toFixed(0)} s), heap used ≤ ${mb(held.peakHeap)}; ${held.summary}`,
+          measured: `${status}; peak RSS ${mb(peak)} (VmHWM ${Number.isFinite(peakHwm) ? mb(peakHwm) : 'n/a'}, idle ${mb(idle)} after the catch-up of ${catchUp.toFixed(0)} s), heap used ≤ ${Number.isFinite(held.peakHeap) ? mb(held.peakHeap) : 'n/a'} (of 160 MB); ${held.summary}`,
           comparedWith: httpRss !== undefined ? `service RSS under the HTTP load: ${httpRss}` : 'service RSS under the HTTP load: target ≤ 250 MB (not run here)',
           ratio: `${(peak / HTTP_RSS_TARGET_BYTES).toFixed(2)}× of 250 MB`,
           target: SOAK_FIGURES[0].target,
@@ -99,12 +99,13 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   const pid = service.child.pid!;
   const rss = sampleRss(pid, 200);
   // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of each second).
-  const peaks = { heap: 0, loopP99: 0, loopMax: 0 };
+  const peaks = { heap: 0, loopP99: 0, loopMax: 0, scrapes: 0, unanswered: 0 };
   await scrape(service.url);
   const heapTimer = setInterval(
     () =>
       void scrape(service.url).then((m) => {
-        if (!m) return;
+        peaks.scrapes++;
+        if (!m) return void peaks.unanswered++;
         peaks.heap = Math.max(peaks.heap, m.heapUsed || 0);
         peaks.loopP99 = Math.max(peaks.loopP99, m.loopP99 || 0);
         peaks.loopMax = Math.max(peaks.loopMax, m.loopMax || 0);
@@ -159,11 +160,11 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
     // A client that never reads cannot see the server close its connection: only the reading half's closes count.
     `exports: ${exports.opened} opened (half read at ${o.exportReadKBps} KB/s, half never; ${exports.closed} reading ones closed by the server), ${mb(exports.bytes)} read`,
     `streams: ${streams.opened} opened (half read, half never; ${streams.closed} reading ones closed by the server), ${formatInt(streams.counted)} events read`,
-    `event loop: worst second's p99 ${formatMs(peaks.loopP99 * 1000)}, max ${formatMs(peaks.loopMax * 1000)}`,
+    `event loop: worst second's p99 ${formatMs(peaks.loopP99 * 1000)}, max ${formatMs(peaks.loopMax * 1000)}${peaks.unanswered > 0 ? ` (GET /metrics unanswered within 5 s ${peaks.unanswered} times of ${peaks.scrapes})` : ''}`,
     `${formatInt(ends.sent)} single ends (${JSON.stringify(ends.statuses)})`,
   ].join('; ');
   progress(`soak: ${summary}`);
-  return { peakRss: rss.stop(), peakHeap: peaks.heap, summary };
+  return { peakRss: rss.stop(), peakHeap: peaks.scrapes > peaks.unanswered ? peaks.heap : Number.NaN, summary };
 }
 
 /** `200` or the status, with the views' catch-up state; the reason when it does not answer within 10 s. */
@@ -178,4 +179,10 @@ async function healthAtTheEnd(url: string): Promise<string> {
   }
 }
 
-const lastLine = (output: string): string => (output.trim().split('\n').pop() || '(none)').slice(0, 200);
+/** The line saying why (V8's FATAL ERROR, an error), else the last one. */
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n');
+  const newestFirst = [...lines].reverse();
+  const why = newestFirst.find((line) => line.includes('FATAL')) ?? newestFirst.find((line) => /Error/.test(line));
+  return (why ?? lines.pop() ?? '').slice(0, 200) || '(none)';
+}
