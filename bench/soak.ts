@@ -47,7 +47,12 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
   try {
     await soakLog(dir, o, units);
     const spawned = performance.now();
-    const service = await startServiceProcess({ dataDir: dir, env: { ...BENCH_SERVICE_ENV } });
+    const service = await startServiceProcess({
+      dataDir: dir,
+      env: { ...BENCH_SERVICE_ENV },
+      // As the HTTP rows: BENCH_CPU_PROF_DIR=dir has the service write a V8 CPU profile there when it stops.
+      ...(process.env.BENCH_CPU_PROF_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] } : {}),
+    });
     const stop = defer(async () => void (await service.stop()));
     try {
       let death: Death | undefined;
@@ -109,6 +114,7 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
         peaks.heap = Math.max(peaks.heap, m.heapUsed || 0);
         peaks.loopP99 = Math.max(peaks.loopP99, m.loopP99 || 0);
         peaks.loopMax = Math.max(peaks.loopMax, m.loopMax || 0);
+        if (m.loopMax >= 1) progress(`soak: ${seconds()} s: the event loop was blocked ${formatMs(m.loopMax * 1000)} in the last second`);
       }),
     1_000,
   );
