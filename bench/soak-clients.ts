@@ -10,8 +10,9 @@ import { sleep } from './support.js';
 export type Reading = { kind: 'all' } | { kind: 'rate'; bytesPerSecond: number } | { kind: 'none' };
 
 export interface HeldGets {
-  /** Answers with 200 that are open now, and every one opened so far (reopens included). */
+  /** Answers with 200 that are open now, the most open at once, and every one opened so far (reopens included). */
   open: number;
+  maxOpen: number;
   opened: number;
   /** Closed by the server or the network before stop(). */
   closed: number;
@@ -29,6 +30,7 @@ export function holdGets(url: string, path: string, count: number, token: (i: nu
   const live = new Set<() => void>();
   const held: HeldGets = {
     open: 0,
+    maxOpen: 0,
     opened: 0,
     closed: 0,
     bytes: 0,
@@ -40,7 +42,9 @@ export function holdGets(url: string, path: string, count: number, token: (i: nu
       for (const end of live) end();
     },
   };
-  const again = (i: number): void => void sleep(200).then(() => open(i));
+  // A refused GET (429) comes back when Retry-After says, at most 30 s later; a closed one after 200 ms.
+  const retryIn = new Map<number, number>();
+  const again = (i: number): void => void sleep(retryIn.get(i) ?? 200).then(() => open(i));
   const open = (i: number): void => {
     if (stopped) return;
     const req = request(`${url}${path}`, { agent: false, headers: { authorization: `Bearer ${token(i)}` } });
@@ -50,10 +54,13 @@ export function holdGets(url: string, path: string, count: number, token: (i: nu
       const status = String(res.statusCode);
       held.statuses[status] = (held.statuses[status] ?? 0) + 1;
       if (res.statusCode !== 200) {
+        retryIn.set(i, Math.min(Number(res.headers['retry-after'] ?? 1) || 1, 30) * 1_000);
         res.resume();
         return;
       }
+      retryIn.delete(i);
       held.open++;
+      held.maxOpen = Math.max(held.maxOpen, held.open);
       held.opened++;
       let timer: NodeJS.Timeout | undefined;
       res.once('close', () => {

@@ -1,7 +1,8 @@
 /**
  * Soak row: memory without a cliff. The service (its own process, the flags of npm start and the image) on a log of
  * 1,000,000 active contacts across 10,000 agents, holding at once: keyed bulk ends of unknown IDs (more answers to
- * remember than it keeps), audit exports of the whole log read slowly or not at all, and event streams of one
+ * remember than it keeps), audit exports read slowly or not at all (two per credential: the platform token's of the
+ * whole log, Audit.Read agents' of their unit; the service admits what its caps allow), and event streams of one
  * business unit (half of them never read) while its contacts are ended one by one. Its RSS is sampled throughout;
  * the row says whether it stayed up (alive, /health answering 200 at the end) and its peak, or how it died.
  */
@@ -98,9 +99,12 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
 /** Opens everything, sends the batches, holds; resolves with what was seen (also when the service dies). */
 async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units: number, died: () => Death | undefined): Promise<{ peakRss: number; peakHeap: number; summary: string }> {
   const api = new OrchestratorClient(service.url, service.platformToken);
-  progress(`soak: SecurityUsers for ${AGENTS_PER_UNIT} agents of bu-0 (streams, ends) and of bu-1 (batches)`);
+  progress(`soak: SecurityUsers for ${AGENTS_PER_UNIT} agents of bu-0 (streams, ends) and of bu-1 (batches), and auditors of bu-${units - 1} (exports)`);
   const readers = await tokensOf(api, 0, units, AGENTS_PER_UNIT);
   const enders = await tokensOf(api, 1, units, AGENTS_PER_UNIT);
+  // Two exports per credential (AUDIT_EXPORTS_PER_CREDENTIAL's default): the platform token's (the whole log), then
+  // agents with Audit.Read (their business unit's events); the service admits what AUDIT_EXPORTS_AT_ONCE allows.
+  const auditors = [service.platformToken, ...(await tokensOf(api, units - 1, units, Math.min(AGENTS_PER_UNIT, Math.ceil(o.exports / 2) - 1)))];
   const pid = service.child.pid!;
   const rss = sampleRss(pid, 200);
   // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of each second).
@@ -122,7 +126,7 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0);
   // Half of each kind of long-lived client never reads; the other half reads (exports slowly, streams fully).
   const streams = holdGets(service.url, '/v1/contacts/stream', o.streams, (i) => readers[i % readers.length]!, (i) => (i % 2 === 0 ? { kind: 'all' } : { kind: 'none' }), 'event: contact');
-  const exports = holdGets(service.url, '/v1/audit/events', o.exports, () => service.platformToken, (i) => (i % 2 === 0 ? { kind: 'rate', bytesPerSecond: o.exportReadKBps * 1024 } : { kind: 'none' }));
+  const exports = holdGets(service.url, '/v1/audit/events', o.exports, (i) => auditors[Math.floor(i / 2) % auditors.length]!, (i) => (i % 2 === 0 ? { kind: 'rate', bytesPerSecond: o.exportReadKBps * 1024 } : { kind: 'none' }));
   const unitZero = Array.from({ length: Math.ceil(o.contacts / units) }, (_, k) => String(FIRST_CONTACT + k * units));
   const ends = paceEnds(service.url, unitZero, o.endsPerSecond, readers[0]!);
   const batches = sendBatches(service.url, o.batches, o.batchSize, o.batchesInFlight, (b) => enders[b % enders.length]!, (b) =>
@@ -164,7 +168,7 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
     `${batches.asExpected}/${o.batches} batches answered as expected (${batches.answered} answered${answered ? ` in ${batchSeconds} s` : ''})${batches.unexpected.length > 0 ? ` [${batches.unexpected[0]}]` : ''}`,
     outcome === 'time' ? `stopped by BENCH_SOAK_TIMEOUT_SECONDS after ${seconds()} s` : `held ${seconds()} s in all`,
     // A client that never reads cannot see the server close its connection: only the reading half's closes count.
-    `exports: ${exports.opened} opened (half read at ${o.exportReadKBps} KB/s, half never; ${exports.closed} reading ones closed by the server), ${mb(exports.bytes)} read`,
+    `exports: ${o.exports} asked by ${Math.min(auditors.length, Math.ceil(o.exports / 2))} credentials, ${exports.opened} admitted in all (${exports.maxOpen} open at once as the clients saw it: one that never reads does not see its export end), ${exports.statuses['429'] ?? 0} refused 429 (half read at ${o.exportReadKBps} KB/s, half never; ${exports.closed} reading ones closed by the server), ${mb(exports.bytes)} read`,
     `streams: ${streams.opened} opened (half read, half never; ${streams.closed} reading ones closed by the server), ${formatInt(streams.counted)} events read`,
     `event loop: worst second's p99 ${formatMs(peaks.loopP99 * 1000)}, max ${formatMs(peaks.loopMax * 1000)}${peaks.unanswered > 0 ? ` (GET /metrics unanswered within 5 s ${peaks.unanswered} times of ${peaks.scrapes})` : ''}`,
     `${formatInt(ends.sent)} single ends (${JSON.stringify(ends.statuses)})`,
