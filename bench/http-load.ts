@@ -38,7 +38,7 @@ async function eventLoopP99(serviceUrl: string): Promise<number | string> {
 }
 
 /** Ends each contact once, with `connections` connections, for at most `seconds`. */
-function endContacts(target: ServiceUnderTest, ids: readonly string[], connections: number, seconds: number): Promise<LoadResult> {
+export function endContacts(target: ServiceUnderTest, ids: readonly string[], connections: number, seconds: number): Promise<LoadResult> {
   return runLoad({
     url: target.service.url,
     connections: Math.min(connections, ids.length),

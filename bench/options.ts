@@ -2,11 +2,11 @@
  * Every size and duration of the bench, from the environment, with defaults that finish in a few minutes.
  * Each loop in the bench is bounded by one of these (a count, a time, or both).
  */
-export type Part = 'http' | 'store' | 'rebuild' | 'audit' | 'kafka' | 'batch' | 'image';
-const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'audit', 'kafka', 'batch', 'image'];
+export type Part = 'http' | 'store' | 'rebuild' | 'audit' | 'kafka' | 'batch' | 'image' | 'soak' | 'growth';
+const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'audit', 'kafka', 'batch', 'image', 'soak', 'growth'];
 
 export interface BenchOptions {
-  /** BENCH_ONLY=http,store,rebuild,audit,kafka,batch,image: the parts to run (default all); the others print as skipped. */
+  /** BENCH_ONLY=http,store,rebuild,audit,kafka,batch,image,soak,growth: the parts to run (default all); the others print as skipped. */
   parts: ReadonlySet<Part>;
   /** Whole-bench bound: past it the bench cleans up and exits non-zero, whatever hangs. */
   timeoutSeconds: number;
@@ -17,6 +17,26 @@ export interface BenchOptions {
   kafka: { outcomes: number; batch: number; timeoutSeconds: number; endsPerSecond: number; endSeconds: number };
   /** Bulk end: contacts in the one batch, and as many single ends (BENCH_BATCH_CONTACTS, at most 1,000 per batch). */
   batch: { contacts: number };
+  /** Everything held at once against one service on a log of `contacts` active contacts (bench/soak.ts). */
+  soak: {
+    contacts: number;
+    agents: number;
+    /** Keyed bulk ends of `batchSize` unknown IDs each, `batchesInFlight` at a time. */
+    batches: number;
+    batchSize: number;
+    batchesInFlight: number;
+    exports: number;
+    /** Exports read at this rate; the other half of them are never read. */
+    exportReadKBps: number;
+    streams: number;
+    /** Single ends of the log's active contacts per second, for the streams to carry. */
+    endsPerSecond: number;
+    /** Everything stays open this long after the last batch answered. */
+    holdSeconds: number;
+    timeoutSeconds: number;
+  };
+  /** The same costs on a large log and on an empty one (bench/growth.ts). */
+  growth: { events: number; rounds: number; timeoutSeconds: number };
 }
 
 export class OptionsError extends Error {}
@@ -45,7 +65,7 @@ export function loadOptions(): BenchOptions {
   if (contacts < connections) throw new OptionsError(`BENCH_CONTACTS (${contacts}) must be at least BENCH_CONNECTIONS (${connections})`);
   return {
     parts: parts(),
-    timeoutSeconds: integer('BENCH_TIMEOUT_SECONDS', 1_800, 10, 86_400),
+    timeoutSeconds: integer('BENCH_TIMEOUT_SECONDS', 3_600, 10, 86_400),
     http: {
       connections,
       seconds: integer('BENCH_HTTP_SECONDS', 10, 1, 600),
@@ -72,5 +92,24 @@ export function loadOptions(): BenchOptions {
       endSeconds: integer('BENCH_E2E_SECONDS', 5, 1, 600),
     },
     batch: { contacts: integer('BENCH_BATCH_CONTACTS', 1_000, 10, 1_000) },
+    soak: {
+      contacts: integer('BENCH_SOAK_CONTACTS', 1_000_000, 1_000, 50_000_000),
+      // At least 200: two business units of 100 agents each (streams in one, batches from the other).
+      agents: integer('BENCH_SOAK_AGENTS', 10_000, 200, 1_000_000),
+      batches: integer('BENCH_SOAK_BATCHES', 1_000, 1, 100_000),
+      batchSize: integer('BENCH_SOAK_BATCH_SIZE', 1_000, 1, 1_000),
+      batchesInFlight: integer('BENCH_SOAK_BATCHES_IN_FLIGHT', 4, 1, 64),
+      exports: integer('BENCH_SOAK_EXPORTS', 50, 0, 500),
+      exportReadKBps: integer('BENCH_SOAK_EXPORT_READ_KBPS', 64, 1, 1_000_000),
+      streams: integer('BENCH_SOAK_STREAMS', 100, 0, 100),
+      endsPerSecond: integer('BENCH_SOAK_ENDS_PER_SECOND', 200, 0, 10_000),
+      holdSeconds: integer('BENCH_SOAK_HOLD_SECONDS', 30, 0, 3_600),
+      timeoutSeconds: integer('BENCH_SOAK_TIMEOUT_SECONDS', 900, 10, 7_200),
+    },
+    growth: {
+      events: integer('BENCH_GROWTH_EVENTS', 10_000_000, 10_000, 100_000_000),
+      rounds: integer('BENCH_GROWTH_ROUNDS', 3, 1, 20),
+      timeoutSeconds: integer('BENCH_GROWTH_TIMEOUT_SECONDS', 900, 10, 7_200),
+    },
   };
 }

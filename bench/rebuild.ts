@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteEventStore } from '#event-store';
 import type { BenchOptions } from './options.js';
-import { realisticLog } from './event-log.js';
+import { realisticLog, type LogEvent } from './event-log.js';
 import { defer, formatInt, progress, tempDir } from './support.js';
 import { row, verdict, type Row } from './table.js';
 
@@ -18,8 +18,11 @@ const MIN_EVENTS_PER_SECOND = 200_000;
 const REBUILD_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '../scripts/rebuild-views.js');
 const ROWS_PER_TRANSACTION = 50_000;
 
-/** Writes `count` events straight into DATA_DIR/events.db, in big transactions (this is set-up, not measured). */
-export async function writeLog(file: string, count: number): Promise<void> {
+/**
+ * Writes `count` events straight into DATA_DIR/events.db, in big transactions (this is set-up, not measured): the
+ * realistic log by default, or the first `count` of `events` (the soak's directory and active contacts).
+ */
+export async function writeLog(file: string, count: number, events: Iterable<LogEvent> = realisticLog(count), what = 'log'): Promise<void> {
   // The store creates the schema, so the rows land in exactly the table it reads.
   await new SqliteEventStore(file).close();
   const db = new Database(file);
@@ -35,14 +38,17 @@ export async function writeLog(file: string, count: number): Promise<void> {
     let rows: unknown[][] = [];
     let written = 0;
     let reported = performance.now();
-    for (const e of realisticLog(count)) {
+    for (const e of events) {
+      if (written + rows.length >= count) break;
       rows.push([e.id, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt]);
       if (rows.length < ROWS_PER_TRANSACTION) continue;
       insertMany(rows);
       written += rows.length;
       rows = [];
+      // Between transactions the event loop runs: Ctrl-C (SIGINT) and the bench's timeout can stop a long write.
+      await new Promise((resolve) => setImmediate(resolve));
       if (performance.now() - reported > 5_000) {
-        progress(`rebuild: ${formatInt(written)}/${formatInt(count)} events written`);
+        progress(`${what}: ${formatInt(written)}/${formatInt(count)} events written`);
         reported = performance.now();
       }
     }
@@ -55,9 +61,9 @@ export async function writeLog(file: string, count: number): Promise<void> {
 }
 
 /** Runs the rebuild script on `dataDir`; resolves with its wall time in seconds, rejects on failure or timeout. */
-function runRebuild(dataDir: string, timeoutSeconds: number): Promise<{ seconds: number; said: string }> {
+export function runRebuild(dataDir: string, timeoutSeconds: number, target?: string): Promise<{ seconds: number; said: string }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [REBUILD_SCRIPT], {
+  const child = spawn(process.execPath, [REBUILD_SCRIPT, ...(target !== undefined ? [target] : [])], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,7 +95,7 @@ export async function measureRebuild(options: BenchOptions['rebuild']): Promise<
     if (!existsSync(REBUILD_SCRIPT)) throw new Error(`${REBUILD_SCRIPT} is missing: run \`npm run build\` first`);
     progress(`rebuild: writing a ${formatInt(options.events)}-event log`);
     const writing = performance.now();
-    await writeLog(join(dir, 'events.db'), options.events);
+    await writeLog(join(dir, 'events.db'), options.events, realisticLog(options.events), 'rebuild');
     progress(`rebuild: log written in ${((performance.now() - writing) / 1000).toFixed(1)} s; running rebuild-views`);
     const { seconds, said } = await runRebuild(dir, options.timeoutSeconds);
     if (said) progress(`rebuild: ${said}`);

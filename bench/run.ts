@@ -11,10 +11,12 @@ import { IMAGE_FIGURES, measureImage } from './container-image.js';
 import { BATCH_FIGURES, measureBatch } from './end-batch.js';
 import { measureEndToKafka, LATENCY_FIGURES } from './kafka-latency.js';
 import { measureForwarder, FORWARDER_FIGURES } from './fanout.js';
+import { GROWTH_FIGURES, measureGrowth } from './growth.js';
 import { HTTP_FIGURES, measureHttp } from './http-load.js';
 import { kafkaClient } from './kafka-topics.js';
 import { loadOptions, OptionsError, type BenchOptions, type Part } from './options.js';
 import { measureRebuild, REBUILD_FIGURES } from './rebuild.js';
+import { measureSoak, SOAK_FIGURES } from './soak.js';
 import { measureStore, STORE_FIGURES } from './store.js';
 import { cleanUpEverything, defer, progress } from './support.js';
 import { renderTable, unmeasured, type Row } from './table.js';
@@ -95,6 +97,10 @@ async function main(): Promise<void> {
   await part(options, 'kafka', [...FORWARDER_FIGURES, ...LATENCY_FIGURES], () => kafkaRows(options, runId));
   await part(options, 'batch', BATCH_FIGURES, () => measure(BATCH_FIGURES, () => measureBatch(options.batch)));
   await part(options, 'image', IMAGE_FIGURES, () => measure(IMAGE_FIGURES, () => measureImage()));
+  // Beside the HTTP load's RSS figure when that part ran in this run.
+  const httpRss = rows.find((r) => r.figure === HTTP_FIGURES[3].figure && r.result !== 'skipped' && r.result !== 'failed')?.measured;
+  await part(options, 'soak', SOAK_FIGURES, () => measure(SOAK_FIGURES, () => measureSoak(options.soak, httpRss)));
+  await part(options, 'growth', GROWTH_FIGURES, () => measure(GROWTH_FIGURES, () => measureGrowth(options.growth, options.http)));
   process.stdout.write(`contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`);
   process.exitCode = failed ? 1 : 0;
 }

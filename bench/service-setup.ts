@@ -18,19 +18,27 @@ export interface ServiceUnderTest {
   stop: () => Promise<void>;
 }
 
+/** The environment of every service the bench starts (besides the harness's own, NODE_OPTIONS included). */
+export const BENCH_SERVICE_ENV: Readonly<Record<string, string>> = {
+  // Anonymous refusals are not what is measured; a bench must never be throttled (RATE_LIMIT_PER_MINUTE=0 is
+  // docs/design.md's "off" (Configuration), for when the service reads it).
+  ANONYMOUS_REFUSALS_PER_MINUTE: '100000',
+  RATE_LIMIT_PER_MINUTE: '0',
+  LOG_LEVEL: 'warn',
+};
+
 export async function startService(extraEnv: Record<string, string> = {}): Promise<ServiceUnderTest> {
   const service = await startServiceProcess({
-    env: {
-      // Anonymous refusals are not what is measured; a bench must never be throttled (RATE_LIMIT_PER_MINUTE=0 is
-      // docs/design.md's "off" (Configuration), for when the service reads it).
-      ANONYMOUS_REFUSALS_PER_MINUTE: '100000',
-      RATE_LIMIT_PER_MINUTE: '0',
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
+    env: { ...BENCH_SERVICE_ENV, ...extraEnv },
     // BENCH_CPU_PROF_DIR=dir: the service writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
     ...(process.env.BENCH_CPU_PROF_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] } : {}),
   });
+  return withDirectory(service);
+}
+
+/** A running service made fit for EndContact through its API (a profile with Contacts.End, an agent, its
+ *  SecurityUser); stop() ends it and removes its DATA_DIR. */
+export async function withDirectory(service: ServiceProcess): Promise<ServiceUnderTest> {
   const stop = defer(async () => {
     const code = await service.stop();
     if (code !== 0 && code !== null) progress(`service exited with ${code}: ${service.output().slice(-2_000)}`);
@@ -76,21 +84,36 @@ export async function registerContacts(target: ServiceUnderTest, ids: readonly s
   progress(`registered ${formatInt(ids.length)} contacts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Waits (bounded) until GET /health answers 200, which includes the views having caught up with the log, so the
- *  measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
+/** Waits (bounded) until the views have caught up with the log (see caughtUp: GET /health 200 alone does not say
+ *  it), so the measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
 export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  try {
+    await caughtUp(target.service.url, timeoutMs, () => false, 100);
+  } catch (error) {
+    progress(`${(error as Error).message}; measuring anyway`);
+  }
+}
+
+/**
+ * Waits until GET /health answers 200 with every view caught up with the log's head (`caughtUp` of each check that
+ * has one): 200 alone does not say it, a view behind the log is still `up`. Resolves with the seconds waited;
+ * rejects past `timeoutMs`, or at once when `gone()` says the process exited.
+ */
+export async function caughtUp(url: string, timeoutMs: number, gone: () => boolean = () => false, intervalMs = 50): Promise<number> {
+  const started = performance.now();
   let last = 'no answer';
-  while (performance.now() < deadline) {
+  while (performance.now() - started < timeoutMs) {
+    if (gone()) throw new Error(`the service exited while waiting for /health (last: ${last})`);
     try {
-      const response = await fetch(`${target.service.url}/health`, { signal: AbortSignal.timeout(5_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-      last = String(response.status);
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+      const body = (await response.json()) as { details?: Record<string, { caughtUp?: boolean; checkpoint?: string; head?: string }> };
+      const behind = Object.entries(body.details ?? {}).filter(([, check]) => check.caughtUp === false);
+      if (response.ok && behind.length === 0) return (performance.now() - started) / 1000;
+      last = `${response.status}${behind.length > 0 ? `, ${behind[0]![0]} at ${behind[0]![1].checkpoint}/${behind[0]![1].head}` : ''}`;
     } catch (error) {
       last = (error as Error).message;
     }
-    await sleep(100);
+    await sleep(intervalMs);
   }
-  progress(`GET /health was not 200 within ${timeoutMs / 1000} s (last: ${last}); measuring anyway`);
+  throw new Error(`GET /health did not report every view caught up within ${timeoutMs / 1000} s (last: ${last})`);
 }

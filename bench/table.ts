@@ -36,6 +36,20 @@ export function ratioRow(figure: string, measured: string, value: number, compar
   };
 }
 
+/** A cost against its same-run baseline: the ratio is measured / baseline, met when it is at most `maxRatio`. */
+export function maxRatioRow(figure: string, measured: string, value: number, comparedWith: string, baseline: number, maxRatio: number): Row {
+  const ratio = value / baseline;
+  const known = Number.isFinite(ratio);
+  return {
+    figure,
+    measured,
+    comparedWith,
+    ratio: known ? `${ratio.toFixed(3)}×` : NONE,
+    target: `≤ ${maxRatio.toFixed(2)}×`,
+    result: known ? verdict(ratio <= maxRatio) : 'n/a',
+  };
+}
+
 /** Rows of a part that could not run (skipped) or broke (failed): the reason goes where the figure would. */
 export function unmeasured(figures: ReadonlyArray<{ figure: string; target: string }>, result: 'skipped' | 'failed', reason: string): Row[] {
   // One line, short: the whole reason is in the progress output on stderr.
