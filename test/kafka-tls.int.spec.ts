@@ -305,7 +305,7 @@ if ('skip' in setup) {
         const output = await failedStart({ KAFKA_SSL_CERT_FILE: '', KAFKA_SSL_KEY_FILE: '' });
         expect(output).toMatch(/^service exited with 1 before listening/);
         expect(output).toMatch(
-          new RegExp(`contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]} refused the TLS handshake \\(ERR_SSL_\\w+_ALERT_\\w+\\): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set, and the broker requires one`),
+          new RegExp(`contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]} refused the TLS handshake \\((ERR_SSL_\\w+_ALERT_\\w+|TLS alert [a-z ]+)\\): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set, and the broker requires one`),
         );
       }, 60_000);
     });

@@ -57,6 +57,8 @@ const UNTRUSTED_CERTIFICATE = new Set([
 
 type Link = { name?: string; code?: string; type?: string; message?: string };
 
+/** OpenSSL's words for the alerts below (`ssl/tls alert bad certificate`). */
+const CLIENT_CERTIFICATE_ALERT_TEXT = /tls alert (bad certificate|certificate required|unknown ca|certificate unknown|unsupported certificate|certificate expired|certificate revoked)/i;
 /** OpenSSL alerts a broker sends when it does not take the client's certificate (Node: ERR_SSL_<reason>). */
 const CLIENT_CERTIFICATE_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)$/;
 
@@ -92,7 +94,10 @@ export function kafkaSecurityFailure(error: unknown, config: Pick<AppConfig, 'ka
     const trust = tls?.caFile !== undefined ? `the CA of KAFKA_SSL_CA_FILE=${tls.caFile}` : "Node's default CAs (KAFKA_SSL_CA_FILE is not set)";
     return `Kafka at ${brokers}: the broker's TLS certificate is not trusted by ${trust} (${certificate.code}): ${detail}`;
   }
-  const alert = chain.find((e) => e.code !== undefined && CLIENT_CERTIFICATE_REFUSED.test(e.code));
+  // By its code; else by OpenSSL's text, when the error kafkajs gave up with kept only the message (seen on Node 24).
+  const coded = chain.find((e) => e.code !== undefined && CLIENT_CERTIFICATE_REFUSED.test(e.code))?.code;
+  const said = chain.map((e) => CLIENT_CERTIFICATE_ALERT_TEXT.exec(e.message ?? '')?.[1]).find((text) => text !== undefined);
+  const alert = coded !== undefined ? { code: coded } : said !== undefined ? { code: `TLS alert ${said.toLowerCase()}` } : undefined;
   if (alert) {
     const given = tls?.client
       ? `the client certificate of KAFKA_SSL_CERT_FILE=${tls.client.certFile} (is it issued by a CA the broker trusts, for client authentication?)`

@@ -65,6 +65,11 @@ describe('explainKafkaFailure: which setting the broker refused', () => {
     expect(explainKafkaFailure(error, config({ tls: {} }))).toContain(`refused the TLS handshake (${code}): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set`);
   });
 
+  it('the same refusal when only OpenSSL\'s words are left (no code on the error kafkajs gave up with)', () => {
+    const error = retried(make(KafkaJSConnectionError, 'Connection error: 40FD:error:0A000412:SSL routines:ssl3_read_bytes:ssl/tls alert bad certificate:rec_layer_s3.c:918:SSL alert number 42', { broker: 'k1:9093' }));
+    expect(explainKafkaFailure(error, config({ tls: {} }))).toContain('refused the TLS handshake (TLS alert bad certificate): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set');
+  });
+
   it('an ACL refusal names the principal and where the ACLs are', () => {
     const error = make(KafkaJSProtocolError, { message: 'Not authorized to access topics: [Topic authorization failed]', type: 'TOPIC_AUTHORIZATION_FAILED', code: 29, retriable: false });
     expect(kafkaSecurityFailure(error, config(full))).toMatch(/does not allow KAFKA_SASL_USERNAME=orchestrator this \(TOPIC_AUTHORIZATION_FAILED; the ACLs it needs: docs\/kafka.md\)/);
