@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
@@ -131,10 +131,16 @@ describe('connections per client address', () => {
       expect(other.received()).toMatch(/^HTTP\/1\.1 200/);
       for (const { socket } of held) socket.destroy();
       await Promise.all(held.map((h) => h.closed));
-      const again = await open(cappedPort, '127.0.0.1');
-      again.socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-      await again.closed;
-      expect(again.received()).toMatch(/^HTTP\/1\.1 200/);
+      // The places come back once the server has seen those sockets close (a moment after this side has).
+      await vi.waitFor(
+        async () => {
+          const again = await open(cappedPort, '127.0.0.1');
+          again.socket.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+          await again.closed;
+          expect(again.received()).toMatch(/^HTTP\/1\.1 200/);
+        },
+        { timeout: 5_000, interval: 50 },
+      );
     } finally {
       await capped.stop();
       removeDataDir(capped.dataDir);
