@@ -24,29 +24,23 @@ export function row(figure: string, measured: string, target: string, result: Ve
 
 /** A figure against its same-run baseline: the ratio is measured / baseline, met when it is at least `minRatio`. */
 export function ratioRow(figure: string, measured: string, value: number, comparedWith: string, baseline: number, minRatio: number): Row {
-  const ratio = value / baseline;
-  const known = Number.isFinite(ratio);
-  return {
-    figure,
-    measured,
-    comparedWith,
-    ratio: known ? `${ratio.toFixed(3)}×` : NONE,
-    target: `≥ ${minRatio.toFixed(2)}×`,
-    result: known ? verdict(ratio >= minRatio) : 'n/a',
-  };
+  return againstBaseline(figure, measured, value / baseline, comparedWith, '≥', minRatio);
 }
 
 /** A cost against its same-run baseline: the ratio is measured / baseline, met when it is at most `maxRatio`. */
 export function maxRatioRow(figure: string, measured: string, value: number, comparedWith: string, baseline: number, maxRatio: number): Row {
-  const ratio = value / baseline;
+  return againstBaseline(figure, measured, value / baseline, comparedWith, '≤', maxRatio);
+}
+
+function againstBaseline(figure: string, measured: string, ratio: number, comparedWith: string, sign: '≥' | '≤', bound: number): Row {
   const known = Number.isFinite(ratio);
   return {
     figure,
     measured,
     comparedWith,
     ratio: known ? `${ratio.toFixed(3)}×` : NONE,
-    target: `≤ ${maxRatio.toFixed(2)}×`,
-    result: known ? verdict(ratio <= maxRatio) : 'n/a',
+    target: `${sign} ${bound.toFixed(2)}×`,
+    result: known ? verdict(sign === '≥' ? ratio >= bound : ratio <= bound) : 'n/a',
   };
 }
 
