@@ -90,8 +90,7 @@ export class RefusalRecorder {
   async countOnly(refusal: EndContactRejected['data'], clientAddress: string, count: number): Promise<void> {
     const now = Date.now();
     const window = this.windowOf(refusal, clientAddress, now);
-    if (window.pending.size === 0) window.pendingSince = now;
-    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + count);
+    pend(window, refusal.reason, count, now);
     if (window.recorded >= window.limit) return;
     window.recorded++;
     await this.summarise(window, now);
@@ -103,8 +102,7 @@ export class RefusalRecorder {
       window.recorded++;
       return true;
     }
-    if (window.pending.size === 0) window.pendingSince = now;
-    window.pending.set(refusal.reason, (window.pending.get(refusal.reason) ?? 0) + 1);
+    pend(window, refusal.reason, 1, now);
     return false;
   }
 
@@ -175,6 +173,12 @@ export class RefusalRecorder {
   }
 }
 
+
+/** Adds `count` refusals to the window's pending counts (written by the next summary). */
+function pend(window: Window, reason: RejectionReason, count: number, now: number): void {
+  if (window.pending.size === 0) window.pendingSince = now;
+  window.pending.set(reason, (window.pending.get(reason) ?? 0) + count);
+}
 
 /** A malformed contact ID of any length is recorded as its first MAX_RECORDED_CONTACT_ID characters. */
 function truncated(event: EndContactRejected): EndContactRejected {
