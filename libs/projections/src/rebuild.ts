@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { startWorker, type RecordedEvent } from '#event-store';
+import { nextTurn } from '#runtime';
 import { contactHistoryProjection, contactViewProjection } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
@@ -87,7 +88,7 @@ async function rebuildInTwoThreads(
       report();
       after = upTo;
       // Lets the worker's progress (and a progress bar) through.
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     db.exec('DETACH DATABASE log');
     // The history's index is built while the worker finishes; the copied tables' after the copy.

@@ -2,7 +2,7 @@
  * The project's one retry, backoff and bounded-wait module, on node:timers/promises: every loop that tries again
  * (command handlers on a concurrent write, subscriptions after a failure, locked SQLite reads, broker checks) uses it.
  */
-import { setTimeout as delay } from 'node:timers/promises';
+import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises';
 
 /** Doubling waits from initialMs, capped at maxMs. */
 export type Backoff = { initialMs: number; maxMs: number };
@@ -10,6 +10,12 @@ export type Backoff = { initialMs: number; maxMs: number };
 /** The wait after the n-th consecutive failure (n ≥ 1). */
 export const backoffDelay = (failures: number, { initialMs, maxMs }: Backoff): number =>
   Math.min(initialMs * 2 ** Math.min(Math.max(failures - 1, 0), 30), maxMs);
+
+/**
+ * Resolves on the event loop's next turn, after pending I/O: a long loop of reads that resolve at once (a page from
+ * SQLite is synchronous) awaits this between steps, or it runs on microtasks and no request is served until it ends.
+ */
+export const nextTurn = (): Promise<void> => immediate();
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);

@@ -60,4 +60,20 @@ describe('audit lines', () => {
     expect(all.map((l) => l.position)).toStrictEqual(Array.from({ length: 1_200 }, (_, i) => String(i + 1)));
     expect((await collect(pages, { contactId: '1007' })).length).toBe(all.filter((l) => l.data.contactId === '1007').length);
   });
+
+  it('gives the event loop a turn between pages, also when no line matches (nothing written, no socket to wait for)', async () => {
+    // The embedded log's pages are read synchronously: a scan that never yields holds every request until it ends.
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const lines = await collect(pages, { businessUnitId: 'bu-nobody' });
+    counting = false;
+    expect(lines).toEqual([]);
+    // 1,200 events are three pages: the loop turned at least once per page while the scan ran.
+    expect(turns).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -5,6 +5,7 @@
  * no framework here.
  */
 import type { RecordedEvent } from '#event-store';
+import { nextTurn } from '#runtime';
 import type { PointInTime } from '../read-side/point-in-time.js';
 
 /** What a filter looks at in an event, and its line. */
@@ -116,5 +117,8 @@ export async function* auditLines(log: LogPages, filter: AuditFilter, end: bigin
     }
     after = page[page.length - 1]!.position;
     onPage?.({ position: after < end ? after : end, end, lines });
+    // A page of the embedded log is read synchronously: without a turn of the loop between pages, a filter that
+    // matches little (nothing written, so no socket drain to wait for) scans the whole log before a request is served.
+    await nextTurn();
   }
 }

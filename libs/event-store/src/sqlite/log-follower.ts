@@ -4,6 +4,7 @@
  * `PRAGMA data_version`, polled once for every waiting follower and only while one waits.
  */
 import { EventEmitter } from 'node:events';
+import { nextTurn } from '#runtime';
 import type { SqliteLogReader } from './log-reader.js';
 
 export class SqliteLogFollower {
@@ -47,7 +48,7 @@ export class SqliteLogFollower {
         cursor = page[page.length - 1]!.position;
         yield page;
         // Let the loop turn between pages so a long catch-up never starves the thread's other work.
-        await new Promise((resolve) => setImmediate(resolve));
+        await nextTurn();
       } else await woken.promise;
     }
   }
