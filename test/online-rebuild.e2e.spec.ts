@@ -70,7 +70,18 @@ describe('online rebuild', () => {
   it('only the platform may start or read it', async () => {
     expect((await client.request('GET', '/v1/admin/views/rebuild', { token: null })).status).toBe(401);
     expect((await client.request('POST', '/v1/admin/views/rebuild', { token: 'not-the-platform-token' })).status).toBe(401);
-    expect(await rebuildState()).toMatchObject({ state: 'idle' });
+  });
+
+  it('a first start without views on a long log builds them through the online rebuild, then follows the log from there', async () => {
+    // The service started on the pre-written log with no views file: the views thread held while they were built.
+    const first = await rebuildState();
+    expect(first, JSON.stringify(first)).toMatchObject({ state: 'done', position: String(EVENTS) });
+    expect(service.output()).toContain('building them with the online rebuild');
+    expect(Number(first.eventsPerSecond)).toBeGreaterThan(0);
+    await settledHead(client);
+    const replay = await verifyViews(dataDir);
+    expect(replay.code, replay.stdout).toBe(0);
+    expect(replay.stdout).toMatch(/^identical/);
   });
 
   it('under a load of ends and reads: no command fails, no read sees a half-built view, then the views equal a fresh replay', async () => {

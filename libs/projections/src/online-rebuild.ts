@@ -119,7 +119,8 @@ export function swapIn(live: Database.Database, projector: Projector, nextFile: 
       live.exec('DELETE FROM main.checkpoints');
       live.exec('INSERT INTO main.checkpoints SELECT * FROM next.checkpoints');
       if (target > built) projector.applyBatch({ after: built, upTo: target });
-      return target;
+      // Views built from nothing (a first build) are ahead of the live checkpoint, not behind it.
+      return target > built ? target : built;
     })();
   } finally {
     live.exec('DETACH DATABASE next');

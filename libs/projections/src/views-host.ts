@@ -20,6 +20,11 @@ export type ViewsHostOptions = {
   storeTimeoutMs: number;
   logger: Log;
   maxBatch?: number;
+  /**
+   * Views with nothing applied yet on an embedded log at least this long are first built by the online rebuild
+   * (bulk, indexes once) while the views thread holds; it then follows the log from where the build ended.
+   */
+  firstBuildMinEvents?: number;
 };
 
 export class ViewsHost {
@@ -37,6 +42,8 @@ export class ViewsHost {
   private viewsReader: ViewsReader | undefined;
   private builder: Worker | undefined;
   private rebuilding: OnlineRebuildState = { state: 'idle', position: '0', head: '0' };
+  /** The views thread waits for the first build's swap before following the log (see firstBuildMinEvents). */
+  private holding = false;
 
   constructor(private readonly options: ViewsHostOptions) {
     this.events.setMaxListeners(0);
@@ -47,8 +54,16 @@ export class ViewsHost {
    *  resolves once the views database is open and migrated. */
   async start(commits?: MessagePort): Promise<void> {
     if (this.worker) return;
-    const { viewsFile, source, storeTimeoutMs, maxBatch } = this.options;
-    const data: ViewsWorkerData = { viewsFile, source, storeTimeoutMs, ...(maxBatch !== undefined ? { maxBatch } : {}), ...(commits ? { commits } : {}) };
+    const { viewsFile, source, storeTimeoutMs, maxBatch, firstBuildMinEvents } = this.options;
+    const data: ViewsWorkerData = {
+      viewsFile,
+      source,
+      storeTimeoutMs,
+      ...(maxBatch !== undefined ? { maxBatch } : {}),
+      ...(firstBuildMinEvents !== undefined ? { firstBuildMinEvents } : {}),
+      ...(commits ? { commits } : {}),
+    };
+    let holding = false;
     const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data, commits ? [commits] : []));
     this.workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     let failedToStart: ((error: Error) => void) | undefined;
@@ -62,6 +77,7 @@ export class ViewsHost {
         worker.on('message', (message: FromViewsWorker) => {
           if (message.kind === 'started') {
             this.position = message.checkpoint;
+            holding = message.holding;
             this.projectionNames = message.projections;
             if (this.events.listenerCount('change') > 0) this.listening(true);
             resolve();
@@ -92,6 +108,13 @@ export class ViewsHost {
       this.fail(this.stoppedWith);
     });
     this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
+    if (holding) {
+      this.holding = true;
+      this.options.logger.info(
+        `views: none applied yet on a log of ${firstBuildMinEvents} events or more; building them with the online rebuild, then following the log from where it ends (GET /v1/admin/views/rebuild shows its progress)`,
+      );
+      this.startRebuild();
+    }
   }
 
   async stop(): Promise<void> {
@@ -186,6 +209,17 @@ export class ViewsHost {
   private failRebuild(error: string): void {
     this.rebuilding = { ...this.rebuilding, state: 'failed', error, finishedAt: new Date().toISOString() };
     this.options.logger.error(`online rebuild failed: ${error}`);
+    this.release('the first build failed: replaying the log batch by batch instead');
+  }
+
+  /** A views thread held for the first build follows the log from now on. */
+  private release(why: string): void {
+    if (!this.holding) return;
+    this.holding = false;
+    if (this.worker) {
+      this.options.logger.warn(`views: ${why}`);
+      this.post(this.worker, { kind: 'follow' });
+    }
   }
 
   /** The worker reads back what each batch changed only while someone listens. */
@@ -231,12 +265,19 @@ export class ViewsHost {
         this.options.logger[message.level](`views: ${message.message}`);
         return;
       case 'swapped':
+        // The views thread follows the log from here (a held one starts now): the views are at this position.
+        this.holding = false;
+        if (this.position === undefined || this.position < message.position) {
+          this.position = message.position;
+          this.events.emit('checkpoint', message.position);
+        }
         this.rebuilding = { ...this.rebuilding, state: 'done', position: message.position.toString(), finishedAt: new Date().toISOString() };
         this.options.logger.info(`online rebuild: swapped in at position ${message.position} (the views thread took ${message.ms} ms)`);
         return;
       case 'swap-failed':
         this.rebuilding = { ...this.rebuilding, state: 'failed', error: message.error, finishedAt: new Date().toISOString() };
         this.options.logger.error(`online rebuild failed at the swap: ${message.error}`);
+        this.release('the first build could not be swapped in: replaying the log batch by batch instead');
         return;
       case 'started':
       case 'stopped':

@@ -22,13 +22,15 @@ export type ViewsWorkerData = {
   source: ViewsSource;
   storeTimeoutMs: number;
   maxBatch?: number;
+  /** Nothing applied yet and an embedded log at least this long: hold until the first build is swapped in (or 'follow'). */
+  firstBuildMinEvents?: number;
   /** Told 'commit' by the store's writer thread after each commit of this process. */
   commits?: MessagePort;
 };
 /** `changes`: whether anyone listens to what changed (live streams); reading it back is skipped otherwise. */
-export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'swap'; nextFile: string } | { kind: 'stop' };
+export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'swap'; nextFile: string } | { kind: 'follow' } | { kind: 'stop' };
 export type FromViewsWorker =
-  | { kind: 'started'; checkpoint: bigint | undefined; projections: string[] }
+  | { kind: 'started'; checkpoint: bigint | undefined; projections: string[]; holding: boolean }
   | { kind: 'committed'; position: bigint; changes: ContactView[] }
   | { kind: 'running' }
   | { kind: 'failed'; error: string }
@@ -37,7 +39,7 @@ export type FromViewsWorker =
   | { kind: 'swap-failed'; error: string }
   | { kind: 'stopped' };
 
-const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, commits } = workerData as ViewsWorkerData;
+const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, firstBuildMinEvents, commits } = workerData as ViewsWorkerData;
 /**
  * 10: under the EndContact bench's load the views still kept up (17% of a core, as before) while ends went from
  * 12,300-12,990 to 13,569-13,601 ok/s: the writer and the event loop no longer wait for a core behind this thread.
@@ -74,15 +76,20 @@ const heartbeat = setInterval(() => {
   }
 }, VIEWS_HEARTBEAT_MS);
 heartbeat.unref();
-const { subscription, projector, wake, close } = await follow(source);
+const { subscription, projector, wake, close, head } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
-post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names });
-subscription.start();
+// Views from nothing on a long log: the online rebuild's bulk path builds them far faster than batch by batch.
+const holding = firstBuildMinEvents !== undefined && (projector.resumeAfter() ?? 0n) === 0n && (await head()) >= BigInt(firstBuildMinEvents);
+post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names, holding });
+if (!holding) subscription.start();
 
 port.on('message', (message: ToViewsWorker) => {
   if (message.kind === 'changes') projector.collectChanges = message.on;
-  else if (message.kind === 'swap') swap(message.nextFile);
+  else if (message.kind === 'swap') {
+    swap(message.nextFile);
+    subscription.start();
+  } else if (message.kind === 'follow') subscription.start();
   else void stop();
 });
 
@@ -110,7 +117,14 @@ async function stop(): Promise<void> {
   port.close();
 }
 
-type Following = { subscription: Subscription<{ position: bigint }>; projector: Projector<ContactView>; wake: () => void; close: () => Promise<void> };
+type Following = {
+  subscription: Subscription<{ position: bigint }>;
+  projector: Projector<ContactView>;
+  wake: () => void;
+  close: () => Promise<void>;
+  /** The log's head (0 when empty); only the embedded log is asked (the first build needs it). */
+  head: () => Promise<bigint>;
+};
 
 function subscribe<E extends { position: bigint }>(projector: Projector<ContactView>, batches: EventBatches<E>, apply: (batch: E[]) => { last: bigint; changes: ContactView[] }): Subscription<E> {
   return new Subscription<E>('views', batches, {
@@ -147,6 +161,7 @@ async function follow(spec: ViewsSource): Promise<Following> {
       subscription,
       projector,
       wake: () => follower.notify(),
+      head: async () => (await reader.head()) ?? 0n,
       close: async () => {
         checkpointer.close();
         follower.close();
@@ -161,5 +176,5 @@ async function follow(spec: ViewsSource): Promise<Following> {
   const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);
   const events = batchesOf<RecordedEvent>((after, signal) => store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }), maxBatch, 5);
   const subscription = subscribe(projector, events, (batch) => projector.applyBatch(incoming.load(batch)));
-  return { subscription, projector, wake: () => undefined, close: () => store.close() };
+  return { subscription, projector, wake: () => undefined, head: async () => 0n, close: () => store.close() };
 }

@@ -22,6 +22,12 @@ export type CurrentViews = Pick<ViewsHost['reader'], 'contact' | 'list' | 'histo
 /** The longest a read waits for the views to reach the log's head. */
 const READ_YOUR_WRITES_MS = 2_000;
 
+/**
+ * Views starting from nothing on a log at least this long are built by the online rebuild's bulk path and swapped
+ * in, rather than replayed batch by batch (docs/operations.md, "Views from nothing on a long log").
+ */
+const FIRST_BUILD_MIN_EVENTS = 100_000;
+
 @Injectable()
 export class ViewsService {
   private readonly host: ViewsHost;
@@ -38,6 +44,7 @@ export class ViewsService {
       viewsFile: viewsFileIn(config.dataDir),
       source,
       storeTimeoutMs: config.storeTimeoutMs,
+      firstBuildMinEvents: FIRST_BUILD_MIN_EVENTS,
       logger: logger.child({ component: 'views' }),
     });
   }
