@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, vi } from 'vitest';
 import { ApacheKafkaContainer, type StartedApacheKafkaContainer } from '#testcontainers';
 import type { OrchestratorClient } from './harness/client.js';
 import { docker, dockerEngine, orchestratorImage, runLabels } from './harness/containers.js';
@@ -62,6 +62,8 @@ describe.skipIf(!engine.ok)(SUITE, () => {
 
   /** An orchestrator on Kafka's network with topics of its own (or, with `name` undefined, without Kafka). */
   const orchestrator = async (name: string | undefined, dir: string, token?: string): Promise<OrchestratorContainer> => {
+    // A red run says what became of the service: exited (with its code), OOM-killed, or still running, and its log.
+    onTestFailed(async () => console.error(await container.describe()));
     const fanout: Record<string, string> = name === undefined ? { RATE_LIMIT_PER_MINUTE: '0' } : {
         KAFKA_BROKERS: kafka.getInternalBootstrapServers(),
         KAFKA_TOPIC_OUTCOMES: `faults.${name}.outcomes`,

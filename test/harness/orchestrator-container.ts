@@ -3,6 +3,8 @@
  * keeps the container (and its /data volume) across those, where testcontainers would remove it. Labelled with the
  * run, published on 127.0.0.1 only; the client reads the published port again after every start.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { docker, publishedAddress, runLabels } from './containers.js';
 import { OrchestratorClient } from './client.js';
 import { waitFor } from './suites.js';
@@ -16,6 +18,8 @@ export type OrchestratorContainer = {
   client(): Promise<OrchestratorClient>;
   /** Waits until /health answers 200 and returns a client. */
   healthy(timeoutMs?: number): Promise<OrchestratorClient>;
+  /** Its state (running, exit code, OOM-killed) and the last lines it logged: for whoever reads a red run. */
+  describe(lines?: number): Promise<string>;
   remove(): Promise<void>;
 };
 
@@ -42,6 +46,15 @@ export async function runOrchestrator(
         timeoutMs,
         `container ${id.slice(0, 12)} to answer /health with 200`,
       ),
+    describe: async (lines = 60) => {
+      const state = await docker(['inspect', '--format', '{{json .State}}', id]).catch((error: unknown) => `(inspect failed: ${String(error)})`);
+      // Both streams: a fatal error (heap out of memory, an uncaught exception) goes to stderr, the service's log to stdout.
+      const logs = await promisify(execFile)('docker', ['logs', '--tail', String(lines), id], { maxBuffer: 16 << 20 }).then(
+        ({ stdout, stderr }) => `${stdout}${stderr ? `\n(stderr)\n${stderr}` : ''}`,
+        (error: unknown) => `(logs failed: ${String(error)})`,
+      );
+      return `container ${id.slice(0, 12)}: ${state}\n${logs}`;
+    },
     remove: async () => void (await docker(['rm', '--force', '--volumes', id]).catch(() => undefined)),
   };
 }
