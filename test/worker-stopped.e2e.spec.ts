@@ -55,7 +55,7 @@ describe('a worker thread stopped, in the running app', () => {
 
   const unhealthy = (client: OrchestratorClient): Promise<Answer<HealthBody>> =>
     waitFor(async () => {
-      const answer = await client.request<HealthBody>('GET', '/health', { token: null });
+      const answer = await client.request<HealthBody>('GET', '/health');
       return answer.status === 503 ? answer : undefined;
     }, 10_000, '/health to answer 503');
 
