@@ -85,6 +85,9 @@ export type HttpLimits = {
   exportsAtOnce: number;
 };
 
+/** Seconds of event-loop delay the nodejs_eventloop_lag_* gauges cover unless METRICS_LOOP_WINDOW_SECONDS says. */
+export const METRICS_LOOP_WINDOW_DEFAULT_SECONDS = 60;
+
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
   constructor(readonly variable: string, message: string) {
@@ -208,7 +211,7 @@ export const environmentSchema = z
     KAFKA_SASL_PASSWORD: refused('KAFKA_SASL_PASSWORD_FILE'),
     PLATFORM_TOKEN: platformToken,
     METRICS_TOKEN: platformToken,
-    METRICS_LOOP_WINDOW_SECONDS: integer(60, 1, 600),
+    METRICS_LOOP_WINDOW_SECONDS: integer(METRICS_LOOP_WINDOW_DEFAULT_SECONDS, 1, 600),
     SECURITY_USER_SIGNING_KEY: signingKey,
     SECURITY_USER_SIGNING_KEYS: signingKeys,
     SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
