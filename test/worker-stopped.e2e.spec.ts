@@ -69,6 +69,10 @@ describe('a worker thread stopped, in the running app', () => {
     const health = await unhealthy(client);
     // The store's check throws, and its report is the whole answer (as for an unreachable EventStoreDB).
     expect((health.body as { eventStore?: unknown }).eventStore).toMatchObject({ status: 'down', message: expect.stringMatching(/SQLite writer stopped/) });
+    // Without a credential (a load balancer's probe): the same 503, and nothing of the report (docs/security.md).
+    const probe = await client.request('GET', '/health', { token: null });
+    expect(probe.status).toBe(503);
+    expect(probe.body).toEqual({ status: 'error' });
     const refused = await client.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-1', mediaType: 'Chat' } });
     expect(refused.status).toBe(503);
     expect(await service!.workerStopped).toMatch(/SQLite writer stopped/);
