@@ -57,6 +57,8 @@ const EMPTY: DelaySummary = { count: 0, min: 0, max: 0, mean: 0, stddev: 0, perc
 export class DelayWindow {
   private current = new Slice();
   private readonly past: PastSlice[] = [];
+  /** The bucket counts of every past slice, kept as slices come and go: a reading merges one slice, not N. */
+  private readonly pastBuckets = new Map<number, number>();
   private sliceStart: number;
 
   constructor(
@@ -75,24 +77,22 @@ export class DelayWindow {
   /** The window at `now`. Reading it changes nothing. */
   summary(now: number): DelaySummary {
     this.advance(now);
-    const slices: Array<PastSlice | Slice> = [...this.past, this.current];
     let count = 0;
     let sum = 0;
     let sumOfSquares = 0;
     let min = Number.POSITIVE_INFINITY;
     let max = 0;
-    const merged = new Map<number, number>();
-    for (const slice of slices) {
+    for (const slice of [...this.past, this.current]) {
       if (slice.count === 0) continue;
       count += slice.count;
       sum += slice.sum;
       sumOfSquares += slice.sumOfSquares;
       min = Math.min(min, slice.min);
       max = Math.max(max, slice.max);
-      if (slice instanceof Slice) for (const [bucket, n] of slice.buckets) merged.set(bucket, (merged.get(bucket) ?? 0) + n);
-      else for (let i = 0; i < slice.buckets.length; i++) merged.set(slice.buckets[i]!, (merged.get(slice.buckets[i]!) ?? 0) + slice.counts[i]!);
     }
     if (count === 0) return EMPTY;
+    const merged = new Map(this.pastBuckets);
+    for (const [bucket, n] of this.current.buckets) merged.set(bucket, (merged.get(bucket) ?? 0) + n);
     const mean = sum / count;
     const ascending = [...merged.keys()].sort((a, b) => a - b);
     return {
@@ -119,10 +119,24 @@ export class DelayWindow {
     const ended = Math.floor((now - this.sliceStart) / 1000);
     if (ended <= 0) return;
     this.sliceStart += ended * 1000;
-    this.past.push(freeze(this.current));
+    this.push(freeze(this.current));
     this.current = new Slice();
-    for (let i = 1; i < Math.min(ended, this.seconds + 1); i++) this.past.push(freeze(new Slice()));
-    if (this.past.length > this.seconds) this.past.splice(0, this.past.length - this.seconds);
+    for (let i = 1; i < Math.min(ended, this.seconds + 1); i++) this.push(freeze(new Slice()));
+  }
+
+  private push(slice: PastSlice): void {
+    this.past.push(slice);
+    this.count(slice, 1);
+    if (this.past.length > this.seconds) this.count(this.past.shift()!, -1);
+  }
+
+  private count(slice: PastSlice, sign: 1 | -1): void {
+    for (let i = 0; i < slice.buckets.length; i++) {
+      const bucket = slice.buckets[i]!;
+      const n = (this.pastBuckets.get(bucket) ?? 0) + sign * slice.counts[i]!;
+      if (n === 0) this.pastBuckets.delete(bucket);
+      else this.pastBuckets.set(bucket, n);
+    }
   }
 }
 

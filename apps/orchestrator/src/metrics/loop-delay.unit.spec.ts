@@ -31,6 +31,19 @@ describe('DelayWindow', () => {
     expect(window.summary(5_000).count).toBe(0);
   });
 
+  it('forgets the counts of a second that left the window, not only its extremes', () => {
+    const window = new DelayWindow(2, 0);
+    for (let i = 0; i < 50; i++) window.record(1 * MS, 100);
+    for (let i = 0; i < 10; i++) window.record(5 * MS, 1_100);
+    for (let i = 0; i < 10; i++) window.record(20 * MS, 1_200);
+    expect(window.summary(2_500).percentile(50)).toBeCloseTo(1 * MS, 4);
+    // At 3 s second 0 (the fifty 1 ms delays) is gone: the 90th percentile is one of the 20 ms delays.
+    const summary = window.summary(3_000);
+    expect(summary.count).toBe(20);
+    expect(summary.percentile(50)).toBeCloseTo(5 * MS, 4);
+    expect(summary.percentile(90)).toBeCloseTo(20 * MS, 3);
+  });
+
   it('counts the seconds of a stall, so a long one does not keep old delays', () => {
     const window = new DelayWindow(3, 0);
     window.record(5 * MS, 100);
