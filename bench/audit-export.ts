@@ -25,7 +25,7 @@ export async function measureAuditExport(options: BenchOptions['audit']): Promis
     try {
       const pid = service.child.pid!;
       progress('audit: waiting for the views to catch up');
-      await caughtUp(service.url);
+      await caughtUp(service);
       await sleep(2_000);
       const idle = memoryOf(pid)!.rss;
       progress(`audit: idle RSS ${mb(idle)}; exporting`);
@@ -61,10 +61,15 @@ export async function measureAuditExport(options: BenchOptions['audit']): Promis
   }
 }
 
-/** The contact view has applied the whole log (GET /health); a million events take a while to project at start. */
-async function caughtUp(url: string): Promise<void> {
+/**
+ * The contact view has applied the whole log (GET /health's details, with the platform token); a million events take
+ * a while to project at start.
+ */
+async function caughtUp(service: { url: string; platformToken: string }): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const health = (await (await fetch(`${url}/health`)).json()) as { details?: Record<string, { caughtUp?: boolean }> };
+    const health = (await (await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` } })).json()) as {
+      details?: Record<string, { caughtUp?: boolean }>;
+    };
     if (health.details?.['contact-view']?.caughtUp) return;
     await sleep(500);
   }

@@ -39,7 +39,7 @@ async function timedStart(dataDir: string, platformToken: string, timeoutSeconds
   const listening = (performance.now() - spawned) / 1000;
   try {
     const gone = (): boolean => service.child.exitCode !== null || service.child.signalCode !== null;
-    await caughtUp(service.url, timeoutSeconds * 1_000, gone);
+    await caughtUp(service, timeoutSeconds * 1_000, gone);
     return { service, listening, healthy: (performance.now() - spawned) / 1000 };
   } catch (error) {
     await service.stop();
@@ -53,7 +53,7 @@ type Round = { okPerSecond: number; p99: number; other: number };
 async function round(target: ServiceUnderTest, http: BenchOptions['http'], first: number, timeoutSeconds: number): Promise<Round> {
   const ids = contactIds(http.contacts, first);
   await registerContacts(target, ids, http.connections);
-  await caughtUp(target.service.url, timeoutSeconds * 1_000);
+  await caughtUp(target.service, timeoutSeconds * 1_000);
   const end: LoadResult = await endContacts(target, ids, http.connections, http.seconds);
   return { okPerSecond: (end.statuses['200'] ?? 0) / end.seconds, p99: end.p99, other: answersOtherThan(end, 200) };
 }

@@ -28,9 +28,9 @@ const BARE_WARM_UP_SECONDS = 1;
 type Measured = { end: LoadResult; loopP99Ms: number | string; peak: number; maxRss: number; contacts: number };
 
 /** The event-loop p99 in ms, or why there is none: a broken /metrics must not cost the other HTTP rows. */
-async function eventLoopP99(serviceUrl: string): Promise<number | string> {
+async function eventLoopP99(service: { url: string; platformToken: string }): Promise<number | string> {
   try {
-    const seconds = await scrapeEventLoopP99(serviceUrl);
+    const seconds = await scrapeEventLoopP99(service);
     return seconds === undefined ? 'n/a (metric missing)' : seconds * 1000;
   } catch (error) {
     return `n/a (GET /metrics: ${(error as Error).message})`;
@@ -51,9 +51,17 @@ export function endContacts(target: ServiceUnderTest, ids: readonly string[], co
   });
 }
 
+/**
+ * The service's event-loop window for a load of `seconds`: its p99 is read once, right after the load, over the last
+ * N complete seconds and the current one (1 to 2 s more than N), so N = the load's whole seconds less one keeps the
+ * figure within the load (its last N to N+1 seconds; the connections' ramp-up is left out), never the idle set-up
+ * before it. A load that ends early (its contacts ran out, said in the row) reaches back before it.
+ */
+const loopWindowFor = (seconds: number): number => Math.max(1, Math.floor(seconds) - 1);
+
 async function measureService(options: BenchOptions['http']): Promise<Measured> {
   progress('HTTP: starting the service (its own process)');
-  const target = await startService();
+  const target = await startService({ METRICS_LOOP_WINDOW_SECONDS: String(loopWindowFor(options.seconds)) });
   try {
     const warmUp = contactIds(WARM_UP_ENDS, 6_000_000_000);
     const ids = contactIds(options.contacts, 7_000_000_000);
@@ -62,14 +70,13 @@ async function measureService(options: BenchOptions['http']): Promise<Measured> 
     // Untimed ends first, as the bare route gets an untimed run: both servers are measured warm.
     await endContacts(target, warmUp, options.connections, 30);
     await settle(target);
-    // This scrape resets the event-loop histogram, so the next one reads the load's own p99.
-    await eventLoopP99(target.service.url);
     const pid = target.service.child.pid!;
     const rss = sampleRss(pid);
     progress(`HTTP: EndContact, ${options.connections} connections, up to ${options.seconds} s`);
     const end = await endContacts(target, ids, options.connections, options.seconds);
     const maxRss = rss.stop();
-    const loopP99Ms = await eventLoopP99(target.service.url);
+    // The p99 during the load: the window (loopWindowFor) covers only its last seconds.
+    const loopP99Ms = await eventLoopP99(target.service);
     const peak = memoryOf(pid)?.peak ?? Number.NaN;
     return { end, loopP99Ms, peak, maxRss, contacts: ids.length };
   } finally {

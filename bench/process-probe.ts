@@ -42,10 +42,14 @@ export function sampleRss(pid: number, intervalMs = 200): { stop: () => number }
 
 export const EVENT_LOOP_P99 = 'nodejs_eventloop_lag_p99_seconds';
 
-/** One scrape of GET /metrics. prom-client resets its event-loop histogram on every collect, so a scrape before
- *  the load starts the window and the scrape after it reads the load's own p99. Seconds, or undefined if absent. */
-export async function scrapeEventLoopP99(serviceUrl: string): Promise<number | undefined> {
-  const response = await fetch(`${serviceUrl}/metrics`, { signal: AbortSignal.timeout(10_000) });
+/**
+ * One scrape of GET /metrics, with the platform token: the event-loop p99 over the service's window
+ * (METRICS_LOOP_WINDOW_SECONDS: the last N complete seconds and the current one). No scrape resets it, so what it
+ * covers is set by the window the service was started with (the HTTP bench: the load's seconds less one, see
+ * http-load.ts). Seconds, or undefined if absent.
+ */
+export async function scrapeEventLoopP99(service: { url: string; platformToken: string }): Promise<number | undefined> {
+  const response = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   // A registry prefix (e.g. `contact_orchestrator_`) or labels are allowed; the first sample wins.

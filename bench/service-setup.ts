@@ -88,7 +88,7 @@ export async function registerContacts(target: ServiceUnderTest, ids: readonly s
  *  it), so the measured load does not also pay for projecting the set-up. Goes on with a warning past the bound. */
 export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Promise<void> {
   try {
-    await caughtUp(target.service.url, timeoutMs, () => false, 100);
+    await caughtUp(target.service, timeoutMs, () => false, 100);
   } catch (error) {
     progress(`${(error as Error).message}; measuring anyway`);
   }
@@ -96,16 +96,17 @@ export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Prom
 
 /**
  * Waits until GET /health answers 200 with every view caught up with the log's head (`caughtUp` of each check that
- * has one): 200 alone does not say it, a view behind the log is still `up`. Resolves with the seconds waited;
- * rejects past `timeoutMs`, or at once when `gone()` says the process exited.
+ * has one): 200 alone does not say it, a view behind the log is still `up`. The details need the platform token
+ * (without it /health is `{status}` alone). Resolves with the seconds waited; rejects past `timeoutMs`, or at once
+ * when `gone()` says the process exited.
  */
-export async function caughtUp(url: string, timeoutMs: number, gone: () => boolean = () => false, intervalMs = 50): Promise<number> {
+export async function caughtUp(service: { url: string; platformToken: string }, timeoutMs: number, gone: () => boolean = () => false, intervalMs = 50): Promise<number> {
   const started = performance.now();
   let last = 'no answer';
   while (performance.now() - started < timeoutMs) {
     if (gone()) throw new Error(`the service exited while waiting for /health (last: ${last})`);
     try {
-      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(5_000) });
       const body = (await response.json()) as { details?: Record<string, { caughtUp?: boolean; checkpoint?: string; head?: string }> };
       const behind = Object.entries(body.details ?? {}).filter(([, check]) => check.caughtUp === false);
       if (response.ok && behind.length === 0) return (performance.now() - started) / 1000;

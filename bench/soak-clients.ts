@@ -177,12 +177,15 @@ export function paceEnds(url: string, ids: readonly string[], perSecond: number,
 }
 
 /**
- * Heap used (bytes) and the event-loop delay's p99 and max (seconds) since the previous scrape (prom-client resets
- * its histogram on each), from one GET /metrics; undefined when it does not answer.
+ * Heap used (bytes) and the event-loop delay's p99 and max (seconds) over the service's window (the soak starts it
+ * with METRICS_LOOP_WINDOW_SECONDS=1: the last complete second and the current one), from one GET /metrics with the
+ * platform token; undefined when it does not answer.
  */
-export async function scrape(url: string): Promise<{ heapUsed: number; loopP99: number; loopMax: number } | undefined> {
+export async function scrape(service: { url: string; platformToken: string }): Promise<{ heapUsed: number; loopP99: number; loopMax: number } | undefined> {
   try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+    const response = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) return undefined;
+    const text = await response.text();
     const value = (name: string): number => Number(new RegExp(`^(?:\\w+_)?${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
     return { heapUsed: value('nodejs_heap_size_used_bytes'), loopP99: value('nodejs_eventloop_lag_p99_seconds'), loopMax: value('nodejs_eventloop_lag_max_seconds') };
   } catch {

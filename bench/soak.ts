@@ -50,7 +50,8 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
     const spawned = performance.now();
     const service = await startServiceProcess({
       dataDir: dir,
-      env: { ...BENCH_SERVICE_ENV },
+      // Each scrape (one a second) reads the event loop of the last complete second and the current one.
+      env: { ...BENCH_SERVICE_ENV, METRICS_LOOP_WINDOW_SECONDS: '1' },
       // As the HTTP rows: BENCH_CPU_PROF_DIR=dir has the service write a V8 CPU profile there when it stops.
       ...(process.env.BENCH_CPU_PROF_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] } : {}),
     });
@@ -59,14 +60,14 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
       let death: Death | undefined;
       service.child.once('exit', (code, signal) => (death = { code, signal, afterSeconds: (performance.now() - spawned) / 1000 }));
       progress('soak: waiting for the views to catch up with the log');
-      const catchUp = await caughtUp(service.url, o.timeoutSeconds * 1_000, () => death !== undefined, 500);
+      const catchUp = await caughtUp(service, o.timeoutSeconds * 1_000, () => death !== undefined, 500);
       const pid = service.child.pid!;
       await sleep(2_000);
       const idle = memoryOf(pid)?.rss ?? Number.NaN;
       progress(`soak: views caught up in ${catchUp.toFixed(1)} s; idle RSS ${mb(idle)}`);
       const held = await underLoad(service, o, units, () => death);
       const up = death === undefined && service.child.exitCode === null && service.child.signalCode === null;
-      const health = up ? await healthAtTheEnd(service.url) : 'not asked (the process is gone)';
+      const health = up ? await healthAtTheEnd(service) : 'not asked (the process is gone)';
       const peakHwm = memoryOf(pid)?.peak ?? Number.NaN;
       const exit = up ? await stop().then(() => service.child.exitCode) : undefined;
       if (exit !== undefined && exit !== 0) progress(`soak: the graceful stop exited with ${exit}: ${service.output().slice(-1_500)}`);
@@ -107,18 +108,18 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   const auditors = [service.platformToken, ...(await tokensOf(api, units - 1, units, Math.min(AGENTS_PER_UNIT, Math.ceil(o.exports / 2) - 1)))];
   const pid = service.child.pid!;
   const rss = sampleRss(pid, 200);
-  // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of each second).
+  // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of the last complete second
+  // and the current one: the service's METRICS_LOOP_WINDOW_SECONDS=1, so overlapping windows of 1 to 2 s).
   const peaks = { heap: 0, loopP99: 0, loopMax: 0, scrapes: 0, unanswered: 0 };
-  await scrape(service.url);
   const heapTimer = setInterval(
     () =>
-      void scrape(service.url).then((m) => {
+      void scrape(service).then((m) => {
         peaks.scrapes++;
         if (!m) return void peaks.unanswered++;
         peaks.heap = Math.max(peaks.heap, m.heapUsed || 0);
         peaks.loopP99 = Math.max(peaks.loopP99, m.loopP99 || 0);
         peaks.loopMax = Math.max(peaks.loopMax, m.loopMax || 0);
-        if (m.loopMax >= 1) progress(`soak: ${seconds()} s: the event loop was blocked ${formatMs(m.loopMax * 1000)} in the last second`);
+        if (m.loopMax >= 1) progress(`soak: ${seconds()} s: the event loop was blocked ${formatMs(m.loopMax * 1000)} in the last 1 to 2 s`);
       }),
     1_000,
   );
@@ -177,10 +178,10 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
   return { peakRss: rss.stop(), peakHeap: peaks.scrapes > peaks.unanswered ? peaks.heap : Number.NaN, summary };
 }
 
-/** `200` or the status, with the views' catch-up state; the reason when it does not answer within 10 s. */
-async function healthAtTheEnd(url: string): Promise<string> {
+/** `200` or the status, with the views' catch-up state (the details: platform token); the reason when it does not answer within 10 s. */
+async function healthAtTheEnd(service: ServiceProcess): Promise<string> {
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(10_000) });
     const body = (await response.json()) as { details?: Record<string, { caughtUp?: boolean }> };
     const behind = Object.entries(body.details ?? {}).filter(([, check]) => check.caughtUp === false).map(([name]) => name);
     return `${response.status}${behind.length > 0 ? `, ${behind.join(', ')} not caught up` : ', views caught up'}`;

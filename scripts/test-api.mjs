@@ -71,10 +71,12 @@ async function seedEnder(url, token) {
 ensureSchemathesis();
 const dataDir = mkdtempSync(join(tmpdir(), 'co-api-'));
 const token = randomBytes(18).toString('base64url');
+// With METRICS_TOKEN set, /metrics requires a credential, so the document's 401 for it is tested too.
+const metricsToken = randomBytes(18).toString('base64url');
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const service = spawn(process.execPath, [join(root, 'dist/apps/orchestrator/src/main.js')], {
-  env: { ...process.env, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), PLATFORM_TOKEN: token, LOG_LEVEL: 'warn' },
+  env: { ...process.env, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), PLATFORM_TOKEN: token, METRICS_TOKEN: metricsToken, LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let status = 1;
@@ -94,7 +96,7 @@ try {
     '--exclude-operation-id', 'StreamContacts',
   ];
   console.error(`== st ${args.join(' ')}`);
-  const run = spawn(st, args, { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', API_PLATFORM_TOKEN: token, API_SECURITY_USER: securityUser } });
+  const run = spawn(st, args, { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', API_PLATFORM_TOKEN: token, API_SECURITY_USER: securityUser, API_METRICS_TOKEN: metricsToken } });
   status = await new Promise((done) => run.once('exit', (code) => done(code ?? 1)));
 } finally {
   service.kill('SIGTERM');

@@ -115,7 +115,7 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     const last = String(stored.at(-1)!.position);
     await expect
       .poll(async () => {
-        const fanout = (await api.request<Health>('GET', '/health', { token: null })).body.details.fanout;
+        const fanout = (await api.request<Health>('GET', '/health')).body.details.fanout;
         return fanout.lag === 0 && BigInt(fanout.checkpoint ?? '0') >= BigInt(last);
       }, { timeout: 2 * MINUTE, interval: 200, message: `the forwarder's checkpoint at ${last}` })
       .toBe(true);
@@ -179,7 +179,7 @@ describe.skipIf(!engine.ok)(SUITE, () => {
         const answer = await api.endContact(contactId, ender);
         expect(answer.status).toBe(200);
         ended++;
-        const health = await api.request<Health>('GET', '/health', { token: null });
+        const health = await api.request<Health>('GET', '/health');
         expect(health.status).toBe(200);
         states.add(health.body.details.fanout.state);
       }
@@ -189,7 +189,7 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     expect(ended).toBeGreaterThan(10);
     expect([...states]).toContain('degraded');
     expect(await expectExactlyOnce(api, dir, received)).toBe(ended + 1);
-    await expect.poll(async () => (await api.request<Health>('GET', '/health', { token: null })).body.details.fanout.state, { timeout: MINUTE, interval: 200 }).toBe('running');
+    await expect.poll(async () => (await api.request<Health>('GET', '/health')).body.details.fanout.state, { timeout: MINUTE, interval: 200 }).toBe('running');
   }, 6 * MINUTE);
 
   it('two orchestrator containers on one volume: exactly one end per contact under races', async () => {

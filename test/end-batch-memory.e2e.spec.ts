@@ -27,7 +27,7 @@ const endBatch = (batch: number) =>
 
 /** EndContact commands run so far that were refused as OnInvalidContactID (a replayed batch runs none). */
 async function refusedEnds(): Promise<number> {
-  const answer = await api.request<string>('GET', '/metrics', { token: null });
+  const answer = await api.request<string>('GET', '/metrics');
   let total = 0;
   for (const match of answer.body.matchAll(/^contact_orchestrator_end_contact_total\{[^}]*branch="OnInvalidContactID"[^}]*\} (\d+)$/gm)) total += Number(match[1]);
   return total;
@@ -65,7 +65,7 @@ describe('remembered bulk-end answers under a flood of keyed batches', () => {
     // The service's heap and resident memory while it runs, for docs/decisions.md ("Memory"): sampled every 500 ms.
     const peak = { heapMB: 0, rssMB: 0 };
     const sampler = setInterval(() => {
-      void api.request<string>('GET', '/metrics', { token: null }).then(({ body }) => {
+      void api.request<string>('GET', '/metrics').then(({ body }) => {
         const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(body)?.[1] ?? 0) / 1024 / 1024;
         peak.heapMB = Math.max(peak.heapMB, value('nodejs_heap_size_used_bytes'));
         peak.rssMB = Math.max(peak.rssMB, value('process_resident_memory_bytes'));

@@ -128,7 +128,7 @@ await withKafka(SUITE, (broker) => {
   it('every outcome appears once in contact.outcomes, in order per contact', async () => {
     await endSome(await contacts(30));
     expect(await expectExactlyOnce()).toBeGreaterThanOrEqual(30 + 3 * 2);
-    const health = await api.request<{ details: { fanout: { state: string } } }>('GET', '/health', { token: null });
+    const health = await api.request<{ details: { fanout: { state: string } } }>('GET', '/health');
     expect(health.body.details.fanout.state).toBe('running');
   }, 120_000);
 
@@ -151,7 +151,7 @@ await withKafka(SUITE, (broker) => {
     try {
       const duringOutage = await endSome(ids.slice(10));
       expect(duringOutage.size, 'the store is the truth: commands are accepted without Kafka').toBe(20);
-      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health', { token: null })).body.details.fanout.state;
+      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health')).body.details.fanout.state;
       await expect.poll(fanoutState, { timeout: 30_000, interval: 200 }).toBe('degraded');
     } finally {
       await broker.startBroker!();

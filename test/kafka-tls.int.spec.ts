@@ -192,7 +192,7 @@ if ('skip' in setup) {
       api = new OrchestratorClient(service.url, service.platformToken);
       await waitFor(() => /EndContact commands consumer joined group/.test(service!.output()), WAIT_MS, 'the commands consumer to join its group');
       // The forwarder creates its topics before it runs; the reader subscribes once they exist.
-      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string; lastError?: string } } }>('GET', '/health', { token: null })).body.details.fanout;
+      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string; lastError?: string } } }>('GET', '/health')).body.details.fanout;
       await waitFor(async () => ((await fanoutState()).state === 'running' ? true : undefined), WAIT_MS, 'the outcome forwarder running').catch(async (error: Error) => {
         throw new Error(`${error.message}: ${JSON.stringify(await fanoutState())}\n${service!.output().slice(-4_000)}`);
       });
@@ -244,7 +244,7 @@ if ('skip' in setup) {
     });
 
     it('/health: the consumer consuming and the forwarder running; the password nowhere in the output', async () => {
-      const health = await api.request<{ details: { kafkaCommands: { state: string }; fanout: { state: string } } }>('GET', '/health', { token: null });
+      const health = await api.request<{ details: { kafkaCommands: { state: string }; fanout: { state: string } } }>('GET', '/health');
       expect(health.status).toBe(200);
       expect(health.body.details).toMatchObject({ kafkaCommands: { state: 'consuming' }, fanout: { state: 'running' } });
       const output = service!.output();

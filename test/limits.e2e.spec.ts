@@ -54,7 +54,7 @@ function open(to = port, localAddress?: string): Promise<{ socket: Socket; close
 }
 
 async function residentBytes(): Promise<number> {
-  const answer = await client.request('GET', '/metrics', { token: null });
+  const answer = await client.request('GET', '/metrics');
   const line = String(answer.body).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
   return Number(line!.split(' ')[1]);
 }

@@ -23,7 +23,7 @@ it('counts EndContact outcomes by branch and source and reports subscription lag
   expect((await api.endContact(contactId, bu.ender)).status).toBe(409);
   expect((await api.studioAction({ SecurityUser: bu.ender, ContactID: '1' })).status).toBe(200);
 
-  const scrape = await api.request<string>('GET', '/metrics', { token: null });
+  const scrape = await api.request<string>('GET', '/metrics');
   expect(scrape.status).toBe(200);
   expect(scrape.headers.get('content-type')).toContain('text/plain');
   const lines = scrape.body.split('\n');
@@ -36,7 +36,7 @@ it('counts EndContact outcomes by branch and source and reports subscription lag
   expect(lines.some((l) => l.startsWith('contact_orchestrator_subscription_lag{subscription="contact-view"} '))).toBe(true);
   // Commands do not wait for the views: the lag is 0 once the views have applied the last refusal, a moment later.
   await expect
-    .poll(async () => (await api.request<string>('GET', '/metrics', { token: null })).body.split('\n'), { timeout: 5_000, interval: 50 })
+    .poll(async () => (await api.request<string>('GET', '/metrics')).body.split('\n'), { timeout: 5_000, interval: 50 })
     .toContain('contact_orchestrator_subscription_lag{subscription="contact-view"} 0');
   expect(lines.some((l) => l.startsWith('contact_orchestrator_fanout_state'))).toBe(false);
   // The process metrics: event-loop lag (the bench reads p99), resident memory, CPU, heap, handles.
@@ -47,7 +47,7 @@ it('counts EndContact outcomes by branch and source and reports subscription lag
 
 it('an idempotent replay is counted as a replay, not as a new OnSuccess', async () => {
   const bu = await api.seedBusinessUnit('metrics-replay-bu');
-  const scrapeLines = async () => (await api.request<string>('GET', '/metrics', { token: null })).body.split('\n');
+  const scrapeLines = async () => (await api.request<string>('GET', '/metrics')).body.split('\n');
   const value = (lines: string[], series: string) => Number(lines.find((l) => l.startsWith(`${series} `))?.split(' ')[1] ?? 0);
   const success = 'contact_orchestrator_end_contact_total{branch="OnSuccess",source="http"}';
   const replays = 'contact_orchestrator_end_contact_replays_total{source="http"}';

@@ -30,7 +30,7 @@ async function start(): Promise<void> {
   // The views project the pre-written log at start.
   for (const deadline = Date.now() + 60_000; ; await sleep(100)) {
     const health = (
-      await client.request<{ details?: Record<string, { caughtUp?: boolean }> }>('GET', '/health', { token: null }).catch((error: unknown) => {
+      await client.request<{ details?: Record<string, { caughtUp?: boolean }> }>('GET', '/health').catch((error: unknown) => {
         throw new Error(`the service stopped answering (exit ${service.child.exitCode ?? service.child.signalCode}): ${String(error)}\n${service.output().slice(-3_000)}`);
       })
     ).body;

@@ -302,7 +302,7 @@ describe('operations', () => {
 
   it('GET /health is 200 with status ok, the store up and the views caught up', async () => {
     const health = await vi.waitFor(async () => {
-      const answer = await client.request<{ status: string; details: Record<string, { status: string; caughtUp?: boolean }> }>('GET', '/health', { token: null });
+      const answer = await client.request<{ status: string; details: Record<string, { status: string; caughtUp?: boolean }> }>('GET', '/health');
       expect(answer.status === 200 && answer.body.details['contact-view']?.caughtUp === true, 'caught-up health').toBe(true);
       return answer;
     });

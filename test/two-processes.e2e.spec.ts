@@ -59,7 +59,7 @@ it('concurrent ends of the same contacts through both processes: one OnSuccess e
   const head = String(events[events.length - 1]!.position);
   for (const api of [a, b]) {
     await waitFor(async () => {
-      const health = await api.request<{ details: Record<string, { checkpoint?: string }> }>('GET', '/health', { token: null });
+      const health = await api.request<{ details: Record<string, { checkpoint?: string }> }>('GET', '/health');
       return health.body.details['contact-view']?.checkpoint === head;
     }, 20_000, `${api.url} views at the log head ${head}`);
   }

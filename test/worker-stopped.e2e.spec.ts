@@ -55,7 +55,7 @@ describe('a worker thread stopped, in the running app', () => {
 
   const unhealthy = (client: OrchestratorClient): Promise<Answer<HealthBody>> =>
     waitFor(async () => {
-      const answer = await client.request<HealthBody>('GET', '/health', { token: null });
+      const answer = await client.request<HealthBody>('GET', '/health');
       return answer.status === 503 ? answer : undefined;
     }, 10_000, '/health to answer 503');
 
@@ -69,6 +69,10 @@ describe('a worker thread stopped, in the running app', () => {
     const health = await unhealthy(client);
     // The store's check throws, and its report is the whole answer (as for an unreachable EventStoreDB).
     expect((health.body as { eventStore?: unknown }).eventStore).toMatchObject({ status: 'down', message: expect.stringMatching(/SQLite writer stopped/) });
+    // Without a credential (a load balancer's probe): the same 503, and nothing of the report (docs/security.md).
+    const probe = await client.request('GET', '/health', { token: null });
+    expect(probe.status).toBe(503);
+    expect(probe.body).toEqual({ status: 'error' });
     const refused = await client.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-1', mediaType: 'Chat' } });
     expect(refused.status).toBe(503);
     expect(await service!.workerStopped).toMatch(/SQLite writer stopped/);

@@ -12,7 +12,7 @@ type Health = { details?: Record<string, { head?: string; caughtUp?: boolean } |
 /** The contact view has applied the whole log. */
 export async function caughtUp(client: OrchestratorClient, timeout = 10_000): Promise<void> {
   await expect
-    .poll(async () => (await client.request<Health>('GET', '/health', { token: null })).body.details?.['contact-view']?.caughtUp, { timeout, interval: 50 })
+    .poll(async () => (await client.request<Health>('GET', '/health')).body.details?.['contact-view']?.caughtUp, { timeout, interval: 50 })
     .toBe(true);
 }
 
@@ -21,7 +21,7 @@ export function settledHead(client: OrchestratorClient, timeout = 10_000): Promi
   let previous: string | undefined;
   return vi.waitFor(
     async () => {
-      const view = (await client.request<Health>('GET', '/health', { token: null })).body.details?.['contact-view'];
+      const view = (await client.request<Health>('GET', '/health')).body.details?.['contact-view'];
       const head = view?.caughtUp ? view.head : undefined;
       const settled = head !== undefined && head === previous;
       previous = head;

@@ -127,7 +127,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     store.failed?.().then((error) => error.message) ?? new Promise<never>(() => undefined),
     app.get(ViewsService).failed(),
   ]);
-  const document = buildDocument(app);
+  const document = buildDocument(app, { metricsOpen: config.metricsToken === undefined });
   SwaggerModule.setup('docs', app, document);
   if (config.kafkaBrokers) {
     await connectKafkaCommands(app, config, logger);

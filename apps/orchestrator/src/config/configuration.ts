@@ -30,6 +30,13 @@ export type AppConfig = {
   /** Transactional id and checkpoint key of the outcome forwarder: one per deployment on a cluster. */
   forwarderId: string;
   platformToken?: string;
+  /**
+   * The scrapers' token (METRICS_TOKEN): when set, GET /metrics needs it or the platform token; either one also gets
+   * /health's details. Unset: /metrics is open (docs/security.md).
+   */
+  metricsToken?: string;
+  /** Seconds of event-loop delay the nodejs_eventloop_lag_* gauges cover: a rolling window no scrape resets. */
+  metricsLoopWindowSeconds: number;
   /** Newest first: SECURITY_USER_SIGNING_KEYS, or SECURITY_USER_SIGNING_KEY as a ring of one (kid `default`). */
   securityUserSigningKeys?: SigningKeyEntry[];
   securityUserTtlSeconds: number;
@@ -77,6 +84,9 @@ export type HttpLimits = {
   exportsPerCredential: number;
   exportsAtOnce: number;
 };
+
+/** Seconds of event-loop delay the nodejs_eventloop_lag_* gauges cover unless METRICS_LOOP_WINDOW_SECONDS says. */
+export const METRICS_LOOP_WINDOW_DEFAULT_SECONDS = 60;
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
@@ -140,6 +150,7 @@ const esdbConnectionString = text.superRefine((v, ctx) => {
   }
 });
 
+/** The platform token, and METRICS_TOKEN: a bearer token of the same strength. */
 const platformToken = text.superRefine((v, ctx) => {
   const problem = v === undefined ? undefined : platformTokenProblem(v);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -199,6 +210,8 @@ export const environmentSchema = z
     KAFKA_SASL_PASSWORD_FILE: path,
     KAFKA_SASL_PASSWORD: refused('KAFKA_SASL_PASSWORD_FILE'),
     PLATFORM_TOKEN: platformToken,
+    METRICS_TOKEN: platformToken,
+    METRICS_LOOP_WINDOW_SECONDS: integer(METRICS_LOOP_WINDOW_DEFAULT_SECONDS, 1, 600),
     SECURITY_USER_SIGNING_KEY: signingKey,
     SECURITY_USER_SIGNING_KEYS: signingKeys,
     SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
@@ -308,6 +321,8 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     },
     forwarderId: e.KAFKA_FORWARDER_ID ?? `contact-orchestrator.${outcomes}`,
     ...(e.PLATFORM_TOKEN !== undefined ? { platformToken: e.PLATFORM_TOKEN } : {}),
+    ...(e.METRICS_TOKEN !== undefined ? { metricsToken: e.METRICS_TOKEN } : {}),
+    metricsLoopWindowSeconds: e.METRICS_LOOP_WINDOW_SECONDS,
     ...(e.SECURITY_USER_SIGNING_KEYS !== undefined ? { securityUserSigningKeys: e.SECURITY_USER_SIGNING_KEYS } : {}),
     ...(e.SECURITY_USER_SIGNING_KEY !== undefined ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] } : {}),
     securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
@@ -341,6 +356,6 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
  * topics are. They hold no credential, so the secrets are not read; random ones stand in for the checks.
  */
 export function loadToolConfiguration(env: Record<string, string | undefined>): AppConfig {
-  const { PLATFORM_TOKEN: _token, SECURITY_USER_SIGNING_KEY: _key, SECURITY_USER_SIGNING_KEYS: _keys, ...rest } = env;
+  const { PLATFORM_TOKEN: _token, METRICS_TOKEN: _metrics, SECURITY_USER_SIGNING_KEY: _key, SECURITY_USER_SIGNING_KEYS: _keys, ...rest } = env;
   return loadConfiguration({ ...rest, PLATFORM_TOKEN: randomBytes(24).toString('base64url'), SECURITY_USER_SIGNING_KEYS: `tool:${randomBytes(32).toString('base64url')}` });
 }

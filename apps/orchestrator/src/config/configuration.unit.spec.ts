@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { printSkip } from '#harness/skip';
 import { issue, makeCa, opensslMissing, type Pem } from '#harness/tls';
-import { ConfigurationError, loadConfiguration } from './configuration.js';
+import { ConfigurationError, loadConfiguration, loadToolConfiguration } from './configuration.js';
 import { EXAMPLE_SECRETS } from './secret-strength.js';
 
 const TOKEN = randomBytes(24).toString('base64url');
@@ -130,6 +130,40 @@ describe('configuration (docs/design.md, Configuration)', () => {
       const config = loadConfiguration({ PLATFORM_TOKEN: TOKEN, SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('hex') });
       expect(config.platformToken).toBe(TOKEN);
       expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64') }).securityUserSigningKeys).toHaveLength(1);
+    });
+  });
+
+  describe('METRICS_TOKEN: the scrapers\' token (docs/security.md)', () => {
+    it('is unset unless given, and read when it is', () => {
+      expect(loadConfiguration({}).metricsToken).toBeUndefined();
+      const metricsToken = randomBytes(24).toString('base64url');
+      expect(loadConfiguration({ METRICS_TOKEN: metricsToken }).metricsToken).toBe(metricsToken);
+    });
+
+    it.each([
+      ['a 16-character token', 'm4T9-xQ2_mZ8rL1k'],
+      ['a long token of one repeated character', 'm'.repeat(40)],
+      ['the alphabet', 'abcdefghijklmnopqrstuvwxyz'],
+      ...EXAMPLE_SECRETS.map((value) => [`the example value ${value}`, value]),
+    ])('refuses %s as the platform token would be, naming METRICS_TOKEN and never echoing it', (_what, value) => {
+      const error = rejectionOf({ METRICS_TOKEN: value }, 'METRICS_TOKEN');
+      expect(error.message).not.toContain(value);
+    });
+
+    it('is not read by the offline tools, which serve no HTTP', () => {
+      expect(loadToolConfiguration({ METRICS_TOKEN: 'short' }).metricsToken).toBeUndefined();
+    });
+  });
+
+  describe('METRICS_LOOP_WINDOW_SECONDS: the window of the event-loop delay gauges (docs/operations.md)', () => {
+    it('is 60 s unless given, and 1 to 600 s', () => {
+      expect(loadConfiguration({}).metricsLoopWindowSeconds).toBe(60);
+      expect(loadConfiguration({ METRICS_LOOP_WINDOW_SECONDS: '1' }).metricsLoopWindowSeconds).toBe(1);
+      expect(loadConfiguration({ METRICS_LOOP_WINDOW_SECONDS: '600' }).metricsLoopWindowSeconds).toBe(600);
+    });
+
+    it.each(['0', '601', '1.5', '-1', 'a minute'])('refuses %j, naming the variable and the range', (value) => {
+      expect(rejectionOf({ METRICS_LOOP_WINDOW_SECONDS: value }, 'METRICS_LOOP_WINDOW_SECONDS').message).toContain('must be an integer from 1 to 600');
     });
   });
 

@@ -1,7 +1,8 @@
 /**
- * `@Credential('platform' | 'reader')`: the route's credential is checked before anything else of the request (a
- * missing or wrong credential is 401 with `WWW-Authenticate: Bearer`, whatever the body), and the OpenAPI document
- * lists the bearer schemes it accepts with their 401/403 answers. The reader is left on the request for the route.
+ * `@Credential('platform' | 'reader' | 'metrics')`: the route's credential is checked before anything else of the
+ * request (a missing or wrong credential is 401 with `WWW-Authenticate: Bearer`, whatever the body), and the OpenAPI
+ * document lists the bearer schemes it accepts with their 401/403 answers. The reader is left on the request for the
+ * route. `metrics` is /metrics': METRICS_TOKEN or the platform token once METRICS_TOKEN is set, none before.
  * The check itself is run by the global RequestGuard (http/request.guard.ts), before the input checks.
  */
 import { SetMetadata, applyDecorators } from '@nestjs/common';
@@ -14,13 +15,23 @@ import type { Credentials } from './credentials.js';
 
 export const PLATFORM_SCHEME = 'platform';
 export const SECURITY_USER_SCHEME = 'securityUser';
+export const METRICS_SCHEME = 'metrics';
 
-export type CredentialKind = 'platform' | 'reader';
+export type CredentialKind = 'platform' | 'reader' | 'metrics';
 const CREDENTIAL = Symbol('credential');
 
 export type ReaderRequest = FastifyRequest & { reader?: Reader };
 
 export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorator {
+  if (kind === 'metrics') {
+    return applyDecorators(
+      SetMetadata(CREDENTIAL, kind),
+      ApiBearerAuth(METRICS_SCHEME),
+      ApiBearerAuth(PLATFORM_SCHEME),
+      // JSON, named: the route's own answer is text (ApiProduces), its refusal is not.
+      ApiResponse({ status: 401, description: 'METRICS_TOKEN is set, and the request carries neither it nor the platform token', content: { 'application/json': { schema: Problem } } }),
+    );
+  }
   return applyDecorators(
     SetMetadata(CREDENTIAL, kind),
     ApiBearerAuth(PLATFORM_SCHEME),
@@ -40,6 +51,8 @@ export async function admitCredential(kind: CredentialKind, request: ReaderReque
   if (kind === 'platform') {
     credentials.requirePlatform(request);
     request.reader = { kind: 'platform' };
+  } else if (kind === 'metrics') {
+    credentials.requireMetricsOrPlatform(request);
   } else {
     request.reader = await credentials.requireReader(request);
   }

@@ -5,7 +5,7 @@
 import { applyDecorators } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { ApiResponse, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { METRICS_SCHEME, PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
 import { Problem } from './schemas.js';
 
 /** 503 when the store cannot be reached or stays locked past STORE_TIMEOUT_MS: every route that touches it. */
@@ -79,7 +79,11 @@ function addLimitAnswers(path: string, operation: Operation): void {
   }
 }
 
-export function buildDocument(app: INestApplication): OpenAPIObject {
+/**
+ * `metricsOpen`: METRICS_TOKEN is unset, so /metrics needs no credential; its operation then lists the empty
+ * requirement `{}` beside the two tokens (a credential is optional), as the service behaves.
+ */
+export function buildDocument(app: INestApplication, options: { metricsOpen: boolean }): OpenAPIObject {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -93,8 +97,10 @@ export function buildDocument(app: INestApplication): OpenAPIObject {
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The platform token (PLATFORM_TOKEN): the ACD, script runtime, admin' }, PLATFORM_SCHEME)
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A SecurityUser, issued by SetSecurityUser for one agent' }, SECURITY_USER_SCHEME)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, the scrapers’ token: /metrics and the details of /health, nothing else' }, METRICS_SCHEME)
       .build(),
   );
+  if (options.metricsOpen) (document.paths['/metrics']?.get?.security as unknown[] | undefined)?.push({});
   for (const [route, path] of Object.entries(document.paths)) {
     for (const operation of Object.values(path) as Operation[]) {
       if (operation && typeof operation === 'object') addLimitAnswers(route, operation);

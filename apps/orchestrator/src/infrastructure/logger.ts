@@ -19,6 +19,8 @@ export const REDACTED_PATHS = [
   '*.token',
   'platformToken',
   '*.platformToken',
+  'metricsToken',
+  '*.metricsToken',
   'securityUser',
   '*.securityUser',
   'SecurityUser',

@@ -26,4 +26,11 @@ describe('the logger never writes a connection string password', () => {
     expect(lines.join('')).not.toMatch(/Pw[1-4]/);
     expect(JSON.parse(lines[0]!)).toMatchObject({ password: '[redacted]', kafka: { password: '[redacted]', sasl: { username: 'svc', password: '[redacted]' } }, sasl: { password: '[redacted]' } });
   });
+
+  it('redacts the platform and metrics tokens wherever a configuration is logged', () => {
+    const { lines, logger } = capture();
+    logger.info({ platformToken: 'Tok1', metricsToken: 'Tok2', config: { platformToken: 'Tok3', metricsToken: 'Tok4' } }, 'configured');
+    expect(lines.join('')).not.toMatch(/Tok[1-4]/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ metricsToken: '[redacted]', config: { metricsToken: '[redacted]' } });
+  });
 });

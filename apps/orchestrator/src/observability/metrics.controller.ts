@@ -1,6 +1,10 @@
-/** GET /metrics: Prometheus text. Positions are gauges of the SQLite log; lag is head minus checkpoint. */
+/**
+ * GET /metrics: Prometheus text. Positions are gauges of the SQLite log; lag is head minus checkpoint. With
+ * METRICS_TOKEN set it needs that token or the platform token (docs/security.md); without, it is open.
+ */
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Credential } from '../directory/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { Gauge } from 'prom-client';
 import type { EmbeddedLog, EventStore } from '#event-store';
@@ -69,10 +73,15 @@ export class MetricsController {
   }
 
   @Get()
+  @Credential('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiResponse({ status: 200, description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } })
   @StoreFailures()
-  @ApiOperation({ operationId: 'Metrics', summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process' })
+  @ApiOperation({
+    operationId: 'Metrics',
+    summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process',
+    description: 'With METRICS_TOKEN set: `Authorization: Bearer` METRICS_TOKEN or the platform token, else 401. Without it: open (set it).',
+  })
   @ApiProduces('text/plain')
   scrape(): Promise<string> {
     return this.metrics.scrape();

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { DirectoryModule } from '../directory/directory.module.js';
 import { FanoutModule } from '../fanout/fanout.module.js';
 import { HealthController } from './health.controller.js';
 import { LOGGER } from '../infrastructure/tokens.js';
@@ -15,6 +16,7 @@ import { ReadSideModule } from '../read-side/read-side.module.js';
   imports: [
     LoggerModule.forRootAsync({ imports: [], providers: [], inject: [LOGGER], useFactory: (logger: AppLogger) => nestLogger(logger) }),
     TerminusModule,
+    DirectoryModule,
     ReadSideModule,
     FanoutModule,
     KafkaCommandsModule,
