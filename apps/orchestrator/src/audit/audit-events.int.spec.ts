@@ -70,10 +70,27 @@ describe('audit lines', () => {
       if (counting) setImmediate(count);
     };
     setImmediate(count);
-    const lines = await collect(pages, { businessUnitId: 'bu-nobody' });
-    counting = false;
-    expect(lines).toEqual([]);
-    // 1,200 events are three pages: the loop turned at least once per page while the scan ran.
+    // Through the port, 1,200 events are three pages of 500: the loop turns at least once per page.
+    expect(await collect(pagesOf(store), { businessUnitId: 'bu-nobody' })).toEqual([]);
     expect(turns).toBeGreaterThanOrEqual(3);
+    // The embedded log scans them in one window: the loop turns after it.
+    turns = 0;
+    expect(await collect(pages, { businessUnitId: 'bu-nobody' })).toEqual([]);
+    counting = false;
+    expect(turns).toBeGreaterThanOrEqual(1);
+  });
+
+  it('the embedded log applies the filter where the rows are: what an auditor does not see never reaches JavaScript', async () => {
+    const all = await pages.scan(0n, 1_200n, {}, 10_000);
+    expect(all).toHaveLength(1_200);
+    const bu1 = await pages.scan(0n, 1_200n, { businessUnitId: 'bu-1' }, 10_000);
+    expect(bu1.length).toBe(all.filter((r) => r.businessUnitId === 'bu-1').length);
+    expect(bu1.every((r) => r.businessUnitId === 'bu-1')).toBe(true);
+    const refusals = await pages.scan(0n, 1_200n, { type: 'EndContactRejected', contactEventsOnly: true, agentId: 'agent-3' }, 10_000);
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((r) => r.type === 'EndContactRejected' && r.agentId === 'agent-3')).toBe(true);
+    // A window: positions in (100, 300] only, and no more than asked for.
+    const window = await pages.scan(100n, 300n, {}, 50);
+    expect(window.map((r) => Number(r.position))).toStrictEqual(Array.from({ length: 50 }, (_, i) => 101 + i));
   });
 });

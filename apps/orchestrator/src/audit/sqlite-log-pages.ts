@@ -3,10 +3,29 @@
  * looks at, and the line is the stored JSON put together as text. The same lines as recordOf() makes from the port
  * (the stored data and metadata are JSON.stringify's output), at a fraction of the garbage: the export of a large
  * log keeps the service's memory flat.
+ *
+ * `scan` also applies the filter's fields in SQLite, over a window of positions at a time: the rows an auditor of
+ * one business unit does not see never reach JavaScript, and each window is a short, bounded step of the event loop.
  */
 import Database from 'better-sqlite3';
 import { openReadConnection, withoutWaiting } from '#event-store';
-import type { AuditRecord, LogPages } from './audit-events.js';
+import type { AuditFilter, AuditRecord, LogPages } from './audit-events.js';
+
+const COLUMNS = `position, stream_id, type, data, metadata, recorded_at,
+  data->>'businessUnitId' AS business_unit_id, data->>'contactId' AS contact_id,
+  data->>'endedBy' AS ended_by, data->>'agentId' AS agent_id`;
+
+/** The filter's fields SQLite can test (the times stay with matches(), which every record still passes). */
+function whereOf(filter: AuditFilter): { sql: string; params: string[] } {
+  const clauses: string[] = [];
+  const params: string[] = [];
+  if (filter.contactEventsOnly) clauses.push(`type IN ('ContactStarted', 'ContactEnded', 'EndContactRejected')`);
+  if (filter.type !== undefined) (clauses.push('type = ?'), params.push(filter.type));
+  if (filter.businessUnitId !== undefined) (clauses.push(`data->>'businessUnitId' = ?`), params.push(filter.businessUnitId));
+  if (filter.contactId !== undefined) (clauses.push(`data->>'contactId' = ?`), params.push(filter.contactId));
+  if (filter.agentId !== undefined) (clauses.push(`(data->>'endedBy' = ? OR data->>'agentId' = ?)`), params.push(filter.agentId, filter.agentId));
+  return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
+}
 
 type Row = {
   position: bigint;
@@ -24,6 +43,7 @@ type Row = {
 export class SqliteLogPages implements LogPages {
   private readonly db: Database.Database;
   private readonly statements;
+  private readonly scans = new Map<string, Database.Statement<unknown[], Row>>();
 
   constructor(
     file: string,
@@ -32,12 +52,7 @@ export class SqliteLogPages implements LogPages {
     this.db = openReadConnection(Database, file);
     this.db.defaultSafeIntegers(true);
     this.statements = {
-      page: this.db.prepare<[bigint, number], Row>(
-        `SELECT position, stream_id, type, data, metadata, recorded_at,
-                data->>'businessUnitId' AS business_unit_id, data->>'contactId' AS contact_id,
-                data->>'endedBy' AS ended_by, data->>'agentId' AS agent_id
-         FROM events WHERE position > ? ORDER BY position LIMIT ?`,
-      ),
+      page: this.db.prepare<[bigint, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
       head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
     };
   }
@@ -48,6 +63,15 @@ export class SqliteLogPages implements LogPages {
 
   page(after: bigint, maxCount: number): Promise<AuditRecord[]> {
     return withoutWaiting(this.db, () => this.statements.page.all(after, maxCount).map(toRecord), this.timeoutMs);
+  }
+
+  /** At most `maxCount` records in (after, upTo] that pass the filter's SQL part, in position order. */
+  scan(after: bigint, upTo: bigint, filter: AuditFilter, maxCount: number): Promise<AuditRecord[]> {
+    const { sql, params } = whereOf(filter);
+    let statement = this.scans.get(sql);
+    if (!statement) this.scans.set(sql, (statement = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${sql} ORDER BY position LIMIT ?`)));
+    const prepared = statement;
+    return withoutWaiting(this.db, () => prepared.all(after, upTo, ...params, maxCount).map(toRecord), this.timeoutMs);
   }
 
   close(): void {
