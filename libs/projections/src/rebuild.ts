@@ -11,7 +11,7 @@ import { nextTurn } from '#runtime';
 import { contactHistoryProjection, contactViewProjection } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
-import { openScratch } from './rebuild-scratch.js';
+import { openScratch, type ScratchBudget } from './rebuild-scratch.js';
 import type { FromRebuildWorker, RebuildWorkerData } from './rebuild-worker.js';
 import { VIEW_PROJECTIONS } from './views.js';
 
@@ -26,7 +26,13 @@ export type RebuildResult = { head: bigint; events: number; seconds: number };
 const BATCH = 50_000;
 const SUFFIXES = ['', '-wal', '-shm', '-journal'];
 
-export async function rebuildViews(source: RebuildSource, target: string, onProgress: (progress: RebuildProgress) => void = () => {}): Promise<RebuildResult> {
+/** `budget`: the memory it may take (see openScratch): the service's own when it runs inside the service. */
+export async function rebuildViews(
+  source: RebuildSource,
+  target: string,
+  onProgress: (progress: RebuildProgress) => void = () => {},
+  budget: ScratchBudget = 'offline',
+): Promise<RebuildResult> {
   const scratch = `${target}.rebuild`;
   const side = `${target}.rebuild-contacts`;
   const clean = (): void => {
@@ -37,7 +43,7 @@ export async function rebuildViews(source: RebuildSource, target: string, onProg
   const seconds = (): number => (performance.now() - started) / 1000;
   const head = (await source.head()) ?? 0n;
   try {
-    const events = source.kind === 'sqlite' ? await rebuildInTwoThreads(source.file, scratch, side, head, seconds, onProgress) : await rebuildFromPages(source, scratch, head, seconds, onProgress);
+    const events = source.kind === 'sqlite' ? await rebuildInTwoThreads(source.file, scratch, side, head, seconds, onProgress, budget) : await rebuildFromPages(source, scratch, head, seconds, onProgress, budget);
     for (const suffix of ['-wal', '-shm']) if (existsSync(`${target}${suffix}`)) rmSync(`${target}${suffix}`);
     renameSync(scratch, target);
     return { head, events, seconds: seconds() };
@@ -58,8 +64,9 @@ async function rebuildInTwoThreads(
   head: bigint,
   seconds: () => number,
   onProgress: (progress: RebuildProgress) => void,
+  budget: ScratchBudget,
 ): Promise<number> {
-  const data: RebuildWorkerData = { eventsFile, sideFile: side, head, batch: BATCH };
+  const data: RebuildWorkerData = { eventsFile, sideFile: side, head, batch: BATCH, budget };
   const worker = startWorker(import.meta.url, 'rebuild-worker', data);
   let sidePosition = 0n;
   let historyPosition = 0n;
@@ -77,7 +84,7 @@ async function rebuildInTwoThreads(
     worker.once('error', reject);
     worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the rebuild worker exited with ${code}`))));
   });
-  const db = openScratch(scratch);
+  const db = openScratch(scratch, budget);
   try {
     const projector = new Projector(db, [contactHistoryProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
     for (let after = 0n; after < head; ) {
@@ -123,8 +130,9 @@ async function rebuildFromPages(
   head: bigint,
   seconds: () => number,
   onProgress: (progress: RebuildProgress) => void,
+  budget: ScratchBudget,
 ): Promise<number> {
-  const db = openScratch(scratch);
+  const db = openScratch(scratch, budget);
   let events = 0;
   try {
     const incoming = new IncomingBatch();
