@@ -19,11 +19,15 @@ const COLUMNS = `position, stream_id, type, data, metadata, recorded_at,
 function whereOf(filter: AuditFilter): { sql: string; params: string[] } {
   const clauses: string[] = [];
   const params: string[] = [];
-  if (filter.contactEventsOnly) clauses.push(`type IN ('ContactStarted', 'ContactEnded', 'EndContactRejected')`);
-  if (filter.type !== undefined) (clauses.push('type = ?'), params.push(filter.type));
-  if (filter.businessUnitId !== undefined) (clauses.push(`data->>'businessUnitId' = ?`), params.push(filter.businessUnitId));
-  if (filter.contactId !== undefined) (clauses.push(`data->>'contactId' = ?`), params.push(filter.contactId));
-  if (filter.agentId !== undefined) (clauses.push(`(data->>'endedBy' = ? OR data->>'agentId' = ?)`), params.push(filter.agentId, filter.agentId));
+  const where = (clause: string, ...values: string[]): void => {
+    clauses.push(clause);
+    params.push(...values);
+  };
+  if (filter.contactEventsOnly) where(`type IN ('ContactStarted', 'ContactEnded', 'EndContactRejected')`);
+  if (filter.type !== undefined) where('type = ?', filter.type);
+  if (filter.businessUnitId !== undefined) where(`data->>'businessUnitId' = ?`, filter.businessUnitId);
+  if (filter.contactId !== undefined) where(`data->>'contactId' = ?`, filter.contactId);
+  if (filter.agentId !== undefined) where(`(data->>'endedBy' = ? OR data->>'agentId' = ?)`, filter.agentId, filter.agentId);
   return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
 }
 
