@@ -49,6 +49,12 @@ try {
       },
     );
   };
+  // A promise nobody awaited rejected: a library's background work, such as kafkajs timing out a request to a paused
+  // broker (its known unhandled rejection), which would end the process by default. The awaited paths fail too and
+  // retry on their own (the forwarder, the command consumer): logged, and the service goes on (docs/operations.md).
+  process.on('unhandledRejection', (reason) =>
+    log(() => logger.error({ err: reason }, 'unhandled promise rejection: logged, the service keeps running (its own retries cover the work that failed)')),
+  );
   process.on('SIGTERM', (signal) => shutdown(signal));
   process.on('SIGINT', (signal) => shutdown(signal));
   // Nothing restarts a worker thread in place: the process ends, cleanly, and its supervisor starts a new one.
