@@ -5,11 +5,12 @@
  * against the idle RSS just before.
  */
 import { join } from 'node:path';
+import { sleep } from '#runtime';
 import { startServiceProcess, removeDataDir } from '../test/harness/service.js';
 import type { BenchOptions } from './options.js';
 import { memoryOf, mb, sampleRss } from './process-probe.js';
 import { writeLog } from './rebuild.js';
-import { defer, formatInt, progress, sleep, tempDir } from './support.js';
+import { defer, formatInt, progress, tempDir } from './support.js';
 import { row, verdict, type Row } from './table.js';
 
 export const AUDIT_FIGURES = [{ figure: 'audit export RSS over idle', target: '≤ 50 MB' }] as const;

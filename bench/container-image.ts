@@ -10,8 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sleep } from '#runtime';
 import { docker, dockerEngine, publishedAddress, ROOT } from '../test/harness/containers.js';
-import { defer, progress, sleep } from './support.js';
+import { defer, progress } from './support.js';
 import { row, unmeasured, verdict, type Row } from './table.js';
 
 const TAG = 'contact-orchestrator:bench';

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { v7 } from 'uuid';
+import { MEDIA_TYPES } from '#contacts';
 import type { EventMetadata } from '#event-store';
 import { seededRandom as random } from '../test/harness/random.js';
 
@@ -22,7 +23,6 @@ export interface LogEvent {
   recordedAt: string;
 }
 
-const MEDIA_TYPES = ['Phone', 'Chat', 'Email', 'SMS', 'WorkItem', 'Digital', 'Voicemail'] as const;
 const SOURCES = ['http', 'studio-action', 'kafka'] as const;
 const BUSINESS_UNITS = 4;
 const AGENTS = 200;

@@ -6,10 +6,11 @@
 import { Agent, request } from 'node:http';
 import type { Kafka } from 'kafkajs';
 import { DEFAULT_OUTCOME_PARTITIONS } from '#fanout';
+import { sleep } from '#runtime';
 import type { BenchOptions } from './options.js';
 import { freshTopics } from './kafka-topics.js';
 import { contactIds, registerContacts, settle, startService } from './service-setup.js';
-import { formatInt, formatMs, percentile, progress, sleep } from './support.js';
+import { formatInt, formatMs, percentile, progress } from './support.js';
 import { row, verdict, type Row } from './table.js';
 
 export const LATENCY_FIGURES = [{ figure: 'end-to-Kafka latency at 1,000 ends/s', target: 'p99 ≤ 100 ms' }] as const;

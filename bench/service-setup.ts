@@ -3,13 +3,14 @@
  * fit for EndContact (a profile with Contacts.End, an agent, its SecurityUser) and active contacts to end, all
  * set up through the public HTTP API so the bench does not depend on how the service stores them.
  */
+import { MEDIA_TYPES } from '#contacts';
+import { sleep } from '#runtime';
 import { OrchestratorClient } from '../test/harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from '../test/harness/service.js';
 import { answersOtherThan, runLoad } from './load-generator.js';
-import { defer, formatInt, progress, sleep } from './support.js';
+import { defer, formatInt, progress } from './support.js';
 
 export const BUSINESS_UNIT = 'bench-bu';
-const MEDIA_TYPES = ['Phone', 'Chat', 'Email', 'SMS', 'WorkItem', 'Digital', 'Voicemail'];
 
 export interface ServiceUnderTest {
   service: ServiceProcess;

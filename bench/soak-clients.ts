@@ -4,7 +4,7 @@
  * keyed bulk ends a few at a time; single ends at a set rate; the service's heap from GET /metrics.
  */
 import { Agent, request } from 'node:http';
-import { sleep } from './support.js';
+import { sleep } from '#runtime';
 
 /** How one held GET reads its answer: everything, `bytesPerSecond`, or nothing (the socket's buffers fill). */
 export type Reading = { kind: 'all' } | { kind: 'rate'; bytesPerSecond: number } | { kind: 'none' };

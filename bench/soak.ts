@@ -7,6 +7,7 @@
  * the row says whether it stayed up (alive, /health answering 200 at the end) and its peak, or how it died.
  */
 import { join } from 'node:path';
+import { sleep } from '#runtime';
 import { OrchestratorClient } from '../test/harness/client.js';
 import { startServiceProcess, type ServiceProcess } from '../test/harness/service.js';
 import { activeContactsLog } from './event-log.js';
@@ -15,7 +16,7 @@ import { memoryOf, mb, sampleRss } from './process-probe.js';
 import { writeLog } from './rebuild.js';
 import { holdGets, paceEnds, scrape, sendBatches } from './soak-clients.js';
 import { BENCH_SERVICE_ENV, caughtUp } from './service-setup.js';
-import { defer, formatInt, formatMs, progress, sleep, tempDir } from './support.js';
+import { defer, formatInt, formatMs, progress, tempDir } from './support.js';
 import type { Row } from './table.js';
 
 export const SOAK_FIGURES = [{ figure: 'soak: the service under everything at once', target: 'stays up; RSS reported' }] as const;

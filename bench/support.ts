@@ -42,8 +42,6 @@ export function tempDir(prefix: string): { dir: string; remove: () => Promise<vo
   return { dir, remove: defer(() => rmSync(dir, { recursive: true, force: true })) };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs `work` on every item with `concurrency` callers in flight. */
 export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;

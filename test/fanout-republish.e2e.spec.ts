@@ -10,8 +10,9 @@ import kafkajs from 'kafkajs';
 import type { Consumer, Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommittedCheckpoint } from '#fanout';
+import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
-import { sleep, withKafka } from './harness/suites.js';
+import { withKafka } from './harness/suites.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel } = kafkajs;

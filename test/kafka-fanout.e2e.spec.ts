@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
-import { sleep, withKafka } from './harness/suites.js';
+import { withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel } = kafkajs;

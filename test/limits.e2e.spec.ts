@@ -5,43 +5,29 @@
 import Database from 'better-sqlite3';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
-import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import { serviceForFile } from './harness/file-service.js';
+import { removeDataDir, startServiceProcess } from './harness/service.js';
 
 const REQUEST_TIMEOUT_MS = 1_500;
 const KEEP_ALIVE_TIMEOUT_MS = 1_000;
 const RATE_LIMIT = 30;
 const STREAMS = 2;
 
-let service: ServiceProcess;
-let client: OrchestratorClient;
-let port: number;
-let bu: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
-
-beforeAll(async () => {
-  service = await startServiceProcess({
-    env: {
-      HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-      HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
-      HTTP_MAX_CONNECTIONS: '100',
-      // The slow-client sockets would otherwise be refused by the rate limit (it counts requests at their headers).
-      RATE_LIMIT_PER_MINUTE: '0',
-      SSE_STREAMS_PER_CREDENTIAL: String(STREAMS),
-    },
-  });
-  client = new OrchestratorClient(service.url, service.platformToken);
-  port = Number(new URL(service.url).port);
-  bu = await client.seedBusinessUnit('bu-limits');
-});
-
-afterAll(async () => {
-  await service?.stop();
-  if (service) removeDataDir(service.dataDir);
+const suite = serviceForFile('bu-limits', {
+  env: {
+    HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+    HTTP_MAX_CONNECTIONS: '100',
+    // The slow-client sockets would otherwise be refused by the rate limit (it counts requests at their headers).
+    RATE_LIMIT_PER_MINUTE: '0',
+    SSE_STREAMS_PER_CREDENTIAL: String(STREAMS),
+  },
 });
 
 /** A raw socket to the service, with when it was closed by the other side. */
-function open(to = port, localAddress?: string): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
+function open(to = Number(new URL(suite.service.url).port), localAddress?: string): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port: to, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     let data = '';
@@ -54,13 +40,13 @@ function open(to = port, localAddress?: string): Promise<{ socket: Socket; close
 }
 
 async function residentBytes(): Promise<number> {
-  const answer = await client.request('GET', '/metrics');
+  const answer = await suite.client.request('GET', '/metrics');
   const line = String(answer.body).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
   return Number(line!.split(' ')[1]);
 }
 
 function contactState(contactId: string): string | undefined {
-  const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
+  const db = new Database(join(suite.service.dataDir, 'events.db'), { readonly: true });
   try {
     const ended = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`).get(`contact-${contactId}`) as { n: number };
     return ended.n > 0 ? 'Ended' : 'Active';
@@ -111,7 +97,7 @@ describe('M1: slow clients', () => {
     expect(extra.received()).toBe('');
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map((h) => h.closed));
-    await expect.poll(async () => (await client.request('GET', '/health', { token: null })).status, { timeout: 5_000 }).toBe(200);
+    await expect.poll(async () => (await suite.client.request('GET', '/health', { token: null })).status, { timeout: 5_000 }).toBe(200);
   });
 });
 
@@ -150,10 +136,10 @@ describe('connections per client address', () => {
 
 describe('L2/L3: JSON only, per-route body limits, a maximum depth', () => {
   it('a form POST to the Studio action from another origin is refused with 415 and ends nothing', async () => {
-    const contactId = await client.startContact('bu-limits', 'Chat');
-    const answer = await client.request('POST', '/v1/actions/end-a-contact', {
+    const contactId = await suite.client.startContact('bu-limits', 'Chat');
+    const answer = await suite.client.request('POST', '/v1/actions/end-a-contact', {
       token: null,
-      rawBody: new URLSearchParams({ SecurityUser: bu.ender, ContactID: contactId }).toString(),
+      rawBody: new URLSearchParams({ SecurityUser: suite.bu.ender, ContactID: contactId }).toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
     });
     expect(answer.status).toBe(415);
@@ -162,26 +148,26 @@ describe('L2/L3: JSON only, per-route body limits, a maximum depth', () => {
   });
 
   it('the end command takes 16 KB at most; the Studio action 64 KB', async () => {
-    const contactId = await client.startContact('bu-limits', 'Chat');
-    const end = await client.request('POST', `/v1/contacts/${contactId}/end`, { token: bu.ender, body: { commandId: 'c'.repeat(20_000) } });
+    const contactId = await suite.client.startContact('bu-limits', 'Chat');
+    const end = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, { token: suite.bu.ender, body: { commandId: 'c'.repeat(20_000) } });
     expect(end.status).toBe(413);
     expect(end.body).toMatchObject({ branch: 'Default', error: { field: 'body', message: expect.stringContaining('16384') } });
     expect(contactState(contactId)).toBe('Active');
     const variables = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`v${i}`, 'x'.repeat(100)]));
-    const studio = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables });
+    const studio = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables });
     expect(studio.status).toBe(200);
     expect(studio.body.branch).toBe('OnSuccess');
-    const tooLarge = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables: { big: 'x'.repeat(70_000) } });
+    const tooLarge = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables: { big: 'x'.repeat(70_000) } });
     expect(tooLarge.status).toBe(413);
   });
 
   it('JSON nested deeper than HTTP_MAX_JSON_DEPTH (8) is refused with 400 naming the body; brackets inside strings do not count', async () => {
-    const contactId = await client.startContact('bu-limits', 'Chat');
+    const contactId = await suite.client.startContact('bu-limits', 'Chat');
     const deep = `${'{"a":'.repeat(50)}1${'}'.repeat(50)}`;
-    const answer = await client.request('POST', `/v1/contacts/${contactId}/end`, { token: bu.ender, rawBody: deep });
+    const answer = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, { token: suite.bu.ender, rawBody: deep });
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ error: { field: 'body', message: expect.stringContaining('deeper than 8') } });
-    const bracketsInAString = await client.studioAction({ SecurityUser: bu.ender, ContactID: contactId, variables: { note: `${'[{'.repeat(40)}"` } });
+    const bracketsInAString = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables: { note: `${'[{'.repeat(40)}"` } });
     expect(bracketsInAString.status).toBe(200);
     expect(bracketsInAString.body.branch).toBe('OnSuccess');
   });
@@ -253,7 +239,7 @@ describe('L4: rate limits and event streams', () => {
     const streams: AbortController[] = [];
     const openStream = async () => {
       const controller = new AbortController();
-      const response = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${bu.viewer}` }, signal: controller.signal });
+      const response = await fetch(`${suite.service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${suite.bu.viewer}` }, signal: controller.signal });
       if (response.status === 200) streams.push(controller);
       else await response.text();
       return response;
@@ -264,7 +250,7 @@ describe('L4: rate limits and event streams', () => {
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).not.toBeNull();
       // Another credential is not affected.
-      const other = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${bu.ender}` } });
+      const other = await fetch(`${suite.service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${suite.bu.ender}` } });
       expect(other.status).toBe(200);
       await other.body?.cancel();
       streams.shift()!.abort();
@@ -278,7 +264,7 @@ describe('L4: rate limits and event streams', () => {
 describe('L8: security headers', () => {
   it('/docs and the API carry a content security policy, X-Frame-Options and nosniff', async () => {
     for (const path of ['/docs', '/docs-json', '/health']) {
-      const answer = await client.request('GET', path, { token: null });
+      const answer = await suite.client.request('GET', path, { token: null });
       expect(answer.status, path).toBe(200);
       expect(answer.headers.get('content-security-policy'), path).toContain("default-src 'self'");
       expect(answer.headers.get('content-security-policy'), path).not.toContain('upgrade-insecure-requests');

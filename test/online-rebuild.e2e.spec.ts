@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '#runtime';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
@@ -21,7 +22,6 @@ let ender = '';
 /** The last contact the pre-written log starts, and its view: a half-built view would not have it yet. */
 let lastLogged: { id: string; view?: View };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rebuildState = async () => (await client.request<RebuildState>('GET', '/v1/admin/views/rebuild')).body;
 
 async function start(): Promise<void> {

@@ -3,6 +3,7 @@
 // the live view (set-based SQL) as it was right after each command, and foldContact over the history's events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { foldContact, type ContactEventEnvelope } from '#contacts';
+import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 import { settledHead } from './harness/views.js';
@@ -20,7 +21,6 @@ const snapshots = new Map<string, Array<{ position: bigint; view: View }>>();
 const ids: string[] = [];
 
 const get = <T = Record<string, unknown>>(path: string, token?: string) => client.request<T>('GET', path, token === undefined ? {} : { token });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function snapshot(contactId: string, position: string): Promise<void> {
   const live = await get<View>(`/v1/contacts/${contactId}`);

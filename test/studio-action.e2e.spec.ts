@@ -1,11 +1,11 @@
 // POST /v1/actions/end-a-contact over real HTTP (docs/design.md, End a Contact and HTTP): every branch, `{variable}` inputs, the default
 // SecurityUser variable, Default fallback for branches the script does not define, script types, and replay.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MEDIA_TYPES } from '#contacts';
 import { OrchestratorClient } from './harness/client.js';
 import { settledHead } from './harness/views.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
-const MEDIA_TYPES = ['Phone', 'Voicemail', 'Email', 'Chat', 'SMS', 'WorkItem', 'Digital'] as const;
 const SUCCESS = { branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } };
 
 let service: ServiceProcess;

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEDIA_TYPES } from '#contacts';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 import { printSkip } from './harness/skip.js';
@@ -134,6 +135,14 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset['contactId']));
     expect(shown).toEqual([own]);
     for (const id of [before, live]) expect(await page.getByText(id).count()).toBe(0);
+    await page.context().close();
+  });
+
+  it('the media type filter offers every media type a contact can have, in the same order (the page keeps its own list)', async () => {
+    const page = await signedIn(bu1.viewer);
+    const options = page.getByLabel('Media type', { exact: true }).locator('option');
+    const offered = await options.evaluateAll((all) => all.map((o) => (o as unknown as { value: string }).value));
+    expect(offered).toEqual(['', ...MEDIA_TYPES]);
     await page.context().close();
   });
 

@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '#runtime';
 import { printSkip } from './skip.js';
-import { sleep, waitFor, withKafka } from './suites.js';
+import { waitFor, withKafka } from './suites.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'kafka harness';

@@ -16,8 +16,6 @@ export async function withKafka(suite: string, body: (broker: ReadyKafka) => voi
   body(resolution);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Polls `probe` every 50 ms until it gives a value (not undefined, not false); throws naming `what` on timeout. */
 export function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
   return vi.waitFor(

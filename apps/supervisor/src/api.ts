@@ -2,17 +2,9 @@
  * The service's HTTP API as the page uses it. The credential goes in the Authorization header only, never in a URL;
  * the event stream is read with fetch for that reason (an EventSource cannot send headers).
  */
-export type ContactView = {
-  contactId: string;
-  businessUnitId: string;
-  mediaType: string;
-  skill?: string;
-  state: 'Active' | 'Ended';
-  startedAt: string;
-  endedAt?: string;
-  endedBy?: string;
-  position: string;
-};
+import type { ContactView } from '#projections/contact-view';
+
+export type { ContactView };
 
 export type Answer<T> = { status: number; body: T };
 

@@ -4,6 +4,10 @@
  */
 import type { ContactView } from './api.js';
 
+/**
+ * The media types of libs/contacts, written again: the page is served as the modules its build emits, so it cannot
+ * take a value from a library (a type, yes). The supervisor page's end-to-end test checks that the two lists agree.
+ */
 export const MEDIA_TYPES = ['Phone', 'Voicemail', 'Email', 'Chat', 'SMS', 'WorkItem', 'Digital'] as const;
 
 export type Filters = { state: string; mediaType: string };

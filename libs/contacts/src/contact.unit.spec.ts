@@ -7,6 +7,8 @@ import {
   type Caller,
   type ContactEventEnvelope,
   type EndContact,
+  type EndContactDecision,
+  type InvalidContactIdCause,
   type StartContact,
 } from './contact.js';
 import { MEDIA_TYPES, type MediaType } from './media-type.js';
@@ -36,6 +38,16 @@ const ended = (mediaType: MediaType, commandId: string): ContactEventEnvelope =>
 const endContact = (caller: Caller, contactId = CONTACT_ID, commandId = 'cmd-2'): EndContact => ({
   type: 'EndContact',
   data: { contactId, caller, commandId, now },
+});
+/** The refusal of `ender`'s end of `contactId` for `cause`, with the EndContactRejected it records. */
+const invalidContactId = (cause: InvalidContactIdCause, detail: string, contactId = CONTACT_ID): EndContactDecision => ({
+  branch: 'OnInvalidContactID',
+  cause,
+  detail,
+  event: {
+    type: 'EndContactRejected',
+    data: { contactId, reason: 'InvalidContactID', detail, agentId: AGENT, businessUnitId: BU, rejectedAt: now.toISOString() },
+  },
 });
 
 describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
@@ -124,36 +136,18 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
   it.each(['', 'abc', '12a', '12345678901234567890', ' 123', '123 ', '-1', '1.5', '１２３'])(
     'OnInvalidContactID Malformed: %j',
     (badId) => {
-      const detail = 'ContactID must be a decimal string of 1 to 19 digits';
       endContactSpec
         .given([started(mediaType)])
         .when(endContact(ender, badId))
-        .then({
-          branch: 'OnInvalidContactID',
-          cause: 'Malformed',
-          detail,
-          event: {
-            type: 'EndContactRejected',
-            data: { contactId: badId, reason: 'InvalidContactID', detail, agentId: AGENT, businessUnitId: BU, rejectedAt: now.toISOString() },
-          },
-        });
+        .then(invalidContactId('Malformed', 'ContactID must be a decimal string of 1 to 19 digits', badId));
     },
   );
 
   it('OnInvalidContactID NotFound: no stream for the contact', () => {
-    const detail = `Contact ${CONTACT_ID} not found`;
     endContactSpec
       .given([])
       .when(endContact(ender))
-      .then({
-        branch: 'OnInvalidContactID',
-        cause: 'NotFound',
-        detail,
-        event: {
-          type: 'EndContactRejected',
-          data: { contactId: CONTACT_ID, reason: 'InvalidContactID', detail, agentId: AGENT, businessUnitId: BU, rejectedAt: now.toISOString() },
-        },
-      });
+      .then(invalidContactId('NotFound', `Contact ${CONTACT_ID} not found`));
   });
 
   it("OnInvalidContactID NotFound: another business unit's contact is refused exactly like an unknown one", () => {
@@ -180,19 +174,10 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
   });
 
   it('OnInvalidContactID NotActive: the contact was already ended by another command', () => {
-    const detail = `Contact ${CONTACT_ID} is not active (ended at ${firstEndAt})`;
     endContactSpec
       .given([started(mediaType), ended(mediaType, 'cmd-1')])
       .when(endContact(ender, CONTACT_ID, 'cmd-2'))
-      .then({
-        branch: 'OnInvalidContactID',
-        cause: 'NotActive',
-        detail,
-        event: {
-          type: 'EndContactRejected',
-          data: { contactId: CONTACT_ID, reason: 'InvalidContactID', detail, agentId: AGENT, businessUnitId: BU, rejectedAt: now.toISOString() },
-        },
-      });
+      .then(invalidContactId('NotActive', `Contact ${CONTACT_ID} is not active (ended at ${firstEndAt})`));
   });
 
   it('OnInvalidContactID NotActive: an ended contact whose ending carried no commandId is never a replay', () => {

@@ -4,21 +4,11 @@
  * decimal text because an EventStoreDB position does not fit a 64-bit integer.
  */
 import type Database from 'better-sqlite3';
+import type { ContactView } from './contact-view-type.js';
 import type { BatchRange, Projection } from './projection.js';
 import { statement } from './statements.js';
 
-export type ContactView = {
-  contactId: string;
-  businessUnitId: string;
-  mediaType: string;
-  skill?: string;
-  state: 'Active' | 'Ended';
-  startedAt: string;
-  endedAt?: string;
-  endedBy?: string;
-  disconnectReason?: string;
-  position: string;
-};
+export type { ContactView };
 
 export type HistoryEntry = {
   type: string;

@@ -1,5 +1,5 @@
 /** REST for contacts: register, end, read (view, list, history). Thin: parse, call the bus, map the answer. */
-import { Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res, applyDecorators } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -22,6 +22,7 @@ import {
   IdempotencyKeyHeader,
   ListQuery,
   Problem,
+  type Schema,
   StartContactBody,
   StartedContact,
   type Static,
@@ -39,6 +40,19 @@ const endAnswer = (status: number, description: string, ...examples: Array<keyof
     description,
     content: { 'application/json': { schema: EndAnswer, ...(examples.length ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) } : {}) } },
   } as never);
+
+/**
+ * A read of one contact by its ID, for a reader (the platform, or a SecurityUser with Contacts.View): the path and
+ * `query` checked, 404 for an unknown contact and another business unit's alike (with `notFoundAlso`, what else
+ * answers 404), and the store's 503.
+ */
+const ReadOfOneContact = (query: Schema, notFoundAlso?: string) =>
+  applyDecorators(
+    Credential('reader'),
+    Input({ params: ContactPath, query }),
+    ApiResponse({ status: 404, description: `Unknown, or another business unit’s${notFoundAlso === undefined ? '' : `; ${notFoundAlso}`}`, schema: Problem }),
+    StoreFailures(),
+  );
 
 @ApiTags('contacts')
 @Controller('v1/contacts')
@@ -130,12 +144,9 @@ export class ContactsController {
 
   @Get(':contactId')
   @ApiOperation({ operationId: 'GetContact', summary: 'One contact of the live view, or as it stood at a point of the log (`at`)' })
-  @Credential('reader')
-  @Input({ params: ContactPath, query: ContactAtQuery })
+  @ReadOfOneContact(ContactAtQuery, 'with `at`, not started yet at that point')
   @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
   @ApiResponse({ status: 400, description: 'contactId out of format, or an `at` that is not a position or an existing time', schema: Problem })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s; with `at`, not started yet at that point', schema: Problem })
-  @StoreFailures()
   async get(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof ContactAtQuery>) {
     const reader = readerOf(request);
     if (query.at === undefined) return this.visibleContact(reader, params.contactId);
@@ -150,12 +161,9 @@ export class ContactsController {
 
   @Get(':contactId/history')
   @ApiOperation({ operationId: 'GetContactHistory', summary: 'The contact’s events in log order, refusals that named it included; paged' })
-  @Credential('reader')
-  @Input({ params: ContactPath, query: HistoryQuery })
+  @ReadOfOneContact(HistoryQuery)
   @ApiResponse({ status: 200, description: '{contactId, events, next?}: pass next as ?after=', schema: HistoryPage as never })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
-  @ApiResponse({ status: 404, description: 'Unknown, or another business unit’s', schema: Problem })
-  @StoreFailures()
   async history(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof HistoryQuery>) {
     const reader = readerOf(request);
     const id = params.contactId;
