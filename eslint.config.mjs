@@ -57,7 +57,7 @@ const infrastructure = {
   group: [
     '@nestjs/*', 'fastify', '@fastify/*', 'better-sqlite3', 'kafkajs', '@eventstore/*', 'pino', 'pino-*', 'nestjs-pino',
     'rxjs', 'rxjs/*', 'prom-client', 'helmet', 'typebox', 'ajv', 'zod',
-    '#runtime', '#event-store', '#event-store/*', '#projections', '#projections/*', '#fanout', '#testcontainers',
+    '#runtime', '#event-store', '#event-store/*', '#subscription', '#projections', '#projections/*', '#fanout', '#testcontainers',
   ],
   message: 'Domain code (libs/contacts, libs/security) imports no framework, store, broker or I/O module.',
 };

@@ -11,7 +11,7 @@
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
 import type { RecordedEvent } from '#event-store';
-import { Subscription, batchesOf } from '#projections/subscription';
+import { Subscription, batchesOf } from '#subscription';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
 import { CheckpointBeyondHeadError, type ForwarderState, type ForwarderStatus, type OutcomeForwarderOptions } from './forwarder-api.js';
 import { OutcomeTransactions, PRODUCER_RETRY } from './outcome-transactions.js';

@@ -7,7 +7,6 @@ export * from './views-reader.js';
 export type { ViewsSource } from './views-worker.js';
 export * from './rebuild.js';
 export * from './views.js';
-export * from './subscription/index.js';
 export * from './verify.js';
 export * from './online-rebuild.js';
 export * from './views-files.js';

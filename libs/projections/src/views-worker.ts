@@ -5,13 +5,13 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { SqliteLogFollower, SqliteLogReader, WalCheckpointer, type EventStore, type RecordedEvent } from '#event-store';
 import { errorMessage, type Log, type LogFn } from '#runtime';
+import { Subscription, batchesOf, type EventBatches } from '#subscription';
 import type { ContactView } from './contact-view.js';
 import { rmSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { IncomingBatch } from './incoming-batch.js';
 import { discardHalfBuilt, swapIn } from './online-rebuild.js';
 import { Projector, attachedLog } from './projection.js';
-import { Subscription, batchesOf, type EventBatches } from './subscription/index.js';
 import { openViewsDatabase } from './views-database.js';
 import { STALE_VIEWS_AFTER_MS, VIEWS_HEARTBEAT_MS, removeStaleViews, touchViews } from './views-files.js';
 import { VIEW_PROJECTIONS as PROJECTIONS } from './views.js';
