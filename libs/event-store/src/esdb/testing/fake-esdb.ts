@@ -1,5 +1,5 @@
 /**
- * A wire-level EventStoreDB for the adapter's unit tier: a grpc-js server built from the service definitions
+ * A wire-level EventStoreDB for the adapter's integration specs: a grpc-js server built from the service definitions
  * and messages that @eventstore/db-client generates from its own .proto files, so the real client talks to it
  * over HTTP/2. It answers like the server for what the adapter uses (stream and $all reads, $all
  * subscriptions with filters, batch appends, the capability query) over FakeLog, and injects faults.
