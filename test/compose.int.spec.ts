@@ -151,9 +151,13 @@ if (!probe.ok) {
     });
 
     it('answers /health 200 on the published loopback port, on its embedded store', async () => {
-      const response = await fetch(`http://127.0.0.1:${orchestratorPort}/health`);
-      const body = (await response.json()) as { status?: string; info?: Record<string, { status?: string }> };
-      expect(response.status, JSON.stringify(body)).toBe(200);
+      // Anonymous: the status alone, as a load balancer or the compose healthcheck reads it.
+      const anonymous = await fetch(`http://127.0.0.1:${orchestratorPort}/health`);
+      expect(anonymous.status).toBe(200);
+      expect(await anonymous.json()).toEqual({ status: 'ok' });
+      // With the platform token: the details.
+      const { status, body } = await api.request<{ status?: string; info?: Record<string, { status?: string }> }>('GET', '/health');
+      expect(status, JSON.stringify(body)).toBe(200);
       expect(body.info?.eventStore?.status).toBe('up');
     });
 

@@ -65,9 +65,12 @@ describe.skipIf(!engine.ok)(SUITE, () => {
   });
 
   it('answers /health and serves the supervisor page', async () => {
-    const health = await fetch(`${started.baseUrl}/health`);
+    const anonymous = await fetch(`${started.baseUrl}/health`);
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: 'ok' });
+    const health = await api.request<{ info?: { eventStore?: { status?: string } } }>('GET', '/health');
     expect(health.status).toBe(200);
-    expect(((await health.json()) as { info?: { eventStore?: { status?: string } } }).info?.eventStore?.status).toBe('up');
+    expect(health.body.info?.eventStore?.status).toBe('up');
     const page = await fetch(`${started.baseUrl}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('/supervisor/main.js');
