@@ -81,16 +81,16 @@ describe('audit lines', () => {
   });
 
   it('the embedded log applies the filter where the rows are: what an auditor does not see never reaches JavaScript', async () => {
-    const all = await pages.scan(0n, 1_200n, {}, 10_000);
+    const all = await pages.scanner({})(0n, 1_200n, 10_000);
     expect(all).toHaveLength(1_200);
-    const bu1 = await pages.scan(0n, 1_200n, { businessUnitId: 'bu-1' }, 10_000);
+    const bu1 = await pages.scanner({ businessUnitId: 'bu-1' })(0n, 1_200n, 10_000);
     expect(bu1.length).toBe(all.filter((r) => r.businessUnitId === 'bu-1').length);
     expect(bu1.every((r) => r.businessUnitId === 'bu-1')).toBe(true);
-    const refusals = await pages.scan(0n, 1_200n, { type: 'EndContactRejected', contactEventsOnly: true, agentId: 'agent-3' }, 10_000);
+    const refusals = await pages.scanner({ type: 'EndContactRejected', contactEventsOnly: true, agentId: 'agent-3' })(0n, 1_200n, 10_000);
     expect(refusals.length).toBeGreaterThan(0);
     expect(refusals.every((r) => r.type === 'EndContactRejected' && r.agentId === 'agent-3')).toBe(true);
     // A window: positions in (100, 300] only, and no more than asked for.
-    const window = await pages.scan(100n, 300n, {}, 50);
+    const window = await pages.scanner({})(100n, 300n, 50);
     expect(window.map((r) => Number(r.position))).toStrictEqual(Array.from({ length: 50 }, (_, i) => 101 + i));
   });
 });

@@ -26,11 +26,14 @@ export type LogPages = {
   head(): Promise<bigint | undefined>;
   page(after: bigint, maxCount: number): Promise<AuditRecord[]>;
   /**
-   * Where the store can: at most `maxCount` records in (after, upTo] that may pass `filter` (a superset: each still
-   * goes through matches()), the filter applied where the rows are, in position order.
+   * Where the store can: a reader of at most `maxCount` records in (after, upTo] that may pass `filter` (a superset:
+   * each still goes through matches()), the filter applied where the rows are, in position order. Made once per
+   * export.
    */
-  scan?(after: bigint, upTo: bigint, filter: AuditFilter, maxCount: number): Promise<AuditRecord[]>;
+  scanner?(filter: AuditFilter): Scan;
 };
+
+export type Scan = (after: bigint, upTo: bigint, maxCount: number) => Promise<AuditRecord[]>;
 
 export type AuditFilter = {
   /** Inclusive; a time means the events recorded at or after it. */
@@ -108,10 +111,11 @@ export async function* auditLines(log: LogPages, filter: AuditFilter, end: bigin
   if (after < 0n) after = 0n;
   const until = filter.to && 'time' in filter.to ? filter.to.time.getTime() : undefined;
   let lines = 0;
+  const scan = log.scanner?.(filter);
   while (after < end) {
     const upTo = after + SCAN_WINDOW < end ? after + SCAN_WINDOW : end;
-    const page = log.scan ? await log.scan(after, upTo, filter, PAGE) : await log.page(after, PAGE);
-    if (page.length === 0 && !log.scan) break;
+    const page = scan ? await scan(after, upTo, PAGE) : await log.page(after, PAGE);
+    if (page.length === 0 && !scan) break;
     for (const record of page) {
       if (record.position > end) return;
       if (until !== undefined && record.recordedAtMs > until) {
@@ -124,7 +128,7 @@ export async function* auditLines(log: LogPages, filter: AuditFilter, end: bigin
       yield record.line();
     }
     // A scan that filled its page goes on from its last record; one that did not has covered its window.
-    after = log.scan && page.length < PAGE ? upTo : page[page.length - 1]!.position;
+    after = scan && page.length < PAGE ? upTo : page[page.length - 1]!.position;
     onPage?.({ position: after < end ? after : end, end, lines });
     // A page of the embedded log is read synchronously: without a turn of the loop between pages, a filter that
     // matches little (nothing written, so no socket drain to wait for) would scan the whole log before a request is

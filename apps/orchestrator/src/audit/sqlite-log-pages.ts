@@ -4,12 +4,15 @@
  * (the stored data and metadata are JSON.stringify's output), at a fraction of the garbage: the export of a large
  * log keeps the service's memory flat.
  *
- * `scan` also applies the filter's fields in SQLite, over a window of positions at a time: the rows an auditor of
+ * `scanner` also applies the filter's fields in SQLite, over a window of positions at a time: the rows an auditor of
  * one business unit does not see never reach JavaScript, and each window is a short, bounded step of the event loop.
  */
 import Database from 'better-sqlite3';
 import { openReadConnection, withoutWaiting } from '#event-store';
-import type { AuditFilter, AuditRecord, LogPages } from './audit-events.js';
+import type { AuditFilter, AuditRecord, LogPages, Scan } from './audit-events.js';
+
+/** SQLite's largest integer: a scan with no upper bound. */
+const LAST_POSITION = 9_223_372_036_854_775_807n;
 
 const COLUMNS = `position, stream_id, type, data, metadata, recorded_at,
   data->>'businessUnitId' AS business_unit_id, data->>'contactId' AS contact_id,
@@ -46,8 +49,8 @@ type Row = {
 
 export class SqliteLogPages implements LogPages {
   private readonly db: Database.Database;
-  private readonly statements;
-  private readonly scans = new Map<string, Database.Statement<unknown[], Row>>();
+  private readonly headStatement: Database.Statement<[], { position: bigint | null }>;
+  private readonly unfiltered: Scan;
 
   constructor(
     file: string,
@@ -55,27 +58,23 @@ export class SqliteLogPages implements LogPages {
   ) {
     this.db = openReadConnection(Database, file);
     this.db.defaultSafeIntegers(true);
-    this.statements = {
-      page: this.db.prepare<[bigint, number], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
-      head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
-    };
+    this.headStatement = this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events');
+    this.unfiltered = this.scanner({});
   }
 
   head(): Promise<bigint | undefined> {
-    return withoutWaiting(this.db, () => this.statements.head.get()?.position ?? undefined, this.timeoutMs);
+    return withoutWaiting(this.db, () => this.headStatement.get()?.position ?? undefined, this.timeoutMs);
   }
 
   page(after: bigint, maxCount: number): Promise<AuditRecord[]> {
-    return withoutWaiting(this.db, () => this.statements.page.all(after, maxCount).map(toRecord), this.timeoutMs);
+    return this.unfiltered(after, LAST_POSITION, maxCount);
   }
 
   /** At most `maxCount` records in (after, upTo] that pass the filter's SQL part, in position order. */
-  scan(after: bigint, upTo: bigint, filter: AuditFilter, maxCount: number): Promise<AuditRecord[]> {
+  scanner(filter: AuditFilter): Scan {
     const { sql, params } = whereOf(filter);
-    let statement = this.scans.get(sql);
-    if (!statement) this.scans.set(sql, (statement = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${sql} ORDER BY position LIMIT ?`)));
-    const prepared = statement;
-    return withoutWaiting(this.db, () => prepared.all(after, upTo, ...params, maxCount).map(toRecord), this.timeoutMs);
+    const statement = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${sql} ORDER BY position LIMIT ?`);
+    return (after, upTo, maxCount) => withoutWaiting(this.db, () => statement.all(after, upTo, ...params, maxCount).map(toRecord), this.timeoutMs);
   }
 
   close(): void {
