@@ -63,7 +63,6 @@ export class ViewsHost {
       ...(firstBuildMinEvents !== undefined ? { firstBuildMinEvents } : {}),
       ...(commits ? { commits } : {}),
     };
-    let holding = false;
     const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data, commits ? [commits] : []));
     this.workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     let failedToStart: ((error: Error) => void) | undefined;
@@ -77,7 +76,7 @@ export class ViewsHost {
         worker.on('message', (message: FromViewsWorker) => {
           if (message.kind === 'started') {
             this.position = message.checkpoint;
-            holding = message.holding;
+            this.holding = message.holding;
             this.projectionNames = message.projections;
             if (this.events.listenerCount('change') > 0) this.listening(true);
             resolve();
@@ -108,8 +107,7 @@ export class ViewsHost {
       this.fail(this.stoppedWith);
     });
     this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
-    if (holding) {
-      this.holding = true;
+    if (this.holding) {
       this.options.logger.info(
         `views: none applied yet on a log of ${firstBuildMinEvents} events or more; building them with the online rebuild, then following the log from where it ends (GET /v1/admin/views/rebuild shows its progress)`,
       );
