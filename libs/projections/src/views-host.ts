@@ -63,6 +63,7 @@ export class ViewsHost {
       ...(firstBuildMinEvents !== undefined ? { firstBuildMinEvents } : {}),
       ...(commits ? { commits } : {}),
     };
+    let holding = false;
     const worker = (this.worker = startWorker(import.meta.url, 'views-worker', data, commits ? [commits] : []));
     this.workerExited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     let failedToStart: ((error: Error) => void) | undefined;
@@ -76,7 +77,7 @@ export class ViewsHost {
         worker.on('message', (message: FromViewsWorker) => {
           if (message.kind === 'started') {
             this.position = message.checkpoint;
-            this.holding = message.holding;
+            holding = message.holding;
             this.projectionNames = message.projections;
             if (this.events.listenerCount('change') > 0) this.listening(true);
             resolve();
@@ -107,7 +108,8 @@ export class ViewsHost {
       this.fail(this.stoppedWith);
     });
     this.viewsReader = new ViewsReader(viewsFile, storeTimeoutMs);
-    if (this.holding) {
+    if (holding) {
+      this.holding = true;
       this.options.logger.info(
         `views: none applied yet on a log of ${firstBuildMinEvents} events or more; building them with the online rebuild, then following the log from where it ends (GET /v1/admin/views/rebuild shows its progress)`,
       );

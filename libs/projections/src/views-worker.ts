@@ -80,9 +80,8 @@ const { subscription, projector, wake, close, head } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
 // Views from nothing on a long log: the online rebuild's bulk path builds them far faster than batch by batch.
-const checkpoint = projector.resumeAfter();
-const holding = firstBuildMinEvents !== undefined && (checkpoint ?? 0n) === 0n && (await head()) >= BigInt(firstBuildMinEvents);
-post({ kind: 'started', checkpoint, projections: projector.names, holding });
+const holding = firstBuildMinEvents !== undefined && (projector.resumeAfter() ?? 0n) === 0n && (await head()) >= BigInt(firstBuildMinEvents);
+post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names, holding });
 if (!holding) subscription.start();
 
 port.on('message', (message: ToViewsWorker) => {
