@@ -7,6 +7,7 @@ import { importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import { defineConfig } from 'eslint/config';
+import prettier from 'eslint-config-prettier';
 
 const tsFiles = ['**/*.ts'];
 const jsFiles = ['**/*.{js,mjs,cjs}'];
@@ -16,12 +17,14 @@ const specFiles = ['**/*.spec.ts', '**/testing/**', 'test/**', 'examples/**', 'v
 // below gets one complete list, built from these pieces.
 const relativeIntoLibs = {
   group: ['**/libs/*/src', '**/libs/*/src/**'],
-  message: "Import a lib through its package.json alias (#contacts, #event-store, #projections, …), not a relative path into libs/*/src.",
+  message:
+    'Import a lib through its package.json alias (#contacts, #event-store, #projections, …), not a relative path into libs/*/src.',
 };
 const relativeOutOfSrc = {
   // From inside libs/*/src or apps/*/src, a relative path that names a `src` folder has left this lib or app.
   regex: '^\\.{1,2}/(?:[^/]+/)*src(?:/|$)',
-  message: "A lib is imported through its #alias; a lib never imports an app, and apps don't import each other's internals.",
+  message:
+    "A lib is imported through its #alias; a lib never imports an app, and apps don't import each other's internals.",
 };
 const intoApps = {
   group: ['**/apps/**'],
@@ -55,26 +58,74 @@ const appInternalsFromTools = {
 // The domain (libs/contacts, libs/security) decides; it imports no framework, store, broker or I/O.
 const infrastructure = {
   group: [
-    '@nestjs/*', 'fastify', '@fastify/*', 'better-sqlite3', 'kafkajs', '@eventstore/*', 'pino', 'pino-*', 'nestjs-pino',
-    'rxjs', 'rxjs/*', 'prom-client', 'helmet', 'typebox', 'ajv', 'zod',
-    '#runtime', '#event-store', '#event-store/*', '#subscription', '#projections', '#projections/*', '#fanout', '#testcontainers',
+    '@nestjs/*',
+    'fastify',
+    '@fastify/*',
+    'better-sqlite3',
+    'kafkajs',
+    '@eventstore/*',
+    'pino',
+    'pino-*',
+    'nestjs-pino',
+    'rxjs',
+    'rxjs/*',
+    'prom-client',
+    'helmet',
+    'typebox',
+    'ajv',
+    'zod',
+    '#runtime',
+    '#event-store',
+    '#event-store/*',
+    '#subscription',
+    '#projections',
+    '#projections/*',
+    '#fanout',
+    '#testcontainers',
   ],
   message: 'Domain code (libs/contacts, libs/security) imports no framework, store, broker or I/O module.',
 };
 // libs/security signs and verifies (node:crypto, jose) but does no I/O.
 const nodeIo = {
-  group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:worker_threads', 'node:dgram', 'node:tls'],
+  group: [
+    'node:fs',
+    'node:fs/*',
+    'fs',
+    'fs/*',
+    'node:net',
+    'node:http',
+    'node:https',
+    'node:child_process',
+    'node:worker_threads',
+    'node:dgram',
+    'node:tls',
+  ],
   message: 'Domain code (libs/security) does no I/O.',
 };
 // libs/contacts is pure: no Node module at all.
 const nodeModules = { group: ['node:*', 'fs', 'fs/*'], message: 'libs/contacts is pure domain code: no Node module.' };
 
 const restrict = (...patterns) => ['error', { patterns }];
-const unusedVars = { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true };
+const unusedVars = {
+  argsIgnorePattern: '^_',
+  varsIgnorePattern: '^_',
+  caughtErrorsIgnorePattern: '^_',
+  destructuredArrayIgnorePattern: '^_',
+  ignoreRestSiblings: true,
+};
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'coverage/', 'data/', '.ci/work/', '.kafka/', '.containers/', '.schemathesis/', '.venv-schemathesis/'],
+    ignores: [
+      'dist/',
+      'coverage/',
+      'data/',
+      '.ci/work/',
+      '.kafka/',
+      '.containers/',
+      '.schemathesis/',
+      '.venv-schemathesis/',
+    ],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
 
@@ -100,7 +151,10 @@ export default defineConfig(
       'import-x/resolver-next': [
         // package.json "imports" (#contacts, #event-store, …) resolve to the .ts through the "source" condition,
         // as in tsconfig.json's customConditions.
-        createTypeScriptImportResolver({ project: './tsconfig.json', conditionNames: ['source', 'types', 'import', 'node', 'default'] }),
+        createTypeScriptImportResolver({
+          project: './tsconfig.json',
+          conditionNames: ['source', 'types', 'import', 'node', 'default'],
+        }),
       ],
     },
     rules: {
@@ -116,7 +170,10 @@ export default defineConfig(
       // NestJS's Reflector and ExecutionContext.getHandler() speak `Function`.
       '@typescript-eslint/no-unsafe-function-type': 'off',
       // Passing on what a catch caught (unknown) is not rejecting with a non-Error.
-      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
+      '@typescript-eslint/prefer-promise-reject-errors': [
+        'error',
+        { allowThrowingAny: true, allowThrowingUnknown: true },
+      ],
     },
   },
   // Tests read JSON answers and fixtures as `any`/unknown on purpose and print them: the no-unsafe-* rules and
@@ -138,7 +195,10 @@ export default defineConfig(
   { files: ['apps/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc) } },
   { files: ['libs/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, intoApps) } },
   { files: ['test/**/*.ts', 'examples/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeIntoLibs) } },
-  { files: ['bench/**/*.ts', 'scripts/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeIntoLibs, appInternalsFromTools) } },
+  {
+    files: ['bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict(relativeIntoLibs, appInternalsFromTools) },
+  },
   {
     files: ['libs/security/src/**/*.ts'],
     ignores: specFiles,
@@ -149,4 +209,6 @@ export default defineConfig(
     ignores: specFiles,
     rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, intoApps, infrastructure, nodeModules) },
   },
+  // Layout is Prettier's (.prettierrc.json); this turns off the ESLint rules that would disagree with it.
+  prettier,
 );
