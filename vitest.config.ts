@@ -22,7 +22,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['libs/**/*.int.spec.ts', 'apps/**/*.int.spec.ts', 'test/**/*.int.spec.ts', 'test/**/*.e2e.spec.ts', 'examples/**/*.int.spec.ts'],
+          include: [
+            'libs/**/*.int.spec.ts',
+            'apps/**/*.int.spec.ts',
+            'test/**/*.int.spec.ts',
+            'test/**/*.e2e.spec.ts',
+            'examples/**/*.int.spec.ts',
+          ],
           // Labels the run's containers, builds the image once, and removes what is left at the end.
           globalSetup: ['test/harness/global-setup.ts'],
           // Real servers and brokers: one file at a time keeps the 2-core machines honest.

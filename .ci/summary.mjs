@@ -24,11 +24,17 @@ for (const suite of report.testResults ?? []) {
   const name = relative(process.cwd(), suite.name);
   const failedTests = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
   for (const test of failedTests) {
-    const message = String(test.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 200);
+    const message = String(test.failureMessages?.[0] ?? '')
+      .split('\n')[0]
+      .slice(0, 200);
     console.log(`  FAILED ${name} > ${test.fullName ?? test.title}: ${message}`);
   }
   if (suite.status === 'failed' && failedTests.length === 0) {
-    console.log(`  FAILED ${name} (suite): ${String(suite.message ?? '').split('\n')[0].slice(0, 200)}`);
+    console.log(
+      `  FAILED ${name} (suite): ${String(suite.message ?? '')
+        .split('\n')[0]
+        .slice(0, 200)}`,
+    );
   }
 }
 const pending = report.numPendingTests + (report.numTodoTests ?? 0);

@@ -32,7 +32,9 @@ export async function measureAuditExport(options: BenchOptions['audit']): Promis
       progress(`audit: idle RSS ${mb(idle)}; exporting`);
       const sampler = sampleRss(pid, 100);
       const started = performance.now();
-      const response = await fetch(`${service.url}/v1/audit/events`, { headers: { authorization: `Bearer ${service.platformToken}` } });
+      const response = await fetch(`${service.url}/v1/audit/events`, {
+        headers: { authorization: `Bearer ${service.platformToken}` },
+      });
       if (response.status !== 200) throw new Error(`GET /v1/audit/events answered ${response.status}`);
       let bytes = 0;
       let lines = 0;
@@ -68,7 +70,9 @@ export async function measureAuditExport(options: BenchOptions['audit']): Promis
  */
 async function caughtUp(service: { url: string; platformToken: string }): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const health = (await (await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` } })).json()) as {
+    const health = (await (
+      await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` } })
+    ).json()) as {
       details?: Record<string, { caughtUp?: boolean }>;
     };
     if (health.details?.['contact-view']?.caughtUp) return;

@@ -25,7 +25,8 @@ export const IMAGE_FIGURES = [
   { figure: 'image: docker run to first 200 on /health, s', target: `≤ ${MAX_HEALTHY_SECONDS} s` },
 ] as const;
 
-const imageBytes = async (image: string): Promise<number> => Number(await docker(['image', 'inspect', '--format', '{{.Size}}', image]));
+const imageBytes = async (image: string): Promise<number> =>
+  Number(await docker(['image', 'inspect', '--format', '{{.Size}}', image]));
 
 async function firstOk(url: string, deadline: number): Promise<number | undefined> {
   while (Date.now() < deadline) {
@@ -43,7 +44,12 @@ async function firstOk(url: string, deadline: number): Promise<number | undefine
 
 async function healthyAt(container: string, deadline: number): Promise<number | undefined> {
   while (Date.now() < deadline) {
-    const status = await docker(['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{end}}', container]).catch(() => '');
+    const status = await docker([
+      'inspect',
+      '--format',
+      '{{if .State.Health}}{{.State.Health.Status}}{{end}}',
+      container,
+    ]).catch(() => '');
     if (status === 'healthy') return performance.now();
     if (status === 'unhealthy') return undefined;
     await sleep(250);
@@ -65,22 +71,45 @@ export async function measureImage(): Promise<Row[]> {
   const addedMb = ((await imageBytes(TAG)) - (await imageBytes(base))) / 1e6;
   progress(`image: ${addedMb.toFixed(1)} MB over ${base}`);
 
-  const secrets = ['-e', `PLATFORM_TOKEN=${randomBytes(32).toString('base64')}`, '-e', `SECURITY_USER_SIGNING_KEYS=k1:${randomBytes(32).toString('base64')}`];
+  const secrets = [
+    '-e',
+    `PLATFORM_TOKEN=${randomBytes(32).toString('base64')}`,
+    '-e',
+    `SECURITY_USER_SIGNING_KEYS=k1:${randomBytes(32).toString('base64')}`,
+  ];
   const started = performance.now();
   const container = await docker(['run', '--detach', '--publish', '127.0.0.1::3000', ...secrets, TAG]);
   const remove = defer(async () => void (await docker(['rm', '--force', '--volumes', container]).catch(() => '')));
   try {
     const address = await publishedAddress(container);
     const deadline = Date.now() + 120_000;
-    const [ok, healthy] = await Promise.all([firstOk(`http://${address}/health`, deadline), healthyAt(container, deadline)]);
-    if (ok === undefined) throw new Error(`/health did not answer 200 within 120 s: ${(await docker(['logs', container]).catch(() => '')).slice(-500)}`);
+    const [ok, healthy] = await Promise.all([
+      firstOk(`http://${address}/health`, deadline),
+      healthyAt(container, deadline),
+    ]);
+    if (ok === undefined)
+      throw new Error(
+        `/health did not answer 200 within 120 s: ${(await docker(['logs', container]).catch(() => '')).slice(-500)}`,
+      );
     const okSeconds = (ok - started) / 1000;
     const healthySeconds = healthy === undefined ? undefined : (healthy - started) / 1000;
-    progress(`image: first 200 on /health after ${okSeconds.toFixed(2)} s, HEALTHCHECK healthy after ${healthySeconds?.toFixed(1) ?? 'never (120 s)'} s`);
+    progress(
+      `image: first 200 on /health after ${okSeconds.toFixed(2)} s, HEALTHCHECK healthy after ${healthySeconds?.toFixed(1) ?? 'never (120 s)'} s`,
+    );
     return [
-      row(IMAGE_FIGURES[0].figure, `${addedMb.toFixed(1)} MB (over ${base})`, IMAGE_FIGURES[0].target, verdict(addedMb <= MAX_ADDED_MB)),
+      row(
+        IMAGE_FIGURES[0].figure,
+        `${addedMb.toFixed(1)} MB (over ${base})`,
+        IMAGE_FIGURES[0].target,
+        verdict(addedMb <= MAX_ADDED_MB),
+      ),
       {
-        ...row(IMAGE_FIGURES[1].figure, `${okSeconds.toFixed(2)} s`, IMAGE_FIGURES[1].target, verdict(okSeconds <= MAX_HEALTHY_SECONDS)),
+        ...row(
+          IMAGE_FIGURES[1].figure,
+          `${okSeconds.toFixed(2)} s`,
+          IMAGE_FIGURES[1].target,
+          verdict(okSeconds <= MAX_HEALTHY_SECONDS),
+        ),
         comparedWith: `HEALTHCHECK healthy at ${healthySeconds === undefined ? 'never (120 s)' : `${healthySeconds.toFixed(1)} s`}`,
       },
     ];

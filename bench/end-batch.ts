@@ -9,14 +9,24 @@ import { contactIds, registerContacts, settle, startService, type ServiceUnderTe
 import { formatInt, formatMs, progress } from './support.js';
 import { ratioRow, type Row } from './table.js';
 
-export const BATCH_FIGURES = [{ figure: 'bulk end: 1,000 contacts in one end-batch request, contacts/s', target: '≥ 1.00×' }] as const;
+export const BATCH_FIGURES = [
+  { figure: 'bulk end: 1,000 contacts in one end-batch request, contacts/s', target: '≥ 1.00×' },
+] as const;
 
 type Sent = { status: number; body: string };
 
 /** One request over the given agent (one socket: maxSockets 1, keep-alive). */
 function send(agent: Agent, url: string, path: string, token: string, body: string): Promise<Sent> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = request(`${url}${path}`, {
+      method: 'POST',
+      agent,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
     req.setTimeout(120_000, () => req.destroy(new Error(`${path} did not answer within 120 s`)));
     req.on('response', (res) => {
       let text = '';
@@ -49,13 +59,27 @@ export async function measureBatch(options: BenchOptions['batch']): Promise<Row[
 
     progress(`batch: one end-batch of ${formatInt(n)} contacts over the same connection`);
     started = performance.now();
-    const answer = await send(agent, url, '/v1/contacts/end-batch', target.securityUser, JSON.stringify({ contactIds: batched }));
+    const answer = await send(
+      agent,
+      url,
+      '/v1/contacts/end-batch',
+      target.securityUser,
+      JSON.stringify({ contactIds: batched }),
+    );
     const batchMs = performance.now() - started;
-    const ended = answer.status === 200 ? (JSON.parse(answer.body) as { summary: Record<string, number> }).summary['OnSuccess'] : undefined;
-    if (ended !== n) throw new Error(`end-batch answered ${answer.status}, ${ended ?? 0} OnSuccess of ${n}: ${answer.body.slice(0, 300)}`);
+    const ended =
+      answer.status === 200
+        ? (JSON.parse(answer.body) as { summary: Record<string, number> }).summary['OnSuccess']
+        : undefined;
+    if (ended !== n)
+      throw new Error(
+        `end-batch answered ${answer.status}, ${ended ?? 0} OnSuccess of ${n}: ${answer.body.slice(0, 300)}`,
+      );
 
     const perSecond = (ms: number): number => (n * 1000) / ms;
-    progress(`batch: single ends ${formatMs(singleMs)} (${formatInt(perSecond(singleMs))}/s), one batch ${formatMs(batchMs)} (${formatInt(perSecond(batchMs))}/s)`);
+    progress(
+      `batch: single ends ${formatMs(singleMs)} (${formatInt(perSecond(singleMs))}/s), one batch ${formatMs(batchMs)} (${formatInt(perSecond(batchMs))}/s)`,
+    );
     return [
       ratioRow(
         BATCH_FIGURES[0].figure.replace('1,000', formatInt(n)),

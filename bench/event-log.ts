@@ -36,7 +36,13 @@ const ACTIVE_TARGET = 5_000;
 
 function metadata(pick: () => number, source?: EventMetadata['source']): EventMetadata {
   const commandId = randomUUID();
-  return { commandId, correlationId: commandId, causationId: commandId, source: source ?? SOURCES[Math.floor(pick() * SOURCES.length)]!, schemaVersion: 1 };
+  return {
+    commandId,
+    correlationId: commandId,
+    causationId: commandId,
+    source: source ?? SOURCES[Math.floor(pick() * SOURCES.length)]!,
+    schemaVersion: 1,
+  };
 }
 
 type Active = { contactId: string; businessUnitId: string; mediaType: string };
@@ -53,7 +59,17 @@ export function* realisticLog(count: number, seed = 7): Generator<LogEvent> {
     return { id: v7(), streamId, revision, type, data, metadata: meta, recordedAt: at() };
   };
   const agent = (i: number, type: string, active = true): LogEvent =>
-    event(`agent-agent-${i}`, type, { agentId: `agent-${i}`, businessUnitId: `bu-${i % BUSINESS_UNITS}`, securityProfileId: i % 10 === 0 ? 'viewer' : 'ender', active }, metadata(pick, 'http'));
+    event(
+      `agent-agent-${i}`,
+      type,
+      {
+        agentId: `agent-${i}`,
+        businessUnitId: `bu-${i % BUSINESS_UNITS}`,
+        securityProfileId: i % 10 === 0 ? 'viewer' : 'ender',
+        active,
+      },
+      metadata(pick, 'http'),
+    );
 
   let emitted = 0;
   for (const profile of PROFILES) {
@@ -75,10 +91,19 @@ export function* realisticLog(count: number, seed = 7): Generator<LogEvent> {
       const i = Math.floor(pick() * AGENTS);
       yield agent(i, pick() < 0.8 ? 'AgentUpdated' : 'AgentDeactivated', pick() < 0.8);
     } else if (roll < startWeight || active.length === 0) {
-      const contact = { contactId: String(nextContact++), businessUnitId: `bu-${Math.floor(pick() * BUSINESS_UNITS)}`, mediaType: MEDIA_TYPES[Math.floor(pick() * MEDIA_TYPES.length)]! };
+      const contact = {
+        contactId: String(nextContact++),
+        businessUnitId: `bu-${Math.floor(pick() * BUSINESS_UNITS)}`,
+        mediaType: MEDIA_TYPES[Math.floor(pick() * MEDIA_TYPES.length)]!,
+      };
       active.push(contact);
       const startedAt = new Date(clock).toISOString();
-      yield event(`contact-${contact.contactId}`, 'ContactStarted', { ...contact, skill: `skill-${Math.floor(pick() * 40)}`, startedAt }, metadata(pick, 'http'));
+      yield event(
+        `contact-${contact.contactId}`,
+        'ContactStarted',
+        { ...contact, skill: `skill-${Math.floor(pick() * 40)}`, startedAt },
+        metadata(pick, 'http'),
+      );
     } else if (roll < 0.88) {
       // Swap-remove a random active contact: O(1), and the order of ends is not the order of starts.
       const index = Math.floor(pick() * active.length);
@@ -88,7 +113,12 @@ export function* realisticLog(count: number, seed = 7): Generator<LogEvent> {
       ended.push(contact.contactId);
       if (ended.length > 10_000) ended.splice(0, 5_000);
       const agentId = `agent-${Math.floor(pick() * AGENTS)}`;
-      yield event(`contact-${contact.contactId}`, 'ContactEnded', { ...contact, endedBy: agentId, disconnectReason: 'TerminateScript', endedAt: new Date(clock).toISOString() }, metadata(pick));
+      yield event(
+        `contact-${contact.contactId}`,
+        'ContactEnded',
+        { ...contact, endedBy: agentId, disconnectReason: 'TerminateScript', endedAt: new Date(clock).toISOString() },
+        metadata(pick),
+      );
     } else {
       yield refusal(event, pick, clock, ended);
     }
@@ -96,7 +126,12 @@ export function* realisticLog(count: number, seed = 7): Generator<LogEvent> {
 }
 
 /** An EndContactRejected in the day's audit stream: mostly ends of contacts already ended, some unauthorised. */
-function refusal(event: (streamId: string, type: string, data: Record<string, unknown>, meta: EventMetadata) => LogEvent, pick: () => number, clock: number, ended: readonly string[]): LogEvent {
+function refusal(
+  event: (streamId: string, type: string, data: Record<string, unknown>, meta: EventMetadata) => LogEvent,
+  pick: () => number,
+  clock: number,
+  ended: readonly string[],
+): LogEvent {
   const rejectedAt = new Date(clock).toISOString();
   const streamId = `end-contact-rejections-${rejectedAt.slice(0, 10)}`;
   const contactId = ended.length > 0 ? ended[Math.floor(pick() * ended.length)]! : '42';
@@ -104,12 +139,41 @@ function refusal(event: (streamId: string, type: string, data: Record<string, un
   const businessUnitId = `bu-${agentNumber % BUSINESS_UNITS}`;
   const kind = pick();
   if (kind < 0.6) {
-    return event(streamId, 'EndContactRejected', { contactId, reason: 'InvalidContactID', detail: `Contact ${contactId} is not active`, agentId: `agent-${agentNumber}`, businessUnitId, rejectedAt }, metadata(pick));
+    return event(
+      streamId,
+      'EndContactRejected',
+      {
+        contactId,
+        reason: 'InvalidContactID',
+        detail: `Contact ${contactId} is not active`,
+        agentId: `agent-${agentNumber}`,
+        businessUnitId,
+        rejectedAt,
+      },
+      metadata(pick),
+    );
   }
   if (kind < 0.85) {
-    return event(streamId, 'EndContactRejected', { contactId, reason: 'Unauthorized', detail: `Agent agent-${agentNumber} lacks permission Contacts.End`, agentId: `agent-${agentNumber}`, businessUnitId, rejectedAt }, metadata(pick));
+    return event(
+      streamId,
+      'EndContactRejected',
+      {
+        contactId,
+        reason: 'Unauthorized',
+        detail: `Agent agent-${agentNumber} lacks permission Contacts.End`,
+        agentId: `agent-${agentNumber}`,
+        businessUnitId,
+        rejectedAt,
+      },
+      metadata(pick),
+    );
   }
-  return event(streamId, 'EndContactRejected', { contactId, reason: 'InvalidSecurityUser', detail: 'SecurityUser expired', rejectedAt }, metadata(pick));
+  return event(
+    streamId,
+    'EndContactRejected',
+    { contactId, reason: 'InvalidSecurityUser', detail: 'SecurityUser expired', rejectedAt },
+    metadata(pick),
+  );
 }
 
 /** `count` outcome events only (ContactEnded, some EndContactRejected), in log order, streams as in the log. */
@@ -127,18 +191,47 @@ export function* outcomeEvents(count: number, seed = 11): Generator<LogEvent> {
  * and Audit.Read), then `contacts` contacts started and never ended (contact j in `bu-{j % businessUnits}`, ID
  * `firstContact + j`). Agents and contacts of business unit k are those with i % businessUnits === k.
  */
-export function* activeContactsLog(contacts: number, agents: number, businessUnits: number, firstContact: number, seed = 13): Generator<LogEvent> {
+export function* activeContactsLog(
+  contacts: number,
+  agents: number,
+  businessUnits: number,
+  firstContact: number,
+  seed = 13,
+): Generator<LogEvent> {
   const pick = random(seed);
   let clock = Date.parse('2026-11-02T06:00:00Z');
   const at = (): string => new Date((clock += 1 + Math.floor(pick() * 4))).toISOString();
-  const event = (streamId: string, type: string, data: Record<string, unknown>): LogEvent => ({ id: v7(), streamId, revision: 0, type, data, metadata: metadata(pick, 'http'), recordedAt: at() });
-  yield event('security-profile-ender', 'SecurityProfileDefined', { profileId: 'ender', name: 'Agents', permissions: ['Audit.Read', 'Contacts.End', 'Contacts.View'] });
+  const event = (streamId: string, type: string, data: Record<string, unknown>): LogEvent => ({
+    id: v7(),
+    streamId,
+    revision: 0,
+    type,
+    data,
+    metadata: metadata(pick, 'http'),
+    recordedAt: at(),
+  });
+  yield event('security-profile-ender', 'SecurityProfileDefined', {
+    profileId: 'ender',
+    name: 'Agents',
+    permissions: ['Audit.Read', 'Contacts.End', 'Contacts.View'],
+  });
   for (let i = 0; i < agents; i++) {
-    yield event(`agent-agent-${i}`, 'AgentRegistered', { agentId: `agent-${i}`, businessUnitId: `bu-${i % businessUnits}`, securityProfileId: 'ender', active: true });
+    yield event(`agent-agent-${i}`, 'AgentRegistered', {
+      agentId: `agent-${i}`,
+      businessUnitId: `bu-${i % businessUnits}`,
+      securityProfileId: 'ender',
+      active: true,
+    });
   }
   for (let j = 0; j < contacts; j++) {
     const contactId = String(firstContact + j);
     const startedAt = new Date(clock).toISOString();
-    yield event(`contact-${contactId}`, 'ContactStarted', { contactId, businessUnitId: `bu-${j % businessUnits}`, mediaType: MEDIA_TYPES[Math.floor(pick() * MEDIA_TYPES.length)]!, skill: `skill-${Math.floor(pick() * 40)}`, startedAt });
+    yield event(`contact-${contactId}`, 'ContactStarted', {
+      contactId,
+      businessUnitId: `bu-${j % businessUnits}`,
+      mediaType: MEDIA_TYPES[Math.floor(pick() * MEDIA_TYPES.length)]!,
+      skill: `skill-${Math.floor(pick() * 40)}`,
+      startedAt,
+    });
   }
 }

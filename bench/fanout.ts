@@ -24,10 +24,12 @@ type Timing = { seconds: number; steadyPerSecond: number };
 
 async function prefill(store: SqliteEventStore, count: number): Promise<Message[]> {
   await inParallel([...outcomeEvents(count)], 256, async (e) => {
-    await store.append(e.streamId, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], { expectedRevision: 'any' });
+    await store.append(e.streamId, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], {
+      expectedRevision: 'any',
+    });
   });
   const messages: Message[] = [];
-  for (let after: bigint | undefined; ; ) {
+  for (let after: bigint | undefined; ;) {
     const page = await store.readAll({ ...(after !== undefined ? { after } : {}), maxCount: 1_000 });
     if (page.length === 0) return messages;
     for (const event of page) if (isOutcome(event)) messages.push(toOutcomeMessage(event));
@@ -35,14 +37,27 @@ async function prefill(store: SqliteEventStore, count: number): Promise<Message[
   }
 }
 
-async function rawProducer(kafka: Kafka, topic: string, messages: Message[], batch: number, transactionalId: string, deadline: number): Promise<Timing> {
+async function rawProducer(
+  kafka: Kafka,
+  topic: string,
+  messages: Message[],
+  batch: number,
+  transactionalId: string,
+  deadline: number,
+): Promise<Timing> {
   const started = performance.now();
-  const producer = kafka.producer({ transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    transactionalId,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   try {
     let first: { at: number; sent: number } | undefined;
     for (let from = 0; from < messages.length; from += batch) {
-      if (performance.now() > deadline) throw new Error('the raw producer did not finish within BENCH_FANOUT_TIMEOUT_SECONDS');
+      if (performance.now() > deadline)
+        throw new Error('the raw producer did not finish within BENCH_FANOUT_TIMEOUT_SECONDS');
       const transaction = await producer.transaction();
       try {
         await transaction.send({ topic, messages: messages.slice(from, from + batch), acks: -1 });
@@ -54,13 +69,23 @@ async function rawProducer(kafka: Kafka, topic: string, messages: Message[], bat
       first ??= { at: performance.now(), sent: Math.min(batch, messages.length) };
     }
     const finished = performance.now();
-    return { seconds: (finished - started) / 1000, steadyPerSecond: steady(messages.length - first!.sent, first!.at, finished) };
+    return {
+      seconds: (finished - started) / 1000,
+      steadyPerSecond: steady(messages.length - first!.sent, first!.at, finished),
+    };
   } finally {
     await producer.disconnect().catch(() => undefined);
   }
 }
 
-async function forwarder(store: SqliteEventStore, brokers: string[], topics: { outcomes: string; checkpoints: string }, batch: number, runId: string, timeoutMs: number): Promise<Timing> {
+async function forwarder(
+  store: SqliteEventStore,
+  brokers: string[],
+  topics: { outcomes: string; checkpoints: string },
+  batch: number,
+  runId: string,
+  timeoutMs: number,
+): Promise<Timing> {
   const head = (await store.headPosition())!;
   const forwarding = new OutcomeForwarder({
     store,
@@ -79,25 +104,42 @@ async function forwarder(store: SqliteEventStore, brokers: string[], topics: { o
   const started = performance.now();
   forwarding.start();
   try {
-    if (!(await forwarding.waitFor(head, timeoutMs))) throw new Error(`the forwarder did not reach the head within ${timeoutMs / 1000} s: ${JSON.stringify(forwarding.status())}`);
+    if (!(await forwarding.waitFor(head, timeoutMs)))
+      throw new Error(
+        `the forwarder did not reach the head within ${timeoutMs / 1000} s: ${JSON.stringify(forwarding.status())}`,
+      );
     const finished = performance.now();
     // Positions of a fresh store that holds only outcomes count outcomes.
-    return { seconds: (finished - started) / 1000, steadyPerSecond: steady(Number(head - first!.position), first!.at, finished) };
+    return {
+      seconds: (finished - started) / 1000,
+      steadyPerSecond: steady(Number(head - first!.position), first!.at, finished),
+    };
   } finally {
     unsubscribe();
     await forwarding.stop();
   }
 }
 
-const steady = (count: number, from: number, to: number): number => (count > 0 && to > from ? count / ((to - from) / 1000) : Number.NaN);
+const steady = (count: number, from: number, to: number): number =>
+  count > 0 && to > from ? count / ((to - from) / 1000) : Number.NaN;
 
-export async function measureForwarder(kafka: Kafka, brokers: string[], options: BenchOptions['kafka'], runId: string): Promise<Row[]> {
+export async function measureForwarder(
+  kafka: Kafka,
+  brokers: string[],
+  options: BenchOptions['kafka'],
+  runId: string,
+): Promise<Row[]> {
   const { dir, remove } = tempDir('co-bench-fanout-');
   const store = new SqliteEventStore(join(dir, 'events.db'));
   try {
     progress(`kafka: pre-filling a store with ${formatInt(options.outcomes)} outcomes`);
     const messages = await prefill(store, options.outcomes);
-    const topics = { outcomes: `bench.outcomes.${runId}`, checkpoints: `bench.outcomes.checkpoints.${runId}`, raw: `bench.raw-outcomes.${runId}`, warmUp: `bench.warm-up.${runId}` };
+    const topics = {
+      outcomes: `bench.outcomes.${runId}`,
+      checkpoints: `bench.outcomes.checkpoints.${runId}`,
+      raw: `bench.raw-outcomes.${runId}`,
+      warmUp: `bench.warm-up.${runId}`,
+    };
     const created = await freshTopics(kafka, [
       { topic: topics.outcomes, partitions: PARTITIONS },
       { topic: topics.checkpoints, partitions: 1, compacted: true },
@@ -109,9 +151,25 @@ export async function measureForwarder(kafka: Kafka, brokers: string[], options:
       // Untimed: a fresh broker's first transactions create its transaction-state topic, and its JVM is cold;
       // whichever side ran first would pay for both.
       progress(`kafka: warming the broker up with ${formatInt(Math.min(WARM_UP_MESSAGES, messages.length))} messages`);
-      await rawProducer(kafka, topics.warmUp, messages.slice(0, WARM_UP_MESSAGES), options.batch, `bench-warm-up-${runId}`, performance.now() + timeoutMs);
-      progress(`kafka: raw transactional producer, ${formatInt(messages.length)} messages, ${options.batch} per transaction`);
-      const raw = await rawProducer(kafka, topics.raw, messages, options.batch, `bench-raw-${runId}`, performance.now() + timeoutMs);
+      await rawProducer(
+        kafka,
+        topics.warmUp,
+        messages.slice(0, WARM_UP_MESSAGES),
+        options.batch,
+        `bench-warm-up-${runId}`,
+        performance.now() + timeoutMs,
+      );
+      progress(
+        `kafka: raw transactional producer, ${formatInt(messages.length)} messages, ${options.batch} per transaction`,
+      );
+      const raw = await rawProducer(
+        kafka,
+        topics.raw,
+        messages,
+        options.batch,
+        `bench-raw-${runId}`,
+        performance.now() + timeoutMs,
+      );
       progress(`kafka: outcome forwarder draining the store, ${options.batch} per transaction`);
       const forwarded = await forwarder(store, brokers, topics, options.batch, runId, timeoutMs);
       const perSecond = messages.length / forwarded.seconds;

@@ -14,7 +14,15 @@ import { answersOtherThan, type LoadResult } from './load-generator.js';
 import type { BenchOptions } from './options.js';
 import { realisticLog } from './event-log.js';
 import { runRebuild, writeLog } from './rebuild.js';
-import { BENCH_SERVICE_ENV, caughtUp, contactIds, registerContacts, startService, withDirectory, type ServiceUnderTest } from './service-setup.js';
+import {
+  BENCH_SERVICE_ENV,
+  caughtUp,
+  contactIds,
+  registerContacts,
+  startService,
+  withDirectory,
+  type ServiceUnderTest,
+} from './service-setup.js';
 import { formatInt, formatMs, progress, tempDir } from './support.js';
 import { maxRatioRow, ratioRow, row, verdict, type Row } from './table.js';
 
@@ -50,7 +58,12 @@ async function timedStart(dataDir: string, platformToken: string, timeoutSeconds
 type Round = { okPerSecond: number; p99: number; other: number };
 
 /** One measured round on `target`: register the contacts, let the views catch up, end each once under load. */
-async function round(target: ServiceUnderTest, http: BenchOptions['http'], first: number, timeoutSeconds: number): Promise<Round> {
+async function round(
+  target: ServiceUnderTest,
+  http: BenchOptions['http'],
+  first: number,
+  timeoutSeconds: number,
+): Promise<Round> {
   const ids = contactIds(http.contacts, first);
   await registerContacts(target, ids, http.connections);
   await caughtUp(target.service, timeoutSeconds * 1_000);
@@ -71,7 +84,9 @@ export async function measureGrowth(o: BenchOptions['growth'], http: BenchOption
     progress(`growth: writing a ${formatInt(o.events)}-event log (the bench's realistic log)`);
     const writing = performance.now();
     await writeLog(join(dir, 'events.db'), o.events, realisticLog(o.events), 'growth');
-    progress(`growth: log written in ${((performance.now() - writing) / 1000).toFixed(1)} s; rebuilding its views offline into a scratch file`);
+    progress(
+      `growth: log written in ${((performance.now() - writing) / 1000).toFixed(1)} s; rebuilding its views offline into a scratch file`,
+    );
     // Into a scratch file, so the DATA_DIR still has no views for the first start below.
     const scratch = tempDir('co-bench-growth-views-');
     const rebuild = await runRebuild(dir, o.timeoutSeconds, viewsFileIn(scratch.dir));
@@ -83,7 +98,9 @@ export async function measureGrowth(o: BenchOptions['growth'], http: BenchOption
     progress('growth: first start, no views in DATA_DIR: they replay the whole log');
     const fresh = await timedStart(dir, token, o.timeoutSeconds);
     const freshExit = await fresh.service.stop();
-    progress(`growth: first start listening ${fresh.listening.toFixed(2)} s, healthy ${fresh.healthy.toFixed(2)} s; stopped (exit ${freshExit})`);
+    progress(
+      `growth: first start listening ${fresh.listening.toFixed(2)} s, healthy ${fresh.healthy.toFixed(2)} s; stopped (exit ${freshExit})`,
+    );
     progress('growth: restart with the views built (SIGTERM, then the same DATA_DIR again)');
     const restart = await timedStart(dir, token, o.timeoutSeconds);
     const large = await withDirectory(restart.service);
@@ -91,39 +108,57 @@ export async function measureGrowth(o: BenchOptions['growth'], http: BenchOption
     let empty: ServiceUnderTest | undefined;
     try {
       const emptyService = (empty = await startService());
-      for (const target of [large, emptyService]) await endContacts(target, await warmUpIds(target, http), http.connections, 30);
+      for (const target of [large, emptyService])
+        await endContacts(target, await warmUpIds(target, http), http.connections, 30);
       const onLarge: Round[] = [];
       const onEmpty: Round[] = [];
       for (let r = 0; r < o.rounds; r++) {
         // In turn, and the order swapped each round: the machine's other load falls on both alike.
         const first = 50_000_000_000 + r * http.contacts;
         for (const which of r % 2 === 0 ? (['empty', 'large'] as const) : (['large', 'empty'] as const)) {
-          progress(`growth: round ${r + 1}/${o.rounds}, ${which} log: ${formatInt(http.contacts)} contacts, ${http.connections} connections, up to ${http.seconds} s`);
+          progress(
+            `growth: round ${r + 1}/${o.rounds}, ${which} log: ${formatInt(http.contacts)} contacts, ${http.connections} connections, up to ${http.seconds} s`,
+          );
           const result = await round(which === 'large' ? large : emptyService, http, first, o.timeoutSeconds);
           (which === 'large' ? onLarge : onEmpty).push(result);
-          progress(`growth: ${which}: ${formatInt(result.okPerSecond)} ok/s, p99 ${formatMs(result.p99)}, ${result.other} other`);
+          progress(
+            `growth: ${which}: ${formatInt(result.okPerSecond)} ok/s, p99 ${formatMs(result.p99)}, ${result.other} other`,
+          );
         }
       }
       const okLarge = median(onLarge.map((r) => r.okPerSecond));
       const okEmpty = median(onEmpty.map((r) => r.okPerSecond));
       const p99Large = median(onLarge.map((r) => r.p99));
       const p99Empty = median(onEmpty.map((r) => r.p99));
-      const others = (rounds: Round[]): string => (rounds.some((r) => r.other > 0) ? `; ${formatInt(rounds.reduce((n, r) => n + r.other, 0))} non-200` : '');
+      const others = (rounds: Round[]): string =>
+        rounds.some((r) => r.other > 0) ? `; ${formatInt(rounds.reduce((n, r) => n + r.other, 0))} non-200` : '';
       const events = formatInt(o.events);
       return [
         ratioRow(
           `EndContact on a ${events}-event log, ok/s (${http.connections} connections, median of ${o.rounds})`,
-          `${formatInt(okLarge)} ok/s (rounds: ${list(onLarge.map((r) => r.okPerSecond), formatInt)}${others(onLarge)})`,
+          `${formatInt(okLarge)} ok/s (rounds: ${list(
+            onLarge.map((r) => r.okPerSecond),
+            formatInt,
+          )}${others(onLarge)})`,
           okLarge,
-          `empty log: ${formatInt(okEmpty)} ok/s (rounds: ${list(onEmpty.map((r) => r.okPerSecond), formatInt)}${others(onEmpty)})`,
+          `empty log: ${formatInt(okEmpty)} ok/s (rounds: ${list(
+            onEmpty.map((r) => r.okPerSecond),
+            formatInt,
+          )}${others(onEmpty)})`,
           okEmpty,
           MIN_THROUGHPUT_RATIO,
         ),
         maxRatioRow(
           `EndContact on a ${events}-event log, p99 (median of ${o.rounds})`,
-          `p99 ${formatMs(p99Large)} (rounds: ${list(onLarge.map((r) => r.p99), formatMs)})`,
+          `p99 ${formatMs(p99Large)} (rounds: ${list(
+            onLarge.map((r) => r.p99),
+            formatMs,
+          )})`,
           p99Large,
-          `empty log: p99 ${formatMs(p99Empty)} (rounds: ${list(onEmpty.map((r) => r.p99), formatMs)})`,
+          `empty log: p99 ${formatMs(p99Empty)} (rounds: ${list(
+            onEmpty.map((r) => r.p99),
+            formatMs,
+          )})`,
           p99Empty,
           MAX_P99_RATIO,
         ),

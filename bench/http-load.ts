@@ -38,7 +38,12 @@ async function eventLoopP99(service: { url: string; platformToken: string }): Pr
 }
 
 /** Ends each contact once, with `connections` connections, for at most `seconds`. */
-export function endContacts(target: ServiceUnderTest, ids: readonly string[], connections: number, seconds: number): Promise<LoadResult> {
+export function endContacts(
+  target: ServiceUnderTest,
+  ids: readonly string[],
+  connections: number,
+  seconds: number,
+): Promise<LoadResult> {
   return runLoad({
     url: target.service.url,
     connections: Math.min(connections, ids.length),
@@ -112,7 +117,8 @@ export async function measureHttp(options: BenchOptions['http']): Promise<Row[]>
   const other = answersOtherThan(end, 200);
   const okPerSecond = ok / end.seconds;
   const barePerSecond = (bare.statuses['200'] ?? 0) / bare.seconds;
-  const ranOut = ok + other >= contacts && end.seconds < options.seconds - 0.5 ? `; contacts ran out: raise BENCH_CONTACTS` : '';
+  const ranOut =
+    ok + other >= contacts && end.seconds < options.seconds - 0.5 ? `; contacts ran out: raise BENCH_CONTACTS` : '';
   return [
     ratioRow(
       `${HTTP_FIGURES[0].figure} (${options.connections} connections)`,
@@ -122,7 +128,12 @@ export async function measureHttp(options: BenchOptions['http']): Promise<Row[]>
       barePerSecond,
       MIN_RATIO,
     ),
-    row(HTTP_FIGURES[1].figure, `p99 ${formatMs(end.p99)} (p50 ${formatMs(end.p50)})`, HTTP_FIGURES[1].target, verdict(end.p99 <= MAX_P99_MS)),
+    row(
+      HTTP_FIGURES[1].figure,
+      `p99 ${formatMs(end.p99)} (p50 ${formatMs(end.p50)})`,
+      HTTP_FIGURES[1].target,
+      verdict(end.p99 <= MAX_P99_MS),
+    ),
     typeof loopP99Ms === 'string'
       ? row(HTTP_FIGURES[2].figure, loopP99Ms, HTTP_FIGURES[2].target, 'n/a')
       : row(HTTP_FIGURES[2].figure, formatMs(loopP99Ms), HTTP_FIGURES[2].target, verdict(loopP99Ms <= MAX_LOOP_P99_MS)),

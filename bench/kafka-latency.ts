@@ -29,7 +29,13 @@ const DRAIN_TIMEOUT_MS = 15_000;
 type Sent = { sentAt: number; status?: number | undefined };
 
 /** Ends the contacts at `rate` per second (catching up after a late timer, never bursting past the schedule). */
-async function pacedEnds(serviceUrl: string, securityUser: string, ids: readonly string[], rate: number, sent: Map<string, Sent>): Promise<number> {
+async function pacedEnds(
+  serviceUrl: string,
+  securityUser: string,
+  ids: readonly string[],
+  rate: number,
+  sent: Map<string, Sent>,
+): Promise<number> {
   const { hostname, port } = new URL(serviceUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const answers: Promise<void>[] = [];
@@ -37,10 +43,21 @@ async function pacedEnds(serviceUrl: string, securityUser: string, ids: readonly
     new Promise((resolve) => {
       const entry: Sent = { sentAt: 0 };
       sent.set(contactId, entry);
-      const req = request({ agent, hostname, port, method: 'POST', path: `/v1/contacts/${contactId}/end`, headers: { authorization: `Bearer ${securityUser}` }, timeout: 10_000 }, (res) => {
-        entry.status = res.statusCode;
-        res.resume().once('end', () => resolve());
-      });
+      const req = request(
+        {
+          agent,
+          hostname,
+          port,
+          method: 'POST',
+          path: `/v1/contacts/${contactId}/end`,
+          headers: { authorization: `Bearer ${securityUser}` },
+          timeout: 10_000,
+        },
+        (res) => {
+          entry.status = res.statusCode;
+          res.resume().once('end', () => resolve());
+        },
+      );
       req.once('timeout', () => req.destroy(new Error('timeout')));
       req.once('error', () => resolve());
       entry.sentAt = performance.now();
@@ -48,7 +65,7 @@ async function pacedEnds(serviceUrl: string, securityUser: string, ids: readonly
     });
   const started = performance.now();
   try {
-    for (let next = 0; next < ids.length; ) {
+    for (let next = 0; next < ids.length;) {
       const due = Math.min(ids.length, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
       while (next < due) answers.push(end(ids[next++]!));
       await sleep(2);
@@ -70,7 +87,12 @@ async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolea
   return true;
 }
 
-export async function measureEndToKafka(kafka: Kafka, brokers: string[], options: BenchOptions['kafka'], runId: string): Promise<Row[]> {
+export async function measureEndToKafka(
+  kafka: Kafka,
+  brokers: string[],
+  options: BenchOptions['kafka'],
+  runId: string,
+): Promise<Row[]> {
   const topics = {
     KAFKA_TOPIC_OUTCOMES: `bench.e2e.outcomes.${runId}`,
     KAFKA_TOPIC_CHECKPOINTS: `bench.e2e.checkpoints.${runId}`,
@@ -79,13 +101,24 @@ export async function measureEndToKafka(kafka: Kafka, brokers: string[], options
     KAFKA_TOPIC_DEAD_LETTER: `bench.e2e.commands-dlq.${runId}`,
   };
   // Created up front so the consumer can subscribe before the service's forwarder has started.
-  const created = await freshTopics(kafka, Object.values(topics).map((topic) => ({ topic, partitions: topic === topics.KAFKA_TOPIC_OUTCOMES ? DEFAULT_OUTCOME_PARTITIONS : 1, compacted: topic === topics.KAFKA_TOPIC_CHECKPOINTS })));
+  const created = await freshTopics(
+    kafka,
+    Object.values(topics).map((topic) => ({
+      topic,
+      partitions: topic === topics.KAFKA_TOPIC_OUTCOMES ? DEFAULT_OUTCOME_PARTITIONS : 1,
+      compacted: topic === topics.KAFKA_TOPIC_CHECKPOINTS,
+    })),
+  );
   // read_committed, as docs/design.md, Kafka's consumers; a short fetch wait, as a latency-minded consumer sets it, so the
   // broker holding an empty fetch adds at most 50 ms of the consumer's own to the figure.
   const consumer = kafka.consumer({ groupId: `bench-e2e-${runId}`, readUncommitted: false, maxWaitTimeInMs: 50 });
   try {
     progress('kafka: starting the service with KAFKA_BROKERS set');
-    const target = await startService({ KAFKA_BROKERS: brokers.join(','), KAFKA_FORWARDER_ID: `bench-e2e-${runId}`, ...topics });
+    const target = await startService({
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_FORWARDER_ID: `bench-e2e-${runId}`,
+      ...topics,
+    });
     try {
       const count = options.endsPerSecond * options.endSeconds;
       const steady = options.endsPerSecond * STEADY_SECONDS;
@@ -109,14 +142,24 @@ export async function measureEndToKafka(kafka: Kafka, brokers: string[], options
       if (!(await waitUntil(() => warmUp.every((id) => consumed.has(id)), WARM_UP_TIMEOUT_MS))) {
         throw new Error(`warm-up outcomes not consumed within ${WARM_UP_TIMEOUT_MS / 1000} s`);
       }
-      progress(`kafka: ${formatInt(steady)} ends paced at ${formatInt(options.endsPerSecond)}/s to reach a steady state (not measured)`);
-      await pacedEnds(target.service.url, target.securityUser, ids.slice(WARM_UP_ENDS, WARM_UP_ENDS + steady), options.endsPerSecond, sent);
+      progress(
+        `kafka: ${formatInt(steady)} ends paced at ${formatInt(options.endsPerSecond)}/s to reach a steady state (not measured)`,
+      );
+      await pacedEnds(
+        target.service.url,
+        target.securityUser,
+        ids.slice(WARM_UP_ENDS, WARM_UP_ENDS + steady),
+        options.endsPerSecond,
+        sent,
+      );
       const measured = ids.slice(WARM_UP_ENDS + steady);
       progress(`kafka: ${formatInt(measured.length)} ends paced at ${formatInt(options.endsPerSecond)}/s`);
       const seconds = await pacedEnds(target.service.url, target.securityUser, measured, options.endsPerSecond, sent);
       const ok = measured.filter((id) => sent.get(id)?.status === 200);
       await waitUntil(() => ok.every((id) => consumed.has(id)), DRAIN_TIMEOUT_MS);
-      const latencies = ok.map((id) => (consumed.get(id) ?? Number.POSITIVE_INFINITY) - sent.get(id)!.sentAt).sort((a, b) => a - b);
+      const latencies = ok
+        .map((id) => (consumed.get(id) ?? Number.POSITIVE_INFINITY) - sent.get(id)!.sentAt)
+        .sort((a, b) => a - b);
       const missing = latencies.filter((l) => !Number.isFinite(l)).length;
       const p99 = percentile(latencies, 99);
       return [

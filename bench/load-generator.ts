@@ -54,11 +54,18 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   });
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat?.count ?? 0;
-  return { seconds: result.duration, statuses, failed: result.errors + result.timeouts, p50: result.latency.p50, p99: result.latency.p99 };
+  return {
+    seconds: result.duration,
+    statuses,
+    failed: result.errors + result.timeouts,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
 }
 
 export const answersOtherThan = (result: LoadResult, status: number): number =>
-  Object.entries(result.statuses).reduce((sum, [code, count]) => (code === String(status) ? sum : sum + count), 0) + result.failed;
+  Object.entries(result.statuses).reduce((sum, [code, count]) => (code === String(status) ? sum : sum + count), 0) +
+  result.failed;
 
 /** Starts bench/bare-route.js as a child; stop() ends it (also registered for Ctrl-C). */
 export async function startBareRoute(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {

@@ -45,16 +45,21 @@ function integer(name: string, fallback: number, min: number, max: number): numb
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw.replaceAll('_', ''));
-  if (!Number.isInteger(value) || value < min || value > max) throw new OptionsError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new OptionsError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return value;
 }
 
 function parts(): Set<Part> {
   const raw = process.env.BENCH_ONLY;
   if (raw === undefined || raw.trim() === '') return new Set(PARTS);
-  const chosen = raw.split(',').map((p) => p.trim()).filter(Boolean);
+  const chosen = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const unknown = chosen.filter((p) => !(PARTS as readonly string[]).includes(p));
-  if (unknown.length > 0) throw new OptionsError(`BENCH_ONLY names unknown parts ${unknown.join(', ')}; known: ${PARTS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new OptionsError(`BENCH_ONLY names unknown parts ${unknown.join(', ')}; known: ${PARTS.join(', ')}`);
   return new Set(chosen as Part[]);
 }
 
@@ -62,7 +67,8 @@ export function loadOptions(): BenchOptions {
   const connections = integer('BENCH_CONNECTIONS', 64, 1, 1024);
   const contacts = integer('BENCH_CONTACTS', 150_000, 100, 5_000_000);
   // autocannon shares the request cap between connections; a connection with a share of 0 would be unbounded.
-  if (contacts < connections) throw new OptionsError(`BENCH_CONTACTS (${contacts}) must be at least BENCH_CONNECTIONS (${connections})`);
+  if (contacts < connections)
+    throw new OptionsError(`BENCH_CONTACTS (${contacts}) must be at least BENCH_CONNECTIONS (${connections})`);
   return {
     parts: parts(),
     timeoutSeconds: integer('BENCH_TIMEOUT_SECONDS', 3_600, 10, 86_400),

@@ -15,7 +15,8 @@ export interface Memory {
 export function memoryOf(pid: number): Memory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    const kb = (field: string): number =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
     return { rss: kb('VmRSS'), peak: kb('VmHWM') };
   } catch {
     return undefined;
@@ -49,7 +50,10 @@ export const EVENT_LOOP_P99 = 'nodejs_eventloop_lag_p99_seconds';
  * http-load.ts). Seconds, or undefined if absent.
  */
 export async function scrapeEventLoopP99(service: { url: string; platformToken: string }): Promise<number | undefined> {
-  const response = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(`${service.url}/metrics`, {
+    headers: { authorization: `Bearer ${service.platformToken}` },
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await response.text();
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   // A registry prefix (e.g. `contact_orchestrator_`) or labels are allowed; the first sample wins.

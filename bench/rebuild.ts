@@ -22,7 +22,12 @@ const ROWS_PER_TRANSACTION = 50_000;
  * Writes `count` events straight into DATA_DIR/events.db, in big transactions (this is set-up, not measured): the
  * realistic log by default, or the first `count` of `events` (the soak's directory and active contacts).
  */
-export async function writeLog(file: string, count: number, events: Iterable<LogEvent> = realisticLog(count), what = 'log'): Promise<void> {
+export async function writeLog(
+  file: string,
+  count: number,
+  events: Iterable<LogEvent> = realisticLog(count),
+  what = 'log',
+): Promise<void> {
   // The store creates the schema, so the rows land in exactly the table it reads.
   await new SqliteEventStore(file).close();
   const db = new Database(file);
@@ -31,7 +36,9 @@ export async function writeLog(file: string, count: number, events: Iterable<Log
     db.pragma('synchronous = OFF');
     // A big page cache: the unique indexes on random event IDs otherwise thrash it on a million rows.
     db.pragma('cache_size = -262144');
-    const insert = db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = db.prepare(
+      'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     const insertMany = db.transaction((rows: unknown[][]) => {
       for (const r of rows) insert.run(...r);
     });
@@ -40,7 +47,15 @@ export async function writeLog(file: string, count: number, events: Iterable<Log
     let reported = performance.now();
     for (const e of events) {
       if (written + rows.length >= count) break;
-      rows.push([e.id, e.streamId, e.revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt]);
+      rows.push([
+        e.id,
+        e.streamId,
+        e.revision,
+        e.type,
+        JSON.stringify(e.data),
+        JSON.stringify(e.metadata),
+        e.recordedAt,
+      ]);
       if (rows.length < ROWS_PER_TRANSACTION) continue;
       insertMany(rows);
       written += rows.length;
@@ -61,7 +76,11 @@ export async function writeLog(file: string, count: number, events: Iterable<Log
 }
 
 /** Runs the rebuild script on `dataDir`; resolves with its wall time in seconds, rejects on failure or timeout. */
-export function runRebuild(dataDir: string, timeoutSeconds: number, target?: string): Promise<{ seconds: number; said: string }> {
+export function runRebuild(
+  dataDir: string,
+  timeoutSeconds: number,
+  target?: string,
+): Promise<{ seconds: number; said: string }> {
   const started = performance.now();
   const child = spawn(process.execPath, [REBUILD_SCRIPT, ...(target !== undefined ? [target] : [])], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
@@ -84,7 +103,12 @@ export function runRebuild(dataDir: string, timeoutSeconds: number, target?: str
       clearTimeout(timer);
       void kill();
       if (code === 0) resolve({ seconds, said: stdout.trim().split('\n').pop() ?? '' });
-      else reject(new Error(`rebuild-views exited with ${code ?? signal}: ${stderr.split('\r').pop()?.trim() ?? ''} ${stdout.trim()}`));
+      else
+        reject(
+          new Error(
+            `rebuild-views exited with ${code ?? signal}: ${stderr.split('\r').pop()?.trim() ?? ''} ${stdout.trim()}`,
+          ),
+        );
     });
   });
 }

@@ -92,16 +92,24 @@ async function main(): Promise<void> {
   const started = new Date();
   await part(options, 'http', HTTP_FIGURES, () => measure(HTTP_FIGURES, () => measureHttp(options.http)));
   await part(options, 'store', STORE_FIGURES, () => measure(STORE_FIGURES, () => measureStore(options.store)));
-  await part(options, 'rebuild', REBUILD_FIGURES, () => measure(REBUILD_FIGURES, () => measureRebuild(options.rebuild)));
+  await part(options, 'rebuild', REBUILD_FIGURES, () =>
+    measure(REBUILD_FIGURES, () => measureRebuild(options.rebuild)),
+  );
   await part(options, 'audit', AUDIT_FIGURES, () => measure(AUDIT_FIGURES, () => measureAuditExport(options.audit)));
   await part(options, 'kafka', [...FORWARDER_FIGURES, ...LATENCY_FIGURES], () => kafkaRows(options, runId));
   await part(options, 'batch', BATCH_FIGURES, () => measure(BATCH_FIGURES, () => measureBatch(options.batch)));
   await part(options, 'image', IMAGE_FIGURES, () => measure(IMAGE_FIGURES, () => measureImage()));
   // Beside the HTTP load's RSS figure when that part ran in this run.
-  const httpRss = rows.find((r) => r.figure === HTTP_FIGURES[3].figure && r.result !== 'skipped' && r.result !== 'failed')?.measured;
+  const httpRss = rows.find(
+    (r) => r.figure === HTTP_FIGURES[3].figure && r.result !== 'skipped' && r.result !== 'failed',
+  )?.measured;
   await part(options, 'soak', SOAK_FIGURES, () => measure(SOAK_FIGURES, () => measureSoak(options.soak, httpRss)));
-  await part(options, 'growth', GROWTH_FIGURES, () => measure(GROWTH_FIGURES, () => measureGrowth(options.growth, options.http)));
-  process.stdout.write(`contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`);
+  await part(options, 'growth', GROWTH_FIGURES, () =>
+    measure(GROWTH_FIGURES, () => measureGrowth(options.growth, options.http)),
+  );
+  process.stdout.write(
+    `contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`,
+  );
   process.exitCode = failed ? 1 : 0;
 }
 

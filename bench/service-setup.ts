@@ -32,7 +32,9 @@ export async function startService(extraEnv: Record<string, string> = {}): Promi
   const service = await startServiceProcess({
     env: { ...BENCH_SERVICE_ENV, ...extraEnv },
     // BENCH_CPU_PROF_DIR=dir: the service writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
-    ...(process.env.BENCH_CPU_PROF_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] } : {}),
+    ...(process.env.BENCH_CPU_PROF_DIR
+      ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] }
+      : {}),
   });
   return withDirectory(service);
 }
@@ -47,8 +49,12 @@ export async function withDirectory(service: ServiceProcess): Promise<ServiceUnd
   });
   try {
     const api = new OrchestratorClient(service.url, service.platformToken);
-    for (const answer of [await api.putProfile('bench-ender', ['Contacts.End', 'Contacts.View']), await api.putAgent('bench-agent', BUSINESS_UNIT, 'bench-ender')]) {
-      if (answer.status !== 200) throw new Error(`directory setup answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    for (const answer of [
+      await api.putProfile('bench-ender', ['Contacts.End', 'Contacts.View']),
+      await api.putAgent('bench-agent', BUSINESS_UNIT, 'bench-ender'),
+    ]) {
+      if (answer.status !== 200)
+        throw new Error(`directory setup answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     }
     return { service, api, securityUser: await api.securityUser('bench-agent'), stop };
   } catch (error) {
@@ -63,7 +69,11 @@ export function contactIds(count: number, first: number): string[] {
 }
 
 /** Registers every contact with POST /v1/contacts at full speed; throws unless each one answered 201. */
-export async function registerContacts(target: ServiceUnderTest, ids: readonly string[], connections: number): Promise<void> {
+export async function registerContacts(
+  target: ServiceUnderTest,
+  ids: readonly string[],
+  connections: number,
+): Promise<void> {
   const started = performance.now();
   const result = await runLoad({
     url: target.service.url,
@@ -75,12 +85,19 @@ export async function registerContacts(target: ServiceUnderTest, ids: readonly s
     headers: { authorization: `Bearer ${target.service.platformToken}`, 'content-type': 'application/json' },
     request: (i) => ({
       path: '/v1/contacts',
-      body: JSON.stringify({ businessUnitId: BUSINESS_UNIT, mediaType: MEDIA_TYPES[i % MEDIA_TYPES.length], skill: `skill-${i % 12}`, contactId: ids[i % ids.length] }),
+      body: JSON.stringify({
+        businessUnitId: BUSINESS_UNIT,
+        mediaType: MEDIA_TYPES[i % MEDIA_TYPES.length],
+        skill: `skill-${i % 12}`,
+        contactId: ids[i % ids.length],
+      }),
     }),
   });
   const created = result.statuses['201'] ?? 0;
   if (created !== ids.length) {
-    throw new Error(`registering ${ids.length} contacts: ${created} answered 201, ${answersOtherThan(result, 201)} did not (${JSON.stringify(result.statuses)}, ${result.failed} failed)`);
+    throw new Error(
+      `registering ${ids.length} contacts: ${created} answered 201, ${answersOtherThan(result, 201)} did not (${JSON.stringify(result.statuses)}, ${result.failed} failed)`,
+    );
   }
   progress(`registered ${formatInt(ids.length)} contacts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
@@ -101,14 +118,24 @@ export async function settle(target: ServiceUnderTest, timeoutMs = 60_000): Prom
  * (without it /health is `{status}` alone). Resolves with the seconds waited; rejects past `timeoutMs`, or at once
  * when `gone()` says the process exited.
  */
-export async function caughtUp(service: { url: string; platformToken: string }, timeoutMs: number, gone: () => boolean = () => false, intervalMs = 50): Promise<number> {
+export async function caughtUp(
+  service: { url: string; platformToken: string },
+  timeoutMs: number,
+  gone: () => boolean = () => false,
+  intervalMs = 50,
+): Promise<number> {
   const started = performance.now();
   let last = 'no answer';
   while (performance.now() - started < timeoutMs) {
     if (gone()) throw new Error(`the service exited while waiting for /health (last: ${last})`);
     try {
-      const response = await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(5_000) });
-      const body = (await response.json()) as { details?: Record<string, { caughtUp?: boolean; checkpoint?: string; head?: string }> };
+      const response = await fetch(`${service.url}/health`, {
+        headers: { authorization: `Bearer ${service.platformToken}` },
+        signal: AbortSignal.timeout(5_000),
+      });
+      const body = (await response.json()) as {
+        details?: Record<string, { caughtUp?: boolean; checkpoint?: string; head?: string }>;
+      };
       const behind = Object.entries(body.details ?? {}).filter(([, check]) => check.caughtUp === false);
       if (response.ok && behind.length === 0) return (performance.now() - started) / 1000;
       last = `${response.status}${behind.length > 0 ? `, ${behind[0]![0]} at ${behind[0]![1].checkpoint}/${behind[0]![1].head}` : ''}`;

@@ -25,7 +25,14 @@ export interface HeldGets {
 }
 
 /** Holds `count` GETs of `path` open until stop(); `token(i)` and `reading(i)` are those of connection i. */
-export function holdGets(url: string, path: string, count: number, token: (i: number) => string, reading: (i: number) => Reading, counting?: string): HeldGets {
+export function holdGets(
+  url: string,
+  path: string,
+  count: number,
+  token: (i: number) => string,
+  reading: (i: number) => Reading,
+  counting?: string,
+): HeldGets {
   let stopped = false;
   const live = new Set<() => void>();
   const held: HeldGets = {
@@ -98,10 +105,29 @@ export function holdGets(url: string, path: string, count: number, token: (i: nu
 type Answer = { status: number; body: string };
 
 /** One request over `agent`, its whole answer as text; rejects past `timeoutMs`. */
-export function send(agent: Agent, url: string, method: string, path: string, headers: Record<string, string>, body?: string, timeoutMs = 120_000): Promise<Answer> {
+export function send(
+  agent: Agent,
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  timeoutMs = 120_000,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method, agent, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} did not answer within ${timeoutMs / 1000} s`)));
+    const req = request(`${url}${path}`, {
+      method,
+      agent,
+      headers: {
+        ...headers,
+        ...(body !== undefined
+          ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+          : {}),
+      },
+    });
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new Error(`${method} ${path} did not answer within ${timeoutMs / 1000} s`)),
+    );
     req.on('response', (res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -124,19 +150,43 @@ export interface Batches {
 }
 
 /** `count` keyed bulk ends of `size` unknown contact IDs each (`Idempotency-Key: soak-{b}`), `inFlight` at a time. */
-export function sendBatches(url: string, count: number, size: number, inFlight: number, token: (b: number) => string, ids: (b: number) => string[]): Batches {
+export function sendBatches(
+  url: string,
+  count: number,
+  size: number,
+  inFlight: number,
+  token: (b: number) => string,
+  ids: (b: number) => string[],
+): Batches {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   let next = 0;
   let stopped = false;
-  const batches: Batches = { answered: 0, asExpected: 0, unexpected: [], done: Promise.resolve(), stop: () => void ((stopped = true), agent.destroy()) };
-  const note = (what: string): void => void (batches.unexpected.length < 5 && batches.unexpected.push(what.slice(0, 300)));
+  const batches: Batches = {
+    answered: 0,
+    asExpected: 0,
+    unexpected: [],
+    done: Promise.resolve(),
+    stop: () => void ((stopped = true), agent.destroy()),
+  };
+  const note = (what: string): void =>
+    void (batches.unexpected.length < 5 && batches.unexpected.push(what.slice(0, 300)));
   const sender = async (): Promise<void> => {
     while (!stopped && next < count) {
       const b = next++;
       try {
-        const answer = await send(agent, url, 'POST', '/v1/contacts/end-batch', { authorization: `Bearer ${token(b)}`, 'idempotency-key': `soak-${b}` }, JSON.stringify({ contactIds: ids(b) }));
+        const answer = await send(
+          agent,
+          url,
+          'POST',
+          '/v1/contacts/end-batch',
+          { authorization: `Bearer ${token(b)}`, 'idempotency-key': `soak-${b}` },
+          JSON.stringify({ contactIds: ids(b) }),
+        );
         batches.answered++;
-        const refused = answer.status === 200 ? (JSON.parse(answer.body) as { summary: Record<string, number> }).summary['OnInvalidContactID'] : undefined;
+        const refused =
+          answer.status === 200
+            ? (JSON.parse(answer.body) as { summary: Record<string, number> }).summary['OnInvalidContactID']
+            : undefined;
         if (refused === size) batches.asExpected++;
         else note(`batch ${b}: ${answer.status} ${answer.body.slice(0, 200)}`);
       } catch (error) {
@@ -160,7 +210,12 @@ export interface PacedEnds {
 /** Single ends of `ids`, in order, `perSecond` (ten ticks a second, not waiting for answers); stops when out of IDs. */
 export function paceEnds(url: string, ids: readonly string[], perSecond: number, token: string): PacedEnds {
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-  const ends: PacedEnds = { sent: 0, statuses: {}, errors: 0, stop: () => void (clearInterval(timer), agent.destroy()) };
+  const ends: PacedEnds = {
+    sent: 0,
+    statuses: {},
+    errors: 0,
+    stop: () => void (clearInterval(timer), agent.destroy()),
+  };
   let owed = 0;
   const timer = setInterval(() => {
     owed += perSecond / 10;
@@ -181,13 +236,24 @@ export function paceEnds(url: string, ids: readonly string[], perSecond: number,
  * with METRICS_LOOP_WINDOW_SECONDS=1: the last complete second and the current one), from one GET /metrics with the
  * platform token; undefined when it does not answer.
  */
-export async function scrape(service: { url: string; platformToken: string }): Promise<{ heapUsed: number; loopP99: number; loopMax: number } | undefined> {
+export async function scrape(service: {
+  url: string;
+  platformToken: string;
+}): Promise<{ heapUsed: number; loopP99: number; loopMax: number } | undefined> {
   try {
-    const response = await fetch(`${service.url}/metrics`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${service.url}/metrics`, {
+      headers: { authorization: `Bearer ${service.platformToken}` },
+      signal: AbortSignal.timeout(5_000),
+    });
     if (!response.ok) return undefined;
     const text = await response.text();
-    const value = (name: string): number => Number(new RegExp(`^(?:\\w+_)?${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return { heapUsed: value('nodejs_heap_size_used_bytes'), loopP99: value('nodejs_eventloop_lag_p99_seconds'), loopMax: value('nodejs_eventloop_lag_max_seconds') };
+    const value = (name: string): number =>
+      Number(new RegExp(`^(?:\\w+_)?${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return {
+      heapUsed: value('nodejs_heap_size_used_bytes'),
+      loopP99: value('nodejs_eventloop_lag_p99_seconds'),
+      loopMax: value('nodejs_eventloop_lag_max_seconds'),
+    };
   } catch {
     return undefined;
   }

@@ -19,7 +19,9 @@ import { BENCH_SERVICE_ENV, caughtUp } from './service-setup.js';
 import { defer, formatInt, formatMs, progress, tempDir } from './support.js';
 import type { Row } from './table.js';
 
-export const SOAK_FIGURES = [{ figure: 'soak: the service under everything at once', target: 'stays up; RSS reported' }] as const;
+export const SOAK_FIGURES = [
+  { figure: 'soak: the service under everything at once', target: 'stays up; RSS reported' },
+] as const;
 const HTTP_RSS_TARGET_BYTES = 250 * 1024 * 1024;
 const AGENTS_PER_UNIT = 100;
 const FIRST_CONTACT = 3_000_000_000;
@@ -30,7 +32,9 @@ type Death = { code: number | null; signal: NodeJS.Signals | null; afterSeconds:
 /** The soak's log: one profile, the agents, then the active contacts (see activeContactsLog). */
 async function soakLog(dir: string, o: BenchOptions['soak'], units: number): Promise<void> {
   const count = 1 + o.agents + o.contacts;
-  progress(`soak: writing ${formatInt(o.contacts)} active contacts across ${formatInt(o.agents)} agents in ${units} business units (${formatInt(count)} events)`);
+  progress(
+    `soak: writing ${formatInt(o.contacts)} active contacts across ${formatInt(o.agents)} agents in ${units} business units (${formatInt(count)} events)`,
+  );
   const started = performance.now();
   await writeLog(join(dir, 'events.db'), count, activeContactsLog(o.contacts, o.agents, units, FIRST_CONTACT), 'soak');
   progress(`soak: log written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -54,12 +58,17 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
       // Each scrape (one a second) reads the event loop of the last complete second and the current one.
       env: { ...BENCH_SERVICE_ENV, METRICS_LOOP_WINDOW_SECONDS: '1' },
       // As the HTTP rows: BENCH_CPU_PROF_DIR=dir has the service write a V8 CPU profile there when it stops.
-      ...(process.env.BENCH_CPU_PROF_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] } : {}),
+      ...(process.env.BENCH_CPU_PROF_DIR
+        ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] }
+        : {}),
     });
     const stop = defer(async () => void (await service.stop()));
     try {
       let death: Death | undefined;
-      service.child.once('exit', (code, signal) => (death = { code, signal, afterSeconds: (performance.now() - spawned) / 1000 }));
+      service.child.once(
+        'exit',
+        (code, signal) => (death = { code, signal, afterSeconds: (performance.now() - spawned) / 1000 }),
+      );
       progress('soak: waiting for the views to catch up with the log');
       const catchUp = await caughtUp(service, o.timeoutSeconds * 1_000, () => death !== undefined, 500);
       const pid = service.child.pid!;
@@ -71,7 +80,8 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
       const health = up ? await healthAtTheEnd(service) : 'not asked (the process is gone)';
       const peakHwm = memoryOf(pid)?.peak ?? Number.NaN;
       const exit = up ? await stop().then(() => service.child.exitCode) : undefined;
-      if (exit !== undefined && exit !== 0) progress(`soak: the graceful stop exited with ${exit}: ${service.output().slice(-1_500)}`);
+      if (exit !== undefined && exit !== 0)
+        progress(`soak: the graceful stop exited with ${exit}: ${service.output().slice(-1_500)}`);
       const stayedUp = up && health.startsWith('200');
       const peak = Math.max(held.peakRss, Number.isFinite(peakHwm) ? peakHwm : 0);
       const status = stayedUp
@@ -84,7 +94,10 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
         {
           figure: `soak: ${formatInt(o.contacts)} active contacts, ${formatInt(o.batches)} keyed bulk answers of ${formatInt(o.batchSize)}, ${o.exports} slow exports, ${o.streams} event streams`,
           measured: `${status}; peak RSS ${mb(peak)} (VmHWM ${Number.isFinite(peakHwm) ? mb(peakHwm) : 'n/a'}, idle ${mb(idle)} after the catch-up of ${catchUp.toFixed(0)} s), heap used ≤ ${Number.isFinite(held.peakHeap) ? mb(held.peakHeap) : 'n/a'} (of 160 MB); ${held.summary}`,
-          comparedWith: httpRss !== undefined ? `service RSS under the HTTP load: ${httpRss}` : 'service RSS under the HTTP load: target ≤ 250 MB (not run here)',
+          comparedWith:
+            httpRss !== undefined
+              ? `service RSS under the HTTP load: ${httpRss}`
+              : 'service RSS under the HTTP load: target ≤ 250 MB (not run here)',
           ratio: `${(peak / HTTP_RSS_TARGET_BYTES).toFixed(2)}× of 250 MB`,
           target: SOAK_FIGURES[0].target,
           result: stayedUp ? 'met' : 'not met',
@@ -99,14 +112,24 @@ export async function measureSoak(o: BenchOptions['soak'], httpRss: string | und
 }
 
 /** Opens everything, sends the batches, holds; resolves with what was seen (also when the service dies). */
-async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units: number, died: () => Death | undefined): Promise<{ peakRss: number; peakHeap: number; summary: string }> {
+async function underLoad(
+  service: ServiceProcess,
+  o: BenchOptions['soak'],
+  units: number,
+  died: () => Death | undefined,
+): Promise<{ peakRss: number; peakHeap: number; summary: string }> {
   const api = new OrchestratorClient(service.url, service.platformToken);
-  progress(`soak: SecurityUsers for ${AGENTS_PER_UNIT} agents of bu-0 (streams, ends) and of bu-1 (batches), and auditors of bu-${units - 1} (exports)`);
+  progress(
+    `soak: SecurityUsers for ${AGENTS_PER_UNIT} agents of bu-0 (streams, ends) and of bu-1 (batches), and auditors of bu-${units - 1} (exports)`,
+  );
   const readers = await tokensOf(api, 0, units, AGENTS_PER_UNIT);
   const enders = await tokensOf(api, 1, units, AGENTS_PER_UNIT);
   // Two exports per credential (AUDIT_EXPORTS_PER_CREDENTIAL's default): the platform token's (the whole log), then
   // agents with Audit.Read (their business unit's events); the service admits what AUDIT_EXPORTS_AT_ONCE allows.
-  const auditors = [service.platformToken, ...(await tokensOf(api, units - 1, units, Math.min(AGENTS_PER_UNIT, Math.ceil(o.exports / 2) - 1)))];
+  const auditors = [
+    service.platformToken,
+    ...(await tokensOf(api, units - 1, units, Math.min(AGENTS_PER_UNIT, Math.ceil(o.exports / 2) - 1))),
+  ];
   const pid = service.child.pid!;
   const rss = sampleRss(pid, 200);
   // One scrape a second: the heap's peak, and the event loop's worst second (p99 and max of the last complete second
@@ -120,22 +143,45 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
         peaks.heap = Math.max(peaks.heap, m.heapUsed || 0);
         peaks.loopP99 = Math.max(peaks.loopP99, m.loopP99 || 0);
         peaks.loopMax = Math.max(peaks.loopMax, m.loopMax || 0);
-        if (m.loopMax >= 1) progress(`soak: ${seconds()} s: the event loop was blocked ${formatMs(m.loopMax * 1000)} in the last 1 to 2 s`);
+        if (m.loopMax >= 1)
+          progress(
+            `soak: ${seconds()} s: the event loop was blocked ${formatMs(m.loopMax * 1000)} in the last 1 to 2 s`,
+          );
       }),
     1_000,
   );
   const started = performance.now();
   const seconds = (): string => ((performance.now() - started) / 1000).toFixed(0);
   // Half of each kind of long-lived client never reads; the other half reads (exports slowly, streams fully).
-  const streams = holdGets(service.url, '/v1/contacts/stream', o.streams, (i) => readers[i % readers.length]!, (i) => (i % 2 === 0 ? { kind: 'all' } : { kind: 'none' }), 'event: contact');
-  const exports = holdGets(service.url, '/v1/audit/events', o.exports, (i) => auditors[Math.floor(i / 2) % auditors.length]!, (i) => (i % 2 === 0 ? { kind: 'rate', bytesPerSecond: o.exportReadKBps * 1024 } : { kind: 'none' }));
+  const streams = holdGets(
+    service.url,
+    '/v1/contacts/stream',
+    o.streams,
+    (i) => readers[i % readers.length]!,
+    (i) => (i % 2 === 0 ? { kind: 'all' } : { kind: 'none' }),
+    'event: contact',
+  );
+  const exports = holdGets(
+    service.url,
+    '/v1/audit/events',
+    o.exports,
+    (i) => auditors[Math.floor(i / 2) % auditors.length]!,
+    (i) => (i % 2 === 0 ? { kind: 'rate', bytesPerSecond: o.exportReadKBps * 1024 } : { kind: 'none' }),
+  );
   const unitZero = Array.from({ length: Math.ceil(o.contacts / units) }, (_, k) => String(FIRST_CONTACT + k * units));
   const ends = paceEnds(service.url, unitZero, o.endsPerSecond, readers[0]!);
-  const batches = sendBatches(service.url, o.batches, o.batchSize, o.batchesInFlight, (b) => enders[b % enders.length]!, (b) =>
-    Array.from({ length: o.batchSize }, (_, i) => String(UNKNOWN_IDS + b * o.batchSize + i)),
+  const batches = sendBatches(
+    service.url,
+    o.batches,
+    o.batchSize,
+    o.batchesInFlight,
+    (b) => enders[b % enders.length]!,
+    (b) => Array.from({ length: o.batchSize }, (_, i) => String(UNKNOWN_IDS + b * o.batchSize + i)),
   );
   const report = (): void =>
-    progress(`soak: ${seconds()} s: RSS ${mb(memoryOf(pid)?.rss ?? Number.NaN)}, heap used ≤ ${mb(peaks.heap)}, event-loop p99 ≤ ${formatMs(peaks.loopP99 * 1000)}; batches ${batches.answered}/${o.batches}; exports open ${exports.open} (${mb(exports.bytes)} read); streams open ${streams.open} (${formatInt(streams.counted)} events); ends ${formatInt(ends.sent)}`);
+    progress(
+      `soak: ${seconds()} s: RSS ${mb(memoryOf(pid)?.rss ?? Number.NaN)}, heap used ≤ ${mb(peaks.heap)}, event-loop p99 ≤ ${formatMs(peaks.loopP99 * 1000)}; batches ${batches.answered}/${o.batches}; exports open ${exports.open} (${mb(exports.bytes)} read); streams open ${streams.open} (${formatInt(streams.counted)} events); ends ${formatInt(ends.sent)}`,
+    );
   const reporter = setInterval(report, 10_000);
   let answered = false;
   let batchSeconds = '';
@@ -182,9 +228,14 @@ async function underLoad(service: ServiceProcess, o: BenchOptions['soak'], units
 /** `200` or the status, with the views' catch-up state (the details: platform token); the reason when it does not answer within 10 s. */
 async function healthAtTheEnd(service: ServiceProcess): Promise<string> {
   try {
-    const response = await fetch(`${service.url}/health`, { headers: { authorization: `Bearer ${service.platformToken}` }, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${service.url}/health`, {
+      headers: { authorization: `Bearer ${service.platformToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     const body = (await response.json()) as { details?: Record<string, { caughtUp?: boolean }> };
-    const behind = Object.entries(body.details ?? {}).filter(([, check]) => check.caughtUp === false).map(([name]) => name);
+    const behind = Object.entries(body.details ?? {})
+      .filter(([, check]) => check.caughtUp === false)
+      .map(([name]) => name);
     return `${response.status}${behind.length > 0 ? `, ${behind.join(', ')} not caught up` : ', views caught up'}`;
   } catch (error) {
     return `no answer: ${(error as Error).message}`;

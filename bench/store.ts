@@ -30,10 +30,25 @@ async function groupCommit(file: string, events: readonly LogEvent[], callers: n
   const store = new SqliteEventStore(file);
   try {
     // One append first, untimed: the store may open lazily (a writer thread, a connection) and that is not appending.
-    await store.append('bench-warm-up', [{ id: randomUUID(), type: 'BenchWarmUp', data: {}, metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 } }], { expectedRevision: 'any' });
+    await store.append(
+      'bench-warm-up',
+      [
+        {
+          id: randomUUID(),
+          type: 'BenchWarmUp',
+          data: {},
+          metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 },
+        },
+      ],
+      { expectedRevision: 'any' },
+    );
     const started = performance.now();
     await inParallel(events, callers, async (event) => {
-      await store.append(event.streamId, [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }], { expectedRevision: 'no_stream' });
+      await store.append(
+        event.streamId,
+        [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }],
+        { expectedRevision: 'no_stream' },
+      );
     });
     return (performance.now() - started) / 1000;
   } finally {
@@ -48,7 +63,9 @@ async function rawInsert(file: string, events: readonly LogEvent[], batch: numbe
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    const insert = db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insert = db.prepare(
+      'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     const begin = db.prepare('BEGIN IMMEDIATE');
     const commit = db.prepare('COMMIT');
     const started = performance.now();
@@ -56,7 +73,8 @@ async function rawInsert(file: string, events: readonly LogEvent[], batch: numbe
       const recordedAt = new Date().toISOString();
       begin.run();
       // Serialising is part of the floor: any writer turns the event objects into JSON text.
-      for (const e of events.slice(from, from + batch)) insert.run(e.id, e.streamId, 0, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt);
+      for (const e of events.slice(from, from + batch))
+        insert.run(e.id, e.streamId, 0, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), recordedAt);
       commit.run();
     }
     return (performance.now() - started) / 1000;
@@ -71,7 +89,9 @@ export async function measureStore(options: BenchOptions['store']): Promise<Row[
     const events = contactStarts(options.appends);
     progress(`store: raw batched insert of ${formatInt(events.length)} rows, ${options.batch} per transaction`);
     const rawSeconds = await rawInsert(join(dir, 'raw.db'), events, options.batch);
-    progress(`store: ${formatInt(events.length)} appends through SqliteEventStore, ${options.callers} concurrent callers`);
+    progress(
+      `store: ${formatInt(events.length)} appends through SqliteEventStore, ${options.callers} concurrent callers`,
+    );
     const storeSeconds = await groupCommit(join(dir, 'events.db'), events, options.callers);
     const appendsPerSecond = events.length / storeSeconds;
     const rawPerSecond = events.length / rawSeconds;

@@ -33,7 +33,8 @@ export function defer(task: () => Promise<void> | void): () => Promise<void> {
 
 /** Runs every cleanup still registered, newest first; one failing does not stop the others. */
 export async function cleanUpEverything(): Promise<void> {
-  for (const run of [...pending].reverse()) await Promise.resolve(run()).catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
+  for (const run of [...pending].reverse())
+    await Promise.resolve(run()).catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
 }
 
 /** A temp dir removed by the returned cleanup (also on Ctrl-C). */
@@ -43,7 +44,11 @@ export function tempDir(prefix: string): { dir: string; remove: () => Promise<vo
 }
 
 /** Runs `work` on every item with `concurrency` callers in flight. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -53,4 +58,5 @@ export async function inParallel<T>(items: readonly T[], concurrency: number, wo
 }
 
 export const formatInt = (n: number): string => Math.round(n).toLocaleString('en-US');
-export const formatMs = (ms: number): string => (Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms` : 'n/a');
+export const formatMs = (ms: number): string =>
+  Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms` : 'n/a';

@@ -23,16 +23,37 @@ export function row(figure: string, measured: string, target: string, result: Ve
 }
 
 /** A figure against its same-run baseline: the ratio is measured / baseline, met when it is at least `minRatio`. */
-export function ratioRow(figure: string, measured: string, value: number, comparedWith: string, baseline: number, minRatio: number): Row {
+export function ratioRow(
+  figure: string,
+  measured: string,
+  value: number,
+  comparedWith: string,
+  baseline: number,
+  minRatio: number,
+): Row {
   return againstBaseline(figure, measured, value / baseline, comparedWith, '≥', minRatio);
 }
 
 /** A cost against its same-run baseline: the ratio is measured / baseline, met when it is at most `maxRatio`. */
-export function maxRatioRow(figure: string, measured: string, value: number, comparedWith: string, baseline: number, maxRatio: number): Row {
+export function maxRatioRow(
+  figure: string,
+  measured: string,
+  value: number,
+  comparedWith: string,
+  baseline: number,
+  maxRatio: number,
+): Row {
   return againstBaseline(figure, measured, value / baseline, comparedWith, '≤', maxRatio);
 }
 
-function againstBaseline(figure: string, measured: string, ratio: number, comparedWith: string, sign: '≥' | '≤', bound: number): Row {
+function againstBaseline(
+  figure: string,
+  measured: string,
+  ratio: number,
+  comparedWith: string,
+  sign: '≥' | '≤',
+  bound: number,
+): Row {
   const known = Number.isFinite(ratio);
   return {
     figure,
@@ -45,7 +66,11 @@ function againstBaseline(figure: string, measured: string, ratio: number, compar
 }
 
 /** Rows of a part that could not run (skipped) or broke (failed): the reason goes where the figure would. */
-export function unmeasured(figures: ReadonlyArray<{ figure: string; target: string }>, result: 'skipped' | 'failed', reason: string): Row[] {
+export function unmeasured(
+  figures: ReadonlyArray<{ figure: string; target: string }>,
+  result: 'skipped' | 'failed',
+  reason: string,
+): Row[] {
   // One line, short: the whole reason is in the progress output on stderr.
   const said = reason.replaceAll(/\s+/g, ' ').replaceAll('|', '/');
   const short = said.length > 160 ? `${said.slice(0, 157)}...` : said;
@@ -53,8 +78,22 @@ export function unmeasured(figures: ReadonlyArray<{ figure: string; target: stri
 }
 
 export function renderTable(rows: readonly Row[]): string {
-  const header: Row = { figure: 'figure', measured: 'measured', comparedWith: 'compared with (same run)', ratio: 'ratio', target: 'target', result: 'met' };
-  const cells = (r: Row): string[] => [r.figure, r.measured, r.comparedWith, r.ratio, r.target, r === header ? 'result' : r.result];
+  const header: Row = {
+    figure: 'figure',
+    measured: 'measured',
+    comparedWith: 'compared with (same run)',
+    ratio: 'ratio',
+    target: 'target',
+    result: 'met',
+  };
+  const cells = (r: Row): string[] => [
+    r.figure,
+    r.measured,
+    r.comparedWith,
+    r.ratio,
+    r.target,
+    r === header ? 'result' : r.result,
+  ];
   const all = [header, ...rows].map(cells);
   const widths = all[0]!.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
   const line = (c: string[]): string => `| ${c.map((text, i) => text.padEnd(widths[i]!)).join(' | ')} |`;

@@ -15,7 +15,12 @@ const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const zodHeader = z.looseObject({ 'idempotency-key': z.string().min(1).max(128).regex(IDENTIFIER).optional() });
 const zodBody = z.strictObject({ commandId: z.string().min(1).max(128).regex(IDENTIFIER).optional() });
 
-const headers = { host: '127.0.0.1:3000', authorization: 'Bearer x', 'content-type': 'application/json', 'idempotency-key': 'end-5000123-retry-1' };
+const headers = {
+  host: '127.0.0.1:3000',
+  authorization: 'Bearer x',
+  'content-type': 'application/json',
+  'idempotency-key': 'end-5000123-retry-1',
+};
 const accepted = { commandId: 'end-5000123-retry-1' };
 const refused = { commandId: 'end-5000123-retry-1', reason: 'done' };
 
@@ -60,7 +65,9 @@ function nsPerRequest(candidate: Candidate, body: unknown, expected: boolean): n
   return ((performance.now() - started) * 1e6) / ITERATIONS;
 }
 
-console.log(`EndContact request validation (header + body), ${ITERATIONS.toLocaleString('en')} requests each, Node ${process.version}`);
+console.log(
+  `EndContact request validation (header + body), ${ITERATIONS.toLocaleString('en')} requests each, Node ${process.version}`,
+);
 console.log('| candidate | accepted (ns/request) | refused, unknown field (ns/request) |');
 console.log('|---|---|---|');
 for (const candidate of candidates) {

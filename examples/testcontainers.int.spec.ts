@@ -24,12 +24,22 @@ afterAll(async () => {
 
 it('ends a contact and publishes ContactEnded on contact.outcomes', async () => {
   const { securityUser } = await orchestrator.seedBusinessUnit('bu-example');
-  const { contactId } = await orchestrator.call<{ contactId: string }>('POST', '/v1/contacts', { businessUnitId: 'bu-example', mediaType: 'Phone' });
+  const { contactId } = await orchestrator.call<{ contactId: string }>('POST', '/v1/contacts', {
+    businessUnitId: 'bu-example',
+    mediaType: 'Phone',
+  });
 
-  const ended = await orchestrator.call<{ branch: string }>('POST', `/v1/contacts/${contactId}/end`, undefined, securityUser);
+  const ended = await orchestrator.call<{ branch: string }>(
+    'POST',
+    `/v1/contacts/${contactId}/end`,
+    undefined,
+    securityUser,
+  );
   expect(ended.branch).toBe('OnSuccess');
 
-  const consumer = new Kafka({ brokers: [kafka.getBootstrapServers()], logLevel: logLevel.NOTHING }).consumer({ groupId: 'example' });
+  const consumer = new Kafka({ brokers: [kafka.getBootstrapServers()], logLevel: logLevel.NOTHING }).consumer({
+    groupId: 'example',
+  });
   await consumer.connect();
   await consumer.subscribe({ topic: 'contact.outcomes', fromBeginning: true });
   const outcome = await new Promise<{ type: string; streamId: string }>((resolve) => {

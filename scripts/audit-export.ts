@@ -8,10 +8,20 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from '../apps/orchestrator/src/audit/audit-events.js';
+import {
+  auditLines,
+  exportEnd,
+  pagesOf,
+  type AuditFilter,
+  type LogPages,
+} from '../apps/orchestrator/src/audit/audit-events.js';
 import { SqliteLogPages } from '../apps/orchestrator/src/audit/sqlite-log-pages.js';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
-import { POINT_IN_TIME_PATTERN, parsePointInTime, type PointInTime } from '../apps/orchestrator/src/read-side/point-in-time.js';
+import {
+  POINT_IN_TIME_PATTERN,
+  parsePointInTime,
+  type PointInTime,
+} from '../apps/orchestrator/src/read-side/point-in-time.js';
 
 function fail(message: string): never {
   process.stderr.write(`audit:export: ${message}\n`);
@@ -40,7 +50,9 @@ const { values } = (() => {
 const point = (value: string | undefined, name: string): PointInTime | undefined => {
   if (value === undefined) return undefined;
   const parsed = POINT_IN_TIME_PATTERN.test(value) ? parsePointInTime(value) : undefined;
-  return parsed ?? fail(`--${name} must be a log position or an ISO-8601 time with a zone, got ${JSON.stringify(value)}`);
+  return (
+    parsed ?? fail(`--${name} must be a log position or an ISO-8601 time with a zone, got ${JSON.stringify(value)}`)
+  );
 };
 const from = point(values.from, 'from');
 const to = point(values.to, 'to');
@@ -68,23 +80,30 @@ async function openLog(): Promise<{ log: LogPages; close: () => Promise<void> }>
 }
 
 function write(out: Writable, text: string): Promise<void> {
-  return out.write(text) ? Promise.resolve() : new Promise((resolve, reject) => {
-    out.once('drain', resolve);
-    out.once('error', reject);
-  });
+  return out.write(text)
+    ? Promise.resolve()
+    : new Promise((resolve, reject) => {
+        out.once('drain', resolve);
+        out.once('error', reject);
+      });
 }
 
 const { log, close } = await openLog();
 const out: Writable = values.out !== undefined ? createWriteStream(values.out) : process.stdout;
 const bar = process.stderr.isTTY
-  ? new SingleBar({ format: 'audit:export [{bar}] {percentage}% | position {value}/{total} | {lines} lines', stream: process.stderr })
+  ? new SingleBar({
+      format: 'audit:export [{bar}] {percentage}% | position {value}/{total} | {lines} lines',
+      stream: process.stderr,
+    })
   : undefined;
 try {
   const end = await exportEnd(log, filter);
   bar?.start(Number(end), 0, { lines: 0 });
   let chunk = '';
   let lines = 0;
-  for await (const line of auditLines(log, filter, end, ({ position, lines: count }) => bar?.update(Number(position), { lines: count }))) {
+  for await (const line of auditLines(log, filter, end, ({ position, lines: count }) =>
+    bar?.update(Number(position), { lines: count }),
+  )) {
     chunk += `${line}\n`;
     lines++;
     if (chunk.length >= 64 * 1024) {
@@ -96,7 +115,9 @@ try {
   bar?.update(Number(end), { lines });
   bar?.stop();
   if (values.out !== undefined) {
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
     process.stderr.write(`audit:export: ${lines} lines up to position ${end} written to ${values.out}\n`);
   }
 } finally {

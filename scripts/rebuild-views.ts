@@ -18,12 +18,17 @@ async function openSource(): Promise<{ source: RebuildSource; close: () => Promi
     const { EsdbEventStore } = await import('#event-store/esdb');
     const store = new EsdbEventStore(config.esdbConnectionString!);
     return {
-      source: { kind: 'pages', head: () => store.headPosition(), page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }) },
+      source: {
+        kind: 'pages',
+        head: () => store.headPosition(),
+        page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }),
+      },
       close: () => store.close(),
     };
   }
   const file = join(config.dataDir, 'events.db');
-  if (!existsSync(file)) throw new Error(`${file} does not exist: nothing to rebuild from (DATA_DIR=${config.dataDir})`);
+  if (!existsSync(file))
+    throw new Error(`${file} does not exist: nothing to rebuild from (DATA_DIR=${config.dataDir})`);
   const reader = new SqliteLogReader(file, config.storeTimeoutMs);
   return {
     source: { kind: 'sqlite', file, head: () => reader.head() },
@@ -33,7 +38,10 @@ async function openSource(): Promise<{ source: RebuildSource; close: () => Promi
 
 const { source, close } = await openSource();
 const bar = process.stderr.isTTY
-  ? new SingleBar({ format: 'views:rebuild [{bar}] {percentage}% | position {value}/{total} | {rate} events/s | eta {eta_formatted}', stream: process.stderr })
+  ? new SingleBar({
+      format: 'views:rebuild [{bar}] {percentage}% | position {value}/{total} | {rate} events/s | eta {eta_formatted}',
+      stream: process.stderr,
+    })
   : undefined;
 let lastLine = 0;
 try {
@@ -50,7 +58,9 @@ try {
   });
   bar?.stop();
   const rate = Math.round(result.events / Math.max(result.seconds, 1e-3));
-  process.stdout.write(`rebuilt ${target} from position 0 to ${result.head}: ${result.events} events in ${result.seconds.toFixed(2)} s (${rate} events/s)\n`);
+  process.stdout.write(
+    `rebuilt ${target} from position 0 to ${result.head}: ${result.events} events in ${result.seconds.toFixed(2)} s (${rate} events/s)\n`,
+  );
 } finally {
   bar?.stop();
   await close();

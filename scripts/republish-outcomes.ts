@@ -22,7 +22,10 @@ function fail(message: string): never {
 
 const { values } = (() => {
   try {
-    return parseArgs({ options: { from: { type: 'string' }, to: { type: 'string' }, topic: { type: 'string' } }, strict: true });
+    return parseArgs({
+      options: { from: { type: 'string' }, to: { type: 'string' }, topic: { type: 'string' } },
+      strict: true,
+    });
   } catch (error) {
     return fail((error as Error).message);
   }
@@ -35,7 +38,8 @@ const position = (value: string | undefined, name: string): bigint => {
 const from = position(values.from, 'from');
 const to = position(values.to, 'to');
 if (from > to) fail(`--from (${from}) must not be after --to (${to})`);
-if (values.topic !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(values.topic)) fail(`--topic must be a Kafka topic name, got ${JSON.stringify(values.topic)}`);
+if (values.topic !== undefined && !/^[A-Za-z0-9._-]{1,249}$/.test(values.topic))
+  fail(`--topic must be a Kafka topic name, got ${JSON.stringify(values.topic)}`);
 
 const config = loadToolConfiguration(process.env);
 if (!config.kafkaBrokers) fail('KAFKA_BROKERS is not set');
@@ -57,11 +61,19 @@ const { read, close } = await openLog();
 try {
   // The service's brokers, TLS and SASL (KAFKA_SSL*, KAFKA_SASL*), as every client of the service.
   const kafka = new Kafka(kafkaClientConfig(config, 'contact-orchestrator-republish', { logLevel: logLevel.ERROR }));
-  const result = await republishOutcomes(kafka, read, { from, to, topic, transactionalId: `${config.forwarderId}.republish` }, (p) => {
-    if (process.stderr.isTTY) process.stderr.write(`\rfanout:republish position ${p.position}/${to}, ${p.outcomes} outcomes`);
-  });
+  const result = await republishOutcomes(
+    kafka,
+    read,
+    { from, to, topic, transactionalId: `${config.forwarderId}.republish` },
+    (p) => {
+      if (process.stderr.isTTY)
+        process.stderr.write(`\rfanout:republish position ${p.position}/${to}, ${p.outcomes} outcomes`);
+    },
+  );
   if (process.stderr.isTTY) process.stderr.write('\n');
-  process.stdout.write(`republished ${result.outcomes} outcomes of positions ${from}..${to} to ${topic} in ${result.transactions} transaction(s)\n`);
+  process.stdout.write(
+    `republished ${result.outcomes} outcomes of positions ${from}..${to} to ${topic} in ${result.transactions} transaction(s)\n`,
+  );
 } catch (error) {
   process.stderr.write(`fanout:republish: ${kafkaSecurityFailure(error, config) ?? (error as Error).message}\n`);
   process.exitCode = 1;

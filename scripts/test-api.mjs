@@ -23,7 +23,9 @@ const maxExamples = process.env.API_MAX_EXAMPLES ?? '30';
 const maxTime = process.env.API_MAX_TIME ?? '150';
 
 function ensureSchemathesis() {
-  const installed = existsSync(st) ? spawnSync(join(venv, 'bin', 'python'), ['-m', 'pip', 'show', 'schemathesis'], { encoding: 'utf8' }).stdout : '';
+  const installed = existsSync(st)
+    ? spawnSync(join(venv, 'bin', 'python'), ['-m', 'pip', 'show', 'schemathesis'], { encoding: 'utf8' }).stdout
+    : '';
   if (installed.includes(`Version: ${SCHEMATHESIS_VERSION}`)) return;
   console.error(`== schemathesis ${SCHEMATHESIS_VERSION} into ${venv}`);
   const run = (command, args) => {
@@ -31,7 +33,14 @@ function ensureSchemathesis() {
     if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`);
   };
   if (!existsSync(join(venv, 'bin', 'python'))) run('python3', ['-m', 'venv', venv]);
-  run(join(venv, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`]);
+  run(join(venv, 'bin', 'python'), [
+    '-m',
+    'pip',
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `schemathesis==${SCHEMATHESIS_VERSION}`,
+  ]);
 }
 
 const freePort = () =>
@@ -59,12 +68,23 @@ async function healthy(url, child) {
 /** An agent of business unit `acme` (the unit the document's links start contacts in) allowed to end and view. */
 async function seedEnder(url, token) {
   const call = async (method, path, body) => {
-    const answer = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answer = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!answer.ok) throw new Error(`${method} ${path} answered ${answer.status}: ${await answer.text()}`);
     return answer.json();
   };
-  await call('PUT', '/v1/security-profiles/contract-ender', { name: 'Contract ender', permissions: ['Contacts.End', 'Contacts.View', 'Audit.Read'] });
-  await call('PUT', '/v1/agents/contract-ender', { businessUnitId: 'acme', securityProfileId: 'contract-ender', active: true });
+  await call('PUT', '/v1/security-profiles/contract-ender', {
+    name: 'Contract ender',
+    permissions: ['Contacts.End', 'Contacts.View', 'Audit.Read'],
+  });
+  await call('PUT', '/v1/agents/contract-ender', {
+    businessUnitId: 'acme',
+    securityProfileId: 'contract-ender',
+    active: true,
+  });
   return (await call('POST', '/v1/security-users', { agentId: 'contract-ender' })).securityUser;
 }
 
@@ -76,7 +96,15 @@ const metricsToken = randomBytes(18).toString('base64url');
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const service = spawn(process.execPath, [join(root, 'dist/apps/orchestrator/src/main.js')], {
-  env: { ...process.env, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), PLATFORM_TOKEN: token, METRICS_TOKEN: metricsToken, LOG_LEVEL: 'warn' },
+  env: {
+    ...process.env,
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    PLATFORM_TOKEN: token,
+    METRICS_TOKEN: metricsToken,
+    LOG_LEVEL: 'warn',
+  },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 let status = 1;
@@ -84,19 +112,37 @@ try {
   await healthy(url, service);
   const securityUser = await seedEnder(url, token);
   const args = [
-    '--config-file', join(root, 'scripts/schemathesis.toml'),
-    'run', `${url}/docs-json`,
-    '--checks', 'all',
-    '--max-examples', maxExamples,
-    '--max-time', maxTime,
-    '--workers', '1',
-    '--request-timeout', '10',
-    '--seed', process.env.API_SEED ?? '1',
+    '--config-file',
+    join(root, 'scripts/schemathesis.toml'),
+    'run',
+    `${url}/docs-json`,
+    '--checks',
+    'all',
+    '--max-examples',
+    maxExamples,
+    '--max-time',
+    maxTime,
+    '--workers',
+    '1',
+    '--request-timeout',
+    '10',
+    '--seed',
+    process.env.API_SEED ?? '1',
     // A live event stream never ends, so it cannot be one request and its answer: test/read-side.e2e.spec.ts covers it.
-    '--exclude-operation-id', 'StreamContacts',
+    '--exclude-operation-id',
+    'StreamContacts',
   ];
   console.error(`== st ${args.join(' ')}`);
-  const run = spawn(st, args, { stdio: 'inherit', env: { ...process.env, NO_COLOR: '1', API_PLATFORM_TOKEN: token, API_SECURITY_USER: securityUser, API_METRICS_TOKEN: metricsToken } });
+  const run = spawn(st, args, {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      API_PLATFORM_TOKEN: token,
+      API_SECURITY_USER: securityUser,
+      API_METRICS_TOKEN: metricsToken,
+    },
+  });
   status = await new Promise((done) => run.once('exit', (code) => done(code ?? 1)));
 } finally {
   service.kill('SIGTERM');

@@ -18,7 +18,11 @@ async function openSource(upTo: bigint): Promise<{ source: RebuildSource; close:
     const { EsdbEventStore } = await import('#event-store/esdb');
     const store = new EsdbEventStore(config.esdbConnectionString!);
     return {
-      source: { kind: 'pages', head: async () => upTo, page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }) },
+      source: {
+        kind: 'pages',
+        head: async () => upTo,
+        page: (after, maxCount) => store.readAll({ ...(after !== undefined ? { after } : {}), maxCount }),
+      },
       close: () => store.close(),
     };
   }
@@ -37,10 +41,14 @@ try {
     await rebuildViews(source, replay);
     const result = compareViews(viewsFile, replay, upTo);
     if (result.differences.length === 0) {
-      process.stdout.write(`identical: ${result.contacts} contacts and ${result.historyEntries} history entries up to position ${upTo}\n`);
+      process.stdout.write(
+        `identical: ${result.contacts} contacts and ${result.historyEntries} history entries up to position ${upTo}\n`,
+      );
     } else {
       for (const d of result.differences) process.stdout.write(`contact ${d.contactId}: ${d.what}\n`);
-      process.stdout.write(`${result.differences.length} difference(s) between ${viewsFile} and the log up to position ${upTo}\n`);
+      process.stdout.write(
+        `${result.differences.length} difference(s) between ${viewsFile} and the log up to position ${upTo}\n`,
+      );
       process.exitCode = 1;
     }
   } finally {

@@ -13,8 +13,21 @@ import { OrchestratorClient } from './harness/client.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 import { settledHead } from './harness/views.js';
 
-type Line = { position: string; recordedAt: string; streamId: string; type: string; data: Record<string, unknown>; metadata: Record<string, unknown> };
-type HistoryEvent = { type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; position: string; recordedAt: string };
+type Line = {
+  position: string;
+  recordedAt: string;
+  streamId: string;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+};
+type HistoryEvent = {
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  position: string;
+  recordedAt: string;
+};
 
 let service: ServiceProcess;
 let client: OrchestratorClient;
@@ -22,11 +35,22 @@ const a = { ender: '', viewer: '', auditor: '', enderId: '' };
 const b = { ender: '', auditor: '' };
 const contacts: string[] = [];
 
-async function exportLines(query = '', token?: string | null): Promise<{ status: number; lines: Line[]; contentType: string | null; body: string }> {
+async function exportLines(
+  query = '',
+  token?: string | null,
+): Promise<{ status: number; lines: Line[]; contentType: string | null; body: string }> {
   const bearer = token === undefined ? client.platformToken : token;
-  const response = await fetch(`${client.url}/v1/audit/events${query}`, { headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` } });
+  const response = await fetch(`${client.url}/v1/audit/events${query}`, {
+    headers: bearer === null ? {} : { authorization: `Bearer ${bearer}` },
+  });
   const body = await response.text();
-  const lines = response.status === 200 ? body.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as Line) : [];
+  const lines =
+    response.status === 200
+      ? body
+          .split('\n')
+          .filter((l) => l.length > 0)
+          .map((l) => JSON.parse(l) as Line)
+      : [];
   return { status: response.status, lines, contentType: response.headers.get('content-type'), body };
 }
 
@@ -65,21 +89,35 @@ describe('GET /v1/audit/events as the platform', () => {
     expect(status).toBe(200);
     expect(contentType).toContain('application/x-ndjson');
     expect(lines.map((l) => l.position)).toStrictEqual(Array.from({ length: Number(head) }, (_, i) => String(i + 1)));
-    for (const line of lines) expect(Object.keys(line).sort()).toStrictEqual(['data', 'metadata', 'position', 'recordedAt', 'streamId', 'type']);
-    expect(new Set(lines.map((l) => l.type))).toStrictEqual(new Set(['SecurityProfileDefined', 'AgentRegistered', 'ContactStarted', 'ContactEnded', 'EndContactRejected']));
+    for (const line of lines)
+      expect(Object.keys(line).sort()).toStrictEqual([
+        'data',
+        'metadata',
+        'position',
+        'recordedAt',
+        'streamId',
+        'type',
+      ]);
+    expect(new Set(lines.map((l) => l.type))).toStrictEqual(
+      new Set(['SecurityProfileDefined', 'AgentRegistered', 'ContactStarted', 'ContactEnded', 'EndContactRejected']),
+    );
   });
 
   it('the lines of a contact match its history, entry for entry; anonymous refusals are in the export only', async () => {
     const { lines } = await exportLines();
     // A refusal of a SecurityUser the service never signed names no agent: it stays in the audit stream, out of the
     // contact's history, so that an anonymous caller cannot write into a unit's history.
-    const anonymous = (l: Line) => l.type === 'EndContactRejected' && l.data['reason'] === 'InvalidSecurityUser' && l.data['agentId'] === undefined;
+    const anonymous = (l: Line) =>
+      l.type === 'EndContactRejected' && l.data['reason'] === 'InvalidSecurityUser' && l.data['agentId'] === undefined;
     let anonymousSeen = 0;
     for (const id of contacts) {
-      const history = (await client.request<{ events: HistoryEvent[] }>('GET', `/v1/contacts/${id}/history`)).body.events;
+      const history = (await client.request<{ events: HistoryEvent[] }>('GET', `/v1/contacts/${id}/history`)).body
+        .events;
       const ofContact = lines.filter((l) => l.data['contactId'] === id && l.type !== 'SecurityProfileDefined');
       anonymousSeen += ofContact.filter(anonymous).length;
-      const exported = ofContact.filter((l) => !anonymous(l)).map(({ type, data, metadata, position, recordedAt }) => ({ type, data, metadata, position, recordedAt }));
+      const exported = ofContact
+        .filter((l) => !anonymous(l))
+        .map(({ type, data, metadata, position, recordedAt }) => ({ type, data, metadata, position, recordedAt }));
       expect(exported, `contact ${id}`).toStrictEqual(history);
     }
     expect(anonymousSeen).toBeGreaterThan(0);
@@ -87,13 +125,25 @@ describe('GET /v1/audit/events as the platform', () => {
 
   it('filters: from/to positions (inclusive), type, contactId, agentId, businessUnitId, times', async () => {
     const all = (await exportLines()).lines;
-    expect((await exportLines('?from=3&to=7')).lines).toStrictEqual(all.filter((l) => Number(l.position) >= 3 && Number(l.position) <= 7));
+    expect((await exportLines('?from=3&to=7')).lines).toStrictEqual(
+      all.filter((l) => Number(l.position) >= 3 && Number(l.position) <= 7),
+    );
     expect((await exportLines('?type=ContactEnded')).lines).toStrictEqual(all.filter((l) => l.type === 'ContactEnded'));
-    expect((await exportLines(`?contactId=${contacts[0]}`)).lines).toStrictEqual(all.filter((l) => l.data['contactId'] === contacts[0]));
+    expect((await exportLines(`?contactId=${contacts[0]}`)).lines).toStrictEqual(
+      all.filter((l) => l.data['contactId'] === contacts[0]),
+    );
     const byAgent = (await exportLines(`?agentId=${a.enderId}`)).lines;
     // The agent's own directory event, its ends and its refusals.
-    expect(byAgent.map((l) => l.type).sort()).toStrictEqual(['AgentRegistered', 'ContactEnded', 'ContactEnded', 'EndContactRejected', 'EndContactRejected']);
-    expect((await exportLines('?businessUnitId=bu-audit-b&type=ContactStarted')).lines.map((l) => l.data['contactId'])).toStrictEqual([contacts[1], contacts[3], contacts[5]]);
+    expect(byAgent.map((l) => l.type).sort()).toStrictEqual([
+      'AgentRegistered',
+      'ContactEnded',
+      'ContactEnded',
+      'EndContactRejected',
+      'EndContactRejected',
+    ]);
+    expect(
+      (await exportLines('?businessUnitId=bu-audit-b&type=ContactStarted')).lines.map((l) => l.data['contactId']),
+    ).toStrictEqual([contacts[1], contacts[3], contacts[5]]);
     const middle = all[Math.floor(all.length / 2)]!;
     const fromTime = (await exportLines(`?from=${encodeURIComponent(middle.recordedAt)}`)).lines;
     expect(fromTime).toStrictEqual(all.filter((l) => l.recordedAt >= middle.recordedAt));
@@ -102,7 +152,12 @@ describe('GET /v1/audit/events as the platform', () => {
   });
 
   it('a malformed filter or an unknown parameter → 400 naming it', async () => {
-    for (const [query, field] of [['?from=soon', 'from'], ['?to=2026-13-01T00:00:00Z', 'to'], ['?contactId=abc', 'contactId'], ['?limit=3', 'limit']] as const) {
+    for (const [query, field] of [
+      ['?from=soon', 'from'],
+      ['?to=2026-13-01T00:00:00Z', 'to'],
+      ['?contactId=abc', 'contactId'],
+      ['?limit=3', 'limit'],
+    ] as const) {
       const answer = await client.request('GET', `/v1/audit/events${query}`);
       expect(answer.status, query).toBe(400);
       expect(answer.body['field'], query).toBe(field);
@@ -115,11 +170,19 @@ describe('GET /v1/audit/events as a SecurityUser', () => {
     const all = (await exportLines()).lines;
     const mine = await exportLines('', a.auditor);
     expect(mine.status).toBe(200);
-    const expected = all.filter((l) => ['ContactStarted', 'ContactEnded', 'EndContactRejected'].includes(l.type) && l.data['businessUnitId'] === 'bu-audit-a');
+    const expected = all.filter(
+      (l) =>
+        ['ContactStarted', 'ContactEnded', 'EndContactRejected'].includes(l.type) &&
+        l.data['businessUnitId'] === 'bu-audit-a',
+    );
     expect(mine.lines).toStrictEqual(expected);
     expect(expected.some((l) => l.type === 'EndContactRejected')).toBe(true);
     // Its agent's refusal naming bu-audit-b's contact is its own; bu-audit-b's contacts are not.
-    expect(mine.lines.filter((l) => l.type === 'ContactStarted').map((l) => l.data['contactId'])).toStrictEqual([contacts[0], contacts[2], contacts[4]]);
+    expect(mine.lines.filter((l) => l.type === 'ContactStarted').map((l) => l.data['contactId'])).toStrictEqual([
+      contacts[0],
+      contacts[2],
+      contacts[4],
+    ]);
     expect((await exportLines('', b.auditor)).lines.every((l) => l.data['businessUnitId'] === 'bu-audit-b')).toBe(true);
   });
 
@@ -139,7 +202,11 @@ describe('GET /v1/audit/events as a SecurityUser', () => {
 
 describe('npm run audit:export (dist/scripts/audit-export.js), while the service runs', () => {
   const script = join(MAIN, '../../../../scripts/audit-export.js');
-  const run = (args: string[]) => promisify(execFile)(process.execPath, [script, ...args], { env: { PATH: process.env.PATH ?? '', DATA_DIR: service.dataDir }, maxBuffer: 64 * 1024 * 1024 });
+  const run = (args: string[]) =>
+    promisify(execFile)(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: service.dataDir },
+      maxBuffer: 64 * 1024 * 1024,
+    });
 
   it('writes the lines the endpoint answers, filters included, to stdout or --out', async () => {
     const head = await settledHead(client);
@@ -172,13 +239,20 @@ describe('back-pressure on a large log', () => {
     if (big) removeDataDir(big.dataDir);
   });
 
-  const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${big.child.pid}/status`, 'utf8'))![1]) * 1024;
+  const rss = (): number =>
+    Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${big.child.pid}/status`, 'utf8'))![1]) * 1024;
 
   it('a client that stops reading holds the export: the service neither reads on nor buffers the rest', async () => {
     // The views project the 200,000-event log first: seconds on an idle machine, more on a loaded one.
     await settledHead(new OrchestratorClient(big.url, big.platformToken), 60_000);
     // Warm: the first export's code paths and page cache are not what is measured.
-    expect((await fetch(`${big.url}/v1/audit/events?to=5000`, { headers: { authorization: `Bearer ${big.platformToken}` } }).then((r) => r.text())).length).toBeGreaterThan(0);
+    expect(
+      (
+        await fetch(`${big.url}/v1/audit/events?to=5000`, {
+          headers: { authorization: `Bearer ${big.platformToken}` },
+        }).then((r) => r.text())
+      ).length,
+    ).toBeGreaterThan(0);
     const before = rss();
     const url = new URL('/v1/audit/events', big.url);
     const received = await new Promise<{ destroy: () => void; bytes: () => number }>((resolve, reject) => {
@@ -201,9 +275,13 @@ describe('back-pressure on a large log', () => {
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const during = rss();
     received.destroy();
-    const stopped = await vitestPoll(() => /"lines":(\d+)[^\n]*audit export stopped: the client went away/.exec(big.output())?.[1]);
+    const stopped = await vitestPoll(
+      () => /"lines":(\d+)[^\n]*audit export stopped: the client went away/.exec(big.output())?.[1],
+    );
     const lines = Number(stopped);
-    console.log(`back-pressure: ${lines} of ${EVENTS} lines produced while the client read none; RSS ${Math.round((during - before) / 1048576)} MB over idle`);
+    console.log(
+      `back-pressure: ${lines} of ${EVENTS} lines produced while the client read none; RSS ${Math.round((during - before) / 1048576)} MB over idle`,
+    );
     // The socket buffers (kernel, both ends) hold a few MB: a small part of the ~80 MB the whole export is.
     expect(lines).toBeLessThan(EVENTS / 2);
     expect(during - before).toBeLessThan(40 * 1024 * 1024);
@@ -215,17 +293,25 @@ describe('back-pressure on a large log', () => {
     /** An export whose client read its first chunk and then stopped: it holds its place until destroyed. */
     const held = () =>
       new Promise<{ status: number; retryAfter?: string; destroy: () => void }>((resolve, reject) => {
-        const req = httpRequest(new URL('/v1/audit/events', big.url), { headers: { authorization: `Bearer ${big.platformToken}` } }, (res) => {
-          if (res.statusCode !== 200) {
-            res.resume();
-            resolve({ status: res.statusCode ?? 0, retryAfter: String(res.headers['retry-after']), destroy: () => req.destroy() });
-            return;
-          }
-          res.once('data', () => {
-            res.pause();
-            resolve({ status: 200, destroy: () => req.destroy() });
-          });
-        });
+        const req = httpRequest(
+          new URL('/v1/audit/events', big.url),
+          { headers: { authorization: `Bearer ${big.platformToken}` } },
+          (res) => {
+            if (res.statusCode !== 200) {
+              res.resume();
+              resolve({
+                status: res.statusCode ?? 0,
+                retryAfter: String(res.headers['retry-after']),
+                destroy: () => req.destroy(),
+              });
+              return;
+            }
+            res.once('data', () => {
+              res.pause();
+              resolve({ status: 200, destroy: () => req.destroy() });
+            });
+          },
+        );
         req.on('error', () => undefined);
         req.once('error', reject);
         req.end();
@@ -238,11 +324,14 @@ describe('back-pressure on a large log', () => {
       expect(`${third.status} retry-after ${third.retryAfter}`).toBe('429 retry-after 30');
       first.destroy();
       // The closed export's place is free again once the service has seen the client go.
-      await vi.waitFor(async () => {
-        const again = await held();
-        again.destroy();
-        expect(again.status).toBe(200);
-      }, { timeout: 10_000, interval: 100 });
+      await vi.waitFor(
+        async () => {
+          const again = await held();
+          again.destroy();
+          expect(again.status).toBe(200);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
     } finally {
       first.destroy();
       second.destroy();
@@ -250,7 +339,9 @@ describe('back-pressure on a large log', () => {
   });
 
   it('a client that reads gets the whole log, in order', async () => {
-    const response = await fetch(`${big.url}/v1/audit/events`, { headers: { authorization: `Bearer ${big.platformToken}` } });
+    const response = await fetch(`${big.url}/v1/audit/events`, {
+      headers: { authorization: `Bearer ${big.platformToken}` },
+    });
     expect(response.status).toBe(200);
     const decoder = new TextDecoder();
     let rest = '';

@@ -36,7 +36,8 @@ type Outcome = { eventId: string; type: string; position: string; streamId: stri
 
 /** Whether an engine answers and `docker compose` is v2 or later; the reason when not. */
 async function probeCompose(): Promise<{ ok: true; version: string } | { ok: false; reason: string }> {
-  const firstLine = (error: unknown): string => ((error as { stderr?: string }).stderr?.trim() || (error as Error).message).split('\n')[0]!;
+  const firstLine = (error: unknown): string =>
+    ((error as { stderr?: string }).stderr?.trim() || (error as Error).message).split('\n')[0]!;
   try {
     await execFileAsync('docker', ['version', '--format', '{{.Server.Version}}'], { timeout: 15_000 });
   } catch (error) {
@@ -44,19 +45,29 @@ async function probeCompose(): Promise<{ ok: true; version: string } | { ok: fal
   }
   let version: string;
   try {
-    version = (await execFileAsync('docker', ['compose', 'version', '--short'], { timeout: 15_000 })).stdout.trim().replace(/^v/, '');
+    version = (await execFileAsync('docker', ['compose', 'version', '--short'], { timeout: 15_000 })).stdout
+      .trim()
+      .replace(/^v/, '');
   } catch (error) {
-    return { ok: false, reason: `\`docker compose version\` does not answer (npm run containers:compose builds the plugin): ${firstLine(error)}` };
+    return {
+      ok: false,
+      reason: `\`docker compose version\` does not answer (npm run containers:compose builds the plugin): ${firstLine(error)}`,
+    };
   }
   const major = Number(/^(\d+)\./.exec(version)?.[1]);
-  if (!(major >= 2)) return { ok: false, reason: `\`docker compose version\` answers ${version}, not v2 or later (npm run containers:compose)` };
+  if (!(major >= 2))
+    return {
+      ok: false,
+      reason: `\`docker compose version\` answers ${version}, not v2 or later (npm run containers:compose)`,
+    };
   return { ok: true, version };
 }
 
 const probe = await probeCompose();
 if (!probe.ok) {
   printSkip(SUITE, probe.reason);
-  describe.skip(`${SUITE} (skipped: ${probe.reason})`, () => it('needs a Docker engine and docker compose v2', () => {}));
+  describe.skip(`${SUITE} (skipped: ${probe.reason})`, () =>
+    it('needs a Docker engine and docker compose v2', () => {}));
 } else {
   describe(SUITE, () => {
     const project = `co-test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -72,7 +83,19 @@ if (!probe.ok) {
       DOCKER_BUILDKIT: '0',
       COMPOSE_DOCKER_CLI_BUILD: '0',
     };
-    const compose = ['compose', '--project-name', project, '--project-directory', ROOT, '-f', join(ROOT, 'docker-compose.yml'), '-f', labelsFile, '--profile', 'embedded'];
+    const compose = [
+      'compose',
+      '--project-name',
+      project,
+      '--project-directory',
+      ROOT,
+      '-f',
+      join(ROOT, 'docker-compose.yml'),
+      '-f',
+      labelsFile,
+      '--profile',
+      'embedded',
+    ];
     let consumer: Consumer | undefined;
     let api: OrchestratorClient;
     let kafkaPort: number;
@@ -99,7 +122,12 @@ if (!probe.ok) {
           clearTimeout(timer);
           writeFileSync(join(scratch, `compose-${args[0]}.log`), output);
           if (code === 0) resolve(output);
-          else reject(new Error(`docker compose ${args.join(' ')} ended with ${code ?? signal}:\n${output.split('\n').slice(-60).join('\n')}`));
+          else
+            reject(
+              new Error(
+                `docker compose ${args.join(' ')} ended with ${code ?? signal}:\n${output.split('\n').slice(-60).join('\n')}`,
+              ),
+            );
         });
       });
 
@@ -110,7 +138,10 @@ if (!probe.ok) {
       env.KAFKA_HOST_PORT = String(kafkaPort);
       env.EVENTSTORE_HOST_PORT = String(await freePort());
       // Every service, volume and network of the file gets the test-run label, so a global teardown can find leftovers.
-      const document = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: object; volumes?: object };
+      const document = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+        services: object;
+        volumes?: object;
+      };
       const labels = { [TEST_RUN_LABEL]: testRun };
       writeFileSync(
         labelsFile,
@@ -122,12 +153,17 @@ if (!probe.ok) {
       );
       try {
         // One build of contact-orchestrator:local (the classic builder's cache makes an unchanged context quick).
-        await run(['up', '--build', '--detach', '--wait', '--wait-timeout', '600', 'orchestrator-embedded'], 40 * MINUTE);
+        await run(
+          ['up', '--build', '--detach', '--wait', '--wait-timeout', '600', 'orchestrator-embedded'],
+          40 * MINUTE,
+        );
       } catch (error) {
         const logs = await run(['logs', '--no-color', '--tail', '80'], MINUTE).catch((e: Error) => e.message);
         throw new Error(`${(error as Error).message}\n--- docker compose logs ---\n${logs}`);
       }
-      console.info(`docker compose (${probe.version}) up --build --wait, project ${project}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      console.info(
+        `docker compose (${probe.version}) up --build --wait, project ${project}: ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
       api = new OrchestratorClient(`http://127.0.0.1:${orchestratorPort}`, platformToken);
     }, 45 * MINUTE);
 
@@ -143,8 +179,12 @@ if (!probe.ok) {
 
     it('starts Kafka and orchestrator-embedded only (no EventStoreDB), each labelled with the test run', async () => {
       const { stdout } = await execFileAsync('docker', [
-        'ps', '--all', '--filter', `label=com.docker.compose.project=${project}`,
-        '--format', `{{.Label "com.docker.compose.service"}} {{.Label "${TEST_RUN_LABEL}"}} {{.State}}`,
+        'ps',
+        '--all',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--format',
+        `{{.Label "com.docker.compose.service"}} {{.Label "${TEST_RUN_LABEL}"}} {{.State}}`,
       ]);
       const containers = stdout.trim().split('\n').sort();
       expect(containers).toEqual([`kafka ${testRun} running`, `orchestrator-embedded ${testRun} running`]);
@@ -156,33 +196,60 @@ if (!probe.ok) {
       expect(anonymous.status).toBe(200);
       expect(await anonymous.json()).toEqual({ status: 'ok' });
       // With the platform token: the details.
-      const { status, body } = await api.request<{ status?: string; info?: Record<string, { status?: string }> }>('GET', '/health');
+      const { status, body } = await api.request<{ status?: string; info?: Record<string, { status?: string }> }>(
+        'GET',
+        '/health',
+      );
       expect(status, JSON.stringify(body)).toBe(200);
       expect(body.info?.eventStore?.status).toBe('up');
     });
 
-    it('ends a contact over HTTP, and its ContactEnded reaches the outcomes topic, read from this machine', async () => {
-      const bu = await api.seedBusinessUnit('compose-bu');
-      const contactId = await api.startContact('compose-bu', 'Phone');
-      const answer = await api.endContact(contactId, bu.ender);
-      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-      expect(answer.body).toMatchObject({ contactId, branch: 'OnSuccess' });
+    it(
+      'ends a contact over HTTP, and its ContactEnded reaches the outcomes topic, read from this machine',
+      async () => {
+        const bu = await api.seedBusinessUnit('compose-bu');
+        const contactId = await api.startContact('compose-bu', 'Phone');
+        const answer = await api.endContact(contactId, bu.ender);
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        expect(answer.body).toMatchObject({ contactId, branch: 'OnSuccess' });
 
-      // The broker advertises 127.0.0.1:<KAFKA_HOST_PORT> to host clients: the port compose published.
-      const kafka = new Kafka({ clientId: `${project}-reader`, brokers: [`127.0.0.1:${kafkaPort}`], logLevel: logLevel.NOTHING });
-      consumer = kafka.consumer({ groupId: `${project}-reader`, readUncommitted: false, allowAutoTopicCreation: false });
-      await consumer.connect();
-      const received: Array<{ key: string | undefined; outcome: Outcome }> = [];
-      // The service creates the topic at start; subscribe once the broker knows it.
-      await waitFor(() => consumer!.subscribe({ topic: outcomesTopic, fromBeginning: true }).then(() => true, () => false), 60_000, `topic ${outcomesTopic}`);
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          received.push({ key: message.key?.toString(), outcome: JSON.parse(message.value!.toString()) as Outcome });
-        },
-      });
-      const ended = await waitFor(() => received.find((r) => r.outcome.data.contactId === contactId && r.outcome.type === 'ContactEnded'), 120_000, `ContactEnded of ${contactId} on ${outcomesTopic}`);
-      expect(ended.key).toBe(contactId);
-      expect(ended.outcome.position).toBe(answer.body.position);
-    }, 4 * MINUTE);
+        // The broker advertises 127.0.0.1:<KAFKA_HOST_PORT> to host clients: the port compose published.
+        const kafka = new Kafka({
+          clientId: `${project}-reader`,
+          brokers: [`127.0.0.1:${kafkaPort}`],
+          logLevel: logLevel.NOTHING,
+        });
+        consumer = kafka.consumer({
+          groupId: `${project}-reader`,
+          readUncommitted: false,
+          allowAutoTopicCreation: false,
+        });
+        await consumer.connect();
+        const received: Array<{ key: string | undefined; outcome: Outcome }> = [];
+        // The service creates the topic at start; subscribe once the broker knows it.
+        await waitFor(
+          () =>
+            consumer!.subscribe({ topic: outcomesTopic, fromBeginning: true }).then(
+              () => true,
+              () => false,
+            ),
+          60_000,
+          `topic ${outcomesTopic}`,
+        );
+        await consumer.run({
+          eachMessage: async ({ message }) => {
+            received.push({ key: message.key?.toString(), outcome: JSON.parse(message.value!.toString()) as Outcome });
+          },
+        });
+        const ended = await waitFor(
+          () => received.find((r) => r.outcome.data.contactId === contactId && r.outcome.type === 'ContactEnded'),
+          120_000,
+          `ContactEnded of ${contactId} on ${outcomesTopic}`,
+        );
+        expect(ended.key).toBe(contactId);
+        expect(ended.outcome.position).toBe(answer.body.position);
+      },
+      4 * MINUTE,
+    );
   });
 }

@@ -24,7 +24,9 @@ afterAll(async () => {
 function eventLogStates(): Map<string, 'Active' | 'Ended'> {
   const db = new Database(join(dataDir, 'events.db'), { readonly: true });
   try {
-    const rows = db.prepare(`SELECT type, data FROM events WHERE stream_id LIKE 'contact-%' ORDER BY position`).all() as Array<{ type: string; data: string }>;
+    const rows = db
+      .prepare(`SELECT type, data FROM events WHERE stream_id LIKE 'contact-%' ORDER BY position`)
+      .all() as Array<{ type: string; data: string }>;
     const states = new Map<string, 'Active' | 'Ended'>();
     for (const row of rows) {
       const { contactId } = JSON.parse(row.data) as { contactId: string };
@@ -41,7 +43,9 @@ function viewRows(file: string): Record<string, unknown[]> {
   try {
     return {
       contacts: db.prepare('SELECT * FROM contacts ORDER BY contact_id').all(),
-      history: db.prepare('SELECT contact_id, type, data, metadata, position, recorded_at FROM contact_history ORDER BY seq').all(),
+      history: db
+        .prepare('SELECT contact_id, type, data, metadata, position, recorded_at FROM contact_history ORDER BY seq')
+        .all(),
     };
   } finally {
     db.close();
@@ -89,7 +93,10 @@ describe('crash recovery on the embedded store', () => {
       expect(view.body.state, `contact ${id} was answered 200`).toBe('Ended');
     }
     const log = eventLogStates();
-    const listed = await api.request<{ items: Array<{ contactId: string; state: string }> }>('GET', '/v1/contacts?limit=1000');
+    const listed = await api.request<{ items: Array<{ contactId: string; state: string }> }>(
+      'GET',
+      '/v1/contacts?limit=1000',
+    );
     expect(listed.body.items).toHaveLength(log.size);
     for (const item of listed.body.items) expect(item.state, `contact ${item.contactId}`).toBe(log.get(item.contactId));
     // The service still works after the crash: the unanswered ones can be ended now.

@@ -20,7 +20,8 @@ const root = (file: string): string => fileURLToPath(new URL(`../${file}`, impor
 const loadCompose = (): unknown => parse(readFileSync(root('docker-compose.yml'), 'utf8'), { merge: true });
 
 type Mapping = Record<string, unknown>;
-const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isMapping = (value: unknown): value is Mapping =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function mapping(value: unknown, what: string): Mapping {
   if (!isMapping(value)) throw new Error(`${what} is not a mapping`);
@@ -32,18 +33,21 @@ class RequiredVariableError extends Error {}
 
 /** Compose variable interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $VAR and $$ (a literal $). */
 function interpolate(text: string, env: Record<string, string | undefined>): string {
-  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced?: string, colon?: string, operator?: string, fallback?: string, bare?: string) => {
-    if (match === '$$') return '$';
-    const name = braced ?? bare!;
-    const value = env[name];
-    if (fallback === undefined) return value ?? '';
-    const missing = colon === ':' ? value === undefined || value === '' : value === undefined;
-    if (operator === '?') {
-      if (missing) throw new RequiredVariableError(`required variable ${name} is missing a value: ${fallback}`);
-      return value!;
-    }
-    return (colon === ':' ? value === undefined || value === '' : value === undefined) ? fallback : value!;
-  });
+  return text.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, braced?: string, colon?: string, operator?: string, fallback?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      const name = braced ?? bare!;
+      const value = env[name];
+      if (fallback === undefined) return value ?? '';
+      const missing = colon === ':' ? value === undefined || value === '' : value === undefined;
+      if (operator === '?') {
+        if (missing) throw new RequiredVariableError(`required variable ${name} is missing a value: ${fallback}`);
+        return value!;
+      }
+      return (colon === ':' ? value === undefined || value === '' : value === undefined) ? fallback : value!;
+    },
+  );
 }
 
 /** A service's environment, in either compose form (mapping or KEY=VALUE list), as strings. */
@@ -56,7 +60,9 @@ function environment(service: Mapping, env: Record<string, string | undefined>):
         return eq < 0 ? [text, env[text]] : [text.slice(0, eq), text.slice(eq + 1)];
       })
     : Object.entries(isMapping(raw) ? raw : {});
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, interpolate(String(v), env)]));
+  return Object.fromEntries(
+    entries.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => [k, interpolate(String(v), env)]),
+  );
 }
 
 type Published = { hostIp: string | undefined; published: string; target: string };
@@ -99,17 +105,24 @@ describe('docker-compose.yml', () => {
   const service = (name: string): Mapping => mapping(services[name], `service ${name}`);
 
   it('defines the eventstore, kafka and orchestrator services, and orchestrator-embedded', () => {
-    expect(Object.keys(services)).toEqual(expect.arrayContaining(['eventstore', 'kafka', 'orchestrator', 'orchestrator-embedded']));
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(['eventstore', 'kafka', 'orchestrator', 'orchestrator-embedded']),
+    );
   });
 
   it("runs the vendor's published EventStoreDB 24.10 image, as the test harness does", () => {
     // Since 24.10 the vendor publishes EventStoreDB as eventstoredb-ee in its own registry; there is no
     // docker.eventstore.com/eventstore/eventstore:24.10.
     expect(service('eventstore').image).toBe('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
-    expect(readFileSync(root('test/harness/event-store.ts'), 'utf8')).toContain(`'${String(service('eventstore').image)}'`);
+    expect(readFileSync(root('test/harness/event-store.ts'), 'utf8')).toContain(
+      `'${String(service('eventstore').image)}'`,
+    );
     // EventStoreDB 24.10 reads EVENTSTORE_* settings and keeps its data in /var/lib/eventstore.
     const env = environment(service('eventstore'), {});
-    expect(Object.keys(env).every((name) => name.startsWith('EVENTSTORE_')), Object.keys(env).join()).toBe(true);
+    expect(
+      Object.keys(env).every((name) => name.startsWith('EVENTSTORE_')),
+      Object.keys(env).join(),
+    ).toBe(true);
     expect(env.EVENTSTORE_INSECURE).toBe('true');
     expect(service('eventstore').volumes).toContain('eventstore-data:/var/lib/eventstore');
   });
@@ -119,7 +132,10 @@ describe('docker-compose.yml', () => {
       const svc = mapping(value, name);
       expect(svc.network_mode, `${name} network_mode`).not.toBe('host');
       for (const port of publishedPorts(svc)) {
-        expect(port.hostIp, `${name} publishes ${port.published}:${port.target} on ${port.hostIp ?? 'every interface'}`).toBe('127.0.0.1');
+        expect(
+          port.hostIp,
+          `${name} publishes ${port.published}:${port.target} on ${port.hostIp ?? 'every interface'}`,
+        ).toBe('127.0.0.1');
         expect(port.published, `${name} ${port.target}: published port`).toMatch(/^\d+$/);
       }
     }
@@ -129,7 +145,12 @@ describe('docker-compose.yml', () => {
 
   it('publishes on 3000, 9092 and 2113 by default; ORCHESTRATOR_, KAFKA_ and EVENTSTORE_HOST_PORT move them, on 127.0.0.1 still', () => {
     const hostPorts = (env: Record<string, string | undefined>): Record<string, string[]> =>
-      Object.fromEntries(Object.entries(services).map(([name, value]) => [name, publishedPorts(mapping(value, name), env).map((p) => `${p.hostIp}:${p.published}:${p.target}`)]));
+      Object.fromEntries(
+        Object.entries(services).map(([name, value]) => [
+          name,
+          publishedPorts(mapping(value, name), env).map((p) => `${p.hostIp}:${p.published}:${p.target}`),
+        ]),
+      );
     expect(hostPorts({})).toEqual({
       eventstore: ['127.0.0.1:2113:2113'],
       kafka: ['127.0.0.1:9092:9092'],
@@ -156,7 +177,10 @@ describe('docker-compose.yml', () => {
       const healthcheck = mapping(mapping(value, name).healthcheck, `${name} healthcheck`);
       expect(healthcheck.disable, `${name} healthcheck disabled`).not.toBe(true);
       const test = healthcheck.test;
-      expect(Array.isArray(test) ? test.length > 1 && test[0] !== 'NONE' : typeof test === 'string' && test.length > 0, `${name} healthcheck test`).toBe(true);
+      expect(
+        Array.isArray(test) ? test.length > 1 && test[0] !== 'NONE' : typeof test === 'string' && test.length > 0,
+        `${name} healthcheck test`,
+      ).toBe(true);
     }
   });
 
@@ -177,7 +201,9 @@ describe('docker-compose.yml', () => {
     expect(esdb.searchParams.get('tls')).toBe('false');
 
     const kafka = environment(service('kafka'), operatorEnv);
-    const advertised = (kafka.KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
+    const advertised = (kafka.KAFKA_ADVERTISED_LISTENERS ?? '')
+      .split(',')
+      .map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
     const brokers = (env.KAFKA_BROKERS ?? '').split(',');
     expect(brokers.length).toBeGreaterThan(0);
     for (const broker of brokers) {
@@ -193,8 +219,12 @@ describe('docker-compose.yml', () => {
     expect(raw.PLATFORM_TOKEN).toBe('${PLATFORM_TOKEN:?set PLATFORM_TOKEN}');
     expect(raw.SECURITY_USER_SIGNING_KEYS).toBe('${SECURITY_USER_SIGNING_KEYS:?set SECURITY_USER_SIGNING_KEYS}');
     expect(() => environment(service('orchestrator'), {})).toThrow(RequiredVariableError);
-    expect(() => environment(service('orchestrator'), { ...operatorEnv, PLATFORM_TOKEN: '' })).toThrow(/PLATFORM_TOKEN/);
-    expect(() => environment(service('orchestrator'), { ...operatorEnv, SECURITY_USER_SIGNING_KEYS: undefined })).toThrow(/SECURITY_USER_SIGNING_KEYS/);
+    expect(() => environment(service('orchestrator'), { ...operatorEnv, PLATFORM_TOKEN: '' })).toThrow(
+      /PLATFORM_TOKEN/,
+    );
+    expect(() =>
+      environment(service('orchestrator'), { ...operatorEnv, SECURITY_USER_SIGNING_KEYS: undefined }),
+    ).toThrow(/SECURITY_USER_SIGNING_KEYS/);
     // Whatever the operator exports is what the service gets.
     const env = environment(service('orchestrator'), operatorEnv);
     expect(env.PLATFORM_TOKEN).toBe(operatorEnv.PLATFORM_TOKEN);
@@ -223,7 +253,9 @@ describe('docker-compose.yml', () => {
       for (const name of ['eventstore', 'kafka', 'orchestrator']) expect(profiles(name), name).toBeUndefined();
       expect(profiles('orchestrator-embedded')).toEqual(['embedded']);
       // Nothing else joins the profile: with it, the orchestrator-embedded service and Kafka are all that start.
-      const inProfile = Object.entries(services).filter(([, value]) => ((mapping(value, 'service').profiles as string[] | undefined) ?? []).includes('embedded'));
+      const inProfile = Object.entries(services).filter(([, value]) =>
+        ((mapping(value, 'service').profiles as string[] | undefined) ?? []).includes('embedded'),
+      );
       expect(inProfile.map(([name]) => name)).toEqual(['orchestrator-embedded']);
     });
 
@@ -252,7 +284,7 @@ describe('docker-compose.yml', () => {
       expect(service('orchestrator-embedded').healthcheck).toEqual(service('orchestrator').healthcheck);
     });
 
-    it('keeps its event log in a volume of its own, never the esdb-backed orchestrator\'s views', () => {
+    it("keeps its event log in a volume of its own, never the esdb-backed orchestrator's views", () => {
       const volumes = (name: string): string[] => (service(name).volumes as string[]).map(String);
       expect(volumes('orchestrator-embedded')).toEqual(['orchestrator-embedded-data:/data']);
       expect(volumes('orchestrator')).toEqual(['orchestrator-data:/data']);
@@ -263,7 +295,9 @@ describe('docker-compose.yml', () => {
 /** The compose-spec schema as the maintained `dclint` linter ships it (schemas/compose.schema.json). */
 function composeSchemaErrors(document: unknown): ErrorObject[] {
   const require = createRequire(import.meta.url);
-  const schema = JSON.parse(readFileSync(join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json'), 'utf8')) as { $schema: string };
+  const schema = JSON.parse(
+    readFileSync(join(dirname(require.resolve('dclint/package.json')), 'schemas', 'compose.schema.json'), 'utf8'),
+  ) as { $schema: string };
   // Compose's own loader is as lenient: union types, and schema keywords Ajv does not know are annotations.
   const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
   // The schema names draft-07 by its https address; Ajv knows the same meta-schema by its http one.
@@ -281,12 +315,21 @@ describe('docker-compose.yml against the compose specification', () => {
 
   it('is refused by the same schema when a service key is misspelt', () => {
     const services = mapping(document.services, 'services');
-    const broken = { ...document, services: { ...services, kafka: { ...mapping(services.kafka, 'kafka'), healtcheck: {} } } };
-    expect(composeSchemaErrors(broken).some((e) => e.instancePath === '/services/kafka' && e.params.additionalProperty === 'healtcheck')).toBe(true);
+    const broken = {
+      ...document,
+      services: { ...services, kafka: { ...mapping(services.kafka, 'kafka'), healtcheck: {} } },
+    };
+    expect(
+      composeSchemaErrors(broken).some(
+        (e) => e.instancePath === '/services/kafka' && e.params.additionalProperty === 'healtcheck',
+      ),
+    ).toBe(true);
   });
 
   it('runs the Kafka major release that the Kafka tests run (scripts/kafka/pom.xml)', () => {
-    const tested = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync(root('scripts/kafka/pom.xml'), 'utf8'))?.[1];
+    const tested = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(
+      readFileSync(root('scripts/kafka/pom.xml'), 'utf8'),
+    )?.[1];
     const image = String(mapping(mapping(document.services, 'services').kafka, 'kafka').image);
     expect(image).toMatch(/^apache\/kafka:/);
     const composed = image.split(':')[1]!;
@@ -308,7 +351,8 @@ describe('docs/operations.md: Running with EventStoreDB and Kafka', () => {
     for (const [name, value] of Object.entries(services)) {
       const svc = mapping(value, name);
       if (svc.build === undefined) expect(section, `${name}: ${String(svc.image)}`).toContain(String(svc.image));
-      for (const port of publishedPorts(svc)) expect(section, `${name} on ${port.hostIp}:${port.published}`).toContain(`${port.hostIp}:${port.published}`);
+      for (const port of publishedPorts(svc))
+        expect(section, `${name} on ${port.hostIp}:${port.published}`).toContain(`${port.hostIp}:${port.published}`);
     }
   });
 
@@ -316,7 +360,9 @@ describe('docs/operations.md: Running with EventStoreDB and Kafka', () => {
     const eventstore = /:(\d+\.\d+)/.exec(String(mapping(services.eventstore, 'eventstore').image))?.[1];
     expect(section).toContain(`EventStoreDB ${eventstore}`);
     expect(section).toMatch(/KurrentDB/);
-    const client = (JSON.parse(readFileSync(root('node_modules/@eventstore/db-client/package.json'), 'utf8')) as { version: string }).version;
+    const client = (
+      JSON.parse(readFileSync(root('node_modules/@eventstore/db-client/package.json'), 'utf8')) as { version: string }
+    ).version;
     expect(section).toContain(`@eventstore/db-client\` ${client.split('.').slice(0, 2).join('.')}`);
   });
 
@@ -325,8 +371,14 @@ describe('docs/operations.md: Running with EventStoreDB and Kafka', () => {
     const setting = (name: string): string => new RegExp(`${name}='?([^'\\s]+)`).exec(example)?.[1] ?? '';
     const esdb = new URL(setting('ESDB_CONNECTION_STRING'));
     expect(esdb.port).toBe(published('eventstore', '2113'));
-    expect(esdb.searchParams.get('tls')).toBe(new URL(environment(mapping(services.orchestrator, 'orchestrator'), operatorEnv).ESDB_CONNECTION_STRING!).searchParams.get('tls'));
-    const advertised = (environment(mapping(services.kafka, 'kafka'), {}).KAFKA_ADVERTISED_LISTENERS ?? '').split(',').map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
+    expect(esdb.searchParams.get('tls')).toBe(
+      new URL(
+        environment(mapping(services.orchestrator, 'orchestrator'), operatorEnv).ESDB_CONNECTION_STRING!,
+      ).searchParams.get('tls'),
+    );
+    const advertised = (environment(mapping(services.kafka, 'kafka'), {}).KAFKA_ADVERTISED_LISTENERS ?? '')
+      .split(',')
+      .map((l) => l.replace(/^[A-Za-z_]+:\/\//, ''));
     expect(advertised).toContain(setting('KAFKA_BROKERS'));
     expect(setting('KAFKA_BROKERS')).toBe(`127.0.0.1:${published('kafka', '9092')}`);
   });

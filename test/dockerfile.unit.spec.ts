@@ -28,11 +28,15 @@ describe('Dockerfile', () => {
     const major = Number(/^ARG NODE_VERSION=(\d+)$/m.exec(text)?.[1]);
     const endOfLife = NODE_LTS_END_OF_LIFE[major];
     expect(endOfLife, `NODE_VERSION=${major}: not an LTS line this test knows`).toBeDefined();
-    expect(new Date(`${endOfLife}T00:00:00Z`).getTime(), `Node ${major} reaches end of life on ${endOfLife}`).toBeGreaterThan(Date.now());
+    expect(
+      new Date(`${endOfLife}T00:00:00Z`).getTime(),
+      `Node ${major} reaches end of life on ${endOfLife}`,
+    ).toBeGreaterThan(Date.now());
   });
 
   it('runs only npm scripts that package.json defines, and drops the dev dependencies', () => {
-    const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const scripts = (JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { scripts: Record<string, string> })
+      .scripts;
     const named = [...text.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]!);
     expect(named.length).toBeGreaterThan(0);
     for (const script of named) expect(scripts[script], `npm run ${script}`).toBeDefined();
@@ -41,16 +45,30 @@ describe('Dockerfile', () => {
 
   it('prunes what the runtime never reads from node_modules after the dev dependencies are dropped', () => {
     // Without it, better-sqlite3's build leftovers, the TypeScript compiler, maps and declarations (~90 MB) come back.
-    const steps = text.replace(/\\\n/g, ' ').split('\n').filter((line) => line.startsWith('RUN ')).flatMap((line) => line.slice(4).split(/\s*&&\s*/).map((step) => step.trim()));
+    const steps = text
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .filter((line) => line.startsWith('RUN '))
+      .flatMap((line) =>
+        line
+          .slice(4)
+          .split(/\s*&&\s*/)
+          .map((step) => step.trim()),
+      );
     const prune = steps.findIndex((step) => /^npm prune --omit=dev\b/.test(step));
-    const leftovers = steps.findIndex((step) => step === 'node scripts/containers/prune-runtime-modules.mjs node_modules');
+    const leftovers = steps.findIndex(
+      (step) => step === 'node scripts/containers/prune-runtime-modules.mjs node_modules',
+    );
     expect(prune, 'npm prune --omit=dev').toBeGreaterThanOrEqual(0);
     expect(leftovers, 'node scripts/containers/prune-runtime-modules.mjs node_modules').toBeGreaterThan(prune);
   });
 
   it('keeps dependencies, build output, git and tests out of the build context', () => {
-    const ignored = readFileSync(`${ROOT}/.dockerignore`, 'utf8').split('\n').map((line) => line.trim());
-    for (const entry of ['node_modules', 'dist', '.git', 'test', 'bench', '.containers', '.kafka']) expect(ignored, entry).toContain(entry);
+    const ignored = readFileSync(`${ROOT}/.dockerignore`, 'utf8')
+      .split('\n')
+      .map((line) => line.trim());
+    for (const entry of ['node_modules', 'dist', '.git', 'test', 'bench', '.containers', '.kafka'])
+      expect(ignored, entry).toContain(entry);
     expect(ignored.filter((line) => line.startsWith('!'))).toEqual([]);
   });
 });

@@ -9,7 +9,13 @@ import { removeDataDir, startServiceProcess, type ServiceProcess } from './harne
 import { settledHead } from './harness/views.js';
 
 type Item = { contactId: string; branch: string; status: number; error?: { code: string; message: string } };
-type Batch = { batchId: string; results: Item[]; summary: Record<string, number>; branch?: string; error?: { code: string } };
+type Batch = {
+  batchId: string;
+  results: Item[];
+  summary: Record<string, number>;
+  branch?: string;
+  error?: { code: string };
+};
 type History = { events: Array<{ type: string; metadata: Record<string, unknown> }> };
 
 let service: ServiceProcess;
@@ -24,7 +30,9 @@ async function startMany(businessUnitId: string, mediaType: string, count: numbe
   for (let i = 0; i < count; i += 25) {
     const chunk = await Promise.all(
       Array.from({ length: Math.min(25, count - i) }, async () => {
-        const answer = await api.request<{ contactId: string }>('POST', '/v1/contacts', { body: { businessUnitId, mediaType, ...(skill ? { skill } : {}) } });
+        const answer = await api.request<{ contactId: string }>('POST', '/v1/contacts', {
+          body: { businessUnitId, mediaType, ...(skill ? { skill } : {}) },
+        });
         expect(answer.status).toBe(201);
         return answer.body.contactId;
       }),
@@ -72,7 +80,10 @@ describe('POST /v1/contacts/end-batch', () => {
     }
     // Each end is its own command, correlated to the batch.
     expect(commandIds.size).toBe(500);
-    const list = await api.request<{ items: unknown[] }>('GET', '/v1/contacts?businessUnitId=bu-one&state=Active&limit=1000');
+    const list = await api.request<{ items: unknown[] }>(
+      'GET',
+      '/v1/contacts?businessUnitId=bu-one&state=Active&limit=1000',
+    );
     expect(list.body.items).toHaveLength(0);
   });
 
@@ -90,11 +101,22 @@ describe('POST /v1/contacts/end-batch', () => {
       { contactId: alreadyEnded, branch: 'OnInvalidContactID', status: 409 },
     ]);
     // Another unit's contact reads exactly like an unknown one.
-    expect(answer.body.results[2]!.error).toEqual({ code: 'InvalidContactID', message: `Contact ${elsewhere} not found` });
-    expect(answer.body.summary).toMatchObject({ OnSuccess: 1, OnInvalidContactID: 3, OnUnauthorized: 0, OnInvalidSecurityUser: 0, Default: 0 });
+    expect(answer.body.results[2]!.error).toEqual({
+      code: 'InvalidContactID',
+      message: `Contact ${elsewhere} not found`,
+    });
+    expect(answer.body.summary).toMatchObject({
+      OnSuccess: 1,
+      OnInvalidContactID: 3,
+      OnUnauthorized: 0,
+      OnInvalidSecurityUser: 0,
+      Default: 0,
+    });
     expect((await api.request('GET', `/v1/contacts/${elsewhere}`)).body).toMatchObject({ state: 'Active' });
     // Each refusal is recorded against the contact it names, correlated to the batch.
-    const refusals = (await api.request<History>('GET', `/v1/contacts/${alreadyEnded}/history`)).body.events.filter((e) => e.type === 'EndContactRejected');
+    const refusals = (await api.request<History>('GET', `/v1/contacts/${alreadyEnded}/history`)).body.events.filter(
+      (e) => e.type === 'EndContactRejected',
+    );
     expect(refusals).toHaveLength(1);
     expect(refusals[0]!.metadata['correlationId']).toBe(answer.body.batchId);
   });
@@ -130,23 +152,34 @@ describe('POST /v1/contacts/end-batch', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.summary.OnSuccess).toBe(3);
     expect(answer.body.results.every((r) => chats.includes(r.contactId))).toBe(true);
-    const rest = await endBatch({ filter: { mediaType: 'WorkItem', startedBefore: new Date(Date.now() + 60_000).toISOString() } }, bu1.ender);
+    const rest = await endBatch(
+      { filter: { mediaType: 'WorkItem', startedBefore: new Date(Date.now() + 60_000).toISOString() } },
+      bu1.ender,
+    );
     expect(rest.body.summary.OnSuccess).toBe(3);
-    for (const id of others) expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Active' });
+    for (const id of others)
+      expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Active' });
   });
 
   it('a caller without Contacts.End gets 403 OnUnauthorized; a bad credential 401 OnInvalidSecurityUser; nothing is ended', async () => {
     const [id] = await startMany('bu-one', 'Voicemail', 1);
     const unauthorized = await endBatch({ contactIds: [id] }, bu1.viewer);
     expect(unauthorized.status).toBe(403);
-    expect(unauthorized.body).toMatchObject({ branch: 'OnUnauthorized', error: { code: 'Unauthorized' }, summary: { OnUnauthorized: 1 } });
+    expect(unauthorized.body).toMatchObject({
+      branch: 'OnUnauthorized',
+      error: { code: 'Unauthorized' },
+      summary: { OnUnauthorized: 1 },
+    });
     const byFilter = await endBatch({ filter: {} }, bu1.viewer);
     expect(byFilter.status).toBe(403);
     expect(byFilter.body.results).toEqual([]);
     const invalid = await endBatch({ contactIds: [id] }, 'not-a-token');
     expect(invalid.status).toBe(401);
     expect(invalid.headers.get('www-authenticate')).toBe('Bearer');
-    expect(invalid.body).toMatchObject({ branch: 'OnInvalidSecurityUser', results: [{ contactId: id, branch: 'OnInvalidSecurityUser', status: 401 }] });
+    expect(invalid.body).toMatchObject({
+      branch: 'OnInvalidSecurityUser',
+      results: [{ contactId: id, branch: 'OnInvalidSecurityUser', status: 401 }],
+    });
     expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Active' });
   });
 
@@ -159,10 +192,17 @@ describe('POST /v1/contacts/end-batch', () => {
     expect(forged.body.results.every((r) => r.branch === 'OnInvalidSecurityUser' && r.status === 401)).toBe(true);
     // What it wrote, read from the audit log (platform): one summary counting the 1,000, no refusal per contact.
     await settledHead(api);
-    const audit = await fetch(`${api.url}/v1/audit/events?from=${head + 1n}`, { headers: { authorization: `Bearer ${api.platformToken}` } }).then((r) => r.text());
-    const written = audit.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string; data: { count?: number; reason?: string } });
+    const audit = await fetch(`${api.url}/v1/audit/events?from=${head + 1n}`, {
+      headers: { authorization: `Bearer ${api.platformToken}` },
+    }).then((r) => r.text());
+    const written = audit
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; data: { count?: number; reason?: string } });
     expect(written.filter((e) => e.type === 'EndContactRejected')).toEqual([]);
-    expect(written.filter((e) => e.type === 'EndContactRejectionsSuppressed').map((e) => `${e.data.reason} ${e.data.count}`)).toEqual(['InvalidSecurityUser 1000']);
+    expect(
+      written.filter((e) => e.type === 'EndContactRejectionsSuppressed').map((e) => `${e.data.reason} ${e.data.count}`),
+    ).toEqual(['InvalidSecurityUser 1000']);
   });
 
   it('a refused keyed batch is not remembered: retried once the permission is granted, it ends the contacts', async () => {
@@ -190,7 +230,11 @@ describe('POST /v1/contacts/end-batch', () => {
       ['an unknown media type', () => endBatch({ filter: { mediaType: 'Fax' } }, bu1.ender), 'filter.mediaType'],
       ['a limit of 1,001', () => endBatch({ filter: {}, limit: 1001 }, bu1.ender), 'limit'],
       ['a limit with IDs', () => endBatch({ contactIds: ['1'], limit: 5 }, bu1.ender), 'limit'],
-      ['a date that is not one', () => endBatch({ filter: { startedBefore: '2026-13-45T00:00:00Z' } }, bu1.ender), 'filter.startedBefore'],
+      [
+        'a date that is not one',
+        () => endBatch({ filter: { startedBefore: '2026-13-45T00:00:00Z' } }, bu1.ender),
+        'filter.startedBefore',
+      ],
       ['an unknown field', () => endBatch({ contactIds: ['1'], force: true }, bu1.ender), 'force'],
     ];
     it.each(cases)('%s', async (_name, send, field) => {

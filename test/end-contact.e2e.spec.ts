@@ -14,7 +14,8 @@ let bu2: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
 let inactiveCredential: string;
 
 type History = { events: Array<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }> };
-const history = async (contactId: string) => (await api.request<History>('GET', `/v1/contacts/${contactId}/history`)).body.events;
+const history = async (contactId: string) =>
+  (await api.request<History>('GET', `/v1/contacts/${contactId}/history`)).body.events;
 
 beforeAll(async () => {
   // Every anonymous refusal of this file is asserted in a history, so the per-client bound is raised here.
@@ -38,10 +39,21 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
     const contactId = await api.startContact('bu-one', mediaType);
     const answer = await api.endContact(contactId, bu1.ender);
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ contactId, branch: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } });
+    expect(answer.body).toMatchObject({
+      contactId,
+      branch: 'OnSuccess',
+      outputs: { __DISCONNECTREASON: 'TerminateScript' },
+    });
     expect(Date.parse(answer.body.endedAt!)).not.toBeNaN();
     const view = await api.request('GET', `/v1/contacts/${contactId}`);
-    expect(view.body).toMatchObject({ contactId, mediaType, state: 'Ended', endedBy: bu1.enderId, disconnectReason: 'TerminateScript', position: answer.body.position });
+    expect(view.body).toMatchObject({
+      contactId,
+      mediaType,
+      state: 'Ended',
+      endedBy: bu1.enderId,
+      disconnectReason: 'TerminateScript',
+      position: answer.body.position,
+    });
     const events = await history(contactId);
     expect(events.map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
     expect(events[1]!.metadata).toMatchObject({ source: 'http', schemaVersion: 1 });
@@ -53,12 +65,18 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
     for (const credential of [null, 'not-a-token', forged, inactiveCredential]) {
       const answer = await api.endContact(contactId, credential);
       expect(answer.status).toBe(401);
-      expect(answer.body).toMatchObject({ contactId, branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser' } });
+      expect(answer.body).toMatchObject({
+        contactId,
+        branch: 'OnInvalidSecurityUser',
+        error: { code: 'InvalidSecurityUser' },
+      });
     }
     expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Active' });
     // Anonymous refusals stay in the audit stream only; the deactivated agent's credential names it.
     const refusals = (await history(contactId)).filter((e) => e.type === 'EndContactRejected');
-    expect(refusals.map((e) => [e.data['reason'], e.data['agentId']])).toEqual([['InvalidSecurityUser', 'bu-one-leaver']]);
+    expect(refusals.map((e) => [e.data['reason'], e.data['agentId']])).toEqual([
+      ['InvalidSecurityUser', 'bu-one-leaver'],
+    ]);
   });
 
   it('OnUnauthorized: 403 for an agent without Contacts.End, recorded with its agentId', async () => {
@@ -67,27 +85,41 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
     expect(answer.status).toBe(403);
     expect(answer.body).toMatchObject({ contactId, branch: 'OnUnauthorized', error: { code: 'Unauthorized' } });
     const [, refusal] = await history(contactId);
-    expect(refusal).toMatchObject({ type: 'EndContactRejected', data: { reason: 'Unauthorized', agentId: bu1.viewerId, businessUnitId: 'bu-one' } });
+    expect(refusal).toMatchObject({
+      type: 'EndContactRejected',
+      data: { reason: 'Unauthorized', agentId: bu1.viewerId, businessUnitId: 'bu-one' },
+    });
   });
 
   it('OnInvalidContactID: 400 malformed, 404 unknown, 404 another business unit (same answer), 409 already ended', async () => {
     const contactId = await api.startContact('bu-one', mediaType);
     const malformed = await api.endContact('12ab', bu1.ender);
     expect(malformed.status).toBe(400);
-    expect(malformed.body).toMatchObject({ contactId: '12ab', branch: 'OnInvalidContactID', error: { code: 'InvalidContactID' } });
+    expect(malformed.body).toMatchObject({
+      contactId: '12ab',
+      branch: 'OnInvalidContactID',
+      error: { code: 'InvalidContactID' },
+    });
 
     const unknown = await api.endContact('9999999999999999999', bu2.ender);
     const elsewhere = await api.endContact(contactId, bu2.ender);
     expect(unknown.status).toBe(404);
     expect(elsewhere.status).toBe(404);
-    expect(elsewhere.body.error!.message.replace(contactId, 'ID')).toBe(unknown.body.error!.message.replace('9999999999999999999', 'ID'));
+    expect(elsewhere.body.error!.message.replace(contactId, 'ID')).toBe(
+      unknown.body.error!.message.replace('9999999999999999999', 'ID'),
+    );
     expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Active' });
 
     expect((await api.endContact(contactId, bu1.ender)).status).toBe(200);
     const again = await api.endContact(contactId, bu1.ender);
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ branch: 'OnInvalidContactID', error: { code: 'InvalidContactID' } });
-    expect((await history(contactId)).map((e) => e.type)).toEqual(['ContactStarted', 'EndContactRejected', 'ContactEnded', 'EndContactRejected']);
+    expect((await history(contactId)).map((e) => e.type)).toEqual([
+      'ContactStarted',
+      'EndContactRejected',
+      'ContactEnded',
+      'EndContactRejected',
+    ]);
   });
 });
 
@@ -118,7 +150,11 @@ describe('concurrency and idempotency', () => {
 
   it('the same key sent concurrently still ends the contact once and both answers are OnSuccess', async () => {
     const contactId = await api.startContact('bu-one', 'SMS');
-    const answers = await Promise.all(Array.from({ length: 5 }, () => api.endContact(contactId, bu1.ender, { body: { commandId: `burst-${contactId}` } })));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        api.endContact(contactId, bu1.ender, { body: { commandId: `burst-${contactId}` } }),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     expect(new Set(answers.map((a) => a.body.endedAt)).size).toBe(1);
     expect((await history(contactId)).filter((e) => e.type === 'ContactEnded')).toHaveLength(1);

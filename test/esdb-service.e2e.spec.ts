@@ -18,7 +18,13 @@ const esdbEnv = (connectionString: string) => ({
 const start = (connectionString: string) => {
   const dataDir = tempDataDir();
   const run = spawnSync(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', PLATFORM_TOKEN: 'esdb-e2e-platform-token-R7q2Xk9', ...esdbEnv(connectionString) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      PLATFORM_TOKEN: 'esdb-e2e-platform-token-R7q2Xk9',
+      ...esdbEnv(connectionString),
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -36,7 +42,12 @@ describe('start-up on EVENT_STORE=esdb with the server down', () => {
     },
   );
 
-  it.each(['kurrentdb://', 'kdb://127.0.0.1:abc', 'esdb://127.0.0.1:1?tlsVerifyCert=false', 'kurrentdb://127.0.0.1:1?tls'])(
+  it.each([
+    'kurrentdb://',
+    'kdb://127.0.0.1:abc',
+    'esdb://127.0.0.1:1?tlsVerifyCert=false',
+    'kurrentdb://127.0.0.1:1?tls',
+  ])(
     'a connection string the client cannot use (%s) stops the service with exit 78 naming ESDB_CONNECTION_STRING',
     (connectionString) => {
       const run = start(connectionString);

@@ -45,7 +45,9 @@ await withKafka(SUITE, (broker) => {
     const db = new Database(join(dataDir, 'events.db'), { readonly: true });
     try {
       return db
-        .prepare<[], { id: string; position: number }>(`SELECT event_id AS id, position FROM events WHERE type IN ('ContactEnded','EndContactRejected') ORDER BY position`)
+        .prepare<[], { id: string; position: number }>(
+          `SELECT event_id AS id, position FROM events WHERE type IN ('ContactEnded','EndContactRejected') ORDER BY position`,
+        )
         .all()
         .map((r) => ({ id: r.id, position: BigInt(r.position) }));
     } finally {
@@ -56,13 +58,19 @@ await withKafka(SUITE, (broker) => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      return await readCommittedCheckpoint(kafka, admin, { topic: env.KAFKA_TOPIC_CHECKPOINTS, name: `contact-orchestrator.${env.KAFKA_TOPIC_OUTCOMES}`, timeoutMs: 10_000 });
+      return await readCommittedCheckpoint(kafka, admin, {
+        topic: env.KAFKA_TOPIC_CHECKPOINTS,
+        name: `contact-orchestrator.${env.KAFKA_TOPIC_OUTCOMES}`,
+        timeoutMs: 10_000,
+      });
     } finally {
       await admin.disconnect();
     }
   };
   const republish = (from: bigint, to: bigint) =>
-    promisify(execFile)(process.execPath, [SCRIPT, '--from', String(from), '--to', String(to)], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env } });
+    promisify(execFile)(process.execPath, [SCRIPT, '--from', String(from), '--to', String(to)], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, ...env },
+    });
   const countsById = (): Map<string, number> => {
     const counts = new Map<string, number>();
     for (const r of received) counts.set(r.eventId, (counts.get(r.eventId) ?? 0) + 1);
@@ -109,7 +117,13 @@ await withKafka(SUITE, (broker) => {
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
         const value = message.value!.toString('utf8');
         const parsed = JSON.parse(value) as { eventId: string; position: string };
-        received.push({ key: message.key!.toString('utf8'), value, headers, eventId: parsed.eventId, position: BigInt(parsed.position) });
+        received.push({
+          key: message.key!.toString('utf8'),
+          value,
+          headers,
+          eventId: parsed.eventId,
+          position: BigInt(parsed.position),
+        });
       },
     });
     await endAll(await contacts(30));
@@ -144,7 +158,11 @@ await withKafka(SUITE, (broker) => {
       expect(again.map((r) => r.eventId).sort()).toStrictEqual(inRange.map((s) => s.id).sort());
       for (const record of again) {
         const original = originals.get(record.eventId)!;
-        expect({ key: record.key, value: record.value, headers: record.headers }).toStrictEqual({ key: original.key, value: original.value, headers: original.headers });
+        expect({ key: record.key, value: record.value, headers: record.headers }).toStrictEqual({
+          key: original.key,
+          value: original.value,
+          headers: original.headers,
+        });
         expect(record.headers['event-id']).toBe(record.eventId);
       }
       expect(await checkpoint()).toBe(before);

@@ -33,7 +33,9 @@ let service: ServiceProcess | undefined;
 function mountTmpfs(): string | undefined {
   if (process.getuid?.() !== 0) return 'mounting a tmpfs needs root';
   mountPoint = mkdtempSync(join(tmpdir(), 'co-full-disk-'));
-  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE},mode=0700`, 'tmpfs', mountPoint], { encoding: 'utf8' });
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_SIZE},mode=0700`, 'tmpfs', mountPoint], {
+    encoding: 'utf8',
+  });
   if (mount.status !== 0) return `mount -t tmpfs failed: ${(mount.stderr || mount.error?.message || '').trim()}`;
   mounted = true;
   return undefined;
@@ -49,7 +51,10 @@ async function within<T>(answer: Promise<Answer<T>>): Promise<Answer<T> | string
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no answer'), ANSWER_TIMEOUT_MS)));
   try {
-    return await Promise.race([answer.catch((error: unknown) => `${String(error)} (${String((error as Error).cause)})`), hung]);
+    return await Promise.race([
+      answer.catch((error: unknown) => `${String(error)} (${String((error as Error).cause)})`),
+      hung,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -58,7 +63,10 @@ async function within<T>(answer: Promise<Answer<T>>): Promise<Answer<T> | string
 function logOf(dataDir: string): { ended: Set<string>; integrity: string } {
   const db = new Database(join(dataDir, 'events.db'), { readonly: true });
   try {
-    const ended = db.prepare<[], string>(`SELECT data->>'contactId' FROM events WHERE type = 'ContactEnded'`).pluck().all();
+    const ended = db
+      .prepare<[], string>(`SELECT data->>'contactId' FROM events WHERE type = 'ContactEnded'`)
+      .pluck()
+      .all();
     return { ended: new Set(ended), integrity: db.pragma('integrity_check', { simple: true }) as string };
   } finally {
     db.close();
@@ -103,7 +111,11 @@ describe(SUITE, () => {
       Array.from({ length: WORKERS }, async () => {
         while (!done()) {
           operations++;
-          const start = await within(client.request<{ contactId: string }>('POST', '/v1/contacts', { body: { businessUnitId: 'bu-disk', mediaType: 'Chat' } }));
+          const start = await within(
+            client.request<{ contactId: string }>('POST', '/v1/contacts', {
+              body: { businessUnitId: 'bu-disk', mediaType: 'Chat' },
+            }),
+          );
           if (typeof start === 'string') {
             unexpected.push(`start: ${start}`);
             break;
@@ -131,8 +143,13 @@ describe(SUITE, () => {
         }
       }),
     );
-    console.log(`full disk: ${operations} rounds; ${JSON.stringify(Object.fromEntries(statuses))}; ${acknowledged.size} ends acknowledged, ${refused.size} answered 503`);
-    expect(unexpected.slice(0, 10), `service exit ${service.child.exitCode ?? service.child.signalCode}; its output's end:\n${service.output().slice(-4_000)}`).toStrictEqual([]);
+    console.log(
+      `full disk: ${operations} rounds; ${JSON.stringify(Object.fromEntries(statuses))}; ${acknowledged.size} ends acknowledged, ${refused.size} answered 503`,
+    );
+    expect(
+      unexpected.slice(0, 10),
+      `service exit ${service.child.exitCode ?? service.child.signalCode}; its output's end:\n${service.output().slice(-4_000)}`,
+    ).toStrictEqual([]);
     expect(refused.size, 'the disk never filled').toBeGreaterThan(0);
     expect(acknowledged.size).toBeGreaterThan(0);
 
@@ -152,7 +169,8 @@ describe(SUITE, () => {
     await vi.waitFor(
       async () => {
         const answer = await client.endContact(retried[0]!, ender);
-        if (answer.status !== 200) throw new Error(`end after freeing space: ${answer.status} ${JSON.stringify(answer.body)}`);
+        if (answer.status !== 200)
+          throw new Error(`end after freeing space: ${answer.status} ${JSON.stringify(answer.body)}`);
       },
       { timeout: 30_000, interval: 200 },
     );
@@ -162,7 +180,10 @@ describe(SUITE, () => {
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
       acknowledged.add(contactId);
     }
-    await vi.waitFor(async () => expect((await client.request('GET', '/health', { token: null })).status).toBe(200), { timeout: 30_000, interval: 200 });
+    await vi.waitFor(async () => expect((await client.request('GET', '/health', { token: null })).status).toBe(200), {
+      timeout: 30_000,
+      interval: 200,
+    });
     expect(service.child.exitCode).toBeNull();
 
     // SIGKILL, then a new process on the same files: every acknowledged end is there, and the log is sound.

@@ -48,11 +48,16 @@ const protectedRoutes = (): Call[] => [
 describe('a request without its credential', () => {
   it('is 401 with WWW-Authenticate: Bearer on every protected route, before any check of the rest', async () => {
     for (const call of protectedRoutes()) {
-      const answer = await api.request(call.method, call.path, { token: null, ...(call.body !== undefined ? { body: call.body } : {}), headers: call.headers ?? {} });
+      const answer = await api.request(call.method, call.path, {
+        token: null,
+        ...(call.body !== undefined ? { body: call.body } : {}),
+        headers: call.headers ?? {},
+      });
       expect(answer.status, `${call.method} ${call.path}: ${JSON.stringify(answer.body)}`).toBe(401);
       expect(answer.headers.get('www-authenticate'), `${call.method} ${call.path}`).toBe('Bearer');
       expect(typeof answer.body, `${call.method} ${call.path}`).toBe('object');
-      if (call.path.endsWith('/end')) expect(answer.body).toMatchObject({ branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser' } });
+      if (call.path.endsWith('/end'))
+        expect(answer.body).toMatchObject({ branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser' } });
     }
     expect(await contactState()).toBe('Active');
   });
@@ -92,11 +97,27 @@ describe('the event store locked by another process past STORE_TIMEOUT_MS', () =
     const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 6_000);
     const calls: Array<Call & { token?: string | null; writes: boolean }> = [
       { method: 'PUT', path: '/v1/security-profiles/locked', body: { name: 'L', permissions: [] }, writes: true },
-      { method: 'PUT', path: '/v1/agents/locked', body: { businessUnitId: 'bu-contract', securityProfileId: 'ender', active: true }, writes: true },
-      { method: 'POST', path: '/v1/contacts', body: { businessUnitId: 'bu-contract', mediaType: 'Chat' }, writes: true },
+      {
+        method: 'PUT',
+        path: '/v1/agents/locked',
+        body: { businessUnitId: 'bu-contract', securityProfileId: 'ender', active: true },
+        writes: true,
+      },
+      {
+        method: 'POST',
+        path: '/v1/contacts',
+        body: { businessUnitId: 'bu-contract', mediaType: 'Chat' },
+        writes: true,
+      },
       { method: 'POST', path: `/v1/contacts/${fresh}/end`, token: ender, writes: true },
       { method: 'POST', path: '/v1/security-users', body: { agentId: 'bu-contract-ender' }, writes: false },
-      { method: 'POST', path: '/v1/actions/end-a-contact', body: { ContactID: fresh, SecurityUser: ender }, token: null, writes: false },
+      {
+        method: 'POST',
+        path: '/v1/actions/end-a-contact',
+        body: { ContactID: fresh, SecurityUser: ender },
+        token: null,
+        writes: false,
+      },
       { method: 'GET', path: '/v1/contacts', writes: false },
       { method: 'GET', path: `/v1/contacts/${fresh}`, writes: false },
       { method: 'GET', path: `/v1/contacts/${fresh}/history`, writes: false },
@@ -105,14 +126,27 @@ describe('the event store locked by another process past STORE_TIMEOUT_MS', () =
       { method: 'GET', path: '/docs-json', token: null, writes: false },
     ];
     for (const call of calls) {
-      const answer = await api.request(call.method, call.path, { ...(call.token !== undefined ? { token: call.token } : {}), ...(call.body !== undefined ? { body: call.body } : {}) });
+      const answer = await api.request(call.method, call.path, {
+        ...(call.token !== undefined ? { token: call.token } : {}),
+        ...(call.body !== undefined ? { body: call.body } : {}),
+      });
       const what = `${call.method} ${call.path}: ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`;
       expect(answer.status, what).not.toBe(500);
       expect(String(answer.body).length + JSON.stringify(answer.body).length, what).toBeGreaterThan(2);
       if (call.writes) {
         expect(answer.status, what).toBe(503);
-        if (call.path.endsWith('/end')) expect(answer.body, what).toMatchObject({ contactId: fresh, branch: 'Default', error: { code: 'StoreUnavailable' } });
-        else expect(answer.body, what).toMatchObject({ statusCode: 503, error: 'Service Unavailable', message: expect.stringContaining('STORE_TIMEOUT_MS') });
+        if (call.path.endsWith('/end'))
+          expect(answer.body, what).toMatchObject({
+            contactId: fresh,
+            branch: 'Default',
+            error: { code: 'StoreUnavailable' },
+          });
+        else
+          expect(answer.body, what).toMatchObject({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            message: expect.stringContaining('STORE_TIMEOUT_MS'),
+          });
       } else if (call.path === '/v1/actions/end-a-contact') {
         expect(answer.body, what).toMatchObject({ branch: 'Default', error: { code: 'StoreUnavailable' } });
       } else {
@@ -121,9 +155,17 @@ describe('the event store locked by another process past STORE_TIMEOUT_MS', () =
     }
     await lock.released;
     // Nothing of the refused writes reached the log or the view.
-    expect((await api.request<{ items: unknown[] }>('GET', '/v1/contacts?limit=1000')).body.items).toHaveLength(head.body.items.length);
+    expect((await api.request<{ items: unknown[] }>('GET', '/v1/contacts?limit=1000')).body.items).toHaveLength(
+      head.body.items.length,
+    );
     expect((await api.request('GET', `/v1/contacts/${fresh}`)).body).toMatchObject({ state: 'Active' });
-    expect((await api.request('PUT', '/v1/agents/locked', { body: { businessUnitId: 'bu-contract', securityProfileId: 'ender', active: true } })).status).toBe(200);
+    expect(
+      (
+        await api.request('PUT', '/v1/agents/locked', {
+          body: { businessUnitId: 'bu-contract', securityProfileId: 'ender', active: true },
+        })
+      ).status,
+    ).toBe(200);
   });
 });
 
@@ -132,7 +174,9 @@ describe('the OpenAPI document', () => {
     const doc = (await api.request<OpenApi>('GET', '/docs-json', { token: null })).body;
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['metrics', 'platform', 'securityUser']);
-    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ label: `${method.toUpperCase()} ${path}`, op })));
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ label: `${method.toUpperCase()} ${path}`, op })),
+    );
     for (const { label, op } of operations) {
       for (const [status, response] of Object.entries(op.responses)) {
         expect(response.content, `${label} ${status}`).toBeDefined();
@@ -142,14 +186,27 @@ describe('the OpenAPI document', () => {
       const optional = op.security?.some((requirement) => Object.keys(requirement).length === 0) ?? false;
       if (op.security && !optional) expect(Object.keys(op.responses), label).toContain('401');
       for (const parameter of op.parameters ?? []) {
-        if (parameter.in === 'query' && ['state', 'mediaType'].includes(parameter.name)) expect(parameter.schema.enum, `${label} ${parameter.name}`).toBeDefined();
+        if (parameter.in === 'query' && ['state', 'mediaType'].includes(parameter.name))
+          expect(parameter.schema.enum, `${label} ${parameter.name}`).toBeDefined();
         else expect(parameter.schema.pattern, `${label} ${parameter.name}`).toBeDefined();
       }
     }
     const end = doc.paths['/v1/contacts/{contactId}/end']!['post']!;
     expect(end.security).toEqual([{ securityUser: [] }]);
     // 408, 413, 415 and 429 are the HTTP limits' answers (docs/security.md), in the end command's own body.
-    expect(Object.keys(end.responses).sort()).toEqual(['200', '400', '401', '403', '404', '408', '409', '413', '415', '429', '503']);
+    expect(Object.keys(end.responses).sort()).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '404',
+      '408',
+      '409',
+      '413',
+      '415',
+      '429',
+      '503',
+    ]);
     expect((end.responses['429'] as { headers?: object }).headers).toHaveProperty('Retry-After');
     expect(Object.keys(doc.paths['/health']!['get']!.responses)).not.toContain('429');
     expect(Object.keys(doc.paths['/health']!['get']!.responses)).not.toContain('401');
@@ -157,9 +214,20 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/metrics']!['get']!.security).toEqual([{ metrics: [] }, { platform: [] }, {}]);
     expect(doc.paths['/v1/contacts/{contactId}']!['get']!.security).toEqual([{ platform: [] }, { securityUser: [] }]);
     const examples = (path: string, method: string, status: string) =>
-      Object.keys((doc.paths[path]![method]!.responses[status]!.content as Record<string, { examples?: object }>)['application/json']!.examples ?? {});
-    expect(['200', '401', '403', '404', '503'].flatMap((status) => examples('/v1/contacts/{contactId}/end', 'post', status))).toEqual(['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default']);
-    expect(examples('/v1/actions/end-a-contact', 'post', '200').sort()).toEqual(['OnInvalidContactID', 'OnInvalidSecurityUser', 'OnSuccess', 'OnUnauthorized']);
+      Object.keys(
+        (doc.paths[path]![method]!.responses[status]!.content as Record<string, { examples?: object }>)[
+          'application/json'
+        ]!.examples ?? {},
+      );
+    expect(
+      ['200', '401', '403', '404', '503'].flatMap((status) => examples('/v1/contacts/{contactId}/end', 'post', status)),
+    ).toEqual(['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default']);
+    expect(examples('/v1/actions/end-a-contact', 'post', '200').sort()).toEqual([
+      'OnInvalidContactID',
+      'OnInvalidSecurityUser',
+      'OnSuccess',
+      'OnUnauthorized',
+    ]);
     expect(doc.paths['/v1/security-users']!['post']!.responses['201']!.links).toHaveProperty('StartContact');
     expect(doc.paths['/v1/contacts']!['post']!.responses['201']!.links).toHaveProperty('EndContact');
   });
@@ -168,21 +236,34 @@ describe('the OpenAPI document', () => {
 type OpenApi = {
   openapi: string;
   components: { securitySchemes: Record<string, unknown> };
-  paths: Record<string, Record<string, {
-    security?: Array<Record<string, unknown>>;
-    parameters?: Array<{ name: string; in: string; schema: { pattern?: string; enum?: unknown[] } }>;
-    responses: Record<string, { content?: unknown; links?: Record<string, unknown>; headers?: Record<string, unknown> }>;
-  }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        security?: Array<Record<string, unknown>>;
+        parameters?: Array<{ name: string; in: string; schema: { pattern?: string; enum?: unknown[] } }>;
+        responses: Record<
+          string,
+          { content?: unknown; links?: Record<string, unknown>; headers?: Record<string, unknown> }
+        >;
+      }
+    >
+  >;
 };
 
 /** Any method, TRACE included (fetch refuses to send it), with the platform token. */
 function raw(method: string, path: string): Promise<{ status: number; allow: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(`${service.url}${path}`, { method, headers: { authorization: `Bearer ${service.platformToken}` } }, (response) => {
-      let body = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, allow: response.headers['allow'], body }));
-    });
+    const request = httpRequest(
+      `${service.url}${path}`,
+      { method, headers: { authorization: `Bearer ${service.platformToken}` } },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, allow: response.headers['allow'], body }));
+      },
+    );
     request.on('error', reject).end();
   });
 }

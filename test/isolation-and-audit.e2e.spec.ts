@@ -35,7 +35,9 @@ describe('history across business units', () => {
     expect(asAgent.body.events.map((e) => e.type)).toEqual(['ContactStarted', 'EndContactRejected']);
     expect(JSON.stringify(asAgent.body)).not.toContain('globex');
     const asPlatform = await api.request<History>('GET', `/v1/contacts/${contactId}/history`);
-    expect(asPlatform.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data['businessUnitId'])).toEqual(['globex', 'acme']);
+    expect(
+      asPlatform.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data['businessUnitId']),
+    ).toEqual(['globex', 'acme']);
   });
 });
 
@@ -60,7 +62,10 @@ describe('the live stream', () => {
     await api.putAgent('acme-watcher', 'acme', 'viewer', true);
     const credential = await api.securityUser('acme-watcher');
     const controller = new AbortController();
-    const response = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${credential}` }, signal: controller.signal });
+    const response = await fetch(`${service.url}/v1/contacts/stream`, {
+      headers: { authorization: `Bearer ${credential}` },
+      signal: controller.signal,
+    });
     expect(response.status).toBe(200);
     const ended = (async () => {
       const reader = response.body!.getReader();
@@ -79,7 +84,10 @@ describe('paging', () => {
     const seen: string[] = [];
     let after: string | undefined;
     for (let page = 0; page < 10; page++) {
-      const answer = await api.request<{ items: Array<{ contactId: string }>; next?: string }>('GET', `/v1/contacts?businessUnitId=zeros&limit=1${after ? `&after=${after}` : ''}`);
+      const answer = await api.request<{ items: Array<{ contactId: string }>; next?: string }>(
+        'GET',
+        `/v1/contacts?businessUnitId=zeros&limit=1${after ? `&after=${after}` : ''}`,
+      );
       seen.push(...answer.body.items.map((i) => i.contactId));
       if (!answer.body.next) break;
       after = answer.body.next;
@@ -90,7 +98,11 @@ describe('paging', () => {
 
 describe('POST /v1/contacts with Idempotency-Key', () => {
   it('a retry answers the contact it started, once', async () => {
-    const send = () => api.request<{ contactId: string; position: string }>('POST', '/v1/contacts', { body: { businessUnitId: 'acme', mediaType: 'Email' }, headers: { 'idempotency-key': 'start-abc' } });
+    const send = () =>
+      api.request<{ contactId: string; position: string }>('POST', '/v1/contacts', {
+        body: { businessUnitId: 'acme', mediaType: 'Email' },
+        headers: { 'idempotency-key': 'start-abc' },
+      });
     const [first, second] = [await send(), await send()];
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);

@@ -18,13 +18,31 @@ import { removeDataDir, startServiceProcess, type ServiceProcess } from './harne
 const { Kafka, logLevel, Partitioners } = kafkajs;
 const SUITE = 'kafka commands e2e';
 
-type Received = { topic: string; partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> };
-type ResultBody = { commandId: string | null; contactId: string | null; branch: string; condition: string; outputs: Record<string, string>; error?: { code: string; message: string } };
+type Received = {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+};
+type ResultBody = {
+  commandId: string | null;
+  contactId: string | null;
+  branch: string;
+  condition: string;
+  outputs: Record<string, string>;
+  error?: { code: string; message: string };
+};
 type History = { events: Array<{ type: string; data: Record<string, unknown>; metadata: Record<string, unknown> }> };
 
 await withKafka(SUITE, (broker) => {
   const suffix = `${Date.now()}-${randomBytes(3).toString('hex')}`;
-  const topics = { commands: `e2e.commands.${suffix}`, results: `e2e.command-results.${suffix}`, deadLetter: `e2e.commands.dlq.${suffix}` };
+  const topics = {
+    commands: `e2e.commands.${suffix}`,
+    results: `e2e.command-results.${suffix}`,
+    deadLetter: `e2e.commands.dlq.${suffix}`,
+  };
   const WAIT_MS = 20_000;
 
   let service: ServiceProcess;
@@ -35,23 +53,40 @@ await withKafka(SUITE, (broker) => {
   let bu: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
   const received: Received[] = [];
 
-  const send = async (value: Buffer | string | null, options: { key?: string; headers?: Record<string, string> } = {}) => {
-    await producer.send({ topic: topics.commands, messages: [{ key: options.key ?? null, value, ...(options.headers ? { headers: options.headers } : {}) }] });
+  const send = async (
+    value: Buffer | string | null,
+    options: { key?: string; headers?: Record<string, string> } = {},
+  ) => {
+    await producer.send({
+      topic: topics.commands,
+      messages: [{ key: options.key ?? null, value, ...(options.headers ? { headers: options.headers } : {}) }],
+    });
   };
   const command = (body: Record<string, unknown>, options: { headers?: Record<string, string> } = {}) =>
     send(JSON.stringify(body), { key: String(body['commandId'] ?? randomUUID()), ...options });
 
   const resultRecord = (key: string) =>
-    waitFor(() => received.find((r) => r.topic === topics.results && r.key?.toString() === key), WAIT_MS, `a result keyed ${key}`);
+    waitFor(
+      () => received.find((r) => r.topic === topics.results && r.key?.toString() === key),
+      WAIT_MS,
+      `a result keyed ${key}`,
+    );
   const result = async (key: string) => JSON.parse((await resultRecord(key)).value!.toString()) as ResultBody;
   const deadLetter = (key: string) =>
-    waitFor(() => received.find((r) => r.topic === topics.deadLetter && r.key?.toString() === key), WAIT_MS, `a dead-letter record keyed ${key}`);
-  const history = async (contactId: string) => (await api.request<History>('GET', `/v1/contacts/${contactId}/history`)).body.events;
+    waitFor(
+      () => received.find((r) => r.topic === topics.deadLetter && r.key?.toString() === key),
+      WAIT_MS,
+      `a dead-letter record keyed ${key}`,
+    );
+  const history = async (contactId: string) =>
+    (await api.request<History>('GET', `/v1/contacts/${contactId}/history`)).body.events;
   const state = async (contactId: string) => (await api.request('GET', `/v1/contacts/${contactId}`)).body['state'];
   const refusalInLog = (contactId: string): { metadata: string } | undefined => {
     const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
     try {
-      return db.prepare(`SELECT metadata FROM events WHERE type = 'EndContactRejected' AND data->>'contactId' = ?`).get(contactId) as { metadata: string } | undefined;
+      return db
+        .prepare(`SELECT metadata FROM events WHERE type = 'EndContactRejected' AND data->>'contactId' = ?`)
+        .get(contactId) as { metadata: string } | undefined;
     } finally {
       db.close();
     }
@@ -71,7 +106,11 @@ await withKafka(SUITE, (broker) => {
       });
       // Fails with the reason when the service was built without the Kafka commands consumer wired in. A fresh broker's
       // group coordinator may still be loading: the consumer then restarts (kafkajs' backoff) before it joins.
-      await waitFor(() => (/EndContact commands consumer joined group/.test(service.output()) ? true : undefined), 60_000, 'the service to join the commands consumer group (is connectKafkaCommands wired into bootstrap.ts?)');
+      await waitFor(
+        () => (/EndContact commands consumer joined group/.test(service.output()) ? true : undefined),
+        60_000,
+        'the service to join the commands consumer group (is connectKafkaCommands wired into bootstrap.ts?)',
+      );
       api = new OrchestratorClient(service.url, service.platformToken);
       bu = await api.seedBusinessUnit('bu-kafka');
 
@@ -85,7 +124,8 @@ await withKafka(SUITE, (broker) => {
       await reader.run({
         eachMessage: async ({ topic, partition, message }) => {
           const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(Array.isArray(value) ? value[0] : value);
+          for (const [name, value] of Object.entries(message.headers ?? {}))
+            headers[name] = String(Array.isArray(value) ? value[0] : value);
           received.push({ topic, partition, offset: message.offset, key: message.key, value: message.value, headers });
         },
       });
@@ -103,7 +143,10 @@ await withKafka(SUITE, (broker) => {
     it('OnSuccess: ends the contact, answers keyed by commandId with TerminateScript, correlation-id carried over', async () => {
       const contactId = await api.startContact('bu-kafka', 'Phone');
       const commandId = `cmd-ok-${suffix}`;
-      await command({ commandId, contactId, securityUser: bu.ender }, { headers: { 'correlation-id': `corr-${suffix}` } });
+      await command(
+        { commandId, contactId, securityUser: bu.ender },
+        { headers: { 'correlation-id': `corr-${suffix}` } },
+      );
       const record = await resultRecord(commandId);
       expect(record.headers['correlation-id']).toBe(`corr-${suffix}`);
       expect(JSON.parse(record.value!.toString())).toEqual({
@@ -114,8 +157,17 @@ await withKafka(SUITE, (broker) => {
         outputs: { __DISCONNECTREASON: 'TerminateScript' },
       });
       await expect.poll(() => state(contactId), { timeout: WAIT_MS, message: 'the view of the contact' }).toBe('Ended');
-      const ended = await waitFor(async () => (await history(contactId)).find((e) => e.type === 'ContactEnded'), WAIT_MS, 'ContactEnded in the history');
-      expect(ended.metadata).toMatchObject({ source: 'kafka', commandId, correlationId: `corr-${suffix}`, schemaVersion: 1 });
+      const ended = await waitFor(
+        async () => (await history(contactId)).find((e) => e.type === 'ContactEnded'),
+        WAIT_MS,
+        'ContactEnded in the history',
+      );
+      expect(ended.metadata).toMatchObject({
+        source: 'kafka',
+        commandId,
+        correlationId: `corr-${suffix}`,
+        schemaVersion: 1,
+      });
       expect(ended.data).toMatchObject({ contactId, endedBy: bu.enderId, disconnectReason: 'TerminateScript' });
     });
 
@@ -125,13 +177,26 @@ await withKafka(SUITE, (broker) => {
       await command({ commandId, contactId, securityUser: bu.ender });
       await resultRecord(commandId);
       await command({ commandId, contactId, securityUser: bu.ender });
-      await waitFor(() => (received.filter((r) => r.topic === topics.results && r.key?.toString() === commandId).length === 2 ? true : undefined), WAIT_MS, 'the second answer');
-      const answers = received.filter((r) => r.topic === topics.results && r.key?.toString() === commandId).map((r) => JSON.parse(r.value!.toString()) as ResultBody);
+      await waitFor(
+        () =>
+          received.filter((r) => r.topic === topics.results && r.key?.toString() === commandId).length === 2
+            ? true
+            : undefined,
+        WAIT_MS,
+        'the second answer',
+      );
+      const answers = received
+        .filter((r) => r.topic === topics.results && r.key?.toString() === commandId)
+        .map((r) => JSON.parse(r.value!.toString()) as ResultBody);
       expect(answers.map((a) => a.branch)).toEqual(['OnSuccess', 'OnSuccess']);
-      const events = await waitFor(async () => {
-        const all = await history(contactId);
-        return all.some((e) => e.type === 'ContactEnded') ? all : undefined;
-      }, WAIT_MS, 'ContactEnded in the history');
+      const events = await waitFor(
+        async () => {
+          const all = await history(contactId);
+          return all.some((e) => e.type === 'ContactEnded') ? all : undefined;
+        },
+        WAIT_MS,
+        'ContactEnded in the history',
+      );
       expect(events.filter((e) => e.type === 'ContactEnded')).toHaveLength(1);
     });
 
@@ -141,7 +206,14 @@ await withKafka(SUITE, (broker) => {
       await command({ commandId, contactId, securityUser: 'not-a-token' });
       const record = await resultRecord(commandId);
       expect(record.headers['correlation-id']).toBe(commandId);
-      expect(JSON.parse(record.value!.toString())).toMatchObject({ commandId, contactId, branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser' } });
+      expect(JSON.parse(record.value!.toString())).toMatchObject({
+        commandId,
+        contactId,
+        branch: 'OnInvalidSecurityUser',
+        condition: 'OnInvalidSecurityUser',
+        outputs: {},
+        error: { code: 'InvalidSecurityUser' },
+      });
       expect(await state(contactId)).toBe('Active');
       // Anonymous: recorded in the audit stream (the log), not in the contact's history.
       const refusal = await waitFor(async () => refusalInLog(contactId), WAIT_MS, 'the refusal in the audit stream');
@@ -153,7 +225,14 @@ await withKafka(SUITE, (broker) => {
       const contactId = await api.startContact('bu-kafka', 'SMS');
       const commandId = `cmd-viewer-${suffix}`;
       await command({ commandId, contactId, securityUser: bu.viewer });
-      expect(await result(commandId)).toMatchObject({ commandId, contactId, branch: 'OnUnauthorized', condition: 'OnUnauthorized', outputs: {}, error: { code: 'Unauthorized' } });
+      expect(await result(commandId)).toMatchObject({
+        commandId,
+        contactId,
+        branch: 'OnUnauthorized',
+        condition: 'OnUnauthorized',
+        outputs: {},
+        error: { code: 'Unauthorized' },
+      });
       expect(await state(contactId)).toBe('Active');
     });
 
@@ -165,10 +244,17 @@ await withKafka(SUITE, (broker) => {
         { contactId: '9999999999999999', message: /not found/ },
         { contactId: endedId, message: /not active/ },
       ];
-      for (const [i, c] of cases.entries()) await command({ commandId: `cmd-invalid-${i}-${suffix}`, contactId: c.contactId, securityUser: bu.ender });
+      for (const [i, c] of cases.entries())
+        await command({ commandId: `cmd-invalid-${i}-${suffix}`, contactId: c.contactId, securityUser: bu.ender });
       for (const [i, c] of cases.entries()) {
         const answer = await result(`cmd-invalid-${i}-${suffix}`);
-        expect(answer).toMatchObject({ contactId: c.contactId, branch: 'OnInvalidContactID', condition: 'OnInvalidContactID', outputs: {}, error: { code: 'InvalidContactID' } });
+        expect(answer).toMatchObject({
+          contactId: c.contactId,
+          branch: 'OnInvalidContactID',
+          condition: 'OnInvalidContactID',
+          outputs: {},
+          error: { code: 'InvalidContactID' },
+        });
         expect(answer.error!.message).toMatch(c.message);
       }
     });
@@ -181,7 +267,14 @@ await withKafka(SUITE, (broker) => {
         const answer = await resultRecord(key);
         expect(answer.headers['correlation-id']).toBe(`corr-bad-${suffix}`);
         const body = JSON.parse(answer.value!.toString()) as ResultBody;
-        expect(body).toMatchObject({ commandId: null, contactId: null, branch: 'Default', condition: 'Default', outputs: {}, error: { code: 'InvalidCommand' } });
+        expect(body).toMatchObject({
+          commandId: null,
+          contactId: null,
+          branch: 'Default',
+          condition: 'Default',
+          outputs: {},
+          error: { code: 'InvalidCommand' },
+        });
         expect(body.error!.message).toMatch(/^value is not valid JSON/);
         const copy = await deadLetter(key);
         expect(copy.value!.equals(raw)).toBe(true);
@@ -199,7 +292,11 @@ await withKafka(SUITE, (broker) => {
         const commandId = `cmd-missing-${suffix}`;
         const raw = JSON.stringify({ commandId, securityUser: bu.ender });
         await send(raw, { key: commandId });
-        expect(await result(commandId)).toMatchObject({ commandId, branch: 'Default', error: { code: 'InvalidCommand', message: 'contactId is required' } });
+        expect(await result(commandId)).toMatchObject({
+          commandId,
+          branch: 'Default',
+          error: { code: 'InvalidCommand', message: 'contactId is required' },
+        });
         const copy = await deadLetter(commandId);
         // The original less its credential.
         expect(copy.value!.toString()).toBe(JSON.stringify({ commandId }));
@@ -216,20 +313,33 @@ await withKafka(SUITE, (broker) => {
           commandId,
           contactId,
           branch: 'Default',
-          error: { code: 'InvalidCommand', message: 'priority is not a known field (expected: commandId, contactId, securityUser)' },
+          error: {
+            code: 'InvalidCommand',
+            message: 'priority is not a known field (expected: commandId, contactId, securityUser)',
+          },
         });
-        expect((await deadLetter(commandId)).headers['dlq-reason']).toMatch(/^InvalidCommand: priority is not a known field/);
+        expect((await deadLetter(commandId)).headers['dlq-reason']).toMatch(
+          /^InvalidCommand: priority is not a known field/,
+        );
         expect(await state(contactId)).toBe('Active');
       });
 
       it('not an object, no key: answered under a generated key, dead-lettered with a null key', async () => {
         const before = received.filter((r) => r.topic === topics.deadLetter).length;
         await send('[1,2,3]');
-        const copy = await waitFor(() => received.filter((r) => r.topic === topics.deadLetter)[before], WAIT_MS, 'the dead-letter copy of [1,2,3]');
+        const copy = await waitFor(
+          () => received.filter((r) => r.topic === topics.deadLetter)[before],
+          WAIT_MS,
+          'the dead-letter copy of [1,2,3]',
+        );
         expect(copy.key).toBeNull();
         expect(copy.value!.toString()).toBe('[1,2,3]');
         const answer = await waitFor(
-          () => received.find((r) => r.topic === topics.results && JSON.parse(r.value!.toString()).error?.message?.includes('got an array')),
+          () =>
+            received.find(
+              (r) =>
+                r.topic === topics.results && JSON.parse(r.value!.toString()).error?.message?.includes('got an array'),
+            ),
           WAIT_MS,
           'the answer to [1,2,3]',
         );
@@ -240,7 +350,12 @@ await withKafka(SUITE, (broker) => {
         const contactId = await api.startContact('bu-kafka', 'Digital');
         const commandId = `cmd-after-${suffix}`;
         await command({ commandId, contactId, securityUser: bu.ender });
-        expect(await result(commandId)).toMatchObject({ commandId, contactId, branch: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } });
+        expect(await result(commandId)).toMatchObject({
+          commandId,
+          contactId,
+          branch: 'OnSuccess',
+          outputs: { __DISCONNECTREASON: 'TerminateScript' },
+        });
         expect(service.child.exitCode).toBeNull();
         expect(service.output()).not.toMatch(/consumer crashed|Error when calling eachMessage/);
         // Only the malformed records were dead-lettered.
@@ -250,11 +365,18 @@ await withKafka(SUITE, (broker) => {
         await admin.connect();
         try {
           const high = (await admin.fetchTopicOffsets(topics.commands)).map((p) => [p.partition, p.high]).sort();
-          const committed = await waitFor(async () => {
-            const [offsets] = await admin.fetchOffsets({ groupId: `contact-orchestrator:${topics.commands}`, topics: [topics.commands] });
-            const now = offsets!.partitions.map((p) => [p.partition, p.offset]).sort();
-            return JSON.stringify(now) === JSON.stringify(high) ? now : undefined;
-          }, WAIT_MS, `the service's group to commit up to ${JSON.stringify(high)}`);
+          const committed = await waitFor(
+            async () => {
+              const [offsets] = await admin.fetchOffsets({
+                groupId: `contact-orchestrator:${topics.commands}`,
+                topics: [topics.commands],
+              });
+              const now = offsets!.partitions.map((p) => [p.partition, p.offset]).sort();
+              return JSON.stringify(now) === JSON.stringify(high) ? now : undefined;
+            },
+            WAIT_MS,
+            `the service's group to commit up to ${JSON.stringify(high)}`,
+          );
           expect(committed).toEqual(high);
         } finally {
           await admin.disconnect();

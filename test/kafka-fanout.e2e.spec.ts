@@ -35,7 +35,12 @@ await withKafka(SUITE, (broker) => {
   const platformToken = 'fanout-e2e-platform-token';
   const received: Outcome[] = [];
   // Key and event-id header as they arrived: checked in the test body, since kafkajs swallows a throw in eachMessage.
-  const envelopes: Array<{ key: string | undefined; eventIdHeader: string | undefined; contactId: string; eventId: string }> = [];
+  const envelopes: Array<{
+    key: string | undefined;
+    eventIdHeader: string | undefined;
+    contactId: string;
+    eventId: string;
+  }> = [];
   let service: ServiceProcess | undefined;
   let consumer: Consumer;
   let api: OrchestratorClient;
@@ -50,9 +55,17 @@ await withKafka(SUITE, (broker) => {
   const storedOutcomes = (): Array<{ id: string; contactId: string; position: number }> => {
     const db = new Database(join(dataDir, 'events.db'), { readonly: true });
     try {
-      return (db.prepare(`SELECT event_id AS id, data, position FROM events WHERE type IN ('ContactEnded','EndContactRejected') ORDER BY position`).all() as Array<{ id: string; data: string; position: number }>).map(
-        (r) => ({ id: r.id, contactId: (JSON.parse(r.data) as { contactId: string }).contactId, position: r.position }),
-      );
+      return (
+        db
+          .prepare(
+            `SELECT event_id AS id, data, position FROM events WHERE type IN ('ContactEnded','EndContactRejected') ORDER BY position`,
+          )
+          .all() as Array<{ id: string; data: string; position: number }>
+      ).map((r) => ({
+        id: r.id,
+        contactId: (JSON.parse(r.data) as { contactId: string }).contactId,
+        position: r.position,
+      }));
     } finally {
       db.close();
     }
@@ -61,16 +74,24 @@ await withKafka(SUITE, (broker) => {
   /** Waits until the topic shows every stored outcome, then checks: no duplicate, no gap, per-contact order. */
   const expectExactlyOnce = async (): Promise<number> => {
     const stored = storedOutcomes();
-    await expect.poll(() => received.length, { timeout: 120_000, interval: 100, message: 'every stored outcome on the topic' }).toBeGreaterThanOrEqual(stored.length);
+    await expect
+      .poll(() => received.length, { timeout: 120_000, interval: 100, message: 'every stored outcome on the topic' })
+      .toBeGreaterThanOrEqual(stored.length);
     // A duplicate would be sent in the same transaction batch as the original or right after it: give it time to show.
     await sleep(500);
     const ids = received.map((o) => o.eventId);
-    for (const e of envelopes) expect({ key: e.key, eventIdHeader: e.eventIdHeader }, `record of ${e.eventId}`).toEqual({ key: e.contactId, eventIdHeader: e.eventId });
+    for (const e of envelopes)
+      expect({ key: e.key, eventIdHeader: e.eventIdHeader }, `record of ${e.eventId}`).toEqual({
+        key: e.contactId,
+        eventIdHeader: e.eventId,
+      });
     expect(new Set(ids).size, 'no duplicate').toBe(ids.length);
     expect([...ids].sort(), 'no gap, nothing extra').toEqual(stored.map((s) => s.id).sort());
     const byContact = new Map<string, bigint[]>();
-    for (const o of received) byContact.set(o.data.contactId, [...(byContact.get(o.data.contactId) ?? []), BigInt(o.position)]);
-    for (const [contactId, positions] of byContact) expect(positions, `order of ${contactId}`).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
+    for (const o of received)
+      byContact.set(o.data.contactId, [...(byContact.get(o.data.contactId) ?? []), BigInt(o.position)]);
+    for (const [contactId, positions] of byContact)
+      expect(positions, `order of ${contactId}`).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
     return stored.length;
   };
 
@@ -79,21 +100,23 @@ await withKafka(SUITE, (broker) => {
     const answered = new Set<string>();
     let next = 0;
     let done = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        try {
-          if (id.endsWith('3')) await api.endContact(id, bu.viewer);
-          const answer = await api.endContact(id, bu.ender);
-          if (answer.status === 200) answered.add(id);
-          await api.endContact(id, bu.ender);
-        } catch {
-          // connection lost with a killed service: no answer, no promise
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < ids.length) {
+          const id = ids[next++]!;
+          try {
+            if (id.endsWith('3')) await api.endContact(id, bu.viewer);
+            const answer = await api.endContact(id, bu.ender);
+            if (answer.status === 200) answered.add(id);
+            await api.endContact(id, bu.ender);
+          } catch {
+            // connection lost with a killed service: no answer, no promise
+          }
+          done++;
+          await onProgress?.(done);
         }
-        done++;
-        await onProgress?.(done);
-      }
-    }));
+      }),
+    );
     return answered;
   };
 
@@ -107,14 +130,26 @@ await withKafka(SUITE, (broker) => {
     await start();
     bu = await api.seedBusinessUnit('fanout-bu');
     const kafka = new Kafka({ clientId: 'fanout-e2e', brokers: broker.brokers, logLevel: logLevel.NOTHING });
-    consumer = kafka.consumer({ groupId: `fanout-e2e-${suffix}`, readUncommitted: false, retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    consumer = kafka.consumer({
+      groupId: `fanout-e2e-${suffix}`,
+      readUncommitted: false,
+      retry: { retries: 100, initialRetryTime: 200, maxRetryTime: 2_000 },
+    });
     await consumer.connect();
     // The service creates the topic at start; the consumer subscribes once it exists.
-    await vi.waitFor(() => consumer.subscribe({ topic: env.KAFKA_TOPIC_OUTCOMES, fromBeginning: true }), { timeout: 10_000, interval: 200 });
+    await vi.waitFor(() => consumer.subscribe({ topic: env.KAFKA_TOPIC_OUTCOMES, fromBeginning: true }), {
+      timeout: 10_000,
+      interval: 200,
+    });
     await consumer.run({
       eachMessage: async ({ message }) => {
         const value = JSON.parse(message.value!.toString()) as Outcome;
-        envelopes.push({ key: message.key?.toString(), eventIdHeader: message.headers?.['event-id']?.toString(), contactId: value.data.contactId, eventId: value.eventId });
+        envelopes.push({
+          key: message.key?.toString(),
+          eventIdHeader: message.headers?.['event-id']?.toString(),
+          contactId: value.data.contactId,
+          eventId: value.eventId,
+        });
         received.push(value);
       },
     });
@@ -145,14 +180,16 @@ await withKafka(SUITE, (broker) => {
   }, 240_000);
 
   it('broker stopped and restarted mid-stream: commands still accepted, fan-out degraded then caught up, exactly once', async (ctx) => {
-    if (!broker.stopBroker || !broker.startBroker) ctx.skip(`the ${broker.source} broker cannot be stopped by the test`);
+    if (!broker.stopBroker || !broker.startBroker)
+      ctx.skip(`the ${broker.source} broker cannot be stopped by the test`);
     const ids = await contacts(30);
     const answered = await endSome(ids.slice(0, 10));
     await broker.stopBroker!();
     try {
       const duringOutage = await endSome(ids.slice(10));
       expect(duringOutage.size, 'the store is the truth: commands are accepted without Kafka').toBe(20);
-      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health')).body.details.fanout.state;
+      const fanoutState = async () =>
+        (await api.request<{ details: { fanout: { state: string } } }>('GET', '/health')).body.details.fanout.state;
       await expect.poll(fanoutState, { timeout: 30_000, interval: 200 }).toBe('degraded');
     } finally {
       await broker.startBroker!();

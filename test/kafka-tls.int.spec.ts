@@ -30,12 +30,26 @@ import { printSkip } from './harness/skip.js';
 import { waitFor } from './harness/suites.js';
 import { issue, makeCa, opensslMissing, type Pem } from './harness/tls.js';
 
-const { Kafka, logLevel, Partitioners, AclResourceTypes: R, AclOperationTypes: Op, AclPermissionTypes, ResourcePatternTypes: P } = kafkajs;
+const {
+  Kafka,
+  logLevel,
+  Partitioners,
+  AclResourceTypes: R,
+  AclOperationTypes: Op,
+  AclPermissionTypes,
+  ResourcePatternTypes: P,
+} = kafkajs;
 const SUITE = 'kafka TLS+SASL';
 const REPUBLISH = join(MAIN, '../../../../scripts/republish-outcomes.js');
 const WAIT_MS = 30_000;
 
-const TOPICS = { outcomes: 'contact.outcomes', checkpoints: 'contact.outcomes.checkpoints', commands: 'contact.commands', results: 'contact.command-results', deadLetter: 'contact.commands.dlq' };
+const TOPICS = {
+  outcomes: 'contact.outcomes',
+  checkpoints: 'contact.outcomes.checkpoints',
+  commands: 'contact.commands',
+  results: 'contact.command-results',
+  deadLetter: 'contact.commands.dlq',
+};
 const FORWARDER_ID = `contact-orchestrator.${TOPICS.outcomes}`;
 const SERVICE_USER = 'orchestrator';
 
@@ -62,7 +76,15 @@ const SERVICE_ACLS: Array<[type: number, name: string, pattern: number, operatio
   [R.TRANSACTIONAL_ID, `${FORWARDER_ID}.republish`, P.LITERAL, Op.WRITE],
 ];
 
-type Setup = { broker: OwnBroker; dir: string; ca: Pem; otherCa: Pem; serviceCert: Pem; testCert: Pem; passwords: Record<string, string> };
+type Setup = {
+  broker: OwnBroker;
+  dir: string;
+  ca: Pem;
+  otherCa: Pem;
+  serviceCert: Pem;
+  testCert: Pem;
+  passwords: Record<string, string>;
+};
 type Received = { topic: string; key: string | undefined; value: string; headers: Record<string, string> };
 
 function onPath(command: string): boolean {
@@ -78,7 +100,8 @@ function onPath(command: string): boolean {
 
 /** The broker and certificates, or why this machine cannot run them. Any other failure fails the suite. */
 async function setUp(): Promise<Setup | { skip: string }> {
-  const missing = opensslMissing() ?? (onPath('java') ? undefined : 'java is not on PATH (the local KRaft broker needs Java 17)');
+  const missing =
+    opensslMissing() ?? (onPath('java') ? undefined : 'java is not on PATH (the local KRaft broker needs Java 17)');
   if (missing) return { skip: missing };
   if (process.env.KAFKA_LOCAL === '0') return { skip: 'the local KRaft broker is disabled by KAFKA_LOCAL=0' };
   const dir = mkdtempSync(join(tmpdir(), 'co-kafka-tls-'));
@@ -86,7 +109,11 @@ async function setUp(): Promise<Setup | { skip: string }> {
     const ca = makeCa(dir, 'test-ca');
     const otherCa = makeCa(dir, 'other-ca');
     const brokerCert = issue(ca, dir, 'broker', 'server');
-    const passwords = { [SERVICE_USER]: randomBytes(18).toString('hex'), 'auditor-512': randomBytes(18).toString('hex'), admin: randomBytes(18).toString('hex') };
+    const passwords = {
+      [SERVICE_USER]: randomBytes(18).toString('hex'),
+      'auditor-512': randomBytes(18).toString('hex'),
+      admin: randomBytes(18).toString('hex'),
+    };
     const broker = await startBroker({
       saslSsl: {
         certificateChain: brokerCert.certFile,
@@ -101,7 +128,15 @@ async function setUp(): Promise<Setup | { skip: string }> {
         superUsers: ['admin'],
       },
     });
-    return { broker, dir, ca, otherCa, serviceCert: issue(ca, dir, 'orchestrator-client', 'client'), testCert: issue(ca, dir, 'test-client', 'client'), passwords };
+    return {
+      broker,
+      dir,
+      ca,
+      otherCa,
+      serviceCert: issue(ca, dir, 'orchestrator-client', 'client'),
+      testCert: issue(ca, dir, 'test-client', 'client'),
+      passwords,
+    };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const message = (error as Error).message;
@@ -115,7 +150,8 @@ const setup = await setUp();
 if ('skip' in setup) {
   if (process.env.KAFKA_REQUIRED === '1') throw new Error(`KAFKA_REQUIRED=1 but ${SUITE} cannot run: ${setup.skip}`);
   printSkip(SUITE, setup.skip);
-  describe.skip(`${SUITE} (skipped: ${setup.skip})`, () => it('needs a local KRaft broker with a SASL_SSL listener', () => {}));
+  describe.skip(`${SUITE} (skipped: ${setup.skip})`, () =>
+    it('needs a local KRaft broker with a SASL_SSL listener', () => {}));
 } else {
   const { broker, dir, ca, otherCa, serviceCert, testCert, passwords } = setup;
   const secret = (name: string, value: string): string => {
@@ -168,7 +204,11 @@ if ('skip' in setup) {
     return started;
   };
   const record = (topic: string, key: string) =>
-    waitFor(() => received.find((r) => r.topic === topic && r.key === key), WAIT_MS, `a record keyed ${key} on ${topic}`);
+    waitFor(
+      () => received.find((r) => r.topic === topic && r.key === key),
+      WAIT_MS,
+      `a record keyed ${key} on ${topic}`,
+    );
 
   describe(`${SUITE} (own KRaft broker, SASL_SSL on ${broker.secureBrokers.join(',')}, authorizer on)`, () => {
     beforeAll(async () => {
@@ -190,10 +230,20 @@ if ('skip' in setup) {
       dataDirs.push(dataDir);
       service = await startServiceProcess({ dataDir, env: serviceEnv });
       api = new OrchestratorClient(service.url, service.platformToken);
-      await waitFor(() => /EndContact commands consumer joined group/.test(service!.output()), WAIT_MS, 'the commands consumer to join its group');
+      await waitFor(
+        () => /EndContact commands consumer joined group/.test(service!.output()),
+        WAIT_MS,
+        'the commands consumer to join its group',
+      );
       // The forwarder creates its topics before it runs; the reader subscribes once they exist.
-      const fanoutState = async () => (await api.request<{ details: { fanout: { state: string; lastError?: string } } }>('GET', '/health')).body.details.fanout;
-      await waitFor(async () => ((await fanoutState()).state === 'running' ? true : undefined), WAIT_MS, 'the outcome forwarder running').catch(async (error: Error) => {
+      const fanoutState = async () =>
+        (await api.request<{ details: { fanout: { state: string; lastError?: string } } }>('GET', '/health')).body
+          .details.fanout;
+      await waitFor(
+        async () => ((await fanoutState()).state === 'running' ? true : undefined),
+        WAIT_MS,
+        'the outcome forwarder running',
+      ).catch(async (error: Error) => {
         throw new Error(`${error.message}: ${JSON.stringify(await fanoutState())}\n${service!.output().slice(-4_000)}`);
       });
       bu = await api.seedBusinessUnit('tls-bu');
@@ -205,7 +255,8 @@ if ('skip' in setup) {
       await reader.run({
         eachMessage: async ({ topic, message }) => {
           const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(Array.isArray(value) ? value[0] : value);
+          for (const [name, value] of Object.entries(message.headers ?? {}))
+            headers[name] = String(Array.isArray(value) ? value[0] : value);
           received.push({ topic, key: message.key?.toString(), value: message.value?.toString() ?? '', headers });
         },
       });
@@ -227,26 +278,49 @@ if ('skip' in setup) {
       const answer = await api.endContact(contactId, bu.ender);
       expect(answer.status).toBe(200);
       const outcome = await record(TOPICS.outcomes, contactId);
-      expect(JSON.parse(outcome.value)).toMatchObject({ type: 'ContactEnded', data: { contactId }, position: answer.body.position });
+      expect(JSON.parse(outcome.value)).toMatchObject({
+        type: 'ContactEnded',
+        data: { contactId },
+        position: answer.body.position,
+      });
       expect(outcome.headers['event-type']).toBe('ContactEnded');
     });
 
     it('a command on contact.commands gets its result; a malformed one is dead-lettered', async () => {
       const contactId = await api.startContact('tls-bu', 'Chat');
       const commandId = `cmd-${randomUUID()}`;
-      await producer!.send({ topic: TOPICS.commands, messages: [{ key: commandId, value: JSON.stringify({ commandId, contactId, securityUser: bu.ender }) }] });
-      expect(JSON.parse((await record(TOPICS.results, commandId)).value)).toMatchObject({ commandId, contactId, branch: 'OnSuccess' });
-      expect(JSON.parse((await record(TOPICS.outcomes, contactId)).value)).toMatchObject({ type: 'ContactEnded', metadata: { source: 'kafka', commandId } });
+      await producer!.send({
+        topic: TOPICS.commands,
+        messages: [{ key: commandId, value: JSON.stringify({ commandId, contactId, securityUser: bu.ender }) }],
+      });
+      expect(JSON.parse((await record(TOPICS.results, commandId)).value)).toMatchObject({
+        commandId,
+        contactId,
+        branch: 'OnSuccess',
+      });
+      expect(JSON.parse((await record(TOPICS.outcomes, contactId)).value)).toMatchObject({
+        type: 'ContactEnded',
+        metadata: { source: 'kafka', commandId },
+      });
       const broken = `broken-${randomUUID()}`;
       await producer!.send({ topic: TOPICS.commands, messages: [{ key: broken, value: '{not json' }] });
-      expect(JSON.parse((await record(TOPICS.results, broken)).value)).toMatchObject({ branch: 'Default', error: { code: 'InvalidCommand' } });
+      expect(JSON.parse((await record(TOPICS.results, broken)).value)).toMatchObject({
+        branch: 'Default',
+        error: { code: 'InvalidCommand' },
+      });
       expect((await record(TOPICS.deadLetter, broken)).value).toBe('{not json');
     });
 
     it('/health: the consumer consuming and the forwarder running; the password nowhere in the output', async () => {
-      const health = await api.request<{ details: { kafkaCommands: { state: string }; fanout: { state: string } } }>('GET', '/health');
+      const health = await api.request<{ details: { kafkaCommands: { state: string }; fanout: { state: string } } }>(
+        'GET',
+        '/health',
+      );
       expect(health.status).toBe(200);
-      expect(health.body.details).toMatchObject({ kafkaCommands: { state: 'consuming' }, fanout: { state: 'running' } });
+      expect(health.body.details).toMatchObject({
+        kafkaCommands: { state: 'consuming' },
+        fanout: { state: 'running' },
+      });
       const output = service!.output();
       expect(output).toMatch(/"security":\{"tls":true,"sasl":"scram-sha-256","username":"orchestrator"\}/);
       expect(output).not.toContain(passwords[SERVICE_USER]);
@@ -254,15 +328,27 @@ if ('skip' in setup) {
 
     it('fanout:republish sends outcomes again with the same TLS and SASL settings', async () => {
       const ended = received.filter((r) => r.topic === TOPICS.outcomes);
-      const last = ended.map((r) => BigInt((JSON.parse(r.value) as { position: string }).position)).reduce((a, b) => (a > b ? a : b));
+      const last = ended
+        .map((r) => BigInt((JSON.parse(r.value) as { position: string }).position))
+        .reduce((a, b) => (a > b ? a : b));
       const env = { PATH: process.env.PATH ?? '', DATA_DIR: service!.dataDir, ...serviceEnv };
       const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
-        execFile(process.execPath, [REPUBLISH, '--from', '1', '--to', String(last)], { env, timeout: 60_000 }, (error: ExecFileException | null, stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }),
+        execFile(
+          process.execPath,
+          [REPUBLISH, '--from', '1', '--to', String(last)],
+          { env, timeout: 60_000 },
+          (error: ExecFileException | null, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve({ stdout, stderr }),
         ),
       );
-      expect(stdout, stderr).toMatch(new RegExp(`^republished ${ended.length} outcomes of positions 1\\.\\.${last} to ${TOPICS.outcomes}`));
-      await waitFor(() => received.filter((r) => r.topic === TOPICS.outcomes).length >= 2 * ended.length, WAIT_MS, 'every outcome a second time');
+      expect(stdout, stderr).toMatch(
+        new RegExp(`^republished ${ended.length} outcomes of positions 1\\.\\.${last} to ${TOPICS.outcomes}`),
+      );
+      await waitFor(
+        () => received.filter((r) => r.topic === TOPICS.outcomes).length >= 2 * ended.length,
+        WAIT_MS,
+        'every outcome a second time',
+      );
       expect(`${stdout}${stderr}`).not.toContain(passwords[SERVICE_USER]);
     }, 90_000);
 
@@ -271,11 +357,20 @@ if ('skip' in setup) {
       ['SCRAM-SHA-256', 'scram-sha-256', SERVICE_USER],
       ['SCRAM-SHA-512', 'scram-sha-512', 'auditor-512'],
     ])('kafkaClientConfig connects with SASL %s over TLS', async (_name, mechanism, username) => {
-      const config = loadConfiguration({ ...serviceEnv, KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD_FILE: secret(`${username}.password`, passwords[username]!) });
-      const client = new Kafka(kafkaClientConfig(config, 'kafka-tls-int-config', { logLevel: logLevel.NOTHING, retry: { retries: 0 } })).admin();
+      const config = loadConfiguration({
+        ...serviceEnv,
+        KAFKA_SASL_MECHANISM: mechanism,
+        KAFKA_SASL_USERNAME: username,
+        KAFKA_SASL_PASSWORD_FILE: secret(`${username}.password`, passwords[username]!),
+      });
+      const client = new Kafka(
+        kafkaClientConfig(config, 'kafka-tls-int-config', { logLevel: logLevel.NOTHING, retry: { retries: 0 } }),
+      ).admin();
       await client.connect();
       try {
-        expect((await client.describeCluster()).brokers).toEqual([{ nodeId: 1, host: '127.0.0.1', port: Number(broker.secureBrokers[0]!.split(':')[1]) }]);
+        expect((await client.describeCluster()).brokers).toEqual([
+          { nodeId: 1, host: '127.0.0.1', port: Number(broker.secureBrokers[0]!.split(':')[1]) },
+        ]);
       } finally {
         await client.disconnect();
       }
@@ -296,7 +391,9 @@ if ('skip' in setup) {
         const output = await failedStart({ KAFKA_SSL_CA_FILE: otherCa.certFile });
         expect(output).toMatch(/^service exited with 1 before listening/);
         expect(output).toMatch(
-          new RegExp(`contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]}: the broker's TLS certificate is not trusted by the CA of KAFKA_SSL_CA_FILE=${otherCa.certFile} \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\)`),
+          new RegExp(
+            `contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]}: the broker's TLS certificate is not trusted by the CA of KAFKA_SSL_CA_FILE=${otherCa.certFile} \\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\\)`,
+          ),
         );
       }, 60_000);
 
@@ -305,10 +402,11 @@ if ('skip' in setup) {
         const output = await failedStart({ KAFKA_SSL_CERT_FILE: '', KAFKA_SSL_KEY_FILE: '' });
         expect(output).toMatch(/^service exited with 1 before listening/);
         expect(output).toMatch(
-          new RegExp(`contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]} refused the TLS handshake \\((ERR_SSL_\\w+_ALERT_\\w+|TLS alert [a-z ]+)\\): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set, and the broker requires one`),
+          new RegExp(
+            `contact-orchestrator failed to start: Kafka at KAFKA_BROKERS=${broker.secureBrokers[0]} refused the TLS handshake \\((ERR_SSL_\\w+_ALERT_\\w+|TLS alert [a-z ]+)\\): no client certificate: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE are not set, and the broker requires one`,
+          ),
         );
       }, 60_000);
     });
   });
 }
-

@@ -13,7 +13,8 @@ const OLD = randomBytes(32).toString('base64url');
 const NEW = randomBytes(32).toString('base64url');
 const kidOf = (token: string): unknown => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
 /** A read a SecurityUser with Contacts.View may make: 200 when the credential is accepted, 401 when not. */
-const statusWith = (api: OrchestratorClient, securityUser: string) => api.request('GET', '/v1/contacts?limit=1', { token: securityUser }).then((a) => a.status);
+const statusWith = (api: OrchestratorClient, securityUser: string) =>
+  api.request('GET', '/v1/contacts?limit=1', { token: securityUser }).then((a) => a.status);
 
 describe('key rotation with SECURITY_USER_SIGNING_KEYS', () => {
   const dataDir = tempDataDir();
@@ -21,7 +22,11 @@ describe('key rotation with SECURITY_USER_SIGNING_KEYS', () => {
   let service: ServiceProcess | undefined;
   const start = async (keys: string): Promise<OrchestratorClient> => {
     await service?.stop();
-    service = await startServiceProcess({ dataDir, platformToken, env: { SECURITY_USER_SIGNING_KEY: '', SECURITY_USER_SIGNING_KEYS: keys } });
+    service = await startServiceProcess({
+      dataDir,
+      platformToken,
+      env: { SECURITY_USER_SIGNING_KEY: '', SECURITY_USER_SIGNING_KEYS: keys },
+    });
     return new OrchestratorClient(service.url, platformToken);
   };
   afterAll(async () => {
@@ -71,7 +76,10 @@ describe('maximum token age (SECURITY_USER_TTL_SECONDS)', () => {
       .sign(Buffer.from(key));
 
   it('a correctly signed SecurityUser whose exp is 100 years away is refused', async () => {
-    service = await startServiceProcess({ dataDir, env: { SECURITY_USER_SIGNING_KEY: key, SECURITY_USER_TTL_SECONDS: '600' } });
+    service = await startServiceProcess({
+      dataDir,
+      env: { SECURITY_USER_SIGNING_KEY: key, SECURITY_USER_TTL_SECONDS: '600' },
+    });
     api = new OrchestratorClient(service.url, service.platformToken);
     await api.putProfile('viewer', ['Contacts.View']);
     await api.putAgent('ada', 'acme', 'viewer');
@@ -86,7 +94,11 @@ describe('weak or example secrets stop the service (exit 78, naming the variable
   const run = (env: Record<string, string>) => {
     const dataDir = tempDataDir();
     try {
-      return spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env }, encoding: 'utf8', timeout: 20_000 });
+      return spawnSync(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
     } finally {
       removeDataDir(dataDir);
     }

@@ -20,7 +20,11 @@ describe('start-up', () => {
     ['LOG_LEVEL', 'shouty'],
   ])('a wrong %s stops the service with a message naming it', (variable, value) => {
     const dataDir = tempDataDir();
-    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, [variable]: value }, encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, [variable]: value },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     removeDataDir(dataDir);
     expect(run.status).toBe(78);
     expect(run.stderr).toContain(`Invalid configuration: ${variable}`);
@@ -28,7 +32,11 @@ describe('start-up', () => {
 
   it('with KAFKA_BROKERS set and no broker answering, fails fast naming KAFKA_BROKERS', () => {
     const dataDir = tempDataDir();
-    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', KAFKA_BROKERS: '127.0.0.1:1' }, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', KAFKA_BROKERS: '127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     removeDataDir(dataDir);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('contact-orchestrator failed to start: Kafka is not reachable at KAFKA_BROKERS');
@@ -38,7 +46,11 @@ describe('start-up', () => {
     const dataDir = tempDataDir();
     const file = join(dataDir, 'not-a-directory');
     writeFileSync(file, '');
-    const run = spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: file }, encoding: 'utf8', timeout: 20_000 });
+    const run = spawnSync(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: file },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     removeDataDir(dataDir);
     expect(run.status).toBe(78);
     expect(run.stderr).toContain('Invalid configuration: DATA_DIR');
@@ -50,7 +62,9 @@ describe('start-up', () => {
       const env = { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' };
       await (await startServiceProcess({ dataDir, env })).stop();
       const before = readFileSync(join(dataDir, 'secrets.json'), 'utf8');
-      await (await startServiceProcess({ dataDir, env: { ...env, PLATFORM_TOKEN: 'given-once-platform-token' } })).stop();
+      await (
+        await startServiceProcess({ dataDir, env: { ...env, PLATFORM_TOKEN: 'given-once-platform-token' } })
+      ).stop();
       expect(readFileSync(join(dataDir, 'secrets.json'), 'utf8')).toBe(before);
     } finally {
       removeDataDir(dataDir);
@@ -65,7 +79,10 @@ describe('start-up', () => {
       const printed = /PLATFORM_TOKEN=(\S+)/.exec(first.output())?.[1];
       await first.stop();
       const secretsFile = join(dataDir, 'secrets.json');
-      const stored = JSON.parse(readFileSync(secretsFile, 'utf8')) as { platformToken: string; securityUserSigningKey: string };
+      const stored = JSON.parse(readFileSync(secretsFile, 'utf8')) as {
+        platformToken: string;
+        securityUserSigningKey: string;
+      };
       expect(printed).toBe(stored.platformToken);
       expect(stored.securityUserSigningKey.length).toBeGreaterThanOrEqual(32);
       expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
@@ -98,7 +115,10 @@ describe('graceful shutdown', () => {
       await new Promise((r) => setTimeout(r, 500));
       const exit = service.stop();
       await new Promise((r) => setTimeout(r, 200));
-      const after = await api.endContact(late, bu.ender).then((a) => a.status, () => 'connection refused');
+      const after = await api.endContact(late, bu.ender).then(
+        (a) => a.status,
+        () => 'connection refused',
+      );
       const answers = await Promise.all(inFlight);
       await lock.released;
       expect(await exit).toBe(0);
@@ -108,7 +128,9 @@ describe('graceful shutdown', () => {
       // A clean close checkpoints and removes the write-ahead log.
       expect(existsSync(join(service.dataDir, 'events.db-wal'))).toBe(false);
       const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
-      const ended = db.prepare(`SELECT json_extract(data, '$.contactId') AS id FROM events WHERE type = 'ContactEnded'`).all() as Array<{ id: string }>;
+      const ended = db
+        .prepare(`SELECT json_extract(data, '$.contactId') AS id FROM events WHERE type = 'ContactEnded'`)
+        .all() as Array<{ id: string }>;
       db.close();
       // Exactly the 40 received before the stop are ended; the one sent after it wrote nothing.
       expect(ended.map((e) => e.id).sort()).toEqual([...ids].sort());
@@ -129,18 +151,29 @@ describe('anonymous refusals are bounded per client address', () => {
       for (let i = 0; i < 10; i++) expect((await api.endContact(contactId, null)).status).toBe(401);
       // Authenticated refusals have their own budget per agent (AGENT_REFUSALS_PER_MINUTE, 60).
       for (let i = 0; i < 5; i++) expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
-      const history = await api.request<{ events: Array<{ type: string; data: { reason: string } }> }>('GET', `/v1/contacts/${contactId}/history`);
+      const history = await api.request<{ events: Array<{ type: string; data: { reason: string } }> }>(
+        'GET',
+        `/v1/contacts/${contactId}/history`,
+      );
       const reasons = history.body.events.filter((e) => e.type === 'EndContactRejected').map((e) => e.data.reason);
       // Anonymous refusals are in the audit stream only.
       expect(reasons).toEqual(['Unauthorized', 'Unauthorized', 'Unauthorized', 'Unauthorized', 'Unauthorized']);
       expect(await service.stop()).toBe(0);
       const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
-      const anonymous = db.prepare(`SELECT data FROM events WHERE type = 'EndContactRejected' AND data->>'reason' = 'InvalidSecurityUser'`).all();
-      const summaries = db.prepare(`SELECT data FROM events WHERE type = 'EndContactRejectionsSuppressed'`).all() as Array<{ data: string }>;
+      const anonymous = db
+        .prepare(
+          `SELECT data FROM events WHERE type = 'EndContactRejected' AND data->>'reason' = 'InvalidSecurityUser'`,
+        )
+        .all();
+      const summaries = db
+        .prepare(`SELECT data FROM events WHERE type = 'EndContactRejectionsSuppressed'`)
+        .all() as Array<{ data: string }>;
       db.close();
       expect(anonymous).toHaveLength(3);
       // Counts are written every second, so the seven may be split over more than one summary.
-      const parsed = summaries.map((s) => JSON.parse(s.data) as { clientAddress: string; count: number; reason: string });
+      const parsed = summaries.map(
+        (s) => JSON.parse(s.data) as { clientAddress: string; count: number; reason: string },
+      );
       expect(parsed.every((s) => s.clientAddress === '127.0.0.1' && s.reason === 'InvalidSecurityUser')).toBe(true);
       expect(parsed.reduce((sum, s) => sum + s.count, 0)).toBe(7);
     } finally {

@@ -27,7 +27,10 @@ const suite = serviceForFile('bu-limits', {
 });
 
 /** A raw socket to the service, with when it was closed by the other side. */
-function open(to = Number(new URL(suite.service.url).port), localAddress?: string): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
+function open(
+  to = Number(new URL(suite.service.url).port),
+  localAddress?: string,
+): Promise<{ socket: Socket; closed: Promise<number>; received: () => string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ port: to, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     let data = '';
@@ -41,14 +44,18 @@ function open(to = Number(new URL(suite.service.url).port), localAddress?: strin
 
 async function residentBytes(): Promise<number> {
   const answer = await suite.client.request('GET', '/metrics');
-  const line = String(answer.body).split('\n').find((l) => l.startsWith('process_resident_memory_bytes '));
+  const line = String(answer.body)
+    .split('\n')
+    .find((l) => l.startsWith('process_resident_memory_bytes '));
   return Number(line!.split(' ')[1]);
 }
 
 function contactState(contactId: string): string | undefined {
   const db = new Database(join(suite.service.dataDir, 'events.db'), { readonly: true });
   try {
-    const ended = db.prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`).get(`contact-${contactId}`) as { n: number };
+    const ended = db
+      .prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`)
+      .get(`contact-${contactId}`) as { n: number };
     return ended.n > 0 ? 'Ended' : 'Active';
   } finally {
     db.close();
@@ -61,7 +68,9 @@ describe('M1: slow clients', () => {
     const sockets = await Promise.all(Array.from({ length: 60 }, () => open()));
     const sentAt = performance.now();
     for (const { socket } of sockets) {
-      socket.write(`POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n`);
+      socket.write(
+        `POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n`,
+      );
       socket.write(`{"SecurityUser":"${'x'.repeat(30_000)}`);
     }
     const closedAt = await Promise.all(sockets.map((s) => s.closed));
@@ -70,12 +79,17 @@ describe('M1: slow clients', () => {
     expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS * 2 + 1_000);
     expect(sockets.filter((s) => s.received().startsWith('HTTP/1.1 408')).length).toBe(60);
     const after = await residentBytes();
-    expect(after - before, `RSS went from ${(before / 2 ** 20).toFixed(0)} MB to ${(after / 2 ** 20).toFixed(0)} MB`).toBeLessThan(20 * 2 ** 20);
+    expect(
+      after - before,
+      `RSS went from ${(before / 2 ** 20).toFixed(0)} MB to ${(after / 2 ** 20).toFixed(0)} MB`,
+    ).toBeLessThan(20 * 2 ** 20);
   });
 
   it('a body announced larger than the route accepts is refused with 413 before it is read', async () => {
     const { socket, closed, received } = await open();
-    socket.write(`POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{`);
+    socket.write(
+      `POST /v1/actions/end-a-contact HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{`,
+    );
     await expect.poll(received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 413/);
     socket.destroy();
     await closed;
@@ -97,13 +111,17 @@ describe('M1: slow clients', () => {
     expect(extra.received()).toBe('');
     for (const { socket } of held) socket.destroy();
     await Promise.all(held.map((h) => h.closed));
-    await expect.poll(async () => (await suite.client.request('GET', '/health', { token: null })).status, { timeout: 5_000 }).toBe(200);
+    await expect
+      .poll(async () => (await suite.client.request('GET', '/health', { token: null })).status, { timeout: 5_000 })
+      .toBe(200);
   });
 });
 
 describe('connections per client address', () => {
   it('one address holding HTTP_MAX_CONNECTIONS_PER_ADDRESS idle sockets: its next is closed at once, another address is still answered', async () => {
-    const capped = await startServiceProcess({ env: { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '5', RATE_LIMIT_PER_MINUTE: '0' } });
+    const capped = await startServiceProcess({
+      env: { HTTP_MAX_CONNECTIONS_PER_ADDRESS: '5', RATE_LIMIT_PER_MINUTE: '0' },
+    });
     const cappedPort = Number(new URL(capped.url).port);
     try {
       const held = await Promise.all(Array.from({ length: 5 }, () => open(cappedPort, '127.0.0.1')));
@@ -149,25 +167,42 @@ describe('L2/L3: JSON only, per-route body limits, a maximum depth', () => {
 
   it('the end command takes 16 KB at most; the Studio action 64 KB', async () => {
     const contactId = await suite.client.startContact('bu-limits', 'Chat');
-    const end = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, { token: suite.bu.ender, body: { commandId: 'c'.repeat(20_000) } });
+    const end = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, {
+      token: suite.bu.ender,
+      body: { commandId: 'c'.repeat(20_000) },
+    });
     expect(end.status).toBe(413);
-    expect(end.body).toMatchObject({ branch: 'Default', error: { field: 'body', message: expect.stringContaining('16384') } });
+    expect(end.body).toMatchObject({
+      branch: 'Default',
+      error: { field: 'body', message: expect.stringContaining('16384') },
+    });
     expect(contactState(contactId)).toBe('Active');
     const variables = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`v${i}`, 'x'.repeat(100)]));
     const studio = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables });
     expect(studio.status).toBe(200);
     expect(studio.body.branch).toBe('OnSuccess');
-    const tooLarge = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables: { big: 'x'.repeat(70_000) } });
+    const tooLarge = await suite.client.studioAction({
+      SecurityUser: suite.bu.ender,
+      ContactID: contactId,
+      variables: { big: 'x'.repeat(70_000) },
+    });
     expect(tooLarge.status).toBe(413);
   });
 
   it('JSON nested deeper than HTTP_MAX_JSON_DEPTH (8) is refused with 400 naming the body; brackets inside strings do not count', async () => {
     const contactId = await suite.client.startContact('bu-limits', 'Chat');
     const deep = `${'{"a":'.repeat(50)}1${'}'.repeat(50)}`;
-    const answer = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, { token: suite.bu.ender, rawBody: deep });
+    const answer = await suite.client.request('POST', `/v1/contacts/${contactId}/end`, {
+      token: suite.bu.ender,
+      rawBody: deep,
+    });
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ error: { field: 'body', message: expect.stringContaining('deeper than 8') } });
-    const bracketsInAString = await suite.client.studioAction({ SecurityUser: suite.bu.ender, ContactID: contactId, variables: { note: `${'[{'.repeat(40)}"` } });
+    const bracketsInAString = await suite.client.studioAction({
+      SecurityUser: suite.bu.ender,
+      ContactID: contactId,
+      variables: { note: `${'[{'.repeat(40)}"` },
+    });
     expect(bracketsInAString.status).toBe(200);
     expect(bracketsInAString.body.branch).toBe('OnSuccess');
   });
@@ -207,7 +242,9 @@ describe('L4: rate limits and event streams', () => {
 
   it('the Studio action counts against the agent its body names, not the address every script shares; TRUST_PROXY says whose X-Forwarded-For counts', async () => {
     const limit = 10;
-    const behindProxy = await startServiceProcess({ env: { RATE_LIMIT_PER_MINUTE: String(limit), TRUST_PROXY: '127.0.0.1' } });
+    const behindProxy = await startServiceProcess({
+      env: { RATE_LIMIT_PER_MINUTE: String(limit), TRUST_PROXY: '127.0.0.1' },
+    });
     const direct = await startServiceProcess({ env: { RATE_LIMIT_PER_MINUTE: String(limit) } });
     try {
       for (const service of [behindProxy, direct]) {
@@ -226,7 +263,9 @@ describe('L4: rate limits and event streams', () => {
         expect(`${action.status} ${action.body.branch}`).toBe('200 OnInvalidContactID');
         // Another client behind the trusted proxy has its own budget; without TRUST_PROXY the header is not believed.
         const other = await api.request('GET', '/v1/contacts?limit=1', from('198.51.100.2'));
-        expect(other.status, service === behindProxy ? 'behind the trusted proxy' : 'no proxy trusted').toBe(service === behindProxy ? 401 : 429);
+        expect(other.status, service === behindProxy ? 'behind the trusted proxy' : 'no proxy trusted').toBe(
+          service === behindProxy ? 401 : 429,
+        );
       }
     } finally {
       await Promise.all([behindProxy.stop(), direct.stop()]);
@@ -239,7 +278,10 @@ describe('L4: rate limits and event streams', () => {
     const streams: AbortController[] = [];
     const openStream = async () => {
       const controller = new AbortController();
-      const response = await fetch(`${suite.service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${suite.bu.viewer}` }, signal: controller.signal });
+      const response = await fetch(`${suite.service.url}/v1/contacts/stream`, {
+        headers: { authorization: `Bearer ${suite.bu.viewer}` },
+        signal: controller.signal,
+      });
       if (response.status === 200) streams.push(controller);
       else await response.text();
       return response;
@@ -250,7 +292,9 @@ describe('L4: rate limits and event streams', () => {
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).not.toBeNull();
       // Another credential is not affected.
-      const other = await fetch(`${suite.service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${suite.bu.ender}` } });
+      const other = await fetch(`${suite.service.url}/v1/contacts/stream`, {
+        headers: { authorization: `Bearer ${suite.bu.ender}` },
+      });
       expect(other.status).toBe(200);
       await other.body?.cancel();
       streams.shift()!.abort();

@@ -12,7 +12,15 @@ import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } 
 import { settledHead, verifyViews } from './harness/views.js';
 
 type View = { contactId: string; state: string; [k: string]: unknown };
-type RebuildState = { state: string; position: string; head: string; startedAt?: string; finishedAt?: string; eventsPerSecond?: number; error?: string };
+type RebuildState = {
+  state: string;
+  position: string;
+  head: string;
+  startedAt?: string;
+  finishedAt?: string;
+  eventsPerSecond?: number;
+  error?: string;
+};
 
 const EVENTS = 300_000;
 let dataDir: string;
@@ -30,9 +38,13 @@ async function start(): Promise<void> {
   // The views project the pre-written log at start.
   for (const deadline = Date.now() + 60_000; ; await sleep(100)) {
     const health = (
-      await client.request<{ details?: Record<string, { caughtUp?: boolean }> }>('GET', '/health').catch((error: unknown) => {
-        throw new Error(`the service stopped answering (exit ${service.child.exitCode ?? service.child.signalCode}): ${String(error)}\n${service.output().slice(-3_000)}`);
-      })
+      await client
+        .request<{ details?: Record<string, { caughtUp?: boolean }> }>('GET', '/health')
+        .catch((error: unknown) => {
+          throw new Error(
+            `the service stopped answering (exit ${service.child.exitCode ?? service.child.signalCode}): ${String(error)}\n${service.output().slice(-3_000)}`,
+          );
+        })
     ).body;
     if (health.details?.['contact-view']?.caughtUp) return;
     if (Date.now() > deadline) throw new Error(`the views did not catch up: ${JSON.stringify(health)}`);
@@ -53,7 +65,14 @@ beforeAll(async () => {
   dataDir = tempDataDir();
   await writeLog(join(dataDir, 'events.db'), EVENTS);
   const log = new Database(join(dataDir, 'events.db'), { readonly: true });
-  lastLogged = { id: log.prepare<[], string>(`SELECT data->>'contactId' FROM events WHERE type = 'ContactStarted' ORDER BY position DESC LIMIT 1`).pluck().get()! };
+  lastLogged = {
+    id: log
+      .prepare<[], string>(
+        `SELECT data->>'contactId' FROM events WHERE type = 'ContactStarted' ORDER BY position DESC LIMIT 1`,
+      )
+      .pluck()
+      .get()!,
+  };
   log.close();
   await start();
   ({ ender } = await client.seedBusinessUnit('bu-online'));
@@ -69,7 +88,9 @@ afterAll(async () => {
 describe('online rebuild', () => {
   it('only the platform may start or read it', async () => {
     expect((await client.request('GET', '/v1/admin/views/rebuild', { token: null })).status).toBe(401);
-    expect((await client.request('POST', '/v1/admin/views/rebuild', { token: 'not-the-platform-token' })).status).toBe(401);
+    expect((await client.request('POST', '/v1/admin/views/rebuild', { token: 'not-the-platform-token' })).status).toBe(
+      401,
+    );
   });
 
   it('a first start without views on a long log builds them through the online rebuild, then follows the log from there', async () => {
@@ -113,11 +134,15 @@ describe('online rebuild', () => {
       while (running) {
         const confirmed = [...ended];
         const old = await client.request<View>('GET', `/v1/contacts/${lastLogged.id}`);
-        if (old.status !== 200 || JSON.stringify(old.body) !== JSON.stringify(lastLogged.view)) failures.push(`read ${lastLogged.id}: ${old.status} ${JSON.stringify(old.body)}`);
+        if (old.status !== 200 || JSON.stringify(old.body) !== JSON.stringify(lastLogged.view))
+          failures.push(`read ${lastLogged.id}: ${old.status} ${JSON.stringify(old.body)}`);
         // Every page: the enders start contacts too, and more than one page of them once ends are fast.
         const items: View[] = [];
         for (let after: string | undefined, pages = 0; pages === 0 || after !== undefined; pages++) {
-          const page = await client.request<{ items: View[]; next?: string }>('GET', `/v1/contacts?businessUnitId=bu-online&limit=1000${after ? `&after=${after}` : ''}`);
+          const page = await client.request<{ items: View[]; next?: string }>(
+            'GET',
+            `/v1/contacts?businessUnitId=bu-online&limit=1000${after ? `&after=${after}` : ''}`,
+          );
           if (page.status !== 200) {
             failures.push(`list: ${page.status} ${JSON.stringify(page.body)}`);
             break;
@@ -128,7 +153,8 @@ describe('online rebuild', () => {
         if (items.length < Math.max(300, most)) failures.push(`list: ${items.length} items after ${most}`);
         most = Math.max(most, items.length);
         const states = new Map(items.map((v) => [v.contactId, v.state]));
-        for (const id of seenEnded) if (states.get(id) !== 'Ended') failures.push(`read ${id}: ${states.get(id)} after this reader saw it Ended`);
+        for (const id of seenEnded)
+          if (states.get(id) !== 'Ended') failures.push(`read ${id}: ${states.get(id)} after this reader saw it Ended`);
         for (const [id, state] of states) if (state === 'Ended') seenEnded.add(id);
         lapses += confirmed.filter((id) => states.get(id) !== 'Ended').length;
       }
@@ -155,7 +181,9 @@ describe('online rebuild', () => {
 
     const done = await rebuildState();
     console.log(/online rebuild: swapped in[^"]*/.exec(service.output())?.[0]);
-    console.log(`online rebuild: states seen ${[...seen].join(' → ')}; ${ended.size} ends answered 200 during the run; ${lapses} reads of an end answered but not yet shown; ${JSON.stringify(done)}`);
+    console.log(
+      `online rebuild: states seen ${[...seen].join(' → ')}; ${ended.size} ends answered 200 during the run; ${lapses} reads of an end answered but not yet shown; ${JSON.stringify(done)}`,
+    );
     expect(done, JSON.stringify(done)).toMatchObject({ state: 'done' });
     expect(done.finishedAt! >= done.startedAt!).toBe(true);
     expect(progress, `states seen: ${[...seen].join(', ')}`).toBeDefined();

@@ -10,7 +10,13 @@ import { settledHead } from './harness/views.js';
 import { seededRandom as random } from './harness/random.js';
 
 type View = { contactId: string; businessUnitId: string; state: string; position: string; [k: string]: unknown };
-type HistoryEvent = { type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; position: string; recordedAt: string };
+type HistoryEvent = {
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  position: string;
+  recordedAt: string;
+};
 
 let service: ServiceProcess;
 let client: OrchestratorClient;
@@ -20,7 +26,8 @@ let otherViewer = '';
 const snapshots = new Map<string, Array<{ position: bigint; view: View }>>();
 const ids: string[] = [];
 
-const get = <T = Record<string, unknown>>(path: string, token?: string) => client.request<T>('GET', path, token === undefined ? {} : { token });
+const get = <T = Record<string, unknown>>(path: string, token?: string) =>
+  client.request<T>('GET', path, token === undefined ? {} : { token });
 
 async function snapshot(contactId: string, position: string): Promise<void> {
   const live = await get<View>(`/v1/contacts/${contactId}`);
@@ -42,7 +49,13 @@ beforeAll(async () => {
     const roll = pick();
     const active = ids.filter((id) => snapshots.get(id)!.at(-1)!.view.state === 'Active');
     if (roll < 0.4 || active.length === 0) {
-      const answer = await client.request<{ contactId: string; position: string }>('POST', '/v1/contacts', { body: { businessUnitId: 'bu-pit', mediaType: media[step % media.length], ...(step % 3 === 0 ? { skill: `skill-${step}` } : {}) } });
+      const answer = await client.request<{ contactId: string; position: string }>('POST', '/v1/contacts', {
+        body: {
+          businessUnitId: 'bu-pit',
+          mediaType: media[step % media.length],
+          ...(step % 3 === 0 ? { skill: `skill-${step}` } : {}),
+        },
+      });
       expect(answer.status).toBe(201);
       ids.push(answer.body.contactId);
       await snapshot(answer.body.contactId, answer.body.position);
@@ -69,7 +82,10 @@ afterAll(async () => {
 
 /** What the live view said of `contactId` at `position`: its last snapshot at or before it. */
 function liveViewAt(contactId: string, position: bigint): View | undefined {
-  return snapshots.get(contactId)!.filter((s) => s.position <= position).at(-1)?.view;
+  return snapshots
+    .get(contactId)!
+    .filter((s) => s.position <= position)
+    .at(-1)?.view;
 }
 
 describe('GET /v1/contacts/:id?at=<position>', () => {
@@ -99,7 +115,9 @@ describe('GET /v1/contacts/:id?at=<position>', () => {
   it('at the head, the answer is the live view', async () => {
     const head = await settledHead(client);
     for (const id of ids) {
-      expect((await get<View>(`/v1/contacts/${id}?at=${head}`)).body).toStrictEqual((await get<View>(`/v1/contacts/${id}`)).body);
+      expect((await get<View>(`/v1/contacts/${id}?at=${head}`)).body).toStrictEqual(
+        (await get<View>(`/v1/contacts/${id}`)).body,
+      );
     }
   });
 
@@ -135,9 +153,14 @@ describe('GET /v1/contacts/:id?at=<ISO-8601 time>', () => {
   });
 
   it('the time of an event includes it; a zone offset names the same instant', async () => {
-    expect((await get<View>(`/v1/contacts/${id}?at=${ended.recordedAt}`)).body).toMatchObject({ state: 'Ended', position: ended.position });
+    expect((await get<View>(`/v1/contacts/${id}?at=${ended.recordedAt}`)).body).toMatchObject({
+      state: 'Ended',
+      position: ended.position,
+    });
     const inParis = new Date(Date.parse(ended.recordedAt) + 3_600_000).toISOString().replace('Z', '+01:00');
-    expect((await get<View>(`/v1/contacts/${id}?at=${encodeURIComponent(inParis)}`)).body).toMatchObject({ state: 'Ended' });
+    expect((await get<View>(`/v1/contacts/${id}?at=${encodeURIComponent(inParis)}`)).body).toMatchObject({
+      state: 'Ended',
+    });
   });
 
   it('a time before the contact started → 404', async () => {

@@ -17,7 +17,11 @@ const execFileAsync = promisify(execFile);
 
 /** The project's own files in the program tsc builds from `tsconfig.build.json` in `dir` (imports followed). */
 async function productionProgram(dir: string): Promise<string[]> {
-  const { stdout } = await execFileAsync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.build.json'), '--listFilesOnly'], { cwd: dir, maxBuffer: 64 << 20 });
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    [TSC, '-p', join(dir, 'tsconfig.build.json'), '--listFilesOnly'],
+    { cwd: dir, maxBuffer: 64 << 20 },
+  );
   return stdout
     .split(/\r?\n/)
     .filter((line) => line.trim() !== '')
@@ -26,7 +30,10 @@ async function productionProgram(dir: string): Promise<string[]> {
 }
 
 const shipsNothingElse = (file: string): boolean =>
-  !/^(test|bench)\//.test(file) && !/\.spec\.ts$/.test(file) && !/(^|\/)testing\//.test(file) && /^(apps|libs|scripts)\//.test(file);
+  !/^(test|bench)\//.test(file) &&
+  !/\.spec\.ts$/.test(file) &&
+  !/(^|\/)testing\//.test(file) &&
+  /^(apps|libs|scripts)\//.test(file);
 
 describe('the production build', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'co-build-program-'));
@@ -40,12 +47,16 @@ describe('the production build', () => {
 
   it('would notice a production file that imports the test harness', async () => {
     // The same tsconfig files in a scratch project whose one source imports test/harness.
-    for (const config of ['tsconfig.json', 'tsconfig.build.json']) copyFileSync(join(ROOT, config), join(scratch, config));
+    for (const config of ['tsconfig.json', 'tsconfig.build.json'])
+      copyFileSync(join(ROOT, config), join(scratch, config));
     symlinkSync(join(ROOT, 'node_modules'), join(scratch, 'node_modules'));
     mkdirSync(join(scratch, 'apps'), { recursive: true });
     mkdirSync(join(scratch, 'test', 'harness'), { recursive: true });
     writeFileSync(join(scratch, 'test', 'harness', 'skip.ts'), 'export const skipped = true;\n');
-    writeFileSync(join(scratch, 'apps', 'main.ts'), "import { skipped } from '../test/harness/skip.js';\nexport const probe = skipped;\n");
+    writeFileSync(
+      join(scratch, 'apps', 'main.ts'),
+      "import { skipped } from '../test/harness/skip.js';\nexport const probe = skipped;\n",
+    );
     const program = await productionProgram(scratch);
     expect(program).toContain('apps/main.ts');
     expect(program.filter((file) => !shipsNothingElse(file))).toEqual(['test/harness/skip.ts']);

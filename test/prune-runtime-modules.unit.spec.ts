@@ -84,7 +84,11 @@ describe('prune-runtime-modules', () => {
   });
 
   it('refuses to prune a tree whose better-sqlite3 addon was not built', () => {
-    const modules = tree(['better-sqlite3/package.json', 'better-sqlite3/lib/index.js', 'better-sqlite3/src/better_sqlite3.cpp']);
+    const modules = tree([
+      'better-sqlite3/package.json',
+      'better-sqlite3/lib/index.js',
+      'better-sqlite3/src/better_sqlite3.cpp',
+    ]);
     expect(() => pruneRuntimeModules(modules)).toThrow(/better_sqlite3\.node is missing/);
     expect(existsSync(join(modules, 'better-sqlite3/src/better_sqlite3.cpp'))).toBe(true);
   });

@@ -5,9 +5,22 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
-type View = { contactId: string; businessUnitId: string; mediaType: string; state: string; position: string; [k: string]: unknown };
+type View = {
+  contactId: string;
+  businessUnitId: string;
+  mediaType: string;
+  state: string;
+  position: string;
+  [k: string]: unknown;
+};
 type Page = { items: View[]; next?: string };
-type HistoryEvent = { type: string; data: Record<string, unknown>; metadata: Record<string, unknown>; position: string; recordedAt: string };
+type HistoryEvent = {
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  position: string;
+  recordedAt: string;
+};
 type Frame = { event?: string; id?: string; data?: string; comment?: string };
 
 let service: ServiceProcess;
@@ -15,12 +28,16 @@ let client: OrchestratorClient;
 const a = { ender: '', viewer: '', enderId: '', viewerId: '', endOnly: '' }; // bu-read-a
 const b = { ender: '', viewer: '' }; // bu-read-b
 
-const get = <T = Record<string, unknown>>(path: string, token?: string | null) => client.request<T>('GET', path, token === undefined ? {} : { token });
+const get = <T = Record<string, unknown>>(path: string, token?: string | null) =>
+  client.request<T>('GET', path, token === undefined ? {} : { token });
 
 /** An SSE reader over fetch: frames are parsed as they arrive; `close()` aborts the request. */
 async function openStream(token: string) {
   const controller = new AbortController();
-  const response = await fetch(`${service.url}/v1/contacts/stream`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+  const response = await fetch(`${service.url}/v1/contacts/stream`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
   const frames: Frame[] = [];
   const pump = (async () => {
     const reader = response.body!.getReader();
@@ -44,12 +61,15 @@ async function openStream(token: string) {
       }
     }
   })().catch(() => undefined);
-  const contacts = () => frames.filter((f) => f.event === 'contact').map((f) => ({ id: f.id, view: JSON.parse(f.data!) as View }));
+  const contacts = () =>
+    frames.filter((f) => f.event === 'contact').map((f) => ({ id: f.id, view: JSON.parse(f.data!) as View }));
   return {
     response,
     contacts,
     async waitFor(predicate: (view: View) => boolean, what: string): Promise<void> {
-      await expect.poll(() => contacts().some((c) => predicate(c.view)), { message: what, timeout: 5_000, interval: 50 }).toBe(true);
+      await expect
+        .poll(() => contacts().some((c) => predicate(c.view)), { message: what, timeout: 5_000, interval: 50 })
+        .toBe(true);
     },
     async close() {
       controller.abort();
@@ -83,7 +103,12 @@ describe('GET /v1/contacts/:contactId', () => {
     for (const token of [undefined, a.viewer, a.ender]) {
       const answer = await get<View>(`/v1/contacts/${id}`, token);
       expect(answer.status).toBe(200);
-      expect(answer.body).toMatchObject({ contactId: id, businessUnitId: 'bu-read-a', mediaType: 'Email', state: 'Active' });
+      expect(answer.body).toMatchObject({
+        contactId: id,
+        businessUnitId: 'bu-read-a',
+        mediaType: 'Email',
+        state: 'Active',
+      });
       expect(answer.body.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
       expect(BigInt(answer.body.position)).toBeGreaterThan(0n);
     }
@@ -95,7 +120,10 @@ describe('GET /v1/contacts/:contactId', () => {
     expect(other.status).toBe(404);
     expect(unknown.status).toBe(404);
     expect(JSON.stringify(other.body)).not.toContain('bu-read-a');
-    expect(other.body).toEqual({ ...(unknown.body as object), message: (unknown.body['message'] as string).replace('4040404040', id) });
+    expect(other.body).toEqual({
+      ...(unknown.body as object),
+      message: (unknown.body['message'] as string).replace('4040404040', id),
+    });
   });
 
   it('a SecurityUser without Contacts.View → 403', async () => {
@@ -127,7 +155,9 @@ describe('GET /v1/contacts (list)', () => {
       const seen: string[] = [];
       let after: string | undefined;
       for (let pages = 0; pages < 20; pages++) {
-        const answer = await get<Page>(`/v1/contacts?businessUnitId=bu-page&limit=${limit}${after ? `&after=${after}` : ''}`);
+        const answer = await get<Page>(
+          `/v1/contacts?businessUnitId=bu-page&limit=${limit}${after ? `&after=${after}` : ''}`,
+        );
         expect(answer.status).toBe(200);
         expect(answer.body.items.length).toBeLessThanOrEqual(limit);
         seen.push(...answer.body.items.map((v) => v.contactId));
@@ -141,12 +171,20 @@ describe('GET /v1/contacts (list)', () => {
   it('filters by state, mediaType and businessUnitId', async () => {
     const ended = await get<Page>('/v1/contacts?businessUnitId=bu-page&state=Ended');
     expect(ended.body.items.map((v) => v.contactId)).toEqual(['10', '42']);
-    expect(ended.body.items.every((v) => v.state === 'Ended' && v.endedBy === 'bu-page-ender' && v.disconnectReason === 'TerminateScript')).toBe(true);
+    expect(
+      ended.body.items.every(
+        (v) => v.state === 'Ended' && v.endedBy === 'bu-page-ender' && v.disconnectReason === 'TerminateScript',
+      ),
+    ).toBe(true);
     const active = await get<Page>('/v1/contacts?businessUnitId=bu-page&state=Active&mediaType=Chat');
     expect(active.body.items.map((v) => v.contactId)).toEqual(['7', '9', '100', '1000000000000000000']);
     const sms = await get<Page>('/v1/contacts?mediaType=SMS&limit=1000');
     expect(sms.body.items.every((v) => v.mediaType === 'SMS')).toBe(true);
-    expect(sms.body.items.filter((v) => v.businessUnitId === 'bu-page').map((v) => v.contactId)).toEqual(['10', '11', '42']);
+    expect(sms.body.items.filter((v) => v.businessUnitId === 'bu-page').map((v) => v.contactId)).toEqual([
+      '10',
+      '11',
+      '42',
+    ]);
   });
 
   it('an agent sees only its own business unit, and asking for another one → 403', async () => {
@@ -166,7 +204,10 @@ describe('GET /v1/contacts/:contactId/history', () => {
   it('orders the contact’s events and the refusals that named it, with full metadata', async () => {
     const id = await client.startContact('bu-read-a', 'Voicemail');
     expect((await client.endContact(id, a.viewer)).status).toBe(403);
-    const ended = await client.request('POST', `/v1/contacts/${id}/end`, { token: a.ender, headers: { 'x-correlation-id': 'corr-read-side-1', 'idempotency-key': 'cmd-read-side-1' } });
+    const ended = await client.request('POST', `/v1/contacts/${id}/end`, {
+      token: a.ender,
+      headers: { 'x-correlation-id': 'corr-read-side-1', 'idempotency-key': 'cmd-read-side-1' },
+    });
     expect(ended.status).toBe(200);
     expect((await client.endContact(id, a.ender)).status).toBe(409);
 
@@ -184,10 +225,28 @@ describe('GET /v1/contacts/:contactId/history', () => {
       ['EndContactRejected', 'InvalidContactID'],
     ]);
     expect(events[1]!.data).toMatchObject({ contactId: id, agentId: a.viewerId, businessUnitId: 'bu-read-a' });
-    expect(events[2]!.data).toMatchObject({ contactId: id, businessUnitId: 'bu-read-a', mediaType: 'Voicemail', endedBy: a.enderId, disconnectReason: 'TerminateScript' });
-    expect(events[2]!.metadata).toEqual({ commandId: 'cmd-read-side-1', correlationId: 'corr-read-side-1', causationId: 'cmd-read-side-1', source: 'http', schemaVersion: 1 });
+    expect(events[2]!.data).toMatchObject({
+      contactId: id,
+      businessUnitId: 'bu-read-a',
+      mediaType: 'Voicemail',
+      endedBy: a.enderId,
+      disconnectReason: 'TerminateScript',
+    });
+    expect(events[2]!.metadata).toEqual({
+      commandId: 'cmd-read-side-1',
+      correlationId: 'corr-read-side-1',
+      causationId: 'cmd-read-side-1',
+      source: 'http',
+      schemaVersion: 1,
+    });
     for (const event of events) {
-      expect(Object.keys(event.metadata).sort()).toEqual(['causationId', 'commandId', 'correlationId', 'schemaVersion', 'source']);
+      expect(Object.keys(event.metadata).sort()).toEqual([
+        'causationId',
+        'commandId',
+        'correlationId',
+        'schemaVersion',
+        'source',
+      ]);
       expect(event.metadata['source']).toBe('http');
       expect(Number.isNaN(Date.parse(event.recordedAt))).toBe(false);
     }
@@ -212,7 +271,9 @@ describe('GET /v1/contacts/:contactId/history', () => {
     const seen: HistoryEvent[] = [];
     let after: string | undefined;
     for (let page = 0; page < 5; page++) {
-      const answer = await get<{ contactId: string; events: HistoryEvent[]; next?: string }>(`/v1/contacts/${id}/history?limit=4${after ? `&after=${after}` : ''}`);
+      const answer = await get<{ contactId: string; events: HistoryEvent[]; next?: string }>(
+        `/v1/contacts/${id}/history?limit=4${after ? `&after=${after}` : ''}`,
+      );
       expect(answer.status).toBe(200);
       expect(answer.body.events.length).toBeLessThanOrEqual(4);
       seen.push(...answer.body.events);
@@ -221,9 +282,16 @@ describe('GET /v1/contacts/:contactId/history', () => {
       expect(after).toBe(answer.body.events[answer.body.events.length - 1]!.position);
     }
     expect(seen).toEqual(all);
-    expect((await get(`/v1/contacts/${id}/history?limit=1`)).body).toMatchObject({ events: [all[0]], next: all[0]!.position });
-    expect((await get(`/v1/contacts/${id}/history?after=${all[5]!.position}`)).body).toEqual({ contactId: id, events: [] });
-    for (const bad of ['limit=0', 'limit=1001', 'after=x', 'colour=blue']) expect((await get(`/v1/contacts/${id}/history?${bad}`)).status, bad).toBe(400);
+    expect((await get(`/v1/contacts/${id}/history?limit=1`)).body).toMatchObject({
+      events: [all[0]],
+      next: all[0]!.position,
+    });
+    expect((await get(`/v1/contacts/${id}/history?after=${all[5]!.position}`)).body).toEqual({
+      contactId: id,
+      events: [],
+    });
+    for (const bad of ['limit=0', 'limit=1001', 'after=x', 'colour=blue'])
+      expect((await get(`/v1/contacts/${id}/history?${bad}`)).status, bad).toBe(400);
   });
 });
 
@@ -238,7 +306,12 @@ describe('GET /v1/contacts/stream', () => {
       await stream.waitFor((v) => v.contactId === id && v.state === 'Ended', `Ended frame of ${id}`);
       const mine = stream.contacts().filter((c) => c.view.contactId === id);
       expect(mine.map((c) => c.view.state)).toEqual(['Active', 'Ended']);
-      expect(mine[1]!.view).toMatchObject({ businessUnitId: 'bu-read-a', mediaType: 'Digital', endedBy: a.enderId, disconnectReason: 'TerminateScript' });
+      expect(mine[1]!.view).toMatchObject({
+        businessUnitId: 'bu-read-a',
+        mediaType: 'Digital',
+        endedBy: a.enderId,
+        disconnectReason: 'TerminateScript',
+      });
       expect(mine.map((c) => c.id)).toEqual(mine.map((c) => c.view.position));
     } finally {
       await stream.close();
@@ -271,10 +344,16 @@ describe('operations', () => {
     expect(ui.status).toBe(200);
     expect(ui.headers.get('content-type')).toMatch(/text\/html/);
     expect(String(ui.body)).toMatch(/swagger-ui/i);
-    const doc = await client.request<{ openapi: string; paths: Record<string, Record<string, unknown>> }>('GET', '/docs-json', { token: null });
+    const doc = await client.request<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(
+      'GET',
+      '/docs-json',
+      { token: null },
+    );
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    const documented = Object.entries(doc.body.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries(doc.body.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(documented).toEqual(
       expect.arrayContaining([
         'PUT /v1/security-profiles/{profileId}',
@@ -292,18 +371,27 @@ describe('operations', () => {
     );
   });
 
-  it.runIf(process.platform === 'linux')('the views thread alone runs at nice 10: the event loop and the writer come first for the CPU', () => {
-    const pid = service.child.pid!;
-    const niceOf = (tid: string): number => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
-    const nices = readdirSync(`/proc/${pid}/task`).map(niceOf);
-    expect(niceOf(String(pid))).toBe(0);
-    expect(nices.filter((nice) => nice !== 0)).toEqual([10]);
-  });
+  it.runIf(process.platform === 'linux')(
+    'the views thread alone runs at nice 10: the event loop and the writer come first for the CPU',
+    () => {
+      const pid = service.child.pid!;
+      const niceOf = (tid: string): number =>
+        Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+      const nices = readdirSync(`/proc/${pid}/task`).map(niceOf);
+      expect(niceOf(String(pid))).toBe(0);
+      expect(nices.filter((nice) => nice !== 0)).toEqual([10]);
+    },
+  );
 
   it('GET /health is 200 with status ok, the store up and the views caught up', async () => {
     const health = await vi.waitFor(async () => {
-      const answer = await client.request<{ status: string; details: Record<string, { status: string; caughtUp?: boolean }> }>('GET', '/health');
-      expect(answer.status === 200 && answer.body.details['contact-view']?.caughtUp === true, 'caught-up health').toBe(true);
+      const answer = await client.request<{
+        status: string;
+        details: Record<string, { status: string; caughtUp?: boolean }>;
+      }>('GET', '/health');
+      expect(answer.status === 200 && answer.body.details['contact-view']?.caughtUp === true, 'caught-up health').toBe(
+        true,
+      );
       return answer;
     });
     expect(health.body.status).toBe('ok');

@@ -16,7 +16,9 @@ type Row = { type: string; data: string };
 function logged(dataDir: string, type: string): Array<Record<string, unknown>> {
   const db = new Database(join(dataDir, 'events.db'), { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT type, data FROM events WHERE type = ? ORDER BY position').all(type) as Row[]).map((r) => JSON.parse(r.data) as Record<string, unknown>);
+    return (db.prepare('SELECT type, data FROM events WHERE type = ? ORDER BY position').all(type) as Row[]).map(
+      (r) => JSON.parse(r.data) as Record<string, unknown>,
+    );
   } finally {
     db.close();
   }
@@ -27,7 +29,9 @@ describe('refusals on a running service', () => {
   let api: OrchestratorClient;
   let bu: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
   beforeAll(async () => {
-    service = await startServiceProcess({ env: { AGENT_REFUSALS_PER_MINUTE: '3', ANONYMOUS_REFUSALS_PER_MINUTE: '2' } });
+    service = await startServiceProcess({
+      env: { AGENT_REFUSALS_PER_MINUTE: '3', ANONYMOUS_REFUSALS_PER_MINUTE: '2' },
+    });
     api = new OrchestratorClient(service.url, service.platformToken);
     bu = await api.seedBusinessUnit('audit-bu');
   });
@@ -37,18 +41,31 @@ describe('refusals on a running service', () => {
   });
 
   const history = async (contactId: string, token?: string) =>
-    (await api.request<History>('GET', `/v1/contacts/${contactId}/history`, token === undefined ? {} : { token })).body.events;
+    (await api.request<History>('GET', `/v1/contacts/${contactId}/history`, token === undefined ? {} : { token })).body
+      .events;
 
   it('anonymous refusals are in the audit stream, not in the contact history (for agents or the platform)', async () => {
     const contactId = await api.startContact('audit-bu', 'Chat');
-    expect((await api.request('POST', `/v1/contacts/${contactId}/end`, { token: null, headers: { 'x-correlation-id': 'chosen-by-anyone' } })).status).toBe(401);
+    expect(
+      (
+        await api.request('POST', `/v1/contacts/${contactId}/end`, {
+          token: null,
+          headers: { 'x-correlation-id': 'chosen-by-anyone' },
+        })
+      ).status,
+    ).toBe(401);
     expect((await api.endContact(contactId, 'garbage')).status).toBe(401);
     expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
     // Recorded before the answers; a history read waits for the views to reach the log's head.
     for (const events of [await history(contactId), await history(contactId, bu.viewer)]) {
-      expect(events.map((e) => [e.type, e.data['reason']])).toEqual([['ContactStarted', undefined], ['EndContactRejected', 'Unauthorized']]);
+      expect(events.map((e) => [e.type, e.data['reason']])).toEqual([
+        ['ContactStarted', undefined],
+        ['EndContactRejected', 'Unauthorized'],
+      ]);
     }
-    const anonymous = logged(service.dataDir, 'EndContactRejected').filter((e) => e['contactId'] === contactId && e['reason'] === 'InvalidSecurityUser');
+    const anonymous = logged(service.dataDir, 'EndContactRejected').filter(
+      (e) => e['contactId'] === contactId && e['reason'] === 'InvalidSecurityUser',
+    );
     expect(anonymous).toHaveLength(2);
   });
 
@@ -59,15 +76,21 @@ describe('refusals on a running service', () => {
     // The viewer already spent one refusal of its budget in the test above.
     expect(refusals).toHaveLength(2);
     // The rest are counted, and the counts written by the next flush (every second).
-    const summarised = () => logged(service.dataDir, 'EndContactRejectionsSuppressed').filter((e) => e['agentId'] === bu.viewerId);
-    await vi.waitFor(() => expect(summarised().reduce((sum, e) => sum + Number(e['count']), 0)).toBe(10), { timeout: 10_000, interval: 50 });
+    const summarised = () =>
+      logged(service.dataDir, 'EndContactRejectionsSuppressed').filter((e) => e['agentId'] === bu.viewerId);
+    await vi.waitFor(() => expect(summarised().reduce((sum, e) => sum + Number(e['count']), 0)).toBe(10), {
+      timeout: 10_000,
+      interval: 50,
+    });
   });
 
   it('a 4,000-character contact ID is answered 400 and recorded truncated to 64 characters', async () => {
     const long = '7'.repeat(20) + 'x'.repeat(3980);
     const answer = await api.endContact(long, bu.ender);
     expect(answer.status).toBe(400);
-    const [recorded] = logged(service.dataDir, 'EndContactRejected').filter((e) => String(e['contactId']).startsWith('7'.repeat(20)));
+    const [recorded] = logged(service.dataDir, 'EndContactRejected').filter((e) =>
+      String(e['contactId']).startsWith('7'.repeat(20)),
+    );
     expect(String(recorded!['contactId'])).toHaveLength(64);
   });
 });
@@ -79,7 +102,10 @@ describe('suppressed anonymous refusals and SIGKILL', () => {
       const api = new OrchestratorClient(service.url, service.platformToken);
       const contactId = await api.startContact('kill-bu', 'Chat');
       for (let i = 0; i < 20; i++) expect((await api.endContact(contactId, null)).status).toBe(401);
-      const counted = () => logged(service.dataDir, 'EndContactRejectionsSuppressed').filter((e) => e['clientAddress'] === '127.0.0.1').reduce((sum, e) => sum + Number(e['count']), 0);
+      const counted = () =>
+        logged(service.dataDir, 'EndContactRejectionsSuppressed')
+          .filter((e) => e['clientAddress'] === '127.0.0.1')
+          .reduce((sum, e) => sum + Number(e['count']), 0);
       await vi.waitFor(() => expect(counted()).toBe(19), { timeout: 10_000, interval: 50 });
       await service.kill();
       expect(counted()).toBe(19);

@@ -5,7 +5,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { viewsFileIn } from '#projections';
@@ -17,7 +27,11 @@ const views = basename(viewsFileIn('.'));
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 const embedded = { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' };
 const run = (dataDir: string, env: Record<string, string>) =>
-  spawnSync(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env }, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 
 describe('files at rest', () => {
   it('DATA_DIR is created 0700 and every file in it is 0600: events.db, the views, their WAL and SHM, secrets.json', async () => {
@@ -29,7 +43,17 @@ describe('files at rest', () => {
       expect((await api.putProfile('p', ['Contacts.View'])).status).toBe(200);
       await api.startContact('acme', 'Phone', '7001');
       const files = readdirSync(dataDir);
-      expect(files).toEqual(expect.arrayContaining(['events.db', 'events.db-wal', 'events.db-shm', views, `${views}-wal`, `${views}-shm`, 'secrets.json']));
+      expect(files).toEqual(
+        expect.arrayContaining([
+          'events.db',
+          'events.db-wal',
+          'events.db-shm',
+          views,
+          `${views}-wal`,
+          `${views}-shm`,
+          'secrets.json',
+        ]),
+      );
       expect(mode(dataDir)).toBe('700');
       for (const file of files) expect(`${file} ${mode(join(dataDir, file))}`).toBe(`${file} 600`);
       await service.stop();
@@ -55,7 +79,7 @@ describe('files at rest', () => {
   });
 });
 
-describe('DATA_DIR and the files in it must be the service user\'s (exit 78 naming the path)', () => {
+describe("DATA_DIR and the files in it must be the service user's (exit 78 naming the path)", () => {
   const refused = (dataDir: string, expected: string) => {
     const result = run(dataDir, embedded);
     expect(result.status, result.stderr).toBe(78);
@@ -101,7 +125,11 @@ describe('DATA_DIR and the files in it must be the service user\'s (exit 78 nami
 });
 
 describe('secrets.json', () => {
-  const stored = () => JSON.stringify({ platformToken: randomBytes(24).toString('base64url'), securityUserSigningKey: randomBytes(32).toString('base64url') });
+  const stored = () =>
+    JSON.stringify({
+      platformToken: randomBytes(24).toString('base64url'),
+      securityUserSigningKey: randomBytes(32).toString('base64url'),
+    });
 
   it('readable by group or others: refused, naming DATA_DIR and the mode (exit 78)', () => {
     const dataDir = tempDataDir();
@@ -154,13 +182,21 @@ describe('secrets.json', () => {
       writeFileSync(file, JSON.stringify({ platformToken }), { mode: 0o600 });
       const before = statSync(file).ino;
       // The signing key is missing: the service generates it and writes the file again.
-      await (await startServiceProcess({ dataDir, platformToken, env: { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' } })).stop();
+      await (
+        await startServiceProcess({
+          dataDir,
+          platformToken,
+          env: { PLATFORM_TOKEN: '', SECURITY_USER_SIGNING_KEY: '' },
+        })
+      ).stop();
       const written = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
       expect(written.platformToken).toBe(platformToken);
       expect(written.securityUserSigningKey?.length).toBeGreaterThanOrEqual(43);
       expect(statSync(file).ino).not.toBe(before);
       expect(mode(file)).toBe('600');
-      expect(readdirSync(dataDir).filter((name) => name.includes('secrets.json') && name !== 'secrets.json')).toEqual([]);
+      expect(readdirSync(dataDir).filter((name) => name.includes('secrets.json') && name !== 'secrets.json')).toEqual(
+        [],
+      );
     } finally {
       removeDataDir(dataDir);
     }
@@ -168,12 +204,19 @@ describe('secrets.json', () => {
 });
 
 describe('the password of ESDB_CONNECTION_STRING never reaches the output', () => {
-  const secrets = { PLATFORM_TOKEN: randomBytes(24).toString('base64url'), SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64url') };
+  const secrets = {
+    PLATFORM_TOKEN: randomBytes(24).toString('base64url'),
+    SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64url'),
+  };
 
   it('a refused connection string: exit 78 naming the variable, no password', () => {
     const dataDir = tempDataDir();
     try {
-      const result = run(dataDir, { ...secrets, EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://admin:Sup3rS3cretPW' });
+      const result = run(dataDir, {
+        ...secrets,
+        EVENT_STORE: 'esdb',
+        ESDB_CONNECTION_STRING: 'esdb://admin:Sup3rS3cretPW',
+      });
       expect(result.status, result.stderr).toBe(78);
       expect(result.stderr).toContain('ESDB_CONNECTION_STRING');
       expect(result.stderr + result.stdout).not.toContain('Sup3rS3cretPW');
@@ -186,7 +229,11 @@ describe('the password of ESDB_CONNECTION_STRING never reaches the output', () =
     const dataDir = tempDataDir();
     try {
       mkdirSync(dataDir, { recursive: true });
-      const result = run(dataDir, { ...secrets, EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://admin:Sup3rS3cretPW@127.0.0.1:1?tls=false' });
+      const result = run(dataDir, {
+        ...secrets,
+        EVENT_STORE: 'esdb',
+        ESDB_CONNECTION_STRING: 'esdb://admin:Sup3rS3cretPW@127.0.0.1:1?tls=false',
+      });
       expect(result.status, result.stderr).toBe(1);
       expect(result.stderr).toContain('ESDB_CONNECTION_STRING');
       expect(result.stderr + result.stdout).not.toContain('Sup3rS3cretPW');

@@ -23,7 +23,16 @@ async function started(): Promise<{ url: string; token: string }> {
   dataDir = tempDataDir();
   const token = randomBytes(24).toString('base64url');
   child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64url'), LOG_LEVEL: 'info', HTTP_REQUEST_TIMEOUT_MS: '600000' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PLATFORM_TOKEN: token,
+      SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64url'),
+      LOG_LEVEL: 'info',
+      HTTP_REQUEST_TIMEOUT_MS: '600000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -42,7 +51,8 @@ async function started(): Promise<{ url: string; token: string }> {
 async function logLines(url: string, token: string, count: number): Promise<void> {
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let i = 0; i < count / 8; i++) await (await fetch(`${url}/v1/contacts/1`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
+      for (let i = 0; i < count / 8; i++)
+        await (await fetch(`${url}/v1/contacts/1`, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer();
     }),
   );
 }
@@ -90,15 +100,19 @@ describe('SIGTERM with the log pipe gone', () => {
     const socket = connect(Number(port), hostname);
     socket.on('error', () => undefined);
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /v1/contacts HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"busines`);
+    socket.write(
+      `POST /v1/contacts HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"busines`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const since = performance.now();
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 40_000))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<'alive'>((resolve) => setTimeout(() => resolve('alive'), 40_000)),
+    ]);
     socket.destroy();
     expect(code).toBe(1);
     expect(performance.now() - since).toBeGreaterThan(29_000);
   }, 60_000);
 });
-

@@ -41,7 +41,11 @@ async function timed(path: string): Promise<{ status: number; ms: number }> {
 function endedInLog(contactId: string): number {
   const db = new Database(join(service.dataDir, 'events.db'), { readonly: true });
   try {
-    return (db.prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`).get(`contact-${contactId}`) as { n: number }).n;
+    return (
+      db
+        .prepare(`SELECT COUNT(*) AS n FROM events WHERE stream_id = ? AND type = 'ContactEnded'`)
+        .get(`contact-${contactId}`) as { n: number }
+    ).n;
   } finally {
     db.close();
   }
@@ -88,15 +92,26 @@ it('a lock held well past STORE_TIMEOUT_MS: every end answered 503 wrote nothing
   const contacts = await Promise.all(Array.from({ length: 6 }, () => api.startContact('bu-locks', 'Chat')));
   const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 4_000);
   // Half keyed, half not: a keyed retry must not replay a 503, an unkeyed one must not find its own end written.
-  const key = (i: number): { idempotencyKey?: string } => (i % 2 === 0 ? { idempotencyKey: `locked-end-${contacts[i]}` } : {});
+  const key = (i: number): { idempotencyKey?: string } =>
+    i % 2 === 0 ? { idempotencyKey: `locked-end-${contacts[i]}` } : {};
   const answers = await Promise.all(contacts.map((contactId, i) => api.endContact(contactId, ender, key(i))));
   for (const [i, answer] of answers.entries()) {
     expect(answer.status, JSON.stringify(answer.body)).toBe(503);
-    expect(answer.body).toMatchObject({ contactId: contacts[i], branch: 'Default', error: { code: 'StoreUnavailable' } });
+    expect(answer.body).toMatchObject({
+      contactId: contacts[i],
+      branch: 'Default',
+      error: { code: 'StoreUnavailable' },
+    });
   }
   await lock.released;
   // The writer's queue is first in, first out: once a later append is answered, an end still queued would be written.
-  const barrier = await waitFor(async () => (await api.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-locks', mediaType: 'SMS' } })).status === 201, 10_000, 'a start after the release');
+  const barrier = await waitFor(
+    async () =>
+      (await api.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-locks', mediaType: 'SMS' } })).status ===
+      201,
+    10_000,
+    'a start after the release',
+  );
   expect(barrier).toBe(true);
   for (const contactId of contacts) {
     expect(endedInLog(contactId), `contact ${contactId}: ContactEnded in the log after a 503`).toBe(0);

@@ -40,7 +40,6 @@ async function act(body: Record<string, unknown>) {
   return answer.body;
 }
 
-
 beforeAll(async () => {
   service = await startServiceProcess();
   client = new OrchestratorClient(service.url, service.platformToken);
@@ -63,7 +62,11 @@ describe('OnSuccess', () => {
 
   it('resolves `{variable}` references for both inputs', async () => {
     const id = await client.startContact('bu-studio', 'Chat');
-    const answer = await act({ SecurityUser: '{agentCredential}', ContactID: '{ContactId}', variables: { agentCredential: ender, ContactId: id, Other: 'x' } });
+    const answer = await act({
+      SecurityUser: '{agentCredential}',
+      ContactID: '{ContactId}',
+      variables: { agentCredential: ender, ContactId: id, Other: 'x' },
+    });
     expect(answer).toEqual(SUCCESS);
     await ended(id);
   });
@@ -83,15 +86,26 @@ describe('OnSuccess', () => {
     expect(await act(body)).toEqual(first);
     expect(await act({ ...body, SecurityUser: '{SecurityUser}', variables: { SecurityUser: ender } })).toEqual(first);
     expect(await settledHead(client)).toBe(head);
-    const history = (await client.request<{ events: Array<{ type: string; metadata: Record<string, unknown> }> }>('GET', `/v1/contacts/${id}/history`)).body;
+    const history = (
+      await client.request<{ events: Array<{ type: string; metadata: Record<string, unknown> }> }>(
+        'GET',
+        `/v1/contacts/${id}/history`,
+      )
+    ).body;
     expect(history.events.map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
     expect(history.events[1]!.metadata).toMatchObject({ commandId: `studio-replay-${id}`, source: 'studio-action' });
     // A new command on the ended contact is not a replay.
-    expect(await act({ SecurityUser: ender, ContactID: id })).toMatchObject({ branch: 'OnInvalidContactID', condition: 'OnInvalidContactID' });
+    expect(await act({ SecurityUser: ender, ContactID: id })).toMatchObject({
+      branch: 'OnInvalidContactID',
+      condition: 'OnInvalidContactID',
+    });
   });
 
   it('a commandId already used on another contact is not answered as a store failure', async () => {
-    const [first, second] = [await client.startContact('bu-studio', 'Phone'), await client.startContact('bu-studio', 'Phone')];
+    const [first, second] = [
+      await client.startContact('bu-studio', 'Phone'),
+      await client.startContact('bu-studio', 'Phone'),
+    ];
     expect(await act({ SecurityUser: ender, ContactID: first, commandId: 'studio-shared-key' })).toEqual(SUCCESS);
     const answer = await act({ SecurityUser: ender, ContactID: second, commandId: 'studio-shared-key' });
     expect(answer.condition).not.toBe('Default');
@@ -102,7 +116,10 @@ describe('OnSuccess', () => {
 
 describe('OnInvalidSecurityUser', () => {
   it.each([
-    ['an undefined `{variable}`', (id: string) => ({ SecurityUser: '{NoSuchVariable}', ContactID: id, variables: { SecurityUser: ender } })],
+    [
+      'an undefined `{variable}`',
+      (id: string) => ({ SecurityUser: '{NoSuchVariable}', ContactID: id, variables: { SecurityUser: ender } }),
+    ],
     ['no SecurityUser field and no default variable', (id: string) => ({ ContactID: id })],
     ['an empty SecurityUser', (id: string) => ({ SecurityUser: '', ContactID: id })],
     ['a forged SecurityUser', (id: string) => ({ SecurityUser: `${ender.slice(0, -4)}AAAA`, ContactID: id })],
@@ -110,13 +127,20 @@ describe('OnInvalidSecurityUser', () => {
   ])('%s → OnInvalidSecurityUser; the contact stays Active', async (_case, body) => {
     const id = await client.startContact('bu-studio', 'WorkItem');
     const answer = await act(body(id));
-    expect(answer).toMatchObject({ branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser' } });
+    expect(answer).toMatchObject({
+      branch: 'OnInvalidSecurityUser',
+      condition: 'OnInvalidSecurityUser',
+      outputs: {},
+      error: { code: 'InvalidSecurityUser' },
+    });
     expect(answer.error!.message.length).toBeGreaterThan(0);
     await expectStillActive(id);
   });
 
   it('comes before the contact ID check: a bad SecurityUser with a malformed ContactID', async () => {
-    expect(await act({ SecurityUser: 'nope', ContactID: '{missing}' })).toMatchObject({ branch: 'OnInvalidSecurityUser' });
+    expect(await act({ SecurityUser: 'nope', ContactID: '{missing}' })).toMatchObject({
+      branch: 'OnInvalidSecurityUser',
+    });
   });
 });
 
@@ -124,7 +148,12 @@ describe('OnUnauthorized', () => {
   it('a SecurityUser without Contacts.End → OnUnauthorized; the contact stays Active', async () => {
     const id = await client.startContact('bu-studio', 'Voicemail');
     const answer = await act({ SecurityUser: viewer, ContactID: id });
-    expect(answer).toMatchObject({ branch: 'OnUnauthorized', condition: 'OnUnauthorized', outputs: {}, error: { code: 'Unauthorized' } });
+    expect(answer).toMatchObject({
+      branch: 'OnUnauthorized',
+      condition: 'OnUnauthorized',
+      outputs: {},
+      error: { code: 'Unauthorized' },
+    });
     expect(answer.error!.message).toContain('Contacts.End');
     await expectStillActive(id);
   });
@@ -148,7 +177,12 @@ describe('OnInvalidContactID', () => {
   ])('%s → OnInvalidContactID', async (_case, contactId) => {
     const id = await contactId();
     const answer = await act({ SecurityUser: '{SecurityUser}', ContactID: id, variables: { SecurityUser: ender } });
-    expect(answer).toMatchObject({ branch: 'OnInvalidContactID', condition: 'OnInvalidContactID', outputs: {}, error: { code: 'InvalidContactID' } });
+    expect(answer).toMatchObject({
+      branch: 'OnInvalidContactID',
+      condition: 'OnInvalidContactID',
+      outputs: {},
+      error: { code: 'InvalidContactID' },
+    });
     expect(JSON.stringify(answer)).not.toContain('bu-other');
   });
 
@@ -169,7 +203,10 @@ describe('branches the script defines', () => {
   it('a defined branch is taken as is', async () => {
     const id = await client.startContact('bu-studio', 'Phone');
     expect(await act({ SecurityUser: ender, ContactID: id, branches: all })).toEqual(SUCCESS);
-    expect(await act({ SecurityUser: viewer, ContactID: id, branches: ['OnUnauthorized'] })).toMatchObject({ branch: 'OnUnauthorized', condition: 'OnUnauthorized' });
+    expect(await act({ SecurityUser: viewer, ContactID: id, branches: ['OnUnauthorized'] })).toMatchObject({
+      branch: 'OnUnauthorized',
+      condition: 'OnUnauthorized',
+    });
   });
 
   it('OnSuccess not defined → branch Default, condition OnSuccess; the contact is still ended', async () => {
@@ -195,12 +232,15 @@ describe('branches the script defines', () => {
 
 describe('script types', () => {
   // docs/design.md, End a Contact: the action may be called from any script type; a script of another media type must not be refused.
-  it.each(MEDIA_TYPES)('a %s contact is ended from a script of its own type, of another type, and from a Generic script', async (mediaType) => {
-    const another = MEDIA_TYPES[(MEDIA_TYPES.indexOf(mediaType) + 1) % MEDIA_TYPES.length]!;
-    for (const scriptType of [mediaType, another, 'Generic']) {
-      const id = await client.startContact('bu-studio', mediaType);
-      expect(await act({ SecurityUser: ender, ContactID: id, scriptType })).toEqual(SUCCESS);
-      await ended(id);
-    }
-  });
+  it.each(MEDIA_TYPES)(
+    'a %s contact is ended from a script of its own type, of another type, and from a Generic script',
+    async (mediaType) => {
+      const another = MEDIA_TYPES[(MEDIA_TYPES.indexOf(mediaType) + 1) % MEDIA_TYPES.length]!;
+      for (const scriptType of [mediaType, another, 'Generic']) {
+        const id = await client.startContact('bu-studio', mediaType);
+        expect(await act({ SecurityUser: ender, ContactID: id, scriptType })).toEqual(SUCCESS);
+        await ended(id);
+      }
+    },
+  );
 });

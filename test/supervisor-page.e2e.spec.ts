@@ -15,7 +15,8 @@ import { printSkip } from './harness/skip.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = resolve(process.env.SUPERVISOR_SCREENSHOT ?? 'dist/screenshots/supervisor-page.png');
 const available = existsSync(CHROMIUM);
-if (!available) printSkip('supervisor page in Chromium', `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
+if (!available)
+  printSkip('supervisor page in Chromium', `${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`);
 
 let service: ServiceProcess;
 let api: OrchestratorClient;
@@ -44,7 +45,11 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     api = new OrchestratorClient(service.url, service.platformToken);
     bu1 = await api.seedBusinessUnit('bu-one');
     bu2 = await api.seedBusinessUnit('bu-two');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'], timeout: 30_000 });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      timeout: 30_000,
+    });
   });
 
   afterAll(async () => {
@@ -63,7 +68,11 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
     await expect.poll(() => row(page, contactId).getByRole('cell').nth(2).textContent()).toBe('Active');
     expect(page.url()).not.toContain(bu1.ender);
-    expect(await page.evaluate<{ session: string[]; local: number }>('({ session: Object.values(sessionStorage), local: localStorage.length })')).toEqual({ session: [bu1.ender], local: 0 });
+    expect(
+      await page.evaluate<{ session: string[]; local: number }>(
+        '({ session: Object.values(sessionStorage), local: localStorage.length })',
+      ),
+    ).toEqual({ session: [bu1.ender], local: 0 });
     await page.context().close();
   });
 
@@ -78,11 +87,18 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     await dialog.waitFor();
     // Cancel has the focus first: Enter alone never ends a contact. Tab to the yes.
     await page.keyboard.press('Tab');
-    await expect.poll(() => page.evaluate<string | undefined>('document.activeElement?.textContent')).toBe('Yes, end it');
+    await expect
+      .poll(() => page.evaluate<string | undefined>('document.activeElement?.textContent'))
+      .toBe('Yes, end it');
     await page.keyboard.press('Enter');
-    await expect.poll(() => row(page, contactId).getByRole('cell').nth(2).textContent(), { timeout: 5_000 }).toBe('Ended');
+    await expect
+      .poll(() => row(page, contactId).getByRole('cell').nth(2).textContent(), { timeout: 5_000 })
+      .toBe('Ended');
     expect(await page.getByRole('status').filter({ hasText: contactId }).textContent()).toContain('OnSuccess');
-    expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Ended', endedBy: bu1.enderId });
+    expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({
+      state: 'Ended',
+      endedBy: bu1.enderId,
+    });
     await page.getByRole('button', { name: `History of ${contactId}` }).click();
     const history = page.getByRole('complementary', { name: `Contact history: ${contactId}` });
     await expect.poll(() => history.getByRole('listitem').count()).toBe(2);
@@ -95,7 +111,11 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     const phone = await api.startContact('bu-one', 'Phone');
     const page = await signedIn(bu1.ender);
     await page.getByLabel('Media type', { exact: true }).selectOption('Chat');
-    await expect.poll(() => page.getByRole('list', { name: 'Counts per media type' }).getByText('Chat: 50').count(), { timeout: 5_000 }).toBe(1);
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Counts per media type' }).getByText('Chat: 50').count(), {
+        timeout: 5_000,
+      })
+      .toBe(1);
     // Record every value the progress bar takes.
     await page.evaluate(`{
       const bar = document.querySelector('progress');
@@ -103,20 +123,31 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
       new MutationObserver(() => seen.push(bar.value)).observe(bar, { attributes: true });
     }`);
     await page.getByRole('button', { name: 'End all matching' }).click();
-    await page.getByRole('dialog', { name: 'End all 50 matching contacts?' }).getByRole('button', { name: 'Yes, end 50' }).click();
+    await page
+      .getByRole('dialog', { name: 'End all 50 matching contacts?' })
+      .getByRole('button', { name: 'Yes, end 50' })
+      .click();
     const summary = page.getByRole('list', { name: 'Bulk end summary' });
     await summary.getByText('50 OnSuccess').waitFor({ timeout: 20_000 });
     const bar = page.getByRole('progressbar', { name: 'Bulk end progress' });
-    expect(await bar.evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max])).toEqual([50, 50]);
+    expect(
+      await bar.evaluate((el) => [(el as unknown as { value: number }).value, (el as unknown as { max: number }).max]),
+    ).toEqual([50, 50]);
     const seen = await page.evaluate<number[]>('window.progressSeen');
     expect(seen.length).toBeGreaterThan(2);
     expect(await page.getByText('Done: 50 of 50 contacts handled.').count()).toBe(1);
     await page.getByLabel('State', { exact: true }).selectOption('');
-    await expect.poll(() => page.getByRole('cell', { name: 'Ended', exact: true }).count(), { timeout: 5_000 }).toBeGreaterThanOrEqual(50);
-    for (const id of chats.slice(0, 5)) expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Ended' });
+    await expect
+      .poll(() => page.getByRole('cell', { name: 'Ended', exact: true }).count(), { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(50);
+    for (const id of chats.slice(0, 5))
+      expect((await api.request('GET', `/v1/contacts/${id}`)).body).toMatchObject({ state: 'Ended' });
     expect((await api.request('GET', `/v1/contacts/${phone}`)).body).toMatchObject({ state: 'Active' });
     await page.getByRole('button', { name: `History of ${chats[0]}` }).click();
-    await page.getByRole('complementary', { name: `Contact history: ${chats[0]}` }).getByText('ended by agent').waitFor();
+    await page
+      .getByRole('complementary', { name: `Contact history: ${chats[0]}` })
+      .getByText('ended by agent')
+      .waitFor();
     await page.evaluate('window.scrollTo(0, 0)');
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
@@ -132,7 +163,11 @@ describe.skipIf(!available)('the supervisor page in Chromium', () => {
     const live = await api.startContact('bu-one', 'SMS');
     const own = await api.startContact('bu-two', 'SMS');
     await row(page, own).waitFor({ timeout: 5_000 });
-    const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset['contactId']));
+    const shown = await page
+      .locator('tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((r) => (r as unknown as { dataset: Record<string, string> }).dataset['contactId']),
+      );
     expect(shown).toEqual([own]);
     for (const id of [before, live]) expect(await page.getByText(id).count()).toBe(0);
     await page.context().close();

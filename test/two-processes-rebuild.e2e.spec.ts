@@ -28,7 +28,10 @@ beforeAll(async () => {
   dataDir = tempDataDir('co-two-rebuild-');
   await writeLog(join(dataDir, 'events.db'), EVENTS);
   const env = { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' };
-  processes = [await startServiceProcess({ dataDir, platformToken, env }), await startServiceProcess({ dataDir, platformToken, env })];
+  processes = [
+    await startServiceProcess({ dataDir, platformToken, env }),
+    await startServiceProcess({ dataDir, platformToken, env }),
+  ];
   clients = processes.map((p) => new OrchestratorClient(p.url, platformToken));
   for (const client of clients) await settledHead(client);
 }, 180_000);
@@ -53,7 +56,8 @@ it('online rebuilds on either process under load on both: views:verify says iden
       const id = await starter.startContact(BU, n % 2 ? 'Chat' : 'Phone');
       if (n % 2 === 0) {
         const answer = await closer.endContact(id, ender);
-        if (answer.status !== 200) failures.push(`loader ${i}: end ${id}: ${answer.status} ${JSON.stringify(answer.body)}`);
+        if (answer.status !== 200)
+          failures.push(`loader ${i}: end ${id}: ${answer.status} ${JSON.stringify(answer.body)}`);
       }
     }
   });
@@ -65,7 +69,8 @@ it('online rebuilds on either process under load on both: views:verify says iden
     const done = await vi.waitFor(
       async () => {
         const state = (await api.request<RebuildState>('GET', '/v1/admin/views/rebuild')).body;
-        if (state.state !== 'done' && state.state !== 'failed') throw new Error(`rebuild on ${api.url} still ${JSON.stringify(state)}`);
+        if (state.state !== 'done' && state.state !== 'failed')
+          throw new Error(`rebuild on ${api.url} still ${JSON.stringify(state)}`);
         return state;
       },
       { timeout: 120_000, interval: 50 },
@@ -79,9 +84,16 @@ it('online rebuilds on either process under load on both: views:verify says iden
   // since), is killed, starts again on the same DATA_DIR, rejoins, and rebuilds once more.
   serving = [a];
   const before = [...rounds];
-  await vi.waitFor(() => expect(rounds.every((r, i) => r >= before[i]! + 2)).toBe(true), { timeout: 30_000, interval: 20 });
+  await vi.waitFor(() => expect(rounds.every((r, i) => r >= before[i]! + 2)).toBe(true), {
+    timeout: 30_000,
+    interval: 20,
+  });
   await processes[1]!.kill();
-  processes[1] = await startServiceProcess({ dataDir, platformToken, env: { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' } });
+  processes[1] = await startServiceProcess({
+    dataDir,
+    platformToken,
+    env: { RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info' },
+  });
   clients[1] = new OrchestratorClient(processes[1].url, platformToken);
   await caughtUp(clients[1], 60_000);
   serving = [...clients];
@@ -92,7 +104,9 @@ it('online rebuilds on either process under load on both: views:verify says iden
 
   for (const client of clients) await settledHead(client);
   const replay = await verifyViews(dataDir);
-  console.log(`two processes, one restarted, ${rebuilt.length} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`);
+  console.log(
+    `two processes, one restarted, ${rebuilt.length} online rebuilds (${rebuilt.join('; ')}): views:verify said ${replay.stdout.split('\n')[0]}`,
+  );
   expect(replay.code, replay.stdout).toBe(0);
   expect(replay.stdout).toMatch(/^identical/);
 

@@ -42,41 +42,77 @@ it('concurrent ends of the same contacts through both processes: one OnSuccess e
   const a = new OrchestratorClient(first.url, platformToken);
   const b = new OrchestratorClient(second.url, platformToken);
   const { ender } = await a.seedBusinessUnit('bu-shared');
-  const contacts = await Promise.all(Array.from({ length: CONTACTS }, (_, i) => (i % 2 === 0 ? a : b).startContact('bu-shared', 'Phone')));
+  const contacts = await Promise.all(
+    Array.from({ length: CONTACTS }, (_, i) => (i % 2 === 0 ? a : b).startContact('bu-shared', 'Phone')),
+  );
 
   const answers = await Promise.all(
     contacts.flatMap((contactId) =>
-      [a, b].flatMap((api) => Array.from({ length: ENDS_PER_PROCESS }, () => api.endContact(contactId, ender).then((answer) => ({ contactId, answer })))),
+      [a, b].flatMap((api) =>
+        Array.from({ length: ENDS_PER_PROCESS }, () =>
+          api.endContact(contactId, ender).then((answer) => ({ contactId, answer })),
+        ),
+      ),
     ),
   );
   for (const contactId of contacts) {
     const mine = answers.filter((x) => x.contactId === contactId).map((x) => x.answer);
-    expect(mine.filter((x) => x.status === 200), contactId).toHaveLength(1);
-    expect(mine.filter((x) => x.status === 409), contactId).toHaveLength(2 * ENDS_PER_PROCESS - 1);
+    expect(
+      mine.filter((x) => x.status === 200),
+      contactId,
+    ).toHaveLength(1);
+    expect(
+      mine.filter((x) => x.status === 409),
+      contactId,
+    ).toHaveLength(2 * ENDS_PER_PROCESS - 1);
   }
 
   const events = log();
   const head = String(events[events.length - 1]!.position);
   for (const api of [a, b]) {
-    await waitFor(async () => {
-      const health = await api.request<{ details: Record<string, { checkpoint?: string }> }>('GET', '/health');
-      return health.body.details['contact-view']?.checkpoint === head;
-    }, 20_000, `${api.url} views at the log head ${head}`);
+    await waitFor(
+      async () => {
+        const health = await api.request<{ details: Record<string, { checkpoint?: string }> }>('GET', '/health');
+        return health.body.details['contact-view']?.checkpoint === head;
+      },
+      20_000,
+      `${api.url} views at the log head ${head}`,
+    );
   }
 
   for (const contactId of contacts) {
     const stream = events.filter((e) => e.stream_id === `contact-${contactId}`);
-    expect(stream.map((e) => e.type), contactId).toEqual(['ContactStarted', 'ContactEnded']);
+    expect(
+      stream.map((e) => e.type),
+      contactId,
+    ).toEqual(['ContactStarted', 'ContactEnded']);
     const ended = JSON.parse(stream[1]!.data) as { endedAt: string };
     // The history: the contact's own events and every refusal that named it, in log order, each once.
     const expected = events
-      .filter((e) => e.stream_id === `contact-${contactId}` || (e.type === 'EndContactRejected' && (JSON.parse(e.data) as { contactId: string }).contactId === contactId))
+      .filter(
+        (e) =>
+          e.stream_id === `contact-${contactId}` ||
+          (e.type === 'EndContactRejected' && (JSON.parse(e.data) as { contactId: string }).contactId === contactId),
+      )
       .map((e) => `${e.position}:${e.type}`);
     for (const api of [a, b]) {
-      const view = await api.request<{ state: string; endedAt: string; position: string }>('GET', `/v1/contacts/${contactId}`);
-      expect(view.body).toMatchObject({ state: 'Ended', endedAt: ended.endedAt, position: String(stream[1]!.position) });
-      const history = await api.request<{ events: Array<{ type: string; position: string }> }>('GET', `/v1/contacts/${contactId}/history`);
-      expect(history.body.events.map((e) => `${e.position}:${e.type}`), `${api.url} ${contactId}`).toEqual(expected);
+      const view = await api.request<{ state: string; endedAt: string; position: string }>(
+        'GET',
+        `/v1/contacts/${contactId}`,
+      );
+      expect(view.body).toMatchObject({
+        state: 'Ended',
+        endedAt: ended.endedAt,
+        position: String(stream[1]!.position),
+      });
+      const history = await api.request<{ events: Array<{ type: string; position: string }> }>(
+        'GET',
+        `/v1/contacts/${contactId}/history`,
+      );
+      expect(
+        history.body.events.map((e) => `${e.position}:${e.type}`),
+        `${api.url} ${contactId}`,
+      ).toEqual(expected);
     }
   }
 });
@@ -85,7 +121,9 @@ it('read-your-writes across the processes: an end answered by one is shown at on
   const a = new OrchestratorClient(first.url, platformToken);
   const b = new OrchestratorClient(second.url, platformToken);
   const { ender } = await a.seedBusinessUnit('bu-ryw');
-  const contacts = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).startContact('bu-ryw', 'Chat')));
+  const contacts = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).startContact('bu-ryw', 'Chat')),
+  );
   // Each end is read through the other process the moment it is answered, while the other ends keep the views busy.
   const seen = await Promise.all(
     contacts.map(async (contactId, i) => {

@@ -27,9 +27,16 @@ it('an unhandled rejection is logged and the service keeps answering', async () 
   const { ender } = await client.seedBusinessUnit('bu-unhandled');
 
   running.child.kill('SIGUSR2');
-  await waitFor(() => running!.output().includes('planted: a background request timed out'), 10_000, 'the rejection in the log');
+  await waitFor(
+    () => running!.output().includes('planted: a background request timed out'),
+    10_000,
+    'the rejection in the log',
+  );
 
-  const line = running.output().split('\n').find((l) => l.includes('unhandled promise rejection'));
+  const line = running
+    .output()
+    .split('\n')
+    .find((l) => l.includes('unhandled promise rejection'));
   expect(line).toContain('the service keeps running');
   expect(line).toContain('planted: a background request timed out');
   expect(running.child.exitCode).toBeNull();

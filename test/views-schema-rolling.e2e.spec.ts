@@ -7,7 +7,16 @@
  * The next version is this very build with its schema version raised by one, copied beside it (dist/ and
  * package.json, node_modules linked), as a new release would be.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VIEWS_SCHEMA_VERSION, viewsFileIn } from '#projections';
@@ -33,10 +42,18 @@ function copyAsNextVersion(): string {
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   const projections = join(dir, 'dist/libs/projections/src');
-  const declaring = readdirSync(projections).filter((f) => f.endsWith('.js') && /VIEWS_SCHEMA_VERSION = \d+;/.test(readFileSync(join(projections, f), 'utf8')));
+  const declaring = readdirSync(projections).filter(
+    (f) => f.endsWith('.js') && /VIEWS_SCHEMA_VERSION = \d+;/.test(readFileSync(join(projections, f), 'utf8')),
+  );
   expect(declaring).toHaveLength(1);
   const file = join(projections, declaring[0]!);
-  writeFileSync(file, readFileSync(file, 'utf8').replace(/VIEWS_SCHEMA_VERSION = (\d+);/, (_, v: string) => `VIEWS_SCHEMA_VERSION = ${Number(v) + 1};`));
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace(
+      /VIEWS_SCHEMA_VERSION = (\d+);/,
+      (_, v: string) => `VIEWS_SCHEMA_VERSION = ${Number(v) + 1};`,
+    ),
+  );
   return dir;
 }
 
@@ -75,7 +92,13 @@ it('a process of the next views schema version starts beside a running one under
 
   // The next release starts while the current one takes the load, replays the log into its own views, then takes
   // its share of the load too.
-  next = await startServiceProcess({ dataDir, platformToken, env, main: join(nextBuild, 'dist/apps/orchestrator/src/main.js'), cwd: nextBuild });
+  next = await startServiceProcess({
+    dataDir,
+    platformToken,
+    env,
+    main: join(nextBuild, 'dist/apps/orchestrator/src/main.js'),
+    cwd: nextBuild,
+  });
   const b = new OrchestratorClient(next.url, platformToken);
   await caughtUp(b, 60_000);
   clients.push(b);
@@ -95,7 +118,9 @@ it('a process of the next views schema version starts beside a running one under
   expect(await viewStates(b, BU)).toStrictEqual(expected);
   for (const build of [ROOT, nextBuild]) {
     const replay = await verifyViews(dataDir, build);
-    console.log(`views schema rolling deploy: views:verify of ${build === ROOT ? 'the current' : 'the next'} version said ${replay.stdout.split('\n')[0]}`);
+    console.log(
+      `views schema rolling deploy: views:verify of ${build === ROOT ? 'the current' : 'the next'} version said ${replay.stdout.split('\n')[0]}`,
+    );
     expect(replay.code, replay.stdout).toBe(0);
     expect(replay.stdout).toMatch(/^identical/);
   }

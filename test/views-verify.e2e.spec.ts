@@ -49,7 +49,12 @@ describe('npm run views:verify', () => {
   });
 
   it('is safe while the service writes: ends under way, still identical, and every end answered', async () => {
-    const ending = Promise.all(ids.filter((_, i) => i % 3 !== 0).slice(0, 6).map((id) => client.endContact(id, ender)));
+    const ending = Promise.all(
+      ids
+        .filter((_, i) => i % 3 !== 0)
+        .slice(0, 6)
+        .map((id) => client.endContact(id, ender)),
+    );
     const run = await verifyViews(service.dataDir);
     expect((await ending).map((a) => a.status)).toStrictEqual([200, 200, 200, 200, 200, 200]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -72,6 +77,8 @@ describe('npm run views:verify', () => {
     editViews("DELETE FROM contact_history WHERE contact_id = ? AND type = 'ContactEnded'", target);
     const run = await verifyViews(service.dataDir);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(new RegExp(`contact ${target}: history: the log has ContactEnded at position \\d+, the live view does not`));
+    expect(run.stdout).toMatch(
+      new RegExp(`contact ${target}: history: the log has ContactEnded at position \\d+, the live view does not`),
+    );
   });
 });

@@ -23,7 +23,6 @@ import { settlesWithin } from '#runtime';
 
 type HealthBody = { status: string; error?: Record<string, { status: string; message?: string; error?: string }> };
 
-
 /** A thread of the running app, reached as a crash would reach it: from outside the store's or the host's API. */
 const writerOf = (service: RunningService): Worker => service.app.get<unknown, { worker: Worker }>(EVENT_STORE).worker;
 const viewsWorkerOf = (service: RunningService): Worker =>
@@ -54,10 +53,14 @@ describe('a worker thread stopped, in the running app', () => {
   });
 
   const unhealthy = (client: OrchestratorClient): Promise<Answer<HealthBody>> =>
-    waitFor(async () => {
-      const answer = await client.request<HealthBody>('GET', '/health');
-      return answer.status === 503 ? answer : undefined;
-    }, 10_000, '/health to answer 503');
+    waitFor(
+      async () => {
+        const answer = await client.request<HealthBody>('GET', '/health');
+        return answer.status === 503 ? answer : undefined;
+      },
+      10_000,
+      '/health to answer 503',
+    );
 
   it('the SQLite writer: /health 503 naming it, commands 503, workerStopped names it, and close() completes', async () => {
     const client = await start();
@@ -68,12 +71,17 @@ describe('a worker thread stopped, in the running app', () => {
 
     const health = await unhealthy(client);
     // The store's check throws, and its report is the whole answer (as for an unreachable EventStoreDB).
-    expect((health.body as { eventStore?: unknown }).eventStore).toMatchObject({ status: 'down', message: expect.stringMatching(/SQLite writer stopped/) });
+    expect((health.body as { eventStore?: unknown }).eventStore).toMatchObject({
+      status: 'down',
+      message: expect.stringMatching(/SQLite writer stopped/),
+    });
     // Without a credential (a load balancer's probe): the same 503, and nothing of the report (docs/security.md).
     const probe = await client.request('GET', '/health', { token: null });
     expect(probe.status).toBe(503);
     expect(probe.body).toEqual({ status: 'error' });
-    const refused = await client.request('POST', '/v1/contacts', { body: { businessUnitId: 'bu-1', mediaType: 'Chat' } });
+    const refused = await client.request('POST', '/v1/contacts', {
+      body: { businessUnitId: 'bu-1', mediaType: 'Chat' },
+    });
     expect(refused.status).toBe(503);
     expect(await service!.workerStopped).toMatch(/SQLite writer stopped/);
     // What was written is still read.
@@ -91,7 +99,8 @@ describe('a worker thread stopped, in the running app', () => {
     const health = await unhealthy(client);
     const views = Object.values(health.body.error ?? {}).filter((check) => check.error !== undefined);
     expect(views.length).toBeGreaterThan(0);
-    for (const check of views) expect(check).toMatchObject({ status: 'down', error: expect.stringMatching(/views worker (stopped|exited)/) });
+    for (const check of views)
+      expect(check).toMatchObject({ status: 'down', error: expect.stringMatching(/views worker (stopped|exited)/) });
     // Twice: the first rebuild must not stay `swapping` (every later one would be 409 until a restart).
     for (let i = 0; i < 2; i++) {
       const rebuild = await client.request<{ state: string; error?: string }>('POST', '/v1/admin/views/rebuild');
@@ -137,8 +146,14 @@ describe('a worker thread stopped, in the service process', () => {
     // The supervisor's part: the same DATA_DIR, started again, is healthy and has what was written.
     running = await startServiceProcess({ dataDir, platformToken: running.platformToken });
     const again = new OrchestratorClient(running.url, running.platformToken);
-    await waitFor(async () => (await again.request('GET', '/health', { token: null })).status === 200, 10_000, '/health 200 after the restart');
-    expect((await again.request<{ state: string }>('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Active' });
+    await waitFor(
+      async () => (await again.request('GET', '/health', { token: null })).status === 200,
+      10_000,
+      '/health 200 after the restart',
+    );
+    expect((await again.request<{ state: string }>('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({
+      state: 'Active',
+    });
     expect(await running.stop()).toBe(0);
   });
 });

@@ -26,7 +26,10 @@ export const BETTER_SQLITE3_KEEP = ['package.json', 'LICENSE', 'lib', 'build/Rel
 /** Whole packages no runtime code path loads. */
 export const UNUSED_PACKAGES = ['typescript'];
 /** swagger-ui-dist files the /docs page never requests and no runtime code requires. */
-export const SWAGGER_UI_UNUSED = [/^swagger-ui-es-bundle(-core)?\.js(\.LICENSE\.txt)?$/, /^swagger-ui\.js(\.LICENSE\.txt)?$/];
+export const SWAGGER_UI_UNUSED = [
+  /^swagger-ui-es-bundle(-core)?\.js(\.LICENSE\.txt)?$/,
+  /^swagger-ui\.js(\.LICENSE\.txt)?$/,
+];
 /** Files no package reads at runtime, by name, in every package. */
 export const UNUSED_FILES = [/\.map$/, /\.d\.[mc]?ts$/, /\.[mc]?ts$/, /\.md$/i, /\.markdown$/i];
 
@@ -66,15 +69,19 @@ export function pruneRuntimeModules(modules) {
   };
   pruneBelow(sqlite);
 
-  for (const name of UNUSED_PACKAGES) if (existsSync(join(modules, name))) remove(`package ${name}`, join(modules, name));
+  for (const name of UNUSED_PACKAGES)
+    if (existsSync(join(modules, name))) remove(`package ${name}`, join(modules, name));
 
   const swaggerUi = join(modules, 'swagger-ui-dist');
   if (existsSync(swaggerUi)) {
-    for (const name of readdirSync(swaggerUi)) if (SWAGGER_UI_UNUSED.some((p) => p.test(name))) remove('swagger-ui-dist bundles /docs does not load', join(swaggerUi, name));
+    for (const name of readdirSync(swaggerUi))
+      if (SWAGGER_UI_UNUSED.some((p) => p.test(name)))
+        remove('swagger-ui-dist bundles /docs does not load', join(swaggerUi, name));
   }
 
   for (const { path, entry } of walk(modules)) {
-    if (entry.isFile() && UNUSED_FILES.some((p) => p.test(entry.name))) remove('source maps, type declarations, TypeScript sources, Markdown', path);
+    if (entry.isFile() && UNUSED_FILES.some((p) => p.test(entry.name)))
+      remove('source maps, type declarations, TypeScript sources, Markdown', path);
   }
 
   const bin = join(modules, '.bin');
@@ -94,7 +101,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     const freed = pruneRuntimeModules(modules);
     const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
     for (const [what, bytes] of freed) console.log(`prune-runtime-modules: ${what}: ${mb(bytes)}`);
-    console.log(`prune-runtime-modules: ${relative(process.cwd(), modules) || modules}: ${mb([...freed.values()].reduce((a, b) => a + b, 0))} freed`);
+    console.log(
+      `prune-runtime-modules: ${relative(process.cwd(), modules) || modules}: ${mb([...freed.values()].reduce((a, b) => a + b, 0))} freed`,
+    );
   } catch (error) {
     console.error(`prune-runtime-modules: ${error.message}`);
     process.exitCode = 1;

@@ -18,16 +18,27 @@ const RECIPE_LABEL = 'org.contact-orchestrator.stand-in.recipe';
 const DEBIAN = 'local/debian:trixie';
 const DEBIAN_MIRROR = process.env.DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const HOST_CA_BUNDLE = process.env.STAND_IN_CA_BUNDLE ?? '/etc/ssl/certs/ca-certificates.crt';
-const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(fs.readFileSync(path.join(ROOT, 'scripts/kafka/pom.xml'), 'utf8'))[1];
+const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(
+  fs.readFileSync(path.join(ROOT, 'scripts/kafka/pom.xml'), 'utf8'),
+)[1];
 const TEMPLATES = path.join(ROOT, 'scripts/containers/kafka');
 
 const log = (message) => process.stderr.write(`[stand-ins] ${message}\n`);
 
 function run(command, args, { input, cwd, timeout = 30 * 60_000, quiet = false } = {}) {
-  const result = spawnSync(command, args, { cwd, input, timeout, encoding: 'utf8', maxBuffer: 256 << 20, stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const result = spawnSync(command, args, {
+    cwd,
+    input,
+    timeout,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
   if (!quiet && result.status !== 0) {
     const tail = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new Error(`${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${tail}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.error?.message ?? `exit ${result.status}`}):\n${tail}`,
+    );
   }
   return result;
 }
@@ -72,7 +83,9 @@ function nodeRecipe(major) {
 
 /** apache/kafka: Debian's JRE, the broker and tools jars from Maven Central, the official image's entry points. */
 function kafkaRecipe() {
-  const templates = ['run', 'kafka-run-class.sh', 'log4j2.properties', 'tools-log4j2.properties'].map((file) => fs.readFileSync(path.join(TEMPLATES, file), 'utf8'));
+  const templates = ['run', 'kafka-run-class.sh', 'log4j2.properties', 'tools-log4j2.properties'].map((file) =>
+    fs.readFileSync(path.join(TEMPLATES, file), 'utf8'),
+  );
   return {
     describe: `Apache Kafka ${KAFKA_VERSION} jars (Maven Central) on Debian's JRE`,
     key: `kafka ${KAFKA_VERSION} ${createHash('sha256').update(templates.join('\0')).digest('hex')}`,
@@ -92,7 +105,15 @@ function kafkaRecipe() {
       'CMD ["/etc/kafka/docker/run"]',
     ],
     prepare(context) {
-      run('mvn', ['-q', '-B', '-f', path.join(ROOT, 'scripts/kafka/pom.xml'), '-Ptools', `-Dkafka.lib.dir=${path.join(context, 'libs')}`, 'validate']);
+      run('mvn', [
+        '-q',
+        '-B',
+        '-f',
+        path.join(ROOT, 'scripts/kafka/pom.xml'),
+        '-Ptools',
+        `-Dkafka.lib.dir=${path.join(context, 'libs')}`,
+        'validate',
+      ]);
       const bin = path.join(context, 'bin');
       fs.mkdirSync(bin);
       fs.writeFileSync(path.join(bin, 'kafka-run-class.sh'), templates[1], { mode: 0o755 });
@@ -109,7 +130,11 @@ function kafkaRecipe() {
       };
       for (const [script, main] of Object.entries(tools)) {
         const mode = script === 'kafka-server-start.sh' ? 'KAFKA_TOOL=0 ' : '';
-        fs.writeFileSync(path.join(bin, script), `#!/bin/bash\n${mode}exec "$(dirname "$0")/kafka-run-class.sh" ${main} "$@"\n`, { mode: 0o755 });
+        fs.writeFileSync(
+          path.join(bin, script),
+          `#!/bin/bash\n${mode}exec "$(dirname "$0")/kafka-run-class.sh" ${main} "$@"\n`,
+          { mode: 0o755 },
+        );
       }
       const config = path.join(context, 'config');
       fs.mkdirSync(config);
@@ -161,7 +186,12 @@ function ensureDebian() {
 function ensure(name) {
   const make = RECIPES[name];
   const recipe = make?.();
-  const recipeHash = recipe ? createHash('sha256').update(`${recipe.key}\n${recipe.dockerfile.join('\n')}`).digest('hex').slice(0, 16) : undefined;
+  const recipeHash = recipe
+    ? createHash('sha256')
+        .update(`${recipe.key}\n${recipe.dockerfile.join('\n')}`)
+        .digest('hex')
+        .slice(0, 16)
+    : undefined;
   const labels = inspect(name);
   if (labels && !labels[LABEL]) return `${name}: present (from a registry)`;
   if (labels && labels[RECIPE_LABEL] === recipeHash) return `${name}: stand-in present (recipe ${recipeHash})`;

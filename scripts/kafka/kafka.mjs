@@ -30,19 +30,34 @@ const STOP_TIMEOUT_MS = 20_000;
 
 const log = (msg) => process.stderr.write(`[kafka] ${msg}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const readState = () => { try { return JSON.parse(fs.readFileSync(STATE, 'utf8')); } catch { return null; } };
-const writeState = (s) => { fs.mkdirSync(KDIR, { recursive: true }); fs.writeFileSync(STATE, JSON.stringify(s, null, 2) + '\n'); };
+const readState = () => {
+  try {
+    return JSON.parse(fs.readFileSync(STATE, 'utf8'));
+  } catch {
+    return null;
+  }
+};
+const writeState = (s) => {
+  fs.mkdirSync(KDIR, { recursive: true });
+  fs.writeFileSync(STATE, JSON.stringify(s, null, 2) + '\n');
+};
 const brokersLine = (port) => `KAFKA_BROKERS=127.0.0.1:${port}`;
 
 // A pid from an old state file may have been reused by an unrelated process: on Linux also check
 // that the command line is our broker with our data dir before we trust (or kill) it.
 function isOurBroker(s) {
   if (!s?.pid) return false;
-  try { process.kill(s.pid, 0); } catch { return false; }
+  try {
+    process.kill(s.pid, 0);
+  } catch {
+    return false;
+  }
   try {
     const cmd = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8');
     return cmd.includes('kafka.Kafka') && cmd.includes(s.dataDir);
-  } catch { return true; } // no /proc (macOS): the signal check has to do
+  } catch {
+    return true;
+  } // no /proc (macOS): the signal check has to do
 }
 
 // Raw ApiVersions v0 over TCP: the cheapest real Kafka protocol round trip, no client library needed.
@@ -53,11 +68,17 @@ function apiVersions(port, timeoutMs = 2000) {
     const clientId = Buffer.from('kafka.mjs');
     const req = Buffer.alloc(4 + 10 + clientId.length);
     req.writeInt32BE(req.length - 4, 0);
-    req.writeInt16BE(18, 4); req.writeInt16BE(0, 6); req.writeInt32BE(7, 8); // ApiVersions v0, corr 7
-    req.writeInt16BE(clientId.length, 12); clientId.copy(req, 14);
+    req.writeInt16BE(18, 4);
+    req.writeInt16BE(0, 6);
+    req.writeInt32BE(7, 8); // ApiVersions v0, corr 7
+    req.writeInt16BE(clientId.length, 12);
+    clientId.copy(req, 14);
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
-    const done = (ok) => { sock.destroy(); resolve(ok); };
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.on('error', () => done(false));
     sock.on('connect', () => sock.write(req));
@@ -73,14 +94,28 @@ function apiVersions(port, timeoutMs = 2000) {
 // Stronger check when the repo's kafkajs is installed: a full client bootstrap + Metadata round trip.
 async function kafkajsReady(port) {
   let mod;
-  try { mod = await import(pathToFileURL(createRequire(path.join(ROOT, 'package.json')).resolve('kafkajs')).href); }
-  catch { return true; } // not installed (yet): the raw ApiVersions answer has to do
+  try {
+    mod = await import(pathToFileURL(createRequire(path.join(ROOT, 'package.json')).resolve('kafkajs')).href);
+  } catch {
+    return true;
+  } // not installed (yet): the raw ApiVersions answer has to do
   const { Kafka, logLevel } = mod.default ?? mod;
-  const admin = new Kafka({ clientId: 'kafka.mjs', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING,
-    connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } }).admin();
-  try { await admin.connect(); return (await admin.describeCluster()).brokers.length > 0; }
-  catch { return false; }
-  finally { await admin.disconnect().catch(() => {}); }
+  const admin = new Kafka({
+    clientId: 'kafka.mjs',
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    return (await admin.describeCluster()).brokers.length > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
 }
 
 const answering = async (port) => (await apiVersions(port)) && (await kafkajsReady(port));
@@ -89,7 +124,10 @@ const answering = async (port) => (await apiVersions(port)) && (await kafkajsRea
 function listening(port, timeoutMs = 2000) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: '127.0.0.1', port });
-    const done = (ok) => { sock.destroy(); resolve(ok); };
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
     sock.setTimeout(timeoutMs, () => done(false));
     sock.on('error', () => done(false));
     sock.on('connect', () => done(true));
@@ -99,8 +137,12 @@ function listening(port, timeoutMs = 2000) {
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
-    srv.unref(); srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
   });
 }
 
@@ -110,14 +152,28 @@ async function withLock(fn) {
   fs.mkdirSync(KDIR, { recursive: true });
   const deadline = Date.now() + 180_000;
   for (;;) {
-    try { fs.mkdirSync(LOCK); break; } catch (e) {
+    try {
+      fs.mkdirSync(LOCK);
+      break;
+    } catch (e) {
       if (e.code !== 'EEXIST') throw e;
-      try { if (Date.now() - fs.statSync(LOCK).mtimeMs > 180_000) { fs.rmSync(LOCK, { recursive: true, force: true }); continue; } } catch { /* the holder just released it */ }
+      try {
+        if (Date.now() - fs.statSync(LOCK).mtimeMs > 180_000) {
+          fs.rmSync(LOCK, { recursive: true, force: true });
+          continue;
+        }
+      } catch {
+        /* the holder just released it */
+      }
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${LOCK}`);
       await sleep(250);
     }
   }
-  try { return await fn(); } finally { fs.rmSync(LOCK, { recursive: true, force: true }); }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(LOCK, { recursive: true, force: true });
+  }
 }
 
 function ensureJars() {
@@ -126,10 +182,15 @@ function ensureJars() {
   fs.rmSync(LIB, { recursive: true, force: true });
   log(`fetching kafka_2.13:${KAFKA_VERSION} jars with Maven into ${path.relative(ROOT, LIB)} (one-off)...`);
   const t0 = Date.now();
-  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, `-Dkafka.version=${KAFKA_VERSION}`, `-Dkafka.lib.dir=${LIB}`, 'validate'],
-    { stdio: ['ignore', 2, 2], cwd: ROOT }); // stdout stays clean for the KAFKA_BROKERS line
-  if (r.error || r.status !== 0) throw new Error(`mvn failed (${r.error?.message ?? `exit ${r.status}`}); is Maven Central reachable?`);
-  if (!fs.readdirSync(LIB).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`))) throw new Error('mvn ran but kafka jar is missing');
+  const r = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', POM, `-Dkafka.version=${KAFKA_VERSION}`, `-Dkafka.lib.dir=${LIB}`, 'validate'],
+    { stdio: ['ignore', 2, 2], cwd: ROOT },
+  ); // stdout stays clean for the KAFKA_BROKERS line
+  if (r.error || r.status !== 0)
+    throw new Error(`mvn failed (${r.error?.message ?? `exit ${r.status}`}); is Maven Central reachable?`);
+  if (!fs.readdirSync(LIB).some((f) => f.startsWith(`kafka_2.13-${KAFKA_VERSION}`)))
+    throw new Error('mvn ran but kafka jar is missing');
   fs.writeFileSync(MARKER, `${new Date().toISOString()}\n`);
   log(`jars fetched in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
@@ -138,47 +199,73 @@ const java = (args, opts) => spawnSync('java', ['-cp', path.join(LIB, '*'), ...a
 
 // Kafka's Uuid is 16 random bytes in URL-safe base64; a leading '-' would parse as a CLI flag.
 function clusterId() {
-  for (;;) { const id = randomBytes(16).toString('base64url'); if (!id.startsWith('-')) return id; }
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 // `secure` (startBroker): a SASL_SSL listener on secure.port besides PLAINTEXT, which stays for the controller,
 // the broker itself and readiness checks; see saslSslProperties.
 function writeConfig(dataDir, port, cport, secure) {
   const props = {
-    'process.roles': 'broker,controller', 'node.id': 1,
+    'process.roles': 'broker,controller',
+    'node.id': 1,
     // Static quorum (voters list) works the same on 3.9 and 4.x and needs no --standalone at format.
     'controller.quorum.voters': `1@127.0.0.1:${cport}`,
-    'listeners': `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`, // loopback only
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`, // loopback only
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
-    'inter.broker.listener.name': 'PLAINTEXT', 'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     ...(secure ? saslSslProperties(dataDir, port, cport, secure) : {}),
     'log.dirs': path.join(dataDir, 'kraft-logs'),
-    'num.partitions': 1, 'default.replication.factor': 1, 'min.insync.replicas': 1,
+    'num.partitions': 1,
+    'default.replication.factor': 1,
+    'min.insync.replicas': 1,
     // Single node: every internal topic must live with RF 1, and few partitions start faster.
-    'offsets.topic.replication.factor': 1, 'offsets.topic.num.partitions': 3,
-    'transaction.state.log.replication.factor': 1, 'transaction.state.log.min.isr': 1,
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 3,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
     'transaction.state.log.num.partitions': 3,
-    'share.coordinator.state.topic.replication.factor': 1, 'share.coordinator.state.topic.min.isr': 1,
-    'group.initial.rebalance.delay.ms': 0, 'auto.create.topics.enable': true,
-    'num.network.threads': 2, 'num.io.threads': 4, // 2-core machines
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': true,
+    'num.network.threads': 2,
+    'num.io.threads': 4, // 2-core machines
   };
   const file = path.join(dataDir, 'server.properties');
-  fs.writeFileSync(file, Object.entries(props).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  fs.writeFileSync(
+    file,
+    Object.entries(props)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   // Kafka 4 logs through log4j2; without a config it would print errors only.
-  fs.writeFileSync(path.join(dataDir, 'log4j2.properties'), [
-    'status = warn', 'appender.out.type = Console', 'appender.out.name = OUT',
-    'appender.out.layout.type = PatternLayout', 'appender.out.layout.pattern = [%d] %p %m (%c)%n',
-    'rootLogger.level = INFO', 'rootLogger.appenderRef.out.ref = OUT',
-    'logger.sc.name = state.change.logger', 'logger.sc.level = WARN',
-  ].join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(dataDir, 'log4j2.properties'),
+    [
+      'status = warn',
+      'appender.out.type = Console',
+      'appender.out.name = OUT',
+      'appender.out.layout.type = PatternLayout',
+      'appender.out.layout.pattern = [%d] %p %m (%c)%n',
+      'rootLogger.level = INFO',
+      'rootLogger.appenderRef.out.ref = OUT',
+      'logger.sc.name = state.change.logger',
+      'logger.sc.level = WARN',
+    ].join('\n') + '\n',
+  );
   return file;
 }
 
 // Names and passwords go into server.properties and StorageTool arguments unquoted: keep them to safe characters.
 const SAFE = /^[A-Za-z0-9._-]+$/;
 function checkSafe(what, value) {
-  if (typeof value !== 'string' || !SAFE.test(value)) throw new Error(`${what} must be 1 or more of [A-Za-z0-9._-], got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !SAFE.test(value))
+    throw new Error(`${what} must be 1 or more of [A-Za-z0-9._-], got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -189,16 +276,24 @@ function checkSafe(what, value) {
 // CONTROLLER listeners: the broker itself, and the caller's set-up client) is always a super user then.
 function saslSslProperties(dataDir, port, cport, secure) {
   const keystore = path.join(dataDir, 'keystore.pem');
-  fs.writeFileSync(keystore, `${fs.readFileSync(secure.key, 'utf8').trim()}\n${fs.readFileSync(secure.certificateChain, 'utf8').trim()}\n`, { mode: 0o600 });
-  const plain = Object.entries(secure.plain ?? {}).map(([name, password]) => `user_${checkSafe('PLAIN user', name)}="${checkSafe(`password of ${name}`, password)}"`);
+  fs.writeFileSync(
+    keystore,
+    `${fs.readFileSync(secure.key, 'utf8').trim()}\n${fs.readFileSync(secure.certificateChain, 'utf8').trim()}\n`,
+    { mode: 0o600 },
+  );
+  const plain = Object.entries(secure.plain ?? {}).map(
+    ([name, password]) => `user_${checkSafe('PLAIN user', name)}="${checkSafe(`password of ${name}`, password)}"`,
+  );
   const props = {
-    'listeners': `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_SSL://127.0.0.1:${secure.port}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport},SASL_SSL://127.0.0.1:${secure.port}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${port},SASL_SSL://127.0.0.1:${secure.port}`,
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL',
     'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
     'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required ${plain.join(' ')};`,
-    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
-    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config':
+      'org.apache.kafka.common.security.scram.ScramLoginModule required;',
     'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
     'listener.name.sasl_ssl.ssl.keystore.location': keystore,
     'listener.name.sasl_ssl.ssl.client.auth': secure.clientAuth ?? 'none',
@@ -209,7 +304,10 @@ function saslSslProperties(dataDir, port, cport, secure) {
   }
   if (secure.superUsers) {
     props['authorizer.class.name'] = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
-    props['super.users'] = ['User:ANONYMOUS', ...secure.superUsers.map((u) => `User:${checkSafe('super user', u)}`)].join(';');
+    props['super.users'] = [
+      'User:ANONYMOUS',
+      ...secure.superUsers.map((u) => `User:${checkSafe('super user', u)}`),
+    ].join(';');
   }
   return props;
 }
@@ -218,29 +316,52 @@ function saslSslProperties(dataDir, port, cport, secure) {
 // the first metadata records: SCRAM credentials live in the cluster metadata, not in a file.
 function formatStorage(dataDir, config, scram = []) {
   const users = scram.flatMap(({ mechanism, name, password }) => {
-    if (mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512') throw new Error(`SCRAM mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got ${mechanism}`);
-    return ['--add-scram', `${mechanism}=[name=${checkSafe('SCRAM user', name)},password=${checkSafe(`password of ${name}`, password)}]`];
+    if (mechanism !== 'SCRAM-SHA-256' && mechanism !== 'SCRAM-SHA-512')
+      throw new Error(`SCRAM mechanism must be SCRAM-SHA-256 or SCRAM-SHA-512, got ${mechanism}`);
+    return [
+      '--add-scram',
+      `${mechanism}=[name=${checkSafe('SCRAM user', name)},password=${checkSafe(`password of ${name}`, password)}]`,
+    ];
   });
   // Bounded: a JVM that hangs here must not hang `up` or a test.
-  const fmt = java(['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, '--ignore-formatted', ...users], { timeout: 120_000 });
+  const fmt = java(
+    ['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', config, '--ignore-formatted', ...users],
+    { timeout: 120_000 },
+  );
   const logFile = path.join(dataDir, 'broker.log');
   fs.writeFileSync(logFile, `${fmt.stdout ?? ''}${fmt.stderr ?? ''}`);
-  if (fmt.status !== 0) throw new Error(`storage format failed${fmt.error ? ` (${fmt.error.message})` : ''}:\n${tail(logFile)}`);
+  if (fmt.status !== 0)
+    throw new Error(`storage format failed${fmt.error ? ` (${fmt.error.message})` : ''}:\n${tail(logFile)}`);
   return logFile;
 }
 
 function tail(file, lines = 40) {
-  try { return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'); } catch { return '(no log)'; }
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 // Starts the JVM detached (own session, stdio to the log file) so it outlives `node kafka.mjs up`.
 // `save` records the started broker before it answers (so that a failed start can still be stopped).
 async function launch(s, save = writeState) {
   const out = fs.openSync(s.logFile, 'a');
-  const child = spawn('java', ['-Xms256m', '-Xmx512m', '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${path.join(s.dataDir, 'log4j2.properties')}`,
-    `-Dkafka.logs.dir=${s.dataDir}`, '-cp', path.join(LIB, '*'), 'kafka.Kafka', path.join(s.dataDir, 'server.properties')],
-  { detached: true, stdio: ['ignore', out, out], cwd: s.dataDir });
+  const child = spawn(
+    'java',
+    [
+      '-Xms256m',
+      '-Xmx512m',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${path.join(s.dataDir, 'log4j2.properties')}`,
+      `-Dkafka.logs.dir=${s.dataDir}`,
+      '-cp',
+      path.join(LIB, '*'),
+      'kafka.Kafka',
+      path.join(s.dataDir, 'server.properties'),
+    ],
+    { detached: true, stdio: ['ignore', out, out], cwd: s.dataDir },
+  );
   fs.closeSync(out);
   child.unref();
   const { stoppedAt: _, ...rest } = s;
@@ -248,20 +369,33 @@ async function launch(s, save = writeState) {
   save(started);
   const t0 = Date.now();
   while (Date.now() - t0 < START_TIMEOUT_MS) {
-    if (!isOurBroker(started)) throw new Error(`broker process exited during startup; log ${s.logFile}:\n${tail(s.logFile)}`);
-    if ((await answering(s.port)) && (!s.securePort || (await listening(s.securePort)))) { log(`broker ready on 127.0.0.1:${s.port} in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`); return started; }
+    if (!isOurBroker(started))
+      throw new Error(`broker process exited during startup; log ${s.logFile}:\n${tail(s.logFile)}`);
+    if ((await answering(s.port)) && (!s.securePort || (await listening(s.securePort)))) {
+      log(`broker ready on 127.0.0.1:${s.port} in ${((Date.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
+      return started;
+    }
     await sleep(500);
   }
-  throw new Error(`broker did not answer on 127.0.0.1:${s.port} within ${START_TIMEOUT_MS / 1000} s; log ${s.logFile}:\n${tail(s.logFile)}`);
+  throw new Error(
+    `broker did not answer on 127.0.0.1:${s.port} within ${START_TIMEOUT_MS / 1000} s; log ${s.logFile}:\n${tail(s.logFile)}`,
+  );
 }
 
 async function stopProcess(s) {
   if (!isOurBroker(s)) return;
   process.kill(s.pid, 'SIGTERM'); // Kafka shuts down cleanly on SIGTERM (controlled shutdown)
   const t0 = Date.now();
-  while (Date.now() - t0 < STOP_TIMEOUT_MS) { if (!isOurBroker(s)) return; await sleep(200); }
+  while (Date.now() - t0 < STOP_TIMEOUT_MS) {
+    if (!isOurBroker(s)) return;
+    await sleep(200);
+  }
   log(`pid ${s.pid} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s, sending SIGKILL`);
-  try { process.kill(s.pid, 'SIGKILL'); } catch { /* exited meanwhile */ }
+  try {
+    process.kill(s.pid, 'SIGKILL');
+  } catch {
+    /* exited meanwhile */
+  }
   while (isOurBroker(s)) await sleep(100);
 }
 
@@ -276,16 +410,28 @@ async function up() {
   const s = await withLock(async () => {
     const cur = readState();
     if (cur && isOurBroker(cur) && (await answering(cur.port))) return cur;
-    if (cur) { await stopProcess(cur); removeDataDir(cur.dataDir); fs.rmSync(STATE, { force: true }); }
+    if (cur) {
+      await stopProcess(cur);
+      removeDataDir(cur.dataDir);
+      fs.rmSync(STATE, { force: true });
+    }
     ensureJars();
     const port = Number(process.env.KAFKA_PORT) || (await freePort());
     const controllerPort = Number(process.env.KAFKA_CONTROLLER_PORT) || (await freePort());
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
     let logFile;
-    try { logFile = formatStorage(dataDir, writeConfig(dataDir, port, controllerPort)); }
-    catch (e) { removeDataDir(dataDir); throw e; }
-    try { return await launch({ version: KAFKA_VERSION, port, controllerPort, dataDir, logFile }); }
-    catch (e) { await stopProcess(readState()); throw e; } // keep dataDir+state: `down` cleans, log stays readable
+    try {
+      logFile = formatStorage(dataDir, writeConfig(dataDir, port, controllerPort));
+    } catch (e) {
+      removeDataDir(dataDir);
+      throw e;
+    }
+    try {
+      return await launch({ version: KAFKA_VERSION, port, controllerPort, dataDir, logFile });
+    } catch (e) {
+      await stopProcess(readState());
+      throw e;
+    } // keep dataDir+state: `down` cleans, log stays readable
   });
   console.log(brokersLine(s.port));
 }
@@ -293,7 +439,10 @@ async function up() {
 async function down() {
   await withLock(async () => {
     const s = readState();
-    if (!s) { log('no broker state; nothing to stop'); return; }
+    if (!s) {
+      log('no broker state; nothing to stop');
+      return;
+    }
     const wasRunning = isOurBroker(s);
     await stopProcess(s);
     removeDataDir(s.dataDir);
@@ -315,7 +464,8 @@ async function stopKeepData() {
 async function startKeepData() {
   const s = await withLock(async () => {
     const cur = readState();
-    if (!cur || !fs.existsSync(path.join(cur.dataDir ?? '', 'server.properties'))) throw new Error('no stopped broker with data (run `up` first)');
+    if (!cur || !fs.existsSync(path.join(cur.dataDir ?? '', 'server.properties')))
+      throw new Error('no stopped broker with data (run `up` first)');
     if (isOurBroker(cur) && (await answering(cur.port))) return cur;
     await stopProcess(cur); // half-dead process from an earlier attempt
     return launch(cur);
@@ -348,7 +498,13 @@ export async function startBroker({ saslSsl } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), TMP_PREFIX));
   let started;
   const stopNow = () => {
-    if (started && isOurBroker(started)) { try { process.kill(started.pid, 'SIGKILL'); } catch { /* exited meanwhile */ } }
+    if (started && isOurBroker(started)) {
+      try {
+        process.kill(started.pid, 'SIGKILL');
+      } catch {
+        /* exited meanwhile */
+      }
+    }
     removeDataDir(dataDir);
   };
   process.once('exit', stopNow);
@@ -370,11 +526,12 @@ export async function startBroker({ saslSsl } = {}) {
     dataDir,
     logFile: started.logFile,
     pid: started.pid,
-    stop: () => (stopping ??= (async () => {
-      await stopProcess(started);
-      process.off('exit', stopNow);
-      removeDataDir(dataDir);
-    })()),
+    stop: () =>
+      (stopping ??= (async () => {
+        await stopProcess(started);
+        process.off('exit', stopNow);
+        removeDataDir(dataDir);
+      })()),
   };
 }
 

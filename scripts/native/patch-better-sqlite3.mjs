@@ -80,7 +80,8 @@ function main() {
   if (!addonImportsHookRemoval(dir)) return;
   console.error(`better-sqlite3: rebuilding the addon against Node ${process.version}`);
   rebuild(dir);
-  if (addonImportsHookRemoval(dir)) throw new Error(`better-sqlite3: ${addonPath(dir)} still imports ${HOOK_REMOVAL_SYMBOL}`);
+  if (addonImportsHookRemoval(dir))
+    throw new Error(`better-sqlite3: ${addonPath(dir)} still imports ${HOOK_REMOVAL_SYMBOL}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) main();

@@ -7,7 +7,11 @@ export class OrchestratorClient {
     readonly platformToken: string,
   ) {}
 
-  async request<T = Record<string, unknown>>(method: string, path: string, options: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  async request<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: { token?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? this.platformToken : options.token;
     if (token !== null) headers['authorization'] = `Bearer ${token}`;
@@ -15,9 +19,15 @@ export class OrchestratorClient {
     if (options.rawBody !== undefined) payload = options.rawBody;
     else if (options.body !== undefined) payload = JSON.stringify(options.body);
     if (payload !== undefined && headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+    });
     const text = await response.text();
-    const body = (text.length > 0 && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text) as T;
+    const body = (
+      text.length > 0 && (response.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text
+    ) as T;
     return { status: response.status, body, headers: response.headers };
   }
 
@@ -31,7 +41,8 @@ export class OrchestratorClient {
 
   async securityUser(agentId: string): Promise<string> {
     const answer = await this.request<{ securityUser: string }>('POST', '/v1/security-users', { body: { agentId } });
-    if (answer.status !== 201) throw new Error(`SetSecurityUser for ${agentId} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 201)
+      throw new Error(`SetSecurityUser for ${agentId} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body.securityUser;
   }
 
@@ -39,27 +50,46 @@ export class OrchestratorClient {
     const answer = await this.request<{ contactId: string }>('POST', '/v1/contacts', {
       body: { businessUnitId, mediaType, ...(contactId !== undefined ? { contactId } : {}) },
     });
-    if (answer.status !== 201) throw new Error(`POST /v1/contacts answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.status !== 201)
+      throw new Error(`POST /v1/contacts answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     return answer.body.contactId;
   }
 
-  endContact(contactId: string, securityUser: string | null, options: { idempotencyKey?: string; body?: unknown } = {}) {
-    return this.request<{ contactId: string; branch: string; outputs?: Record<string, string>; endedAt?: string; position?: string; error?: { code: string; message: string } }>(
-      'POST',
-      `/v1/contacts/${encodeURIComponent(contactId)}/end`,
-      { token: securityUser, ...(options.body !== undefined ? { body: options.body } : {}), headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {} },
-    );
+  endContact(
+    contactId: string,
+    securityUser: string | null,
+    options: { idempotencyKey?: string; body?: unknown } = {},
+  ) {
+    return this.request<{
+      contactId: string;
+      branch: string;
+      outputs?: Record<string, string>;
+      endedAt?: string;
+      position?: string;
+      error?: { code: string; message: string };
+    }>('POST', `/v1/contacts/${encodeURIComponent(contactId)}/end`, {
+      token: securityUser,
+      ...(options.body !== undefined ? { body: options.body } : {}),
+      headers: options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : {},
+    });
   }
 
   studioAction(body: Record<string, unknown>) {
-    return this.request<{ branch: string; condition: string; outputs: Record<string, string>; error?: { code: string; message: string } }>('POST', '/v1/actions/end-a-contact', {
+    return this.request<{
+      branch: string;
+      condition: string;
+      outputs: Record<string, string>;
+      error?: { code: string; message: string };
+    }>('POST', '/v1/actions/end-a-contact', {
       token: null,
       body,
     });
   }
 
   /** A business unit with an ender (End+View), a viewer (View only) and an inactive agent; their SecurityUsers. */
-  async seedBusinessUnit(businessUnitId: string): Promise<{ ender: string; viewer: string; enderId: string; viewerId: string; inactiveId: string }> {
+  async seedBusinessUnit(
+    businessUnitId: string,
+  ): Promise<{ ender: string; viewer: string; enderId: string; viewerId: string; inactiveId: string }> {
     await this.putProfile('ender', ['Contacts.End', 'Contacts.View']);
     await this.putProfile('viewer', ['Contacts.View']);
     const enderId = `${businessUnitId}-ender`;
@@ -68,6 +98,12 @@ export class OrchestratorClient {
     await this.putAgent(enderId, businessUnitId, 'ender');
     await this.putAgent(viewerId, businessUnitId, 'viewer');
     await this.putAgent(inactiveId, businessUnitId, 'ender', false);
-    return { ender: await this.securityUser(enderId), viewer: await this.securityUser(viewerId), enderId, viewerId, inactiveId };
+    return {
+      ender: await this.securityUser(enderId),
+      viewer: await this.securityUser(viewerId),
+      enderId,
+      viewerId,
+      inactiveId,
+    };
   }
 }

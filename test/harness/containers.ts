@@ -31,7 +31,11 @@ export function runLabels(): Record<string, string> {
   return { [RUN_LABEL]: runId() };
 }
 
-export async function docker(args: string[], timeoutMs = 60_000, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function docker(
+  args: string[],
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   return (await execFileAsync('docker', args, { env, timeout: timeoutMs, maxBuffer: 256 << 20 })).stdout.trim();
 }
 
@@ -70,8 +74,13 @@ export async function orchestratorImage(): Promise<string> {
   const marker = join(markers, `image-${runId()}`);
   if (runId() !== 'manual' && existsSync(marker)) return runTag();
   const started = Date.now();
-  await docker(['build', '--tag', ORCHESTRATOR_IMAGE_TAG, '--tag', runTag(), ROOT], 30 * 60_000, { ...process.env, DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0' });
-  console.info(`image ${ORCHESTRATOR_IMAGE_TAG} (${runTag()}) built from ${ROOT} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  await docker(['build', '--tag', ORCHESTRATOR_IMAGE_TAG, '--tag', runTag(), ROOT], 30 * 60_000, {
+    ...process.env,
+    DOCKER_BUILDKIT: process.env.DOCKER_BUILDKIT ?? '0',
+  });
+  console.info(
+    `image ${ORCHESTRATOR_IMAGE_TAG} (${runTag()}) built from ${ROOT} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   mkdirSync(markers, { recursive: true });
   writeFileSync(marker, `${new Date().toISOString()}\n`);
   return runTag();
@@ -93,8 +102,14 @@ export async function sweep(id?: string, since?: number): Promise<string[]> {
   const removed: string[] = [];
   const containers = (await docker(['ps', '--all', '--quiet', '--filter', filter])).split('\n').filter(Boolean);
   if (since !== undefined) {
-    for (const container of (await docker(['ps', '--all', '--quiet', '--filter', 'label=org.testcontainers=true'])).split('\n').filter(Boolean)) {
-      if (Date.parse(await docker(['inspect', '--format', '{{.Created}}', container])) >= since && !containers.includes(container)) containers.push(container);
+    for (const container of (await docker(['ps', '--all', '--quiet', '--filter', 'label=org.testcontainers=true']))
+      .split('\n')
+      .filter(Boolean)) {
+      if (
+        Date.parse(await docker(['inspect', '--format', '{{.Created}}', container])) >= since &&
+        !containers.includes(container)
+      )
+        containers.push(container);
     }
   }
   if (containers.length > 0) {
@@ -103,8 +118,11 @@ export async function sweep(id?: string, since?: number): Promise<string[]> {
   }
   const networks = (await docker(['network', 'ls', '--quiet', '--filter', filter])).split('\n').filter(Boolean);
   // testcontainers' own networks cannot carry a label of ours: one of them that no container uses is a leftover.
-  for (const network of (await docker(['network', 'ls', '--quiet', '--filter', 'label=org.testcontainers=true'])).split('\n').filter(Boolean)) {
-    if ((await docker(['network', 'inspect', '--format', '{{len .Containers}}', network])) === '0') networks.push(network);
+  for (const network of (await docker(['network', 'ls', '--quiet', '--filter', 'label=org.testcontainers=true']))
+    .split('\n')
+    .filter(Boolean)) {
+    if ((await docker(['network', 'inspect', '--format', '{{len .Containers}}', network])) === '0')
+      networks.push(network);
   }
   for (const network of networks) {
     await docker(['network', 'rm', network]).catch(() => undefined);

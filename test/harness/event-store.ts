@@ -43,14 +43,19 @@ async function resolveUncached(): Promise<EsdbResolution> {
   if (fromEnv) return { kind: 'ready', source: 'env', connectionString: fromEnv, stop: async () => {} };
 
   const runtime = await probeContainerRuntime();
-  if (!runtime.ok) return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING and no Docker engine reachable: ${runtime.reason}` };
+  if (!runtime.ok)
+    return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING and no Docker engine reachable: ${runtime.reason}` };
   try {
     return await startContainer();
   } catch (error) {
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
     // No registry answers on the build machines: say so plainly, it is the one skip CI accepts (docs/containers.md).
-    if (/pull|registry|no such host|manifest|not found/i.test(message)) return { kind: 'skipped', reason: `${TC_IMAGE}: image not pullable here (${message})` };
-    return { kind: 'skipped', reason: `no ESDB_CONNECTION_STRING, and ${TC_IMAGE} did not start under testcontainers: ${message}` };
+    if (/pull|registry|no such host|manifest|not found/i.test(message))
+      return { kind: 'skipped', reason: `${TC_IMAGE}: image not pullable here (${message})` };
+    return {
+      kind: 'skipped',
+      reason: `no ESDB_CONNECTION_STRING, and ${TC_IMAGE} did not start under testcontainers: ${message}`,
+    };
   }
 }
 
@@ -68,7 +73,9 @@ async function startContainer(): Promise<EsdbResolution> {
       EVENTSTORE_START_STANDARD_PROJECTIONS: 'false',
     })
     .withExposedPorts(HTTP_PORT)
-    .withWaitStrategy(Wait.forHttp('/health/live', HTTP_PORT).forStatusCodeMatching((code) => code >= 200 && code < 300))
+    .withWaitStrategy(
+      Wait.forHttp('/health/live', HTTP_PORT).forStatusCodeMatching((code) => code >= 200 && code < 300),
+    )
     .withStartupTimeout(STARTUP_TIMEOUT_MS)
     .start();
   let stopped: Promise<void> | undefined;

@@ -25,7 +25,8 @@ export function serviceForFile(businessUnitId: string, options: ServiceOptions =
     if (service) removeDataDir(service.dataDir);
   });
   const ready = (): FileService => {
-    if (started === undefined) throw new Error('the service of this file is not started yet: use it in a hook or a test');
+    if (started === undefined)
+      throw new Error('the service of this file is not started yet: use it in a hook or a test');
     return started;
   };
   return {

@@ -14,8 +14,12 @@ export async function setup(): Promise<void> {
   // A local engine publishes container ports on 127.0.0.1 only (scripts/containers/engine.sh: dockerd --ip). Inside a
   // container (/.dockerenv, as on these machines) testcontainers would reach them at the bridge's gateway instead,
   // where nothing listens: every HTTP wait then times out (docs/containers.md).
-  if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix:')) process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
-  process.env.CO_TEST_RUN ??= `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`;
+  if (!process.env.DOCKER_HOST || process.env.DOCKER_HOST.startsWith('unix:'))
+    process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
+  process.env.CO_TEST_RUN ??= `${new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, '')
+    .slice(0, 14)}-${randomBytes(3).toString('hex')}`;
   // The image every container suite (and the docs' testcontainers example) runs, built once before any of them.
   if ((await dockerEngine()).ok) await orchestratorImage();
 }
@@ -25,5 +29,6 @@ export async function teardown(): Promise<void> {
   if (id === undefined || !(await dockerEngine()).ok) return;
   const removed = await sweep(id, startedAt);
   await untagRunImage();
-  if (removed.length > 0) console.warn(`test run ${id}: removed ${removed.length} leftover(s) a suite did not: ${removed.join(', ')}`);
+  if (removed.length > 0)
+    console.warn(`test run ${id}: removed ${removed.length} leftover(s) a suite did not: ${removed.join(', ')}`);
 }

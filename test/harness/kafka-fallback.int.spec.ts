@@ -12,7 +12,12 @@ if (!engine.ok) printSkip(SUITE, engine.reason);
 describe.skipIf(!engine.ok)(SUITE, () => {
   it('an image that cannot be pulled moves on to the local KRaft broker and says why', async () => {
     const image = 'registry.invalid/contact-orchestrator/no-such-kafka:0';
-    expect(await docker(['image', 'inspect', image]).then(() => 'present', () => 'absent')).toBe('absent');
+    expect(
+      await docker(['image', 'inspect', image]).then(
+        () => 'present',
+        () => 'absent',
+      ),
+    ).toBe('absent');
     const resolution = await resolveKafkaFresh({ containerImage: image, ignoreEnv: true });
     try {
       expect(resolution.kind).toBe('ready');

@@ -15,7 +15,6 @@ const SUITE = 'kafka harness';
 
 const suffix = `${Date.now()}-${randomBytes(3).toString('hex')}`;
 await withKafka(SUITE, (broker) => {
-
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     let kafka: KafkaClient;
     let admin: Admin;
@@ -37,7 +36,11 @@ await withKafka(SUITE, (broker) => {
       const topic = `harness-tx-${suffix}`;
       await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
 
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `harness-tx-${suffix}` });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionalId: `harness-tx-${suffix}`,
+      });
       await producer.connect();
       try {
         const committed = await producer.transaction();
@@ -51,7 +54,12 @@ await withKafka(SUITE, (broker) => {
       }
       // 3 records + commit marker + 1 record + abort marker: the aborted record really is in the log. The broker
       // answers commit and abort before it has written their markers, so the end offset gets there shortly after.
-      await expect.poll(async () => (await admin.fetchTopicOffsets(topic))[0]?.high, { timeout: 10_000, message: 'the end offset with both transaction markers' }).toBe('6');
+      await expect
+        .poll(async () => (await admin.fetchTopicOffsets(topic))[0]?.high, {
+          timeout: 10_000,
+          message: 'the end offset with both transaction markers',
+        })
+        .toBe('6');
 
       const consumer = kafka.consumer({ groupId: `harness-g-${suffix}`, readUncommitted: false });
       const seen: string[] = [];
@@ -79,26 +87,40 @@ await withKafka(SUITE, (broker) => {
       const groupId = `harness-eos-${suffix}`;
       await admin.createTopics({ topics: [{ topic: input }, { topic: output }], waitForLeaders: true });
 
-      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: `harness-eos-${suffix}` });
+      const producer = kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionalId: `harness-eos-${suffix}`,
+      });
       await producer.connect();
       try {
         const ok = await producer.transaction();
         await ok.send({ topic: output, messages: [{ value: 'derived' }] });
-        await ok.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '3' }] }] });
+        await ok.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: input, partitions: [{ partition: 0, offset: '3' }] }],
+        });
         await ok.commit();
         const rolledBack = await producer.transaction();
         await rolledBack.send({ topic: output, messages: [{ value: 'never' }] });
-        await rolledBack.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input, partitions: [{ partition: 0, offset: '99' }] }] });
+        await rolledBack.sendOffsets({
+          consumerGroupId: groupId,
+          topics: [{ topic: input, partitions: [{ partition: 0, offset: '99' }] }],
+        });
         await rolledBack.abort();
       } finally {
         await producer.disconnect();
       }
       // Offsets sent in a transaction become visible once its commit marker is written, just after commit() answers.
-      const committedOffset = await waitFor(async () => {
-        const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
-        const offset = offsets?.partitions.find((p) => p.partition === 0)?.offset;
-        return offset !== undefined && offset !== '-1' ? offset : undefined;
-      }, 10_000, 'the committed consumer offset');
+      const committedOffset = await waitFor(
+        async () => {
+          const [offsets] = await admin.fetchOffsets({ groupId, topics: [input] });
+          const offset = offsets?.partitions.find((p) => p.partition === 0)?.offset;
+          return offset !== undefined && offset !== '-1' ? offset : undefined;
+        },
+        10_000,
+        'the committed consumer offset',
+      );
       expect(committedOffset).toBe('3');
     }, 60_000);
 

@@ -62,12 +62,17 @@ export function resolveKafka(): Promise<KafkaResolution> {
 }
 
 /** A resolution of its own, not cached and not the shared one: for the harness's own tests of its order. */
-export function resolveKafkaFresh(options: { containerImage?: string; ignoreEnv?: boolean } = {}): Promise<KafkaResolution> {
+export function resolveKafkaFresh(
+  options: { containerImage?: string; ignoreEnv?: boolean } = {},
+): Promise<KafkaResolution> {
   return resolveUncached(options.containerImage ?? TC_IMAGE, options.ignoreEnv ?? false);
 }
 
 async function resolveUncached(image = TC_IMAGE, ignoreEnv = false): Promise<KafkaResolution> {
-  const fromEnv = (ignoreEnv ? '' : (process.env.KAFKA_BROKERS ?? '')).split(',').map((b) => b.trim()).filter(Boolean);
+  const fromEnv = (ignoreEnv ? '' : (process.env.KAFKA_BROKERS ?? ''))
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
   if (fromEnv.length > 0) return { kind: 'ready', source: 'env', brokers: fromEnv, stop: async () => {} };
 
   const why: string[] = ['KAFKA_BROKERS is not set'];
@@ -77,7 +82,9 @@ async function resolveUncached(image = TC_IMAGE, ignoreEnv = false): Promise<Kaf
       return await startContainer(image);
     } catch (error) {
       const message = (error as Error).message.split('\n')[0];
-      console.warn(`kafka harness: testcontainers could not start ${image ?? 'apache/kafka'} (${message}); trying the next way`);
+      console.warn(
+        `kafka harness: testcontainers could not start ${image ?? 'apache/kafka'} (${message}); trying the next way`,
+      );
       why.push(`testcontainers: ${image ?? 'apache/kafka'} did not start (${message})`);
     }
   } else why.push(`testcontainers: no container engine (${runtime.reason})`);
@@ -185,13 +192,22 @@ function runScript(
   allowFailure = false,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [SCRIPT, command], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      if (err && !allowFailure) {
-        const tail = stderr.trim().split('\n').slice(-25).join('\n');
-        reject(new Error(`kafka.mjs ${command} failed (${err.killed ? `timed out after ${timeoutMs} ms` : `exit ${code}`}):\n${tail}`));
-      } else resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [SCRIPT, command],
+      { cwd: ROOT, timeout: timeoutMs, maxBuffer: 4 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        if (err && !allowFailure) {
+          const tail = stderr.trim().split('\n').slice(-25).join('\n');
+          reject(
+            new Error(
+              `kafka.mjs ${command} failed (${err.killed ? `timed out after ${timeoutMs} ms` : `exit ${code}`}):\n${tail}`,
+            ),
+          );
+        } else resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

@@ -20,7 +20,9 @@ export async function holdWriteLock(file: string, holdMs: number): Promise<HeldL
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const released = new Promise<void>((resolve, reject) =>
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`lock holder exited with ${code}: ${output}`)))),
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`lock holder exited with ${code}: ${output}`)),
+    ),
   );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -29,10 +29,25 @@ export async function runOrchestrator(
 ): Promise<OrchestratorContainer> {
   const token = options.token ?? `container-test-${Math.random().toString(36).slice(2)}-platform-token`;
   const labels = Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  const env = Object.entries({ PLATFORM_TOKEN: token, SECURITY_USER_SIGNING_KEYS: SIGNING_KEYS, ...options.env }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+  const env = Object.entries({
+    PLATFORM_TOKEN: token,
+    SECURITY_USER_SIGNING_KEYS: SIGNING_KEYS,
+    ...options.env,
+  }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const network = options.network ? ['--network', options.network] : [];
-  const id = await docker(['run', '--detach', ...labels, ...network, '--publish', '127.0.0.1::3000', ...env, ...(options.args ?? []), image]);
-  const client = async (): Promise<OrchestratorClient> => new OrchestratorClient(`http://${await publishedAddress(id)}`, token);
+  const id = await docker([
+    'run',
+    '--detach',
+    ...labels,
+    ...network,
+    '--publish',
+    '127.0.0.1::3000',
+    ...env,
+    ...(options.args ?? []),
+    image,
+  ]);
+  const client = async (): Promise<OrchestratorClient> =>
+    new OrchestratorClient(`http://${await publishedAddress(id)}`, token);
   return {
     id,
     token,
@@ -41,15 +56,25 @@ export async function runOrchestrator(
       waitFor(
         async () => {
           const api = await client().catch(() => undefined);
-          return api && (await fetch(`${api.url}/health`).then((r) => r.status, () => 0)) === 200 ? api : undefined;
+          return api &&
+            (await fetch(`${api.url}/health`).then(
+              (r) => r.status,
+              () => 0,
+            )) === 200
+            ? api
+            : undefined;
         },
         timeoutMs,
         `container ${id.slice(0, 12)} to answer /health with 200`,
       ),
     describe: async (lines = 60) => {
-      const state = await docker(['inspect', '--format', '{{json .State}}', id]).catch((error: unknown) => `(inspect failed: ${String(error)})`);
+      const state = await docker(['inspect', '--format', '{{json .State}}', id]).catch(
+        (error: unknown) => `(inspect failed: ${String(error)})`,
+      );
       // Both streams: a fatal error (heap out of memory, an uncaught exception) goes to stderr, the service's log to stdout.
-      const logs = await promisify(execFile)('docker', ['logs', '--tail', String(lines), id], { maxBuffer: 16 << 20 }).then(
+      const logs = await promisify(execFile)('docker', ['logs', '--tail', String(lines), id], {
+        maxBuffer: 16 << 20,
+      }).then(
         ({ stdout, stderr }) => `${stdout}${stderr ? `\n(stderr)\n${stderr}` : ''}`,
         (error: unknown) => `(logs failed: ${String(error)})`,
       );

@@ -41,7 +41,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -94,7 +96,11 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
   };
   const quiet = QUIET_LOG_LEVELS.has(env.LOG_LEVEL ?? '');
   if (quiet && env.PORT === '0') env.PORT = String(await freePort());
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
+    cwd: options.cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -104,10 +110,13 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start within 30 s:\n${output}`)), 30_000);
     if (quiet) {
-      answering(`http://127.0.0.1:${env.PORT}`, () => settled).then((ready) => {
-        clearTimeout(timer);
-        resolve(ready);
-      }, () => undefined);
+      answering(`http://127.0.0.1:${env.PORT}`, () => settled).then(
+        (ready) => {
+          clearTimeout(timer);
+          resolve(ready);
+        },
+        () => undefined,
+      );
     }
     const onData = (): void => {
       const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*contact-orchestrator listening/.exec(output);
@@ -123,11 +132,13 @@ export async function startServiceProcess(options: ServiceOptions = {}): Promise
       clearTimeout(timer);
       reject(new Error(`service exited with ${code} before listening:\n${output}`));
     });
-  }).catch((error: unknown) => {
-    // A service that never listened must not outlive the caller's failure.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    throw error;
-  }).finally(() => (settled = true));
+  })
+    .catch((error: unknown) => {
+      // A service that never listened must not outlive the caller's failure.
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      throw error;
+    })
+    .finally(() => (settled = true));
 
   return {
     url,

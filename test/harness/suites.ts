@@ -17,11 +17,16 @@ export async function withKafka(suite: string, body: (broker: ReadyKafka) => voi
 }
 
 /** Polls `probe` every 50 ms until it gives a value (not undefined, not false); throws naming `what` on timeout. */
-export function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+export function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   return vi.waitFor(
     async () => {
       const value = await probe();
-      if (value === undefined || value === false) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (value === undefined || value === false)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       return value;
     },
     { timeout: timeoutMs, interval: 50 },

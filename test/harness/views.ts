@@ -12,7 +12,10 @@ type Health = { details?: Record<string, { head?: string; caughtUp?: boolean } |
 /** The contact view has applied the whole log. */
 export async function caughtUp(client: OrchestratorClient, timeout = 10_000): Promise<void> {
   await expect
-    .poll(async () => (await client.request<Health>('GET', '/health')).body.details?.['contact-view']?.caughtUp, { timeout, interval: 50 })
+    .poll(async () => (await client.request<Health>('GET', '/health')).body.details?.['contact-view']?.caughtUp, {
+      timeout,
+      interval: 50,
+    })
     .toBe(true);
 }
 
@@ -38,7 +41,9 @@ export type VerifyRun = { code: number; stdout: string; stderr: string };
 export async function verifyViews(dataDir: string, root = ROOT): Promise<VerifyRun> {
   const script = join(root, 'dist/scripts/verify-views.js');
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [script], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -16,7 +16,13 @@ import { ensureEmbeddedSecrets, type Secrets } from './config/embedded-secrets.j
 import { prepareDataDir, SERVICE_UMASK } from './config/data-dir.js';
 import { ErrorsFilter } from './http/errors.filter.js';
 import { ConnectionsPerAddress } from './http/client-address.js';
-import { installBodyDeadline, installBodyLimits, registerLimitPlugins, serverOptions, trustedProxy } from './http/limits.js';
+import {
+  installBodyDeadline,
+  installBodyLimits,
+  registerLimitPlugins,
+  serverOptions,
+  trustedProxy,
+} from './http/limits.js';
 import { Credentials } from './directory/credentials.js';
 import { DirectoryService } from './directory/directory.service.js';
 import { RouteTable } from './http/route-table.js';
@@ -52,7 +58,10 @@ function embeddedSecrets(config: AppConfig): Secrets {
   try {
     return ensureEmbeddedSecrets(config.dataDir, config);
   } catch (error) {
-    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} cannot hold secrets.json: ${(error as Error).message}`);
+    throw new ConfigurationError(
+      'DATA_DIR',
+      `${JSON.stringify(config.dataDir)} cannot hold secrets.json: ${(error as Error).message}`,
+    );
   }
 }
 
@@ -66,15 +75,24 @@ export async function startService(env: Record<string, string | undefined> = pro
   try {
     prepareDataDir(config.dataDir);
   } catch (error) {
-    throw new ConfigurationError('DATA_DIR', `${JSON.stringify(config.dataDir)} is refused: ${(error as Error).message}`);
+    throw new ConfigurationError(
+      'DATA_DIR',
+      `${JSON.stringify(config.dataDir)} is refused: ${(error as Error).message}`,
+    );
   }
   const secrets =
     config.eventStore === 'sqlite'
       ? embeddedSecrets(config)
-      : { platformToken: config.platformToken!, securityUserSigningKeys: config.securityUserSigningKeys!, generatedPlatformToken: false };
+      : {
+          platformToken: config.platformToken!,
+          securityUserSigningKeys: config.securityUserSigningKeys!,
+          generatedPlatformToken: false,
+        };
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
-    process.stdout.write(`PLATFORM_TOKEN=${secrets.platformToken}   (generated, saved in ${config.dataDir}/secrets.json)\n`);
+    process.stdout.write(
+      `PLATFORM_TOKEN=${secrets.platformToken}   (generated, saved in ${config.dataDir}/secrets.json)\n`,
+    );
   }
   if (!config.kafkaBrokers) logger.info('KAFKA_BROKERS is not set: outcomes are not fanned out to Kafka');
 
@@ -97,7 +115,10 @@ export async function startService(env: Record<string, string | undefined> = pro
   app.useLogger(app.get(Logger));
   // Every route, as Fastify registers it: a method a known path does not have is then 405 with Allow.
   const routes = new RouteTable();
-  app.getHttpAdapter().getInstance().addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => routes.add(route.method, route.url));
   app.useGlobalFilters(new ErrorsFilter(logger, routes));
   app.useGlobalGuards(new RequestGuard(app.get(Reflector), app.get(Credentials)));
   const fastify = app.getHttpAdapter().getInstance();
@@ -136,14 +157,21 @@ export async function startService(env: Record<string, string | undefined> = pro
     await app.startAllMicroservices();
   }
   await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE' || error.code === 'EACCES') throw new ConfigurationError('PORT', `${config.port} cannot be used on ${config.host}: ${error.code}`);
+    if (error.code === 'EADDRINUSE' || error.code === 'EACCES')
+      throw new ConfigurationError('PORT', `${config.port} cannot be used on ${config.host}: ${error.code}`);
     if (error.code === 'ENOTFOUND' || error.code === 'EADDRNOTAVAIL' || error.code === 'EAI_AGAIN') {
-      throw new ConfigurationError('HOST', `${JSON.stringify(config.host)} is not an address of this machine: ${error.code}`);
+      throw new ConfigurationError(
+        'HOST',
+        `${JSON.stringify(config.host)} is not an address of this machine: ${error.code}`,
+      );
     }
     throw error;
   });
   app.getHttpServer().maxConnections = config.http.maxConnections;
-  const perAddress = new ConnectionsPerAddress(config.http.maxConnectionsPerAddress, trustedProxy(config.http.trustProxy));
+  const perAddress = new ConnectionsPerAddress(
+    config.http.maxConnectionsPerAddress,
+    trustedProxy(config.http.trustProxy),
+  );
   app.getHttpServer().on('connection', (socket: Socket) => {
     const { admitted, release } = perAddress.admit(socket.remoteAddress ?? '');
     if (!admitted) socket.destroy();

@@ -53,7 +53,12 @@ try {
   // broker (its known unhandled rejection), which would end the process by default. The awaited paths fail too and
   // retry on their own (the forwarder, the command consumer): logged, and the service goes on (docs/operations.md).
   process.on('unhandledRejection', (reason) =>
-    log(() => logger.error({ err: reason }, 'unhandled promise rejection: logged, the service keeps running (its own retries cover the work that failed)')),
+    log(() =>
+      logger.error(
+        { err: reason },
+        'unhandled promise rejection: logged, the service keeps running (its own retries cover the work that failed)',
+      ),
+    ),
   );
   process.on('SIGTERM', (signal) => shutdown(signal));
   process.on('SIGINT', (signal) => shutdown(signal));
@@ -61,12 +66,20 @@ try {
   void workerStopped.then((reason) => {
     // Already shutting down (a signal): that shutdown goes on and ends with its own code.
     if (stopping) return log(() => logger.error({ reason }, `${reason} while shutting down`));
-    log(() => logger.error({ reason }, `${reason}: shutting down, then exiting with ${WORKER_STOPPED_EXIT_CODE} so that the supervisor restarts the service`));
+    log(() =>
+      logger.error(
+        { reason },
+        `${reason}: shutting down, then exiting with ${WORKER_STOPPED_EXIT_CODE} so that the supervisor restarts the service`,
+      ),
+    );
     shutdown(undefined, WORKER_STOPPED_EXIT_CODE);
   });
 } catch (error) {
   const code = error instanceof ConfigurationError ? 78 : 1;
-  const detail = error instanceof ConfigurationError || error instanceof StartupError ? error.message : ((error as Error).stack ?? String(error));
+  const detail =
+    error instanceof ConfigurationError || error instanceof StartupError
+      ? error.message
+      : ((error as Error).stack ?? String(error));
   // No password of a connection string reaches the output, whatever the error quoted.
   const shown = maskConnectionStrings(detail);
   process.stderr.write(code === 78 ? `${shown}\n` : `contact-orchestrator failed to start: ${shown}\n`);

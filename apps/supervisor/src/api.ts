@@ -11,11 +11,20 @@ export type Answer<T> = { status: number; body: T };
 export class Api {
   constructor(private readonly token: string) {}
 
-  async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
     const response = await fetch(path, {
       method,
       cache: 'no-store',
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
@@ -33,7 +42,10 @@ export class Api {
     const items: ContactView[] = [];
     let after: string | undefined;
     for (let page = 0; page < maxPages; page++) {
-      const answer = await this.call<{ items: ContactView[]; next?: string }>('GET', `/v1/contacts?limit=1000${after ? `&after=${after}` : ''}`);
+      const answer = await this.call<{ items: ContactView[]; next?: string }>(
+        'GET',
+        `/v1/contacts?limit=1000${after ? `&after=${after}` : ''}`,
+      );
       if (answer.status !== 200) return { status: answer.status, body: [] };
       items.push(...answer.body.items);
       after = answer.body.next;
@@ -47,7 +59,11 @@ export class Api {
    * 200 (changes from then on arrive through `onView`); a refusal is returned as the status.
    */
   async follow(onOpen: () => void, onView: (view: ContactView) => void, signal: AbortSignal): Promise<number> {
-    const response = await fetch('/v1/contacts/stream', { headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' }, cache: 'no-store', signal });
+    const response = await fetch('/v1/contacts/stream', {
+      headers: { authorization: `Bearer ${this.token}`, accept: 'text/event-stream' },
+      cache: 'no-store',
+      signal,
+    });
     if (response.status !== 200 || !response.body) return response.status;
     onOpen();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -61,8 +77,14 @@ export class Api {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         const lines = block.split('\n');
-        const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
-        const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        const event = lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim();
+        const data = lines
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trimStart())
+          .join('\n');
         if (event === 'contact' && data) onView(JSON.parse(data) as ContactView);
       }
     }
@@ -76,12 +98,18 @@ export function newCommandId(): string {
 }
 
 /** Who a credential names, for display only (the service checks it): a SecurityUser's claims, or the platform. */
-export function identityOf(token: string): { kind: 'agent'; agentId: string; businessUnitId: string } | { kind: 'platform' } {
+export function identityOf(
+  token: string,
+): { kind: 'agent'; agentId: string; businessUnitId: string } | { kind: 'platform' } {
   const parts = token.split('.');
   if (parts.length === 3) {
     try {
-      const claims = JSON.parse(atob(parts[1]!.replaceAll('-', '+').replaceAll('_', '/'))) as { sub?: unknown; bu?: unknown };
-      if (typeof claims.sub === 'string' && typeof claims.bu === 'string') return { kind: 'agent', agentId: claims.sub, businessUnitId: claims.bu };
+      const claims = JSON.parse(atob(parts[1]!.replaceAll('-', '+').replaceAll('_', '/'))) as {
+        sub?: unknown;
+        bu?: unknown;
+      };
+      if (typeof claims.sub === 'string' && typeof claims.bu === 'string')
+        return { kind: 'agent', agentId: claims.sub, businessUnitId: claims.bu };
     } catch {
       // Not a SecurityUser: the platform token (the service accepted it).
     }

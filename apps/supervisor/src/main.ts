@@ -41,7 +41,10 @@ const ui = {
 let api: Api | undefined;
 let following: AbortController | undefined;
 let historyOf: string | undefined;
-const table = new LiveTable($<HTMLTableSectionElement>('rows'), $<HTMLUListElement>('counts'), { end: (id) => void endOne(id), history: (id) => void showHistory(id) });
+const table = new LiveTable($<HTMLTableSectionElement>('rows'), $<HTMLUListElement>('counts'), {
+  end: (id) => void endOne(id),
+  history: (id) => void showHistory(id),
+});
 
 for (const type of MEDIA_TYPES) ui.media.add(new Option(type, type));
 
@@ -60,7 +63,9 @@ function confirmEnd(title: string, text: string, yes: string): Promise<boolean> 
   ui.confirmYes.textContent = yes;
   ui.confirm.returnValue = '';
   ui.confirm.showModal();
-  return new Promise((resolve) => ui.confirm.addEventListener('close', () => resolve(ui.confirm.returnValue === 'confirm'), { once: true }));
+  return new Promise((resolve) =>
+    ui.confirm.addEventListener('close', () => resolve(ui.confirm.returnValue === 'confirm'), { once: true }),
+  );
 }
 
 async function signIn(token: string): Promise<void> {
@@ -82,7 +87,10 @@ async function signIn(token: string): Promise<void> {
   sessionStorage.setItem(TOKEN_KEY, token);
   api = candidate;
   const identity = identityOf(token);
-  ui.who.textContent = identity.kind === 'agent' ? `Signed in as agent ${identity.agentId}, business unit ${identity.businessUnitId}` : 'Signed in as platform (all business units; viewing only)';
+  ui.who.textContent =
+    identity.kind === 'agent'
+      ? `Signed in as agent ${identity.agentId}, business unit ${identity.businessUnitId}`
+      : 'Signed in as platform (all business units; viewing only)';
   ui.signInSection.hidden = true;
   ui.token.value = '';
   ui.board.hidden = false;
@@ -154,12 +162,21 @@ function applyFilters(): void {
 
 async function endOne(contactId: string): Promise<void> {
   if (!api) return;
-  const yes = await confirmEnd(`End contact ${contactId}?`, `Contact ${contactId} (${table.view(contactId)?.mediaType ?? 'contact'}) will be disconnected now. This cannot be undone.`, 'Yes, end it');
+  const yes = await confirmEnd(
+    `End contact ${contactId}?`,
+    `Contact ${contactId} (${table.view(contactId)?.mediaType ?? 'contact'}) will be disconnected now. This cannot be undone.`,
+    'Yes, end it',
+  );
   if (!yes) {
     say(`Contact ${contactId} was not ended.`);
     return;
   }
-  const answer = await api.call<{ branch?: string; message?: string; error?: { message: string } }>('POST', `/v1/contacts/${contactId}/end`, {}, { 'idempotency-key': newCommandId() });
+  const answer = await api.call<{ branch?: string; message?: string; error?: { message: string } }>(
+    'POST',
+    `/v1/contacts/${contactId}/end`,
+    {},
+    { 'idempotency-key': newCommandId() },
+  );
   const branch = answer.body.branch;
   if (!isBranch(branch)) {
     refuse('Default', explain('Default'), answer.body.message ?? `HTTP ${answer.status}`);
@@ -176,7 +193,13 @@ async function endOne(contactId: string): Promise<void> {
   }
 }
 
-type BatchAnswer = { results?: Array<{ contactId: string; branch: string }>; summary?: Record<string, number>; branch?: string; error?: { message: string }; message?: string };
+type BatchAnswer = {
+  results?: Array<{ contactId: string; branch: string }>;
+  summary?: Record<string, number>;
+  branch?: string;
+  error?: { message: string };
+  message?: string;
+};
 
 async function endAllMatching(): Promise<void> {
   if (!api) return;
@@ -186,7 +209,11 @@ async function endAllMatching(): Promise<void> {
     return;
   }
   const what = [ui.media.value || 'any media type', 'Active'].join(', ');
-  const yes = await confirmEnd(`End all ${ids.length} matching contacts?`, `${ids.length} active contacts (${what}) will be disconnected now, through one bulk end. This cannot be undone.`, `Yes, end ${ids.length}`);
+  const yes = await confirmEnd(
+    `End all ${ids.length} matching contacts?`,
+    `${ids.length} active contacts (${what}) will be disconnected now, through one bulk end. This cannot be undone.`,
+    `Yes, end ${ids.length}`,
+  );
   if (!yes) {
     say('Nothing was ended.');
     return;
@@ -203,7 +230,12 @@ async function endAllMatching(): Promise<void> {
   for (let start = 0; start < ids.length; start += step) {
     const chunk = ids.slice(start, start + step);
     ui.bulkText.textContent = `Ending ${done + 1}–${done + chunk.length} of ${ids.length}…`;
-    const answer = await api.call<BatchAnswer>('POST', '/v1/contacts/end-batch', { contactIds: chunk }, { 'idempotency-key': `${batchId}-${start}` });
+    const answer = await api.call<BatchAnswer>(
+      'POST',
+      '/v1/contacts/end-batch',
+      { contactIds: chunk },
+      { 'idempotency-key': `${batchId}-${start}` },
+    );
     for (const result of answer.body.results ?? []) if (isBranch(result.branch)) summary[result.branch]++;
     done += chunk.length;
     ui.progress.value = done;
@@ -235,7 +267,10 @@ async function showHistory(contactId: string): Promise<void> {
   if (!api) return;
   historyOf = contactId;
   ui.historyTitle.textContent = `Contact history: ${contactId}`;
-  const answer = await api.call<{ events?: HistoryEvent[]; message?: string }>('GET', `/v1/contacts/${contactId}/history`);
+  const answer = await api.call<{ events?: HistoryEvent[]; message?: string }>(
+    'GET',
+    `/v1/contacts/${contactId}/history`,
+  );
   if (historyOf !== contactId) return;
   if (answer.status !== 200) {
     ui.historyNote.textContent = `No history can be shown: ${answer.body.message ?? `HTTP ${answer.status}`}`;

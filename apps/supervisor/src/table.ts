@@ -53,7 +53,9 @@ export class LiveTable {
 
   /** The active contacts the filters show: what "End all matching" ends. */
   matchingActive(): string[] {
-    return [...this.rows.values()].filter((r) => r.view.state === 'Active' && this.matches(r.view)).map((r) => r.view.contactId);
+    return [...this.rows.values()]
+      .filter((r) => r.view.state === 'Active' && this.matches(r.view))
+      .map((r) => r.view.contactId);
   }
 
   view(contactId: string): ContactView | undefined {
@@ -74,7 +76,8 @@ export class LiveTable {
       this.countsPending = false;
       const byType = new Map<string, number>(MEDIA_TYPES.map((t) => [t, 0]));
       for (const { view } of this.rows.values()) {
-        if (this.filters.state === '' || view.state === this.filters.state) byType.set(view.mediaType, (byType.get(view.mediaType) ?? 0) + 1);
+        if (this.filters.state === '' || view.state === this.filters.state)
+          byType.set(view.mediaType, (byType.get(view.mediaType) ?? 0) + 1);
       }
       const items = [...byType].map(([type, count]) => {
         const item = document.createElement('li');
@@ -86,7 +89,10 @@ export class LiveTable {
   }
 
   private matches(view: ContactView): boolean {
-    return (this.filters.state === '' || view.state === this.filters.state) && (this.filters.mediaType === '' || view.mediaType === this.filters.mediaType);
+    return (
+      (this.filters.state === '' || view.state === this.filters.state) &&
+      (this.filters.mediaType === '' || view.mediaType === this.filters.mediaType)
+    );
   }
 
   private create(view: ContactView): Row {

@@ -20,7 +20,13 @@ export type Caller =
   | { kind: 'Unauthenticated'; detail: string; agentId?: string; businessUnitId?: string }
   | { kind: 'Agent'; agentId: string; businessUnitId: string; permissions: readonly string[] };
 
-type ContactFacts = { contactId: string; businessUnitId: string; mediaType: MediaType; skill?: string; startedAt: string };
+type ContactFacts = {
+  contactId: string;
+  businessUnitId: string;
+  mediaType: MediaType;
+  skill?: string;
+  startedAt: string;
+};
 
 export type ContactState =
   | { status: 'None' }
@@ -36,7 +42,14 @@ export function evolve(state: ContactState, event: ContactEventEnvelope): Contac
   switch (event.type) {
     case 'ContactStarted': {
       const { contactId, businessUnitId, mediaType, skill, startedAt } = event.data;
-      return { status: 'Active', contactId, businessUnitId, mediaType, startedAt, ...(skill !== undefined ? { skill } : {}) };
+      return {
+        status: 'Active',
+        contactId,
+        businessUnitId,
+        mediaType,
+        startedAt,
+        ...(skill !== undefined ? { skill } : {}),
+      };
     }
     case 'ContactEnded': {
       if (state.status === 'None') return state;
@@ -54,7 +67,8 @@ export function evolve(state: ContactState, event: ContactEventEnvelope): Contac
   }
 }
 
-export const foldContact = (events: readonly ContactEventEnvelope[]): ContactState => events.reduce(evolve, initialState());
+export const foldContact = (events: readonly ContactEventEnvelope[]): ContactState =>
+  events.reduce(evolve, initialState());
 
 // ---------------------------------------------------------------- StartContact
 
@@ -64,8 +78,7 @@ export type StartContact = {
 };
 
 export type StartContactDecision =
-  | { result: 'Started'; event: ContactStarted }
-  | { result: 'AlreadyExists'; detail: string };
+  { result: 'Started'; event: ContactStarted } | { result: 'AlreadyExists'; detail: string };
 
 export function decideStartContact(command: StartContact, state: ContactState): StartContactDecision {
   const { contactId, businessUnitId, mediaType, skill, now } = command.data;
@@ -74,7 +87,13 @@ export function decideStartContact(command: StartContact, state: ContactState): 
     result: 'Started',
     event: {
       type: 'ContactStarted',
-      data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), startedAt: now.toISOString() },
+      data: {
+        contactId,
+        businessUnitId,
+        mediaType,
+        ...(skill !== undefined ? { skill } : {}),
+        startedAt: now.toISOString(),
+      },
     },
   };
 }
@@ -98,7 +117,13 @@ export type EndContactDecision =
   | { branch: 'OnInvalidContactID'; cause: InvalidContactIdCause; detail: string; event: EndContactRejected };
 
 export type Branch = EndContactDecision['branch'] | 'Default';
-export const BRANCHES: readonly Branch[] = ['OnSuccess', 'OnInvalidSecurityUser', 'OnUnauthorized', 'OnInvalidContactID', 'Default'];
+export const BRANCHES: readonly Branch[] = [
+  'OnSuccess',
+  'OnInvalidSecurityUser',
+  'OnUnauthorized',
+  'OnInvalidContactID',
+  'Default',
+];
 
 /** The refusals that depend on the caller alone, before any contact is looked at. */
 export type CallerRefusal = Extract<EndContactDecision, { branch: 'OnInvalidSecurityUser' | 'OnUnauthorized' }>;
@@ -111,7 +136,11 @@ export type CallerRefusal = Extract<EndContactDecision, { branch: 'OnInvalidSecu
 export function refuseCaller(command: EndContact): CallerRefusal | undefined {
   const { caller } = command.data;
   if (caller.kind === 'Unauthenticated') {
-    return { branch: 'OnInvalidSecurityUser', detail: caller.detail, event: rejection(command, 'InvalidSecurityUser', caller.detail) };
+    return {
+      branch: 'OnInvalidSecurityUser',
+      detail: caller.detail,
+      event: rejection(command, 'InvalidSecurityUser', caller.detail),
+    };
   }
   if (!caller.permissions.includes(CONTACTS_END)) {
     const detail = `Agent ${caller.agentId} lacks permission ${CONTACTS_END}`;

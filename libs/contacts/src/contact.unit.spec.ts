@@ -32,7 +32,14 @@ const started = (mediaType: MediaType, businessUnitId = BU, contactId = CONTACT_
 });
 const ended = (mediaType: MediaType, commandId: string): ContactEventEnvelope => ({
   type: 'ContactEnded',
-  data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType, endedBy: 'agent-1', disconnectReason: 'TerminateScript', endedAt: firstEndAt },
+  data: {
+    contactId: CONTACT_ID,
+    businessUnitId: BU,
+    mediaType,
+    endedBy: 'agent-1',
+    disconnectReason: 'TerminateScript',
+    endedAt: firstEndAt,
+  },
   commandId,
 });
 const endContact = (caller: Caller, contactId = CONTACT_ID, commandId = 'cmd-2'): EndContact => ({
@@ -40,13 +47,24 @@ const endContact = (caller: Caller, contactId = CONTACT_ID, commandId = 'cmd-2')
   data: { contactId, caller, commandId, now },
 });
 /** The refusal of `ender`'s end of `contactId` for `cause`, with the EndContactRejected it records. */
-const invalidContactId = (cause: InvalidContactIdCause, detail: string, contactId = CONTACT_ID): EndContactDecision => ({
+const invalidContactId = (
+  cause: InvalidContactIdCause,
+  detail: string,
+  contactId = CONTACT_ID,
+): EndContactDecision => ({
   branch: 'OnInvalidContactID',
   cause,
   detail,
   event: {
     type: 'EndContactRejected',
-    data: { contactId, reason: 'InvalidContactID', detail, agentId: AGENT, businessUnitId: BU, rejectedAt: now.toISOString() },
+    data: {
+      contactId,
+      reason: 'InvalidContactID',
+      detail,
+      agentId: AGENT,
+      businessUnitId: BU,
+      rejectedAt: now.toISOString(),
+    },
   },
 });
 
@@ -83,13 +101,23 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
         detail: 'SecurityUser has expired',
         event: {
           type: 'EndContactRejected',
-          data: { contactId: CONTACT_ID, reason: 'InvalidSecurityUser', detail: 'SecurityUser has expired', rejectedAt: now.toISOString() },
+          data: {
+            contactId: CONTACT_ID,
+            reason: 'InvalidSecurityUser',
+            detail: 'SecurityUser has expired',
+            rejectedAt: now.toISOString(),
+          },
         },
       });
   });
 
   it('OnInvalidSecurityUser: the refusal carries the contact ID as given, even malformed, and the agent when known', () => {
-    const inactive: Caller = { kind: 'Unauthenticated', detail: `Agent ${AGENT} is inactive`, agentId: AGENT, businessUnitId: BU };
+    const inactive: Caller = {
+      kind: 'Unauthenticated',
+      detail: `Agent ${AGENT} is inactive`,
+      agentId: AGENT,
+      businessUnitId: BU,
+    };
     endContactSpec
       .given([started(mediaType)])
       .when(endContact(inactive, 'not-an-id'))
@@ -120,7 +148,14 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
         detail,
         event: {
           type: 'EndContactRejected',
-          data: { contactId: CONTACT_ID, reason: 'Unauthorized', detail, agentId: 'agent-8', businessUnitId: BU, rejectedAt: now.toISOString() },
+          data: {
+            contactId: CONTACT_ID,
+            reason: 'Unauthorized',
+            detail,
+            agentId: 'agent-8',
+            businessUnitId: BU,
+            rejectedAt: now.toISOString(),
+          },
         },
       });
   });
@@ -151,7 +186,10 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
   });
 
   it("OnInvalidContactID NotFound: another business unit's contact is refused exactly like an unknown one", () => {
-    const unknown = endContactSpec.given([]).when(endContact(ender)).then(() => {});
+    const unknown = endContactSpec
+      .given([])
+      .when(endContact(ender))
+      .then(() => {});
     const elsewhere = endContactSpec
       .given([started(mediaType, OTHER_BU)])
       .when(endContact(ender))
@@ -164,13 +202,26 @@ describe.each(MEDIA_TYPES)('EndContact on a %s contact', (mediaType) => {
   it("OnInvalidContactID NotFound: another business unit's ended contact does not reveal it either, even on replay", () => {
     const otherBuEnded: ContactEventEnvelope = {
       type: 'ContactEnded',
-      data: { contactId: CONTACT_ID, businessUnitId: OTHER_BU, mediaType, endedBy: 'agent-x', disconnectReason: 'TerminateScript', endedAt: firstEndAt },
+      data: {
+        contactId: CONTACT_ID,
+        businessUnitId: OTHER_BU,
+        mediaType,
+        endedBy: 'agent-x',
+        disconnectReason: 'TerminateScript',
+        endedAt: firstEndAt,
+      },
       commandId: 'cmd-2',
     };
     endContactSpec
       .given([started(mediaType, OTHER_BU), otherBuEnded])
       .when(endContact(ender, CONTACT_ID, 'cmd-2'))
-      .then((decision) => expect(decision).toMatchObject({ branch: 'OnInvalidContactID', cause: 'NotFound', detail: `Contact ${CONTACT_ID} not found` }));
+      .then((decision) =>
+        expect(decision).toMatchObject({
+          branch: 'OnInvalidContactID',
+          cause: 'NotFound',
+          detail: `Contact ${CONTACT_ID} not found`,
+        }),
+      );
   });
 
   it('OnInvalidContactID NotActive: the contact was already ended by another command', () => {
@@ -259,7 +310,13 @@ describe.each(MEDIA_TYPES)('StartContact of a %s contact', (mediaType) => {
         result: 'Started',
         event: {
           type: 'ContactStarted',
-          data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType, skill: 'billing', startedAt: now.toISOString() },
+          data: {
+            contactId: CONTACT_ID,
+            businessUnitId: BU,
+            mediaType,
+            skill: 'billing',
+            startedAt: now.toISOString(),
+          },
         },
       });
   });
@@ -270,7 +327,10 @@ describe.each(MEDIA_TYPES)('StartContact of a %s contact', (mediaType) => {
       .when(startContact())
       .then({
         result: 'Started',
-        event: { type: 'ContactStarted', data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType, startedAt: now.toISOString() } },
+        event: {
+          type: 'ContactStarted',
+          data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType, startedAt: now.toISOString() },
+        },
       });
   });
 
@@ -317,6 +377,12 @@ describe('evolve', () => {
   });
 
   it('folds a started stream into the active state without a skill key when none was given', () => {
-    expect(foldContact([started('WorkItem')])).toStrictEqual({ status: 'Active', contactId: CONTACT_ID, businessUnitId: BU, mediaType: 'WorkItem', startedAt });
+    expect(foldContact([started('WorkItem')])).toStrictEqual({
+      status: 'Active',
+      contactId: CONTACT_ID,
+      businessUnitId: BU,
+      mediaType: 'WorkItem',
+      startedAt,
+    });
   });
 });

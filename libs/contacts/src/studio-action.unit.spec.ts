@@ -15,7 +15,10 @@ describe('resolveInput', () => {
 
   it('resolves the default {SecurityUser} reference', () => {
     expect(DEFAULT_SECURITY_USER_VARIABLE).toBe('SecurityUser');
-    expect(resolveInput(`{${DEFAULT_SECURITY_USER_VARIABLE}}`, variables)).toStrictEqual({ ok: true, value: 'eyJ.token.sig' });
+    expect(resolveInput(`{${DEFAULT_SECURITY_USER_VARIABLE}}`, variables)).toStrictEqual({
+      ok: true,
+      value: 'eyJ.token.sig',
+    });
   });
 
   it('resolves a {ContactID} reference', () => {
@@ -27,24 +30,39 @@ describe('resolveInput', () => {
   });
 
   it('is case-sensitive on variable names', () => {
-    expect(resolveInput('{contactid}', variables)).toStrictEqual({ ok: false, detail: 'variable {contactid} is not defined' });
+    expect(resolveInput('{contactid}', variables)).toStrictEqual({
+      ok: false,
+      detail: 'variable {contactid} is not defined',
+    });
   });
 
   it('an undefined variable is an error naming it', () => {
-    expect(resolveInput('{MissingVar}', variables)).toStrictEqual({ ok: false, detail: 'variable {MissingVar} is not defined' });
+    expect(resolveInput('{MissingVar}', variables)).toStrictEqual({
+      ok: false,
+      detail: 'variable {MissingVar} is not defined',
+    });
   });
 
-  it.each(['toString', 'constructor', 'hasOwnProperty'])('{%s} is undefined too: only the script variables count', (name) => {
-    expect(resolveInput(`{${name}}`, variables)).toStrictEqual({ ok: false, detail: `variable {${name}} is not defined` });
-  });
+  it.each(['toString', 'constructor', 'hasOwnProperty'])(
+    '{%s} is undefined too: only the script variables count',
+    (name) => {
+      expect(resolveInput(`{${name}}`, variables)).toStrictEqual({
+        ok: false,
+        detail: `variable {${name}} is not defined`,
+      });
+    },
+  );
 
   it('resolves an empty-string variable to the empty string (the rules then refuse it)', () => {
     expect(resolveInput('{ContactID}', { ContactID: '' })).toStrictEqual({ ok: true, value: '' });
   });
 
-  it.each([' {ContactID}', '{ContactID} ', '  {ContactID}\t', '\n{ContactID}\n'])('tolerates whitespace around the braces: %j', (input) => {
-    expect(resolveInput(input, variables)).toStrictEqual({ ok: true, value: '4000123456789' });
-  });
+  it.each([' {ContactID}', '{ContactID} ', '  {ContactID}\t', '\n{ContactID}\n'])(
+    'tolerates whitespace around the braces: %j',
+    (input) => {
+      expect(resolveInput(input, variables)).toStrictEqual({ ok: true, value: '4000123456789' });
+    },
+  );
 
   it.each(['{ContactID', 'ContactID}', '{}', '{1abc}', 'x{ContactID}', '{ContactID}{SecurityUser}'])(
     'treats %j as a literal, not a reference',
@@ -58,7 +76,13 @@ describe('selectBranch', () => {
   const conditions = BRANCHES.filter((branch): branch is Exclude<Branch, 'Default'> => branch !== 'Default');
 
   it('knows the four seed branches plus Default', () => {
-    expect([...BRANCHES].sort()).toStrictEqual(['Default', 'OnInvalidContactID', 'OnInvalidSecurityUser', 'OnSuccess', 'OnUnauthorized']);
+    expect([...BRANCHES].sort()).toStrictEqual([
+      'Default',
+      'OnInvalidContactID',
+      'OnInvalidSecurityUser',
+      'OnSuccess',
+      'OnUnauthorized',
+    ]);
   });
 
   it.each(conditions)('%s: without a list of defined branches the condition is taken', (condition) => {

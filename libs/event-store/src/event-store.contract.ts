@@ -21,10 +21,19 @@ const metadata = (extra: Partial<EventMetadata> = {}): EventMetadata => ({
   schemaVersion: 1,
   ...extra,
 });
-const event = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const event = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: metadata(),
+});
 const stream = (): string => `contract-${randomUUID().replaceAll('-', '')}`;
 
-async function collect(iterable: AsyncIterable<RecordedEvent>, count: number, filter: (e: RecordedEvent) => boolean): Promise<RecordedEvent[]> {
+async function collect(
+  iterable: AsyncIterable<RecordedEvent>,
+  count: number,
+  filter: (e: RecordedEvent) => boolean,
+): Promise<RecordedEvent[]> {
   const seen: RecordedEvent[] = [];
   for await (const e of iterable) {
     if (filter(e)) seen.push(e);
@@ -77,7 +86,7 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       expect(events[0]!.recordedAt).toBeInstanceOf(Date);
     });
 
-    test('a single-event append answers that event\'s global position', async () => {
+    test("a single-event append answers that event's global position", async () => {
       const id = stream();
       const first = await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
       const second = await store.append(id, [event('B')], { expectedRevision: 0n });
@@ -102,7 +111,9 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       const id = stream();
       const { nextExpectedRevision } = await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
       await store.append(id, [event('B')], { expectedRevision: nextExpectedRevision });
-      const error = await store.append(id, [event('C')], { expectedRevision: nextExpectedRevision }).catch((e: unknown) => e);
+      const error = await store
+        .append(id, [event('C')], { expectedRevision: nextExpectedRevision })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(WrongExpectedRevisionError);
       expect((error as WrongExpectedRevisionError).actual).toBe(1n);
       expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B']);
@@ -116,7 +127,9 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
 
     test('stream_exists fails on a missing stream and succeeds on an existing one; any always succeeds', async () => {
       const id = stream();
-      await expect(store.append(id, [event('A')], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(id, [event('A')], { expectedRevision: 'stream_exists' })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
       await store.append(id, [event('A')], { expectedRevision: 'any' });
       await store.append(id, [event('B')], { expectedRevision: 'stream_exists' });
       await store.append(id, [event('C')], { expectedRevision: 'any' });
@@ -127,7 +140,9 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       const id = stream();
       const { nextExpectedRevision } = await store.append(id, [event('Started')], { expectedRevision: 'no_stream' });
       const results = await Promise.allSettled(
-        Array.from({ length: 10 }, () => store.append(id, [event('Ended')], { expectedRevision: nextExpectedRevision })),
+        Array.from({ length: 10 }, () =>
+          store.append(id, [event('Ended')], { expectedRevision: nextExpectedRevision }),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -163,14 +178,20 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       const id = stream();
       await store.append(id, [event('A')], { expectedRevision: 'no_stream' });
       await store.append(id, [event('B')], { expectedRevision: 0n });
-      await expect(store.append(id, [event('B2')], { expectedRevision: 0n })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
-      await expect(store.append(id, [event('A2')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+      await expect(store.append(id, [event('B2')], { expectedRevision: 0n })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
+      await expect(store.append(id, [event('A2')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
+        WrongExpectedRevisionError,
+      );
       expect(await store.readStream(id)).toHaveLength(2);
     });
 
     test('data or metadata JSON cannot write is refused with a TypeError and nothing is written', async () => {
       const id = stream();
-      await expect(store.append(id, [event('A', { n: 1n })], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(TypeError);
+      await expect(store.append(id, [event('A', { n: 1n })], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
+        TypeError,
+      );
       expect(await store.readStream(id)).toEqual([]);
     });
 
@@ -203,7 +224,10 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
       const start = await store.headPosition();
       await store.append(id, [event('Past')], { expectedRevision: 'no_stream' });
       const controller = new AbortController();
-      const subscription = store.subscribeToAll({ ...(start !== undefined ? { after: start } : {}), signal: controller.signal });
+      const subscription = store.subscribeToAll({
+        ...(start !== undefined ? { after: start } : {}),
+        signal: controller.signal,
+      });
       const received = collect(subscription, 3, (e) => e.streamId === id);
       await new Promise((r) => setTimeout(r, 100));
       await store.append(id, [event('Live1')], { expectedRevision: 0n });
@@ -216,7 +240,9 @@ export function describeEventStoreContract(adapter: string, setup: ContractSetup
     test('a subscription ends when its signal aborts while it waits', async () => {
       const controller = new AbortController();
       const head = await store.headPosition();
-      const iterator = store.subscribeToAll({ ...(head !== undefined ? { after: head } : {}), signal: controller.signal })[Symbol.asyncIterator]();
+      const iterator = store
+        .subscribeToAll({ ...(head !== undefined ? { after: head } : {}), signal: controller.signal })
+        [Symbol.asyncIterator]();
       const next = iterator.next();
       setTimeout(() => controller.abort(), 50);
       const result = await Promise.race([next, new Promise((r) => setTimeout(() => r('timeout'), 5_000))]);

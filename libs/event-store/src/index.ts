@@ -7,4 +7,8 @@ export { openReadConnection, READ_CACHE_KB, withoutWaiting } from './sqlite/non-
 export { startWorker } from './worker-thread.js';
 export { waitForPosition } from './wait-for-position.js';
 // The client itself loads on first use, so configuration may check a connection string without it.
-export { checkConnectionString, InvalidConnectionStringError, maskConnectionStrings } from './esdb/connection-string.js';
+export {
+  checkConnectionString,
+  InvalidConnectionStringError,
+  maskConnectionStrings,
+} from './esdb/connection-string.js';

@@ -88,7 +88,11 @@ export interface EventStore {
    * of recent IDs, emptied by a restart or a leader change): a writer that must not write twice uses an exact
    * revision or 'no_stream'.
    */
-  append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult>;
+  append(
+    streamId: string,
+    events: EventToAppend[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult>;
   /** The stream's events in revision order; [] when it does not exist. */
   readStream(streamId: string): Promise<RecordedEvent[]>;
   /** A page of the global log in position order. */

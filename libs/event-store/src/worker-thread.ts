@@ -11,7 +11,12 @@ import { Worker, type TransferListItem, type WorkerOptions } from 'node:worker_t
 /** Workers hold little: the SQLite page cache lives outside V8, so a small young generation keeps memory flat. */
 const RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
 
-export function startWorker(callerUrl: string, basename: string, workerData: unknown, transferList: TransferListItem[] = []): Worker {
+export function startWorker(
+  callerUrl: string,
+  basename: string,
+  workerData: unknown,
+  transferList: TransferListItem[] = [],
+): Worker {
   const options = { workerData, transferList, resourceLimits: RESOURCE_LIMITS } as WorkerOptions;
   if (!callerUrl.endsWith('.ts')) return new Worker(new URL(`./${basename}.js`, callerUrl), options);
   const source = dirname(fileURLToPath(callerUrl));

@@ -64,7 +64,8 @@ export class IdleProbe {
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), Math.min(Math.max(delayMs, 1), MAX_DELAY_MS)).unref();
+    if (!this.stopped)
+      this.timer = setTimeout(() => void this.tick(), Math.min(Math.max(delayMs, 1), MAX_DELAY_MS)).unref();
   }
 
   private async tick(): Promise<void> {
@@ -103,7 +104,10 @@ export class IdleProbe {
         this.cancelCheck = undefined;
         resolve(outcome);
       };
-      const deadline = setTimeout(() => settle({ error: new TimeoutError(`no answer within ${timeoutMs} ms`) }), timeoutMs).unref();
+      const deadline = setTimeout(
+        () => settle({ error: new TimeoutError(`no answer within ${timeoutMs} ms`) }),
+        timeoutMs,
+      ).unref();
       this.cancelCheck = () => settle({ error: new Error('stopped') });
       Promise.resolve()
         .then(check)

@@ -43,7 +43,11 @@ export interface ReadCheckpointOptions {
 type Found = { value: Buffer | null; offset: bigint } | undefined;
 
 /** The last committed checkpoint of `name`, or undefined when it never committed one. */
-export async function readCommittedCheckpoint(kafka: Kafka, admin: Admin, options: ReadCheckpointOptions): Promise<bigint | undefined> {
+export async function readCommittedCheckpoint(
+  kafka: Kafka,
+  admin: Admin,
+  options: ReadCheckpointOptions,
+): Promise<bigint | undefined> {
   const { topic, name, timeoutMs } = options;
   const partition = await partitionOf(admin, topic, name);
   const { low, stable } = await offsetsOf(admin, topic, partition);
@@ -53,10 +57,20 @@ export async function readCommittedCheckpoint(kafka: Kafka, admin: Admin, option
   let start = end - window > low ? end - window : low;
   let width = window;
   for (;;) {
-    const { found, highWatermark } = await scan(kafka, { topic, partition, key: name, from: start, to: end, timeoutMs });
+    const { found, highWatermark } = await scan(kafka, {
+      topic,
+      partition,
+      key: name,
+      from: start,
+      to: end,
+      timeoutMs,
+    });
     // Records above the LSO are another producer's open transaction (ours are fenced): wait until they are decided,
     // so a checkpoint of ours committed after that transaction began is not missed.
-    const later = end === stable && highWatermark > stable ? await readAbove(kafka, admin, { ...options, partition, from: stable, until: highWatermark }) : undefined;
+    const later =
+      end === stable && highWatermark > stable
+        ? await readAbove(kafka, admin, { ...options, partition, from: stable, until: highWatermark })
+        : undefined;
     const last = later ?? found;
     if (last !== undefined) return parseCheckpoint(last.value);
     if (start === low) return undefined;
@@ -90,7 +104,10 @@ async function readAbove(
   const deadline = Date.now() + options.timeoutMs;
   let stable = options.from;
   while (stable < options.until) {
-    if (Date.now() > deadline) throw new Error(`${options.topic}[${options.partition}]: an open transaction holds the LSO below ${options.until}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${options.topic}[${options.partition}]: an open transaction holds the LSO below ${options.until}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
     stable = (await offsetsOf(admin, options.topic, options.partition)).stable;
   }
@@ -116,7 +133,11 @@ async function scan(
   let timer: NodeJS.Timeout | undefined;
   try {
     const caughtUp = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`reading checkpoint ${topic}[${partition}] ${from}..${to} timed out after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new Error(`reading checkpoint ${topic}[${partition}] ${from}..${to} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       // Also fires for batches that held only control records or aborted data: the offset still moved.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         if (payload.partition === partition && BigInt(payload.lastOffset) >= to - 1n) resolve();

@@ -19,11 +19,24 @@ const cleanups = afterEachCleanups();
 const tempStore = tempStores(cleanups, 'co-fanout-id-');
 
 await withKafka(SUITE, (broker) => {
-  const kafka: KafkaClient = new Kafka({ clientId: 'fanout-id-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  const kafka: KafkaClient = new Kafka({
+    clientId: 'fanout-id-int',
+    brokers: broker.brokers,
+    logLevel: logLevel.NOTHING,
+  });
   afterAll(() => broker.stop());
 
-  function forwarder(store: SqliteEventStore, options: Partial<OutcomeForwarderOptions>, logger = recordingLogger()): OutcomeForwarder {
-    const f = new OutcomeForwarder({ store, kafka: { clientId: 'fanout-id-int-forwarder', brokers: broker.brokers }, logger, ...options });
+  function forwarder(
+    store: SqliteEventStore,
+    options: Partial<OutcomeForwarderOptions>,
+    logger = recordingLogger(),
+  ): OutcomeForwarder {
+    const f = new OutcomeForwarder({
+      store,
+      kafka: { clientId: 'fanout-id-int-forwarder', brokers: broker.brokers },
+      logger,
+      ...options,
+    });
     cleanups.push(() => f.stop());
     return f;
   }
@@ -31,7 +44,11 @@ await withKafka(SUITE, (broker) => {
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     it('a checkpoint beyond the store head (new store, same forwarder name): degraded, nothing forwarded, resumes once the store reaches it', async () => {
       const id = `identity-${Date.now()}-${randomBytes(3).toString('hex')}`;
-      const shared = { checkpointTopic: `outcomes-checkpoints-${id}`, name: `forwarder-${id}`, transactionalId: `tx-${id}` };
+      const shared = {
+        checkpointTopic: `outcomes-checkpoints-${id}`,
+        name: `forwarder-${id}`,
+        transactionalId: `tx-${id}`,
+      };
       const at: Record<string, number> = {};
       const t0 = Date.now();
 
@@ -67,12 +84,18 @@ await withKafka(SUITE, (broker) => {
       await sleep(3_000); // several re-checks with the (short) backoff
       expect(b.status()).toEqual({ state: 'degraded', lastError: expected });
       const errors = logger.lines.filter((l) => !l.startsWith('INFO'));
-      expect(errors, logger.lines.join('\n')).toEqual([`ERROR outcome forwarder: ${expected}. Forwarding nothing; checking again with backoff`]);
+      expect(errors, logger.lines.join('\n')).toEqual([
+        `ERROR outcome forwarder: ${expected}. Forwarding nothing; checking again with backoff`,
+      ]);
       expect(await readTopic(kafka, topicB, { timeoutMs: 15_000 })).toEqual([]); // read_committed: nothing from B
       const admin = kafka.admin();
       await admin.connect();
       cleanups.push(() => admin.disconnect());
-      const committed = await readCommittedCheckpoint(kafka, admin, { topic: shared.checkpointTopic, name: shared.name, timeoutMs: 20_000 });
+      const committed = await readCommittedCheckpoint(kafka, admin, {
+        topic: shared.checkpointTopic,
+        name: shared.name,
+        timeoutMs: 20_000,
+      });
       expect(committed, 'B wrote no checkpoint').toBe(checkpointA);
       at.bCheckedNothing = Date.now() - t0;
 
@@ -91,7 +114,9 @@ await withKafka(SUITE, (broker) => {
       const received = await readTopic(kafka, topicB, { timeoutMs: 30_000, until: (r) => r.length >= outcomes });
       const report = checkExactlyOnce(after, received);
       expect(report).toEqual({ ...report, missing: [], duplicated: [], unexpected: [], outOfOrder: [], malformed: [] });
-      console.info(`identity test (ms): ${JSON.stringify(at)}; checkpoint ${checkpointA}, store B head ${headB} then ${headB2}`);
+      console.info(
+        `identity test (ms): ${JSON.stringify(at)}; checkpoint ${checkpointA}, store B head ${headB} then ${headB2}`,
+      );
     }, 180_000);
   });
 });

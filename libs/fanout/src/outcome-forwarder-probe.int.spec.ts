@@ -18,7 +18,11 @@ const cleanups = afterEachCleanups();
 const tempStore = tempStores(cleanups, 'co-fanout-probe-');
 
 await withKafka(SUITE, (broker) => {
-  const kafka: KafkaClient = new Kafka({ clientId: 'fanout-probe-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+  const kafka: KafkaClient = new Kafka({
+    clientId: 'fanout-probe-int',
+    brokers: broker.brokers,
+    logLevel: logLevel.NOTHING,
+  });
   afterAll(() => broker.stop());
 
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
@@ -31,14 +35,24 @@ await withKafka(SUITE, (broker) => {
         return;
       }
       const id = `probe-${Date.now()}-${randomBytes(3).toString('hex')}`;
-      const n = { topic: `outcomes-${id}`, checkpointTopic: `outcomes-checkpoints-${id}`, name: `forwarder-${id}`, transactionalId: `tx-${id}` };
+      const n = {
+        topic: `outcomes-${id}`,
+        checkpointTopic: `outcomes-checkpoints-${id}`,
+        name: `forwarder-${id}`,
+        transactionalId: `tx-${id}`,
+      };
       const store = tempStore();
       const contacts = contactIdsFor(20);
       await appendWorkload(store, contacts, 40);
       const logger = recordingLogger();
       const problems = (): string[] => logger.lines.filter((l) => !l.startsWith('INFO'));
       // Default probeIntervalMs (5 s) and probe timeout (3 s): what the service runs with.
-      const f = new OutcomeForwarder({ store, kafka: { clientId: 'fanout-probe-int-forwarder', brokers: broker.brokers }, logger, ...n });
+      const f = new OutcomeForwarder({
+        store,
+        kafka: { clientId: 'fanout-probe-int-forwarder', brokers: broker.brokers },
+        logger,
+        ...n,
+      });
       cleanups.push(() => f.stop());
       const t0 = Date.now();
       const at: Record<string, number> = {};
@@ -65,7 +79,11 @@ await withKafka(SUITE, (broker) => {
         // More failed probes: still degraded, still one line for the episode.
         await sleep(6_000);
         expect(f.status().state).toBe('degraded');
-        expect(problems(), logger.lines.join('\n')).toEqual([expect.stringMatching(/^ERROR outcome forwarder: Kafka broker unreachable while idle: .*; reporting degraded until it answers$/)]);
+        expect(problems(), logger.lines.join('\n')).toEqual([
+          expect.stringMatching(
+            /^ERROR outcome forwarder: Kafka broker unreachable while idle: .*; reporting degraded until it answers$/,
+          ),
+        ]);
       } finally {
         const starting = Date.now();
         if (brokerDown) await startBroker();
@@ -74,7 +92,9 @@ await withKafka(SUITE, (broker) => {
       const started = Date.now();
       await waitFor(() => f.status().state === 'running', 30_000, "status 'running' again");
       at.runningIn = Date.now() - started;
-      expect(logger.lines.filter((l) => l.includes('reachable again'))).toEqual(['INFO outcome forwarder: Kafka broker reachable again; running']);
+      expect(logger.lines.filter((l) => l.includes('reachable again'))).toEqual([
+        'INFO outcome forwarder: Kafka broker reachable again; running',
+      ]);
       expect(problems(), 'no transaction was attempted, so none failed').toHaveLength(1);
       expect(f.status().checkpoint).toBe(head.toString());
 
@@ -91,7 +111,9 @@ await withKafka(SUITE, (broker) => {
       const report = checkExactlyOnce(events, received);
       expect(report).toEqual({ ...report, missing: [], duplicated: [], unexpected: [], outOfOrder: [], malformed: [] });
       expect(report.received).toBe(70);
-      console.info(`idle probe test (ms): ${JSON.stringify(at)}; lastError: ${f.status().lastError}; ${logger.lines.length} log lines`);
+      console.info(
+        `idle probe test (ms): ${JSON.stringify(at)}; lastError: ${f.status().lastError}; ${logger.lines.length} log lines`,
+      );
     }, 240_000);
   });
 });

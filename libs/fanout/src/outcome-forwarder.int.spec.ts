@@ -14,7 +14,14 @@ import { sleep } from '#runtime';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
 import { OutcomeForwarder, type OutcomeForwarderOptions } from './outcome-forwarder.js';
 import { ensureTopics } from './topics.js';
-import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, randomAppend, readTopic } from './testing/outcome-fixtures.js';
+import {
+  allEvents,
+  appendWorkload,
+  checkExactlyOnce,
+  contactIdsFor,
+  randomAppend,
+  readTopic,
+} from './testing/outcome-fixtures.js';
 import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
@@ -26,15 +33,29 @@ const tempStore = tempStores(cleanups, 'co-fanout-');
 /** Unique topics, forwarder name and transactional id per test: reruns never see old data. */
 function names(test: string) {
   const id = `${test}-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  return { topic: `outcomes-${id}`, checkpointTopic: `outcomes-checkpoints-${id}`, name: `forwarder-${id}`, transactionalId: `tx-${id}` };
+  return {
+    topic: `outcomes-${id}`,
+    checkpointTopic: `outcomes-checkpoints-${id}`,
+    name: `forwarder-${id}`,
+    transactionalId: `tx-${id}`,
+  };
 }
 
 await withKafka(SUITE, (broker) => {
   const kafka: KafkaClient = new Kafka({ clientId: 'fanout-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
   afterAll(() => broker.stop());
 
-  function forwarder(store: SqliteEventStore, options: Partial<OutcomeForwarderOptions>, logger = recordingLogger()): OutcomeForwarder {
-    const f = new OutcomeForwarder({ store, kafka: { clientId: 'fanout-int-forwarder', brokers: broker.brokers }, logger, ...options });
+  function forwarder(
+    store: SqliteEventStore,
+    options: Partial<OutcomeForwarderOptions>,
+    logger = recordingLogger(),
+  ): OutcomeForwarder {
+    const f = new OutcomeForwarder({
+      store,
+      kafka: { clientId: 'fanout-int-forwarder', brokers: broker.brokers },
+      logger,
+      ...options,
+    });
     cleanups.push(() => f.stop());
     return f;
   }
@@ -73,14 +94,20 @@ await withKafka(SUITE, (broker) => {
         let checkpoint: bigint | undefined;
         const deadline = Date.now() + 10_000;
         while (checkpoint !== head && Date.now() < deadline) {
-          checkpoint = await readCommittedCheckpoint(kafka, admin, { topic: n.checkpointTopic, name: n.name, timeoutMs: 20_000 });
+          checkpoint = await readCommittedCheckpoint(kafka, admin, {
+            topic: n.checkpointTopic,
+            name: n.name,
+            timeoutMs: 20_000,
+          });
           if (checkpoint !== head) await sleep(100);
         }
         expect(checkpoint).toBe(head);
       } finally {
         await admin.disconnect();
       }
-      const outcomes = (await allEvents(store)).filter((e) => e.type === 'ContactEnded' || e.type === 'EndContactRejected');
+      const outcomes = (await allEvents(store)).filter(
+        (e) => e.type === 'ContactEnded' || e.type === 'EndContactRejected',
+      );
       expect(outcomes).toHaveLength(300);
 
       // A new instance resumes after the committed checkpoint: nothing forwarded twice.
@@ -101,9 +128,13 @@ await withKafka(SUITE, (broker) => {
 
       // Small batches; the 30th transaction (the 1st is the fencing one) sends its records and never commits.
       const childOptions = { ...n, maxBatch: 10, lingerMs: 1 };
-      const child = spawn(process.execPath, [CHILD, store.file, broker.brokers.join(','), JSON.stringify(childOptions), '30'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CHILD, store.file, broker.brokers.join(','), JSON.stringify(childOptions), '30'],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       cleanups.push(async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -138,7 +169,9 @@ await withKafka(SUITE, (broker) => {
       expect(await f2.waitFor(head2, 60_000), logger.lines.join('\n')).toBe(true);
       expect(logger.lines.find((l) => l.includes('forwarding to'))).toContain(`after position ${committed}`);
       await expectExactlyOnce(store, n.topic);
-      console.info(`crash test: killed with ${zombie.length} outcome(s) sent in an open transaction after position ${committed} of ${head}`);
+      console.info(
+        `crash test: killed with ${zombie.length} outcome(s) sent in an open transaction after position ${committed} of ${head}`,
+      );
     }, 150_000);
 
     it('reads back the last committed checkpoint past other keys and aborted transactions; creates topics once', async () => {
@@ -152,10 +185,16 @@ await withKafka(SUITE, (broker) => {
       const spec = { outcomes: { topic: n.topic, partitions: 2 }, checkpoints: { topic: n.checkpointTopic } };
       expect(await ensureTopics(admin, spec, logger)).toEqual({ [n.topic]: 'created', [n.checkpointTopic]: 'created' });
       expect(await ensureTopics(admin, spec, logger)).toEqual({ [n.topic]: 'exists', [n.checkpointTopic]: 'exists' });
-      const [config] = (await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: n.checkpointTopic, configNames: ['cleanup.policy'] }], includeSynonyms: false })).resources;
+      const [config] = (
+        await admin.describeConfigs({
+          resources: [{ type: ConfigResourceTypes.TOPIC, name: n.checkpointTopic, configNames: ['cleanup.policy'] }],
+          includeSynonyms: false,
+        })
+      ).resources;
       expect(config?.configEntries[0]?.configValue).toBe('compact');
 
-      const read = (name: string) => readCommittedCheckpoint(kafka, admin, { topic: n.checkpointTopic, name, timeoutMs: 20_000 });
+      const read = (name: string) =>
+        readCommittedCheckpoint(kafka, admin, { topic: n.checkpointTopic, name, timeoutMs: 20_000 });
       expect(await read('mine')).toBeUndefined(); // empty topic
       await producer.connect();
       const commit = async (messages: ReturnType<typeof checkpointMessage>[], abort = false) => {
@@ -165,7 +204,8 @@ await withKafka(SUITE, (broker) => {
       };
       await commit([checkpointMessage('mine', 4n), checkpointMessage('mine', 5n)]);
       // 1 000 records of another forwarder after ours: the reader has to widen its window back to them.
-      for (let i = 0; i < 4; i++) await commit(Array.from({ length: 250 }, (_, j) => checkpointMessage('other', BigInt(i * 250 + j))));
+      for (let i = 0; i < 4; i++)
+        await commit(Array.from({ length: 250 }, (_, j) => checkpointMessage('other', BigInt(i * 250 + j))));
       await commit([checkpointMessage('mine', 99n)], true);
       // Fence our own producer as the forwarder does, so every commit marker is written before reading.
       await producer.disconnect();
@@ -180,10 +220,17 @@ await withKafka(SUITE, (broker) => {
 
       // Another forwarder's transaction left open holds the LSO below our newer checkpoint: the reader waits for the
       // broker to abort it (its transaction timeout) instead of returning our older checkpoint.
-      const stuck = kafka.producer({ transactionalId: `${n.transactionalId}-other`, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 1_000 });
+      const stuck = kafka.producer({
+        transactionalId: `${n.transactionalId}-other`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 1_000,
+      });
       cleanups.push(() => stuck.disconnect());
       await stuck.connect();
-      await (await stuck.transaction()).send({ topic: n.checkpointTopic, messages: [checkpointMessage('other', 1_000n)] });
+      await (
+        await stuck.transaction()
+      ).send({ topic: n.checkpointTopic, messages: [checkpointMessage('other', 1_000n)] });
       const ours = kafka.producer({ transactionalId: n.transactionalId, idempotent: true, maxInFlightRequests: 1 });
       cleanups.push(() => ours.disconnect());
       await ours.connect();
@@ -194,7 +241,9 @@ await withKafka(SUITE, (broker) => {
       await fencer.connect();
       await (await fencer.transaction()).abort();
       const t0 = Date.now();
-      expect(await readCommittedCheckpoint(kafka, admin, { topic: n.checkpointTopic, name: 'mine', timeoutMs: 45_000 })).toBe(6n);
+      expect(
+        await readCommittedCheckpoint(kafka, admin, { topic: n.checkpointTopic, name: 'mine', timeoutMs: 45_000 }),
+      ).toBe(6n);
       console.info(`checkpoint test: waited ${Date.now() - t0} ms for the broker to abort the other open transaction`);
       await fencer.disconnect();
     }, 90_000);
@@ -208,7 +257,11 @@ await withKafka(SUITE, (broker) => {
         const logger = recordingLogger();
         // A transaction cut by the outage is aborted by the broker after transactionTimeoutMs at the latest: keep it
         // short here so a slow restart on a loaded machine cannot outlast the wait below.
-        const f = forwarder(store, { ...n, backoff: { initialMs: 100, maxMs: 2_000 }, transactionTimeoutMs: 20_000 }, logger);
+        const f = forwarder(
+          store,
+          { ...n, backoff: { initialMs: 100, maxMs: 2_000 }, transactionTimeoutMs: 20_000 },
+          logger,
+        );
         f.start();
         // A second forwarder (own topics and transactional id) that is stopped while the broker is down.
         const other = forwarder(store, { ...names('outage-stop'), transactionTimeoutMs: 20_000 });
@@ -246,11 +299,13 @@ await withKafka(SUITE, (broker) => {
           at.brokerStarted = Date.now() - t0;
         }
         // Recovery waits for the restarted broker's coordinators to load; on a loaded 2-core machine that took over 90 s once.
-        await waitFor(() => f.status().state === 'running', 180_000, "status 'running' again").catch((error: unknown) => {
-          // What the forwarder went through, for whoever reads a red run.
-          console.error(`outage test: status ${JSON.stringify(f.status())}\n${logger.lines.slice(-40).join('\n')}`);
-          throw error;
-        });
+        await waitFor(() => f.status().state === 'running', 180_000, "status 'running' again").catch(
+          (error: unknown) => {
+            // What the forwarder went through, for whoever reads a red run.
+            console.error(`outage test: status ${JSON.stringify(f.status())}\n${logger.lines.slice(-40).join('\n')}`);
+            throw error;
+          },
+        );
         at.running = Date.now() - t0;
         await sleep(1_000);
         appending = false;
@@ -259,8 +314,12 @@ await withKafka(SUITE, (broker) => {
         expect(await f.waitFor(head, 90_000), logger.lines.join('\n')).toBe(true);
         at.caughtUp = Date.now() - t0;
         if (process.env.FANOUT_DEBUG) console.info(logger.lines.join('\n'));
-        console.info(`outage test (ms since start): ${JSON.stringify(at)}; ${logger.lines.filter((l) => !l.startsWith('INFO')).length} warnings/errors logged`);
-        expect(logger.lines.some((l) => l.startsWith('ERROR') && l.includes('resuming from the committed checkpoint'))).toBe(true);
+        console.info(
+          `outage test (ms since start): ${JSON.stringify(at)}; ${logger.lines.filter((l) => !l.startsWith('INFO')).length} warnings/errors logged`,
+        );
+        expect(
+          logger.lines.some((l) => l.startsWith('ERROR') && l.includes('resuming from the committed checkpoint')),
+        ).toBe(true);
         expect(logger.lines.some((l) => l.includes('recovered after'))).toBe(true);
         await expectExactlyOnce(store, n.topic);
       }, 330_000);

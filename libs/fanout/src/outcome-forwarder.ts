@@ -13,14 +13,24 @@ import type { Kafka } from 'kafkajs';
 import type { RecordedEvent } from '#event-store';
 import { Subscription, batchesOf } from '#subscription';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
-import { CheckpointBeyondHeadError, type ForwarderState, type ForwarderStatus, type OutcomeForwarderOptions } from './forwarder-api.js';
+import {
+  CheckpointBeyondHeadError,
+  type ForwarderState,
+  type ForwarderStatus,
+  type OutcomeForwarderOptions,
+} from './forwarder-api.js';
 import { OutcomeTransactions, PRODUCER_RETRY } from './outcome-transactions.js';
 import { consoleLog, errorMessage, within, type Log } from '#runtime';
 
 export * from './forwarder-api.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
-const CLIENT_DEFAULTS = { retry: PRODUCER_RETRY, requestTimeout: 10_000, connectionTimeout: 3_000, logLevel: logLevel.NOTHING };
+const CLIENT_DEFAULTS = {
+  retry: PRODUCER_RETRY,
+  requestTimeout: 10_000,
+  connectionTimeout: 3_000,
+  logLevel: logLevel.NOTHING,
+};
 const PROBE_TIMEOUT_MS = 3_000;
 
 export class OutcomeForwarder {
@@ -46,10 +56,16 @@ export class OutcomeForwarder {
     this.name = options.name ?? 'contact-outcomes-forwarder';
     this.transactionalId = options.transactionalId ?? 'contact-orchestrator-forwarder';
     this.logger = options.logger ?? consoleLog;
-    this.kafka = options.kafka instanceof KafkaClient ? options.kafka : new KafkaClient({ ...CLIENT_DEFAULTS, ...options.kafka });
+    this.kafka =
+      options.kafka instanceof KafkaClient ? options.kafka : new KafkaClient({ ...CLIENT_DEFAULTS, ...options.kafka });
     this.brokerCheck = new BrokerCheck(this.kafka);
     const { topic, checkpointTopic, name, transactionalId } = this;
-    this.transactions = new OutcomeTransactions(this.kafka, options.store, { ...options, topic, checkpointTopic, name, transactionalId }, this.logger);
+    this.transactions = new OutcomeTransactions(
+      this.kafka,
+      options.store,
+      { ...options, topic, checkpointTopic, name, transactionalId },
+      this.logger,
+    );
     const timeoutMs = options.operationTimeoutMs ?? 10_000;
     const events = batchesOf(
       (after, signal) => options.store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }),
@@ -61,7 +77,8 @@ export class OutcomeForwarder {
       events,
       {
         resume: () => this.resume(timeoutMs),
-        handle: (batch) => this.probe!.around(() => within(this.transactions.commit(batch), timeoutMs, 'a Kafka transaction')),
+        handle: (batch) =>
+          this.probe!.around(() => within(this.transactions.commit(batch), timeoutMs, 'a Kafka transaction')),
         release: () => this.release(),
       },
       {
@@ -72,7 +89,8 @@ export class OutcomeForwarder {
         onFailure: (error) => {
           if (!(error instanceof CheckpointBeyondHeadError)) return true;
           // Logged once per episode; status() carries the current positions.
-          if (!this.beyondHead) this.logger.error(`outcome forwarder: ${error.message}. Forwarding nothing; checking again with backoff`);
+          if (!this.beyondHead)
+            this.logger.error(`outcome forwarder: ${error.message}. Forwarding nothing; checking again with backoff`);
           this.beyondHead = true;
           return false;
         },
@@ -141,7 +159,8 @@ export class OutcomeForwarder {
   private async resume(timeoutMs: number): Promise<bigint | undefined> {
     // While the checkpoint is beyond the head, re-read it without a producer: a live deployment sharing our
     // transactional id is not fenced again at every check.
-    if (this.beyondHead) await within(this.transactions.recheck(2 * timeoutMs), 3 * timeoutMs, 're-reading the checkpoint');
+    if (this.beyondHead)
+      await within(this.transactions.recheck(2 * timeoutMs), 3 * timeoutMs, 're-reading the checkpoint');
     // Creating topics, fencing and a consumer group join (up to group.initial.rebalance.delay.ms) take longer.
     return within(this.transactions.open(2 * timeoutMs), 3 * timeoutMs, 'connecting and reading the checkpoint');
   }
@@ -195,4 +214,3 @@ export class OutcomeForwarder {
     );
   }
 }
-

@@ -33,7 +33,9 @@ export const OUTCOME_HEADERS = {
   correlationId: 'correlation-id',
 } as const;
 
-export function isOutcome(event: Pick<RecordedEvent, 'type'>): event is Pick<RecordedEvent, 'type'> & { type: OutcomeEventType } {
+export function isOutcome(
+  event: Pick<RecordedEvent, 'type'>,
+): event is Pick<RecordedEvent, 'type'> & { type: OutcomeEventType } {
   return (OUTCOME_EVENT_TYPES as readonly string[]).includes(event.type);
 }
 
@@ -65,6 +67,7 @@ export function toOutcomeMessage(event: RecordedEvent): OutcomeMessage {
     [OUTCOME_HEADERS.eventId]: event.id,
   };
   const correlationId = event.metadata?.correlationId;
-  if (typeof correlationId === 'string' && correlationId.length > 0) headers[OUTCOME_HEADERS.correlationId] = correlationId;
+  if (typeof correlationId === 'string' && correlationId.length > 0)
+    headers[OUTCOME_HEADERS.correlationId] = correlationId;
   return { key: outcomeKey(event), value: JSON.stringify(value), headers };
 }

@@ -3,9 +3,17 @@ import type { RecordedEvent } from '#event-store';
 import { checkpointMessage, parseCheckpoint } from './checkpoint-topic.js';
 import { isOutcome, OUTCOME_EVENT_TYPES, outcomeKey, toOutcomeMessage, type OutcomeValue } from './outcome-message.js';
 
-const metadata = { commandId: 'cmd-1', correlationId: 'corr-1', causationId: 'cause-1', source: 'http' as const, schemaVersion: 1 };
+const metadata = {
+  commandId: 'cmd-1',
+  correlationId: 'corr-1',
+  causationId: 'cause-1',
+  source: 'http' as const,
+  schemaVersion: 1,
+};
 
-function recorded(overrides: Partial<RecordedEvent> & Pick<RecordedEvent, 'type' | 'data' | 'streamId'>): RecordedEvent {
+function recorded(
+  overrides: Partial<RecordedEvent> & Pick<RecordedEvent, 'type' | 'data' | 'streamId'>,
+): RecordedEvent {
   return {
     id: '7d0e2a0c-3f5e-4d8a-9b1c-2f6a1e0b9c11',
     metadata,
@@ -35,7 +43,13 @@ const rejected = recorded({
   streamId: 'end-contact-rejections-2025-01-02',
   revision: 12n,
   position: 18446744073709551617n,
-  data: { contactId: '999', reason: 'Unauthorized', detail: 'no Contacts.End', agentId: 'agent-2', rejectedAt: '2025-01-02T03:04:05.000Z' },
+  data: {
+    contactId: '999',
+    reason: 'Unauthorized',
+    detail: 'no Contacts.End',
+    agentId: 'agent-2',
+    rejectedAt: '2025-01-02T03:04:05.000Z',
+  },
 });
 
 describe('which events are outcomes', () => {
@@ -72,8 +86,12 @@ describe('the contact.outcomes record', () => {
   it('keeps a malformed contact ID as given, and falls back to the stream ID when there is none', () => {
     expect(outcomeKey({ streamId: 's', data: { contactId: 'not-a-number' } })).toBe('not-a-number');
     expect(outcomeKey({ streamId: 's', data: { contactId: 12 } })).toBe('12');
-    expect(outcomeKey({ streamId: 'end-contact-rejections-2025-01-02', data: { contactId: '' } })).toBe('end-contact-rejections-2025-01-02');
-    expect(outcomeKey({ streamId: 'end-contact-rejections-2025-01-02', data: {} })).toBe('end-contact-rejections-2025-01-02');
+    expect(outcomeKey({ streamId: 'end-contact-rejections-2025-01-02', data: { contactId: '' } })).toBe(
+      'end-contact-rejections-2025-01-02',
+    );
+    expect(outcomeKey({ streamId: 'end-contact-rejections-2025-01-02', data: {} })).toBe(
+      'end-contact-rejections-2025-01-02',
+    );
   });
 
   it('carries the event as JSON with position and revision as decimal strings', () => {
@@ -87,9 +105,15 @@ describe('the contact.outcomes record', () => {
       streamId: 'end-contact-rejections-2025-01-02',
       revision: '12',
     });
-    expect(Object.keys(JSON.parse(toOutcomeMessage(ended).value) as object).sort()).toEqual(
-      ['data', 'eventId', 'metadata', 'position', 'revision', 'streamId', 'type'],
-    );
+    expect(Object.keys(JSON.parse(toOutcomeMessage(ended).value) as object).sort()).toEqual([
+      'data',
+      'eventId',
+      'metadata',
+      'position',
+      'revision',
+      'streamId',
+      'type',
+    ]);
   });
 
   it('sets the event-type, event-id and correlation-id headers', () => {

@@ -29,7 +29,9 @@ const { Partitioners } = kafkajs;
 export const PRODUCER_RETRY = { retries: 8, initialRetryTime: 10, maxRetryTime: 2_000 };
 const ADMIN_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 };
 
-export type TransactionsSettings = Required<Pick<OutcomeForwarderOptions, 'topic' | 'checkpointTopic' | 'name' | 'transactionalId'>> &
+export type TransactionsSettings = Required<
+  Pick<OutcomeForwarderOptions, 'topic' | 'checkpointTopic' | 'name' | 'transactionalId'>
+> &
   Pick<OutcomeForwarderOptions, 'partitions' | 'replicationFactor' | 'transactionTimeoutMs' | 'createTopics'>;
 
 export class OutcomeTransactions {
@@ -55,14 +57,21 @@ export class OutcomeTransactions {
         const replication = replicationFactor !== undefined ? { replicationFactor } : {};
         const results = await ensureTopics(
           admin,
-          { outcomes: { topic, partitions: partitions ?? DEFAULT_OUTCOME_PARTITIONS, ...replication }, checkpoints: { topic: checkpointTopic, ...replication } },
+          {
+            outcomes: { topic, partitions: partitions ?? DEFAULT_OUTCOME_PARTITIONS, ...replication },
+            checkpoints: { topic: checkpointTopic, ...replication },
+          },
           this.logger,
         );
         this.topicsReady = !Object.values(results).includes('failed');
       }
       // Fence first: our predecessor's open transaction is aborted before we read what it committed.
       await this.createProducer();
-      const after = await readCommittedCheckpoint(this.kafka, admin, { topic: this.settings.checkpointTopic, name: this.settings.name, timeoutMs: readTimeoutMs });
+      const after = await readCommittedCheckpoint(this.kafka, admin, {
+        topic: this.settings.checkpointTopic,
+        name: this.settings.name,
+        timeoutMs: readTimeoutMs,
+      });
       await this.assertWithinStore(after);
       return after;
     } finally {
@@ -75,7 +84,13 @@ export class OutcomeTransactions {
     const admin = this.kafka.admin({ retry: ADMIN_RETRY });
     await admin.connect();
     try {
-      await this.assertWithinStore(await readCommittedCheckpoint(this.kafka, admin, { topic: this.settings.checkpointTopic, name: this.settings.name, timeoutMs: readTimeoutMs }));
+      await this.assertWithinStore(
+        await readCommittedCheckpoint(this.kafka, admin, {
+          topic: this.settings.checkpointTopic,
+          name: this.settings.name,
+          timeoutMs: readTimeoutMs,
+        }),
+      );
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
@@ -89,7 +104,10 @@ export class OutcomeTransactions {
     const outcomes = batch.filter(isOutcome).map(toOutcomeMessage);
     const topicMessages: TopicMessages[] = [];
     if (outcomes.length > 0) topicMessages.push({ topic: this.settings.topic, messages: outcomes });
-    topicMessages.push({ topic: this.settings.checkpointTopic, messages: [checkpointMessage(this.settings.name, last)] });
+    topicMessages.push({
+      topic: this.settings.checkpointTopic,
+      messages: [checkpointMessage(this.settings.name, last)],
+    });
     const transaction = await producer.transaction();
     try {
       await transaction.sendBatch({ topicMessages, acks: -1 });
@@ -111,7 +129,8 @@ export class OutcomeTransactions {
   private async assertWithinStore(checkpoint: bigint | undefined): Promise<void> {
     if (checkpoint === undefined) return;
     const head = await this.store.headPosition();
-    if (head === undefined || checkpoint > head) throw new CheckpointBeyondHeadError(checkpoint, head, this.settings.checkpointTopic, this.settings.name);
+    if (head === undefined || checkpoint > head)
+      throw new CheckpointBeyondHeadError(checkpoint, head, this.settings.checkpointTopic, this.settings.name);
   }
 
   private async createProducer(): Promise<void> {

@@ -29,7 +29,12 @@ export type RepublishProgress = { position: bigint; outcomes: number; transactio
 /** Reads a page of the log strictly after `after`. */
 export type ReadPage = (after: bigint, maxCount: number) => Promise<RecordedEvent[]>;
 
-export async function republishOutcomes(kafka: Kafka, read: ReadPage, options: RepublishOptions, onProgress?: (p: RepublishProgress) => void): Promise<RepublishProgress> {
+export async function republishOutcomes(
+  kafka: Kafka,
+  read: ReadPage,
+  options: RepublishOptions,
+  onProgress?: (p: RepublishProgress) => void,
+): Promise<RepublishProgress> {
   const batch = options.batch ?? 500;
   const producer: Producer = kafka.producer({
     transactionalId: options.transactionalId,
@@ -58,7 +63,7 @@ export async function republishOutcomes(kafka: Kafka, read: ReadPage, options: R
       pending = [];
       onProgress?.({ ...progress });
     };
-    for (let after = options.from > 0n ? options.from - 1n : 0n; after < options.to; ) {
+    for (let after = options.from > 0n ? options.from - 1n : 0n; after < options.to;) {
       const page = await read(after, 1_000);
       if (page.length === 0) break;
       for (const event of page) {

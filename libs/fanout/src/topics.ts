@@ -42,7 +42,11 @@ export async function ensureTopics(admin: Admin, spec: TopicsSpec, logger: Log):
   // One at a time: kafkajs reports a partly existing set as "already exists" without waiting for the new leaders.
   for (const config of topics) results[config.topic] = await createOne(admin, config, logger);
   if (results[spec.checkpoints.topic] === 'exists') await warnUnlessCompacted(admin, spec.checkpoints.topic, logger);
-  logger.info(`outcome forwarder: topics ${Object.entries(results).map(([t, r]) => `${t}=${r}`).join(', ')}`);
+  logger.info(
+    `outcome forwarder: topics ${Object.entries(results)
+      .map(([t, r]) => `${t}=${r}`)
+      .join(', ')}`,
+  );
   return results;
 }
 
@@ -53,10 +57,15 @@ async function createOne(admin: Admin, config: ITopicConfig, logger: Log): Promi
     const types = errorTypes(error);
     if (types.length > 0 && types.every((t) => t === 'TOPIC_ALREADY_EXISTS')) return 'exists';
     if (types.some((t) => t.endsWith('AUTHORIZATION_FAILED') || t === 'POLICY_VIOLATION')) {
-      logger.warn(`outcome forwarder: not allowed to create topic ${config.topic} (${types.join(', ')}); an operator must create it`);
+      logger.warn(
+        `outcome forwarder: not allowed to create topic ${config.topic} (${types.join(', ')}); an operator must create it`,
+      );
       return 'not-allowed';
     }
-    logger.warn({ err: error }, `outcome forwarder: could not create topic ${config.topic}: ${(error as Error).message}`);
+    logger.warn(
+      { err: error },
+      `outcome forwarder: could not create topic ${config.topic}: ${(error as Error).message}`,
+    );
     return 'failed';
   }
 }

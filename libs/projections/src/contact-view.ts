@@ -33,7 +33,8 @@ type ContactRow = {
 
 /** Numeric contact IDs sort as numbers when left-padded. */
 export const contactSortKey = (contactId: string): string => contactId.padStart(19, '0');
-const SORT_KEY_SQL = (id: string): string => `CASE WHEN length(${id}) >= 19 THEN ${id} ELSE substr('0000000000000000000' || (${id}), -19) END`;
+const SORT_KEY_SQL = (id: string): string =>
+  `CASE WHEN length(${id}) >= 19 THEN ${id} ELSE substr('0000000000000000000' || (${id}), -19) END`;
 /**
  * A refusal names a contact only when its ID is well formed; a malformed one stays in the audit stream alone. So
  * does an anonymous refusal (no credential the service ever signed, so no agent): anyone can write one, with a
@@ -161,7 +162,11 @@ export type HistoryQuery = {
  * One page of a contact's history in log order. Positions are decimal strings of any length (an EventStoreDB
  * position is 128 bits): ordered by length, then text, which is numeric order without leading zeros.
  */
-export function contactHistory(db: Database.Database, contactId: string, query: HistoryQuery): { events: HistoryEntry[]; next?: string } {
+export function contactHistory(
+  db: Database.Database,
+  contactId: string,
+  query: HistoryQuery,
+): { events: HistoryEntry[]; next?: string } {
   const where = ['contact_id = ?'];
   const params: Array<string | number> = [contactId];
   if (query.after !== undefined) {
@@ -172,7 +177,10 @@ export function contactHistory(db: Database.Database, contactId: string, query: 
     where.push(`(data->>'businessUnitId' IS NULL OR data->>'businessUnitId' = ?)`);
     params.push(query.businessUnitId);
   }
-  const rows = statement<Array<string | number>, { type: string; data: string; metadata: string; position: string; recorded_at: string }>(
+  const rows = statement<
+    Array<string | number>,
+    { type: string; data: string; metadata: string; position: string; recorded_at: string }
+  >(
     db,
     `SELECT type, data, metadata, position, recorded_at FROM contact_history WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`,
   ).all(...params, query.limit + 1);
@@ -188,5 +196,9 @@ export function contactHistory(db: Database.Database, contactId: string, query: 
 
 /** Whether the history names this contact at all (a contact with no row is unknown). */
 export function hasHistory(db: Database.Database, contactId: string): boolean {
-  return statement<[string], { n: number }>(db, 'SELECT 1 AS n FROM contact_history WHERE contact_id = ? LIMIT 1').get(contactId) !== undefined;
+  return (
+    statement<[string], { n: number }>(db, 'SELECT 1 AS n FROM contact_history WHERE contact_id = ? LIMIT 1').get(
+      contactId,
+    ) !== undefined
+  );
 }

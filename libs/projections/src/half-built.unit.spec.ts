@@ -40,7 +40,20 @@ it('discards its own and dead processes’ files on this host, keeps live ones a
   const removed = discardHalfBuilt(views, now, 'here');
 
   expect(removed.sort()).toStrictEqual(
-    [`views.v5.db.next-${process.pid}@here`, `views.v5.db.next-${deadPid}@here`, `views.v5.db.next-${deadPid}@here-wal`, `views.v5.db.next-${deadPid}@here.rebuild-contacts-journal`, `views.v5.db.next-${deadPid}`, 'views.v5.db.next-1@gone'].sort(),
+    [
+      `views.v5.db.next-${process.pid}@here`,
+      `views.v5.db.next-${deadPid}@here`,
+      `views.v5.db.next-${deadPid}@here-wal`,
+      `views.v5.db.next-${deadPid}@here.rebuild-contacts-journal`,
+      `views.v5.db.next-${deadPid}`,
+      'views.v5.db.next-1@gone',
+    ].sort(),
   );
-  expect(readdirSync(dir).sort()).toStrictEqual([`views.v5.db.next-${process.ppid}@here`, `views.v5.db.next-${deadPid}@here.example`, 'views.v5.db.next-1@peer'].sort());
+  expect(readdirSync(dir).sort()).toStrictEqual(
+    [
+      `views.v5.db.next-${process.ppid}@here`,
+      `views.v5.db.next-${deadPid}@here.example`,
+      'views.v5.db.next-1@peer',
+    ].sort(),
+  );
 });

@@ -16,7 +16,9 @@ export class IncomingBatch implements BatchSource {
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS incoming (
       ord INTEGER PRIMARY KEY, position TEXT NOT NULL, stream_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
       metadata TEXT NOT NULL, recorded_at TEXT NOT NULL)`);
-    this.insert = db.prepare('INSERT INTO temp.incoming (ord, position, stream_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO temp.incoming (ord, position, stream_id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     this.clear = db.prepare('DELETE FROM temp.incoming');
   }
 
@@ -25,7 +27,15 @@ export class IncomingBatch implements BatchSource {
     this.clear!.run();
     this.positions = events.map((e) => e.position);
     events.forEach((e, i) =>
-      this.insert!.run(i + 1, e.position.toString(), e.streamId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), e.recordedAt.toISOString()),
+      this.insert!.run(
+        i + 1,
+        e.position.toString(),
+        e.streamId,
+        e.type,
+        JSON.stringify(e.data),
+        JSON.stringify(e.metadata),
+        e.recordedAt.toISOString(),
+      ),
     );
     return { after: 0n, upTo: BigInt(events.length) };
   }

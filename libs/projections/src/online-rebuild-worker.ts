@@ -19,7 +19,12 @@ const reader = new SqliteLogReader(eventsFile, storeTimeoutMs);
 const started = performance.now();
 const CLOSE_ENOUGH = 1_000n;
 try {
-  const result = await rebuildViews({ kind: 'sqlite', file: eventsFile, head: () => reader.head() }, nextFile, (p) => post({ kind: 'progress', ...p }), 'service');
+  const result = await rebuildViews(
+    { kind: 'sqlite', file: eventsFile, head: () => reader.head() },
+    nextFile,
+    (p) => post({ kind: 'progress', ...p }),
+    'service',
+  );
   // The log went on while it was built: follow it here, so the views thread has only the last events to apply.
   let head = result.head;
   let events = result.events;

@@ -30,7 +30,8 @@ const CATCH_UP_BATCH = 50_000n;
  * Where this process builds its next views: named by host and process, so two processes on one DATA_DIR never share
  * one, also two containers on one volume (each is pid 1 in its own namespace; their host names differ).
  */
-export const nextViewsFile = (viewsFile: string, pid = process.pid, host = hostname()): string => `${viewsFile}.next-${pid}@${host}`;
+export const nextViewsFile = (viewsFile: string, pid = process.pid, host = hostname()): string =>
+  `${viewsFile}.next-${pid}@${host}`;
 
 /** A half-built file of another host cannot be asked whether its process lives: it is left until untouched this long. */
 export const HALF_BUILT_STALE_MS = 10 * 60_000;
@@ -56,7 +57,9 @@ export function discardHalfBuilt(viewsFile: string, now = Date.now(), host = hos
     if (!name.startsWith(prefix)) continue;
     // `<pid>@<host>`, then what the builder and SQLite add (rebuild.ts's `.rebuild`, `.rebuild-contacts`; `-wal`…);
     // older releases named it `<pid>` alone, on this host.
-    const owner = /^(\d+)(?:@(.+?))?(?:\.rebuild(?:-contacts)?)?(?:-wal|-shm|-journal)?$/.exec(name.slice(prefix.length));
+    const owner = /^(\d+)(?:@(.+?))?(?:\.rebuild(?:-contacts)?)?(?:-wal|-shm|-journal)?$/.exec(
+      name.slice(prefix.length),
+    );
     const pid = Number(owner?.[1]);
     const sameHost = owner?.[2] === undefined || owner[2] === host;
     const path = join(dirname(viewsFile), name);
@@ -73,7 +76,7 @@ export function catchUp(nextFile: string, eventsFile: string, target: bigint): v
   const next = openViewsDatabase(nextFile);
   try {
     const projector = new Projector(next, VIEW_PROJECTIONS, attachedLog(eventsFile), { changes: false });
-    for (let after = projector.resumeAfter() ?? 0n; after < target; ) {
+    for (let after = projector.resumeAfter() ?? 0n; after < target;) {
       const upTo = target - after > CATCH_UP_BATCH ? after + CATCH_UP_BATCH : target;
       projector.applyBatch({ after, upTo });
       after = upTo;

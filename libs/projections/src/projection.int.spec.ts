@@ -22,23 +22,90 @@ const eventsFile = join(dir, 'events.db');
 let log: RecordedEvent[];
 
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1, commandId: 'x' };
-const event = (type: string, data: Record<string, unknown>): EventToAppend => ({ id: randomUUID(), type, data, metadata });
+const event = (type: string, data: Record<string, unknown>): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata,
+});
 
 beforeAll(async () => {
   const store = new SqliteEventStore(eventsFile);
-  await store.append('security-profile-p', [event('SecurityProfileDefined', { profileId: 'p', name: 'P', permissions: ['Contacts.End'] })], { expectedRevision: 'no_stream' });
-  await store.append('security-profile-p', [event('SecurityProfileDefined', { profileId: 'p', name: 'P2', permissions: ['Contacts.View', 'Audit.Read'] })], { expectedRevision: 0n });
-  await store.append('agent-a', [event('AgentRegistered', { agentId: 'a', businessUnitId: 'bu', securityProfileId: 'p', active: true })], { expectedRevision: 'no_stream' });
-  await store.append('agent-a', [event('AgentDeactivated', { agentId: 'a', businessUnitId: 'bu', securityProfileId: 'p', active: false })], { expectedRevision: 0n });
+  await store.append(
+    'security-profile-p',
+    [event('SecurityProfileDefined', { profileId: 'p', name: 'P', permissions: ['Contacts.End'] })],
+    { expectedRevision: 'no_stream' },
+  );
+  await store.append(
+    'security-profile-p',
+    [event('SecurityProfileDefined', { profileId: 'p', name: 'P2', permissions: ['Contacts.View', 'Audit.Read'] })],
+    { expectedRevision: 0n },
+  );
+  await store.append(
+    'agent-a',
+    [event('AgentRegistered', { agentId: 'a', businessUnitId: 'bu', securityProfileId: 'p', active: true })],
+    { expectedRevision: 'no_stream' },
+  );
+  await store.append(
+    'agent-a',
+    [event('AgentDeactivated', { agentId: 'a', businessUnitId: 'bu', securityProfileId: 'p', active: false })],
+    { expectedRevision: 0n },
+  );
   for (let i = 1; i <= 30; i++) {
     const contactId = String(i === 7 ? '007' : i);
-    await store.append(`contact-${contactId}`, [event('ContactStarted', { contactId, businessUnitId: 'bu', mediaType: 'Chat', ...(i % 2 ? { skill: 's' } : {}), startedAt: `2026-01-01T00:00:${String(i).padStart(2, '0')}Z` })], { expectedRevision: 'no_stream' });
-    if (i % 3 === 0) await store.append(`contact-${contactId}`, [event('ContactEnded', { contactId, businessUnitId: 'bu', mediaType: 'Chat', endedBy: 'a', disconnectReason: 'TerminateScript', endedAt: '2026-01-02T00:00:00Z' })], { expectedRevision: 0n });
-    if (i % 4 === 0) await store.append('end-contact-rejections-x', [event('EndContactRejected', { contactId, reason: 'Unauthorized', detail: 'd', rejectedAt: '2026-01-02T00:00:00Z' })], { expectedRevision: 'any' });
+    await store.append(
+      `contact-${contactId}`,
+      [
+        event('ContactStarted', {
+          contactId,
+          businessUnitId: 'bu',
+          mediaType: 'Chat',
+          ...(i % 2 ? { skill: 's' } : {}),
+          startedAt: `2026-01-01T00:00:${String(i).padStart(2, '0')}Z`,
+        }),
+      ],
+      { expectedRevision: 'no_stream' },
+    );
+    if (i % 3 === 0)
+      await store.append(
+        `contact-${contactId}`,
+        [
+          event('ContactEnded', {
+            contactId,
+            businessUnitId: 'bu',
+            mediaType: 'Chat',
+            endedBy: 'a',
+            disconnectReason: 'TerminateScript',
+            endedAt: '2026-01-02T00:00:00Z',
+          }),
+        ],
+        { expectedRevision: 0n },
+      );
+    if (i % 4 === 0)
+      await store.append(
+        'end-contact-rejections-x',
+        [
+          event('EndContactRejected', {
+            contactId,
+            reason: 'Unauthorized',
+            detail: 'd',
+            rejectedAt: '2026-01-02T00:00:00Z',
+          }),
+        ],
+        { expectedRevision: 'any' },
+      );
   }
   // Malformed IDs never enter a history.
-  await store.append('end-contact-rejections-x', [event('EndContactRejected', { contactId: 'abc', reason: 'InvalidContactID', detail: 'd', rejectedAt: 'z' })], { expectedRevision: 'any' });
-  await store.append('end-contact-rejections-x', [event('EndContactRejected', { contactId: 12, reason: 'InvalidContactID', detail: 'd', rejectedAt: 'z' })], { expectedRevision: 'any' });
+  await store.append(
+    'end-contact-rejections-x',
+    [event('EndContactRejected', { contactId: 'abc', reason: 'InvalidContactID', detail: 'd', rejectedAt: 'z' })],
+    { expectedRevision: 'any' },
+  );
+  await store.append(
+    'end-contact-rejections-x',
+    [event('EndContactRejected', { contactId: 12, reason: 'InvalidContactID', detail: 'd', rejectedAt: 'z' })],
+    { expectedRevision: 'any' },
+  );
   log = await store.readAll({ maxCount: 10_000 });
   await store.close();
 });
@@ -65,7 +132,9 @@ function projectAttached(file: string, batch: number): ContactView[] {
   const changes: ContactView[] = [];
   const head = log[log.length - 1]!.position;
   for (let after = 0n; after < head; after += BigInt(batch)) {
-    changes.push(...projector.applyBatch({ after, upTo: after + BigInt(batch) > head ? head : after + BigInt(batch) }).changes);
+    changes.push(
+      ...projector.applyBatch({ after, upTo: after + BigInt(batch) > head ? head : after + BigInt(batch) }).changes,
+    );
   }
   db.close();
   return changes;
@@ -76,7 +145,8 @@ function projectCopied(file: string, batch: number): ContactView[] {
   const incoming = new IncomingBatch();
   const projector = new Projector<ContactView>(db, VIEW_PROJECTIONS, incoming);
   const changes: ContactView[] = [];
-  for (let i = 0; i < log.length; i += batch) changes.push(...projector.applyBatch(incoming.load(log.slice(i, i + batch))).changes);
+  for (let i = 0; i < log.length; i += batch)
+    changes.push(...projector.applyBatch(incoming.load(log.slice(i, i + batch))).changes);
   db.close();
   return changes;
 }
@@ -87,7 +157,11 @@ describe('Projector', () => {
     projectAttached(reference, 1);
     const expected = dump(reference);
     expect((expected.contacts as unknown[]).length).toBe(30);
-    expect(expected.checkpoints).toEqual(VIEW_PROJECTIONS.map((p) => ({ name: p.name, position: String(log[log.length - 1]!.position) })).sort((a, b) => a.name.localeCompare(b.name)));
+    expect(expected.checkpoints).toEqual(
+      VIEW_PROJECTIONS.map((p) => ({ name: p.name, position: String(log[log.length - 1]!.position) })).sort((a, b) =>
+        a.name.localeCompare(b.name),
+      ),
+    );
     expect((expected.history as Array<{ contact_id: string }>).some((h) => h.contact_id === 'abc')).toBe(false);
     for (const size of [7, 1000]) {
       const attached = join(dir, `attached-${size}.db`);
@@ -104,12 +178,23 @@ describe('Projector', () => {
     projectAttached(reference, 3);
     const rebuilt = join(dir, 'rebuilt.db');
     const progress: bigint[] = [];
-    const result = await rebuildViews({ kind: 'sqlite', file: eventsFile, head: async () => log[log.length - 1]!.position }, rebuilt, (p) => progress.push(p.position));
+    const result = await rebuildViews(
+      { kind: 'sqlite', file: eventsFile, head: async () => log[log.length - 1]!.position },
+      rebuilt,
+      (p) => progress.push(p.position),
+    );
     expect(result).toMatchObject({ head: log[log.length - 1]!.position, events: log.length });
     expect(progress[progress.length - 1]).toBe(log[log.length - 1]!.position);
     expect(dump(rebuilt)).toEqual(dump(reference));
     const pages = join(dir, 'rebuilt-from-pages.db');
-    await rebuildViews({ kind: 'pages', head: async () => log[log.length - 1]!.position, page: async (after, max) => log.filter((e) => after === undefined || e.position > after).slice(0, max) }, pages);
+    await rebuildViews(
+      {
+        kind: 'pages',
+        head: async () => log[log.length - 1]!.position,
+        page: async (after, max) => log.filter((e) => after === undefined || e.position > after).slice(0, max),
+      },
+      pages,
+    );
     expect(dump(pages)).toEqual(dump(reference));
   });
 

@@ -55,9 +55,11 @@ export const attachedLog = (file: string): BatchSource => ({
   lastPosition: (range) => range.upTo,
 });
 
-
 export function readCheckpoint(db: Database.Database, name: string, schema = 'main'): bigint | undefined {
-  const row = statement<[string], { position: string }>(db, `SELECT position FROM ${schema}.checkpoints WHERE name = ?`).get(name);
+  const row = statement<[string], { position: string }>(
+    db,
+    `SELECT position FROM ${schema}.checkpoints WHERE name = ?`,
+  ).get(name);
   return row ? BigInt(row.position) : undefined;
 }
 
@@ -79,7 +81,9 @@ export class Projector<Change = unknown> {
     this.migrate(options.deferIndexes ?? false);
     source.prepare(db);
     this.collectChanges = options.changes ?? true;
-    const save = db.prepare<[string, string]>('INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position');
+    const save = db.prepare<[string, string]>(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET position = excluded.position',
+    );
     // A deferred transaction whose first statement writes: it takes the views' write lock and nothing else. (BEGIN
     // IMMEDIATE would also take the write lock of the attached event log, stalling its writer.)
     const lock = db.prepare('UPDATE checkpoints SET name = name WHERE 0');
@@ -94,7 +98,9 @@ export class Projector<Change = unknown> {
         }
         if (last > checkpoint) save.run(projection.name, last.toString());
       }
-      const changes = this.collectChanges ? this.projections.flatMap((p) => p.current?.(db, source.sql, range) ?? []) : [];
+      const changes = this.collectChanges
+        ? this.projections.flatMap((p) => p.current?.(db, source.sql, range) ?? [])
+        : [];
       return { last, changes };
     });
   }
@@ -124,18 +130,25 @@ export class Projector<Change = unknown> {
   }
 
   private migrate(deferIndexes: boolean): void {
-    this.db.transaction(() => {
-      if (this.db.pragma('user_version', { simple: true }) !== VIEWS_SCHEMA_VERSION) {
-        // The views are disposable: an older shape is dropped and replayed from the log.
-        const tables = this.db.prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).pluck().all();
-        for (const table of tables) this.db.exec(`DROP TABLE IF EXISTS "${table}"`);
-        this.db.pragma(`user_version = ${VIEWS_SCHEMA_VERSION}`);
-      }
-      this.db.exec('CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL) WITHOUT ROWID');
-      for (const projection of this.projections) {
-        for (const sql of projection.tables) this.db.exec(sql);
-        if (!deferIndexes) for (const sql of projection.indexes) this.db.exec(sql);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        if (this.db.pragma('user_version', { simple: true }) !== VIEWS_SCHEMA_VERSION) {
+          // The views are disposable: an older shape is dropped and replayed from the log.
+          const tables = this.db
+            .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+            .pluck()
+            .all();
+          for (const table of tables) this.db.exec(`DROP TABLE IF EXISTS "${table}"`);
+          this.db.pragma(`user_version = ${VIEWS_SCHEMA_VERSION}`);
+        }
+        this.db.exec(
+          'CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position TEXT NOT NULL) WITHOUT ROWID',
+        );
+        for (const projection of this.projections) {
+          for (const sql of projection.tables) this.db.exec(sql);
+          if (!deferIndexes) for (const sql of projection.indexes) this.db.exec(sql);
+        }
+      })
+      .immediate();
   }
 }

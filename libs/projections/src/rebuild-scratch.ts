@@ -30,8 +30,13 @@ export function openScratch(file: string, budget: ScratchBudget = 'offline'): Da
 }
 
 /** Applies (0, head] in ranges of `batch` positions, reporting each range's end and the events it covered. */
-export function projectRange(projector: Projector<unknown>, head: bigint, batch: number, onRange: (position: bigint, events: number) => void): void {
-  for (let after = 0n; after < head; ) {
+export function projectRange(
+  projector: Projector<unknown>,
+  head: bigint,
+  batch: number,
+  onRange: (position: bigint, events: number) => void,
+): void {
+  for (let after = 0n; after < head;) {
     const upTo = head - after > BigInt(batch) ? after + BigInt(batch) : head;
     projector.applyBatch({ after, upTo });
     onRange(upTo, Number(upTo - after));

@@ -7,14 +7,25 @@ import { contactViewProjection } from './contact-view.js';
 import { Projector, attachedLog } from './projection.js';
 import { openScratch, projectRange, type ScratchBudget } from './rebuild-scratch.js';
 
-export type RebuildWorkerData = { eventsFile: string; sideFile: string; head: bigint; batch: number; budget: ScratchBudget };
+export type RebuildWorkerData = {
+  eventsFile: string;
+  sideFile: string;
+  head: bigint;
+  batch: number;
+  budget: ScratchBudget;
+};
 export type FromRebuildWorker = { kind: 'progress'; position: bigint; events: number } | { kind: 'done' };
 
 const { eventsFile, sideFile, head, batch, budget } = workerData as RebuildWorkerData;
 const db = openScratch(sideFile, budget);
 try {
-  const projector = new Projector(db, [contactViewProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
-  projectRange(projector, head, batch, (position, events) => parentPort!.postMessage({ kind: 'progress', position, events } satisfies FromRebuildWorker));
+  const projector = new Projector(db, [contactViewProjection], attachedLog(eventsFile), {
+    changes: false,
+    deferIndexes: true,
+  });
+  projectRange(projector, head, batch, (position, events) =>
+    parentPort!.postMessage({ kind: 'progress', position, events } satisfies FromRebuildWorker),
+  );
   db.exec('DETACH DATABASE log');
 } finally {
   db.close();

@@ -18,7 +18,11 @@ import { VIEW_PROJECTIONS } from './views.js';
 /** The log to replay: the embedded file itself, or pages of another store. */
 export type RebuildSource =
   | { kind: 'sqlite'; file: string; head(): Promise<bigint | undefined> }
-  | { kind: 'pages'; head(): Promise<bigint | undefined>; page(after: bigint | undefined, maxCount: number): Promise<RecordedEvent[]> };
+  | {
+      kind: 'pages';
+      head(): Promise<bigint | undefined>;
+      page(after: bigint | undefined, maxCount: number): Promise<RecordedEvent[]>;
+    };
 
 export type RebuildProgress = { position: bigint; head: bigint; events: number; seconds: number };
 export type RebuildResult = { head: bigint; events: number; seconds: number };
@@ -43,7 +47,10 @@ export async function rebuildViews(
   const seconds = (): number => (performance.now() - started) / 1000;
   const head = (await source.head()) ?? 0n;
   try {
-    const events = source.kind === 'sqlite' ? await rebuildInTwoThreads(source.file, scratch, side, head, seconds, onProgress, budget) : await rebuildFromPages(source, scratch, head, seconds, onProgress, budget);
+    const events =
+      source.kind === 'sqlite'
+        ? await rebuildInTwoThreads(source.file, scratch, side, head, seconds, onProgress, budget)
+        : await rebuildFromPages(source, scratch, head, seconds, onProgress, budget);
     for (const suffix of ['-wal', '-shm']) if (existsSync(`${target}${suffix}`)) rmSync(`${target}${suffix}`);
     renameSync(scratch, target);
     return { head, events, seconds: seconds() };
@@ -82,12 +89,17 @@ async function rebuildInTwoThreads(
       report();
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the rebuild worker exited with ${code}`))));
+    worker.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`the rebuild worker exited with ${code}`)),
+    );
   });
   const db = openScratch(scratch, budget);
   try {
-    const projector = new Projector(db, [contactHistoryProjection], attachedLog(eventsFile), { changes: false, deferIndexes: true });
-    for (let after = 0n; after < head; ) {
+    const projector = new Projector(db, [contactHistoryProjection], attachedLog(eventsFile), {
+      changes: false,
+      deferIndexes: true,
+    });
+    for (let after = 0n; after < head;) {
       const upTo = head - after > BigInt(BATCH) ? after + BigInt(BATCH) : head;
       projector.applyBatch({ after, upTo });
       events += Number(upTo - after);
@@ -116,7 +128,12 @@ function copySideViews(db: Database.Database, side: string): void {
   db.prepare('ATTACH DATABASE ? AS side').run(side);
   db.transaction(() => {
     for (const sql of contactViewProjection.tables) db.exec(sql);
-    const tables = db.prepare<[], string>(`SELECT name FROM side.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'checkpoints'`).pluck().all();
+    const tables = db
+      .prepare<[], string>(
+        `SELECT name FROM side.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'checkpoints'`,
+      )
+      .pluck()
+      .all();
     for (const table of tables) db.exec(`INSERT INTO main."${table}" SELECT * FROM side."${table}"`);
     db.exec('INSERT INTO main.checkpoints SELECT * FROM side.checkpoints');
   })();

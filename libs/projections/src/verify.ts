@@ -8,7 +8,12 @@ import Database from 'better-sqlite3';
 import { openReadConnection } from '#event-store';
 
 export type ViewDifference = { contactId: string; what: string };
-export type VerifyResult = { position: bigint; contacts: number; historyEntries: number; differences: ViewDifference[] };
+export type VerifyResult = {
+  position: bigint;
+  contacts: number;
+  historyEntries: number;
+  differences: ViewDifference[];
+};
 
 /** The position every projection of the live views has applied (the smallest checkpoint). */
 export function liveCheckpoint(viewsFile: string): bigint {
@@ -21,10 +26,21 @@ export function liveCheckpoint(viewsFile: string): bigint {
   }
 }
 
-const CONTACT_COLUMNS = ['business_unit_id', 'media_type', 'skill', 'state', 'started_at', 'ended_at', 'ended_by', 'disconnect_reason', 'position'] as const;
+const CONTACT_COLUMNS = [
+  'business_unit_id',
+  'media_type',
+  'skill',
+  'state',
+  'started_at',
+  'ended_at',
+  'ended_by',
+  'disconnect_reason',
+  'position',
+] as const;
 const HISTORY_COLUMNS = 'contact_id, type, data, metadata, position, recorded_at';
 /** Positions are decimal text: compared by length, then as text. */
-const atOrBefore = (column: string): string => `(length(${column}) < length(@upTo) OR (length(${column}) = length(@upTo) AND ${column} <= @upTo))`;
+const atOrBefore = (column: string): string =>
+  `(length(${column}) < length(@upTo) OR (length(${column}) = length(@upTo) AND ${column} <= @upTo))`;
 
 /** Compares `replayFile` (a replay up to `upTo`) with the live `viewsFile`, reading the live one in one snapshot. */
 export function compareViews(viewsFile: string, replayFile: string, upTo: bigint): VerifyResult {
@@ -45,7 +61,8 @@ export function compareViews(viewsFile: string, replayFile: string, upTo: bigint
         )
         .pluck()
         .all(params);
-      const row = (schema: string) => db.prepare<[string], Record<string, unknown>>(`SELECT * FROM ${schema}.contacts WHERE contact_id = ?`);
+      const row = (schema: string) =>
+        db.prepare<[string], Record<string, unknown>>(`SELECT * FROM ${schema}.contacts WHERE contact_id = ?`);
       for (const contactId of differing) {
         const live = row('main').get(contactId);
         const replayed = row('replay').get(contactId);
@@ -54,7 +71,10 @@ export function compareViews(viewsFile: string, replayFile: string, upTo: bigint
         else {
           for (const column of CONTACT_COLUMNS) {
             if (live[column] !== replayed[column]) {
-              differences.push({ contactId, what: `${column}: live ${JSON.stringify(live[column])}, log ${JSON.stringify(replayed[column])}` });
+              differences.push({
+                contactId,
+                what: `${column}: live ${JSON.stringify(live[column])}, log ${JSON.stringify(replayed[column])}`,
+              });
             }
           }
         }
@@ -67,9 +87,18 @@ export function compareViews(viewsFile: string, replayFile: string, upTo: bigint
              EXCEPT SELECT ${HISTORY_COLUMNS} FROM ${to}.contact_history WHERE ${atOrBefore('position')}) ORDER BY contact_id, length(position), position`,
           )
           .all(params);
-      for (const e of entries('main', 'replay')) differences.push({ contactId: e.contact_id, what: `history: live has ${e.type} at position ${e.position}, the log does not` });
-      for (const e of entries('replay', 'main')) differences.push({ contactId: e.contact_id, what: `history: the log has ${e.type} at position ${e.position}, the live view does not` });
-      const counts = (from: string) => `SELECT contact_id, count(*) AS n FROM ${from}.contact_history WHERE ${atOrBefore('position')} GROUP BY contact_id`;
+      for (const e of entries('main', 'replay'))
+        differences.push({
+          contactId: e.contact_id,
+          what: `history: live has ${e.type} at position ${e.position}, the log does not`,
+        });
+      for (const e of entries('replay', 'main'))
+        differences.push({
+          contactId: e.contact_id,
+          what: `history: the log has ${e.type} at position ${e.position}, the live view does not`,
+        });
+      const counts = (from: string) =>
+        `SELECT contact_id, count(*) AS n FROM ${from}.contact_history WHERE ${atOrBefore('position')} GROUP BY contact_id`;
       const countDiffs = db
         .prepare<typeof params, { contact_id: string; live: number | null; log: number | null }>(
           `SELECT l.contact_id, l.n AS live, r.n AS log FROM (${counts('main')}) AS l LEFT JOIN (${counts('replay')}) AS r USING (contact_id)
@@ -78,7 +107,10 @@ export function compareViews(viewsFile: string, replayFile: string, upTo: bigint
         .all(params);
       for (const c of countDiffs) {
         if (!differences.some((d) => d.contactId === c.contact_id && d.what.startsWith('history'))) {
-          differences.push({ contactId: c.contact_id, what: `history: live has ${c.live} entries, the log ${c.log ?? 0}` });
+          differences.push({
+            contactId: c.contact_id,
+            what: `history: live has ${c.live} entries, the log ${c.log ?? 0}`,
+          });
         }
       }
       const contacts = db.prepare<[], number>('SELECT count(*) FROM replay.contacts').pluck().get()!;

@@ -34,7 +34,11 @@ function lastTouched(dataDir: string): Map<string, { version: number | undefined
     const match = VIEWS_FILE.exec(name);
     if (!match) continue;
     const base = match[1]!;
-    const entry = found.get(base) ?? { version: match[2] === undefined ? undefined : Number(match[2]), at: 0, files: [] };
+    const entry = found.get(base) ?? {
+      version: match[2] === undefined ? undefined : Number(match[2]),
+      at: 0,
+      files: [],
+    };
     try {
       entry.at = Math.max(entry.at, statSync(join(dataDir, name)).mtimeMs);
     } catch {
@@ -50,7 +54,11 @@ function lastTouched(dataDir: string): Map<string, { version: number | undefined
  * Removes the views beside `ownFile` (other schema versions, or the unversioned views.db) that nothing touched for
  * `staleAfterMs`; returns what it removed and what it kept (views a peer may still be using), for the start-up log.
  */
-export function removeStaleViews(ownFile: string, now = Date.now(), staleAfterMs = STALE_VIEWS_AFTER_MS): { removed: string[]; kept: string[] } {
+export function removeStaleViews(
+  ownFile: string,
+  now = Date.now(),
+  staleAfterMs = STALE_VIEWS_AFTER_MS,
+): { removed: string[]; kept: string[] } {
   const dataDir = dirname(ownFile);
   const removed: string[] = [];
   const kept: string[] = [];

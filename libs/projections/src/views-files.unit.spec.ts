@@ -4,7 +4,13 @@ import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { STALE_VIEWS_AFTER_MS, VIEWS_SCHEMA_VERSION, removeStaleViews, touchViews, viewsFileIn } from './views-files.js';
+import {
+  STALE_VIEWS_AFTER_MS,
+  VIEWS_SCHEMA_VERSION,
+  removeStaleViews,
+  touchViews,
+  viewsFileIn,
+} from './views-files.js';
 
 let dir: string;
 const now = Date.parse('2026-12-06T12:00:00Z');
@@ -43,12 +49,17 @@ it('removes other versions untouched for the stale period, keeps those a peer to
 
   expect(result.kept).toStrictEqual(['views.v99.db']);
   expect(result.removed.sort()).toStrictEqual([previous, 'views.db'].sort());
-  expect(readdirSync(dir).sort()).toStrictEqual(['events.db', `views.v${VIEWS_SCHEMA_VERSION}.db`, 'views.v7.db.bak', 'views.v99.db', 'views.v99.db-wal'].sort());
+  expect(readdirSync(dir).sort()).toStrictEqual(
+    ['events.db', `views.v${VIEWS_SCHEMA_VERSION}.db`, 'views.v7.db.bak', 'views.v99.db', 'views.v99.db-wal'].sort(),
+  );
 });
 
 it('a touched file counts as in use', () => {
   file('views.v99.db', now - STALE_VIEWS_AFTER_MS - 1);
   touchViews(join(dir, 'views.v99.db'), at(now - 1_000));
   expect(removeStaleViews(viewsFileIn(dir), now)).toStrictEqual({ removed: [], kept: ['views.v99.db'] });
-  expect(removeStaleViews(viewsFileIn(dir), now + STALE_VIEWS_AFTER_MS)).toStrictEqual({ removed: ['views.v99.db'], kept: [] });
+  expect(removeStaleViews(viewsFileIn(dir), now + STALE_VIEWS_AFTER_MS)).toStrictEqual({
+    removed: ['views.v99.db'],
+    kept: [],
+  });
 });

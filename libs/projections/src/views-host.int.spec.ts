@@ -26,7 +26,6 @@ const quiet: Log = { debug: () => undefined, info: () => undefined, warn: () => 
 /** The views thread, reached as a crash would reach it: from outside the host's API. */
 const viewsWorkerOf = (host: ViewsHost): Worker => (host as unknown as { worker: Worker }).worker;
 
-
 describe('ViewsHost, its worker stopped without being asked to', () => {
   let dir: string;
   let store: SqliteEventStore;
@@ -35,8 +34,14 @@ describe('ViewsHost, its worker stopped without being asked to', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'co-views-host-'));
     store = new SqliteEventStore(join(dir, 'events.db'));
-    for (let i = 1; i <= 20; i++) await store.append(`contact-${i}`, [started(String(i))], { expectedRevision: 'no_stream' });
-    host = new ViewsHost({ viewsFile: join(dir, 'views.db'), source: { kind: 'sqlite', file: store.file }, storeTimeoutMs: 5_000, logger: quiet });
+    for (let i = 1; i <= 20; i++)
+      await store.append(`contact-${i}`, [started(String(i))], { expectedRevision: 'no_stream' });
+    host = new ViewsHost({
+      viewsFile: join(dir, 'views.db'),
+      source: { kind: 'sqlite', file: store.file },
+      storeTimeoutMs: 5_000,
+      logger: quiet,
+    });
     await host.start(await store.commitNotifications());
     await host.waitFor((await store.headPosition())!, 10_000);
   });

@@ -13,7 +13,6 @@ import { ViewsReader } from './views-reader.js';
 import type { FromViewsWorker, ToViewsWorker, ViewsSource, ViewsWorkerData } from './views-worker.js';
 import type { MessagePort, Worker } from 'node:worker_threads';
 
-
 export type ViewsHostOptions = {
   viewsFile: string;
   source: ViewsSource;
@@ -180,7 +179,9 @@ export class ViewsHost {
       return true;
     }
     if (source.kind !== 'sqlite') {
-      fail('the online rebuild needs the embedded event store (with EventStoreDB: npm run views:rebuild, service stopped)');
+      fail(
+        'the online rebuild needs the embedded event store (with EventStoreDB: npm run views:rebuild, service stopped)',
+      );
       return true;
     }
     const nextFile = nextViewsFile(viewsFile);
@@ -189,11 +190,22 @@ export class ViewsHost {
     let built = false;
     builder.on('message', (message: FromOnlineRebuildWorker) => {
       if (message.kind === 'progress') {
-        this.rebuilding = { ...this.rebuilding, position: message.position.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
+        this.rebuilding = {
+          ...this.rebuilding,
+          position: message.position.toString(),
+          head: message.head.toString(),
+          eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)),
+        };
       } else if (message.kind === 'built') {
         built = true;
         if (this.rebuilding.state !== 'building') return;
-        this.rebuilding = { ...this.rebuilding, state: 'swapping', position: message.head.toString(), head: message.head.toString(), eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)) };
+        this.rebuilding = {
+          ...this.rebuilding,
+          state: 'swapping',
+          position: message.head.toString(),
+          head: message.head.toString(),
+          eventsPerSecond: Math.round(message.events / Math.max(message.seconds, 1e-3)),
+        };
         logger.info(`online rebuild: ${message.events} events replayed in ${message.seconds.toFixed(2)} s; swapping`);
         this.post(worker, { kind: 'swap', nextFile });
       } else fail(message.error);
@@ -238,10 +250,15 @@ export class ViewsHost {
 
   /** Resolves once the views have committed `position` (or later); false on timeout. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    return waitForPosition(this.position, position, (listener) => {
-      this.events.on('checkpoint', listener);
-      return () => this.events.off('checkpoint', listener);
-    }, timeoutMs);
+    return waitForPosition(
+      this.position,
+      position,
+      (listener) => {
+        this.events.on('checkpoint', listener);
+        return () => this.events.off('checkpoint', listener);
+      },
+      timeoutMs,
+    );
   }
 
   private post(worker: Worker, message: ToViewsWorker): void {
@@ -271,11 +288,23 @@ export class ViewsHost {
           this.position = message.position;
           this.events.emit('checkpoint', message.position);
         }
-        this.rebuilding = { ...this.rebuilding, state: 'done', position: message.position.toString(), finishedAt: new Date().toISOString() };
-        this.options.logger.info(`online rebuild: swapped in at position ${message.position} (the views thread took ${message.ms} ms)`);
+        this.rebuilding = {
+          ...this.rebuilding,
+          state: 'done',
+          position: message.position.toString(),
+          finishedAt: new Date().toISOString(),
+        };
+        this.options.logger.info(
+          `online rebuild: swapped in at position ${message.position} (the views thread took ${message.ms} ms)`,
+        );
         return;
       case 'swap-failed':
-        this.rebuilding = { ...this.rebuilding, state: 'failed', error: message.error, finishedAt: new Date().toISOString() };
+        this.rebuilding = {
+          ...this.rebuilding,
+          state: 'failed',
+          error: message.error,
+          finishedAt: new Date().toISOString(),
+        };
         this.options.logger.error(`online rebuild failed at the swap: ${message.error}`);
         this.release('the first build could not be swapped in: replaying the log batch by batch instead');
         return;

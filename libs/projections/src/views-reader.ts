@@ -4,7 +4,16 @@
  */
 import Database from 'better-sqlite3';
 import { openReadConnection, withoutWaiting } from '#event-store';
-import { contactHistory, findContact, hasHistory, listContacts, type ContactQuery, type ContactView, type HistoryEntry, type HistoryQuery } from './contact-view.js';
+import {
+  contactHistory,
+  findContact,
+  hasHistory,
+  listContacts,
+  type ContactQuery,
+  type ContactView,
+  type HistoryEntry,
+  type HistoryQuery,
+} from './contact-view.js';
 
 export class ViewsReader {
   private readonly db: Database.Database;

@@ -16,7 +16,8 @@ import { openViewsDatabase } from './views-database.js';
 import { STALE_VIEWS_AFTER_MS, VIEWS_HEARTBEAT_MS, removeStaleViews, touchViews } from './views-files.js';
 import { VIEW_PROJECTIONS as PROJECTIONS } from './views.js';
 
-export type ViewsSource = { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
+export type ViewsSource =
+  { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
 export type ViewsWorkerData = {
   viewsFile: string;
   source: ViewsSource;
@@ -28,7 +29,8 @@ export type ViewsWorkerData = {
   commits?: MessagePort;
 };
 /** `changes`: whether anyone listens to what changed (live streams); reading it back is skipped otherwise. */
-export type ToViewsWorker = { kind: 'changes'; on: boolean } | { kind: 'swap'; nextFile: string } | { kind: 'follow' } | { kind: 'stop' };
+export type ToViewsWorker =
+  { kind: 'changes'; on: boolean } | { kind: 'swap'; nextFile: string } | { kind: 'follow' } | { kind: 'stop' };
 export type FromViewsWorker =
   | { kind: 'started'; checkpoint: bigint | undefined; projections: string[]; holding: boolean }
   | { kind: 'committed'; position: bigint; changes: ContactView[] }
@@ -39,7 +41,14 @@ export type FromViewsWorker =
   | { kind: 'swap-failed'; error: string }
   | { kind: 'stopped' };
 
-const { viewsFile, source, storeTimeoutMs, maxBatch = 1_000, firstBuildMinEvents, commits } = workerData as ViewsWorkerData;
+const {
+  viewsFile,
+  source,
+  storeTimeoutMs,
+  maxBatch = 1_000,
+  firstBuildMinEvents,
+  commits,
+} = workerData as ViewsWorkerData;
 /**
  * 10: under the EndContact bench's load the views still kept up (17% of a core, as before) while ends went from
  * 12,300-12,990 to 13,569-13,601 ok/s: the writer and the event loop no longer wait for a core behind this thread.
@@ -58,11 +67,18 @@ const log =
 
 const logger: Log = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 // A rebuild cut short by a crash left its next views behind: the live ones never depended on them.
-for (const name of discardHalfBuilt(viewsFile)) logger.warn(`discarded ${name}, left by an online rebuild that did not finish`);
+for (const name of discardHalfBuilt(viewsFile))
+  logger.warn(`discarded ${name}, left by an online rebuild that did not finish`);
 // Views of another schema version belong to a peer of another release (a rolling deploy) until nothing touches them.
 const stale = removeStaleViews(viewsFile);
-for (const name of stale.removed) logger.info(`removed ${name}: views of another schema version that no process has touched for ${STALE_VIEWS_AFTER_MS / 60_000} minutes`);
-for (const name of stale.kept) logger.info(`kept ${name}: views of another schema version, in use by a peer process until ${STALE_VIEWS_AFTER_MS / 60_000} minutes pass untouched`);
+for (const name of stale.removed)
+  logger.info(
+    `removed ${name}: views of another schema version that no process has touched for ${STALE_VIEWS_AFTER_MS / 60_000} minutes`,
+  );
+for (const name of stale.kept)
+  logger.info(
+    `kept ${name}: views of another schema version, in use by a peer process until ${STALE_VIEWS_AFTER_MS / 60_000} minutes pass untouched`,
+  );
 // The views are a read model that may lag: commands (the event loop, the writer thread) come first for the CPU. On
 // Linux a thread's nice value is its own, so this lowers this thread alone; elsewhere it would lower the process.
 if (process.platform === 'linux') setPriority(VIEWS_THREAD_NICE);
@@ -80,7 +96,10 @@ const { subscription, projector, wake, close, head } = await follow(source);
 projector.collectChanges = false;
 commits?.on('message', wake);
 // Views from nothing on a long log: the online rebuild's bulk path builds them far faster than batch by batch.
-const holding = firstBuildMinEvents !== undefined && (projector.resumeAfter() ?? 0n) === 0n && (await head()) >= BigInt(firstBuildMinEvents);
+const holding =
+  firstBuildMinEvents !== undefined &&
+  (projector.resumeAfter() ?? 0n) === 0n &&
+  (await head()) >= BigInt(firstBuildMinEvents);
 post({ kind: 'started', checkpoint: projector.resumeAfter(), projections: projector.names, holding });
 if (!holding) subscription.start();
 
@@ -126,19 +145,29 @@ type Following = {
   head: () => Promise<bigint>;
 };
 
-function subscribe<E extends { position: bigint }>(projector: Projector<ContactView>, batches: EventBatches<E>, apply: (batch: E[]) => { last: bigint; changes: ContactView[] }): Subscription<E> {
-  return new Subscription<E>('views', batches, {
-    resume: async () => projector.resumeAfter(),
-    handle: (batch) => {
-      const { last, changes } = apply(batch);
-      post({ kind: 'committed', position: last, changes });
+function subscribe<E extends { position: bigint }>(
+  projector: Projector<ContactView>,
+  batches: EventBatches<E>,
+  apply: (batch: E[]) => { last: bigint; changes: ContactView[] },
+): Subscription<E> {
+  return new Subscription<E>(
+    'views',
+    batches,
+    {
+      resume: async () => projector.resumeAfter(),
+      handle: (batch) => {
+        const { last, changes } = apply(batch);
+        post({ kind: 'committed', position: last, changes });
+      },
     },
-  }, {
-    logger,
-    backoff: { initialMs: 100, maxMs: 5_000 },
-    onRunning: () => post({ kind: 'running' }),
-    onFailure: (error) => void post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) }),
-  });
+    {
+      logger,
+      backoff: { initialMs: 100, maxMs: 5_000 },
+      onRunning: () => post({ kind: 'running' }),
+      onFailure: (error) =>
+        void post({ kind: 'failed', error: error instanceof Error ? error.message : String(error) }),
+    },
+  );
 }
 
 async function follow(spec: ViewsSource): Promise<Following> {
@@ -149,14 +178,24 @@ async function follow(spec: ViewsSource): Promise<Following> {
     const follower = new SqliteLogFollower(() => reader, spec.pollIntervalMs ?? 50);
     // This thread also checkpoints the log's WAL, so that the store's writer thread never does it inside a commit.
     const checkpointer = new WalCheckpointer(spec.file, undefined, (error) =>
-      error === undefined ? logger.info('the event log WAL checkpoints again') : logger.warn({ err: error }, 'the event log WAL could not be checkpointed (tried again every 100 ms)'),
+      error === undefined
+        ? logger.info('the event log WAL checkpoints again')
+        : logger.warn({ err: error }, 'the event log WAL could not be checkpointed (tried again every 100 ms)'),
     );
     const ranges: EventBatches<{ after: bigint; position: bigint }> = (after, signal) =>
-      follower.follow(async (cursor) => {
-        const head = (await reader.head()) ?? 0n;
-        return head > cursor ? [{ after: cursor, position: head - cursor > maxBatch ? cursor + BigInt(maxBatch) : head }] : [];
-      }, after, signal);
-    const subscription = subscribe(projector, ranges, (batch) => projector.applyBatch({ after: batch[0]!.after, upTo: batch[batch.length - 1]!.position }));
+      follower.follow(
+        async (cursor) => {
+          const head = (await reader.head()) ?? 0n;
+          return head > cursor
+            ? [{ after: cursor, position: head - cursor > maxBatch ? cursor + BigInt(maxBatch) : head }]
+            : [];
+        },
+        after,
+        signal,
+      );
+    const subscription = subscribe(projector, ranges, (batch) =>
+      projector.applyBatch({ after: batch[0]!.after, upTo: batch[batch.length - 1]!.position }),
+    );
     return {
       subscription,
       projector,
@@ -174,7 +213,11 @@ async function follow(spec: ViewsSource): Promise<Following> {
   const store: EventStore = new EsdbEventStore(spec.connectionString);
   const incoming = new IncomingBatch();
   const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);
-  const events = batchesOf<RecordedEvent>((after, signal) => store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }), maxBatch, 5);
+  const events = batchesOf<RecordedEvent>(
+    (after, signal) => store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }),
+    maxBatch,
+    5,
+  );
   const subscription = subscribe(projector, events, (batch) => projector.applyBatch(incoming.load(batch)));
   return { subscription, projector, wake: () => undefined, head: async () => 0n, close: () => store.close() };
 }

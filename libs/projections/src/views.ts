@@ -2,4 +2,7 @@
 import { contactHistoryProjection, contactViewProjection, type ContactView } from './contact-view.js';
 import type { Projection } from './projection.js';
 
-export const VIEW_PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [contactViewProjection, contactHistoryProjection];
+export const VIEW_PROJECTIONS: ReadonlyArray<Projection<ContactView>> = [
+  contactViewProjection,
+  contactHistoryProjection,
+];

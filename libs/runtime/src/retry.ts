@@ -18,7 +18,8 @@ export const backoffDelay = (failures: number, { initialMs, maxMs }: Backoff): n
 export const nextTurn = (): Promise<void> => immediate();
 
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects: the caller checks the signal). */
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> => delay(ms, undefined, { signal }).catch(() => undefined);
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
 
 export type RetryOptions = {
   /** Attempts in all, the first included. */

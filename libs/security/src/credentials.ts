@@ -36,7 +36,8 @@ export async function issueSecurityUser(
 
 export async function verifySecurityUser(token: string | undefined, ring: KeyRing, now: Date): Promise<Verification> {
   if (token === undefined || token.trim() === '') return { ok: false, detail: 'SecurityUser is missing' };
-  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) return { ok: false, detail: 'SecurityUser is malformed' };
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token))
+    return { ok: false, detail: 'SecurityUser is malformed' };
   try {
     // A kid the ring does not hold (or none) is refused before any signature is computed.
     const keyFor = (header: JWTHeaderParameters) => {
@@ -53,7 +54,8 @@ export async function verifySecurityUser(token: string | undefined, ring: KeyRin
       maxTokenAge: ring.maxTokenAgeSeconds,
     });
     // maxTokenAge bounds the age since `iat`; a lifetime longer than the TTL (exp far away) is refused as well.
-    if (payload.exp! - payload.iat! > ring.maxTokenAgeSeconds) return { ok: false, detail: 'SecurityUser lives longer than the maximum token age' };
+    if (payload.exp! - payload.iat! > ring.maxTokenAgeSeconds)
+      return { ok: false, detail: 'SecurityUser lives longer than the maximum token age' };
     const agentId = payload.sub;
     const businessUnitId = payload['bu'];
     if (typeof agentId !== 'string' || typeof businessUnitId !== 'string' || payload.exp === undefined) {
@@ -62,22 +64,32 @@ export async function verifySecurityUser(token: string | undefined, ring: KeyRin
     return { ok: true, claims: { agentId, businessUnitId, expiresAt: new Date(payload.exp * 1000) } };
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, detail: 'SecurityUser has expired' };
-    if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, detail: 'SecurityUser signature is invalid' };
-    if (error instanceof errors.JWKSNoMatchingKey) return { ok: false, detail: 'SecurityUser names no signing key of this service' };
+    if (error instanceof errors.JWSSignatureVerificationFailed)
+      return { ok: false, detail: 'SecurityUser signature is invalid' };
+    if (error instanceof errors.JWKSNoMatchingKey)
+      return { ok: false, detail: 'SecurityUser names no signing key of this service' };
     if (error instanceof errors.JOSEError) return { ok: false, detail: `SecurityUser is invalid: ${error.code}` };
     throw error;
   }
 }
 
 /** The caller as the directory sees it now: an agent deactivated after issue is no longer a valid security user. */
-export function authenticate(verification: Verification, agent: Agent | undefined, profile: SecurityProfile | undefined): Caller {
+export function authenticate(
+  verification: Verification,
+  agent: Agent | undefined,
+  profile: SecurityProfile | undefined,
+): Caller {
   if (!verification.ok) return { kind: 'Unauthenticated', detail: verification.detail };
   const { agentId, businessUnitId } = verification.claims;
   const known = { agentId, businessUnitId };
   if (!agent) return { kind: 'Unauthenticated', detail: `SecurityUser names unknown agent ${agentId}`, ...known };
   if (!agent.active) return { kind: 'Unauthenticated', detail: `Agent ${agentId} is inactive`, ...known };
   if (agent.businessUnitId !== businessUnitId) {
-    return { kind: 'Unauthenticated', detail: `Agent ${agentId} no longer belongs to business unit ${businessUnitId}`, ...known };
+    return {
+      kind: 'Unauthenticated',
+      detail: `Agent ${agentId} no longer belongs to business unit ${businessUnitId}`,
+      ...known,
+    };
   }
   return { kind: 'Agent', agentId, businessUnitId, permissions: profile ? [...profile.permissions] : [] };
 }

@@ -16,11 +16,13 @@ const expiry = new Date('2025-03-01T10:15:00.000Z');
 const seconds = (date: Date, delta: number): Date => new Date(date.getTime() + delta * 1000);
 
 const agent: Agent = { agentId: 'agent-7', businessUnitId: 'bu-100', securityProfileId: 'supervisors', active: true };
-const issue = () => issueSecurityUser({ agentId: agent.agentId, businessUnitId: agent.businessUnitId }, key, TTL, issuedAt);
+const issue = () =>
+  issueSecurityUser({ agentId: agent.agentId, businessUnitId: agent.businessUnitId }, key, TTL, issuedAt);
 
 const b64url = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const segments = (token: string): [string, string, string] => token.split('.') as [string, string, string];
-const claimsOf = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(segments(token)[1], 'base64url').toString());
+const claimsOf = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(segments(token)[1], 'base64url').toString());
 
 describe('issueSecurityUser and verifySecurityUser', () => {
   it('round trip: the verified claims name the agent, its business unit and the expiry', async () => {
@@ -53,30 +55,51 @@ describe('issueSecurityUser and verifySecurityUser', () => {
 
   it.each([0, 1, 3600])('is expired %i seconds after expiry', async (after) => {
     const { securityUser } = await issue();
-    expect(await verifySecurityUser(securityUser, key, seconds(expiry, after))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+    expect(await verifySecurityUser(securityUser, key, seconds(expiry, after))).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser has expired',
+    });
   });
 
   it('is refused when signed with another key (forged)', async () => {
     const forged = await issueSecurityUser({ agentId: 'agent-7', businessUnitId: 'bu-100' }, otherKey, TTL, issuedAt);
-    expect(await verifySecurityUser(forged.securityUser, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser signature is invalid' });
+    expect(await verifySecurityUser(forged.securityUser, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser signature is invalid',
+    });
   });
 
   it.each([undefined, '', '   '])('is missing: %j', async (token) => {
-    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is missing' });
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser is missing',
+    });
   });
 
-  it.each(['abc', 'a.b', 'a..c', 'a.b.c.d', 'Bearer a.b.c', 'a.b.c ', 'a.b.c=', 'a+b.c.d'])('is malformed: %j', async (token) => {
-    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is malformed' });
-  });
+  it.each(['abc', 'a.b', 'a..c', 'a.b.c.d', 'Bearer a.b.c', 'a.b.c ', 'a.b.c=', 'a+b.c.d'])(
+    'is malformed: %j',
+    async (token) => {
+      expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({
+        ok: false,
+        detail: 'SecurityUser is malformed',
+      });
+    },
+  );
 
   it('three base64url segments that are not a JWT are invalid', async () => {
-    expect(await verifySecurityUser('a.b.c', key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JWS_INVALID' });
+    expect(await verifySecurityUser('a.b.c', key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser is invalid: ERR_JWS_INVALID',
+    });
   });
 
   it('an unsigned token (alg none) with an empty signature is malformed', async () => {
     const { securityUser } = await issue();
     const unsigned = `${b64url({ alg: 'none', typ: 'JWT' })}.${segments(securityUser)[1]}.`;
-    expect(await verifySecurityUser(unsigned, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is malformed' });
+    expect(await verifySecurityUser(unsigned, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser is malformed',
+    });
   });
 
   it('an alg none header over a real signature is refused', async () => {
@@ -95,7 +118,10 @@ describe('issueSecurityUser and verifySecurityUser', () => {
       .setAudience('security-user')
       .setExpirationTime(seconds(issuedAt, TTL))
       .sign(rawKey);
-    expect(await verifySecurityUser(hs512, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JOSE_ALG_NOT_ALLOWED' });
+    expect(await verifySecurityUser(hs512, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser is invalid: ERR_JOSE_ALG_NOT_ALLOWED',
+    });
   });
 
   it.each([
@@ -106,16 +132,35 @@ describe('issueSecurityUser and verifySecurityUser', () => {
     const { securityUser } = await issue();
     const [header, , signature] = segments(securityUser);
     const tampered = `${header}.${b64url({ ...claimsOf(securityUser), ...change })}.${signature}`;
-    expect(await verifySecurityUser(tampered, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser signature is invalid' });
+    expect(await verifySecurityUser(tampered, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser signature is invalid',
+    });
   });
 
   it.each([
-    ['another audience', (jwt: SignJWT) => jwt.setIssuer('contact-orchestrator').setAudience('someone-else').setExpirationTime(seconds(issuedAt, TTL))],
-    ['another issuer', (jwt: SignJWT) => jwt.setIssuer('elsewhere').setAudience('security-user').setExpirationTime(seconds(issuedAt, TTL))],
+    [
+      'another audience',
+      (jwt: SignJWT) =>
+        jwt.setIssuer('contact-orchestrator').setAudience('someone-else').setExpirationTime(seconds(issuedAt, TTL)),
+    ],
+    [
+      'another issuer',
+      (jwt: SignJWT) =>
+        jwt.setIssuer('elsewhere').setAudience('security-user').setExpirationTime(seconds(issuedAt, TTL)),
+    ],
     ['no expiry', (jwt: SignJWT) => jwt.setIssuer('contact-orchestrator').setAudience('security-user')],
   ])('a correctly signed token with %s is invalid', async (_what, shape) => {
-    const token = await shape(new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('agent-7').setIssuedAt(issuedAt)).sign(rawKey);
-    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser is invalid: ERR_JWT_CLAIM_VALIDATION_FAILED' });
+    const token = await shape(
+      new SignJWT({ bu: 'bu-100' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'k1' })
+        .setSubject('agent-7')
+        .setIssuedAt(issuedAt),
+    ).sign(rawKey);
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser is invalid: ERR_JWT_CLAIM_VALIDATION_FAILED',
+    });
   });
 
   it('a correctly signed token without a business unit names no agent', async () => {
@@ -127,7 +172,10 @@ describe('issueSecurityUser and verifySecurityUser', () => {
       .setAudience('security-user')
       .setExpirationTime(seconds(issuedAt, TTL))
       .sign(rawKey);
-    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser names no agent' });
+    expect(await verifySecurityUser(token, key, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser names no agent',
+    });
   });
 });
 
@@ -145,32 +193,59 @@ describe('the key ring: rotation and maximum token age', () => {
     expect([kidOf(old), kidOf(fresh)]).toEqual(['2025-01', '2025-03']);
     expect((await verifySecurityUser(old, rotated, seconds(issuedAt, 120))).ok).toBe(true);
     expect((await verifySecurityUser(fresh, rotated, seconds(issuedAt, 120))).ok).toBe(true);
-    expect(await verifySecurityUser(old, rotated, seconds(expiry, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+    expect(await verifySecurityUser(old, rotated, seconds(expiry, 1))).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser has expired',
+    });
   });
 
   it('once the old key leaves the ring its tokens are refused', async () => {
     const old = (await issueSecurityUser(subject, before, TTL, issuedAt)).securityUser;
-    expect(await verifySecurityUser(old, keyRing([newKey], TTL), seconds(issuedAt, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser names no signing key of this service' });
+    expect(await verifySecurityUser(old, keyRing([newKey], TTL), seconds(issuedAt, 1))).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser names no signing key of this service',
+    });
   });
 
   it('a token with no kid, or a kid the ring does not hold, is refused', async () => {
-    const noKid = await new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256' }).setSubject('agent-7').setIssuer('contact-orchestrator')
-      .setAudience('security-user').setIssuedAt(issuedAt).setExpirationTime(seconds(issuedAt, 60)).sign(oldKey.key);
-    expect(await verifySecurityUser(noKid, before, issuedAt)).toStrictEqual({ ok: false, detail: 'SecurityUser names no signing key of this service' });
+    const noKid = await new SignJWT({ bu: 'bu-100' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('agent-7')
+      .setIssuer('contact-orchestrator')
+      .setAudience('security-user')
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(seconds(issuedAt, 60))
+      .sign(oldKey.key);
+    expect(await verifySecurityUser(noKid, before, issuedAt)).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser names no signing key of this service',
+    });
   });
 
   const signedWith = (iat: Date, exp: Date) =>
-    new SignJWT({ bu: 'bu-100' }).setProtectedHeader({ alg: 'HS256', kid: oldKey.kid }).setSubject('agent-7').setIssuer('contact-orchestrator')
-      .setAudience('security-user').setIssuedAt(iat).setExpirationTime(exp).sign(oldKey.key);
+    new SignJWT({ bu: 'bu-100' })
+      .setProtectedHeader({ alg: 'HS256', kid: oldKey.kid })
+      .setSubject('agent-7')
+      .setIssuer('contact-orchestrator')
+      .setAudience('security-user')
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .sign(oldKey.key);
 
   it('a correctly signed token whose exp is 100 years away is refused (maxTokenAge = TTL)', async () => {
     const token = await signedWith(issuedAt, seconds(issuedAt, 100 * 365 * 24 * 3600));
-    expect(await verifySecurityUser(token, before, seconds(issuedAt, 1))).toStrictEqual({ ok: false, detail: 'SecurityUser lives longer than the maximum token age' });
+    expect(await verifySecurityUser(token, before, seconds(issuedAt, 1))).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser lives longer than the maximum token age',
+    });
   });
 
   it('a token older than the TTL is refused even when its exp says otherwise', async () => {
     const token = await signedWith(issuedAt, seconds(issuedAt, 100 * 365 * 24 * 3600));
-    expect(await verifySecurityUser(token, before, seconds(issuedAt, TTL + 5))).toStrictEqual({ ok: false, detail: 'SecurityUser has expired' });
+    expect(await verifySecurityUser(token, before, seconds(issuedAt, TTL + 5))).toStrictEqual({
+      ok: false,
+      detail: 'SecurityUser has expired',
+    });
   });
 
   it('a token issued in the future is refused', async () => {
@@ -180,9 +255,13 @@ describe('the key ring: rotation and maximum token age', () => {
 });
 
 describe('authenticate: the caller as the directory sees it now', () => {
-  const verified = async (): Promise<Verification> => verifySecurityUser((await issue()).securityUser, key, seconds(issuedAt, 60));
+  const verified = async (): Promise<Verification> =>
+    verifySecurityUser((await issue()).securityUser, key, seconds(issuedAt, 60));
   const supervisors = foldProfile([
-    { type: 'SecurityProfileDefined', data: { profileId: 'supervisors', name: 'Supervisors', permissions: ['Contacts.End', 'Contacts.View'] } },
+    {
+      type: 'SecurityProfileDefined',
+      data: { profileId: 'supervisors', name: 'Supervisors', permissions: ['Contacts.End', 'Contacts.View'] },
+    },
   ]);
   const activeContact: ContactState = {
     status: 'Active',
@@ -192,7 +271,13 @@ describe('authenticate: the caller as the directory sees it now', () => {
     startedAt: issuedAt.toISOString(),
   };
   const endBy = (caller: ReturnType<typeof authenticate>) =>
-    decideEndContact({ type: 'EndContact', data: { contactId: '4000123456789', caller, commandId: 'cmd-1', now: seconds(issuedAt, 90) } }, activeContact);
+    decideEndContact(
+      {
+        type: 'EndContact',
+        data: { contactId: '4000123456789', caller, commandId: 'cmd-1', now: seconds(issuedAt, 90) },
+      },
+      activeContact,
+    );
 
   it('a failed verification is unauthenticated with its detail, and EndContact answers OnInvalidSecurityUser', async () => {
     const verification = await verifySecurityUser('a.b', key, issuedAt);
@@ -203,7 +288,10 @@ describe('authenticate: the caller as the directory sees it now', () => {
 
   it('an expired SecurityUser of an active agent is unauthenticated', async () => {
     const verification = await verifySecurityUser((await issue()).securityUser, key, seconds(expiry, 1));
-    expect(authenticate(verification, agent, supervisors)).toStrictEqual({ kind: 'Unauthenticated', detail: 'SecurityUser has expired' });
+    expect(authenticate(verification, agent, supervisors)).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'SecurityUser has expired',
+    });
   });
 
   it('an unknown agent is unauthenticated, with the claims kept for the audit', async () => {
@@ -222,8 +310,16 @@ describe('authenticate: the caller as the directory sees it now', () => {
       { type: 'AgentDeactivated', data: { ...agent, active: false } },
     ]);
     const caller = authenticate(verification, deactivated, supervisors);
-    expect(caller).toStrictEqual({ kind: 'Unauthenticated', detail: 'Agent agent-7 is inactive', agentId: 'agent-7', businessUnitId: 'bu-100' });
-    expect(endBy(caller)).toMatchObject({ branch: 'OnInvalidSecurityUser', event: { data: { reason: 'InvalidSecurityUser', agentId: 'agent-7' } } });
+    expect(caller).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'Agent agent-7 is inactive',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+    });
+    expect(endBy(caller)).toMatchObject({
+      branch: 'OnInvalidSecurityUser',
+      event: { data: { reason: 'InvalidSecurityUser', agentId: 'agent-7' } },
+    });
   });
 
   it('an agent moved to another business unit is unauthenticated', async () => {
@@ -246,16 +342,35 @@ describe('authenticate: the caller as the directory sees it now', () => {
   });
 
   it('an active agent whose profile only views contacts gets OnUnauthorized', async () => {
-    const viewers = foldProfile([{ type: 'SecurityProfileDefined', data: { profileId: 'supervisors', name: 'Viewers', permissions: ['Contacts.View'] } }]);
+    const viewers = foldProfile([
+      {
+        type: 'SecurityProfileDefined',
+        data: { profileId: 'supervisors', name: 'Viewers', permissions: ['Contacts.View'] },
+      },
+    ]);
     const caller = authenticate(await verified(), agent, viewers);
-    expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: ['Contacts.View'] });
+    expect(caller).toStrictEqual({
+      kind: 'Agent',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+      permissions: ['Contacts.View'],
+    });
     expect(endBy(caller).branch).toBe('OnUnauthorized');
   });
 
   it('an active agent with a profile gets its permissions, and ends the contact', async () => {
     const caller = authenticate(await verified(), agent, supervisors);
-    expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: ['Contacts.End', 'Contacts.View'] });
-    expect(endBy(caller)).toMatchObject({ branch: 'OnSuccess', replayed: false, event: { data: { endedBy: 'agent-7' } } });
+    expect(caller).toStrictEqual({
+      kind: 'Agent',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+      permissions: ['Contacts.End', 'Contacts.View'],
+    });
+    expect(endBy(caller)).toMatchObject({
+      branch: 'OnSuccess',
+      replayed: false,
+      event: { data: { endedBy: 'agent-7' } },
+    });
   });
 
   it('a reactivated agent is authenticated again with the same SecurityUser', async () => {
@@ -264,6 +379,9 @@ describe('authenticate: the caller as the directory sees it now', () => {
       { type: 'AgentDeactivated', data: { ...agent, active: false } },
       { type: 'AgentUpdated', data: agent },
     ]);
-    expect(authenticate(await verified(), reactivated, supervisors)).toMatchObject({ kind: 'Agent', agentId: 'agent-7' });
+    expect(authenticate(await verified(), reactivated, supervisors)).toMatchObject({
+      kind: 'Agent',
+      agentId: 'agent-7',
+    });
   });
 });

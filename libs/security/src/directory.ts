@@ -25,7 +25,10 @@ export const foldProfile = (events: readonly SecurityProfileDefined[]): Security
 export const foldAgent = (events: readonly AgentEvent[]): Agent | undefined =>
   events.reduce<Agent | undefined>(evolveAgent, undefined);
 
-export function decideDefineProfile(command: SecurityProfile, state: SecurityProfile | undefined): SecurityProfileDefined[] {
+export function decideDefineProfile(
+  command: SecurityProfile,
+  state: SecurityProfile | undefined,
+): SecurityProfileDefined[] {
   const permissions = [...new Set(command.permissions)].sort();
   if (state && state.name === command.name && sameSet(state.permissions, permissions)) return [];
   return [{ type: 'SecurityProfileDefined', data: { profileId: command.profileId, name: command.name, permissions } }];

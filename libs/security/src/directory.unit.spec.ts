@@ -17,19 +17,29 @@ const defined = (name: string, permissions: string[]): SecurityProfileDefined =>
 });
 
 describe('decideDefineProfile', () => {
-  const supervisors: SecurityProfile = { profileId: 'supervisors', name: 'Supervisors', permissions: ['Contacts.End', 'Contacts.View'] };
+  const supervisors: SecurityProfile = {
+    profileId: 'supervisors',
+    name: 'Supervisors',
+    permissions: ['Contacts.End', 'Contacts.View'],
+  };
 
   it('defines a new profile', () => {
-    expect(decideDefineProfile(supervisors, undefined)).toStrictEqual([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]);
+    expect(decideDefineProfile(supervisors, undefined)).toStrictEqual([
+      defined('Supervisors', ['Contacts.End', 'Contacts.View']),
+    ]);
   });
 
   it('writes nothing when name and permissions are unchanged', () => {
-    expect(decideDefineProfile(supervisors, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]))).toStrictEqual([]);
+    expect(
+      decideDefineProfile(supervisors, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])])),
+    ).toStrictEqual([]);
   });
 
   it('writes nothing when only the order of the permissions differs', () => {
     const reordered = { ...supervisors, permissions: ['Contacts.View', 'Contacts.End'] };
-    expect(decideDefineProfile(reordered, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]))).toStrictEqual([]);
+    expect(
+      decideDefineProfile(reordered, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])])),
+    ).toStrictEqual([]);
   });
 
   it('redefines the profile when the name changes', () => {
@@ -48,7 +58,9 @@ describe('decideDefineProfile', () => {
 
   it('redefines the profile when a permission is added', () => {
     const state = foldProfile([defined('Supervisors', ['Contacts.View'])]);
-    expect(decideDefineProfile(supervisors, state)).toStrictEqual([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]);
+    expect(decideDefineProfile(supervisors, state)).toStrictEqual([
+      defined('Supervisors', ['Contacts.End', 'Contacts.View']),
+    ]);
   });
 
   it('redefines the profile when all permissions are removed', () => {
@@ -58,12 +70,16 @@ describe('decideDefineProfile', () => {
 
   it('dedupes and sorts the permissions', () => {
     const command = { ...supervisors, permissions: ['Contacts.View', 'Contacts.End', 'Contacts.View', 'Contacts.End'] };
-    expect(decideDefineProfile(command, undefined)).toStrictEqual([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]);
+    expect(decideDefineProfile(command, undefined)).toStrictEqual([
+      defined('Supervisors', ['Contacts.End', 'Contacts.View']),
+    ]);
   });
 
   it('treats duplicates in the command as unchanged when the set is the same', () => {
     const command = { ...supervisors, permissions: ['Contacts.View', 'Contacts.View', 'Contacts.End'] };
-    expect(decideDefineProfile(command, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])]))).toStrictEqual([]);
+    expect(
+      decideDefineProfile(command, foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View'])])),
+    ).toStrictEqual([]);
   });
 
   it('does not alias the command permissions array into the event', () => {
@@ -101,12 +117,16 @@ describe('decidePutAgent', () => {
 
   it('deactivates an active agent with AgentDeactivated', () => {
     const command = { ...agent, active: false };
-    expect(decidePutAgent(command, foldAgent([registered]))).toStrictEqual([{ type: 'AgentDeactivated', data: command }]);
+    expect(decidePutAgent(command, foldAgent([registered]))).toStrictEqual([
+      { type: 'AgentDeactivated', data: command },
+    ]);
   });
 
   it('deactivates with AgentDeactivated even when the business unit changes at the same time', () => {
     const command = { ...agent, businessUnitId: 'bu-200', active: false };
-    expect(decidePutAgent(command, foldAgent([registered]))).toStrictEqual([{ type: 'AgentDeactivated', data: command }]);
+    expect(decidePutAgent(command, foldAgent([registered]))).toStrictEqual([
+      { type: 'AgentDeactivated', data: command },
+    ]);
   });
 
   it('reactivates an inactive agent with AgentUpdated', () => {
@@ -116,7 +136,9 @@ describe('decidePutAgent', () => {
 
   it('writes nothing when an inactive agent is put inactive again', () => {
     const inactive = { ...agent, active: false };
-    expect(decidePutAgent(inactive, foldAgent([registered, { type: 'AgentDeactivated', data: inactive }]))).toStrictEqual([]);
+    expect(
+      decidePutAgent(inactive, foldAgent([registered, { type: 'AgentDeactivated', data: inactive }])),
+    ).toStrictEqual([]);
   });
 
   it('updates an inactive agent moved to another profile without a second AgentDeactivated', () => {
@@ -133,7 +155,9 @@ describe('fold functions', () => {
   });
 
   it('the last profile definition wins', () => {
-    expect(foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View']), defined('Viewers', ['Contacts.View'])])).toStrictEqual({
+    expect(
+      foldProfile([defined('Supervisors', ['Contacts.End', 'Contacts.View']), defined('Viewers', ['Contacts.View'])]),
+    ).toStrictEqual({
       profileId: 'supervisors',
       name: 'Viewers',
       permissions: ['Contacts.View'],
@@ -155,14 +179,24 @@ describe('fold functions', () => {
       { type: 'AgentDeactivated', data: { ...base, businessUnitId: 'bu-200', active: false } },
     ];
     expect(foldAgent(events)).toStrictEqual({ ...base, businessUnitId: 'bu-200', active: false });
-    expect(foldAgent([...events, { type: 'AgentUpdated', data: { ...base, businessUnitId: 'bu-200' } }])).toStrictEqual({
-      ...base,
-      businessUnitId: 'bu-200',
-    });
+    expect(foldAgent([...events, { type: 'AgentUpdated', data: { ...base, businessUnitId: 'bu-200' } }])).toStrictEqual(
+      {
+        ...base,
+        businessUnitId: 'bu-200',
+      },
+    );
   });
 
   it('the agent state keeps only the agent fields', () => {
-    const event = { type: 'AgentRegistered', data: { agentId: 'a', businessUnitId: 'b', securityProfileId: 'p', active: true, extra: 1 } } as AgentEvent;
-    expect(evolveAgent(undefined, event)).toStrictEqual({ agentId: 'a', businessUnitId: 'b', securityProfileId: 'p', active: true });
+    const event = {
+      type: 'AgentRegistered',
+      data: { agentId: 'a', businessUnitId: 'b', securityProfileId: 'p', active: true, extra: 1 },
+    } as AgentEvent;
+    expect(evolveAgent(undefined, event)).toStrictEqual({
+      agentId: 'a',
+      businessUnitId: 'b',
+      securityProfileId: 'p',
+      active: true,
+    });
   });
 });

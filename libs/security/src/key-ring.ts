@@ -17,7 +17,8 @@ export function keyRing(keys: readonly RingKey[], maxTokenAgeSeconds: number): K
   if (keys.length === 0) throw new Error('a key ring needs at least one key');
   const kids = new Set(keys.map((k) => k.kid));
   if (kids.size !== keys.length) throw new Error('a key ring names each kid once');
-  for (const { kid } of keys) if (!KID_PATTERN.test(kid)) throw new Error(`kid ${JSON.stringify(kid)} must match ${KID_PATTERN}`);
+  for (const { kid } of keys)
+    if (!KID_PATTERN.test(kid)) throw new Error(`kid ${JSON.stringify(kid)} must match ${KID_PATTERN}`);
   return { keys: [...keys], maxTokenAgeSeconds };
 }
 

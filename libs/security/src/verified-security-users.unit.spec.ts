@@ -7,7 +7,8 @@ import { keyRing } from './key-ring.js';
 const key = keyRing([{ kid: 'k1', key: new Uint8Array(randomBytes(32)) }], 3600);
 const issuedAt = new Date('2025-03-01T10:00:00.000Z');
 const at = (seconds: number): Date => new Date(issuedAt.getTime() + seconds * 1000);
-const issue = async (agentId = 'agent-7', ttl = 60) => (await issueSecurityUser({ agentId, businessUnitId: 'bu-1' }, key, ttl, issuedAt)).securityUser;
+const issue = async (agentId = 'agent-7', ttl = 60) =>
+  (await issueSecurityUser({ agentId, businessUnitId: 'bu-1' }, key, ttl, issuedAt)).securityUser;
 
 describe('VerifiedSecurityUsers: a cache of verified SecurityUsers, never of refusals', () => {
   it('answers a repeated SecurityUser with the same claims as a full verification', async () => {

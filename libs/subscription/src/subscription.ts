@@ -72,7 +72,9 @@ export class Subscription<E extends { position: bigint }> {
     if (this.loop) return;
     this.currentState = 'starting';
     this.controller = new AbortController();
-    this.loop = this.run(this.controller.signal).catch((error: unknown) => this.options.logger.error({ err: error }, `${this.name}: subscription loop ended unexpectedly`));
+    this.loop = this.run(this.controller.signal).catch((error: unknown) =>
+      this.options.logger.error({ err: error }, `${this.name}: subscription loop ended unexpectedly`),
+    );
   }
 
   /** Lets the batch in hand finish (bounded by stopTimeoutMs), then releases the handler. */
@@ -146,7 +148,11 @@ export class Subscription<E extends { position: bigint }> {
 }
 
 /** Groups a source of single events into batches (see BatchReader): up to `max`, lingering `lingerMs` for more. */
-export function batchesOf<E>(events: (after: bigint | undefined, signal: AbortSignal) => AsyncIterable<E>, max: number, lingerMs: number): EventBatches<E> {
+export function batchesOf<E>(
+  events: (after: bigint | undefined, signal: AbortSignal) => AsyncIterable<E>,
+  max: number,
+  lingerMs: number,
+): EventBatches<E> {
   return async function* (after, signal) {
     const reader = new BatchReader(events(after, signal)[Symbol.asyncIterator]());
     for (;;) {

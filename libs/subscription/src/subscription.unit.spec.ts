@@ -22,7 +22,9 @@ function log(count: number, page: number): { batches: EventBatches<E>; requests:
 }
 
 /** A store of work with its checkpoint committed together; `failAt` makes one batch containing it fail once. */
-function handler(failAt?: bigint): CheckpointedHandler<E> & { applied: bigint[]; committed: bigint | undefined; released: number } {
+function handler(
+  failAt?: bigint,
+): CheckpointedHandler<E> & { applied: bigint[]; committed: bigint | undefined; released: number } {
   let failed = false;
   const state = {
     applied: [] as bigint[],
@@ -84,13 +86,18 @@ describe('Subscription: a source, a handler, a checkpoint committed with the wor
   it('reports retrying with the error while the handler cannot resume', async () => {
     const { batches } = log(5, 5);
     let attempts = 0;
-    const subscription = new Subscription<E>('test', batches, {
-      resume: async () => {
-        attempts += 1;
-        throw new Error('checkpoint unreadable');
+    const subscription = new Subscription<E>(
+      'test',
+      batches,
+      {
+        resume: async () => {
+          attempts += 1;
+          throw new Error('checkpoint unreadable');
+        },
+        handle: () => {},
       },
-      handle: () => {},
-    }, { logger: quiet, backoff: { initialMs: 5, maxMs: 5 } });
+      { logger: quiet, backoff: { initialMs: 5, maxMs: 5 } },
+    );
     subscription.start();
     await expect.poll(() => attempts, { timeout: 2_000 }).toBeGreaterThanOrEqual(3);
     expect(subscription.state).toBe('retrying');
@@ -115,7 +122,11 @@ describe('Subscription: a source, a handler, a checkpoint committed with the wor
         throw new Error('store locked');
       },
     };
-    const subscription = new Subscription('test', batches, failing, { logger: quiet, backoff: { initialMs: 0, maxMs: 0 }, onFailure: () => false });
+    const subscription = new Subscription('test', batches, failing, {
+      logger: quiet,
+      backoff: { initialMs: 0, maxMs: 0 },
+      onFailure: () => false,
+    });
     subscription.start();
     while (attempts < 200) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(getEventListeners(signal!, 'abort').length).toBeLessThanOrEqual(listeners[0]! + 1);
@@ -124,4 +135,3 @@ describe('Subscription: a source, a handler, a checkpoint committed with the wor
     expect(getEventListeners(signal!, 'abort')).toHaveLength(0);
   });
 });
-

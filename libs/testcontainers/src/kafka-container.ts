@@ -18,7 +18,9 @@ export function freeLoopbackPort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
     });
   });
 }
@@ -86,7 +88,13 @@ export class ApacheKafkaContainer {
         .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
         .withStartupTimeout(120_000)
         .start();
-      return new StartedApacheKafkaContainer(container, network, ownNetwork, hostPort, `${this.alias}:${INTERNAL_LISTENER_PORT}`);
+      return new StartedApacheKafkaContainer(
+        container,
+        network,
+        ownNetwork,
+        hostPort,
+        `${this.alias}:${INTERNAL_LISTENER_PORT}`,
+      );
     } catch (error) {
       if (ownNetwork) await network.stop().catch(() => undefined);
       throw error;

@@ -4,7 +4,13 @@
  * unit and issue a SecurityUser over the service's own HTTP API.
  */
 import { randomBytes } from 'node:crypto';
-import { AbstractStartedContainer, GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from 'testcontainers';
+import {
+  AbstractStartedContainer,
+  GenericContainer,
+  Wait,
+  type StartedNetwork,
+  type StartedTestContainer,
+} from 'testcontainers';
 import type { StartedApacheKafkaContainer } from './kafka-container.js';
 
 /** The tag `docker compose build` and the project's tests give the image built from this repository. */
@@ -66,7 +72,10 @@ export class StartedContactOrchestratorContainer extends AbstractStartedContaine
   async call<T>(method: string, path: string, body?: unknown, token: string = this.platformToken): Promise<T> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
@@ -76,8 +85,15 @@ export class StartedContactOrchestratorContainer extends AbstractStartedContaine
 
   /** A business unit with one active agent that may end and view contacts, and that agent's SecurityUser. */
   async seedBusinessUnit(businessUnitId: string, agentId = `${businessUnitId}-agent`): Promise<SeededBusinessUnit> {
-    await this.call('PUT', '/v1/security-profiles/contact-ender', { name: 'contact-ender', permissions: ['Contacts.End', 'Contacts.View'] });
-    await this.call('PUT', `/v1/agents/${encodeURIComponent(agentId)}`, { businessUnitId, securityProfileId: 'contact-ender', active: true });
+    await this.call('PUT', '/v1/security-profiles/contact-ender', {
+      name: 'contact-ender',
+      permissions: ['Contacts.End', 'Contacts.View'],
+    });
+    await this.call('PUT', `/v1/agents/${encodeURIComponent(agentId)}`, {
+      businessUnitId,
+      securityProfileId: 'contact-ender',
+      active: true,
+    });
     return { businessUnitId, agentId, securityUser: await this.issueSecurityUser(agentId) };
   }
 

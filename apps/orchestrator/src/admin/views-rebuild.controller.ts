@@ -23,7 +23,8 @@ const RebuildState = {
     error: { type: 'string' },
   },
 };
-const STATE_DESCRIPTION = '{state: idle|building|swapping|done|failed, position, head, startedAt?, finishedAt?, eventsPerSecond?, error?}';
+const STATE_DESCRIPTION =
+  '{state: idle|building|swapping|done|failed, position, head, startedAt?, finishedAt?, eventsPerSecond?, error?}';
 
 @ApiTags('admin')
 @Controller('v1/admin/views/rebuild')
@@ -32,7 +33,10 @@ export class ViewsRebuildController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ operationId: 'StartViewsRebuild', summary: 'Rebuild the views online (platform credential): build beside the current ones, then swap atomically' })
+  @ApiOperation({
+    operationId: 'StartViewsRebuild',
+    summary: 'Rebuild the views online (platform credential): build beside the current ones, then swap atomically',
+  })
   @Credential('platform')
   @Input({ body: EmptyBody, bodyRequired: false })
   @ApiResponse({ status: 202, description: `Started: ${STATE_DESCRIPTION}`, schema: RebuildState })
@@ -40,7 +44,8 @@ export class ViewsRebuildController {
   @ApiResponse({ status: 409, description: 'A rebuild is already running', schema: Problem })
   @StoreFailures()
   start() {
-    if (!this.views.startRebuild()) throw new ConflictException(`A rebuild is already running (${this.views.rebuildState.state})`);
+    if (!this.views.startRebuild())
+      throw new ConflictException(`A rebuild is already running (${this.views.rebuildState.state})`);
     return this.views.rebuildState;
   }
 

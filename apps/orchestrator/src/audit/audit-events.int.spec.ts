@@ -12,7 +12,13 @@ import { SqliteLogPages } from './sqlite-log-pages.js';
 let dir: string;
 let store: SqliteEventStore;
 let pages: SqliteLogPages;
-const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1, commandId: 'k-"quoted"' };
+const metadata = {
+  correlationId: 'c',
+  causationId: 'c',
+  source: 'http' as const,
+  schemaVersion: 1,
+  commandId: 'k-"quoted"',
+};
 
 async function collect(log: LogPages, filter: AuditFilter): Promise<string[]> {
   const lines: string[] = [];
@@ -28,8 +34,21 @@ beforeAll(async () => {
     const businessUnitId = `bu-${i % 3}`;
     const event =
       i % 4 === 3
-        ? { type: 'EndContactRejected', data: { contactId, reason: 'Unauthorized', detail: 'é "x"\n', agentId: `agent-${i % 7}`, businessUnitId, rejectedAt: new Date().toISOString() } }
-        : { type: i % 2 === 0 ? 'ContactStarted' : 'ContactEnded', data: { contactId, businessUnitId, mediaType: 'Chat', endedBy: `agent-${i % 7}`, n: i } };
+        ? {
+            type: 'EndContactRejected',
+            data: {
+              contactId,
+              reason: 'Unauthorized',
+              detail: 'é "x"\n',
+              agentId: `agent-${i % 7}`,
+              businessUnitId,
+              rejectedAt: new Date().toISOString(),
+            },
+          }
+        : {
+            type: i % 2 === 0 ? 'ContactStarted' : 'ContactEnded',
+            data: { contactId, businessUnitId, mediaType: 'Chat', endedBy: `agent-${i % 7}`, n: i },
+          };
     await store.append(`s-${i}`, [{ id: randomUUID(), ...event, metadata }], { expectedRevision: 'no_stream' });
   }
   pages = new SqliteLogPages(store.file, 1_000);
@@ -56,9 +75,13 @@ describe('audit lines', () => {
       expect(await collect(pages, filter)).toStrictEqual(viaPort);
       expect(viaPort.length).toBeGreaterThan(0);
     }
-    const all = (await collect(pages, {})).map((l) => JSON.parse(l) as { position: string; data: { contactId: string } });
+    const all = (await collect(pages, {})).map(
+      (l) => JSON.parse(l) as { position: string; data: { contactId: string } },
+    );
     expect(all.map((l) => l.position)).toStrictEqual(Array.from({ length: 1_200 }, (_, i) => String(i + 1)));
-    expect((await collect(pages, { contactId: '1007' })).length).toBe(all.filter((l) => l.data.contactId === '1007').length);
+    expect((await collect(pages, { contactId: '1007' })).length).toBe(
+      all.filter((l) => l.data.contactId === '1007').length,
+    );
   });
 
   it('gives the event loop a turn between pages, also when no line matches (nothing written, no socket to wait for)', async () => {
@@ -86,7 +109,11 @@ describe('audit lines', () => {
     const bu1 = await pages.scanner({ businessUnitId: 'bu-1' })(0n, 1_200n, 10_000);
     expect(bu1.length).toBe(all.filter((r) => r.businessUnitId === 'bu-1').length);
     expect(bu1.every((r) => r.businessUnitId === 'bu-1')).toBe(true);
-    const refusals = await pages.scanner({ type: 'EndContactRejected', contactEventsOnly: true, agentId: 'agent-3' })(0n, 1_200n, 10_000);
+    const refusals = await pages.scanner({ type: 'EndContactRejected', contactEventsOnly: true, agentId: 'agent-3' })(
+      0n,
+      1_200n,
+      10_000,
+    );
     expect(refusals.length).toBeGreaterThan(0);
     expect(refusals.every((r) => r.type === 'EndContactRejected' && r.agentId === 'agent-3')).toBe(true);
     // A window: positions in (100, 300] only, and no more than asked for.

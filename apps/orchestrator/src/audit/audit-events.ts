@@ -79,7 +79,10 @@ export function recordOf(event: RecordedEvent): AuditRecord {
 }
 
 /** Pages of any store through the EventStore port. */
-export const pagesOf = (store: { headPosition(): Promise<bigint | undefined>; readAll(o: { after: bigint; maxCount: number }): Promise<RecordedEvent[]> }): LogPages => ({
+export const pagesOf = (store: {
+  headPosition(): Promise<bigint | undefined>;
+  readAll(o: { after: bigint; maxCount: number }): Promise<RecordedEvent[]>;
+}): LogPages => ({
   head: () => store.headPosition(),
   page: async (after, maxCount) => (await store.readAll({ after, maxCount })).map(recordOf),
 });
@@ -89,7 +92,8 @@ export function matches(record: AuditRecord, filter: AuditFilter): boolean {
   if (filter.type !== undefined && record.type !== filter.type) return false;
   if (filter.businessUnitId !== undefined && record.businessUnitId !== filter.businessUnitId) return false;
   if (filter.contactId !== undefined && record.contactId !== filter.contactId) return false;
-  if (filter.agentId !== undefined && record.endedBy !== filter.agentId && record.agentId !== filter.agentId) return false;
+  if (filter.agentId !== undefined && record.endedBy !== filter.agentId && record.agentId !== filter.agentId)
+    return false;
   if (filter.from && 'time' in filter.from && record.recordedAtMs < filter.from.time.getTime()) return false;
   return true;
 }
@@ -106,7 +110,12 @@ export type ExportProgress = { position: bigint; end: bigint; lines: number };
  * The matching events from `from` to `end`, as lines (no newline). `onPage` is told how far the scan got after
  * each page (progress bars). The caller pulls: nothing is read ahead of what it consumed but the current page.
  */
-export async function* auditLines(log: LogPages, filter: AuditFilter, end: bigint, onPage?: (progress: ExportProgress) => void): AsyncGenerator<string> {
+export async function* auditLines(
+  log: LogPages,
+  filter: AuditFilter,
+  end: bigint,
+  onPage?: (progress: ExportProgress) => void,
+): AsyncGenerator<string> {
   let after = filter.from && 'position' in filter.from ? filter.from.position - 1n : 0n;
   if (after < 0n) after = 0n;
   const until = filter.to && 'time' in filter.to ? filter.to.time.getTime() : undefined;

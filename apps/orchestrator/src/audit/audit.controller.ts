@@ -2,7 +2,19 @@
  * GET /v1/audit/events: the log as NDJSON (docs/design.md, Audit and replay). The next page is read only once the client took the previous
  * one (the socket drained), so a client that stops reading holds one page and the socket's buffer, never the range.
  */
-import { BeforeApplicationShutdown, Controller, ForbiddenException, Get, HttpException, HttpStatus, Inject, Injectable, Query, Req, Res } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
@@ -67,17 +79,37 @@ export class AuditController {
   ) {}
 
   @Get('events')
-  @ApiOperation({ summary: 'Every event in log order as NDJSON, one {position, recordedAt, streamId, type, data, metadata} a line (platform, or Audit.Read for its business unit)' })
+  @ApiOperation({
+    summary:
+      'Every event in log order as NDJSON, one {position, recordedAt, streamId, type, data, metadata} a line (platform, or Audit.Read for its business unit)',
+  })
   @ApiBearerAuth(PLATFORM_SCHEME)
   @ApiBearerAuth(SECURITY_USER_SCHEME)
   @Input({ query: AuditQuery, credentialFirst: true })
-  @ApiResponse({ status: 200, description: 'One JSON object a line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'One JSON object a line',
+    content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+  })
   @ApiResponse({ status: 400, description: 'A malformed parameter, named', schema: Problem })
   @ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem })
-  @ApiResponse({ status: 403, description: 'A SecurityUser without Audit.Read, or asking for another business unit', schema: Problem })
-  @ApiResponse({ status: 429, description: 'AUDIT_EXPORTS_PER_CREDENTIAL exports of this credential, or AUDIT_EXPORTS_AT_ONCE in all, already run; Retry-After says when to try again', schema: Problem })
+  @ApiResponse({
+    status: 403,
+    description: 'A SecurityUser without Audit.Read, or asking for another business unit',
+    schema: Problem,
+  })
+  @ApiResponse({
+    status: 429,
+    description:
+      'AUDIT_EXPORTS_PER_CREDENTIAL exports of this credential, or AUDIT_EXPORTS_AT_ONCE in all, already run; Retry-After says when to try again',
+    schema: Problem,
+  })
   @StoreFailures()
-  async events(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() input: Static<typeof AuditQuery>): Promise<void> {
+  async events(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Query() input: Static<typeof AuditQuery>,
+  ): Promise<void> {
     const auditor = await this.auditors.require(request);
     const credential = auditor.kind === 'platform' ? 'platform' : `agent:${auditor.agentId}`;
     const { exportsPerCredential, exportsAtOnce } = this.config.http;
@@ -126,7 +158,12 @@ export class AuditController {
     }
   }
 
-  private async stream(raw: ServerResponse, lines: AsyncGenerator<string>, end: bigint, auditor: string): Promise<void> {
+  private async stream(
+    raw: ServerResponse,
+    lines: AsyncGenerator<string>,
+    end: bigint,
+    auditor: string,
+  ): Promise<void> {
     let written = 0;
     let chunk = '';
     try {

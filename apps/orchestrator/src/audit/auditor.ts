@@ -14,11 +14,13 @@ export class Auditors {
 
   async require(request: RequestLike): Promise<Reader> {
     const token = bearerToken(request);
-    if (token === undefined) throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
+    if (token === undefined)
+      throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
     if (this.credentials.isPlatform(token)) return { kind: 'platform' };
     const caller = await this.directory.authenticate(token);
     if (caller.kind === 'Unauthenticated') throw new UnauthorizedException(caller.detail);
-    if (!caller.permissions.includes(AUDIT_READ)) throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${AUDIT_READ}`);
+    if (!caller.permissions.includes(AUDIT_READ))
+      throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${AUDIT_READ}`);
     return { kind: 'agent', agentId: caller.agentId, businessUnitId: caller.businessUnitId };
   }
 }

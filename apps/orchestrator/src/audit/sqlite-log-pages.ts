@@ -30,7 +30,8 @@ function whereOf(filter: AuditFilter): { sql: string; params: string[] } {
   if (filter.type !== undefined) where('type = ?', filter.type);
   if (filter.businessUnitId !== undefined) where(`data->>'businessUnitId' = ?`, filter.businessUnitId);
   if (filter.contactId !== undefined) where(`data->>'contactId' = ?`, filter.contactId);
-  if (filter.agentId !== undefined) where(`(data->>'endedBy' = ? OR data->>'agentId' = ?)`, filter.agentId, filter.agentId);
+  if (filter.agentId !== undefined)
+    where(`(data->>'endedBy' = ? OR data->>'agentId' = ?)`, filter.agentId, filter.agentId);
   return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
 }
 
@@ -58,7 +59,9 @@ export class SqliteLogPages implements LogPages {
   ) {
     this.db = openReadConnection(Database, file);
     this.db.defaultSafeIntegers(true);
-    this.headStatement = this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events');
+    this.headStatement = this.db.prepare<[], { position: bigint | null }>(
+      'SELECT MAX(position) AS position FROM events',
+    );
     this.unfiltered = this.scanner({});
   }
 
@@ -73,8 +76,11 @@ export class SqliteLogPages implements LogPages {
   /** At most `maxCount` records in (after, upTo] that pass the filter's SQL part, in position order. */
   scanner(filter: AuditFilter): Scan {
     const { sql, params } = whereOf(filter);
-    const statement = this.db.prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${sql} ORDER BY position LIMIT ?`);
-    return (after, upTo, maxCount) => withoutWaiting(this.db, () => statement.all(after, upTo, ...params, maxCount).map(toRecord), this.timeoutMs);
+    const statement = this.db.prepare<unknown[], Row>(
+      `SELECT ${COLUMNS} FROM events WHERE position > ? AND position <= ?${sql} ORDER BY position LIMIT ?`,
+    );
+    return (after, upTo, maxCount) =>
+      withoutWaiting(this.db, () => statement.all(after, upTo, ...params, maxCount).map(toRecord), this.timeoutMs);
   }
 
   close(): void {

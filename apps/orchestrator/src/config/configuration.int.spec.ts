@@ -31,7 +31,13 @@ const expectRejected = (env: Record<string, string>, variable: string): void => 
 describe('configuration (docs/design.md, Configuration)', () => {
   it('defaults to the embedded store on port 3000, ./data, no Kafka', () => {
     const config = loadConfiguration({});
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: './data', eventStore: 'sqlite', logLevel: 'info' });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: './data',
+      eventStore: 'sqlite',
+      logLevel: 'info',
+    });
     expect(config.kafkaBrokers).toBeUndefined();
     expect(config.topics).toEqual({
       outcomes: 'contact.outcomes',
@@ -44,7 +50,9 @@ describe('configuration (docs/design.md, Configuration)', () => {
 
   it('gives the outcome forwarder an identity per outcomes topic unless KAFKA_FORWARDER_ID names one', () => {
     expect(loadConfiguration({}).forwarderId).toBe('contact-orchestrator.contact.outcomes');
-    expect(loadConfiguration({ KAFKA_TOPIC_OUTCOMES: 'eu.outcomes' }).forwarderId).toBe('contact-orchestrator.eu.outcomes');
+    expect(loadConfiguration({ KAFKA_TOPIC_OUTCOMES: 'eu.outcomes' }).forwarderId).toBe(
+      'contact-orchestrator.eu.outcomes',
+    );
     expect(loadConfiguration({ KAFKA_FORWARDER_ID: 'eu-1' }).forwarderId).toBe('eu-1');
   });
 
@@ -62,7 +70,15 @@ describe('configuration (docs/design.md, Configuration)', () => {
       SECURITY_USER_TTL_SECONDS: '600',
       LOG_LEVEL: 'debug',
     });
-    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: '/var/lib/co', eventStore: 'esdb', kafkaBrokers: ['k1:9092', 'k2:9092'], securityUserTtlSeconds: 600, logLevel: 'debug' });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      dataDir: '/var/lib/co',
+      eventStore: 'esdb',
+      kafkaBrokers: ['k1:9092', 'k2:9092'],
+      securityUserTtlSeconds: 600,
+      logLevel: 'debug',
+    });
     expect(config.topics.outcomes).toBe('outcomes');
   });
 
@@ -73,7 +89,10 @@ describe('configuration (docs/design.md, Configuration)', () => {
     [{ EVENT_STORE: 'esdb' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'http://x' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113' }, 'PLATFORM_TOKEN'],
-    [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113', PLATFORM_TOKEN: TOKEN }, 'SECURITY_USER_SIGNING_KEYS'],
+    [
+      { EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113', PLATFORM_TOKEN: TOKEN },
+      'SECURITY_USER_SIGNING_KEYS',
+    ],
     [{ KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS'],
     [{ KAFKA_TOPIC_OUTCOMES: 'bad topic' }, 'KAFKA_TOPIC_OUTCOMES'],
     [{ PLATFORM_TOKEN: 'short' }, 'PLATFORM_TOKEN'],
@@ -91,12 +110,24 @@ describe('configuration (docs/design.md, Configuration)', () => {
     SECURITY_USER_SIGNING_KEY: KEY,
   });
 
-  it.each(['kurrentdb://node1:2113?tls=false', 'kdb://node1:2113', 'kurrentdb+discover://cluster:2113', 'kdb+discover://a,b,c?nodePreference=leader'])(
-    'accepts the KurrentDB connection string %s',
-    (connectionString) => expect(loadConfiguration(esdb(connectionString)).esdbConnectionString).toBe(connectionString),
+  it.each([
+    'kurrentdb://node1:2113?tls=false',
+    'kdb://node1:2113',
+    'kurrentdb+discover://cluster:2113',
+    'kdb+discover://a,b,c?nodePreference=leader',
+  ])('accepts the KurrentDB connection string %s', (connectionString) =>
+    expect(loadConfiguration(esdb(connectionString)).esdbConnectionString).toBe(connectionString),
   );
 
-  it.each(['kurrentdb://', 'kdb://node1:abc', 'esdb://node1:2113:7', 'kurrentdb://node1?tls=maybe', 'kdb://node1?tlsVerifyCert=false', 'esdb://node1?retries=3', 'esdb://node1?tls'])(
+  it.each([
+    'kurrentdb://',
+    'kdb://node1:abc',
+    'esdb://node1:2113:7',
+    'kurrentdb://node1?tls=maybe',
+    'kdb://node1?tlsVerifyCert=false',
+    'esdb://node1?retries=3',
+    'esdb://node1?tls',
+  ])(
     'refuses the connection string %s at start, naming ESDB_CONNECTION_STRING (exit 78, not a crash)',
     (connectionString) => expectRejected(esdb(connectionString), 'ESDB_CONNECTION_STRING'),
   );
@@ -107,18 +138,40 @@ describe('configuration (docs/design.md, Configuration)', () => {
       ['a long platform token of one repeated character', { PLATFORM_TOKEN: 'p'.repeat(40) }, 'PLATFORM_TOKEN'],
       ['a signing key of 32 × "a"', { SECURITY_USER_SIGNING_KEY: 'a'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
       ['a 64-byte key of two characters', { SECURITY_USER_SIGNING_KEY: 'ab'.repeat(32) }, 'SECURITY_USER_SIGNING_KEY'],
-      ['a weak key in the ring', { SECURITY_USER_SIGNING_KEYS: `new:${KEY},old:${'a'.repeat(32)}` }, 'SECURITY_USER_SIGNING_KEYS'],
+      [
+        'a weak key in the ring',
+        { SECURITY_USER_SIGNING_KEYS: `new:${KEY},old:${'a'.repeat(32)}` },
+        'SECURITY_USER_SIGNING_KEYS',
+      ],
       ['the alphabet as a platform token', { PLATFORM_TOKEN: 'abcdefghijklmnopqrstuvwxyz' }, 'PLATFORM_TOKEN'],
-      ['digits then letters as a signing key', { SECURITY_USER_SIGNING_KEY: '0123456789abcdefghijklmnopqrstuv' }, 'SECURITY_USER_SIGNING_KEY'],
+      [
+        'digits then letters as a signing key',
+        { SECURITY_USER_SIGNING_KEY: '0123456789abcdefghijklmnopqrstuv' },
+        'SECURITY_USER_SIGNING_KEY',
+      ],
       ['the alphabet backwards', { PLATFORM_TOKEN: 'zyxwvutsrqponmlkjihgfedcba' }, 'PLATFORM_TOKEN'],
-      ['a repeated block of distinct characters', { SECURITY_USER_SIGNING_KEY: 'Qz7!'.repeat(10) }, 'SECURITY_USER_SIGNING_KEY'],
-      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { PLATFORM_TOKEN: value }, 'PLATFORM_TOKEN']),
-      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [`the example value ${value}`, { SECURITY_USER_SIGNING_KEY: value }, 'SECURITY_USER_SIGNING_KEY']),
+      [
+        'a repeated block of distinct characters',
+        { SECURITY_USER_SIGNING_KEY: 'Qz7!'.repeat(10) },
+        'SECURITY_USER_SIGNING_KEY',
+      ],
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [
+        `the example value ${value}`,
+        { PLATFORM_TOKEN: value },
+        'PLATFORM_TOKEN',
+      ]),
+      ...EXAMPLE_SECRETS.map((value): [string, Record<string, string>, string] => [
+        `the example value ${value}`,
+        { SECURITY_USER_SIGNING_KEY: value },
+        'SECURITY_USER_SIGNING_KEY',
+      ]),
     ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));
 
     it('never echoes a refused secret', () => {
       const weak = 'a'.repeat(40);
-      expect(() => loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `k1:${weak}` })).toThrow(/key k1 is too predictable/);
+      expect(() => loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `k1:${weak}` })).toThrow(
+        /key k1 is too predictable/,
+      );
       try {
         loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `k1:${weak}` });
       } catch (error) {
@@ -127,13 +180,18 @@ describe('configuration (docs/design.md, Configuration)', () => {
     });
 
     it('accepts generated secrets (openssl rand -base64 32, hex)', () => {
-      const config = loadConfiguration({ PLATFORM_TOKEN: TOKEN, SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('hex') });
+      const config = loadConfiguration({
+        PLATFORM_TOKEN: TOKEN,
+        SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('hex'),
+      });
       expect(config.platformToken).toBe(TOKEN);
-      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64') }).securityUserSigningKeys).toHaveLength(1);
+      expect(
+        loadConfiguration({ SECURITY_USER_SIGNING_KEY: randomBytes(32).toString('base64') }).securityUserSigningKeys,
+      ).toHaveLength(1);
     });
   });
 
-  describe('METRICS_TOKEN: the scrapers\' token (docs/security.md)', () => {
+  describe("METRICS_TOKEN: the scrapers' token (docs/security.md)", () => {
     it('is unset unless given, and read when it is', () => {
       expect(loadConfiguration({}).metricsToken).toBeUndefined();
       const metricsToken = randomBytes(24).toString('base64url');
@@ -163,35 +221,47 @@ describe('configuration (docs/design.md, Configuration)', () => {
     });
 
     it.each(['0', '601', '1.5', '-1', 'a minute'])('refuses %j, naming the variable and the range', (value) => {
-      expect(rejectionOf({ METRICS_LOOP_WINDOW_SECONDS: value }, 'METRICS_LOOP_WINDOW_SECONDS').message).toContain('must be an integer from 1 to 600');
+      expect(rejectionOf({ METRICS_LOOP_WINDOW_SECONDS: value }, 'METRICS_LOOP_WINDOW_SECONDS').message).toContain(
+        'must be an integer from 1 to 600',
+      );
     });
   });
 
   describe('SECURITY_USER_SIGNING_KEYS: the key ring, newest first', () => {
     it('reads kid:secret entries in order; the first signs', () => {
-      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `2026-12:${KEY}, 2026-06:${OLD_KEY}` }).securityUserSigningKeys).toEqual([
+      expect(
+        loadConfiguration({ SECURITY_USER_SIGNING_KEYS: `2026-12:${KEY}, 2026-06:${OLD_KEY}` }).securityUserSigningKeys,
+      ).toEqual([
         { kid: '2026-12', secret: KEY },
         { kid: '2026-06', secret: OLD_KEY },
       ]);
     });
 
     it('keeps SECURITY_USER_SIGNING_KEY working as a ring of one key, kid "default"', () => {
-      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: KEY }).securityUserSigningKeys).toEqual([{ kid: 'default', secret: KEY }]);
+      expect(loadConfiguration({ SECURITY_USER_SIGNING_KEY: KEY }).securityUserSigningKeys).toEqual([
+        { kid: 'default', secret: KEY },
+      ]);
     });
 
-    it.each([
-      [`${KEY}`],
-      [`k1:${KEY},k1:${OLD_KEY}`],
-      [`bad kid:${KEY}`],
-      [`:${KEY}`],
-    ])('refuses %s', (value) => expectRejected({ SECURITY_USER_SIGNING_KEYS: value }, 'SECURITY_USER_SIGNING_KEYS'));
+    it.each([[`${KEY}`], [`k1:${KEY},k1:${OLD_KEY}`], [`bad kid:${KEY}`], [`:${KEY}`]])('refuses %s', (value) =>
+      expectRejected({ SECURITY_USER_SIGNING_KEYS: value }, 'SECURITY_USER_SIGNING_KEYS'),
+    );
 
     it('refuses both variables at once', () => {
-      expectRejected({ SECURITY_USER_SIGNING_KEY: KEY, SECURITY_USER_SIGNING_KEYS: `k1:${OLD_KEY}` }, 'SECURITY_USER_SIGNING_KEYS');
+      expectRejected(
+        { SECURITY_USER_SIGNING_KEY: KEY, SECURITY_USER_SIGNING_KEYS: `k1:${OLD_KEY}` },
+        'SECURITY_USER_SIGNING_KEYS',
+      );
     });
 
     it('is enough for EVENT_STORE=esdb', () => {
-      expect(loadConfiguration({ ...esdb('esdb://x:2113'), SECURITY_USER_SIGNING_KEY: '', SECURITY_USER_SIGNING_KEYS: `k1:${KEY}` }).securityUserSigningKeys).toHaveLength(1);
+      expect(
+        loadConfiguration({
+          ...esdb('esdb://x:2113'),
+          SECURITY_USER_SIGNING_KEY: '',
+          SECURITY_USER_SIGNING_KEYS: `k1:${KEY}`,
+        }).securityUserSigningKeys,
+      ).toHaveLength(1);
     });
   });
 });
@@ -207,7 +277,12 @@ describe('Kafka TLS and SASL (KAFKA_SSL*, KAFKA_SASL*)', () => {
   const passwordFile = file('password', `${PASSWORD}\n`);
   const missing = join(dir, 'no-such-file');
   const notPem = file('not-pem', 'hello\n');
-  const scram = { KAFKA_BROKERS: 'k1:9093', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'svc', KAFKA_SASL_PASSWORD_FILE: passwordFile };
+  const scram = {
+    KAFKA_BROKERS: 'k1:9093',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'svc',
+    KAFKA_SASL_PASSWORD_FILE: passwordFile,
+  };
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('without any of them: plaintext, no authentication, as before', () => {
@@ -230,40 +305,62 @@ describe('Kafka TLS and SASL (KAFKA_SSL*, KAFKA_SASL*)', () => {
   });
 
   it.each(['PLAIN', 'Scram-SHA-256', 'scram-sha-512'])('takes the mechanism %s in any case', (mechanism) => {
-    expect(loadConfiguration({ ...scram, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism }).kafkaSecurity.sasl!.mechanism).toBe(mechanism.toLowerCase());
+    expect(
+      loadConfiguration({ ...scram, KAFKA_SSL: 'true', KAFKA_SASL_MECHANISM: mechanism }).kafkaSecurity.sasl!.mechanism,
+    ).toBe(mechanism.toLowerCase());
   });
 
   it.each<[string, Record<string, string>, string]>([
     ['KAFKA_SSL=yes', { KAFKA_SSL: 'yes' }, 'KAFKA_SSL'],
     ['a CA file while TLS is off', { KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE'],
-    ['a client certificate while TLS is off', { KAFKA_SSL: 'false', KAFKA_SSL_CERT_FILE: notPem, KAFKA_SSL_KEY_FILE: notPem }, 'KAFKA_SSL_CERT_FILE'],
+    [
+      'a client certificate while TLS is off',
+      { KAFKA_SSL: 'false', KAFKA_SSL_CERT_FILE: notPem, KAFKA_SSL_KEY_FILE: notPem },
+      'KAFKA_SSL_CERT_FILE',
+    ],
     ['a certificate without its key', { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: notPem }, 'KAFKA_SSL_KEY_FILE'],
     ['a key without its certificate', { KAFKA_SSL: 'true', KAFKA_SSL_KEY_FILE: notPem }, 'KAFKA_SSL_CERT_FILE'],
     ['a CA file that does not exist', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: missing }, 'KAFKA_SSL_CA_FILE'],
     ['a CA file that is a folder', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: dir }, 'KAFKA_SSL_CA_FILE'],
     ['a CA file without a certificate', { KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE'],
     ['an unknown mechanism', { ...scram, KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM'],
-    ['plain without TLS (the password would cross the network as it is)', { ...scram, KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_MECHANISM'],
+    [
+      'plain without TLS (the password would cross the network as it is)',
+      { ...scram, KAFKA_SASL_MECHANISM: 'plain' },
+      'KAFKA_SASL_MECHANISM',
+    ],
     ['a username without a mechanism', { KAFKA_SASL_USERNAME: 'svc' }, 'KAFKA_SASL_MECHANISM'],
     ['a password file without a mechanism', { KAFKA_SASL_PASSWORD_FILE: passwordFile }, 'KAFKA_SASL_MECHANISM'],
     ['a mechanism without a username', { ...scram, KAFKA_SASL_USERNAME: '' }, 'KAFKA_SASL_USERNAME'],
     ['a mechanism without a password file', { ...scram, KAFKA_SASL_PASSWORD_FILE: ' ' }, 'KAFKA_SASL_PASSWORD_FILE'],
-    ['a password file that does not exist', { ...scram, KAFKA_SASL_PASSWORD_FILE: missing }, 'KAFKA_SASL_PASSWORD_FILE'],
+    [
+      'a password file that does not exist',
+      { ...scram, KAFKA_SASL_PASSWORD_FILE: missing },
+      'KAFKA_SASL_PASSWORD_FILE',
+    ],
     ['an empty password file', { ...scram, KAFKA_SASL_PASSWORD_FILE: file('empty', '\n') }, 'KAFKA_SASL_PASSWORD_FILE'],
-    ['a password file of two lines', { ...scram, KAFKA_SASL_PASSWORD_FILE: file('two-lines', 'a\nb\n') }, 'KAFKA_SASL_PASSWORD_FILE'],
+    [
+      'a password file of two lines',
+      { ...scram, KAFKA_SASL_PASSWORD_FILE: file('two-lines', 'a\nb\n') },
+      'KAFKA_SASL_PASSWORD_FILE',
+    ],
   ])('refuses %s, naming the variable', (_what, env, variable) => expectRejected(env, variable));
 
   it('names the path of a file it cannot use, and why', () => {
     expect(rejectionOf({ ...scram, KAFKA_SASL_PASSWORD_FILE: missing }, 'KAFKA_SASL_PASSWORD_FILE').message).toBe(
       `Invalid configuration: KAFKA_SASL_PASSWORD_FILE ${JSON.stringify(missing)} does not exist (ENOENT)`,
     );
-    expect(rejectionOf({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE').message).toContain(JSON.stringify(notPem));
+    expect(rejectionOf({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: notPem }, 'KAFKA_SSL_CA_FILE').message).toContain(
+      JSON.stringify(notPem),
+    );
   });
 
   it.skipIf(process.getuid?.() === 0)('names an unreadable password file (not as missing)', () => {
     const locked = file('locked', PASSWORD, 0o000);
     chmodSync(locked, 0o000);
-    expect(rejectionOf({ ...scram, KAFKA_SASL_PASSWORD_FILE: locked }, 'KAFKA_SASL_PASSWORD_FILE').message).toContain("cannot be read by the service's user (EACCES)");
+    expect(rejectionOf({ ...scram, KAFKA_SASL_PASSWORD_FILE: locked }, 'KAFKA_SASL_PASSWORD_FILE').message).toContain(
+      "cannot be read by the service's user (EACCES)",
+    );
   });
 
   it('refuses the password given in the environment, without echoing it', () => {
@@ -287,24 +384,46 @@ describe('Kafka TLS and SASL (KAFKA_SSL*, KAFKA_SASL*)', () => {
     });
 
     it.skipIf(reason !== undefined)('reads the CA, the client certificate and its key; the key is never shown', () => {
-      const config = loadConfiguration({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: ca.certFile, KAFKA_SSL_CERT_FILE: client.certFile, KAFKA_SSL_KEY_FILE: client.keyFile });
+      const config = loadConfiguration({
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: ca.certFile,
+        KAFKA_SSL_CERT_FILE: client.certFile,
+        KAFKA_SSL_KEY_FILE: client.keyFile,
+      });
       const tls = config.kafkaSecurity.tls!;
-      expect(tls).toMatchObject({ ca: ca.cert, caFile: ca.certFile, client: { cert: client.cert, certFile: client.certFile, keyFile: client.keyFile } });
+      expect(tls).toMatchObject({
+        ca: ca.cert,
+        caFile: ca.certFile,
+        client: { cert: client.cert, certFile: client.certFile, keyFile: client.keyFile },
+      });
       expect(tls.client!.key.reveal()).toBe(client.key);
       const keyBody = client.key.split('\n')[1]!;
       expect(JSON.stringify(config)).not.toContain(keyBody);
       expect(inspect(config, { depth: 10 })).not.toContain(keyBody);
     });
 
-    it.skipIf(reason !== undefined)('refuses a key that is not the certificate\'s, or not a key, naming KAFKA_SSL_KEY_FILE', () => {
-      const env = { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.certFile };
-      expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: other.keyFile }, 'KAFKA_SSL_KEY_FILE').message).toContain('is not the key of the certificate');
-      expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: client.certFile }, 'KAFKA_SSL_KEY_FILE').message).toContain('holds no PEM private key');
-      expectRejected({ ...env, KAFKA_SSL_KEY_FILE: missing }, 'KAFKA_SSL_KEY_FILE');
-    });
+    it.skipIf(reason !== undefined)(
+      "refuses a key that is not the certificate's, or not a key, naming KAFKA_SSL_KEY_FILE",
+      () => {
+        const env = { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.certFile };
+        expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: other.keyFile }, 'KAFKA_SSL_KEY_FILE').message).toContain(
+          'is not the key of the certificate',
+        );
+        expect(rejectionOf({ ...env, KAFKA_SSL_KEY_FILE: client.certFile }, 'KAFKA_SSL_KEY_FILE').message).toContain(
+          'holds no PEM private key',
+        );
+        expectRejected({ ...env, KAFKA_SSL_KEY_FILE: missing }, 'KAFKA_SSL_KEY_FILE');
+      },
+    );
 
-    it.skipIf(reason !== undefined)('refuses a client certificate file without a certificate, naming KAFKA_SSL_CERT_FILE', () => {
-      expectRejected({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.keyFile, KAFKA_SSL_KEY_FILE: client.keyFile }, 'KAFKA_SSL_CERT_FILE');
-    });
+    it.skipIf(reason !== undefined)(
+      'refuses a client certificate file without a certificate, naming KAFKA_SSL_CERT_FILE',
+      () => {
+        expectRejected(
+          { KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: client.keyFile, KAFKA_SSL_KEY_FILE: client.keyFile },
+          'KAFKA_SSL_CERT_FILE',
+        );
+      },
+    );
   });
 });

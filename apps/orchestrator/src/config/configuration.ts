@@ -10,7 +10,12 @@ import { z } from 'zod';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 import { KID_PATTERN } from '#security';
 import { platformTokenProblem, signingKeyProblem } from './secret-strength.js';
-import { KAFKA_SASL_MECHANISMS, KafkaSecurityProblem, readKafkaSecurity, type KafkaSecurity } from './kafka-security.js';
+import {
+  KAFKA_SASL_MECHANISMS,
+  KafkaSecurityProblem,
+  readKafkaSecurity,
+  type KafkaSecurity,
+} from './kafka-security.js';
 
 /** One key of the SecurityUser signing ring; the first of the list signs. */
 export type SigningKeyEntry = { kid: string; secret: string };
@@ -90,7 +95,10 @@ export const METRICS_LOOP_WINDOW_DEFAULT_SECONDS = 60;
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`Invalid configuration: ${variable} ${message}`);
   }
 }
@@ -98,15 +106,28 @@ export class ConfigurationError extends Error {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // An empty or blank variable counts as unset.
-const text = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined), z.string().optional());
+const text = z.preprocess(
+  (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined),
+  z.string().optional(),
+);
 /** Addresses or CIDR blocks (`10.0.0.0/8`, `fd00::/8`) of the proxies whose X-Forwarded-For is believed. */
 const PROXY = /^(?:[0-9.]+|[0-9a-fA-F:.]+)(?:\/\d{1,3})?$/;
 const trustedProxies = text.pipe(
   z
     .string()
     .optional()
-    .transform((v) => (v === undefined ? [] : v.split(',').map((p) => p.trim()).filter(Boolean)))
-    .refine((list) => list.every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0), 'must be a comma-separated list of IP addresses or CIDR blocks (e.g. 10.0.0.0/8,127.0.0.1)'),
+    .transform((v) =>
+      v === undefined
+        ? []
+        : v
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean),
+    )
+    .refine(
+      (list) => list.every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0),
+      'must be a comma-separated list of IP addresses or CIDR blocks (e.g. 10.0.0.0/8,127.0.0.1)',
+    ),
 );
 const integer = (fallback: number, min: number, max: number) =>
   text.transform((raw, ctx) => {
@@ -124,19 +145,32 @@ const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
   });
 const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const topic = (fallback?: string) =>
-  text.refine((v) => v === undefined || TOPIC.test(v), { error: (issue) => `must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars), got ${JSON.stringify(issue.input)}` }).transform((v) => v ?? fallback);
-const brokers = text.refine((v) => v === undefined || v.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())), {
-  error: (issue) => `must be a comma-separated list of host:port, got ${JSON.stringify(issue.input)}`,
-});
+  text
+    .refine((v) => v === undefined || TOPIC.test(v), {
+      error: (issue) => `must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars), got ${JSON.stringify(issue.input)}`,
+    })
+    .transform((v) => v ?? fallback);
+const brokers = text.refine(
+  (v) => v === undefined || v.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())),
+  {
+    error: (issue) => `must be a comma-separated list of host:port, got ${JSON.stringify(issue.input)}`,
+  },
+);
 /** A path; its file is read after the schema passed (readKafkaSecurity), so that a bad one is named with its path. */
 const path = text;
 /** Never read: a password in the environment is visible to every process of the user, and in `ps e`. */
 const refused = (instead: string) =>
-  text.refine((v) => v === undefined, { error: () => `is not read: put the password in a file only the service can read, and name that file in ${instead}` });
+  text.refine((v) => v === undefined, {
+    error: () => `is not read: put the password in a file only the service can read, and name that file in ${instead}`,
+  });
 const saslMechanism = text.transform((raw, ctx) => {
   const v = raw?.toLowerCase();
-  if (v === undefined || (KAFKA_SASL_MECHANISMS as readonly string[]).includes(v)) return v as (typeof KAFKA_SASL_MECHANISMS)[number] | undefined;
-  ctx.addIssue({ code: 'custom', message: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(raw)}` });
+  if (v === undefined || (KAFKA_SASL_MECHANISMS as readonly string[]).includes(v))
+    return v as (typeof KAFKA_SASL_MECHANISMS)[number] | undefined;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(raw)}`,
+  });
   return z.NEVER;
 });
 const esdbConnectionString = text.superRefine((v, ctx) => {
@@ -146,7 +180,10 @@ const esdbConnectionString = text.superRefine((v, ctx) => {
     checkConnectionString(v);
   } catch (error) {
     if (!(error instanceof InvalidConnectionStringError)) throw error;
-    ctx.addIssue({ code: 'custom', message: `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`,
+    });
   }
 });
 
@@ -168,7 +205,10 @@ const signingKeys = text.transform((raw, ctx): SigningKeyEntry[] | undefined => 
     const kid = item.slice(0, Math.max(colon, 0)).trim();
     const secret = item.slice(colon + 1).trim();
     if (colon < 0 || !KID_PATTERN.test(kid)) {
-      ctx.addIssue({ code: 'custom', message: `entry ${i + 1} must be kid:secret with a kid of 1-64 [A-Za-z0-9._-] (newest first, comma-separated)` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${i + 1} must be kid:secret with a kid of 1-64 [A-Za-z0-9._-] (newest first, comma-separated)`,
+      });
       return z.NEVER;
     }
     if (entries.some((e) => e.kid === kid)) {
@@ -238,18 +278,32 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS) {
-      ctx.addIssue({ code: 'custom', path: ['HTTP_IDLE_TIMEOUT_MS'], message: `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HTTP_IDLE_TIMEOUT_MS'],
+        message: `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut`,
+      });
     }
     if (env.SECURITY_USER_SIGNING_KEY !== undefined && env.SECURITY_USER_SIGNING_KEYS !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEYS'], message: `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECURITY_USER_SIGNING_KEYS'],
+        message: `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)`,
+      });
     }
     kafkaSecurityRules(env, (variable, message) => ctx.addIssue({ code: 'custom', path: [variable], message }));
     if (env.EVENT_STORE !== 'esdb') return;
-    if (env.ESDB_CONNECTION_STRING === undefined) ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
+    if (env.ESDB_CONNECTION_STRING === undefined)
+      ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
     // Outside embedded mode secrets come from the operator, never from a generated file.
-    else if (env.PLATFORM_TOKEN === undefined) ctx.addIssue({ code: 'custom', path: ['PLATFORM_TOKEN'], message: 'is required when EVENT_STORE=esdb' });
+    else if (env.PLATFORM_TOKEN === undefined)
+      ctx.addIssue({ code: 'custom', path: ['PLATFORM_TOKEN'], message: 'is required when EVENT_STORE=esdb' });
     else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['SECURITY_USER_SIGNING_KEYS'], message: '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SECURITY_USER_SIGNING_KEYS'],
+        message: '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb',
+      });
     }
   });
 
@@ -259,22 +313,38 @@ type Environment = z.infer<typeof environmentSchema>;
 function kafkaSecurityRules(env: Environment, problem: (variable: string, message: string) => void): void {
   if (env.KAFKA_SSL !== 'true') {
     // A CA or certificate given while TLS is off would be ignored: the connection would be plaintext unknowingly.
-    const given = (['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const).find((name) => env[name] !== undefined);
+    const given = (['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const).find(
+      (name) => env[name] !== undefined,
+    );
     if (given) problem(given, 'is set but KAFKA_SSL is not true: set KAFKA_SSL=true to connect to Kafka with TLS');
   } else if ((env.KAFKA_SSL_CERT_FILE === undefined) !== (env.KAFKA_SSL_KEY_FILE === undefined)) {
-    const [missing, given] = env.KAFKA_SSL_CERT_FILE === undefined ? ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] : ['KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE'];
+    const [missing, given] =
+      env.KAFKA_SSL_CERT_FILE === undefined
+        ? ['KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE']
+        : ['KAFKA_SSL_KEY_FILE', 'KAFKA_SSL_CERT_FILE'];
     problem(missing, `is required when ${given} is set: a client certificate needs both, or neither`);
   }
   if (env.KAFKA_SASL_MECHANISM === undefined) {
-    const given = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD_FILE'] as const).find((name) => env[name] !== undefined);
-    if (given) problem('KAFKA_SASL_MECHANISM', `is required when ${given} is set: one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
+    const given = (['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD_FILE'] as const).find(
+      (name) => env[name] !== undefined,
+    );
+    if (given)
+      problem('KAFKA_SASL_MECHANISM', `is required when ${given} is set: one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
     return;
   }
   if (env.KAFKA_SASL_MECHANISM === 'plain' && env.KAFKA_SSL !== 'true') {
-    problem('KAFKA_SASL_MECHANISM', 'plain sends the password as it is: it needs KAFKA_SSL=true (or use scram-sha-256 / scram-sha-512)');
+    problem(
+      'KAFKA_SASL_MECHANISM',
+      'plain sends the password as it is: it needs KAFKA_SSL=true (or use scram-sha-256 / scram-sha-512)',
+    );
   }
-  if (env.KAFKA_SASL_USERNAME === undefined) problem('KAFKA_SASL_USERNAME', 'is required when KAFKA_SASL_MECHANISM is set');
-  if (env.KAFKA_SASL_PASSWORD_FILE === undefined) problem('KAFKA_SASL_PASSWORD_FILE', 'is required when KAFKA_SASL_MECHANISM is set: the path of a file holding the password');
+  if (env.KAFKA_SASL_USERNAME === undefined)
+    problem('KAFKA_SASL_USERNAME', 'is required when KAFKA_SASL_MECHANISM is set');
+  if (env.KAFKA_SASL_PASSWORD_FILE === undefined)
+    problem(
+      'KAFKA_SASL_PASSWORD_FILE',
+      'is required when KAFKA_SASL_MECHANISM is set: the path of a file holding the password',
+    );
 }
 
 /** The files of the Kafka security variables, read once (a bad one: ConfigurationError naming it and its path). */
@@ -286,7 +356,13 @@ function kafkaSecurityOf(e: Environment): KafkaSecurity {
       ...(e.KAFKA_SSL_CERT_FILE !== undefined ? { certFile: e.KAFKA_SSL_CERT_FILE } : {}),
       ...(e.KAFKA_SSL_KEY_FILE !== undefined ? { keyFile: e.KAFKA_SSL_KEY_FILE } : {}),
       ...(e.KAFKA_SASL_MECHANISM !== undefined
-        ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME!, passwordFile: e.KAFKA_SASL_PASSWORD_FILE! } }
+        ? {
+            sasl: {
+              mechanism: e.KAFKA_SASL_MECHANISM,
+              username: e.KAFKA_SASL_USERNAME!,
+              passwordFile: e.KAFKA_SASL_PASSWORD_FILE!,
+            },
+          }
         : {}),
     });
   } catch (error) {
@@ -324,7 +400,9 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     ...(e.METRICS_TOKEN !== undefined ? { metricsToken: e.METRICS_TOKEN } : {}),
     metricsLoopWindowSeconds: e.METRICS_LOOP_WINDOW_SECONDS,
     ...(e.SECURITY_USER_SIGNING_KEYS !== undefined ? { securityUserSigningKeys: e.SECURITY_USER_SIGNING_KEYS } : {}),
-    ...(e.SECURITY_USER_SIGNING_KEY !== undefined ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] } : {}),
+    ...(e.SECURITY_USER_SIGNING_KEY !== undefined
+      ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] }
+      : {}),
     securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
     logLevel: e.LOG_LEVEL,
     anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
@@ -356,6 +434,16 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
  * topics are. They hold no credential, so the secrets are not read; random ones stand in for the checks.
  */
 export function loadToolConfiguration(env: Record<string, string | undefined>): AppConfig {
-  const { PLATFORM_TOKEN: _token, METRICS_TOKEN: _metrics, SECURITY_USER_SIGNING_KEY: _key, SECURITY_USER_SIGNING_KEYS: _keys, ...rest } = env;
-  return loadConfiguration({ ...rest, PLATFORM_TOKEN: randomBytes(24).toString('base64url'), SECURITY_USER_SIGNING_KEYS: `tool:${randomBytes(32).toString('base64url')}` });
+  const {
+    PLATFORM_TOKEN: _token,
+    METRICS_TOKEN: _metrics,
+    SECURITY_USER_SIGNING_KEY: _key,
+    SECURITY_USER_SIGNING_KEYS: _keys,
+    ...rest
+  } = env;
+  return loadConfiguration({
+    ...rest,
+    PLATFORM_TOKEN: randomBytes(24).toString('base64url'),
+    SECURITY_USER_SIGNING_KEYS: `tool:${randomBytes(32).toString('base64url')}`,
+  });
 }

@@ -25,14 +25,22 @@ export function prepareDataDir(dataDir: string): void {
   const uid = process.getuid?.();
   const owned = (stat: { uid: number }): boolean => uid === undefined || stat.uid === uid;
   const dir = lstatSync(dataDir);
-  if (!dir.isDirectory()) throw new Error(`${dataDir} is not a directory${dir.isSymbolicLink() ? ' (a symbolic link: give the real path)' : ''}`);
-  if (!owned(dir)) throw new Error(`${dataDir} is owned by uid ${dir.uid}, not by the service's user (uid ${uid}): chown it`);
+  if (!dir.isDirectory())
+    throw new Error(
+      `${dataDir} is not a directory${dir.isSymbolicLink() ? ' (a symbolic link: give the real path)' : ''}`,
+    );
+  if (!owned(dir))
+    throw new Error(`${dataDir} is owned by uid ${dir.uid}, not by the service's user (uid ${uid}): chown it`);
   if ((dir.mode & 0o077) !== 0) chmodSync(dataDir, DATA_DIR_MODE);
   for (const name of readdirSync(dataDir)) {
     const path = join(dataDir, name);
     const stat = lstatSync(path);
-    if (!owned(stat)) throw new Error(`${path} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): remove it, or chown it if it is the service's`);
-    if (stat.isSymbolicLink() && SERVICE_FILE.test(name)) throw new Error(`${path} is a symbolic link: the service's files must be regular files`);
+    if (!owned(stat))
+      throw new Error(
+        `${path} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): remove it, or chown it if it is the service's`,
+      );
+    if (stat.isSymbolicLink() && SERVICE_FILE.test(name))
+      throw new Error(`${path} is a symbolic link: the service's files must be regular files`);
     // An open secrets.json is refused by its own check, not repaired.
     if (name !== 'secrets.json' && stat.isFile() && (stat.mode & 0o077) !== 0) chmodSync(path, DATA_FILE_MODE);
   }

@@ -7,19 +7,36 @@
  * the old one, fsync of the folder; a crash leaves the old file or the new one, never half of either.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { SINGLE_KEY_KID, type SigningKeyEntry } from './configuration.js';
 import { prepareDataDir } from './data-dir.js';
 
-export type Secrets = { platformToken: string; securityUserSigningKeys: SigningKeyEntry[]; generatedPlatformToken: boolean };
+export type Secrets = {
+  platformToken: string;
+  securityUserSigningKeys: SigningKeyEntry[];
+  generatedPlatformToken: boolean;
+};
 type Stored = { platformToken?: string; securityUserSigningKey?: string };
 
 export class UntrustedSecretsFileError extends Error {
   override readonly name = 'UntrustedSecretsFileError';
 }
 
-export function ensureEmbeddedSecrets(dataDir: string, given: { platformToken?: string; securityUserSigningKeys?: SigningKeyEntry[] }): Secrets {
+export function ensureEmbeddedSecrets(
+  dataDir: string,
+  given: { platformToken?: string; securityUserSigningKeys?: SigningKeyEntry[] },
+): Secrets {
   const file = join(dataDir, 'secrets.json');
   const stored = readSecretsFile(file);
   const platformToken = given.platformToken ?? stored.platformToken ?? randomBytes(24).toString('base64url');
@@ -48,16 +65,22 @@ export function readSecretsFile(file: string): Stored {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return {};
-    if (code === 'ELOOP') throw new UntrustedSecretsFileError(`${file} is a symbolic link: refused (replace it by the file itself)`);
+    if (code === 'ELOOP')
+      throw new UntrustedSecretsFileError(`${file} is a symbolic link: refused (replace it by the file itself)`);
     throw error;
   }
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new UntrustedSecretsFileError(`${file} is not a regular file`);
     const uid = process.getuid?.();
-    if (uid !== undefined && stat.uid !== uid) throw new UntrustedSecretsFileError(`${file} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): refused`);
+    if (uid !== undefined && stat.uid !== uid)
+      throw new UntrustedSecretsFileError(
+        `${file} is owned by uid ${stat.uid}, not by the service's user (uid ${uid}): refused`,
+      );
     if ((stat.mode & 0o077) !== 0) {
-      throw new UntrustedSecretsFileError(`${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: group and others may not have any access (chmod 600)`);
+      throw new UntrustedSecretsFileError(
+        `${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}: group and others may not have any access (chmod 600)`,
+      );
     }
     return JSON.parse(readFileSync(fd, 'utf8')) as Stored;
   } finally {

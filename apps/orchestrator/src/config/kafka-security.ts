@@ -68,7 +68,10 @@ function readText(variable: string, path: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    throw new KafkaSecurityProblem(variable, `${JSON.stringify(path)} ${UNREADABLE[e.code ?? ''] ?? 'cannot be read'} (${e.code ?? e.message})`);
+    throw new KafkaSecurityProblem(
+      variable,
+      `${JSON.stringify(path)} ${UNREADABLE[e.code ?? ''] ?? 'cannot be read'} (${e.code ?? e.message})`,
+    );
   }
 }
 
@@ -77,12 +80,19 @@ const CERTIFICATE_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICA
 function readCertificates(variable: string, path: string): { pem: string; certificates: X509Certificate[] } {
   const pem = readText(variable, path);
   const blocks = pem.match(CERTIFICATE_BLOCK) ?? [];
-  if (blocks.length === 0) throw new KafkaSecurityProblem(variable, `${JSON.stringify(path)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  if (blocks.length === 0)
+    throw new KafkaSecurityProblem(
+      variable,
+      `${JSON.stringify(path)} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
   const certificates = blocks.map((block, i) => {
     try {
       return new X509Certificate(block);
     } catch (error) {
-      throw new KafkaSecurityProblem(variable, `${JSON.stringify(path)}: certificate ${i + 1} cannot be parsed: ${(error as Error).message}`);
+      throw new KafkaSecurityProblem(
+        variable,
+        `${JSON.stringify(path)}: certificate ${i + 1} cannot be parsed: ${(error as Error).message}`,
+      );
     }
   });
   return { pem, certificates };
@@ -92,7 +102,11 @@ function readCertificates(variable: string, path: string): { pem: string; certif
 function readPassword(variable: string, path: string): Secret {
   const password = readText(variable, path).replace(/[\r\n]+$/, '');
   if (password === '') throw new KafkaSecurityProblem(variable, `${JSON.stringify(path)} is empty`);
-  if (/[\r\n]/.test(password)) throw new KafkaSecurityProblem(variable, `${JSON.stringify(path)} holds more than one line: it must hold the password alone`);
+  if (/[\r\n]/.test(password))
+    throw new KafkaSecurityProblem(
+      variable,
+      `${JSON.stringify(path)} holds more than one line: it must hold the password alone`,
+    );
   return new Secret(password);
 }
 
@@ -112,11 +126,16 @@ function readClientCertificate(certFile: string, keyFile: string): NonNullable<K
   try {
     key = createPrivateKey(keyPem);
   } catch (error) {
-    const problem = /ENCRYPTED/.test(keyPem) ? 'is an encrypted key: give it unencrypted (in a file only the service can read)' : `holds no PEM private key (${(error as Error).message})`;
+    const problem = /ENCRYPTED/.test(keyPem)
+      ? 'is an encrypted key: give it unencrypted (in a file only the service can read)'
+      : `holds no PEM private key (${(error as Error).message})`;
     throw new KafkaSecurityProblem('KAFKA_SSL_KEY_FILE', `${JSON.stringify(keyFile)} ${problem}`);
   }
   if (!certificates[0]!.checkPrivateKey(key)) {
-    throw new KafkaSecurityProblem('KAFKA_SSL_KEY_FILE', `${JSON.stringify(keyFile)} is not the key of the certificate in KAFKA_SSL_CERT_FILE (${JSON.stringify(certFile)})`);
+    throw new KafkaSecurityProblem(
+      'KAFKA_SSL_KEY_FILE',
+      `${JSON.stringify(keyFile)} is not the key of the certificate in KAFKA_SSL_CERT_FILE (${JSON.stringify(certFile)})`,
+    );
   }
   return { cert, certFile, key: new Secret(keyPem), keyFile };
 }
@@ -130,12 +149,18 @@ export function readKafkaSecurity(settings: KafkaSecuritySettings): KafkaSecurit
       tls.ca = readCertificates('KAFKA_SSL_CA_FILE', settings.caFile).pem;
       tls.caFile = settings.caFile;
     }
-    if (settings.certFile !== undefined && settings.keyFile !== undefined) tls.client = readClientCertificate(settings.certFile, settings.keyFile);
+    if (settings.certFile !== undefined && settings.keyFile !== undefined)
+      tls.client = readClientCertificate(settings.certFile, settings.keyFile);
     security.tls = tls;
   }
   if (settings.sasl) {
     const { mechanism, username, passwordFile } = settings.sasl;
-    security.sasl = { mechanism, username, password: readPassword('KAFKA_SASL_PASSWORD_FILE', passwordFile), passwordFile };
+    security.sasl = {
+      mechanism,
+      username,
+      password: readPassword('KAFKA_SASL_PASSWORD_FILE', passwordFile),
+      passwordFile,
+    };
   }
   return security;
 }

@@ -42,16 +42,22 @@ const looksLikeExample = (value: string): boolean => EXAMPLE_SECRETS.includes(va
 
 /** Why the platform token is refused, or undefined when it is acceptable. */
 export function platformTokenProblem(value: string): string | undefined {
-  if (looksLikeExample(value)) return 'is an example value from this repository: generate one (openssl rand -base64 32)';
-  if ([...value].length < PLATFORM_TOKEN_MIN.characters) return `must be at least ${PLATFORM_TOKEN_MIN.characters} characters`;
-  if (estimatedEntropyBits(value) < PLATFORM_TOKEN_MIN.bits) return `is too predictable (under ${PLATFORM_TOKEN_MIN.bits} bits estimated): generate one (openssl rand -base64 32)`;
+  if (looksLikeExample(value))
+    return 'is an example value from this repository: generate one (openssl rand -base64 32)';
+  if ([...value].length < PLATFORM_TOKEN_MIN.characters)
+    return `must be at least ${PLATFORM_TOKEN_MIN.characters} characters`;
+  if (estimatedEntropyBits(value) < PLATFORM_TOKEN_MIN.bits)
+    return `is too predictable (under ${PLATFORM_TOKEN_MIN.bits} bits estimated): generate one (openssl rand -base64 32)`;
   return undefined;
 }
 
 /** Why a signing key is refused, or undefined when it is acceptable. */
 export function signingKeyProblem(value: string): string | undefined {
-  if (looksLikeExample(value)) return 'is an example value from this repository: generate one (openssl rand -base64 32)';
-  if (Buffer.byteLength(value) < SIGNING_KEY_MIN.bytes) return `must be at least ${SIGNING_KEY_MIN.bytes} bytes (HS256)`;
-  if (estimatedEntropyBits(value) < SIGNING_KEY_MIN.bits) return `is too predictable (under ${SIGNING_KEY_MIN.bits} bits estimated): generate one (openssl rand -base64 32)`;
+  if (looksLikeExample(value))
+    return 'is an example value from this repository: generate one (openssl rand -base64 32)';
+  if (Buffer.byteLength(value) < SIGNING_KEY_MIN.bytes)
+    return `must be at least ${SIGNING_KEY_MIN.bytes} bytes (HS256)`;
+  if (estimatedEntropyBits(value) < SIGNING_KEY_MIN.bits)
+    return `is too predictable (under ${SIGNING_KEY_MIN.bits} bits estimated): generate one (openssl rand -base64 32)`;
   return undefined;
 }

@@ -21,7 +21,14 @@ import { StartContactCommand } from './start-contact.command.js';
 import { StartContactHandler } from './start-contact.handler.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
-const agent = { authenticate: async () => ({ kind: 'Agent', agentId: 'agent-1', businessUnitId: 'bu-1', permissions: ['Contacts.End'] }) } as unknown as DirectoryService;
+const agent = {
+  authenticate: async () => ({
+    kind: 'Agent',
+    agentId: 'agent-1',
+    businessUnitId: 'bu-1',
+    permissions: ['Contacts.End'],
+  }),
+} as unknown as DirectoryService;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
 
 describe('EndContact from the contacts this process started', () => {
@@ -55,7 +62,16 @@ describe('EndContact from the contacts this process started', () => {
       return started.contactId;
     };
     const end = (contactId: string, commandId = randomUUID()) =>
-      handler.execute(new EndContactCommand({ contactId, securityUser: 't', commandId, correlationId: commandId, source: 'http', clientAddress: '127.0.0.1' }));
+      handler.execute(
+        new EndContactCommand({
+          contactId,
+          securityUser: 't',
+          commandId,
+          correlationId: commandId,
+          source: 'http',
+          clientAddress: '127.0.0.1',
+        }),
+      );
     return { here, elsewhere, reads, active, startContact, end };
   }
 
@@ -69,7 +85,10 @@ describe('EndContact from the contacts this process started', () => {
     expect(active.recall(contactId)).toBeUndefined();
     expect(await end(contactId, commandId)).toMatchObject({ branch: 'OnSuccess', contactId, replayed: true });
     expect(reads).toEqual([`contact-${contactId}`]);
-    expect((await here.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
+    expect((await here.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual([
+      'ContactStarted',
+      'ContactEnded',
+    ]);
   });
 
   it('refuses a contact another process ended meanwhile: the stale decision loses on the revision, the stream decides', async () => {
@@ -78,7 +97,21 @@ describe('EndContact from the contacts this process started', () => {
     const [started] = await elsewhere.readStream(`contact-${contactId}`);
     await elsewhere.append(
       `contact-${contactId}`,
-      [{ id: randomUUID(), type: 'ContactEnded', data: { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', endedBy: 'agent-2', disconnectReason: 'TerminateScript', endedAt: new Date().toISOString() }, metadata }],
+      [
+        {
+          id: randomUUID(),
+          type: 'ContactEnded',
+          data: {
+            contactId,
+            businessUnitId: 'bu-1',
+            mediaType: 'Chat',
+            endedBy: 'agent-2',
+            disconnectReason: 'TerminateScript',
+            endedAt: new Date().toISOString(),
+          },
+          metadata,
+        },
+      ],
       { expectedRevision: started!.revision },
     );
     reads.length = 0;
@@ -94,7 +127,14 @@ describe('EndContact from the contacts this process started', () => {
     const contactId = String(Date.now());
     await elsewhere.append(
       `contact-${contactId}`,
-      [{ id: randomUUID(), type: 'ContactStarted', data: { contactId, businessUnitId: 'bu-1', mediaType: 'Phone', startedAt: new Date().toISOString() }, metadata }],
+      [
+        {
+          id: randomUUID(),
+          type: 'ContactStarted',
+          data: { contactId, businessUnitId: 'bu-1', mediaType: 'Phone', startedAt: new Date().toISOString() },
+          metadata,
+        },
+      ],
       { expectedRevision: 'no_stream' },
     );
     reads.length = 0;

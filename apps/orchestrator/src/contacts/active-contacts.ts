@@ -45,7 +45,8 @@ export class ActiveContacts {
     const size = sizeOf(contactId, entry);
     if (size > this.maxBytes) return;
     this.forget(contactId);
-    while (this.entries.size > 0 && (this.entries.size >= this.capacity || this.held + size > this.maxBytes)) this.forget(this.entries.keys().next().value!);
+    while (this.entries.size > 0 && (this.entries.size >= this.capacity || this.held + size > this.maxBytes))
+      this.forget(this.entries.keys().next().value!);
     this.entries.set(contactId, entry);
     this.held += size;
   }
@@ -58,9 +59,22 @@ export class ActiveContacts {
       return undefined;
     }
     this.hits++;
-    const [revision, businessUnitId, mediaType, startedAt, skill] = entry.split(SEP) as [string, string, MediaType, string, string?];
+    const [revision, businessUnitId, mediaType, startedAt, skill] = entry.split(SEP) as [
+      string,
+      string,
+      MediaType,
+      string,
+      string?,
+    ];
     return {
-      state: { status: 'Active', contactId, businessUnitId, mediaType, startedAt, ...(skill !== undefined ? { skill } : {}) },
+      state: {
+        status: 'Active',
+        contactId,
+        businessUnitId,
+        mediaType,
+        startedAt,
+        ...(skill !== undefined ? { skill } : {}),
+      },
       revision: BigInt(revision),
     };
   }
@@ -90,4 +104,5 @@ export class ActiveContacts {
 
 /** V8 keeps a string of Latin-1 characters one byte a character, any other two. */
 const charBytes = (text: string): number => (/[^\u0000-\u00ff]/.test(text) ? 2 : 1) * text.length;
-const sizeOf = (contactId: string, entry: string): number => charBytes(contactId) + charBytes(entry) + ENTRY_OVERHEAD_BYTES;
+const sizeOf = (contactId: string, entry: string): number =>
+  charBytes(contactId) + charBytes(entry) + ENTRY_OVERHEAD_BYTES;

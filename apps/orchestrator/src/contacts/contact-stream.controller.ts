@@ -54,10 +54,21 @@ export class ContactStreamController {
   ) {}
 
   @Get('stream')
-  @ApiOperation({ operationId: 'StreamContacts', summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)' })
+  @ApiOperation({
+    operationId: 'StreamContacts',
+    summary: 'Live view changes as text/event-stream (event: contact, data: the contact view)',
+  })
   @Credential('reader')
-  @ApiResponse({ status: 200, description: 'A stream of `event: contact` with the contact view as data', content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiResponse({ status: 429, description: 'This credential already holds SSE_STREAMS_PER_CREDENTIAL open streams', schema: Problem })
+  @ApiResponse({
+    status: 200,
+    description: 'A stream of `event: contact` with the contact view as data',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiResponse({
+    status: 429,
+    description: 'This credential already holds SSE_STREAMS_PER_CREDENTIAL open streams',
+    schema: Problem,
+  })
   @StoreFailures()
   async stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const reader = readerOf(request);
@@ -65,13 +76,21 @@ export class ContactStreamController {
     if (!this.streams.add(reply.raw, credential, this.config.http.streamsPerCredential)) {
       void reply.header('retry-after', String(Math.ceil(this.config.sseHeartbeatMs / 1000)));
       throw new HttpException(
-        { error: 'Too Many Requests', message: `this credential already holds ${this.config.http.streamsPerCredential} open event streams (SSE_STREAMS_PER_CREDENTIAL)` },
+        {
+          error: 'Too Many Requests',
+          message: `this credential already holds ${this.config.http.streamsPerCredential} open event streams (SSE_STREAMS_PER_CREDENTIAL)`,
+        },
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     raw.write(`: connected at position ${this.views.checkpoint?.toString() ?? '0'}\n\n`);
     const unsubscribe = this.views.onChange((view: ContactView) => {
       if (reader.kind === 'agent' && view.businessUnitId !== reader.businessUnitId) return;

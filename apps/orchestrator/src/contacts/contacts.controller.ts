@@ -1,5 +1,19 @@
 /** REST for contacts: register, end, read (view, list, history). Thin: parse, call the bus, map the answer. */
-import { Body, ConflictException, Controller, ForbiddenException, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res, applyDecorators } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  applyDecorators,
+} from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -38,7 +52,14 @@ const endAnswer = (status: number, description: string, ...examples: Array<keyof
   ApiResponse({
     status,
     description,
-    content: { 'application/json': { schema: EndAnswer, ...(examples.length ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) } : {}) } },
+    content: {
+      'application/json': {
+        schema: EndAnswer,
+        ...(examples.length
+          ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) }
+          : {}),
+      },
+    },
   } as never);
 
 /**
@@ -50,7 +71,11 @@ const ReadOfOneContact = (query: Schema, notFoundAlso?: string) =>
   applyDecorators(
     Credential('reader'),
     Input({ params: ContactPath, query }),
-    ApiResponse({ status: 404, description: `Unknown, or another business unit’s${notFoundAlso === undefined ? '' : `; ${notFoundAlso}`}`, schema: Problem }),
+    ApiResponse({
+      status: 404,
+      description: `Unknown, or another business unit’s${notFoundAlso === undefined ? '' : `; ${notFoundAlso}`}`,
+      schema: Problem,
+    }),
     StoreFailures(),
   );
 
@@ -75,7 +100,11 @@ export class ContactsController {
     const commandId = commandIdOf(request, undefined);
     const keyed = request.headers['idempotency-key'] !== undefined;
     const result = await this.commands.execute(
-      new StartContactCommand({ ...body, metadata: metadataFor(request, commandId, 'http'), ...(keyed ? { idempotencyKey: commandId } : {}) }),
+      new StartContactCommand({
+        ...body,
+        metadata: metadataFor(request, commandId, 'http'),
+        ...(keyed ? { idempotencyKey: commandId } : {}),
+      }),
     );
     if (result.result === 'AlreadyExists') throw new ConflictException(result.detail);
     const { result: _started, ...contact } = result;
@@ -87,20 +116,44 @@ export class ContactsController {
   @ApiOperation({
     operationId: 'EndContact',
     summary: 'End a contact (SecurityUser credential)',
-    description: 'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default',
+    description:
+      'Branches: 200 OnSuccess, 401 OnInvalidSecurityUser, 403 OnUnauthorized, 400/404/409 OnInvalidContactID, 503 Default',
   })
   @ApiBearerAuth(SECURITY_USER_SCHEME)
-  @Input({ documentedParams: ContactPath, headers: IdempotencyKeyHeader, body: EndContactBody, bodyRequired: false, credentialFirst: true })
+  @Input({
+    documentedParams: ContactPath,
+    headers: IdempotencyKeyHeader,
+    body: EndContactBody,
+    bodyRequired: false,
+    credentialFirst: true,
+  })
   @endAnswer(200, 'OnSuccess: outputs.__DISCONNECTREASON = TerminateScript', 'OnSuccess')
-  @endAnswer(400, 'OnInvalidContactID (malformed ID), or a malformed request (branch Default, error.code InvalidRequest)', 'OnInvalidContactID')
-  @endAnswer(401, 'OnInvalidSecurityUser: missing, malformed, forged, expired, or its agent inactive', 'OnInvalidSecurityUser')
+  @endAnswer(
+    400,
+    'OnInvalidContactID (malformed ID), or a malformed request (branch Default, error.code InvalidRequest)',
+    'OnInvalidContactID',
+  )
+  @endAnswer(
+    401,
+    'OnInvalidSecurityUser: missing, malformed, forged, expired, or its agent inactive',
+    'OnInvalidSecurityUser',
+  )
   @endAnswer(403, 'OnUnauthorized: no Contacts.End', 'OnUnauthorized')
   @endAnswer(404, 'OnInvalidContactID: unknown, or another business unit’s (same answer)', 'OnInvalidContactID')
-  @endAnswer(409, 'OnInvalidContactID: not active (already ended); or Default with error.code CommandIdConflict when Idempotency-Key and the body’s commandId differ', 'OnInvalidContactID')
+  @endAnswer(
+    409,
+    'OnInvalidContactID: not active (already ended); or Default with error.code CommandIdConflict when Idempotency-Key and the body’s commandId differ',
+    'OnInvalidContactID',
+  )
   @endAnswer(413, 'Default: the body is over HTTP_BODY_LIMIT_BYTES (16 KB)')
   @endAnswer(415, 'Default: the body is not application/json')
   @endAnswer(503, 'Default: event store unavailable, nothing written', 'Default')
-  async end(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Param('contactId') contactId: string, @Body() body: Static<typeof EndContactBody> | null | undefined) {
+  async end(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Param('contactId') contactId: string,
+    @Body() body: Static<typeof EndContactBody> | null | undefined,
+  ) {
     const commandId = commandIdOf(request, body?.commandId);
     const result = await this.commands.execute(
       new EndContactCommand({
@@ -143,15 +196,27 @@ export class ContactsController {
   }
 
   @Get(':contactId')
-  @ApiOperation({ operationId: 'GetContact', summary: 'One contact of the live view, or as it stood at a point of the log (`at`)' })
+  @ApiOperation({
+    operationId: 'GetContact',
+    summary: 'One contact of the live view, or as it stood at a point of the log (`at`)',
+  })
   @ReadOfOneContact(ContactAtQuery, 'with `at`, not started yet at that point')
   @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
-  @ApiResponse({ status: 400, description: 'contactId out of format, or an `at` that is not a position or an existing time', schema: Problem })
-  async get(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof ContactAtQuery>) {
+  @ApiResponse({
+    status: 400,
+    description: 'contactId out of format, or an `at` that is not a position or an existing time',
+    schema: Problem,
+  })
+  async get(
+    @Req() request: FastifyRequest,
+    @Param() params: Static<typeof ContactPath>,
+    @Query() query: Static<typeof ContactAtQuery>,
+  ) {
     const reader = readerOf(request);
     if (query.at === undefined) return this.visibleContact(reader, params.contactId);
     const point = parsePointInTime(query.at);
-    if (point === undefined) throw new InvalidInputError('at', 'must be a log position or an ISO-8601 time that exists');
+    if (point === undefined)
+      throw new InvalidInputError('at', 'must be a log position or an ISO-8601 time that exists');
     const contact = await this.views.contactAt(params.contactId, point);
     if (!contact || (reader.kind === 'agent' && contact.businessUnitId !== reader.businessUnitId)) {
       throw new NotFoundException(`Contact ${params.contactId} not found at ${query.at}`);
@@ -160,11 +225,22 @@ export class ContactsController {
   }
 
   @Get(':contactId/history')
-  @ApiOperation({ operationId: 'GetContactHistory', summary: 'The contact’s events in log order, refusals that named it included; paged' })
+  @ApiOperation({
+    operationId: 'GetContactHistory',
+    summary: 'The contact’s events in log order, refusals that named it included; paged',
+  })
   @ReadOfOneContact(HistoryQuery)
-  @ApiResponse({ status: 200, description: '{contactId, events, next?}: pass next as ?after=', schema: HistoryPage as never })
+  @ApiResponse({
+    status: 200,
+    description: '{contactId, events, next?}: pass next as ?after=',
+    schema: HistoryPage as never,
+  })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
-  async history(@Req() request: FastifyRequest, @Param() params: Static<typeof ContactPath>, @Query() query: Static<typeof HistoryQuery>) {
+  async history(
+    @Req() request: FastifyRequest,
+    @Param() params: Static<typeof ContactPath>,
+    @Query() query: Static<typeof HistoryQuery>,
+  ) {
     const reader = readerOf(request);
     const id = params.contactId;
     const views = await this.views.current();

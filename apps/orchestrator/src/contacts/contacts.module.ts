@@ -16,7 +16,14 @@ import { StudioActionController } from './studio-action.controller.js';
 @Module({
   imports: [DirectoryModule, ReadSideModule, MetricsModule],
   controllers: [EndContactBatchController, ContactsController, ContactStreamController, StudioActionController],
-  providers: [EndContactHandler, EndContactBatchHandler, StartContactHandler, RefusalRecorder, ContactStreams, { provide: ActiveContacts, useFactory: () => new ActiveContacts() }],
+  providers: [
+    EndContactHandler,
+    EndContactBatchHandler,
+    StartContactHandler,
+    RefusalRecorder,
+    ContactStreams,
+    { provide: ActiveContacts, useFactory: () => new ActiveContacts() },
+  ],
   exports: [RefusalRecorder, ContactStreams],
 })
 export class ContactsModule {}

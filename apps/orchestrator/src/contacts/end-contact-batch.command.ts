@@ -17,7 +17,12 @@ export type EndContactBatchRequest = {
 };
 
 /** One contact's answer: the branch and the HTTP status a single end of it would have had. */
-export type BatchItemResult = { contactId: string; branch: Branch; status: number; error?: { code: string; message: string } };
+export type BatchItemResult = {
+  contactId: string;
+  branch: Branch;
+  status: number;
+  error?: { code: string; message: string };
+};
 
 export type EndContactBatchResult = {
   /** The caller's standing: OnSuccess when it may end contacts, else the branch that refused it (whole batch). */

@@ -25,7 +25,12 @@ const BatchAnswer = {
       items: {
         type: 'object',
         required: ['contactId', 'branch', 'status'],
-        properties: { contactId: { type: 'string' }, branch: { type: 'string' }, status: { type: 'integer' }, error: { type: 'object' } },
+        properties: {
+          contactId: { type: 'string' },
+          branch: { type: 'string' },
+          status: { type: 'integer' },
+          error: { type: 'object' },
+        },
       },
     },
     summary: { type: 'object', additionalProperties: { type: 'integer' }, description: 'contacts per branch' },
@@ -41,18 +46,33 @@ export class EndContactBatchController {
   @HttpCode(200)
   @ApiOperation({
     operationId: 'EndContactBatch',
-    summary: 'End up to 1,000 contacts: listed by ID, or the active contacts of your business unit matching a filter (SecurityUser with Contacts.End)',
-    description: 'Each contact goes through the same EndContact path as a single end; the batch command ID is every end’s correlationId.',
+    summary:
+      'End up to 1,000 contacts: listed by ID, or the active contacts of your business unit matching a filter (SecurityUser with Contacts.End)',
+    description:
+      'Each contact goes through the same EndContact path as a single end; the batch command ID is every end’s correlationId.',
   })
   @ApiBearerAuth(SECURITY_USER_SCHEME)
   @Input({ headers: IdempotencyKeyHeader, body: EndBatchBody, credentialFirst: true })
-  @ApiResponse({ status: 200, description: '{batchId, results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal', schema: BatchAnswer })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{batchId, results: [{contactId, branch, status, error?}], summary: {branch: count}}; partial success is normal',
+    schema: BatchAnswer,
+  })
   @ApiResponse({ status: 400, description: 'Bad input, naming the field', schema: Problem })
-  @ApiResponse({ status: 401, description: 'OnInvalidSecurityUser for the whole batch; a problem when no credential came at all', schema: { anyOf: [BatchAnswer, Problem] } })
+  @ApiResponse({
+    status: 401,
+    description: 'OnInvalidSecurityUser for the whole batch; a problem when no credential came at all',
+    schema: { anyOf: [BatchAnswer, Problem] },
+  })
   @ApiResponse({ status: 403, description: 'OnUnauthorized: no Contacts.End', schema: BatchAnswer })
   @ApiResponse({ status: 409, description: 'Idempotency-Key and the body’s commandId differ', schema: Problem })
   @StoreFailures()
-  async endBatch(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() input: Static<typeof EndBatchBody>) {
+  async endBatch(
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+    @Body() input: Static<typeof EndBatchBody>,
+  ) {
     const selection = selectionOf(input);
     const batchId = commandIdOf(request, input.commandId);
     const answer = await this.commands.execute(

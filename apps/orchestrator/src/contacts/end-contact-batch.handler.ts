@@ -52,7 +52,10 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
 
   async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
     const caller = await this.directory.authenticate(request.securityUser);
-    const refused = refuseCaller({ type: 'EndContact', data: { contactId: '', caller, commandId: request.batchId, now: new Date() } });
+    const refused = refuseCaller({
+      type: 'EndContact',
+      data: { contactId: '', caller, commandId: request.batchId, now: new Date() },
+    });
     // A caller refused for who it is is answered for the whole batch at once: no contact is read or selected, and
     // the refusals are written as one count in the caller's refusal summary rather than one by one. Nothing is
     // remembered either: a permission granted since, or a new SecurityUser, is tried afresh.
@@ -64,7 +67,8 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     const answer = this.run(request, caller);
     this.answered.running(key, answer);
     answer.then(
-      (result) => (result.summary.Default > 0 ? this.answered.forget(key, answer) : this.answered.finished(key, answer, result)),
+      (result) =>
+        result.summary.Default > 0 ? this.answered.forget(key, answer) : this.answered.finished(key, answer, result),
       () => this.answered.forget(key, answer),
     );
     return answer;
@@ -72,10 +76,17 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
 
   private async refuseWhole(request: EndContactBatchRequest, refused: CallerRefusal): Promise<EndContactBatchResult> {
     const contactIds = request.selection.kind === 'ids' ? unique(request.selection.contactIds) : [];
-    if (contactIds.length > 0) await this.refusals.countOnly(refused.event.data, request.clientAddress, contactIds.length);
-    const results = contactIds.map((contactId) => itemOf({ branch: refused.branch, contactId, detail: refused.detail }));
+    if (contactIds.length > 0)
+      await this.refusals.countOnly(refused.event.data, request.clientAddress, contactIds.length);
+    const results = contactIds.map((contactId) =>
+      itemOf({ branch: refused.branch, contactId, detail: refused.detail }),
+    );
     const { status, error } = results[0] ?? itemOf({ branch: refused.branch, contactId: '', detail: refused.detail });
-    return { caller: { branch: refused.branch, status, ...(error ? { error } : {}) }, results, summary: summaryOf(results) };
+    return {
+      caller: { branch: refused.branch, status, ...(error ? { error } : {}) },
+      results,
+      summary: summaryOf(results),
+    };
   }
 
   private async run(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
@@ -90,7 +101,11 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
   /** `caller` may end contacts (refuseCaller let it through). */
   private async runNow(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
     const contactIds =
-      request.selection.kind === 'ids' ? request.selection.contactIds : caller.kind === 'Agent' ? await this.select(request.selection, caller.businessUnitId) : [];
+      request.selection.kind === 'ids'
+        ? request.selection.contactIds
+        : caller.kind === 'Agent'
+          ? await this.select(request.selection, caller.businessUnitId)
+          : [];
     const ends = await inParallel(unique(contactIds), CONCURRENCY, (contactId) =>
       this.commands.execute(
         new EndContactCommand({
@@ -108,14 +123,23 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
   }
 
   /** The active contacts of the business unit that match the filter, in contact ID order, at most `limit`. */
-  private async select(selection: Extract<BatchSelection, { kind: 'filter' }>, businessUnitId: string): Promise<string[]> {
+  private async select(
+    selection: Extract<BatchSelection, { kind: 'filter' }>,
+    businessUnitId: string,
+  ): Promise<string[]> {
     const { mediaType, skill, startedBefore } = selection.filter;
     const before = startedBefore === undefined ? undefined : Date.parse(startedBefore);
     const chosen: string[] = [];
     let after: string | undefined;
     const views = await this.views.current();
     do {
-      const page = await views.list({ state: 'Active', businessUnitId, limit: PAGE, ...(mediaType ? { mediaType } : {}), ...(after ? { after } : {}) });
+      const page = await views.list({
+        state: 'Active',
+        businessUnitId,
+        limit: PAGE,
+        ...(mediaType ? { mediaType } : {}),
+        ...(after ? { after } : {}),
+      });
       for (const view of page.items) {
         if (skill !== undefined && view.skill !== skill) continue;
         if (before !== undefined && Date.parse(view.startedAt) >= before) continue;
@@ -130,7 +154,12 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
 
 function itemOf(result: EndContactResult): BatchItemResult {
   const error = errorOf(result);
-  return { contactId: result.contactId, branch: result.branch, status: httpStatusOf(result), ...(error ? { error } : {}) };
+  return {
+    contactId: result.contactId,
+    branch: result.branch,
+    status: httpStatusOf(result),
+    ...(error ? { error } : {}),
+  };
 }
 
 function summaryOf(results: readonly BatchItemResult[]): Record<Branch, number> {

@@ -17,7 +17,14 @@ import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
-const agent = { authenticate: async () => ({ kind: 'Agent', agentId: 'agent-1', businessUnitId: 'bu-1', permissions: ['Contacts.End'] }) } as unknown as DirectoryService;
+const agent = {
+  authenticate: async () => ({
+    kind: 'Agent',
+    agentId: 'agent-1',
+    businessUnitId: 'bu-1',
+    permissions: ['Contacts.End'],
+  }),
+} as unknown as DirectoryService;
 
 describe('EndContact when the append outcome is unknown', () => {
   let fake: FakeEsdb;
@@ -41,11 +48,25 @@ describe('EndContact when the append outcome is unknown', () => {
     const contactId = String(Date.now());
     const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
     const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
-    await store.append(`contact-${contactId}`, [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }], { expectedRevision: 'no_stream' });
+    await store.append(
+      `contact-${contactId}`,
+      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
+      { expectedRevision: 'no_stream' },
+    );
     fake.faults.breakNextBatch = 'before-write';
-    const request = { contactId, securityUser: 'token', commandId: randomUUID(), correlationId: randomUUID(), source: 'http' as const, clientAddress: '127.0.0.1' };
+    const request = {
+      contactId,
+      securityUser: 'token',
+      commandId: randomUUID(),
+      correlationId: randomUUID(),
+      source: 'http' as const,
+      clientAddress: '127.0.0.1',
+    };
     const result = await handler.execute(new EndContactCommand(request));
     expect(result).toMatchObject({ branch: 'OnSuccess', contactId, replayed: false });
-    expect((await store.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual(['ContactStarted', 'ContactEnded']);
+    expect((await store.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual([
+      'ContactStarted',
+      'ContactEnded',
+    ]);
   });
 });

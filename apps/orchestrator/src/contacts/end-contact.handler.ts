@@ -52,7 +52,12 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   async execute(command: EndContactCommand): Promise<EndContactResult> {
     const started = performance.now();
     const result = await this.decideAndRecord(command.request);
-    this.metrics.endContact(result.branch, command.request.source, (performance.now() - started) / 1000, result.branch === 'OnSuccess' && result.replayed);
+    this.metrics.endContact(
+      result.branch,
+      command.request.source,
+      (performance.now() - started) / 1000,
+      result.branch === 'OnSuccess' && result.replayed,
+    );
     return result;
   }
 
@@ -76,7 +81,10 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       return await retry(
         async (attempt) => {
           const { state, stream, revision } = await this.contact(contactId, attempt);
-          const decision = decideEndContact({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } }, state);
+          const decision = decideEndContact(
+            { type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } },
+            state,
+          );
           return this.carryOut(decision, stream, revision, metadata, request.clientAddress);
         },
         {
@@ -84,11 +92,14 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
           // A race on this contact's stream is decided again, and so is an end whose outcome is unknown: the stream
           // then shows it (this commandId's ContactEnded is replayed) or not (the exact revision keeps it single).
           retryOn: (error) => {
-            const retried = (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) && error.streamId === contactStreamId(contactId);
+            const retried =
+              (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) &&
+              error.streamId === contactStreamId(contactId);
             if (retried) this.active.forget(contactId);
             return retried;
           },
-          onRetry: (_error, attempt) => this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again'),
+          onRetry: (_error, attempt) =>
+            this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again'),
         },
       );
     } catch (error) {
@@ -105,12 +116,19 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
    * process started is taken from ActiveContacts on the first attempt, without a read: the append's revision checks
    * it, and a retry reads the stream.
    */
-  private async contact(contactId: string, attempt: number): Promise<{ state: ContactState; stream: RecordedEvent[]; revision: bigint | undefined }> {
+  private async contact(
+    contactId: string,
+    attempt: number,
+  ): Promise<{ state: ContactState; stream: RecordedEvent[]; revision: bigint | undefined }> {
     if (!isWellFormedContactId(contactId)) return { state: initialState(), stream: [], revision: undefined };
     const known = attempt === 1 ? this.active.recall(contactId) : undefined;
     if (known) return { state: known.state, stream: [], revision: known.revision };
     const stream = await this.store.readStream(contactStreamId(contactId));
-    return { state: foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)), stream, revision: stream[stream.length - 1]?.revision };
+    return {
+      state: foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)),
+      stream,
+      revision: stream[stream.length - 1]?.revision,
+    };
   }
 
   /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */
@@ -125,7 +143,13 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       case 'OnSuccess': {
         if (decision.replayed) {
           const ended = stream.find((e) => e.type === 'ContactEnded')!;
-          return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: ended.position.toString(), replayed: true };
+          return {
+            branch: 'OnSuccess',
+            contactId: decision.contactId,
+            endedAt: decision.endedAt,
+            position: ended.position.toString(),
+            replayed: true,
+          };
         }
         const { position } = await this.store.append(
           contactStreamId(decision.contactId),
@@ -135,16 +159,33 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
           { expectedRevision: revision! },
         );
         this.active.forget(decision.contactId);
-        return { branch: 'OnSuccess', contactId: decision.contactId, endedAt: decision.endedAt, position: position.toString(), replayed: false };
+        return {
+          branch: 'OnSuccess',
+          contactId: decision.contactId,
+          endedAt: decision.endedAt,
+          position: position.toString(),
+          replayed: false,
+        };
       }
       case 'OnInvalidSecurityUser':
       case 'OnUnauthorized': {
         const position = await this.refusals.record(decision.event, metadata, clientAddress);
-        return { branch: decision.branch, contactId: decision.event.data.contactId, detail: decision.detail, ...positionOf(position) };
+        return {
+          branch: decision.branch,
+          contactId: decision.event.data.contactId,
+          detail: decision.detail,
+          ...positionOf(position),
+        };
       }
       case 'OnInvalidContactID': {
         const position = await this.refusals.record(decision.event, metadata, clientAddress);
-        return { branch: decision.branch, contactId: decision.event.data.contactId, cause: decision.cause, detail: decision.detail, ...positionOf(position) };
+        return {
+          branch: decision.branch,
+          contactId: decision.event.data.contactId,
+          cause: decision.cause,
+          detail: decision.detail,
+          ...positionOf(position),
+        };
       }
       default:
         return exhaustive(decision);
@@ -152,7 +193,8 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   }
 }
 
-const positionOf = (position: bigint | undefined): { position?: string } => (position === undefined ? {} : { position: position.toString() });
+const positionOf = (position: bigint | undefined): { position?: string } =>
+  position === undefined ? {} : { position: position.toString() };
 
 function exhaustive(value: never): never {
   throw new Error(`Unhandled decision ${JSON.stringify(value)}`);

@@ -44,7 +44,9 @@ export function restBodyOf(result: EndContactResult): Record<string, unknown> {
   return {
     contactId: result.contactId,
     branch: result.branch,
-    ...(result.branch === 'OnSuccess' ? { outputs: outputsOf(result), endedAt: result.endedAt, position: result.position } : {}),
+    ...(result.branch === 'OnSuccess'
+      ? { outputs: outputsOf(result), endedAt: result.endedAt, position: result.position }
+      : {}),
     ...(error ? { error } : {}),
   };
 }

@@ -19,15 +19,36 @@ import { RefusalRecorder } from './refusal-recorder.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
 
-const refusal = (contactId: string, reason: EndContactRejected['data']['reason'], agentId = 'agent-1'): EndContactRejected => ({
+const refusal = (
+  contactId: string,
+  reason: EndContactRejected['data']['reason'],
+  agentId = 'agent-1',
+): EndContactRejected => ({
   type: 'EndContactRejected',
-  data: { contactId, reason, detail: 'not active', agentId, businessUnitId: 'bu-1', rejectedAt: new Date().toISOString() },
+  data: {
+    contactId,
+    reason,
+    detail: 'not active',
+    agentId,
+    businessUnitId: 'bu-1',
+    rejectedAt: new Date().toISOString(),
+  },
 });
-const metadataFor = (commandId: string): EventMetadata => ({ commandId, correlationId: commandId, causationId: commandId, source: 'kafka', schemaVersion: 1 });
+const metadataFor = (commandId: string): EventMetadata => ({
+  commandId,
+  correlationId: commandId,
+  causationId: commandId,
+  source: 'kafka',
+  schemaVersion: 1,
+});
 
 async function refusalsOf(store: EventStore, contactId: string): Promise<RecordedEvent[]> {
   const all: RecordedEvent[] = [];
-  for (let page = await store.readAll({ maxCount: 500 }); page.length > 0; page = await store.readAll({ after: page.at(-1)!.position, maxCount: 500 })) {
+  for (
+    let page = await store.readAll({ maxCount: 500 });
+    page.length > 0;
+    page = await store.readAll({ after: page.at(-1)!.position, maxCount: 500 })
+  ) {
     all.push(...page);
   }
   return all.filter((e) => e.type === 'EndContactRejected' && e.data['contactId'] === contactId);
@@ -40,7 +61,11 @@ const stores: Array<[string, () => Promise<Setup>]> = [
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'co-refusals-'));
       const store = new SqliteEventStore(join(dir, 'events.db'));
-      return { store, restart: () => undefined, close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
+      return {
+        store,
+        restart: () => undefined,
+        close: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })),
+      };
     },
   ],
   [
@@ -48,7 +73,11 @@ const stores: Array<[string, () => Promise<Setup>]> = [
     async () => {
       const fake = await FakeEsdb.start();
       const store = new EsdbEventStore(fake.connectionString());
-      return { store, restart: () => fake.log.forgetRecentIds(), close: async () => (await store.close(), await fake.stop()) };
+      return {
+        store,
+        restart: () => fake.log.forgetRecentIds(),
+        close: async () => (await store.close(), await fake.stop()),
+      };
     },
   ],
 ];
@@ -71,14 +100,18 @@ describe.each(stores)('RefusalRecorder on %s', (_name, open) => {
     setup.restart();
     const again = recorder();
     const redelivered = await again.record(refusal(contactId, 'InvalidContactID'), metadataFor(commandId), '10.0.0.1');
-    const concurrent = await Promise.all([1, 2, 3].map(() => again.record(refusal(contactId, 'InvalidContactID'), metadataFor(commandId), '10.0.0.1')));
+    const concurrent = await Promise.all(
+      [1, 2, 3].map(() => again.record(refusal(contactId, 'InvalidContactID'), metadataFor(commandId), '10.0.0.1')),
+    );
     await again.close();
     const recorded = await refusalsOf(setup.store, contactId);
     expect(recorded).toHaveLength(1);
     expect([redelivered, ...concurrent]).toEqual([at, at, at, at]);
     expect(recorded[0]!.position).toBe(at);
     // The day's refusals share the day's audit stream name as a prefix.
-    expect(recorded[0]!.streamId.startsWith(`end-contact-rejections-${new Date().toISOString().slice(0, 10)}-`)).toBe(true);
+    expect(recorded[0]!.streamId.startsWith(`end-contact-rejections-${new Date().toISOString().slice(0, 10)}-`)).toBe(
+      true,
+    );
   });
 
   it('records a retry refused for another reason, by another caller, or under another command as a new refusal', async () => {
@@ -101,15 +134,27 @@ describe('RefusalRecorder budgets, on SQLite', () => {
   const open = (limits = {}) => new RefusalRecorder(store, config, quiet, limits);
   const all = async (): Promise<RecordedEvent[]> => {
     const events: RecordedEvent[] = [];
-    for (let page = await store.readAll({ maxCount: 500 }); page.length > 0; page = await store.readAll({ after: page.at(-1)!.position, maxCount: 500 })) events.push(...page);
+    for (
+      let page = await store.readAll({ maxCount: 500 });
+      page.length > 0;
+      page = await store.readAll({ after: page.at(-1)!.position, maxCount: 500 })
+    )
+      events.push(...page);
     return events;
   };
   const summaries = async (match: Record<string, unknown>) =>
-    (await all()).filter((e) => e.type === 'EndContactRejectionsSuppressed' && Object.entries(match).every(([k, v]) => e.data[k] === v));
+    (await all()).filter(
+      (e) => e.type === 'EndContactRejectionsSuppressed' && Object.entries(match).every(([k, v]) => e.data[k] === v),
+    );
   const total = (events: RecordedEvent[]): number => events.reduce((sum, e) => sum + Number(e.data['count']), 0);
   const anonymous = (contactId: string): EndContactRejected => ({
     type: 'EndContactRejected',
-    data: { contactId, reason: 'InvalidSecurityUser', detail: 'SecurityUser is missing', rejectedAt: new Date().toISOString() },
+    data: {
+      contactId,
+      reason: 'InvalidSecurityUser',
+      detail: 'SecurityUser is missing',
+      rejectedAt: new Date().toISOString(),
+    },
   });
 
   beforeAll(() => {
@@ -125,7 +170,14 @@ describe('RefusalRecorder budgets, on SQLite', () => {
     const contactId = `${Date.now()}3`;
     const recorder = open();
     const positions = [];
-    for (let i = 0; i < 50; i++) positions.push(await recorder.record(refusal(contactId, 'InvalidContactID', 'noisy-agent'), metadataFor(randomUUID()), '10.0.0.9'));
+    for (let i = 0; i < 50; i++)
+      positions.push(
+        await recorder.record(
+          refusal(contactId, 'InvalidContactID', 'noisy-agent'),
+          metadataFor(randomUUID()),
+          '10.0.0.9',
+        ),
+      );
     await recorder.record(refusal(contactId, 'Unauthorized', 'quiet-agent'), metadataFor(randomUUID()), '10.0.0.9');
     await recorder.close();
     expect(positions.filter((p) => p !== undefined)).toHaveLength(5);
@@ -142,7 +194,9 @@ describe('RefusalRecorder budgets, on SQLite', () => {
     const long = `9${'x'.repeat(3999)}`;
     await recorder.record(refusal(long, 'InvalidContactID', 'agent-long'), metadataFor(randomUUID()), '10.0.0.9');
     await recorder.close();
-    const [recorded] = (await all()).filter((e) => e.type === 'EndContactRejected' && e.data['agentId'] === 'agent-long');
+    const [recorded] = (await all()).filter(
+      (e) => e.type === 'EndContactRejected' && e.data['agentId'] === 'agent-long',
+    );
     expect(recorded!.data['contactId']).toBe(long.slice(0, 64));
     expect(String(recorded!.data['detail'])).toContain('4000 characters');
   });
@@ -151,7 +205,11 @@ describe('RefusalRecorder budgets, on SQLite', () => {
     const recorder = open({ maxTracked: 10 });
     let written = 0;
     for (let i = 0; i < 100; i++) {
-      if ((await recorder.record(anonymous(`5${i}`), metadataFor(randomUUID()), `2001:db8:${i.toString(16)}::1`)) !== undefined) written++;
+      if (
+        (await recorder.record(anonymous(`5${i}`), metadataFor(randomUUID()), `2001:db8:${i.toString(16)}::1`)) !==
+        undefined
+      )
+        written++;
       expect(recorder.tracked).toBeLessThanOrEqual(11);
     }
     await recorder.close();
@@ -163,7 +221,10 @@ describe('RefusalRecorder budgets, on SQLite', () => {
   it('writes suppressed counts within a flush period, without waiting for the window to end or for close()', async () => {
     const recorder = open({ flushMs: 50 });
     for (let i = 0; i < 6; i++) await recorder.record(anonymous('6001'), metadataFor(randomUUID()), '192.0.2.77');
-    await vi.waitFor(async () => expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(async () => expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5), {
+      timeout: 5_000,
+      interval: 20,
+    });
     await recorder.close();
     expect(total(await summaries({ clientAddress: '192.0.2.77' }))).toBe(5);
   });
@@ -171,7 +232,15 @@ describe('RefusalRecorder budgets, on SQLite', () => {
   it('budgets IPv6 clients per /64: rotating through one /64 buys no new budget', async () => {
     const recorder = open();
     let written = 0;
-    for (let i = 1; i <= 30; i++) if ((await recorder.record(anonymous('6002'), metadataFor(randomUUID()), `2001:db8:aa:bb:${i.toString(16)}::${i}`)) !== undefined) written++;
+    for (let i = 1; i <= 30; i++)
+      if (
+        (await recorder.record(
+          anonymous('6002'),
+          metadataFor(randomUUID()),
+          `2001:db8:aa:bb:${i.toString(16)}::${i}`,
+        )) !== undefined
+      )
+        written++;
     await recorder.close();
     expect(written).toBe(1);
     expect(total(await summaries({ clientAddress: '2001:db8:aa:bb::/64' }))).toBe(29);

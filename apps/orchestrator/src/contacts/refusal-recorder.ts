@@ -10,13 +10,13 @@
  */
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { rejectionStreamId, type EndContactRejected, type EndContactRejectionsSuppressed, type RejectionReason } from '#contacts';
 import {
-  StreamDeletedError,
-  WrongExpectedRevisionError,
-  type EventMetadata,
-  type EventStore,
-} from '#event-store';
+  rejectionStreamId,
+  type EndContactRejected,
+  type EndContactRejectionsSuppressed,
+  type RejectionReason,
+} from '#contacts';
+import { StreamDeletedError, WrongExpectedRevisionError, type EventMetadata, type EventStore } from '#event-store';
 import type { AppConfig } from '../config/configuration.js';
 import { budgetAddress } from '../http/client-address.js';
 import { eventIdFor, newEventId } from '../infrastructure/event-ids.js';
@@ -25,7 +25,14 @@ import type { AppLogger } from '../infrastructure/logger.js';
 
 /** Who a budget belongs to, as the summary names it. */
 type Caller = { clientAddress: string } | { agentId: string; businessUnitId?: string };
-type Window = { caller: Caller; limit: number; start: number; recorded: number; pending: Map<RejectionReason, number>; pendingSince: number };
+type Window = {
+  caller: Caller;
+  limit: number;
+  start: number;
+  recorded: number;
+  pending: Map<RejectionReason, number>;
+  pendingSince: number;
+};
 
 const MINUTE = 60_000;
 export const FLUSH_MS = 1_000;
@@ -60,7 +67,11 @@ export class RefusalRecorder {
   }
 
   /** Returns the position written, or undefined when the refusal was only counted. */
-  async record(rejected: EndContactRejected, metadata: EventMetadata, clientAddress: string): Promise<bigint | undefined> {
+  async record(
+    rejected: EndContactRejected,
+    metadata: EventMetadata,
+    clientAddress: string,
+  ): Promise<bigint | undefined> {
     if (!this.admit(rejected.data, clientAddress, Date.now())) return undefined;
     const event = truncated(rejected);
     const day = rejectionStreamId(new Date(event.data.rejectedAt));
@@ -72,7 +83,8 @@ export class RefusalRecorder {
     // docs/decisions.md: one append, so no crash between two can lose or double it).
     const streamId = `${day}-${id}`;
     try {
-      return (await this.store.append(streamId, [{ id, ...event, metadata }], { expectedRevision: 'no_stream' })).position;
+      return (await this.store.append(streamId, [{ id, ...event, metadata }], { expectedRevision: 'no_stream' }))
+        .position;
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError) || error instanceof StreamDeletedError) throw error;
       // Recorded by an earlier attempt whose answer was lost: answer where.
@@ -127,23 +139,35 @@ export class RefusalRecorder {
       const overflow = key.endsWith(':*');
       const caller: Caller = anonymous
         ? { clientAddress: overflow ? '*' : address }
-        : overflow ? { agentId: '*' } : { agentId: refusal.agentId!, ...(refusal.businessUnitId !== undefined ? { businessUnitId: refusal.businessUnitId } : {}) };
+        : overflow
+          ? { agentId: '*' }
+          : {
+              agentId: refusal.agentId!,
+              ...(refusal.businessUnitId !== undefined ? { businessUnitId: refusal.businessUnitId } : {}),
+            };
       const limit = anonymous ? this.config.anonymousRefusalsPerMinute : this.config.agentRefusalsPerMinute;
-      this.windows.set(key, (window = { caller, limit, start: now, recorded: 0, pending: new Map(), pendingSince: now }));
+      this.windows.set(
+        key,
+        (window = { caller, limit, start: now, recorded: 0, pending: new Map(), pendingSince: now }),
+      );
     }
     return window;
   }
 
   /** Writes every pending count and forgets the windows that ended; one flush at a time. */
   private flush(now: number, everything = false): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      const writes: Array<Promise<void>> = [];
-      for (const [key, window] of this.windows) {
-        writes.push(this.summarise(window, now));
-        if (everything || now - window.start >= MINUTE) this.windows.delete(key);
-      }
-      await Promise.all(writes);
-    }).catch((error: unknown) => this.logger.error({ err: error }, 'could not write the summaries of refusals over the budget'));
+    this.flushing = this.flushing
+      .then(async () => {
+        const writes: Array<Promise<void>> = [];
+        for (const [key, window] of this.windows) {
+          writes.push(this.summarise(window, now));
+          if (everything || now - window.start >= MINUTE) this.windows.delete(key);
+        }
+        await Promise.all(writes);
+      })
+      .catch((error: unknown) =>
+        this.logger.error({ err: error }, 'could not write the summaries of refusals over the budget'),
+      );
     return this.flushing;
   }
 
@@ -156,14 +180,34 @@ export class RefusalRecorder {
     const windowEnd = new Date(Math.max(now, window.pendingSince));
     const events = pending.map(([reason, count]): EndContactRejectionsSuppressed => ({
       type: 'EndContactRejectionsSuppressed',
-      data: { ...window.caller, count, windowStart: windowStart.toISOString(), windowEnd: windowEnd.toISOString(), reason },
+      data: {
+        ...window.caller,
+        count,
+        windowStart: windowStart.toISOString(),
+        windowEnd: windowEnd.toISOString(),
+        reason,
+      },
     }));
     const correlationId = randomUUID();
     const metadata = { correlationId, causationId: correlationId, source: 'system', schemaVersion: 1 } as const;
-    return this.store.append(rejectionStreamId(windowEnd), events.map((e) => ({ id: newEventId(), ...e, metadata })), { expectedRevision: 'any' }).then(
-      () => this.logger.warn({ ...window.caller, counts: Object.fromEntries(pending) }, 'refusals over the budget summarised'),
-      (error: unknown) => this.logger.error({ err: error, ...window.caller, counts: Object.fromEntries(pending) }, 'could not record the summary of refusals over the budget'),
-    );
+    return this.store
+      .append(
+        rejectionStreamId(windowEnd),
+        events.map((e) => ({ id: newEventId(), ...e, metadata })),
+        { expectedRevision: 'any' },
+      )
+      .then(
+        () =>
+          this.logger.warn(
+            { ...window.caller, counts: Object.fromEntries(pending) },
+            'refusals over the budget summarised',
+          ),
+        (error: unknown) =>
+          this.logger.error(
+            { err: error, ...window.caller, counts: Object.fromEntries(pending) },
+            'could not record the summary of refusals over the budget',
+          ),
+      );
   }
 
   /** Writes the pending summaries; called once at shutdown, before the store closes. */
@@ -172,7 +216,6 @@ export class RefusalRecorder {
     await this.flush(Date.now(), true);
   }
 }
-
 
 /** Adds `count` refusals to the window's pending counts (written by the next summary). */
 function pend(window: Window, reason: RejectionReason, count: number, now: number): void {

@@ -76,7 +76,8 @@ export class RememberedBatches {
   }
 
   private trim(): void {
-    while (this.entries.size > this.maxCount || this.kept > this.maxBytes) this.remove(this.entries.keys().next().value!);
+    while (this.entries.size > this.maxCount || this.kept > this.maxBytes)
+      this.remove(this.entries.keys().next().value!);
   }
 }
 

@@ -4,10 +4,16 @@ import { ENTRY_OVERHEAD_BYTES, RememberedBatches } from './remembered-batches.js
 
 const resultOf = (n: number): EndContactBatchResult => ({
   caller: { branch: 'OnSuccess', status: 200 },
-  results: Array.from({ length: n }, (_, i) => ({ contactId: String(i), branch: 'OnInvalidContactID', status: 404, error: { code: 'InvalidContactID', message: `Contact ${i} not found` } })),
+  results: Array.from({ length: n }, (_, i) => ({
+    contactId: String(i),
+    branch: 'OnInvalidContactID',
+    status: 404,
+    error: { code: 'InvalidContactID', message: `Contact ${i} not found` },
+  })),
   summary: { OnSuccess: 0, OnInvalidSecurityUser: 0, OnUnauthorized: 0, OnInvalidContactID: n, Default: 0 },
 });
-const sizeOf = (key: string, result: EndContactBatchResult) => Buffer.byteLength(JSON.stringify(result)) + 2 * key.length + ENTRY_OVERHEAD_BYTES;
+const sizeOf = (key: string, result: EndContactBatchResult) =>
+  Buffer.byteLength(JSON.stringify(result)) + 2 * key.length + ENTRY_OVERHEAD_BYTES;
 
 function finish(cache: RememberedBatches, key: string, result: EndContactBatchResult): void {
   const answer = Promise.resolve(result);

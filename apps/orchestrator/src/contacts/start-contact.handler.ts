@@ -40,9 +40,24 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
           if (attempt > 1 && chosenId === undefined) contactId = generateContactId();
           const stream = await this.store.readStream(contactStreamId(contactId));
           const replay = idempotencyKey !== undefined ? startedBy(stream, idempotencyKey) : undefined;
-          if (replay) return { result: 'Started', ...replay.event.data, state: 'Active', position: replay.position.toString() } as const;
+          if (replay)
+            return {
+              result: 'Started',
+              ...replay.event.data,
+              state: 'Active',
+              position: replay.position.toString(),
+            } as const;
           const decision = decideStartContact(
-            { type: 'StartContact', data: { contactId, businessUnitId, mediaType, ...(skill !== undefined ? { skill } : {}), now: new Date() } },
+            {
+              type: 'StartContact',
+              data: {
+                contactId,
+                businessUnitId,
+                mediaType,
+                ...(skill !== undefined ? { skill } : {}),
+                now: new Date(),
+              },
+            },
             foldContact(asDomainEvents<ContactEvent>(stream, ['ContactStarted', 'ContactEnded'])),
           );
           if (decision.result === 'AlreadyExists') {
@@ -50,19 +65,27 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
             if (chosenId === undefined) throw new ContactIdTaken(decision.detail);
             return { result: 'AlreadyExists', contactId, detail: decision.detail } as const;
           }
-          const { position } = await this.store.append(contactStreamId(contactId), [{ id: newEventId(), ...decision.event, metadata }], {
-            expectedRevision: 'no_stream',
-          });
+          const { position } = await this.store.append(
+            contactStreamId(contactId),
+            [{ id: newEventId(), ...decision.event, metadata }],
+            {
+              expectedRevision: 'no_stream',
+            },
+          );
           // The stream is new: revision 0 is its ContactStarted.
           this.active.remember({ status: 'Active', ...decision.event.data }, 0n);
           return { result: 'Started', ...decision.event.data, state: 'Active', position: position.toString() } as const;
         },
         // Lost a race for this ID: read again (a concurrent retry with the same key then replays).
-        { attempts: MAX_ATTEMPTS, retryOn: (error) => error instanceof WrongExpectedRevisionError || error instanceof ContactIdTaken },
+        {
+          attempts: MAX_ATTEMPTS,
+          retryOn: (error) => error instanceof WrongExpectedRevisionError || error instanceof ContactIdTaken,
+        },
       );
     } catch (error) {
       if (error instanceof ContactIdTaken) return { result: 'AlreadyExists', contactId, detail: error.message };
-      if (error instanceof WrongExpectedRevisionError) return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
+      if (error instanceof WrongExpectedRevisionError)
+        return { result: 'AlreadyExists', contactId, detail: `Contact ${contactId} already exists` };
       throw error;
     }
   }

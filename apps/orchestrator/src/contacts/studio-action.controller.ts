@@ -15,10 +15,37 @@ import { EndContactCommand } from './end-contact.command.js';
 import { studioBodyOf } from './end-contact.http.js';
 
 const STUDIO_EXAMPLES = {
-  OnSuccess: { summary: 'OnSuccess', value: { branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } } },
-  OnInvalidSecurityUser: { summary: 'OnInvalidSecurityUser', value: { branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser', message: 'The SecurityUser has expired' } } },
-  OnUnauthorized: { summary: 'OnUnauthorized', value: { branch: 'OnUnauthorized', condition: 'OnUnauthorized', outputs: {}, error: { code: 'Unauthorized', message: 'Agent ada lacks permission Contacts.End' } } },
-  OnInvalidContactID: { summary: 'OnInvalidContactID, taken as Default when the script does not define it', value: { branch: 'Default', condition: 'OnInvalidContactID', outputs: {}, error: { code: 'InvalidContactID', message: 'Contact 5000123 is not active' } } },
+  OnSuccess: {
+    summary: 'OnSuccess',
+    value: { branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } },
+  },
+  OnInvalidSecurityUser: {
+    summary: 'OnInvalidSecurityUser',
+    value: {
+      branch: 'OnInvalidSecurityUser',
+      condition: 'OnInvalidSecurityUser',
+      outputs: {},
+      error: { code: 'InvalidSecurityUser', message: 'The SecurityUser has expired' },
+    },
+  },
+  OnUnauthorized: {
+    summary: 'OnUnauthorized',
+    value: {
+      branch: 'OnUnauthorized',
+      condition: 'OnUnauthorized',
+      outputs: {},
+      error: { code: 'Unauthorized', message: 'Agent ada lacks permission Contacts.End' },
+    },
+  },
+  OnInvalidContactID: {
+    summary: 'OnInvalidContactID, taken as Default when the script does not define it',
+    value: {
+      branch: 'Default',
+      condition: 'OnInvalidContactID',
+      outputs: {},
+      error: { code: 'InvalidContactID', message: 'Contact 5000123 is not active' },
+    },
+  },
 };
 
 @ApiTags('studio')
@@ -28,10 +55,23 @@ export class StudioActionController {
 
   @Post('end-a-contact')
   @HttpCode(200)
-  @ApiOperation({ operationId: 'EndAContactAction', summary: 'The End a Contact Studio action', description: 'Always 200 {branch, condition, outputs, error?} for a request shaped like the action' })
+  @ApiOperation({
+    operationId: 'EndAContactAction',
+    summary: 'The End a Contact Studio action',
+    description: 'Always 200 {branch, condition, outputs, error?} for a request shaped like the action',
+  })
   @Input({ headers: IdempotencyKeyHeader, body: StudioActionBody })
-  @ApiResponse({ status: 200, description: 'The branch the script takes', schema: StudioAnswer, examples: STUDIO_EXAMPLES })
-  @ApiResponse({ status: 400, description: 'Not shaped like the action (wrong types, unknown fields), named', schema: Problem })
+  @ApiResponse({
+    status: 200,
+    description: 'The branch the script takes',
+    schema: StudioAnswer,
+    examples: STUDIO_EXAMPLES,
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'Not shaped like the action (wrong types, unknown fields), named',
+    schema: Problem,
+  })
   @ApiResponse({ status: 413, description: 'The body is over 1 MB', schema: Problem })
   @ApiResponse({ status: 415, description: 'The body is not application/json', schema: Problem })
   async endAContact(@Req() request: FastifyRequest, @Body() input: Static<typeof StudioActionBody>) {
@@ -44,7 +84,12 @@ export class StudioActionController {
     } catch (error) {
       // Shaped like the action, so answered as one: the script takes Default.
       if (!(error instanceof CommandIdConflictError)) throw error;
-      return { branch: 'Default', condition: 'Default', outputs: {}, error: { code: 'CommandIdConflict', message: error.message } };
+      return {
+        branch: 'Default',
+        condition: 'Default',
+        outputs: {},
+        error: { code: 'CommandIdConflict', message: error.message },
+      };
     }
     const result = await this.commands.execute(
       new EndContactCommand({

@@ -29,7 +29,11 @@ export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorat
       ApiBearerAuth(METRICS_SCHEME),
       ApiBearerAuth(PLATFORM_SCHEME),
       // JSON, named: the route's own answer is text (ApiProduces), its refusal is not.
-      ApiResponse({ status: 401, description: 'METRICS_TOKEN is set, and the request carries neither it nor the platform token', content: { 'application/json': { schema: Problem } } }),
+      ApiResponse({
+        status: 401,
+        description: 'METRICS_TOKEN is set, and the request carries neither it nor the platform token',
+        content: { 'application/json': { schema: Problem } },
+      }),
     );
   }
   return applyDecorators(
@@ -37,17 +41,27 @@ export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorat
     ApiBearerAuth(PLATFORM_SCHEME),
     ...(kind === 'reader' ? [ApiBearerAuth(SECURITY_USER_SCHEME)] : []),
     ApiResponse({ status: 401, description: 'No credential, or not a valid one', schema: Problem }),
-    ...(kind === 'reader' ? [ApiResponse({ status: 403, description: `A SecurityUser without Contacts.View`, schema: Problem })] : []),
+    ...(kind === 'reader'
+      ? [ApiResponse({ status: 403, description: `A SecurityUser without Contacts.View`, schema: Problem })]
+      : []),
   );
 }
 
 /** The credential a route asks for (`@Credential` on its method or its controller), if any. */
-export function credentialKindOf(reflector: Reflector, handler: Function, controller: Function): CredentialKind | undefined {
+export function credentialKindOf(
+  reflector: Reflector,
+  handler: Function,
+  controller: Function,
+): CredentialKind | undefined {
   return reflector.getAllAndOverride<CredentialKind | undefined>(CREDENTIAL, [handler, controller]);
 }
 
 /** Checks the request's credential; throws 401/403 (HttpExceptions), else leaves the reader on the request. */
-export async function admitCredential(kind: CredentialKind, request: ReaderRequest, credentials: Credentials): Promise<void> {
+export async function admitCredential(
+  kind: CredentialKind,
+  request: ReaderRequest,
+  credentials: Credentials,
+): Promise<void> {
   if (kind === 'platform') {
     credentials.requirePlatform(request);
     request.reader = { kind: 'platform' };

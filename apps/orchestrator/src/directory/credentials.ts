@@ -47,8 +47,10 @@ export class Credentials {
   requireMetricsOrPlatform(request: RequestLike): void {
     if (this.metricsToken === undefined) return;
     const token = bearerToken(request);
-    if (token === undefined) throw new UnauthorizedException('Authorization: Bearer <METRICS_TOKEN or platform token> is required');
-    if (!this.isMetricsOrPlatform(token)) throw new UnauthorizedException('The token is neither METRICS_TOKEN nor the platform token');
+    if (token === undefined)
+      throw new UnauthorizedException('Authorization: Bearer <METRICS_TOKEN or platform token> is required');
+    if (!this.isMetricsOrPlatform(token))
+      throw new UnauthorizedException('The token is neither METRICS_TOKEN nor the platform token');
   }
 
   requirePlatform(request: RequestLike): void {
@@ -60,11 +62,13 @@ export class Credentials {
   /** Platform, or a SecurityUser with Contacts.View, who then sees only its own business unit. */
   async requireReader(request: RequestLike): Promise<Reader> {
     const token = bearerToken(request);
-    if (token === undefined) throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
+    if (token === undefined)
+      throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
     if (this.isPlatform(token)) return { kind: 'platform' };
     const caller = await this.directory.authenticate(token);
     if (caller.kind === 'Unauthenticated') throw new UnauthorizedException(caller.detail);
-    if (!caller.permissions.includes(CONTACTS_VIEW)) throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${CONTACTS_VIEW}`);
+    if (!caller.permissions.includes(CONTACTS_VIEW))
+      throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${CONTACTS_VIEW}`);
     return { kind: 'agent', agentId: caller.agentId, businessUnitId: caller.businessUnitId };
   }
 }

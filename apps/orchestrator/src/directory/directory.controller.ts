@@ -1,10 +1,31 @@
 /** Platform administration of the security directory, and SetSecurityUser. */
-import { Body, ConflictException, Controller, HttpCode, NotFoundException, Param, Post, Put, Req } from '@nestjs/common';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Put,
+  Req,
+} from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { metadataFor } from '../http/command-context.js';
-import { Agent, AgentBody, AgentPath, IssuedSecurityUser, Problem, Profile, ProfileBody, ProfilePath, SecurityUserBody, type Static } from '../http/schemas.js';
+import {
+  Agent,
+  AgentBody,
+  AgentPath,
+  IssuedSecurityUser,
+  Problem,
+  Profile,
+  ProfileBody,
+  ProfilePath,
+  SecurityUserBody,
+  type Static,
+} from '../http/schemas.js';
 import { Input } from '../http/validation.js';
 import { StoreFailures } from '../http/openapi.js';
 import { Credential } from './credential.guard.js';
@@ -22,8 +43,15 @@ export class DirectoryController {
   @ApiResponse({ status: 200, description: 'The profile', schema: Profile })
   @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
   @StoreFailures()
-  async putProfile(@Req() request: FastifyRequest, @Param() params: Static<typeof ProfilePath>, @Body() body: Static<typeof ProfileBody>) {
-    return this.directory.putProfile({ profileId: params.profileId, ...body }, metadataFor(request, randomUUID(), 'http'));
+  async putProfile(
+    @Req() request: FastifyRequest,
+    @Param() params: Static<typeof ProfilePath>,
+    @Body() body: Static<typeof ProfileBody>,
+  ) {
+    return this.directory.putProfile(
+      { profileId: params.profileId, ...body },
+      metadataFor(request, randomUUID(), 'http'),
+    );
   }
 
   @Put('agents/:agentId')
@@ -33,13 +61,20 @@ export class DirectoryController {
   @ApiResponse({ status: 200, description: 'The agent', schema: Agent })
   @ApiResponse({ status: 400, description: 'A field out of format, named', schema: Problem })
   @StoreFailures()
-  async putAgent(@Req() request: FastifyRequest, @Param() params: Static<typeof AgentPath>, @Body() body: Static<typeof AgentBody>) {
+  async putAgent(
+    @Req() request: FastifyRequest,
+    @Param() params: Static<typeof AgentPath>,
+    @Body() body: Static<typeof AgentBody>,
+  ) {
     return this.directory.putAgent({ agentId: params.agentId, ...body }, metadataFor(request, randomUUID(), 'http'));
   }
 
   @Post('security-users')
   @HttpCode(201)
-  @ApiOperation({ operationId: 'SetSecurityUser', summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)' })
+  @ApiOperation({
+    operationId: 'SetSecurityUser',
+    summary: 'SetSecurityUser: a signed, expiring credential for an active agent (platform credential)',
+  })
   @Credential('platform')
   @Input({ body: SecurityUserBody })
   @ApiResponse({ status: 201, description: 'The SecurityUser', schema: IssuedSecurityUser })

@@ -11,7 +11,11 @@ import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { DirectoryService } from './directory.service.js';
 
-const secrets = { platformToken: 'p', generatedPlatformToken: false, securityUserSigningKeys: [{ kid: 'k1', secret: 'directory-int-spec-signing-key-32-bytes-long' }] } as Secrets;
+const secrets = {
+  platformToken: 'p',
+  generatedPlatformToken: false,
+  securityUserSigningKeys: [{ kid: 'k1', secret: 'directory-int-spec-signing-key-32-bytes-long' }],
+} as Secrets;
 const config = { securityUserTtlSeconds: 3_600 } as AppConfig;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
 
@@ -48,24 +52,39 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
     const other = new SqliteEventStore(join(dir, 'events.db'));
     cleanups.push(() => other.close());
     const store = counting(here);
-    return { store, directory: new DirectoryService(store, secrets, config), elsewhere: new DirectoryService(other, secrets, config) };
+    return {
+      store,
+      directory: new DirectoryService(store, secrets, config),
+      elsewhere: new DirectoryService(other, secrets, config),
+    };
   }
 
   it('reads the streams once, then only while they change; a deactivation by another process is refused at once', async () => {
     const { store, directory, elsewhere } = await twoProcesses();
     await directory.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End'] }, metadata);
-    await directory.putAgent({ agentId: 'a1', businessUnitId: 'bu1', securityProfileId: 'ender', active: true }, metadata);
+    await directory.putAgent(
+      { agentId: 'a1', businessUnitId: 'bu1', securityProfileId: 'ender', active: true },
+      metadata,
+    );
     const { securityUser } = await directory.issue('a1');
 
-    expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Agent', agentId: 'a1', permissions: ['Contacts.End'] });
+    expect(await directory.authenticate(securityUser)).toMatchObject({
+      kind: 'Agent',
+      agentId: 'a1',
+      permissions: ['Contacts.End'],
+    });
     const readsAfterFirst = store.reads;
-    for (let i = 0; i < 5; i++) expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Agent', agentId: 'a1' });
+    for (let i = 0; i < 5; i++)
+      expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Agent', agentId: 'a1' });
     expect(store.reads).toBe(readsAfterFirst);
 
     // Another process takes the permission away, then deactivates the agent: each is seen by the next command.
     await elsewhere.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.View'] }, metadata);
     expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Agent', permissions: ['Contacts.View'] });
-    await elsewhere.putAgent({ agentId: 'a1', businessUnitId: 'bu1', securityProfileId: 'ender', active: false }, metadata);
+    await elsewhere.putAgent(
+      { agentId: 'a1', businessUnitId: 'bu1', securityProfileId: 'ender', active: false },
+      metadata,
+    );
     expect(await directory.authenticate(securityUser)).toMatchObject({ kind: 'Unauthenticated' });
     expect(store.reads).toBeGreaterThan(readsAfterFirst);
   });
@@ -73,7 +92,10 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
   it('one lookup serves every command of a turn of the event loop; the next turn looks again and sees a change', async () => {
     const { store, directory, elsewhere } = await twoProcesses();
     await directory.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End'] }, metadata);
-    await directory.putAgent({ agentId: 'a4', businessUnitId: 'bu1', securityProfileId: 'ender', active: true }, metadata);
+    await directory.putAgent(
+      { agentId: 'a4', businessUnitId: 'bu1', securityProfileId: 'ender', active: true },
+      metadata,
+    );
     const { securityUser } = await directory.issue('a4');
     await directory.authenticate(securityUser);
     await nextTurn();
@@ -95,20 +117,34 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
     const { directory, elsewhere } = await twoProcesses();
     await directory.putProfile({ profileId: 'viewer', name: 'Viewer', permissions: ['Contacts.View'] }, metadata);
     await directory.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End'] }, metadata);
-    await directory.putAgent({ agentId: 'a2', businessUnitId: 'bu1', securityProfileId: 'viewer', active: true }, metadata);
+    await directory.putAgent(
+      { agentId: 'a2', businessUnitId: 'bu1', securityProfileId: 'viewer', active: true },
+      metadata,
+    );
     const { securityUser } = await directory.issue('a2');
     expect(await directory.authenticate(securityUser)).toMatchObject({ permissions: ['Contacts.View'] });
 
-    await elsewhere.putAgent({ agentId: 'a2', businessUnitId: 'bu1', securityProfileId: 'ender', active: true }, metadata);
+    await elsewhere.putAgent(
+      { agentId: 'a2', businessUnitId: 'bu1', securityProfileId: 'ender', active: true },
+      metadata,
+    );
     expect(await directory.authenticate(securityUser)).toMatchObject({ permissions: ['Contacts.End'] });
-    await elsewhere.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End', 'Contacts.View'] }, metadata);
-    expect(await directory.authenticate(securityUser)).toMatchObject({ permissions: ['Contacts.End', 'Contacts.View'] });
+    await elsewhere.putProfile(
+      { profileId: 'ender', name: 'Ender', permissions: ['Contacts.End', 'Contacts.View'] },
+      metadata,
+    );
+    expect(await directory.authenticate(securityUser)).toMatchObject({
+      permissions: ['Contacts.End', 'Contacts.View'],
+    });
   });
 
   it('reads every time from a store that cannot tell the newest position cheaply (EventStoreDB)', async () => {
     const { store, directory } = await twoProcesses();
     await directory.putProfile({ profileId: 'ender', name: 'Ender', permissions: ['Contacts.End'] }, metadata);
-    await directory.putAgent({ agentId: 'a3', businessUnitId: 'bu1', securityProfileId: 'ender', active: true }, metadata);
+    await directory.putAgent(
+      { agentId: 'a3', businessUnitId: 'bu1', securityProfileId: 'ender', active: true },
+      metadata,
+    );
     const { securityUser } = await directory.issue('a3');
     const withoutLookup = Object.create(store) as EventStore & { reads: number };
     Object.defineProperty(withoutLookup, 'newestPositionOf', { value: undefined });

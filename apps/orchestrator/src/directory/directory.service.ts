@@ -46,7 +46,12 @@ const MAX_ATTEMPTS = 5;
 const MAX_ENTRIES = 10_000;
 
 /** An agent and its profile as folded from their streams, and the newest position those streams had then. */
-type DirectoryEntry = { agent: Agent | undefined; profile: SecurityProfile | undefined; streams: string[]; position: bigint | undefined };
+type DirectoryEntry = {
+  agent: Agent | undefined;
+  profile: SecurityProfile | undefined;
+  streams: string[];
+  position: bigint | undefined;
+};
 const PROFILE_EVENTS = ['SecurityProfileDefined'] as const;
 const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as const;
 
@@ -65,7 +70,10 @@ export class DirectoryService {
   ) {
     // The newest key signs, every key verifies; no token is accepted longer than the TTL after its issue.
     this.ring = keyRing(
-      secrets.securityUserSigningKeys.map(({ kid, secret }) => ({ kid, key: createSecretKey(Buffer.from(secret, 'utf8')) })),
+      secrets.securityUserSigningKeys.map(({ kid, secret }) => ({
+        kid,
+        key: createSecretKey(Buffer.from(secret, 'utf8')),
+      })),
       config.securityUserTtlSeconds,
     );
     this.verified = new VerifiedSecurityUsers(this.ring);
@@ -93,13 +101,19 @@ export class DirectoryService {
     if (cached && (await this.unchanged(cached))) return cached;
     const agentEvents = await this.store.readStream(agentStreamId(agentId));
     const agent = foldAgent(asDomainEvents<AgentEvent>(agentEvents, AGENT_EVENTS));
-    const profileEvents = agent?.active ? await this.store.readStream(securityProfileStreamId(agent.securityProfileId)) : [];
-    const profile = agent?.active ? foldProfile(asDomainEvents<SecurityProfileDefined>(profileEvents, PROFILE_EVENTS)) : undefined;
+    const profileEvents = agent?.active
+      ? await this.store.readStream(securityProfileStreamId(agent.securityProfileId))
+      : [];
+    const profile = agent?.active
+      ? foldProfile(asDomainEvents<SecurityProfileDefined>(profileEvents, PROFILE_EVENTS))
+      : undefined;
     // Stamped with what was read, not with a later lookup: a write after these reads always shows as a newer position.
     const entry: DirectoryEntry = {
       agent,
       profile,
-      streams: agent?.active ? [agentStreamId(agentId), securityProfileStreamId(agent.securityProfileId)] : [agentStreamId(agentId)],
+      streams: agent?.active
+        ? [agentStreamId(agentId), securityProfileStreamId(agent.securityProfileId)]
+        : [agentStreamId(agentId)],
       position: newestOf([...agentEvents, ...profileEvents]),
     };
     if (this.store.newestPositionOf) {
@@ -115,7 +129,13 @@ export class DirectoryService {
   /** Whether the entry's streams are where they were when it was folded: one lookup per entry and turn. */
   private unchanged(entry: DirectoryEntry): Promise<boolean> {
     if (!this.store.newestPositionOf) return Promise.resolve(false);
-    return this.lookedUpThisTurn.get(entry) ?? this.lookedUp(entry, this.store.newestPositionOf(entry.streams).then((position) => position === entry.position));
+    return (
+      this.lookedUpThisTurn.get(entry) ??
+      this.lookedUp(
+        entry,
+        this.store.newestPositionOf(entry.streams).then((position) => position === entry.position),
+      )
+    );
   }
 
   private lookedUp(entry: DirectoryEntry, unchanged: Promise<boolean>): Promise<boolean> {
@@ -132,7 +152,10 @@ export class DirectoryService {
 
   async putProfile(command: SecurityProfile, metadata: EventMetadata): Promise<SecurityProfile> {
     return this.withRetry(async () => {
-      const events = asDomainEvents<SecurityProfileDefined>(await this.store.readStream(securityProfileStreamId(command.profileId)), PROFILE_EVENTS);
+      const events = asDomainEvents<SecurityProfileDefined>(
+        await this.store.readStream(securityProfileStreamId(command.profileId)),
+        PROFILE_EVENTS,
+      );
       const decided = decideDefineProfile(command, foldProfile(events));
       await this.appendIfAny(securityProfileStreamId(command.profileId), decided, expectedAfter(events), metadata);
       return foldProfile([...events, ...decided])!;
@@ -141,7 +164,10 @@ export class DirectoryService {
 
   async putAgent(command: Agent, metadata: EventMetadata): Promise<Agent> {
     return this.withRetry(async () => {
-      const events = asDomainEvents<AgentEvent>(await this.store.readStream(agentStreamId(command.agentId)), AGENT_EVENTS);
+      const events = asDomainEvents<AgentEvent>(
+        await this.store.readStream(agentStreamId(command.agentId)),
+        AGENT_EVENTS,
+      );
       const decided = decidePutAgent(command, foldAgent(events));
       await this.appendIfAny(agentStreamId(command.agentId), decided, expectedAfter(events), metadata);
       return foldAgent([...events, ...decided])!;
@@ -149,11 +175,19 @@ export class DirectoryService {
   }
 
   /** SetSecurityUser: a credential for an active agent; the directory is checked again at every use. */
-  async issue(agentId: string, now = new Date()): Promise<{ securityUser: string; agentId: string; businessUnitId: string; expiresAt: string }> {
+  async issue(
+    agentId: string,
+    now = new Date(),
+  ): Promise<{ securityUser: string; agentId: string; businessUnitId: string; expiresAt: string }> {
     const agent = await this.loadAgent(agentId);
     if (!agent) throw new UnknownAgentError(`Agent ${agentId} not found`);
     if (!agent.active) throw new InactiveAgentError(`Agent ${agentId} is inactive`);
-    const { securityUser, expiresAt } = await issueSecurityUser(agent, this.ring, this.config.securityUserTtlSeconds, now);
+    const { securityUser, expiresAt } = await issueSecurityUser(
+      agent,
+      this.ring,
+      this.config.securityUserTtlSeconds,
+      now,
+    );
     return { securityUser, agentId, businessUnitId: agent.businessUnitId, expiresAt: expiresAt.toISOString() };
   }
 
@@ -161,7 +195,12 @@ export class DirectoryService {
     return foldAgent(asDomainEvents<AgentEvent>(await this.store.readStream(agentStreamId(agentId)), AGENT_EVENTS));
   }
 
-  private async appendIfAny(streamId: string, events: DirectoryEvent[], expectedRevision: ExpectedRevision, metadata: EventMetadata): Promise<void> {
+  private async appendIfAny(
+    streamId: string,
+    events: DirectoryEvent[],
+    expectedRevision: ExpectedRevision,
+    metadata: EventMetadata,
+  ): Promise<void> {
     if (events.length === 0) return;
     await this.store.append(
       streamId,
@@ -179,8 +218,10 @@ export class DirectoryService {
 }
 
 const newestOf = (events: ReadonlyArray<Pick<RecordedEvent, 'position'>>): bigint | undefined =>
-  events.reduce<bigint | undefined>((newest, e) => (newest === undefined || e.position > newest ? e.position : newest), undefined);
+  events.reduce<bigint | undefined>(
+    (newest, e) => (newest === undefined || e.position > newest ? e.position : newest),
+    undefined,
+  );
 
 const expectedAfter = (events: ReadonlyArray<Pick<RecordedEvent, 'revision'>>): ExpectedRevision =>
   events.length === 0 ? 'no_stream' : events[events.length - 1]!.revision;
-

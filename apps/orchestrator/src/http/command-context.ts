@@ -19,7 +19,12 @@ export function commandIdOf(request: RequestLike, bodyCommandId: string | undefi
  */
 export class CommandIdConflictError extends ConflictException {
   constructor() {
-    super({ statusCode: 409, error: 'Conflict', field: 'commandId', message: 'commandId differs from the Idempotency-Key header: send one, or the same in both' });
+    super({
+      statusCode: 409,
+      error: 'Conflict',
+      field: 'commandId',
+      message: 'commandId differs from the Idempotency-Key header: send one, or the same in both',
+    });
   }
 }
 
@@ -35,7 +40,13 @@ export function correlationIdOf(request: RequestLike & { id?: string }, commandI
 }
 
 export function metadataFor(request: RequestLike, commandId: string, source: EventMetadata['source']): EventMetadata {
-  return { commandId, correlationId: correlationIdOf(request, commandId), causationId: commandId, source, schemaVersion: 1 };
+  return {
+    commandId,
+    correlationId: correlationIdOf(request, commandId),
+    causationId: commandId,
+    source,
+    schemaVersion: 1,
+  };
 }
 
 export const clientAddressOf = (request: RequestLike): string => request.ip ?? 'unknown';

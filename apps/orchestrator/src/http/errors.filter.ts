@@ -41,7 +41,12 @@ export class ErrorsFilter implements ExceptionFilter {
     // (Fastify parses a QUERY body before it finds no route).
     const allowed = this.routes.methodsOf(request.url);
     if (allowed.length > 0 && !allowed.includes(request.method)) {
-      return { statusCode: 405, error: 'Method Not Allowed', message: `${request.method} is not a method of ${pathOf(request.url)}; allowed: ${allowed.join(', ')}`, allow: allowed.join(', ') };
+      return {
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: `${request.method} is not a method of ${pathOf(request.url)}; allowed: ${allowed.join(', ')}`,
+        allow: allowed.join(', '),
+      };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -49,17 +54,38 @@ export class ErrorsFilter implements ExceptionFilter {
       if (typeof response === 'object' && response !== null && 'message' in response) {
         const r = response as { message: unknown; error?: string; field?: string };
         const message = Array.isArray(r.message) ? r.message.join('; ') : String(r.message);
-        return { statusCode: status, error: r.error ?? exception.name, message, ...(r.field ? { field: r.field } : {}) };
+        return {
+          statusCode: status,
+          error: r.error ?? exception.name,
+          message,
+          ...(r.field ? { field: r.field } : {}),
+        };
       }
-      return { statusCode: status, error: exception.name, message: typeof response === 'string' ? response : JSON.stringify(response) };
+      return {
+        statusCode: status,
+        error: exception.name,
+        message: typeof response === 'string' ? response : JSON.stringify(response),
+      };
     }
     const fastifyError = exception as { statusCode?: number; code?: string; message?: string };
-    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-      return { statusCode: fastifyError.statusCode, error: fastifyError.code ?? 'Bad Request', ...describeFrameworkError(fastifyError, request) };
+    if (
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
+      return {
+        statusCode: fastifyError.statusCode,
+        error: fastifyError.code ?? 'Bad Request',
+        ...describeFrameworkError(fastifyError, request),
+      };
     }
     if (exception instanceof EventStoreUnavailableError || isStoreFailure(exception)) {
       this.logger.error({ err: exception, method: request.method, url: request.url }, 'event store unavailable');
-      return { statusCode: 503, error: 'Service Unavailable', message: `Event store unavailable: ${(exception as Error).message}` };
+      return {
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: `Event store unavailable: ${(exception as Error).message}`,
+      };
     }
     this.logger.error({ err: exception, method: request.method, url: request.url }, 'unexpected error');
     return { statusCode: 500, error: 'Internal Server Error', message: 'Unexpected error; see the service log' };
@@ -69,15 +95,20 @@ export class ErrorsFilter implements ExceptionFilter {
 function structuredBodyOf(exception: unknown): Record<string, unknown> | undefined {
   if (!(exception instanceof HttpException)) return undefined;
   const response = exception.getResponse();
-  return typeof response === 'object' && response !== null && !('message' in response) ? (response as Record<string, unknown>) : undefined;
+  return typeof response === 'object' && response !== null && !('message' in response)
+    ? (response as Record<string, unknown>)
+    : undefined;
 }
 
 /** The end endpoint's body for a request it refused before the rules ran. */
 function endBody(contactId: string, problem: Problem): Record<string, unknown> {
   const detail = { message: problem.message, ...(problem.field ? { field: problem.field } : {}) };
-  if (problem.statusCode === 401) return { contactId, branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser', ...detail } };
-  if (problem.statusCode === 503) return { contactId, branch: 'Default', error: { code: 'StoreUnavailable', ...detail } };
-  if (problem.statusCode === 409) return { contactId, branch: 'Default', error: { code: 'CommandIdConflict', ...detail } };
+  if (problem.statusCode === 401)
+    return { contactId, branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser', ...detail } };
+  if (problem.statusCode === 503)
+    return { contactId, branch: 'Default', error: { code: 'StoreUnavailable', ...detail } };
+  if (problem.statusCode === 409)
+    return { contactId, branch: 'Default', error: { code: 'CommandIdConflict', ...detail } };
   if (problem.statusCode === 429) return { contactId, branch: 'Default', error: { code: 'RateLimited', ...detail } };
   return { contactId, branch: 'Default', error: { code: 'InvalidRequest', ...detail } };
 }
@@ -85,16 +116,24 @@ function endBody(contactId: string, problem: Problem): Record<string, unknown> {
 /** SQLite errors that escaped an adapter (a locked, busy, full or unreadable file): the store, not a bug. */
 function isStoreFailure(exception: unknown): boolean {
   const code = (exception as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/.test(code);
+  return (
+    typeof code === 'string' && /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL)/.test(code)
+  );
 }
 
-function describeFrameworkError(error: { code?: string; message?: string }, request: FastifyRequest): { message: string; field?: string } {
+function describeFrameworkError(
+  error: { code?: string; message?: string },
+  request: FastifyRequest,
+): { message: string; field?: string } {
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { message: `body is not valid JSON: ${error.message ?? ''}`.trim(), field: 'body' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { message: `body is larger than the ${request.routeOptions.bodyLimit ?? 'configured'} bytes this route accepts`, field: 'body' };
+      return {
+        message: `body is larger than the ${request.routeOptions.bodyLimit ?? 'configured'} bytes this route accepts`,
+        field: 'body',
+      };
     case 'JSON_TOO_DEEP':
       return { message: error.message ?? 'body nests too deep', field: 'body' };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

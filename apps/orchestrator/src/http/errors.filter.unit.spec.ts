@@ -26,7 +26,9 @@ function answerTo(exception: unknown, request: { method: string; url: string }) 
       return reply;
     },
   };
-  const host = { switchToHttp: () => ({ getResponse: () => reply, getRequest: () => request }) } as unknown as ArgumentsHost;
+  const host = {
+    switchToHttp: () => ({ getResponse: () => reply, getRequest: () => request }),
+  } as unknown as ArgumentsHost;
   const routes = new RouteTable();
   routes.add(['GET', 'HEAD'], '/health');
   routes.add('POST', '/v1/contacts/:contactId/end');
@@ -51,10 +53,15 @@ describe('ErrorsFilter', () => {
   });
 
   it('a store failure is 503 with a body, an unexpected SQLite error too, never 500', () => {
-    expect(answerTo(new EventStoreUnavailableError('down'), { method: 'PUT', url: '/v1/agents/a' })).toMatchObject({ status: 503, body: { statusCode: 503, message: 'Event store unavailable: down' } });
+    expect(answerTo(new EventStoreUnavailableError('down'), { method: 'PUT', url: '/v1/agents/a' })).toMatchObject({
+      status: 503,
+      body: { statusCode: 503, message: 'Event store unavailable: down' },
+    });
     const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
     expect(answerTo(busy, { method: 'GET', url: '/v1/contacts' })).toMatchObject({ status: 503 });
-    expect(answerTo(new EventStoreUnavailableError('down'), { method: 'POST', url: '/v1/contacts/42/end' }).body).toEqual({
+    expect(
+      answerTo(new EventStoreUnavailableError('down'), { method: 'POST', url: '/v1/contacts/42/end' }).body,
+    ).toEqual({
       contactId: '42',
       branch: 'Default',
       error: { code: 'StoreUnavailable', message: 'Event store unavailable: down' },
@@ -62,9 +69,16 @@ describe('ErrorsFilter', () => {
   });
 
   it('a 401 carries WWW-Authenticate: Bearer; on the end endpoint it is the branch OnInvalidSecurityUser', () => {
-    const sent = answerTo(new UnauthorizedException('Authorization: Bearer <SecurityUser> is required'), { method: 'POST', url: '/v1/contacts/42/end' });
+    const sent = answerTo(new UnauthorizedException('Authorization: Bearer <SecurityUser> is required'), {
+      method: 'POST',
+      url: '/v1/contacts/42/end',
+    });
     expect(sent.status).toBe(401);
     expect(sent.headers['www-authenticate']).toBe('Bearer');
-    expect(sent.body).toMatchObject({ contactId: '42', branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser' } });
+    expect(sent.body).toMatchObject({
+      contactId: '42',
+      branch: 'OnInvalidSecurityUser',
+      error: { code: 'InvalidSecurityUser' },
+    });
   });
 });

@@ -42,7 +42,8 @@ export function nestsDeeperThan(json: string, max: number): boolean {
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: the next character is escaped
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -93,7 +94,12 @@ export function installBodyDeadline(fastify: FastifyInstance, requestTimeoutMs: 
         void reply
           .code(408)
           .header('connection', 'close')
-          .send({ statusCode: 408, error: 'Request Timeout', message: `the request body did not arrive within ${requestTimeoutMs} ms (HTTP_REQUEST_TIMEOUT_MS)`, field: 'body' });
+          .send({
+            statusCode: 408,
+            error: 'Request Timeout',
+            message: `the request body did not arrive within ${requestTimeoutMs} ms (HTTP_REQUEST_TIMEOUT_MS)`,
+            field: 'body',
+          });
       }, requestTimeoutMs);
       raw.once('end', () => clearTimeout(timer));
       reply.raw.once('close', () => clearTimeout(timer));
@@ -111,7 +117,11 @@ const limitedBy = new WeakMap<FastifyRequest, 'credential' | 'client address'>()
 const STUDIO_ACTION_ROUTE = '/v1/actions/end-a-contact';
 
 /** The credential a request presents: its bearer token, or the Studio action's SecurityUser. */
-export function presentedCredential(route: string | undefined, bearer: string | undefined, body: unknown): string | undefined {
+export function presentedCredential(
+  route: string | undefined,
+  bearer: string | undefined,
+  body: unknown,
+): string | undefined {
   if (bearer !== undefined || route !== STUDIO_ACTION_ROUTE || typeof body !== 'object' || body === null) return bearer;
   const { SecurityUser, variables } = body as { SecurityUser?: unknown; variables?: unknown };
   const vars = typeof variables === 'object' && variables !== null ? (variables as Record<string, string>) : {};
@@ -121,14 +131,19 @@ export function presentedCredential(route: string | undefined, bearer: string | 
 }
 
 /** The rate limit's key: the verified credential, else the client's address (IPv6 by its /64, client-address.ts). */
-export const rateLimitKey = (credential: string | undefined, clientAddress: string): string => credential ?? `address:${budgetAddress(clientAddress)}`;
+export const rateLimitKey = (credential: string | undefined, clientAddress: string): string =>
+  credential ?? `address:${budgetAddress(clientAddress)}`;
 
 /**
  * Rate limit (unless 0) and security headers; registered before the routes. The limit is counted once the body is
  * parsed (preHandler), so that the Studio action counts against the agent its body names, not against an address
  * every script behind one proxy shares.
  */
-export async function registerLimitPlugins(app: NestFastifyApplication, limits: HttpLimits, credentialOf: RateLimitKey): Promise<void> {
+export async function registerLimitPlugins(
+  app: NestFastifyApplication,
+  limits: HttpLimits,
+  credentialOf: RateLimitKey,
+): Promise<void> {
   installSecurityHeaders(app.getHttpAdapter().getInstance());
   if (limits.rateLimitPerMinute === 0) return;
   await app.register(rateLimit, {
@@ -138,7 +153,10 @@ export async function registerLimitPlugins(app: NestFastifyApplication, limits: 
     timeWindow: 60_000,
     allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
     keyGenerator: async (request) => {
-      const credential = await credentialOf(request, presentedCredential(request.routeOptions.url, bearerToken(request), request.body));
+      const credential = await credentialOf(
+        request,
+        presentedCredential(request.routeOptions.url, bearerToken(request), request.body),
+      );
       limitedBy.set(request, credential === undefined ? 'client address' : 'credential');
       return rateLimitKey(credential, request.ip);
     },

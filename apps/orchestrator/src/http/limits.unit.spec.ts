@@ -54,7 +54,9 @@ describe('HTTP limits in the configuration', () => {
     expect(() => loadConfiguration({ ...base, [variable]: value })).toThrow(`Invalid configuration: ${variable}`);
   });
   it('refuses an idle timeout that would cut event streams between heartbeats', () => {
-    expect(() => loadConfiguration({ ...base, SSE_HEARTBEAT_MS: '20000', HTTP_IDLE_TIMEOUT_MS: '15000' })).toThrow('Invalid configuration: HTTP_IDLE_TIMEOUT_MS');
+    expect(() => loadConfiguration({ ...base, SSE_HEARTBEAT_MS: '20000', HTTP_IDLE_TIMEOUT_MS: '15000' })).toThrow(
+      'Invalid configuration: HTTP_IDLE_TIMEOUT_MS',
+    );
   });
   it('RATE_LIMIT_PER_MINUTE=0 turns limiting off', () => {
     expect(loadConfiguration({ ...base, RATE_LIMIT_PER_MINUTE: '0' }).http.rateLimitPerMinute).toBe(0);
@@ -70,7 +72,7 @@ describe('the rate limit key', () => {
     expect(rateLimitKey(undefined, '2001:db8:1:2::9')).not.toBe(rateLimitKey(undefined, '2001:db8:1:3::9'));
   });
 
-  it('takes the Studio action\'s SecurityUser from its body, literal or {variable}; a bearer token first', () => {
+  it("takes the Studio action's SecurityUser from its body, literal or {variable}; a bearer token first", () => {
     const route = '/v1/actions/end-a-contact';
     expect(presentedCredential(route, undefined, { SecurityUser: 'tok-1', ContactID: '1' })).toBe('tok-1');
     expect(presentedCredential(route, undefined, { SecurityUser: '{su}', variables: { su: 'tok-2' } })).toBe('tok-2');
@@ -84,7 +86,11 @@ describe('the rate limit key', () => {
 describe('TRUST_PROXY', () => {
   it('is off by default, a list of addresses and CIDR blocks when set, and refuses anything else naming it', () => {
     expect(loadConfiguration({}).http.trustProxy).toEqual([]);
-    expect(loadConfiguration({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1', 'fd00::/8']);
+    expect(loadConfiguration({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8' }).http.trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+    ]);
     expect(() => loadConfiguration({ TRUST_PROXY: 'proxy.example' })).toThrow(/TRUST_PROXY/);
     expect(() => loadConfiguration({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/);
   });

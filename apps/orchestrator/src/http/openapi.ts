@@ -10,9 +10,18 @@ import { Problem } from './schemas.js';
 
 /** 503 when the store cannot be reached or stays locked past STORE_TIMEOUT_MS: every route that touches it. */
 export const StoreFailures = (): MethodDecorator =>
-  applyDecorators(ApiResponse({ status: 503, description: 'The event store is unavailable (or locked past STORE_TIMEOUT_MS); nothing written', schema: Problem }));
+  applyDecorators(
+    ApiResponse({
+      status: 503,
+      description: 'The event store is unavailable (or locked past STORE_TIMEOUT_MS); nothing written',
+      schema: Problem,
+    }),
+  );
 
-type Links = Record<string, { operationId: string; parameters?: Record<string, string>; requestBody?: unknown; description: string }>;
+type Links = Record<
+  string,
+  { operationId: string; parameters?: Record<string, string>; requestBody?: unknown; description: string }
+>;
 
 /** Links by operationId and status: what a response gives the next call. */
 const LINKS: Record<string, Record<string, Links>> = {
@@ -26,7 +35,13 @@ const LINKS: Record<string, Record<string, Links>> = {
     },
   },
   PutAgent: {
-    '200': { SetSecurityUser: { operationId: 'SetSecurityUser', requestBody: { agentId: '$response.body#/agentId' }, description: 'A SecurityUser for this agent' } },
+    '200': {
+      SetSecurityUser: {
+        operationId: 'SetSecurityUser',
+        requestBody: { agentId: '$response.body#/agentId' },
+        description: 'A SecurityUser for this agent',
+      },
+    },
   },
   SetSecurityUser: {
     '201': {
@@ -39,19 +54,40 @@ const LINKS: Record<string, Record<string, Links>> = {
   },
   StartContact: {
     '201': {
-      EndContact: { operationId: 'EndContact', parameters: { contactId: '$response.body#/contactId' }, description: 'End the contact just started' },
-      GetContact: { operationId: 'GetContact', parameters: { contactId: '$response.body#/contactId' }, description: 'The contact just started' },
-      GetContactHistory: { operationId: 'GetContactHistory', parameters: { contactId: '$response.body#/contactId' }, description: 'Its history' },
+      EndContact: {
+        operationId: 'EndContact',
+        parameters: { contactId: '$response.body#/contactId' },
+        description: 'End the contact just started',
+      },
+      GetContact: {
+        operationId: 'GetContact',
+        parameters: { contactId: '$response.body#/contactId' },
+        description: 'The contact just started',
+      },
+      GetContactHistory: {
+        operationId: 'GetContactHistory',
+        parameters: { contactId: '$response.body#/contactId' },
+        description: 'Its history',
+      },
     },
   },
   EndContact: {
     '200': {
-      GetContact: { operationId: 'GetContact', parameters: { contactId: '$response.body#/contactId' }, description: 'The contact, now Ended' },
+      GetContact: {
+        operationId: 'GetContact',
+        parameters: { contactId: '$response.body#/contactId' },
+        description: 'The contact, now Ended',
+      },
     },
   },
 };
 
-type Response = { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: unknown }>; links?: Links };
+type Response = {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: Record<string, { schema: unknown }>;
+  links?: Links;
+};
 type Operation = { operationId?: string; requestBody?: unknown; responses?: Record<string, Response> };
 
 /** Never rate limited (probes and scrapes); every other operation can answer 429 (http/limits.ts). */
@@ -68,9 +104,13 @@ function addLimitAnswers(path: string, operation: Operation): void {
     responses[status] ??= { description, content: refusal, ...(headers ? { headers } : {}) };
   };
   if (!UNLIMITED.has(path)) {
-    add('429', 'More than RATE_LIMIT_PER_MINUTE requests a minute from this credential (or this client address without one)', {
-      'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 0 } },
-    });
+    add(
+      '429',
+      'More than RATE_LIMIT_PER_MINUTE requests a minute from this credential (or this client address without one)',
+      {
+        'Retry-After': { description: 'Seconds until the limit resets', schema: { type: 'integer', minimum: 0 } },
+      },
+    );
   }
   if (operation.requestBody !== undefined) {
     add('408', 'The body did not arrive within HTTP_REQUEST_TIMEOUT_MS');
@@ -95,9 +135,31 @@ export function buildDocument(app: INestApplication, options: { metricsOpen: boo
           'a store that cannot be reached is 503 with a body on every endpoint.',
       )
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'The platform token (PLATFORM_TOKEN): the ACD, script runtime, admin' }, PLATFORM_SCHEME)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A SecurityUser, issued by SetSecurityUser for one agent' }, SECURITY_USER_SCHEME)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, the scrapers’ token: /metrics and the details of /health, nothing else' }, METRICS_SCHEME)
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The platform token (PLATFORM_TOKEN): the ACD, script runtime, admin',
+        },
+        PLATFORM_SCHEME,
+      )
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A SecurityUser, issued by SetSecurityUser for one agent',
+        },
+        SECURITY_USER_SCHEME,
+      )
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'METRICS_TOKEN, the scrapers’ token: /metrics and the details of /health, nothing else',
+        },
+        METRICS_SCHEME,
+      )
       .build(),
   );
   if (options.metricsOpen) (document.paths['/metrics']?.get?.security as unknown[] | undefined)?.push({});

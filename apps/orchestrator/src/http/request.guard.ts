@@ -7,7 +7,12 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { admitCredential, credentialKindOf, type CredentialKind, type ReaderRequest } from '../directory/credential.guard.js';
+import {
+  admitCredential,
+  credentialKindOf,
+  type CredentialKind,
+  type ReaderRequest,
+} from '../directory/credential.guard.js';
 import type { Credentials } from '../directory/credentials.js';
 import { checkInput, inputOf } from './validation.js';
 
@@ -26,7 +31,9 @@ export class RequestGuard implements CanActivate {
     const checks = this.checksOf(context);
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     if (checks.credential === undefined) return this.input(checks, request);
-    return admitCredential(checks.credential, request as ReaderRequest, this.credentials).then(() => this.input(checks, request));
+    return admitCredential(checks.credential, request as ReaderRequest, this.credentials).then(() =>
+      this.input(checks, request),
+    );
   }
 
   private input(checks: RouteChecks, request: FastifyRequest): true {
@@ -38,7 +45,10 @@ export class RequestGuard implements CanActivate {
     const handler = context.getHandler();
     let checks = this.routes.get(handler);
     if (!checks) {
-      checks = { credential: credentialKindOf(this.reflector, handler, context.getClass()), input: inputOf(this.reflector, handler) };
+      checks = {
+        credential: credentialKindOf(this.reflector, handler, context.getClass()),
+        input: inputOf(this.reflector, handler),
+      };
       this.routes.set(handler, checks);
     }
     return checks;

@@ -10,10 +10,13 @@ export class RouteTable {
   add(method: string | string[], url: string): void {
     const segments = url.split('/');
     const source = segments
-      .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+      .map((segment) =>
+        segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('/');
     const parameters = segments.filter((segment) => segment.startsWith(':') || segment === '*').length;
-    for (const m of Array.isArray(method) ? method : [method]) this.routes.push({ url, pattern: new RegExp(`^${source}$`), method: m.toUpperCase(), parameters });
+    for (const m of Array.isArray(method) ? method : [method])
+      this.routes.push({ url, pattern: new RegExp(`^${source}$`), method: m.toUpperCase(), parameters });
   }
 
   /**

@@ -24,7 +24,11 @@ export const ContactId = Type.String({
   examples: ['5000123'],
 });
 /** 1-1000 as a decimal without leading zeros: exactly what the service accepts, so a valid value is never refused. */
-export const Limit = Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$', description: 'an integer from 1 to 1000 (default 100)', examples: ['100'] });
+export const Limit = Type.String({
+  pattern: '^(1000|[1-9][0-9]{0,2})$',
+  description: 'an integer from 1 to 1000 (default 100)',
+  examples: ['100'],
+});
 export const MediaType = enumOf(MEDIA_TYPES, { description: 'the contact’s media type' });
 export const ContactState = enumOf(['Active', 'Ended'] as const);
 export const Branch = enumOf(BRANCHES);
@@ -32,11 +36,21 @@ export const Branch = enumOf(BRANCHES);
 // ---- request parts -----------------------------------------------------------------------------------------
 
 export const IdempotencyKeyHeader = Type.Object(
-  { 'idempotency-key': Type.Optional(Identifier('the command ID: a retry with the same key answers the original result and writes nothing', 'end-5000123')) },
+  {
+    'idempotency-key': Type.Optional(
+      Identifier(
+        'the command ID: a retry with the same key answers the original result and writes nothing',
+        'end-5000123',
+      ),
+    ),
+  },
   { additionalProperties: true },
 );
 
-export const ProfilePath = Type.Object({ profileId: Identifier('the security profile ID', 'supervisor') }, { additionalProperties: false });
+export const ProfilePath = Type.Object(
+  { profileId: Identifier('the security profile ID', 'supervisor') },
+  { additionalProperties: false },
+);
 export const ProfileBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, examples: ['Supervisor'] }),
@@ -47,11 +61,18 @@ export const ProfileBody = Type.Object(
 
 export const AgentPath = Type.Object({ agentId: Identifier('the agent ID', 'ada') }, { additionalProperties: false });
 export const AgentBody = Type.Object(
-  { businessUnitId: Identifier('the business unit', 'acme'), securityProfileId: Identifier('the security profile', 'supervisor'), active: Type.Boolean() },
+  {
+    businessUnitId: Identifier('the business unit', 'acme'),
+    securityProfileId: Identifier('the security profile', 'supervisor'),
+    active: Type.Boolean(),
+  },
   { additionalProperties: false },
 );
 
-export const SecurityUserBody = Type.Object({ agentId: Identifier('the agent the SecurityUser names', 'ada') }, { additionalProperties: false });
+export const SecurityUserBody = Type.Object(
+  { agentId: Identifier('the agent the SecurityUser names', 'ada') },
+  { additionalProperties: false },
+);
 
 export const StartContactBody = Type.Object(
   {
@@ -65,7 +86,12 @@ export const StartContactBody = Type.Object(
 
 export const ContactPath = Type.Object({ contactId: ContactId }, { additionalProperties: false });
 /** The end path's ID is checked by the End a Contact rules (a malformed ID is the branch OnInvalidContactID, 400, recorded). */
-export const EndContactBody = Type.Object({ commandId: Type.Optional(Identifier('the command ID (same as Idempotency-Key when both are sent)', 'end-5000123')) }, { additionalProperties: false });
+export const EndContactBody = Type.Object(
+  {
+    commandId: Type.Optional(Identifier('the command ID (same as Idempotency-Key when both are sent)', 'end-5000123')),
+  },
+  { additionalProperties: false },
+);
 
 export const ListQuery = Type.Object(
   {
@@ -80,18 +106,31 @@ export const ListQuery = Type.Object(
 
 /** A point of the log: a position (decimal) or an ISO-8601 time with a zone (the last event recorded at or before it). */
 export const PointInTimeText = (description: string) =>
-  Type.String({ maxLength: 64, pattern: POINT_IN_TIME_PATTERN.source, description, examples: ['42', '2026-11-27T14:02:00Z'] });
+  Type.String({
+    maxLength: 64,
+    pattern: POINT_IN_TIME_PATTERN.source,
+    description,
+    examples: ['42', '2026-11-27T14:02:00Z'],
+  });
 
 export const ContactAtQuery = Type.Object(
-  { at: Type.Optional(PointInTimeText('A log position (decimal) or an ISO-8601 time with a zone: the view as it stood then')) },
+  {
+    at: Type.Optional(
+      PointInTimeText('A log position (decimal) or an ISO-8601 time with a zone: the view as it stood then'),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const AuditQuery = Type.Object(
   {
     from: Type.Optional(PointInTimeText('Inclusive: a log position or an ISO-8601 time')),
-    to: Type.Optional(PointInTimeText('Inclusive: a log position or an ISO-8601 time; default the head when the request starts')),
-    businessUnitId: Type.Optional(Identifier('only this business unit’s contact events and refusals (an Audit.Read agent: its own)')),
+    to: Type.Optional(
+      PointInTimeText('Inclusive: a log position or an ISO-8601 time; default the head when the request starts'),
+    ),
+    businessUnitId: Type.Optional(
+      Identifier('only this business unit’s contact events and refusals (an Audit.Read agent: its own)'),
+    ),
     agentId: Type.Optional(Identifier('the agent who ended a contact or was refused', 'ada')),
     contactId: Type.Optional(ContactId),
     type: Type.Optional(Identifier('an event type', 'ContactEnded')),
@@ -105,19 +144,35 @@ export const EmptyBody = Type.Object({}, { additionalProperties: false });
 export const MAX_BATCH = 1_000;
 export const EndBatchBody = Type.Object(
   {
-    contactIds: Type.Optional(Type.Array(ContactId, { minItems: 1, maxItems: MAX_BATCH, description: 'the contacts to end (or give filter)' })),
+    contactIds: Type.Optional(
+      Type.Array(ContactId, { minItems: 1, maxItems: MAX_BATCH, description: 'the contacts to end (or give filter)' }),
+    ),
     filter: Type.Optional(
       Type.Object(
         {
           mediaType: Type.Optional(MediaType),
           skill: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-          startedBefore: Type.Optional(Type.String({ maxLength: 40, pattern: `^${ISO_DATE_TIME_SOURCE}$`, description: 'an ISO-8601 date-time with a zone, on a date that exists', examples: ['2026-01-31T14:02:00Z'] })),
+          startedBefore: Type.Optional(
+            Type.String({
+              maxLength: 40,
+              pattern: `^${ISO_DATE_TIME_SOURCE}$`,
+              description: 'an ISO-8601 date-time with a zone, on a date that exists',
+              examples: ['2026-01-31T14:02:00Z'],
+            }),
+          ),
         },
-        { additionalProperties: false, description: 'the active contacts of your business unit that match (or give contactIds)' },
+        {
+          additionalProperties: false,
+          description: 'the active contacts of your business unit that match (or give contactIds)',
+        },
       ),
     ),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BATCH, description: 'with filter: how many at most (default 1000)' })),
-    commandId: Type.Optional(Identifier('the batch command ID (same as Idempotency-Key when both are sent)', 'batch-2026-11-27')),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_BATCH, description: 'with filter: how many at most (default 1000)' }),
+    ),
+    commandId: Type.Optional(
+      Identifier('the batch command ID (same as Idempotency-Key when both are sent)', 'batch-2026-11-27'),
+    ),
   },
   {
     additionalProperties: false,
@@ -132,17 +187,41 @@ export const EndBatchBody = Type.Object(
 export const HistoryQuery = Type.Object(
   {
     limit: Type.Optional(Limit),
-    after: Type.Optional(Type.String({ minLength: 1, maxLength: 40, pattern: '^[0-9]{1,40}$', description: 'the cursor: `next` of the previous page (a log position)', examples: ['42'] })),
+    after: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 40,
+        pattern: '^[0-9]{1,40}$',
+        description: 'the cursor: `next` of the previous page (a log position)',
+        examples: ['42'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );
 
 export const StudioActionBody = Type.Object(
   {
-    SecurityUser: Type.Optional(Type.String({ maxLength: 8192, description: 'the SecurityUser, or a {variable} reference (default {SecurityUser})' })),
-    ContactID: Type.String({ maxLength: 256, description: 'the contact ID, or a {variable} reference', examples: ['{ContactID}'] }),
-    variables: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { maxProperties: 1000, description: 'the script variables' })),
-    branches: Type.Optional(Type.Array(Branch, { maxItems: BRANCHES.length, description: 'the branches the script defines' })),
+    SecurityUser: Type.Optional(
+      Type.String({
+        maxLength: 8192,
+        description: 'the SecurityUser, or a {variable} reference (default {SecurityUser})',
+      }),
+    ),
+    ContactID: Type.String({
+      maxLength: 256,
+      description: 'the contact ID, or a {variable} reference',
+      examples: ['{ContactID}'],
+    }),
+    variables: Type.Optional(
+      Type.Record(Type.String(), Type.String({ maxLength: 8192 }), {
+        maxProperties: 1000,
+        description: 'the script variables',
+      }),
+    ),
+    branches: Type.Optional(
+      Type.Array(Branch, { maxItems: BRANCHES.length, description: 'the branches the script defines' }),
+    ),
     scriptType: Type.Optional(enumOf(SCRIPT_TYPES)),
     commandId: Type.Optional(Identifier('the command ID', 'studio-5000123')),
   },
@@ -153,7 +232,17 @@ export const StudioActionBody = Type.Object(
 
 export const Problem = Type.Object(
   { statusCode: Type.Integer(), error: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) },
-  { title: 'Problem', examples: [{ statusCode: 400, error: 'Bad Request', field: 'mediaType', message: 'mediaType must be one of Phone, Voicemail, Email, Chat, SMS, WorkItem, Digital, got "Fax"' }] },
+  {
+    title: 'Problem',
+    examples: [
+      {
+        statusCode: 400,
+        error: 'Bad Request',
+        field: 'mediaType',
+        message: 'mediaType must be one of Phone, Voicemail, Email, Chat, SMS, WorkItem, Digital, got "Fax"',
+      },
+    ],
+  },
 );
 
 const ActionError = Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) });
@@ -172,11 +261,33 @@ export const EndAnswer = Type.Object(
 );
 
 export const END_EXAMPLES = {
-  OnSuccess: { contactId: '5000123', branch: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' }, endedAt: '2026-11-27T10:00:00.000Z', position: '7' },
-  OnInvalidSecurityUser: { contactId: '5000123', branch: 'OnInvalidSecurityUser', error: { code: 'InvalidSecurityUser', message: 'The SecurityUser has expired' } },
-  OnUnauthorized: { contactId: '5000123', branch: 'OnUnauthorized', error: { code: 'Unauthorized', message: 'Agent ada lacks permission Contacts.End' } },
-  OnInvalidContactID: { contactId: '5000123', branch: 'OnInvalidContactID', error: { code: 'InvalidContactID', message: 'Contact 5000123 is not active' } },
-  Default: { contactId: '5000123', branch: 'Default', error: { code: 'StoreUnavailable', message: 'Event store unavailable' } },
+  OnSuccess: {
+    contactId: '5000123',
+    branch: 'OnSuccess',
+    outputs: { __DISCONNECTREASON: 'TerminateScript' },
+    endedAt: '2026-11-27T10:00:00.000Z',
+    position: '7',
+  },
+  OnInvalidSecurityUser: {
+    contactId: '5000123',
+    branch: 'OnInvalidSecurityUser',
+    error: { code: 'InvalidSecurityUser', message: 'The SecurityUser has expired' },
+  },
+  OnUnauthorized: {
+    contactId: '5000123',
+    branch: 'OnUnauthorized',
+    error: { code: 'Unauthorized', message: 'Agent ada lacks permission Contacts.End' },
+  },
+  OnInvalidContactID: {
+    contactId: '5000123',
+    branch: 'OnInvalidContactID',
+    error: { code: 'InvalidContactID', message: 'Contact 5000123 is not active' },
+  },
+  Default: {
+    contactId: '5000123',
+    branch: 'Default',
+    error: { code: 'StoreUnavailable', message: 'Event store unavailable' },
+  },
 } as const;
 
 export const StudioAnswer = Type.Object(
@@ -201,24 +312,44 @@ export const ContactView = Type.Object(
 );
 
 export const StartedContact = Type.Object(
-  { contactId: Type.String(), businessUnitId: Type.String(), mediaType: Type.String(), skill: Type.Optional(Type.String()), state: Type.String(), startedAt: Type.String(), position: Type.String() },
+  {
+    contactId: Type.String(),
+    businessUnitId: Type.String(),
+    mediaType: Type.String(),
+    skill: Type.Optional(Type.String()),
+    state: Type.String(),
+    startedAt: Type.String(),
+    position: Type.String(),
+  },
   { title: 'StartedContact' },
 );
 
-export const ContactPage = Type.Object({ items: Type.Array(ContactView), next: Type.Optional(Type.String()) }, { title: 'ContactPage' });
+export const ContactPage = Type.Object(
+  { items: Type.Array(ContactView), next: Type.Optional(Type.String()) },
+  { title: 'ContactPage' },
+);
 
 export const HistoryPage = Type.Object(
   {
     contactId: Type.String(),
     events: Type.Array(
-      Type.Object({ type: Type.String(), data: Type.Object({}), metadata: Type.Object({}), position: Type.String(), recordedAt: Type.String() }),
+      Type.Object({
+        type: Type.String(),
+        data: Type.Object({}),
+        metadata: Type.Object({}),
+        position: Type.String(),
+        recordedAt: Type.String(),
+      }),
     ),
     next: Type.Optional(Type.String()),
   },
   { title: 'HistoryPage' },
 );
 
-export const Profile = Type.Object({ profileId: Type.String(), name: Type.String(), permissions: Type.Array(Type.String()) }, { title: 'SecurityProfile' });
+export const Profile = Type.Object(
+  { profileId: Type.String(), name: Type.String(), permissions: Type.Array(Type.String()) },
+  { title: 'SecurityProfile' },
+);
 export const Agent = Type.Object(
   { agentId: Type.String(), businessUnitId: Type.String(), securityProfileId: Type.String(), active: Type.Boolean() },
   { title: 'Agent' },

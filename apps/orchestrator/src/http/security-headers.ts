@@ -50,7 +50,10 @@ export function securityHeaders(options: Readonly<HelmetOptions> = OPTIONS): Rec
   return headers;
 }
 
-export function installSecurityHeaders(fastify: FastifyInstance, headers: Record<string, string> = securityHeaders()): void {
+export function installSecurityHeaders(
+  fastify: FastifyInstance,
+  headers: Record<string, string> = securityHeaders(),
+): void {
   fastify.addHook('onRequest', (_request, reply, done) => {
     reply.headers(headers);
     done();

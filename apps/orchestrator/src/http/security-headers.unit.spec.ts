@@ -18,7 +18,9 @@ describe('securityHeaders', () => {
   });
 
   it('follow the options they are given', () => {
-    expect(securityHeaders({ contentSecurityPolicy: false, xFrameOptions: { action: 'deny' } })).toMatchObject({ 'x-frame-options': 'DENY' });
+    expect(securityHeaders({ contentSecurityPolicy: false, xFrameOptions: { action: 'deny' } })).toMatchObject({
+      'x-frame-options': 'DENY',
+    });
     expect(securityHeaders({ contentSecurityPolicy: false })).not.toHaveProperty('content-security-policy');
   });
 });

@@ -55,26 +55,38 @@ export function Input(parts: Parts): MethodDecorator {
   const decorators: MethodDecorator[] = [];
   for (const part of ['params', 'query', 'headers', 'body'] as const) {
     const schema = parts[part];
-    if (schema) compiled.push({ part, optional: part === 'body' && parts.bodyRequired === false, validate: ajv.compile(schema) });
+    if (schema)
+      compiled.push({ part, optional: part === 'body' && parts.bodyRequired === false, validate: ajv.compile(schema) });
   }
   for (const [name, schema] of propertiesOf(parts.params ?? parts.documentedParams)) {
     decorators.push(ApiParam({ name, required: true, schema, ...describedBy(schema) }));
   }
   const query = parts.query as { required?: string[] } | undefined;
   for (const [name, schema] of propertiesOf(parts.query)) {
-    decorators.push(ApiQuery({ name, required: query?.required?.includes(name) ?? false, schema: schema as never, ...describedBy(schema) }));
+    decorators.push(
+      ApiQuery({
+        name,
+        required: query?.required?.includes(name) ?? false,
+        schema: schema as never,
+        ...describedBy(schema),
+      }),
+    );
   }
   for (const [name, schema] of propertiesOf(parts.headers)) {
     decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema, ...describedBy(schema) }));
   }
   if (parts.body) decorators.push(ApiBody({ schema: parts.body as never, required: parts.bodyRequired !== false }));
-  return applyDecorators(SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }), ...decorators);
+  return applyDecorators(
+    SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }),
+    ...decorators,
+  );
 }
 
 type RouteInput = { compiled: Compiled; credentialFirst: boolean };
 
 /** The route's `@Input` checks, if it has any. */
-export const inputOf = (reflector: Reflector, handler: Function): RouteInput | undefined => reflector.get<RouteInput | undefined>(INPUT, handler);
+export const inputOf = (reflector: Reflector, handler: Function): RouteInput | undefined =>
+  reflector.get<RouteInput | undefined>(INPUT, handler);
 
 /** Checks each part of the request against its schema: throws an InvalidInputError naming the field (or a 401 first, see credentialFirst). */
 export function checkInput(input: RouteInput, request: FastifyRequest): void {
@@ -118,18 +130,37 @@ function refusal(part: keyof typeof PART_NAMES, errors: ErrorObject[]): InvalidI
       return new InvalidInputError(join(at, String(error.params['missingProperty'])), 'is required');
     case 'additionalProperties': {
       const known = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      return new InvalidInputError(join(at, String(error.params['additionalProperty'])), `is not a known field (expected: ${known.join(', ')})`);
+      return new InvalidInputError(
+        join(at, String(error.params['additionalProperty'])),
+        `is not a known field (expected: ${known.join(', ')})`,
+      );
     }
     case 'type':
-      return new InvalidInputError(at, part === 'body' && at === 'body' ? `must be a JSON object, got ${describe(data)}` : `must be ${article(String(error.params['type']))}, got ${describe(data)}`);
+      return new InvalidInputError(
+        at,
+        part === 'body' && at === 'body'
+          ? `must be a JSON object, got ${describe(data)}`
+          : `must be ${article(String(error.params['type']))}, got ${describe(data)}`,
+      );
     case 'enum':
-      return new InvalidInputError(at, `must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}, got ${describe(data)}`);
+      return new InvalidInputError(
+        at,
+        `must be one of ${(error.params['allowedValues'] as unknown[]).join(', ')}, got ${describe(data)}`,
+      );
     case 'minLength':
-      return new InvalidInputError(at, error.params['limit'] === 1 ? 'must not be empty' : `must be at least ${String(error.params['limit'])} characters`);
+      return new InvalidInputError(
+        at,
+        error.params['limit'] === 1
+          ? 'must not be empty'
+          : `must be at least ${String(error.params['limit'])} characters`,
+      );
     case 'maxLength':
       return new InvalidInputError(at, `must be at most ${String(error.params['limit'])} characters`);
     case 'pattern':
-      return new InvalidInputError(at, `must be ${parent?.description ?? `a string matching ${String(error.params['pattern'])}`}, got ${describe(data)}`);
+      return new InvalidInputError(
+        at,
+        `must be ${parent?.description ?? `a string matching ${String(error.params['pattern'])}`}, got ${describe(data)}`,
+      );
     case 'maxItems':
       return new InvalidInputError(at, `must have at most ${String(error.params['limit'])} items`);
     case 'maxProperties':
@@ -143,7 +174,10 @@ function refusal(part: keyof typeof PART_NAMES, errors: ErrorObject[]): InvalidI
 
 /** `/permissions/1` → `permissions[1]`, `/variables/x` → `variables.x`; the part's own name at its root. */
 function fieldOf(part: keyof typeof PART_NAMES, instancePath: string): string {
-  const segments = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments = instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (segments.length === 0) return PART_NAMES[part];
   const [first, ...rest] = segments;
   let field = part === 'headers' ? (HEADER_NAMES[first!] ?? first!) : first!;
@@ -151,8 +185,10 @@ function fieldOf(part: keyof typeof PART_NAMES, instancePath: string): string {
   return field;
 }
 
-const join = (at: string, name: string): string => (at === 'body' || at === 'path' || at === 'query' || at === 'header' ? name : `${at}.${name}`);
-const article = (type: string): string => (type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`);
+const join = (at: string, name: string): string =>
+  at === 'body' || at === 'path' || at === 'query' || at === 'header' ? name : `${at}.${name}`;
+const article = (type: string): string =>
+  type === 'array' || type === 'object' || type === 'integer' ? `an ${type}` : `a ${type}`;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -160,6 +196,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'object') return 'an object';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${typeof value} ${String(value)}`;
   return typeof value;
 }

@@ -18,7 +18,11 @@ export class CoreModule {
       module: CoreModule,
       imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ app: options.config })] })],
       providers: [
-        { provide: APP_CONFIG, inject: [ConfigService], useFactory: (config: ConfigService) => config.getOrThrow<AppConfig>('app') },
+        {
+          provide: APP_CONFIG,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => config.getOrThrow<AppConfig>('app'),
+        },
         { provide: SECRETS, useValue: options.secrets },
         { provide: LOGGER, useValue: options.logger },
         eventStoreProvider,

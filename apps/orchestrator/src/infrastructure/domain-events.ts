@@ -11,7 +11,8 @@ export function asDomainEvents<E extends DomainEvent>(
   types: ReadonlyArray<E['type']>,
 ): Array<E & { revision: bigint; commandId?: string }> {
   return events.map((event) => {
-    if (!types.includes(event.type)) throw new Error(`Stream ${event.streamId} holds an event of unexpected type ${event.type}`);
+    if (!types.includes(event.type))
+      throw new Error(`Stream ${event.streamId} holds an event of unexpected type ${event.type}`);
     return {
       type: event.type,
       data: event.data,

@@ -21,16 +21,19 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
       store = new EsdbEventStore(config.esdbConnectionString!);
     } catch (error) {
       // Configuration checked the string already; this keeps a refusal an exit 78 if that check is ever bypassed.
-      if (error instanceof InvalidConnectionStringError) throw new ConfigurationError('ESDB_CONNECTION_STRING', error.message);
+      if (error instanceof InvalidConnectionStringError)
+        throw new ConfigurationError('ESDB_CONNECTION_STRING', error.message);
       throw error;
     }
     try {
       await store.ping();
     } catch (error) {
       await store.close();
-      const problem = error instanceof EventStoreAccessDeniedError ? 'refuses the service\'s user' : 'is not reachable';
+      const problem = error instanceof EventStoreAccessDeniedError ? "refuses the service's user" : 'is not reachable';
       // The client's message may quote the address it tried; the cause is not kept, so nothing prints it whole.
-      throw new StartupError(`EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${maskConnectionStrings((error as Error).message)}`);
+      throw new StartupError(
+        `EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${maskConnectionStrings((error as Error).message)}`,
+      );
     }
     logger.info('event store: EventStoreDB');
     return store;
@@ -43,7 +46,9 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
     await store.opened();
   } catch (error) {
     await store.close();
-    throw new StartupError(`the embedded event store cannot be opened under DATA_DIR: ${(error as Error).message}`, { cause: error });
+    throw new StartupError(`the embedded event store cannot be opened under DATA_DIR: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return store;
 }

@@ -51,7 +51,9 @@ export class NonBlockingDestination {
       return;
     }
     if (this.dropped > 0) {
-      this.buffered.unshift(`${JSON.stringify({ level: 40, time: Date.now(), msg: `log output stalled: ${this.dropped} lines dropped` })}\n`);
+      this.buffered.unshift(
+        `${JSON.stringify({ level: 40, time: Date.now(), msg: `log output stalled: ${this.dropped} lines dropped` })}\n`,
+      );
       this.dropped = 0;
     }
     const chunk = this.buffered.join('');

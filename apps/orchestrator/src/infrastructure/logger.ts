@@ -50,7 +50,11 @@ function prettyAvailable(): boolean {
 }
 
 /** The logger: pretty on a terminal, else JSON lines to `destination` (by default the non-blocking stdout below). */
-export function createLogger(level: string, terminal = Boolean(process.stdout.isTTY), destination?: DestinationStream): AppLogger {
+export function createLogger(
+  level: string,
+  terminal = Boolean(process.stdout.isTTY),
+  destination?: DestinationStream,
+): AppLogger {
   const options = {
     level,
     base: { service: 'contact-orchestrator' },
@@ -58,7 +62,14 @@ export function createLogger(level: string, terminal = Boolean(process.stdout.is
     hooks: { streamWrite: withoutPasswords },
   };
   if (destination) return pino(options, destination);
-  if (terminal && prettyAvailable()) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+  if (terminal && prettyAvailable())
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      },
+    });
   return pino(options, logDestination);
 }
 

@@ -47,7 +47,10 @@ export class CommandConsumer {
       plan = await this.decide(record);
     } catch (error) {
       plan = this.failed(record, internalError(error));
-      this.logger.error({ err: error, ...where(record) }, 'reading a Kafka command threw: answered Default and dead-lettered');
+      this.logger.error(
+        { err: error, ...where(record) },
+        'reading a Kafka command threw: answered Default and dead-lettered',
+      );
     }
     await this.publish(plan, record, publish);
   }
@@ -55,7 +58,10 @@ export class CommandConsumer {
   private async decide(record: IncomingRecord): Promise<Plan> {
     const parsed = parseCommandMessage(record.value);
     if (!parsed.ok) {
-      this.logger.warn({ ...where(record), field: parsed.field, reason: parsed.message }, 'malformed EndContact command: answered Default and dead-lettered');
+      this.logger.warn(
+        { ...where(record), field: parsed.field, reason: parsed.message },
+        'malformed EndContact command: answered Default and dead-lettered',
+      );
       return this.failed(record, { code: 'InvalidCommand', message: parsed.message }, parsed);
     }
     const { command } = parsed;
@@ -74,13 +80,23 @@ export class CommandConsumer {
       );
     } catch (error) {
       // The handler answers every outcome it knows, store failures included; anything else is a bug to look at.
-      this.logger.error({ err: error, ...where(record), commandId: command.commandId }, 'EndContact over Kafka threw: answered Default and dead-lettered');
+      this.logger.error(
+        { err: error, ...where(record), commandId: command.commandId },
+        'EndContact over Kafka threw: answered Default and dead-lettered',
+      );
       return this.failed(record, internalError(error), command);
     }
-    return { result: resultRecordOf(this.options.topics.commandResults, record, resultBodyOf(command, result)), what: result.branch };
+    return {
+      result: resultRecordOf(this.options.topics.commandResults, record, resultBodyOf(command, result)),
+      what: result.branch,
+    };
   }
 
-  private failed(record: IncomingRecord, error: { code: string; message: string }, ids: { commandId?: string; contactId?: string } = {}): Plan {
+  private failed(
+    record: IncomingRecord,
+    error: { code: string; message: string },
+    ids: { commandId?: string; contactId?: string } = {},
+  ): Plan {
     return {
       result: resultRecordOf(this.options.topics.commandResults, record, failureBodyOf(ids, error)),
       deadLetter: deadLetterOf(this.options.topics.deadLetter, record, `${error.code}: ${error.message}`),
@@ -99,8 +115,16 @@ export class CommandConsumer {
       await publish(plan.result);
     } catch (error) {
       if (isRetriable(error)) throw error;
-      this.logger.error({ err: error, ...where(record) }, 'the answer could not be written to the results topic (not retriable): dead-lettering the command');
-      plan = { ...plan, deadLetter: plan.deadLetter ?? deadLetterOf(this.options.topics.deadLetter, record, `ResultNotWritten: ${(error as Error).message}`) };
+      this.logger.error(
+        { err: error, ...where(record) },
+        'the answer could not be written to the results topic (not retriable): dead-lettering the command',
+      );
+      plan = {
+        ...plan,
+        deadLetter:
+          plan.deadLetter ??
+          deadLetterOf(this.options.topics.deadLetter, record, `ResultNotWritten: ${(error as Error).message}`),
+      };
     }
     if (plan.deadLetter) await this.deadLetter(plan.deadLetter, record, publish);
     this.logger.debug({ ...where(record), outcome: plan.what }, 'EndContact command answered');
@@ -112,23 +136,44 @@ export class CommandConsumer {
       return;
     } catch (error) {
       if (isRetriable(error)) throw error;
-      this.logger.error({ err: error, ...where(record) }, 'dead-letter copy refused (not retriable): retrying without the value');
+      this.logger.error(
+        { err: error, ...where(record) },
+        'dead-letter copy refused (not retriable): retrying without the value',
+      );
     }
     try {
-      await publish({ ...copy, value: null, headers: { ...copy.headers, 'dlq-value-dropped': 'the original value could not be written to the dead-letter topic' } });
+      await publish({
+        ...copy,
+        value: null,
+        headers: {
+          ...copy.headers,
+          'dlq-value-dropped': 'the original value could not be written to the dead-letter topic',
+        },
+      });
     } catch (error) {
       if (isRetriable(error)) throw error;
-      this.logger.error({ err: error, ...where(record) }, 'dead-letter copy refused again: record skipped, see this log');
+      this.logger.error(
+        { err: error, ...where(record) },
+        'dead-letter copy refused again: record skipped, see this log',
+      );
     }
   }
 }
 
-const internalError = (error: unknown) => ({ code: 'InternalError', message: `EndContact failed: ${(error as Error)?.message ?? String(error)}` });
+const internalError = (error: unknown) => ({
+  code: 'InternalError',
+  message: `EndContact failed: ${(error as Error)?.message ?? String(error)}`,
+});
 const where = (record: IncomingRecord) => ({ topic: record.topic, partition: record.partition, offset: record.offset });
 
 /** As kafkajs's consumer judges it: retries exhausted, or the cause is marked retriable. */
 export function isRetriable(error: unknown): boolean {
-  for (let e = error as { name?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+  for (
+    let e = error as { name?: string; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined,
+      depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
     if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.retriable === true) return true;
     e = (e.originalError ?? e.cause) as typeof e;
   }

@@ -18,7 +18,10 @@ function record(value: unknown, headers: IncomingRecord['headers'] = {}): Incomi
   };
 }
 
-function setup(execute: (command: EndContactCommand) => Promise<EndContactResult>, publishFails?: (r: OutgoingRecord, attempt: number) => Error | undefined) {
+function setup(
+  execute: (command: EndContactCommand) => Promise<EndContactResult>,
+  publishFails?: (r: OutgoingRecord, attempt: number) => Error | undefined,
+) {
   const sent: OutgoingRecord[] = [];
   const executed: EndContactCommand[] = [];
   let attempt = 0;
@@ -39,7 +42,13 @@ function setup(execute: (command: EndContactCommand) => Promise<EndContactResult
 }
 
 const body = (r: OutgoingRecord | undefined) => JSON.parse(String(r?.value));
-const success = async (): Promise<EndContactResult> => ({ branch: 'OnSuccess', contactId: '42', endedAt: 'now', position: '1', replayed: false });
+const success = async (): Promise<EndContactResult> => ({
+  branch: 'OnSuccess',
+  contactId: '42',
+  endedAt: 'now',
+  position: '1',
+  replayed: false,
+});
 const command = { commandId: 'cmd-1', contactId: '42', securityUser: 'su' };
 
 describe('CommandConsumer', () => {
@@ -56,11 +65,21 @@ describe('CommandConsumer', () => {
     });
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ topic: 'results', key: 'cmd-1', headers: { 'correlation-id': 'corr' } });
-    expect(body(sent[0])).toEqual({ commandId: 'cmd-1', contactId: '42', branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } });
+    expect(body(sent[0])).toEqual({
+      commandId: 'cmd-1',
+      contactId: '42',
+      branch: 'OnSuccess',
+      condition: 'OnSuccess',
+      outputs: { __DISCONNECTREASON: 'TerminateScript' },
+    });
   });
 
   it('a store failure is the handler answer: Default / StoreUnavailable, not dead-lettered', async () => {
-    const { consumer, publish, sent } = setup(async () => ({ branch: 'Default', contactId: '42', detail: 'Event store unavailable: x' }));
+    const { consumer, publish, sent } = setup(async () => ({
+      branch: 'Default',
+      contactId: '42',
+      detail: 'Event store unavailable: x',
+    }));
     await consumer.handle(record(command), publish);
     expect(sent.map((r) => r.topic)).toEqual(['results']);
     expect(body(sent[0])).toMatchObject({ branch: 'Default', error: { code: 'StoreUnavailable' } });
@@ -72,8 +91,15 @@ describe('CommandConsumer', () => {
     expect(executed).toHaveLength(0);
     expect(sent.map((r) => r.topic)).toEqual(['results', 'dlq']);
     expect(sent[0]?.key).toBe('cmd-2');
-    expect(body(sent[0])).toMatchObject({ commandId: 'cmd-2', branch: 'Default', error: { code: 'InvalidCommand', message: 'contactId is required' } });
-    expect(sent[1]).toMatchObject({ key: Buffer.from('k'), headers: { 'dlq-reason': 'InvalidCommand: contactId is required', 'dlq-offset': '5' } });
+    expect(body(sent[0])).toMatchObject({
+      commandId: 'cmd-2',
+      branch: 'Default',
+      error: { code: 'InvalidCommand', message: 'contactId is required' },
+    });
+    expect(sent[1]).toMatchObject({
+      key: Buffer.from('k'),
+      headers: { 'dlq-reason': 'InvalidCommand: contactId is required', 'dlq-offset': '5' },
+    });
   });
 
   it('a handler that throws: Default / InternalError answer and dead-lettered; handle() itself resolves', async () => {
@@ -83,7 +109,12 @@ describe('CommandConsumer', () => {
     await expect(consumer.handle(record(command), publish)).resolves.toBeUndefined();
     expect(sent.map((r) => r.topic)).toEqual(['results', 'dlq']);
     expect(sent[0]?.key).toBe('cmd-1');
-    expect(body(sent[0])).toMatchObject({ commandId: 'cmd-1', contactId: '42', branch: 'Default', error: { code: 'InternalError', message: 'EndContact failed: boom' } });
+    expect(body(sent[0])).toMatchObject({
+      commandId: 'cmd-1',
+      contactId: '42',
+      branch: 'Default',
+      error: { code: 'InternalError', message: 'EndContact failed: boom' },
+    });
     expect(sent[1]?.headers['dlq-reason']).toBe('InternalError: EndContact failed: boom');
   });
 
@@ -95,7 +126,9 @@ describe('CommandConsumer', () => {
 
   it('a dead-letter copy refused for good is retried without its value, then the consumer moves on', async () => {
     const tooLarge = Object.assign(new Error('MESSAGE_TOO_LARGE'), { retriable: false });
-    const { consumer, publish, sent } = setup(success, (r) => (r.topic === 'dlq' && r.value !== null ? tooLarge : undefined));
+    const { consumer, publish, sent } = setup(success, (r) =>
+      r.topic === 'dlq' && r.value !== null ? tooLarge : undefined,
+    );
     await consumer.handle(record(Buffer.from('not json')), publish);
     expect(sent.map((r) => [r.topic, r.value === null])).toEqual([
       ['results', false],
@@ -116,7 +149,9 @@ describe('CommandConsumer', () => {
 describe('isRetriable', () => {
   it('follows kafkajs: retries exhausted, or a retriable cause', () => {
     expect(isRetriable(Object.assign(new Error(), { retriable: true }))).toBe(true);
-    expect(isRetriable(Object.assign(new Error(), { retriable: false, originalError: { retriable: true } }))).toBe(true);
+    expect(isRetriable(Object.assign(new Error(), { retriable: false, originalError: { retriable: true } }))).toBe(
+      true,
+    );
     expect(isRetriable(Object.assign(new Error(), { retriable: false }))).toBe(false);
     expect(isRetriable(new TypeError('x'))).toBe(false);
   });

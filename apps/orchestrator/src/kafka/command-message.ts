@@ -32,7 +32,17 @@ export const DLQ_HEADERS = {
 const JWT_TEXT = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
 /** Field and header names that carry a credential, compared without case, `-` or `_` (`SecurityUser`, `api-key`…). */
-const CREDENTIAL_NAMES = new Set(['securityuser', 'authorization', 'token', 'accesstoken', 'platformtoken', 'bearer', 'password', 'secret', 'apikey']);
+const CREDENTIAL_NAMES = new Set([
+  'securityuser',
+  'authorization',
+  'token',
+  'accesstoken',
+  'platformtoken',
+  'bearer',
+  'password',
+  'secret',
+  'apikey',
+]);
 const isCredentialName = (name: string): boolean => CREDENTIAL_NAMES.has(name.toLowerCase().replace(/[-_]/g, ''));
 
 /** `value` without credential fields at any depth and with JWT-shaped strings masked; what went, by path. */
@@ -138,11 +148,17 @@ export type ResultBody = {
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Reads a record value as an EndContact command: UTF-8 JSON object, no unknown fields, every field valid. */
 export function parseCommandMessage(value: Buffer | null): ParsedMessage {
-  if (value === null || value.length === 0) return { ok: false, field: 'value', message: 'value is empty: expected a JSON object {commandId, contactId, securityUser}' };
+  if (value === null || value.length === 0)
+    return {
+      ok: false,
+      field: 'value',
+      message: 'value is empty: expected a JSON object {commandId, contactId, securityUser}',
+    };
   let json: unknown;
   try {
     json = JSON.parse(utf8.decode(value));
@@ -151,7 +167,11 @@ export function parseCommandMessage(value: Buffer | null): ParsedMessage {
     return { ok: false, field: 'value', message: `value is not valid JSON (${why})` };
   }
   if (!isObject(json)) {
-    return { ok: false, field: 'value', message: `value must be a JSON object {commandId, contactId, securityUser}, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}` };
+    return {
+      ok: false,
+      field: 'value',
+      message: `value must be a JSON object {commandId, contactId, securityUser}, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`,
+    };
   }
   const readable = {
     ...readableField(json, 'commandId', COMMAND_SHAPE.commandId),
@@ -160,17 +180,27 @@ export function parseCommandMessage(value: Buffer | null): ParsedMessage {
   // Named before the schema check, so `__proto__`, `constructor` or `toString` is reported as the unknown field it is.
   const unknown = Object.keys(json).find((key) => !Object.hasOwn(COMMAND_SHAPE, key));
   if (unknown !== undefined) {
-    return { ok: false, field: unknown, message: `${unknown} is not a known field (expected: ${Object.keys(COMMAND_SHAPE).join(', ')})`, ...readable };
+    return {
+      ok: false,
+      field: unknown,
+      message: `${unknown} is not a known field (expected: ${Object.keys(COMMAND_SHAPE).join(', ')})`,
+      ...readable,
+    };
   }
   try {
     return { ok: true, command: validate<EndContactMessage>(COMMAND, json) };
   } catch (error) {
-    if (error instanceof InvalidInputError) return { ok: false, field: error.field, message: error.message, ...readable };
+    if (error instanceof InvalidInputError)
+      return { ok: false, field: error.field, message: error.message, ...readable };
     throw error;
   }
 }
 
-function readableField(json: Record<string, unknown>, name: 'commandId' | 'contactId', field: (typeof COMMAND_SHAPE)[typeof name]): Record<string, string> {
+function readableField(
+  json: Record<string, unknown>,
+  name: 'commandId' | 'contactId',
+  field: (typeof COMMAND_SHAPE)[typeof name],
+): Record<string, string> {
   if (!Object.hasOwn(json, name)) return {};
   try {
     return { [name]: validate<string>(field, json[name]) };
@@ -194,13 +224,27 @@ export function correlationIdOf(headers: RecordHeaders, fallback: string): strin
 }
 
 /** The answer to a command the handler decided: the Studio action body (branch = condition, no script branches) plus the IDs. */
-export function resultBodyOf(command: Pick<EndContactMessage, 'commandId' | 'contactId'>, result: EndContactResult): ResultBody {
-  return { commandId: command.commandId, contactId: command.contactId, ...(studioBodyOf(result, result.branch) as Omit<ResultBody, 'commandId' | 'contactId'>) };
+export function resultBodyOf(
+  command: Pick<EndContactMessage, 'commandId' | 'contactId'>,
+  result: EndContactResult,
+): ResultBody {
+  return {
+    commandId: command.commandId,
+    contactId: command.contactId,
+    ...(studioBodyOf(result, result.branch) as Omit<ResultBody, 'commandId' | 'contactId'>),
+  };
 }
 
 /** The answer to a record that was not carried out: Default, with the error that says why. */
 export function failureBodyOf(ids: { commandId?: string; contactId?: string }, error: ActionError): ResultBody {
-  return { commandId: ids.commandId ?? null, contactId: ids.contactId ?? null, branch: 'Default', condition: 'Default', outputs: {}, error };
+  return {
+    commandId: ids.commandId ?? null,
+    contactId: ids.contactId ?? null,
+    branch: 'Default',
+    condition: 'Default',
+    outputs: {},
+    error,
+  };
 }
 
 /**
@@ -213,7 +257,8 @@ export function resultRecordOf(
   body: ResultBody,
   generateId: () => string = randomUUID,
 ): OutgoingRecord {
-  const key: Buffer | string = body.commandId ?? (incoming.key !== null && incoming.key.length > 0 ? incoming.key : generateId());
+  const key: Buffer | string =
+    body.commandId ?? (incoming.key !== null && incoming.key.length > 0 ? incoming.key : generateId());
   const correlationId = correlationIdOf(incoming.headers, typeof key === 'string' ? key : key.toString('utf8'));
   return { topic, key, value: JSON.stringify(body), headers: { [CORRELATION_ID_HEADER]: correlationId } };
 }

@@ -30,7 +30,12 @@ describe('parseCommandMessage', () => {
 
   it.each([
     ['broken JSON', Buffer.from('{"commandId": "a",'), 'value', /^value is not valid JSON \(/],
-    ['bytes that are not UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'value', /^value is not valid JSON \(not UTF-8 text\)$/],
+    [
+      'bytes that are not UTF-8',
+      Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      'value',
+      /^value is not valid JSON \(not UTF-8 text\)$/,
+    ],
     ['an empty value', Buffer.alloc(0), 'value', /^value is empty/],
     ['a null value (tombstone)', null, 'value', /^value is empty/],
     ['a JSON array', json([valid]), 'value', /must be a JSON object .*got an array$/],
@@ -57,7 +62,10 @@ describe('parseCommandMessage', () => {
 
   it.each(['__proto__', 'constructor', 'toString'])('refuses the inherited name `%s` as an unknown field', (name) => {
     const parsed = refused(Buffer.from(`{"${name}": {"x": 1}, ${JSON.stringify(valid).slice(1)}`));
-    expect(parsed).toMatchObject({ field: name, message: `${name} is not a known field (expected: commandId, contactId, securityUser)` });
+    expect(parsed).toMatchObject({
+      field: name,
+      message: `${name} is not a known field (expected: commandId, contactId, securityUser)`,
+    });
   });
 
   it.each([
@@ -83,24 +91,50 @@ describe('result bodies: the Studio action answer plus commandId and contactId',
   const ids = { commandId: 'cmd-1', contactId: '1234567' };
   it.each<[EndContactResult, Record<string, unknown>]>([
     [
-      { branch: 'OnSuccess', contactId: '1234567', endedAt: '2025-01-01T00:00:00.000Z', position: '7', replayed: false },
+      {
+        branch: 'OnSuccess',
+        contactId: '1234567',
+        endedAt: '2025-01-01T00:00:00.000Z',
+        position: '7',
+        replayed: false,
+      },
       { branch: 'OnSuccess', condition: 'OnSuccess', outputs: { __DISCONNECTREASON: 'TerminateScript' } },
     ],
     [
       { branch: 'OnInvalidSecurityUser', contactId: '1234567', detail: 'expired' },
-      { branch: 'OnInvalidSecurityUser', condition: 'OnInvalidSecurityUser', outputs: {}, error: { code: 'InvalidSecurityUser', message: 'expired' } },
+      {
+        branch: 'OnInvalidSecurityUser',
+        condition: 'OnInvalidSecurityUser',
+        outputs: {},
+        error: { code: 'InvalidSecurityUser', message: 'expired' },
+      },
     ],
     [
       { branch: 'OnUnauthorized', contactId: '1234567', detail: 'lacks Contacts.End' },
-      { branch: 'OnUnauthorized', condition: 'OnUnauthorized', outputs: {}, error: { code: 'Unauthorized', message: 'lacks Contacts.End' } },
+      {
+        branch: 'OnUnauthorized',
+        condition: 'OnUnauthorized',
+        outputs: {},
+        error: { code: 'Unauthorized', message: 'lacks Contacts.End' },
+      },
     ],
     [
       { branch: 'OnInvalidContactID', contactId: '1234567', cause: 'NotFound', detail: 'Contact 1234567 not found' },
-      { branch: 'OnInvalidContactID', condition: 'OnInvalidContactID', outputs: {}, error: { code: 'InvalidContactID', message: 'Contact 1234567 not found' } },
+      {
+        branch: 'OnInvalidContactID',
+        condition: 'OnInvalidContactID',
+        outputs: {},
+        error: { code: 'InvalidContactID', message: 'Contact 1234567 not found' },
+      },
     ],
     [
       { branch: 'Default', contactId: '1234567', detail: 'Event store unavailable: down' },
-      { branch: 'Default', condition: 'Default', outputs: {}, error: { code: 'StoreUnavailable', message: 'Event store unavailable: down' } },
+      {
+        branch: 'Default',
+        condition: 'Default',
+        outputs: {},
+        error: { code: 'StoreUnavailable', message: 'Event store unavailable: down' },
+      },
     ],
   ])('%s', (result, expected) => {
     expect(resultBodyOf(ids, result)).toEqual({ ...ids, ...expected });
@@ -123,8 +157,17 @@ describe('result records', () => {
   const anonymous = failureBodyOf({}, { code: 'InvalidCommand', message: 'x' });
 
   it('is keyed by commandId, correlation-id from the incoming header', () => {
-    const record = resultRecordOf('results', { key: Buffer.from('k'), headers: { 'correlation-id': Buffer.from('corr-1') } }, body);
-    expect(record).toEqual({ topic: 'results', key: 'cmd-9', value: JSON.stringify(body), headers: { 'correlation-id': 'corr-1' } });
+    const record = resultRecordOf(
+      'results',
+      { key: Buffer.from('k'), headers: { 'correlation-id': Buffer.from('corr-1') } },
+      body,
+    );
+    expect(record).toEqual({
+      topic: 'results',
+      key: 'cmd-9',
+      value: JSON.stringify(body),
+      headers: { 'correlation-id': 'corr-1' },
+    });
   });
 
   it('correlation-id falls back to the commandId', () => {
@@ -173,10 +216,21 @@ describe('dead-letter copies', () => {
   });
 
   const jwt = 'eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJhZ2VudC03In0.c2lnbmF0dXJlLWJ5dGVz';
-  const from = (value: Buffer): IncomingRecord => ({ topic: 'contact.commands', partition: 0, offset: '7', key: null, value, headers: {} });
+  const from = (value: Buffer): IncomingRecord => ({
+    topic: 'contact.commands',
+    partition: 0,
+    offset: '7',
+    key: null,
+    value,
+    headers: {},
+  });
 
   it('drop the securityUser of a JSON command, and say so in a header', () => {
-    const copy = deadLetterOf('dlq', from(Buffer.from(JSON.stringify({ commandId: 'c1', contactId: '12x', securityUser: jwt }))), 'InvalidCommand');
+    const copy = deadLetterOf(
+      'dlq',
+      from(Buffer.from(JSON.stringify({ commandId: 'c1', contactId: '12x', securityUser: jwt }))),
+      'InvalidCommand',
+    );
     expect(JSON.parse(String(copy.value))).toEqual({ commandId: 'c1', contactId: '12x' });
     expect(String(copy.value)).not.toContain(jwt);
     expect(copy.headers['dlq-redacted']).toBe('securityUser');
@@ -189,7 +243,12 @@ describe('dead-letter copies', () => {
   });
 
   it('drop a credential by name in any case and at any depth, and JWT-shaped strings in other fields', () => {
-    const value = { SecurityUser: jwt, command: { securityUser: jwt, contactId: '5' }, items: [{ authorization: `Bearer ${jwt}` }], note: `sent ${jwt}` };
+    const value = {
+      SecurityUser: jwt,
+      command: { securityUser: jwt, contactId: '5' },
+      items: [{ authorization: `Bearer ${jwt}` }],
+      note: `sent ${jwt}`,
+    };
     const copy = deadLetterOf('dlq', from(Buffer.from(JSON.stringify(value))), 'InvalidCommand');
     expect(JSON.parse(String(copy.value))).toEqual({ command: { contactId: '5' }, items: [{}], note: 'sent ***' });
     expect(String(copy.value)).not.toContain(jwt.slice(0, 20));
@@ -197,7 +256,10 @@ describe('dead-letter copies', () => {
   });
 
   it('drop an incoming authorization header and mask a JWT in any other header', () => {
-    const incoming: IncomingRecord = { ...from(Buffer.from('{}')), headers: { authorization: Buffer.from(`Bearer ${jwt}`), 'x-trace': `t ${jwt}`, 'correlation-id': 'c-1' } };
+    const incoming: IncomingRecord = {
+      ...from(Buffer.from('{}')),
+      headers: { authorization: Buffer.from(`Bearer ${jwt}`), 'x-trace': `t ${jwt}`, 'correlation-id': 'c-1' },
+    };
     const copy = deadLetterOf('dlq', incoming, 'InvalidCommand');
     expect(copy.headers.authorization).toBeUndefined();
     expect(copy.headers['x-trace']).toBe('t ***');

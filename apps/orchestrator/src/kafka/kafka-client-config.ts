@@ -34,7 +34,11 @@ export function kafkaSecurityOptions(security: KafkaSecurity): Pick<KafkaConfig,
 }
 
 /** The kafkajs configuration of one client of the service. Requires `config.kafkaBrokers`. */
-export function kafkaClientConfig(config: AppConfig, clientId: string, settings: KafkaClientSettings = {}): KafkaConfig {
+export function kafkaClientConfig(
+  config: AppConfig,
+  clientId: string,
+  settings: KafkaClientSettings = {},
+): KafkaConfig {
   const brokers = config.kafkaBrokers;
   if (!brokers || brokers.length === 0) throw new Error('a Kafka client needs config.kafkaBrokers (KAFKA_BROKERS)');
   return { ...settings, clientId, brokers, ...kafkaSecurityOptions(config.kafkaSecurity) };
@@ -58,9 +62,11 @@ const UNTRUSTED_CERTIFICATE = new Set([
 type Link = { name?: string; code?: string; type?: string; message?: string };
 
 /** OpenSSL's words for the alerts below (`ssl/tls alert bad certificate`). */
-const CLIENT_CERTIFICATE_ALERT_TEXT = /tls alert (bad certificate|certificate required|unknown ca|certificate unknown|unsupported certificate|certificate expired|certificate revoked)/i;
+const CLIENT_CERTIFICATE_ALERT_TEXT =
+  /tls alert (bad certificate|certificate required|unknown ca|certificate unknown|unsupported certificate|certificate expired|certificate revoked)/i;
 /** OpenSSL alerts a broker sends when it does not take the client's certificate (Node: ERR_SSL_<reason>). */
-const CLIENT_CERTIFICATE_REFUSED = /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)$/;
+const CLIENT_CERTIFICATE_REFUSED =
+  /^ERR_SSL_(SSLV3|TLSV1|TLSV13)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|UNSUPPORTED_CERTIFICATE|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED)$/;
 
 /** The error and its causes (kafkajs wraps a connection error in retries: `cause`, `originalError`). */
 function chainOf(error: unknown): Link[] {
@@ -79,25 +85,42 @@ function chainOf(error: unknown): Link[] {
  * absence) refused by the broker, or an ACL refusing the principal.
  * undefined for any other failure. The password is never part of it; kafkajs's own message ends it.
  */
-export function kafkaSecurityFailure(error: unknown, config: Pick<AppConfig, 'kafkaBrokers' | 'kafkaSecurity'>): string | undefined {
+export function kafkaSecurityFailure(
+  error: unknown,
+  config: Pick<AppConfig, 'kafkaBrokers' | 'kafkaSecurity'>,
+): string | undefined {
   const chain = chainOf(error);
   const detail = (error as Error)?.message ?? String(error);
   const brokers = `KAFKA_BROKERS=${(config.kafkaBrokers ?? []).join(',')}`;
   const { tls, sasl } = config.kafkaSecurity;
-  const principal = sasl ? `KAFKA_SASL_USERNAME=${sasl.username}` : 'the anonymous principal (KAFKA_SASL_MECHANISM is not set)';
+  const principal = sasl
+    ? `KAFKA_SASL_USERNAME=${sasl.username}`
+    : 'the anonymous principal (KAFKA_SASL_MECHANISM is not set)';
   if (chain.some((e) => e.name === 'KafkaJSSASLAuthenticationError')) {
-    const credentials = sasl ? `${principal} with KAFKA_SASL_MECHANISM=${sasl.mechanism} and the password of KAFKA_SASL_PASSWORD_FILE` : 'no SASL credentials (KAFKA_SASL_MECHANISM is not set)';
+    const credentials = sasl
+      ? `${principal} with KAFKA_SASL_MECHANISM=${sasl.mechanism} and the password of KAFKA_SASL_PASSWORD_FILE`
+      : 'no SASL credentials (KAFKA_SASL_MECHANISM is not set)';
     return `Kafka at ${brokers} refused the SASL authentication of ${credentials}: ${detail}`;
   }
   const certificate = chain.find((e) => e.code !== undefined && UNTRUSTED_CERTIFICATE.has(e.code));
   if (certificate) {
-    const trust = tls?.caFile !== undefined ? `the CA of KAFKA_SSL_CA_FILE=${tls.caFile}` : "Node's default CAs (KAFKA_SSL_CA_FILE is not set)";
+    const trust =
+      tls?.caFile !== undefined
+        ? `the CA of KAFKA_SSL_CA_FILE=${tls.caFile}`
+        : "Node's default CAs (KAFKA_SSL_CA_FILE is not set)";
     return `Kafka at ${brokers}: the broker's TLS certificate is not trusted by ${trust} (${certificate.code}): ${detail}`;
   }
   // By its code; else by OpenSSL's text, when the error kafkajs gave up with kept only the message (seen on Node 24).
   const coded = chain.find((e) => e.code !== undefined && CLIENT_CERTIFICATE_REFUSED.test(e.code))?.code;
-  const said = chain.map((e) => CLIENT_CERTIFICATE_ALERT_TEXT.exec(e.message ?? '')?.[1]).find((text) => text !== undefined);
-  const alert = coded !== undefined ? { code: coded } : said !== undefined ? { code: `TLS alert ${said.toLowerCase()}` } : undefined;
+  const said = chain
+    .map((e) => CLIENT_CERTIFICATE_ALERT_TEXT.exec(e.message ?? '')?.[1])
+    .find((text) => text !== undefined);
+  const alert =
+    coded !== undefined
+      ? { code: coded }
+      : said !== undefined
+        ? { code: `TLS alert ${said.toLowerCase()}` }
+        : undefined;
   if (alert) {
     const given = tls?.client
       ? `the client certificate of KAFKA_SSL_CERT_FILE=${tls.client.certFile} (is it issued by a CA the broker trusts, for client authentication?)`
@@ -105,7 +128,8 @@ export function kafkaSecurityFailure(error: unknown, config: Pick<AppConfig, 'ka
     return `Kafka at ${brokers} refused the TLS handshake (${alert.code}): ${given}: ${detail}`;
   }
   const refused = chain.find((e) => e.type?.endsWith('_AUTHORIZATION_FAILED'));
-  if (refused) return `Kafka at ${brokers} does not allow ${principal} this (${refused.type}; the ACLs it needs: docs/kafka.md): ${detail}`;
+  if (refused)
+    return `Kafka at ${brokers} does not allow ${principal} this (${refused.type}; the ACLs it needs: docs/kafka.md): ${detail}`;
   return undefined;
 }
 

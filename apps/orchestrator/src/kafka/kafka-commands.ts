@@ -62,7 +62,12 @@ export class KafkaCommandsServer extends ServerKafka {
   }
 
   private async onRecord(context: KafkaContext): Promise<void> {
-    const message = context.getMessage() as unknown as { offset: string; key: Buffer | null; value: Buffer | null; headers?: RecordHeaders };
+    const message = context.getMessage() as unknown as {
+      offset: string;
+      key: Buffer | null;
+      value: Buffer | null;
+      headers?: RecordHeaders;
+    };
     const record: IncomingRecord = {
       topic: context.getTopic(),
       partition: context.getPartition(),
@@ -87,7 +92,9 @@ export class KafkaCommandsServer extends ServerKafka {
     const { GROUP_JOIN, REBALANCING, CRASH, STOP } = consumer.events;
     consumer.on(GROUP_JOIN, (event) => {
       status.set('consuming');
-      this.logger.log(`EndContact commands consumer joined group ${event.payload.groupId}: consuming ${this.commandsTopic}`);
+      this.logger.log(
+        `EndContact commands consumer joined group ${event.payload.groupId}: consuming ${this.commandsTopic}`,
+      );
     });
     consumer.on(REBALANCING, () => status.set('rebalancing'));
     consumer.on(CRASH, (event) => {
@@ -99,7 +106,9 @@ export class KafkaCommandsServer extends ServerKafka {
         this.logger.warn(`EndContact commands consumer restarting after a retriable broker error: ${error?.message}`);
         return;
       }
-      this.logger.error(`EndContact commands consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error?.message}`);
+      this.logger.error(
+        `EndContact commands consumer crashed (${restart ? 'restarting' : 'not restarting'}): ${error?.message}`,
+      );
     });
     consumer.on(STOP, () => status.set('stopped'));
   }
@@ -125,18 +134,29 @@ export async function connectKafkaCommands(
   options: KafkaCommandsOptions = {},
 ): Promise<KafkaCommandsServer> {
   const brokers = config.kafkaBrokers;
-  if (!brokers || brokers.length === 0) throw new Error('connectKafkaCommands needs config.kafkaBrokers (KAFKA_BROKERS)');
+  if (!brokers || brokers.length === 0)
+    throw new Error('connectKafkaCommands needs config.kafkaBrokers (KAFKA_BROKERS)');
   const explain = (error: unknown): string => explainKafkaFailure(error, config);
   const { commands, commandResults, deadLetter } = config.topics;
   const log = logger.child({ component: 'kafka-commands' });
   const logCreator = pinoLogCreator(logger);
   if (options.createTopics !== false) {
-    await ensureTopics(new Kafka(kafkaClientConfig(config, `${KAFKA_CLIENT_ID}-admin`, { logCreator })), [commands, commandResults, deadLetter], log, explain);
+    await ensureTopics(
+      new Kafka(kafkaClientConfig(config, `${KAFKA_CLIENT_ID}-admin`, { logCreator })),
+      [commands, commandResults, deadLetter],
+      log,
+      explain,
+    );
   } else log.info('Kafka topic creation disabled: the topics must exist');
 
   const status = statusOf(app);
   status.set('starting');
-  const execute = options.execute ?? ((bus: CommandBus) => (command: EndContactCommand) => bus.execute(command))(app.get(CommandBus));
+  const execute =
+    options.execute ??
+    (
+      (bus: CommandBus) => (command: EndContactCommand) =>
+        bus.execute(command)
+    )(app.get(CommandBus));
   const consumer = new CommandConsumer({ topics: { commandResults, deadLetter }, execute, logger });
   const groupId = options.groupId ?? `${KAFKA_CLIENT_ID}:${commands}`;
   const serverOptions = {
@@ -153,7 +173,10 @@ export async function connectKafkaCommands(
   app.connectMicroservice({ strategy: server });
   const { tls, sasl } = config.kafkaSecurity;
   const security = { tls: tls !== undefined, ...(sasl ? { sasl: sasl.mechanism, username: sasl.username } : {}) };
-  log.info({ brokers, groupId, topics: { commands, commandResults, deadLetter }, security }, 'EndContact commands consumer connected to the app');
+  log.info(
+    { brokers, groupId, topics: { commands, commandResults, deadLetter }, security },
+    'EndContact commands consumer connected to the app',
+  );
   return server;
 }
 

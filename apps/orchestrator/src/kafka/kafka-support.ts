@@ -79,7 +79,8 @@ function errorTypes(error: unknown): string[] {
   return e?.cause ? errorTypes(e.cause) : [];
 }
 
-export type ConsumerState = 'disabled' | 'starting' | 'consuming' | 'rebalancing' | 'restarting' | 'crashed' | 'stopped';
+export type ConsumerState =
+  'disabled' | 'starting' | 'consuming' | 'rebalancing' | 'restarting' | 'crashed' | 'stopped';
 
 /**
  * The commands consumer's state, for /health. Down only when the consumer crashed for good (kafkajs will not

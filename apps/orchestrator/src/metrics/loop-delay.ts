@@ -38,15 +38,38 @@ class Slice {
 }
 
 /** A past second, kept compact: its buckets as two arrays (a few bytes per bucket used, whatever the delays). */
-type PastSlice = { count: number; sum: number; sumOfSquares: number; min: number; max: number; buckets: Int32Array; counts: Uint32Array };
+type PastSlice = {
+  count: number;
+  sum: number;
+  sumOfSquares: number;
+  min: number;
+  max: number;
+  buckets: Int32Array;
+  counts: Uint32Array;
+};
 
 function freeze(slice: Slice): PastSlice {
   const buckets = Int32Array.from(slice.buckets.keys());
   const counts = Uint32Array.from(slice.buckets.values());
-  return { count: slice.count, sum: slice.sum, sumOfSquares: slice.sumOfSquares, min: slice.min, max: slice.max, buckets, counts };
+  return {
+    count: slice.count,
+    sum: slice.sum,
+    sumOfSquares: slice.sumOfSquares,
+    min: slice.min,
+    max: slice.max,
+    buckets,
+    counts,
+  };
 }
 
-export type DelaySummary = { count: number; min: number; max: number; mean: number; stddev: number; percentile(p: number): number };
+export type DelaySummary = {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  stddev: number;
+  percentile(p: number): number;
+};
 
 const EMPTY: DelaySummary = { count: 0, min: 0, max: 0, mean: 0, stddev: 0, percentile: () => 0 };
 

@@ -51,7 +51,12 @@ export class Metrics implements OnModuleDestroy {
   private readonly loop: LoopDelayMonitor;
 
   /** Nest gives the configuration; a test may construct it without (the default window). */
-  constructor(@Inject(APP_CONFIG) config: Pick<AppConfig, 'metricsLoopWindowSeconds'> = { metricsLoopWindowSeconds: METRICS_LOOP_WINDOW_DEFAULT_SECONDS }) {
+  constructor(
+    @Inject(APP_CONFIG)
+    config: Pick<AppConfig, 'metricsLoopWindowSeconds'> = {
+      metricsLoopWindowSeconds: METRICS_LOOP_WINDOW_DEFAULT_SECONDS,
+    },
+  ) {
     // prom-client's event-loop histogram cannot be left out of its default metrics: sampled once a second it costs
     // nothing, and it is never read (its gauges are removed just below, and it goes with them).
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });

@@ -42,10 +42,19 @@ export class HealthController {
   @ApiOperation({
     operationId: 'Health',
     summary: 'Liveness and readiness',
-    description: 'With METRICS_TOKEN or the platform token: every check with its details. Without (or with any other token): `{"status"}` alone.',
+    description:
+      'With METRICS_TOKEN or the platform token: every check with its details. Without (or with any other token): `{"status"}` alone.',
   })
-  @ApiResponse({ status: 200, description: 'Every check up: the report with each check’s details, or `{"status": "ok"}` alone', schema: Health })
-  @ApiResponse({ status: 503, description: 'A check down: the same report, each check with its details, or `{"status": "error"}` alone', schema: Health })
+  @ApiResponse({
+    status: 200,
+    description: 'Every check up: the report with each check’s details, or `{"status": "ok"}` alone',
+    schema: Health,
+  })
+  @ApiResponse({
+    status: 503,
+    description: 'A check down: the same report, each check with its details, or `{"status": "error"}` alone',
+    schema: Health,
+  })
   async check(@Req() request: FastifyRequest): Promise<HealthCheckResult | { status: string }> {
     if (this.credentials.isMetricsOrPlatform(bearerToken(request))) return this.report();
     try {
@@ -58,7 +67,12 @@ export class HealthController {
   }
 
   private report(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.eventStore(), () => this.projections(), () => this.kafkaCommands.check(), () => this.fanout.check()]);
+    return this.health.check([
+      () => this.eventStore(),
+      () => this.projections(),
+      () => this.kafkaCommands.check(),
+      () => this.fanout.check(),
+    ]);
   }
 
   private async eventStore(): Promise<HealthIndicatorResult> {

@@ -32,7 +32,14 @@ export class MetricsController {
       const forwarder = fanout.status();
       const checkpoints = [
         ...views.names.map((subscription) => ({ subscription, checkpoint: views.checkpoint })),
-        ...(forwarder ? [{ subscription: 'outcome-forwarder', checkpoint: forwarder.checkpoint !== undefined ? BigInt(forwarder.checkpoint) : undefined }] : []),
+        ...(forwarder
+          ? [
+              {
+                subscription: 'outcome-forwarder',
+                checkpoint: forwarder.checkpoint !== undefined ? BigInt(forwarder.checkpoint) : undefined,
+              },
+            ]
+          : []),
       ];
       return checkpoints.map(({ subscription, checkpoint }) => ({ subscription, head, checkpoint: checkpoint ?? 0n }));
     };
@@ -43,7 +50,8 @@ export class MetricsController {
       registers,
       async collect() {
         this.reset();
-        for (const { subscription, head, checkpoint } of await subscriptions()) this.set({ subscription }, checkpoint >= head ? 1 : 0);
+        for (const { subscription, head, checkpoint } of await subscriptions())
+          this.set({ subscription }, checkpoint >= head ? 1 : 0);
       },
     });
     // Positions count events only in the embedded store; an EventStoreDB position is a log offset pair.
@@ -55,7 +63,8 @@ export class MetricsController {
         registers,
         async collect() {
           this.reset();
-          for (const { subscription, head, checkpoint } of await subscriptions()) this.set({ subscription }, Number(head - checkpoint));
+          for (const { subscription, head, checkpoint } of await subscriptions())
+            this.set({ subscription }, Number(head - checkpoint));
         },
       });
     }
@@ -75,12 +84,17 @@ export class MetricsController {
   @Get()
   @Credential('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiResponse({ status: 200, description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } })
+  @ApiResponse({
+    status: 200,
+    description: 'Prometheus text exposition',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   @StoreFailures()
   @ApiOperation({
     operationId: 'Metrics',
     summary: 'Prometheus metrics: EndContact outcomes and latency, subscription lag, fan-out state, process',
-    description: 'With METRICS_TOKEN set: `Authorization: Bearer` METRICS_TOKEN or the platform token, else 401. Without it: open (set it).',
+    description:
+      'With METRICS_TOKEN set: `Authorization: Bearer` METRICS_TOKEN or the platform token, else 401. Without it: open (set it).',
   })
   @ApiProduces('text/plain')
   scrape(): Promise<string> {

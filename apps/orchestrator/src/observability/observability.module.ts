@@ -14,7 +14,12 @@ import { ReadSideModule } from '../read-side/read-side.module.js';
 /** Nest's logger, /metrics and /health (the request log is a Fastify hook: request-log.ts). */
 @Module({
   imports: [
-    LoggerModule.forRootAsync({ imports: [], providers: [], inject: [LOGGER], useFactory: (logger: AppLogger) => nestLogger(logger) }),
+    LoggerModule.forRootAsync({
+      imports: [],
+      providers: [],
+      inject: [LOGGER],
+      useFactory: (logger: AppLogger) => nestLogger(logger),
+    }),
     TerminusModule,
     DirectoryModule,
     ReadSideModule,

@@ -13,7 +13,13 @@ export function installRequestLog(fastify: FastifyInstance, logger: AppLogger): 
     if (logger.isLevelEnabled(level)) {
       const route = request.routeOptions.url ?? 'unmatched';
       logger[level](
-        { correlationId: request.id, method: request.method, route, status, durationMs: Math.round(reply.elapsedTime * 1000) / 1000 },
+        {
+          correlationId: request.id,
+          method: request.method,
+          route,
+          status,
+          durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+        },
         `${request.method} ${route} ${status}`,
       );
     }

@@ -39,7 +39,11 @@ export function contactViewAt(stream: readonly RecordedEvent[], at: PointInTime)
   const upTo = stream.filter((event) => isAtOrBefore(event, at));
   const envelopes = upTo.map((event): ContactEventEnvelope => {
     const commandId = event.metadata.commandId;
-    return { type: event.type, data: event.data, ...(commandId !== undefined ? { commandId } : {}) } as ContactEventEnvelope;
+    return {
+      type: event.type,
+      data: event.data,
+      ...(commandId !== undefined ? { commandId } : {}),
+    } as ContactEventEnvelope;
   });
   const state = foldContact(envelopes);
   if (state.status === 'None') return undefined;
@@ -50,7 +54,9 @@ export function contactViewAt(stream: readonly RecordedEvent[], at: PointInTime)
     ...(state.skill !== undefined ? { skill: state.skill } : {}),
     state: state.status,
     startedAt: state.startedAt,
-    ...(state.status === 'Ended' ? { endedAt: state.endedAt, endedBy: state.endedBy, disconnectReason: DISCONNECT_REASON } : {}),
+    ...(state.status === 'Ended'
+      ? { endedAt: state.endedAt, endedBy: state.endedBy, disconnectReason: DISCONNECT_REASON }
+      : {}),
     position: upTo[upTo.length - 1]!.position.toString(),
   };
 }

@@ -4,7 +4,13 @@ import type { RecordedEvent } from '#event-store';
 import { POINT_IN_TIME_PATTERN, contactViewAt, parsePointInTime } from './point-in-time.js';
 
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
-const recorded = (type: string, data: Record<string, unknown>, position: bigint, at: string, commandId?: string): RecordedEvent => ({
+const recorded = (
+  type: string,
+  data: Record<string, unknown>,
+  position: bigint,
+  at: string,
+  commandId?: string,
+): RecordedEvent => ({
   id: `e${position}`,
   streamId: 'contact-42',
   type,
@@ -15,16 +21,48 @@ const recorded = (type: string, data: Record<string, unknown>, position: bigint,
   recordedAt: new Date(at),
 });
 const stream = [
-  recorded('ContactStarted', { contactId: '42', businessUnitId: 'bu', mediaType: 'Chat', skill: 's', startedAt: '2026-11-27T14:00:00.000Z' }, 10n, '2026-11-27T14:00:00.001Z'),
-  recorded('ContactEnded', { contactId: '42', businessUnitId: 'bu', mediaType: 'Chat', endedBy: 'ada', disconnectReason: 'TerminateScript', endedAt: '2026-11-27T14:05:00.000Z' }, 17n, '2026-11-27T14:05:00.001Z', 'k1'),
+  recorded(
+    'ContactStarted',
+    { contactId: '42', businessUnitId: 'bu', mediaType: 'Chat', skill: 's', startedAt: '2026-11-27T14:00:00.000Z' },
+    10n,
+    '2026-11-27T14:00:00.001Z',
+  ),
+  recorded(
+    'ContactEnded',
+    {
+      contactId: '42',
+      businessUnitId: 'bu',
+      mediaType: 'Chat',
+      endedBy: 'ada',
+      disconnectReason: 'TerminateScript',
+      endedAt: '2026-11-27T14:05:00.000Z',
+    },
+    17n,
+    '2026-11-27T14:05:00.001Z',
+    'k1',
+  ),
 ];
 
 describe('contactViewAt', () => {
   it('before the start: none; between: Active at the start position; from the end on: Ended', () => {
     expect(contactViewAt(stream, { position: 9n })).toBeUndefined();
-    expect(contactViewAt(stream, { position: 10n })).toStrictEqual({ contactId: '42', businessUnitId: 'bu', mediaType: 'Chat', skill: 's', state: 'Active', startedAt: '2026-11-27T14:00:00.000Z', position: '10' });
+    expect(contactViewAt(stream, { position: 10n })).toStrictEqual({
+      contactId: '42',
+      businessUnitId: 'bu',
+      mediaType: 'Chat',
+      skill: 's',
+      state: 'Active',
+      startedAt: '2026-11-27T14:00:00.000Z',
+      position: '10',
+    });
     expect(contactViewAt(stream, { position: 16n })?.state).toBe('Active');
-    expect(contactViewAt(stream, { position: 17n })).toMatchObject({ state: 'Ended', endedAt: '2026-11-27T14:05:00.000Z', endedBy: 'ada', disconnectReason: 'TerminateScript', position: '17' });
+    expect(contactViewAt(stream, { position: 17n })).toMatchObject({
+      state: 'Ended',
+      endedAt: '2026-11-27T14:05:00.000Z',
+      endedBy: 'ada',
+      disconnectReason: 'TerminateScript',
+      position: '17',
+    });
   });
 
   it('a time answers the last event recorded at or before it', () => {
@@ -36,7 +74,9 @@ describe('contactViewAt', () => {
 
 describe('parsePointInTime', () => {
   it('a decimal is a position; a date-time with a zone is a time; an impossible date is refused', () => {
-    expect(parsePointInTime('123456789012345678901234567890')).toStrictEqual({ position: 123456789012345678901234567890n });
+    expect(parsePointInTime('123456789012345678901234567890')).toStrictEqual({
+      position: 123456789012345678901234567890n,
+    });
     expect(parsePointInTime('2026-11-27T14:02+02:00')).toStrictEqual({ time: new Date('2026-11-27T12:02:00Z') });
     expect(parsePointInTime('2026-02-30T10:00:00Z')).toBeUndefined();
     expect(parsePointInTime('2028-02-29T10:00:00Z')).toStrictEqual({ time: new Date('2028-02-29T10:00:00Z') });

@@ -39,7 +39,9 @@ export class ViewsService {
     @Inject(LOGGER) logger: AppLogger,
   ) {
     mkdirSync(config.dataDir, { recursive: true });
-    const source: ViewsSource = embedded ? { kind: 'sqlite', file: embedded.file } : { kind: 'esdb', connectionString: config.esdbConnectionString! };
+    const source: ViewsSource = embedded
+      ? { kind: 'sqlite', file: embedded.file }
+      : { kind: 'esdb', connectionString: config.esdbConnectionString! };
     this.host = new ViewsHost({
       viewsFile: viewsFileIn(config.dataDir),
       source,

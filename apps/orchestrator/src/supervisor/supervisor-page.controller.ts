@@ -16,7 +16,8 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.png': 'image/png',
 };
-const POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 type Asset = { body: Buffer; type: string };
 
@@ -56,7 +57,10 @@ export class SupervisorPageController {
   private send(reply: FastifyReply, name: string): void {
     // Only the built files, looked up by exact name: no path is ever joined from the request.
     const asset = this.assets.get(name);
-    if (!asset) throw new NotFoundException(name === 'index.html' ? 'The supervisor page is not built: run npm run build' : `No page asset ${name}`);
+    if (!asset)
+      throw new NotFoundException(
+        name === 'index.html' ? 'The supervisor page is not built: run npm run build' : `No page asset ${name}`,
+      );
     void reply
       .header('content-type', asset.type)
       .header('content-security-policy', POLICY)

@@ -46,13 +46,23 @@ export const DeciderSpecification = {
   },
 };
 
-export const endContactSpec = DeciderSpecification.for<EndContact, ContactState, ContactEventEnvelope, EndContactDecision>({
+export const endContactSpec = DeciderSpecification.for<
+  EndContact,
+  ContactState,
+  ContactEventEnvelope,
+  EndContactDecision
+>({
   initialState,
   evolve,
   decide: decideEndContact,
 });
 
-export const startContactSpec = DeciderSpecification.for<StartContact, ContactState, ContactEventEnvelope, StartContactDecision>({
+export const startContactSpec = DeciderSpecification.for<
+  StartContact,
+  ContactState,
+  ContactEventEnvelope,
+  StartContactDecision
+>({
   initialState,
   evolve,
   decide: decideStartContact,

@@ -17,7 +17,9 @@ import {
   EventStoreUnavailableError,
   StreamDeletedError,
   WrongExpectedRevisionError,
-  type AppendResult, type EventToAppend, type ExpectedRevision,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedRevision,
 } from '../port.js';
 import type { ClientHolder } from './client-holder.js';
 import { mapEsdbError, neverReachedServer } from './errors.js';
@@ -25,7 +27,11 @@ import { toAppendExpectedRevision, toEventData, toRecordedEvent } from './mappin
 import { encodePosition } from './position.js';
 
 /** A stream read to the end, through the adapter (mapped errors, cut short by close()). */
-export type StreamReader = (streamId: string, options: ReadStreamOptions, operation: string) => Promise<ResolvedEvent[] | 'not_found' | 'deleted'>;
+export type StreamReader = (
+  streamId: string,
+  options: ReadStreamOptions,
+  operation: string,
+) => Promise<ResolvedEvent[] | 'not_found' | 'deleted'>;
 
 export async function appendToEsdb(
   clients: ClientHolder,
@@ -40,11 +46,18 @@ export async function appendToEsdb(
   const { client, release } = clients.lease();
   let result;
   try {
-    result = await client.appendToStream(streamId, data, { expectedRevision: toAppendExpectedRevision(expectedRevision) });
+    result = await client.appendToStream(streamId, data, {
+      expectedRevision: toAppendExpectedRevision(expectedRevision),
+    });
   } catch (error) {
     clients.renewAfter(client, error);
     const mapped = mapEsdbError(error, context);
-    if (!(mapped instanceof EventStoreUnavailableError) || mapped instanceof EventStoreAccessDeniedError || neverReachedServer(error)) throw mapped;
+    if (
+      !(mapped instanceof EventStoreUnavailableError) ||
+      mapped instanceof EventStoreAccessDeniedError ||
+      neverReachedServer(error)
+    )
+      throw mapped;
     release();
     return findWritten(read, streamId, events, expectedRevision, mapped);
   } finally {
@@ -52,9 +65,11 @@ export async function appendToEsdb(
   }
   // Only a client built with throwOnAppendFailure=false answers a conflict this way, and its batch append
   // reports the actual revision wrongly (as 1): ask the stream.
-  if (!result.success) throw new WrongExpectedRevisionError(streamId, expectedRevision, await lastRevision(read, streamId));
+  if (!result.success)
+    throw new WrongExpectedRevisionError(streamId, expectedRevision, await lastRevision(read, streamId));
   const { nextExpectedRevision } = result;
-  if (events.length === 1 && result.position !== undefined) return { nextExpectedRevision, position: encodePosition(result.position) };
+  if (events.length === 1 && result.position !== undefined)
+    return { nextExpectedRevision, position: encodePosition(result.position) };
   try {
     return { nextExpectedRevision, position: await positionOf(read, streamId, nextExpectedRevision) };
   } catch (error) {
@@ -67,7 +82,11 @@ export async function appendToEsdb(
 
 /** The revision of a stream's last event, or 'no_stream'. */
 export async function lastRevision(read: StreamReader, streamId: string): Promise<bigint | 'no_stream'> {
-  const last = await read(streamId, { fromRevision: END, direction: BACKWARDS, maxCount: 1 }, `read ${streamId} backwards`);
+  const last = await read(
+    streamId,
+    { fromRevision: END, direction: BACKWARDS, maxCount: 1 },
+    `read ${streamId} backwards`,
+  );
   if (last === 'deleted') return DELETED_STREAM_REVISION;
   return last === 'not_found' ? 'no_stream' : (last[0]?.event?.revision ?? 'no_stream');
 }
@@ -86,16 +105,30 @@ async function positionOf(read: StreamReader, streamId: string, revision: bigint
 const TAIL = 64;
 
 /** After a failed call: the events found written, a conflict if their place was taken, else outcome unknown. */
-async function findWritten(read: StreamReader, streamId: string, events: EventToAppend[], expected: ExpectedRevision, failure: Error): Promise<AppendResult> {
+async function findWritten(
+  read: StreamReader,
+  streamId: string,
+  events: EventToAppend[],
+  expected: ExpectedRevision,
+  failure: Error,
+): Promise<AppendResult> {
   const unknown = (cause: unknown): AppendOutcomeUnknownError =>
-    new AppendOutcomeUnknownError(streamId, `EventStoreDB: the append to ${streamId} may have been written (${failure.message})`, { cause });
+    new AppendOutcomeUnknownError(
+      streamId,
+      `EventStoreDB: the append to ${streamId} may have been written (${failure.message})`,
+      { cause },
+    );
   let found: ResolvedEvent[] | 'not_found' | 'deleted';
   const exact = expected !== 'any' && expected !== 'stream_exists';
   const from = expected === 'no_stream' ? 0n : typeof expected === 'bigint' ? expected + 1n : END;
   try {
     found = exact
       ? await read(streamId, { fromRevision: from, maxCount: events.length }, `read ${streamId}@${from}`)
-      : await read(streamId, { fromRevision: END, direction: BACKWARDS, maxCount: Math.max(TAIL, events.length) }, `read ${streamId} backwards`);
+      : await read(
+          streamId,
+          { fromRevision: END, direction: BACKWARDS, maxCount: Math.max(TAIL, events.length) },
+          `read ${streamId} backwards`,
+        );
   } catch (error) {
     throw unknown(error);
   }
@@ -110,6 +143,11 @@ async function findWritten(read: StreamReader, streamId: string, events: EventTo
     return { nextExpectedRevision: last.revision, position: last.position };
   }
   // Another write holds the revision ours needed: ours was refused or will be.
-  if (exact && found.length > 0) throw new WrongExpectedRevisionError(streamId, expected, await lastRevision(read, streamId).catch(() => found.at(-1)!.event!.revision));
+  if (exact && found.length > 0)
+    throw new WrongExpectedRevisionError(
+      streamId,
+      expected,
+      await lastRevision(read, streamId).catch(() => found.at(-1)!.event!.revision),
+    );
   throw unknown(failure);
 }

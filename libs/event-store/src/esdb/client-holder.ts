@@ -21,7 +21,10 @@ import {
 } from '@eventstore/db-client';
 
 /** The part of the client the adapter uses (an EventStoreDBClient is one). */
-export type EsdbClient = Pick<EventStoreDBClient, 'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'>;
+export type EsdbClient = Pick<
+  EventStoreDBClient,
+  'appendToStream' | 'readStream' | 'readAll' | 'subscribeToAll' | 'dispose'
+>;
 
 export class ClientHolder {
   private current: EsdbClient;
@@ -89,6 +92,14 @@ export function mayPoisonClient(error: unknown): boolean {
     // A foreign error with a numeric code but no details: not one of the client's.
   }
   if (!isCommandError(converted)) return false;
-  const kept = [WrongExpectedVersionError, UnavailableError, NotLeaderError, CancelledError, StreamDeletedError, AccessDeniedError, MaxAppendSizeExceededError];
+  const kept = [
+    WrongExpectedVersionError,
+    UnavailableError,
+    NotLeaderError,
+    CancelledError,
+    StreamDeletedError,
+    AccessDeniedError,
+    MaxAppendSizeExceededError,
+  ];
   return !kept.some((type) => converted instanceof type);
 }

@@ -4,7 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkConnectionString, InvalidConnectionStringError, maskConnectionStrings, toClientConnectionString } from './connection-string.js';
+import {
+  checkConnectionString,
+  InvalidConnectionStringError,
+  maskConnectionStrings,
+  toClientConnectionString,
+} from './connection-string.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { FakeEsdb } from './testing/fake-esdb.js';
 
@@ -16,7 +21,10 @@ describe('connection strings', () => {
     ['KDB+DISCOVER://a,b,c', 'esdb+discover://a,b,c'],
     ['esdb://a:2113?tls=false&throwOnAppendFailure=false', 'esdb://a:2113?tls=false'],
     ['esdb://a:2113?throw_on_append_failure=false', 'esdb://a:2113'],
-    ['esdb://a:2113?nodePreference=follower&defaultDeadline=2000', 'esdb://a:2113?nodePreference=follower&defaultDeadline=2000'],
+    [
+      'esdb://a:2113?nodePreference=follower&defaultDeadline=2000',
+      'esdb://a:2113?nodePreference=follower&defaultDeadline=2000',
+    ],
   ])('%s is given to the client as %s', (raw, expected) => {
     expect(toClientConnectionString(raw)).toBe(expected);
     expect(() => checkConnectionString(raw)).not.toThrow();
@@ -59,7 +67,9 @@ describe('connection strings', () => {
         try {
           const id = `cs-${randomUUID()}`;
           const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
-          await store.append(id, [{ id: randomUUID(), type: 'A', data: {}, metadata }], { expectedRevision: 'no_stream' });
+          await store.append(id, [{ id: randomUUID(), type: 'A', data: {}, metadata }], {
+            expectedRevision: 'no_stream',
+          });
           expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A']);
         } finally {
           await store.close();
@@ -89,7 +99,9 @@ describe('a refused connection string never repeats its password', () => {
   });
 
   it('masks the password of any connection string written in a text', () => {
-    expect(maskConnectionStrings('at esdb://admin:changeit@node1:2113?tls=false: refused')).toBe('at esdb://admin:***@node1:2113?tls=false: refused');
+    expect(maskConnectionStrings('at esdb://admin:changeit@node1:2113?tls=false: refused')).toBe(
+      'at esdb://admin:***@node1:2113?tls=false: refused',
+    );
     expect(maskConnectionStrings('esdb://node1:2113?tls=false')).toBe('esdb://node1:2113?tls=false');
   });
 });

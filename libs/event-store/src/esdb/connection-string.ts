@@ -10,7 +10,8 @@ import { createRequire } from 'node:module';
 import type { EventStoreDBClient } from '@eventstore/db-client';
 
 // Loaded on first use: the client costs ~20 MB, which the embedded (SQLite) service never needs.
-const load = (): typeof import('@eventstore/db-client') => createRequire(import.meta.url)('@eventstore/db-client') as typeof import('@eventstore/db-client');
+const load = (): typeof import('@eventstore/db-client') =>
+  createRequire(import.meta.url)('@eventstore/db-client') as typeof import('@eventstore/db-client');
 
 /** The connection string cannot be used; the message says why, without the credentials. */
 export class InvalidConnectionStringError extends Error {
@@ -61,10 +62,13 @@ export function maskConnectionStrings(text: string): string {
 function withoutCredentials(message: string, raw: string): string {
   const rest = raw.trim().replace(/^[^:/?#@]+:\/\//, '');
   const at = rest.lastIndexOf('@');
-  const userinfo = at < 0 ? /^[^,/?#]*:([^,/?#]*[^\d,/?#][^,/?#]*)/.exec(rest)?.[1] : rest.slice(rest.indexOf(':') + 1, at);
+  const userinfo =
+    at < 0 ? /^[^,/?#]*:([^,/?#]*[^\d,/?#][^,/?#]*)/.exec(rest)?.[1] : rest.slice(rest.indexOf(':') + 1, at);
   if (userinfo === undefined || userinfo === '') return message;
   let masked = message.replace(/"[^"]*"/g, '"***"');
-  for (const piece of [userinfo, ...userinfo.split(/[?&=,@:]/)].filter((p) => p.length >= 3).sort((a, b) => b.length - a.length)) {
+  for (const piece of [userinfo, ...userinfo.split(/[?&=,@:]/)]
+    .filter((p) => p.length >= 3)
+    .sort((a, b) => b.length - a.length)) {
     masked = masked.split(piece).join('***');
   }
   return masked;
@@ -74,7 +78,8 @@ export function toClientConnectionString(raw: string): string {
   try {
     return clientConnectionString(raw);
   } catch (error) {
-    if (error instanceof InvalidConnectionStringError) throw new InvalidConnectionStringError(withoutCredentials(error.message, raw));
+    if (error instanceof InvalidConnectionStringError)
+      throw new InvalidConnectionStringError(withoutCredentials(error.message, raw));
     throw error;
   }
 }
@@ -84,7 +89,11 @@ function clientConnectionString(raw: string): string {
   const scheme = /^([^:/?#@]+):\/\//.exec(text);
   const mapped = scheme === null ? undefined : SCHEMES[scheme[1]!.toLowerCase()];
   if (scheme === null || mapped === undefined) {
-    throw new InvalidConnectionStringError(`must start with one of ${Object.keys(SCHEMES).map((s) => `${s}://`).join(', ')}`);
+    throw new InvalidConnectionStringError(
+      `must start with one of ${Object.keys(SCHEMES)
+        .map((s) => `${s}://`)
+        .join(', ')}`,
+    );
   }
   const rest = text.slice(scheme[0].length);
   const query = rest.indexOf('?');
@@ -95,10 +104,14 @@ function clientConnectionString(raw: string): string {
       throw new InvalidConnectionStringError(`has an option that is not key=value: ${JSON.stringify(pair)}`);
     }
     if (!KNOWN.has(flat(key))) {
-      throw new InvalidConnectionStringError(`has an option @eventstore/db-client 6.2 does not know: ${key} (known: ${CLIENT_OPTIONS.join(', ')})`);
+      throw new InvalidConnectionStringError(
+        `has an option @eventstore/db-client 6.2 does not know: ${key} (known: ${CLIENT_OPTIONS.join(', ')})`,
+      );
     }
     if (flat(key) === 'tlsverifycert' && value.trim().toLowerCase() === 'false') {
-      throw new InvalidConnectionStringError('sets tlsVerifyCert=false, which @eventstore/db-client 6.2 ignores; give the CA with tlsCAFile=<path>');
+      throw new InvalidConnectionStringError(
+        'sets tlsVerifyCert=false, which @eventstore/db-client 6.2 ignores; give the CA with tlsCAFile=<path>',
+      );
     }
     if (flat(key) !== 'throwonappendfailure') kept.push(pair);
   }
@@ -112,7 +125,9 @@ export function connectClient(raw: string): EventStoreDBClient {
   try {
     return load().EventStoreDBClient.connectionString(converted);
   } catch (error) {
-    throw new InvalidConnectionStringError(withoutCredentials(`is refused by @eventstore/db-client: ${(error as Error).message}`, raw));
+    throw new InvalidConnectionStringError(
+      withoutCredentials(`is refused by @eventstore/db-client: ${(error as Error).message}`, raw),
+    );
   }
 }
 

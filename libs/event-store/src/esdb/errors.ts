@@ -17,7 +17,13 @@ import {
   WrongExpectedVersionError,
   convertToCommandError,
 } from '@eventstore/db-client';
-import { EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError, type ExpectedRevision } from '../port.js';
+import {
+  EventStoreAccessDeniedError,
+  EventStoreUnavailableError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+  type ExpectedRevision,
+} from '../port.js';
 
 export interface EsdbErrorContext {
   /** What was being done, for the message: "append to contact-1", "read $all". */
@@ -32,10 +38,20 @@ const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
 /** Socket-level failures Node reports before any gRPC status exists. */
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
 
 /** Messages of failures that never reach a server: cluster discovery, a channel that never connected. */
-const UNREACHABLE_MESSAGE = /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|UNAVAILABLE/i;
+const UNREACHABLE_MESSAGE =
+  /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|UNAVAILABLE/i;
 
 export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown {
   if (!(error instanceof Error)) return error;
@@ -50,19 +66,31 @@ export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown
       converted.actualVersion,
     );
   }
-  if (converted instanceof ClientStreamDeletedError && context.streamId !== undefined && context.expectedRevision !== undefined) {
+  if (
+    converted instanceof ClientStreamDeletedError &&
+    context.streamId !== undefined &&
+    context.expectedRevision !== undefined
+  ) {
     return new StreamDeletedError(context.streamId, context.expectedRevision);
   }
   if (converted instanceof AccessDeniedError) {
     const needs = /\$all|ping/.test(context.operation)
       ? 'read on $all (a member of $admins, or named in $r of the $all ACL, set in $$$all)'
-      : context.streamId !== undefined ? `write on ${context.streamId}` : `read for ${context.operation}`;
-    return new EventStoreAccessDeniedError(`EventStoreDB refused the service's user (${context.operation}): it needs ${needs}`, { cause: error });
+      : context.streamId !== undefined
+        ? `write on ${context.streamId}`
+        : `read for ${context.operation}`;
+    return new EventStoreAccessDeniedError(
+      `EventStoreDB refused the service's user (${context.operation}): it needs ${needs}`,
+      { cause: error },
+    );
   }
   if (isUnreachable(converted)) {
-    return new EventStoreUnavailableError(`EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`, {
-      cause: error,
-    });
+    return new EventStoreUnavailableError(
+      `EventStoreDB unavailable (${context.operation}): ${converted.message || converted.name}`,
+      {
+        cause: error,
+      },
+    );
   }
   return error;
 }
@@ -102,8 +130,12 @@ export function neverReachedServer(error: unknown): boolean {
   const converted = toCommandError(error);
   if (converted instanceof NotLeaderError) return true;
   const code: unknown = (error as Error & { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code) && code !== 'ECONNRESET' && code !== 'EPIPE') return true;
-  return NEVER_CONNECTED_MESSAGE.test(error.message) || (error.cause instanceof Error && neverReachedServer(error.cause));
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code) && code !== 'ECONNRESET' && code !== 'EPIPE')
+    return true;
+  return (
+    NEVER_CONNECTED_MESSAGE.test(error.message) || (error.cause instanceof Error && neverReachedServer(error.cause))
+  );
 }
 
-const NEVER_CONNECTED_MESSAGE = /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo/i;
+const NEVER_CONNECTED_MESSAGE =
+  /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo/i;

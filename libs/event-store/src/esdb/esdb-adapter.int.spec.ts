@@ -58,7 +58,9 @@ describe('EsdbEventStore over the gRPC harness', () => {
     expect(error).toBeInstanceOf(WrongExpectedRevisionError);
     expect(error).toMatchObject({ streamId: id, expected: 0n, actual: 1n });
     // The exact current revision is accepted, and only it: an off-by-one mapping would fail one of the two.
-    expect(await store.append(id, [toAppend('C')], { expectedRevision: 1n })).toMatchObject({ nextExpectedRevision: 2n });
+    expect(await store.append(id, [toAppend('C')], { expectedRevision: 1n })).toMatchObject({
+      nextExpectedRevision: 2n,
+    });
   });
 
   it('readStream gives the events in order, and [] for a stream that does not exist', async () => {
@@ -67,7 +69,9 @@ describe('EsdbEventStore over the gRPC harness', () => {
     const events = [toAppend('A', { n: 1 }), toAppend('B', { nested: { a: [1] } })];
     await store.append(id, events, { expectedRevision: 'no_stream' });
     const read = await store.readStream(id);
-    expect(read.map((e) => [e.id, e.type, e.revision, e.data, e.metadata])).toEqual(events.map((e, i) => [e.id, e.type, BigInt(i), e.data, e.metadata]));
+    expect(read.map((e) => [e.id, e.type, e.revision, e.data, e.metadata])).toEqual(
+      events.map((e, i) => [e.id, e.type, BigInt(i), e.data, e.metadata]),
+    );
     expect(await store.readStream(`nope-${randomUUID()}`)).toEqual([]);
   });
 
@@ -76,7 +80,9 @@ describe('EsdbEventStore over the gRPC harness', () => {
     const id = `x-${randomUUID()}`;
     const before = harness.fake.log.seed(id, 'Before');
     const controller = new AbortController();
-    const iterator = store.subscribeToAll({ after: encodePosition(before), signal: controller.signal })[Symbol.asyncIterator]();
+    const iterator = store
+      .subscribeToAll({ after: encodePosition(before), signal: controller.signal })
+      [Symbol.asyncIterator]();
     const first = iterator.next();
     harness.fake.log.seed('$$x', '$metadata');
     const next = harness.fake.log.seed(id, 'Next');
@@ -88,11 +94,16 @@ describe('EsdbEventStore over the gRPC harness', () => {
 
   it('close ends open subscriptions and refuses further work', async () => {
     const store = new EsdbEventStore(harness.fake.connectionString());
-    const waiting = store.subscribeToAll({ after: encodePosition(harness.fake.log.all.at(-1)!) })[Symbol.asyncIterator]().next();
+    const waiting = store
+      .subscribeToAll({ after: encodePosition(harness.fake.log.all.at(-1)!) })
+      [Symbol.asyncIterator]()
+      .next();
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
-    expect(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('hung'), 5_000))])).toEqual({ done: true, value: undefined });
+    expect(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('hung'), 5_000))])).toEqual({
+      done: true,
+      value: undefined,
+    });
     await expect(store.readAll({ maxCount: 1 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
   });
-
 });

@@ -8,7 +8,13 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printSkip, resolveEsdb } from '#harness/event-store';
 import { describeEventStoreContract } from '../event-store.contract.js';
-import { EventStoreUnavailableError, StreamDeletedError, type EventMetadata, type EventToAppend, type RecordedEvent } from '../port.js';
+import {
+  EventStoreUnavailableError,
+  StreamDeletedError,
+  type EventMetadata,
+  type EventToAppend,
+  type RecordedEvent,
+} from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 
 afterAll(async () => {
@@ -23,8 +29,18 @@ describeEventStoreContract('EventStoreDB', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-const metadata = (): EventMetadata => ({ correlationId: randomUUID(), causationId: randomUUID(), source: 'http', schemaVersion: 1 });
-const event = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const metadata = (): EventMetadata => ({
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  source: 'http',
+  schemaVersion: 1,
+});
+const event = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: metadata(),
+});
 const stream = (): string => `esdb-adapter-${randomUUID().replaceAll('-', '')}`;
 
 describe('EventStoreDB adapter specifics', () => {
@@ -107,7 +123,12 @@ describe('EventStoreDB adapter specifics', () => {
     const id = stream();
     const meta = metadata();
     await raw.appendToStream(id, [
-      binaryEvent({ id: randomUUID(), type: 'Foreign', data: Buffer.from(JSON.stringify({ a: 1 })), metadata: Buffer.from(JSON.stringify(meta)) }),
+      binaryEvent({
+        id: randomUUID(),
+        type: 'Foreign',
+        data: Buffer.from(JSON.stringify({ a: 1 })),
+        metadata: Buffer.from(JSON.stringify(meta)),
+      }),
       jsonEvent({ id: randomUUID(), type: 'Json', data: { b: 2 }, metadata: meta }),
     ]);
     const [foreign, json] = await store.readStream(id);
@@ -153,16 +174,25 @@ describe('EventStoreDB adapter faults, against the real server', () => {
       await raw.tombstoneStream(id);
       await raw.dispose();
       expect(await store.readStream(id)).toEqual([]);
-      await expect(store.append(id, [event('B')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(StreamDeletedError);
+      await expect(store.append(id, [event('B')], { expectedRevision: 'any' })).rejects.toBeInstanceOf(
+        StreamDeletedError,
+      );
     });
   });
 
   test('kurrentdb:// works, and throwOnAppendFailure=false still reports the actual revision', async () => {
-    await withStore(`${connectionString!.replace(/^esdb:/, 'kurrentdb:')}${connectionString!.includes('?') ? '&' : '?'}throwOnAppendFailure=false`, async (store) => {
-      const id = stream();
-      await store.append(id, Array.from({ length: 8 }, () => event('E')), { expectedRevision: 'no_stream' });
-      await expect(store.append(id, [event('Late')], { expectedRevision: 3n })).rejects.toMatchObject({ actual: 7n });
-    });
+    await withStore(
+      `${connectionString!.replace(/^esdb:/, 'kurrentdb:')}${connectionString!.includes('?') ? '&' : '?'}throwOnAppendFailure=false`,
+      async (store) => {
+        const id = stream();
+        await store.append(
+          id,
+          Array.from({ length: 8 }, () => event('E')),
+          { expectedRevision: 'no_stream' },
+        );
+        await expect(store.append(id, [event('Late')], { expectedRevision: 3n })).rejects.toMatchObject({ actual: 7n });
+      },
+    );
   });
 });
 
@@ -181,7 +211,9 @@ describe('EventStoreDB adapter against an unreachable server (no server needed)'
 
   it('every operation fails with EventStoreUnavailableError', async () => {
     await expect(store.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
-    await expect(store.append(stream(), [event('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.append(stream(), [event('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
+      EventStoreUnavailableError,
+    );
     await expect(store.readStream(stream())).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await expect(store.readAll({ maxCount: 10 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await expect(store.headPosition()).rejects.toBeInstanceOf(EventStoreUnavailableError);

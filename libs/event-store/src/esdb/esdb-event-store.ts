@@ -63,7 +63,11 @@ export class EsdbEventStore implements EventStore {
     this.backwardBatch = Math.max(2, options.backwardBatch ?? 32);
   }
 
-  async append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  async append(
+    streamId: string,
+    events: EventToAppend[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
     this.assertOpen();
     if (events.length === 0) throw new RangeError('append needs at least one event');
     return appendToEsdb(this.clients, this.read, streamId, events, options.expectedRevision);
@@ -124,7 +128,10 @@ export class EsdbEventStore implements EventStore {
     for (;;) {
       const start = from;
       const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
-        this.drain(c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS }), 'read $all backwards'),
+        this.drain(
+          c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS }),
+          'read $all backwards',
+        ),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -164,7 +171,9 @@ export class EsdbEventStore implements EventStore {
     const onAbort = (): void => stop.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     this.subscriptions.add(stop);
-    const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true }));
+    const stopped = new Promise<'stopped'>((resolve) =>
+      stop.signal.addEventListener('abort', () => resolve('stopped'), { once: true }),
+    );
 
     const lease = this.clients.lease();
     const subscription = lease.client.subscribeToAll({
@@ -231,7 +240,8 @@ export class EsdbEventStore implements EventStore {
       throw mapEsdbError(error, { operation });
     }
     // close() cancels the client's calls, and the client ends a cancelled read as if it were complete.
-    if (this.closed) throw new EventStoreUnavailableError(`The event store was closed during ${operation}; the read is incomplete`);
+    if (this.closed)
+      throw new EventStoreUnavailableError(`The event store was closed during ${operation}; the read is incomplete`);
     return out;
   }
 }

@@ -5,14 +5,21 @@
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AppendOutcomeUnknownError, EventStoreAccessDeniedError, EventStoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError } from '../port.js';
+import {
+  AppendOutcomeUnknownError,
+  EventStoreAccessDeniedError,
+  EventStoreUnavailableError,
+  StreamDeletedError,
+  WrongExpectedRevisionError,
+} from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
 import { encodePosition } from './position.js';
 import { eventToAppend, storesOverFake } from './testing/stores-over-fake.js';
 
 const toAppend = eventToAppend('http');
 const stream = (): string => `faults-${randomUUID()}`;
-const within = <T>(ms: number, promise: Promise<T>): Promise<T | 'hung'> => Promise.race([promise, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
+const within = <T>(ms: number, promise: Promise<T>): Promise<T | 'hung'> =>
+  Promise.race([promise, new Promise<'hung'>((r) => setTimeout(() => r('hung'), ms))]);
 
 describe('EventStoreDB adapter under injected faults', () => {
   const harness = storesOverFake();
@@ -22,9 +29,13 @@ describe('EventStoreDB adapter under injected faults', () => {
     const store = open();
     const asked = harness.fake.calls.capabilities;
     harness.fake.faults.capabilityDeadlines = 1;
-    await expect(store.append(stream(), [toAppend('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.append(stream(), [toAppend('A')], { expectedRevision: 'no_stream' })).rejects.toBeInstanceOf(
+      EventStoreUnavailableError,
+    );
     for (let i = 0; i < 3; i++) {
-      await expect(store.append(stream(), [toAppend('B')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+      await expect(store.append(stream(), [toAppend('B')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({
+        nextExpectedRevision: 0n,
+      });
     }
     // The server was asked again, once: the failed answer was not kept.
     expect(harness.fake.calls.capabilities - asked).toBe(2);
@@ -36,22 +47,44 @@ describe('EventStoreDB adapter under injected faults', () => {
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
     for (const data of [{ big: 1n }, circular]) {
-      const outcome = await within(3_000, store.append(id, [toAppend('A', data)], { expectedRevision: 'any' }).then(() => 'written', (e: unknown) => e));
+      const outcome = await within(
+        3_000,
+        store.append(id, [toAppend('A', data)], { expectedRevision: 'any' }).then(
+          () => 'written',
+          (e: unknown) => e,
+        ),
+      );
       expect(outcome).toBeInstanceOf(TypeError);
       expect((outcome as Error).message).toMatch(/JSON/);
     }
-    await expect(within(3_000, store.append(id, [{ ...toAppend('B'), metadata: { ...toAppend('B').metadata, n: 2n } }], { expectedRevision: 'any' }))).rejects.toBeInstanceOf(TypeError);
+    await expect(
+      within(
+        3_000,
+        store.append(id, [{ ...toAppend('B'), metadata: { ...toAppend('B').metadata, n: 2n } }], {
+          expectedRevision: 'any',
+        }),
+      ),
+    ).rejects.toBeInstanceOf(TypeError);
     expect(harness.fake.log.stream(id)).toBeUndefined();
-    await expect(store.append(id, [toAppend('C')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+    await expect(store.append(id, [toAppend('C')], { expectedRevision: 'no_stream' })).resolves.toMatchObject({
+      nextExpectedRevision: 0n,
+    });
   });
 
   it('defect 6: a read cut short by close() fails instead of answering the part that arrived', async () => {
     const store = open();
     const id = stream();
-    await store.append(id, Array.from({ length: 50 }, (_, i) => toAppend('E', { i })), { expectedRevision: 'no_stream' });
+    await store.append(
+      id,
+      Array.from({ length: 50 }, (_, i) => toAppend('E', { i })),
+      { expectedRevision: 'no_stream' },
+    );
     harness.fake.faults.stallNextStreamRead = 9;
     const reads = harness.fake.calls.streamReads;
-    const reading = store.readStream(id).then((events) => `${events.length} events`, (e: unknown) => e);
+    const reading = store.readStream(id).then(
+      (events) => `${events.length} events`,
+      (e: unknown) => e,
+    );
     while (harness.fake.calls.streamReads === reads) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 50));
     await store.close();
@@ -63,14 +96,24 @@ describe('EventStoreDB adapter under injected faults', () => {
   it('defect 8: with throwOnAppendFailure=false in the connection string a conflict still names the actual revision', async () => {
     const store = open('&throwOnAppendFailure=false');
     const id = stream();
-    await store.append(id, Array.from({ length: 8 }, () => toAppend('E')), { expectedRevision: 'no_stream' });
+    await store.append(
+      id,
+      Array.from({ length: 8 }, () => toAppend('E')),
+      { expectedRevision: 'no_stream' },
+    );
     const error = await store.append(id, [toAppend('Late')], { expectedRevision: 3n }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WrongExpectedRevisionError);
     expect(error).toMatchObject({ streamId: id, expected: 3n, actual: 7n });
     expect(harness.fake.log.stream(id)).toHaveLength(8);
     // A client built elsewhere with the option: the actual revision is asked of the stream.
-    const built = harness.track(new EsdbEventStore(() => EventStoreDBClient.connectionString(harness.fake.connectionString('&throwOnAppendFailure=false'))));
-    await expect(built.append(id, [toAppend('Late')], { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 7n });
+    const built = harness.track(
+      new EsdbEventStore(() =>
+        EventStoreDBClient.connectionString(harness.fake.connectionString('&throwOnAppendFailure=false')),
+      ),
+    );
+    await expect(built.append(id, [toAppend('Late')], { expectedRevision: 'no_stream' })).rejects.toMatchObject({
+      actual: 7n,
+    });
   });
 
   it('defect 7: events of $ streams never reach readAll, headPosition or subscriptions, whatever their type', async () => {
@@ -96,7 +139,7 @@ describe('EventStoreDB adapter under injected faults', () => {
     expect(seen).toEqual([ours.streamId, last]);
   });
 
-  it('defect 9: a deleted (tombstoned) stream reads as no events and refuses appends with the port\'s StreamDeletedError', async () => {
+  it("defect 9: a deleted (tombstoned) stream reads as no events and refuses appends with the port's StreamDeletedError", async () => {
     const store = open();
     const id = stream();
     await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
@@ -111,7 +154,7 @@ describe('EventStoreDB adapter under injected faults', () => {
     }
   });
 
-  it('defect 10: a single-event append takes its position from the server\'s answer; only a multi-event or idempotent one reads back', async () => {
+  it("defect 10: a single-event append takes its position from the server's answer; only a multi-event or idempotent one reads back", async () => {
     const store = open();
     const id = stream();
     const once = toAppend('A');
@@ -136,7 +179,10 @@ describe('EventStoreDB adapter under injected faults', () => {
         const id = stream();
         harness.fake.faults.breakNextBatch = 'after-write';
         const result = await store.append(id, [toAppend('A')], { expectedRevision });
-        expect(result).toEqual({ nextExpectedRevision: 0n, position: encodePosition(harness.fake.log.stream(id)![0]!) });
+        expect(result).toEqual({
+          nextExpectedRevision: 0n,
+          position: encodePosition(harness.fake.log.stream(id)![0]!),
+        });
       }
     });
 
@@ -149,8 +195,12 @@ describe('EventStoreDB adapter under injected faults', () => {
       const error = await store.append(id, [retried], { expectedRevision: 0n }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
-      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
-      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({ nextExpectedRevision: 1n });
+      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({
+        nextExpectedRevision: 1n,
+      });
+      await expect(store.append(id, [retried], { expectedRevision: 0n })).resolves.toMatchObject({
+        nextExpectedRevision: 1n,
+      });
       expect(harness.fake.log.stream(id)!.map((e) => e.type)).toEqual(['A', 'B']);
     });
 
@@ -177,7 +227,11 @@ describe('EventStoreDB adapter under injected faults', () => {
         store.ping().catch((e: unknown) => e),
         store.readAll({ maxCount: 1 }).catch((e: unknown) => e),
         store.headPosition().catch((e: unknown) => e),
-        store.subscribeToAll({ signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next().catch((e: unknown) => e),
+        store
+          .subscribeToAll({ signal: AbortSignal.timeout(5_000) })
+          [Symbol.asyncIterator]()
+          .next()
+          .catch((e: unknown) => e),
       ]);
       for (const refusal of refusals) {
         expect(refusal).toBeInstanceOf(EventStoreAccessDeniedError);
@@ -189,7 +243,9 @@ describe('EventStoreDB adapter under injected faults', () => {
     }
     harness.fake.faults.accessDenied.add('append');
     try {
-      await expect(store.append(id, [toAppend('B')], { expectedRevision: 0n })).rejects.toBeInstanceOf(EventStoreAccessDeniedError);
+      await expect(store.append(id, [toAppend('B')], { expectedRevision: 0n })).rejects.toBeInstanceOf(
+        EventStoreAccessDeniedError,
+      );
     } finally {
       harness.fake.faults.accessDenied.delete('append');
     }

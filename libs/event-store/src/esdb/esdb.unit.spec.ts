@@ -33,7 +33,15 @@ import {
 } from '../port.js';
 import { mayPoisonClient } from './client-holder.js';
 import { mapEsdbError, neverReachedServer } from './errors.js';
-import { isSystemEvent, isSystemEventType, toAppendExpectedRevision, toEventData, toJsonObject, toRecordedEvent, userEventsFilter } from './mapping.js';
+import {
+  isSystemEvent,
+  isSystemEventType,
+  toAppendExpectedRevision,
+  toEventData,
+  toJsonObject,
+  toRecordedEvent,
+  userEventsFilter,
+} from './mapping.js';
 import { UNKNOWN_LOG_POSITION, decodePosition, encodePosition } from './position.js';
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -46,7 +54,12 @@ const metadata = (): EventMetadata => ({
   schemaVersion: 1,
   nested: { tags: ['a', 'b'], n: 1.5 },
 });
-const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({ id: randomUUID(), type, data, metadata: metadata() });
+const toAppend = (type: string, data: Record<string, unknown> = {}): EventToAppend => ({
+  id: randomUUID(),
+  type,
+  data,
+  metadata: metadata(),
+});
 
 describe('position encoding', () => {
   it('round trips {commit, prepare} pairs, including both bounds', () => {
@@ -78,7 +91,7 @@ describe('position encoding', () => {
     expect(() => decodePosition(1n << 128n)).toThrow(RangeError);
   });
 
-  it('survives the port\'s decimal string form, even at the largest position', () => {
+  it("survives the port's decimal string form, even at the largest position", () => {
     const largest = encodePosition({ commit: U64_MAX, prepare: U64_MAX });
     expect(positionFromString(positionToString(largest))).toBe(largest);
   });
@@ -95,8 +108,16 @@ describe('error mapping', () => {
   });
 
   it("a missing stream is actual 'no_stream'", () => {
-    const error = new WrongExpectedVersionError(undefined, { streamName: 'contact-2', expected: 'stream_exists', current: 'no_stream' });
-    expect(mapEsdbError(error, { operation: 'append' })).toMatchObject({ streamId: 'contact-2', expected: 'stream_exists', actual: 'no_stream' });
+    const error = new WrongExpectedVersionError(undefined, {
+      streamName: 'contact-2',
+      expected: 'stream_exists',
+      current: 'no_stream',
+    });
+    expect(mapEsdbError(error, { operation: 'append' })).toMatchObject({
+      streamId: 'contact-2',
+      expected: 'stream_exists',
+      actual: 'no_stream',
+    });
   });
 
   it('unreachable-server errors of the client become EventStoreUnavailableError, keeping the cause', () => {
@@ -104,7 +125,13 @@ describe('error mapping', () => {
       Object.assign(new Error('Leader info available'), {
         code: 5,
         details: 'Leader info available',
-        metadata: { getMap: () => ({ exception: 'not-leader', 'leader-endpoint-host': '10.0.0.2', 'leader-endpoint-port': '2113' }) },
+        metadata: {
+          getMap: () => ({
+            exception: 'not-leader',
+            'leader-endpoint-host': '10.0.0.2',
+            'leader-endpoint-port': '2113',
+          }),
+        },
       }),
     );
     expect(notLeader).toBeInstanceOf(NotLeaderError);
@@ -123,13 +150,19 @@ describe('error mapping', () => {
 
   it('raw gRPC UNAVAILABLE / DEADLINE_EXCEEDED errors and refused connections become EventStoreUnavailableError', () => {
     const raw = [
-      Object.assign(new Error('14 UNAVAILABLE: No connection established'), { code: 14, details: 'No connection established' }),
+      Object.assign(new Error('14 UNAVAILABLE: No connection established'), {
+        code: 14,
+        details: 'No connection established',
+      }),
       Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4, details: 'Deadline exceeded' }),
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' }),
       new Error('Failed to discover after 10 attempts.'),
-      new Error('wrapped', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND eventstore'), { code: 'ENOTFOUND' }) }),
+      new Error('wrapped', {
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND eventstore'), { code: 'ENOTFOUND' }),
+      }),
     ];
-    for (const error of raw) expect(mapEsdbError(error, { operation: 'read' }), error.message).toBeInstanceOf(EventStoreUnavailableError);
+    for (const error of raw)
+      expect(mapEsdbError(error, { operation: 'read' }), error.message).toBeInstanceOf(EventStoreUnavailableError);
   });
 
   it('anything else comes back unchanged, to be rethrown', () => {
@@ -143,7 +176,7 @@ describe('error mapping', () => {
     for (const error of others) expect(mapEsdbError(error, { operation: 'read' })).toBe(error);
   });
 
-  it('AccessDeniedError becomes EventStoreAccessDeniedError naming the right the service\'s user lacks', () => {
+  it("AccessDeniedError becomes EventStoreAccessDeniedError naming the right the service's user lacks", () => {
     const denied = new AccessDeniedError(undefined, 'Access denied');
     const onAll = mapEsdbError(denied, { operation: 'read $all' });
     expect(onAll).toBeInstanceOf(EventStoreAccessDeniedError);
@@ -161,7 +194,8 @@ describe('error mapping', () => {
 
 describe('which failures rebuild the client, and which prove nothing was sent', () => {
   it('a failure the client recovers from itself, or a definitive answer, keeps the client; other gRPC failures renew it', () => {
-    const raw = (code: number, details: string): Error => Object.assign(new Error(`${code} ${details}`), { code, details });
+    const raw = (code: number, details: string): Error =>
+      Object.assign(new Error(`${code} ${details}`), { code, details });
     expect(mayPoisonClient(raw(4, 'Deadline Exceeded'))).toBe(true);
     expect(mayPoisonClient(new DeadlineExceededError(undefined, 'timeout'))).toBe(true);
     expect(mayPoisonClient(raw(13, 'internal'))).toBe(true);
@@ -178,16 +212,24 @@ describe('which failures rebuild the client, and which prove nothing was sent', 
 
   it('no connection or no leader means the request never reached a server; a reset or a timeout does not', () => {
     expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: No connection established'))).toBe(true);
-    expect(neverReachedServer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(
+      neverReachedServer(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
     expect(neverReachedServer(new Error('Failed to discover after 10 attempts.'))).toBe(true);
     expect(neverReachedServer(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(false);
     expect(neverReachedServer(new DeadlineExceededError(undefined, 'timeout'))).toBe(false);
-    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: fault: batch-append stream broke'))).toBe(false);
+    expect(
+      neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: fault: batch-append stream broke')),
+    ).toBe(false);
   });
 });
 
 describe('event mapping', () => {
-  const recorded = (meta: unknown, data: unknown, position: Position | 'none' = { commit: 42n, prepare: 42n }): ResolvedEvent => ({
+  const recorded = (
+    meta: unknown,
+    data: unknown,
+    position: Position | 'none' = { commit: 42n, prepare: 42n },
+  ): ResolvedEvent => ({
     event: {
       streamId: 'contact-9',
       id: '0b5d4b3c-3f61-4b0a-9d0b-1f1e2e3d4c5b',
@@ -204,7 +246,13 @@ describe('event mapping', () => {
   it('writes a JSON event with the writer-chosen ID, type, data and metadata', () => {
     const event = toAppend('ContactEnded', { contactId: '1', nested: { a: [1, 2] } });
     const data: EventData = toEventData(event);
-    expect(data).toEqual({ id: event.id, contentType: 'application/json', type: 'ContactEnded', data: event.data, metadata: event.metadata });
+    expect(data).toEqual({
+      id: event.id,
+      contentType: 'application/json',
+      type: 'ContactEnded',
+      data: event.data,
+      metadata: event.metadata,
+    });
   });
 
   it('metadata round trips whether the client hands it over as an object or as bytes', () => {
@@ -244,7 +292,9 @@ describe('event mapping', () => {
 
   it('an event without a usable log position is refused; a link to nothing is skipped', () => {
     expect(() => toRecordedEvent(recorded({}, {}, 'none'))).toThrow(/log position/);
-    expect(() => toRecordedEvent(recorded({}, {}, { commit: UNKNOWN_LOG_POSITION, prepare: UNKNOWN_LOG_POSITION }))).toThrow(/log position/);
+    expect(() =>
+      toRecordedEvent(recorded({}, {}, { commit: UNKNOWN_LOG_POSITION, prepare: UNKNOWN_LOG_POSITION })),
+    ).toThrow(/log position/);
     expect(toRecordedEvent({})).toBeUndefined();
   });
 });
@@ -254,8 +304,10 @@ describe('system event filter', () => {
     const filter = userEventsFilter();
     expect(filter.filterOn).toBe('eventType');
     const regex = new RegExp(filter.regex);
-    for (const type of ['ContactStarted', 'ContactEnded', 'EndContactRejected', 'a$b']) expect(regex.test(type), type).toBe(true);
-    for (const type of ['$metadata', '$>', '$statsCollected', '$ProjectionsInitialized', '$']) expect(regex.test(type), type).toBe(false);
+    for (const type of ['ContactStarted', 'ContactEnded', 'EndContactRejected', 'a$b'])
+      expect(regex.test(type), type).toBe(true);
+    for (const type of ['$metadata', '$>', '$statsCollected', '$ProjectionsInitialized', '$'])
+      expect(regex.test(type), type).toBe(false);
     expect(isSystemEventType('$>')).toBe(true);
     expect(isSystemEventType('ContactEnded')).toBe(false);
     expect(isSystemEvent({ type: 'ContactStarted', streamId: '$ce-contact' })).toBe(true);

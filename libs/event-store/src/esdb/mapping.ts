@@ -46,14 +46,18 @@ function assertJson(event: EventToAppend, part: 'data' | 'metadata', value: unkn
   try {
     JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(`Event ${event.type} (${event.id}): ${part} cannot be written as JSON: ${(error as Error).message}`, { cause: error });
+    throw new TypeError(
+      `Event ${event.type} (${event.id}): ${part} cannot be written as JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
 export const isSystemEventType = (type: string): boolean => type.startsWith('$');
 
 /** Not the service's: a system type, or any event of a `$` stream (projections, categories, stats), whatever its type. */
-export const isSystemEvent = (event: { type: string; streamId: string }): boolean => isSystemEventType(event.type) || event.streamId.startsWith('$');
+export const isSystemEvent = (event: { type: string; streamId: string }): boolean =>
+  isSystemEventType(event.type) || event.streamId.startsWith('$');
 
 /** Server-side filter for $all subscriptions: event types not starting with `$` (the client's own regex). */
 export function userEventsFilter(): RegexFilter {
@@ -69,7 +73,9 @@ export function toRecordedEvent(resolved: ResolvedEvent | AllStreamResolvedEvent
   if (event === undefined) return undefined;
   const position = event.position;
   if (position === undefined || position.commit === UNKNOWN_LOG_POSITION) {
-    throw new Error(`EventStoreDB gave no log position for event ${event.id} of ${event.streamId}; a server 22.6 or later is required`);
+    throw new Error(
+      `EventStoreDB gave no log position for event ${event.id} of ${event.streamId}; a server 22.6 or later is required`,
+    );
   }
   return {
     id: event.id,

@@ -11,7 +11,8 @@ const U64_MASK = U64_LIMIT - 1n;
 export const UNKNOWN_LOG_POSITION = U64_MASK;
 
 const checkU64 = (name: string, value: bigint): void => {
-  if (value < 0n || value >= U64_LIMIT) throw new RangeError(`EventStoreDB ${name} position out of range (0..2^64-1): ${value}`);
+  if (value < 0n || value >= U64_LIMIT)
+    throw new RangeError(`EventStoreDB ${name} position out of range (0..2^64-1): ${value}`);
 };
 
 export function encodePosition({ commit, prepare }: Position): bigint {

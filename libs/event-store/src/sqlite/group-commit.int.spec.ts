@@ -35,7 +35,12 @@ function request(streamId: string, dataBytes: number, events = 1, deadline = Dat
     streamId,
     expectedRevision: 'no_stream',
     deadline,
-    events: Array.from({ length: events }, () => ({ id: randomUUID(), type: 'E', data: JSON.stringify({ pad: 'x'.repeat(dataBytes) }), metadata })),
+    events: Array.from({ length: events }, () => ({
+      id: randomUUID(),
+      type: 'E',
+      data: JSON.stringify({ pad: 'x'.repeat(dataBytes) }),
+      metadata,
+    })),
   };
 }
 
@@ -43,7 +48,9 @@ function request(streamId: string, dataBytes: number, events = 1, deadline = Dat
 function eventIdsInLog(): Set<string> {
   const db = new Database(file, { readonly: true });
   try {
-    return new Set((db.prepare('SELECT event_id FROM events').all() as Array<{ event_id: string }>).map((row) => row.event_id));
+    return new Set(
+      (db.prepare('SELECT event_id FROM events').all() as Array<{ event_id: string }>).map((row) => row.event_id),
+    );
   } finally {
     db.close();
   }
@@ -55,7 +62,10 @@ function expectAnswersTrue(batch: AppendRequest[], outcomes: AppendOutcome[]): v
   for (const append of batch) {
     const outcome = outcomes.find((o) => o.id === append.id)!;
     const present = append.events.map((e) => inLog.has(e.id));
-    expect(present, `${append.streamId} answered ${outcome.ok ? 'ok' : `failed (${JSON.stringify(outcome.failure)})`}`).toEqual(append.events.map(() => outcome.ok));
+    expect(
+      present,
+      `${append.streamId} answered ${outcome.ok ? 'ok' : `failed (${JSON.stringify(outcome.failure)})`}`,
+    ).toEqual(append.events.map(() => outcome.ok));
   }
 }
 
@@ -68,18 +78,27 @@ describe('a statement error that makes SQLite roll back the whole group (SQLITE_
   it.each([
     ['a single-event append', 1],
     ['a multi-event append (in a savepoint)', 3],
-  ])('on %s mid-group: every append answered as failed is absent from the log, every one answered ok is present', (_what, events) => {
-    // Some rows, then a limit at the file's current size: small rows still fit in its pages, a 100 KB one does not.
-    expectCommitted(log.commit(Array.from({ length: 20 }, (_, i) => request(`seed-${i}`, 100))));
-    log.limitPages(log.pageCount());
-    const batch = [request('before-1', 10), request('before-2', 10), request('too-big', 100_000, events), request('after-1', 10), request('after-2', 10, 2)];
+  ])(
+    'on %s mid-group: every append answered as failed is absent from the log, every one answered ok is present',
+    (_what, events) => {
+      // Some rows, then a limit at the file's current size: small rows still fit in its pages, a 100 KB one does not.
+      expectCommitted(log.commit(Array.from({ length: 20 }, (_, i) => request(`seed-${i}`, 100))));
+      log.limitPages(log.pageCount());
+      const batch = [
+        request('before-1', 10),
+        request('before-2', 10),
+        request('too-big', 100_000, events),
+        request('after-1', 10),
+        request('after-2', 10, 2),
+      ];
 
-    const outcomes = expectCommitted(log.commit(batch));
+      const outcomes = expectCommitted(log.commit(batch));
 
-    expect(outcomes.find((o) => o.id === batch[2]!.id)?.ok, 'the 100 KB append must hit SQLITE_FULL').toBe(false);
-    expectAnswersTrue(batch, outcomes);
-    for (const outcome of outcomes) if (!outcome.ok) expect(outcome.failure.kind).toBe('unavailable');
-  });
+      expect(outcomes.find((o) => o.id === batch[2]!.id)?.ok, 'the 100 KB append must hit SQLITE_FULL').toBe(false);
+      expectAnswersTrue(batch, outcomes);
+      for (const outcome of outcomes) if (!outcome.ok) expect(outcome.failure.kind).toBe('unavailable');
+    },
+  );
 
   it('the writer goes on once space is back: the next group commits and is in the log', () => {
     expectCommitted(log.commit(Array.from({ length: 20 }, (_, i) => request(`seed-${i}`, 100))));
@@ -100,7 +119,10 @@ describe('deadlines', () => {
     const outcomes = expectCommitted(log.commit(batch));
     expect(outcomes.map((o) => o.ok)).toEqual([true, false, true]);
     const expired = outcomes[1]!;
-    expect(!expired.ok && expired.failure).toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/STORE_TIMEOUT_MS.*nothing was written/) });
+    expect(!expired.ok && expired.failure).toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringMatching(/STORE_TIMEOUT_MS.*nothing was written/),
+    });
     expectAnswersTrue(batch, outcomes);
   });
 });

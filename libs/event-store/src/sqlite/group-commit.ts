@@ -15,7 +15,13 @@ import { WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 /** An event with its data and metadata already JSON text (serialised on the caller's thread). */
 export type SerialisedEvent = { id: string; type: string; data: string; metadata: string };
-export type AppendRequest = { id: number; streamId: string; events: SerialisedEvent[]; expectedRevision: ExpectedRevision; deadline: number };
+export type AppendRequest = {
+  id: number;
+  streamId: string;
+  events: SerialisedEvent[];
+  expectedRevision: ExpectedRevision;
+  deadline: number;
+};
 
 /** Errors cross the thread boundary as data and are rebuilt on the other side. */
 export type AppendFailure =
@@ -23,7 +29,8 @@ export type AppendFailure =
   | { kind: 'unavailable'; message: string }
   | { kind: 'invalid'; message: string };
 
-export type AppendOutcome = { id: number; ok: true; result: AppendResult } | { id: number; ok: false; failure: AppendFailure };
+export type AppendOutcome =
+  { id: number; ok: true; result: AppendResult } | { id: number; ok: false; failure: AppendFailure };
 
 export class GroupCommit {
   private readonly db: Database.Database;
@@ -47,9 +54,13 @@ export class GroupCommit {
     this.db.pragma('busy_timeout = 0');
     this.db.defaultSafeIntegers(true);
     this.statements = {
-      lastRevision: this.db.prepare<[string], { revision: bigint }>('SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?'),
+      lastRevision: this.db.prepare<[string], { revision: bigint }>(
+        'SELECT MAX(revision) AS revision FROM events WHERE stream_id = ?',
+      ),
       byEventId: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE event_id = ?'),
-      insert: this.db.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: this.db.prepare(
+        'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       insertAfter: this.db.prepare(
         `INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) SELECT ?, ?, ?, ?, ?, ?, ?
          WHERE EXISTS (SELECT 1 FROM events WHERE stream_id = ? AND revision = ?)`,
@@ -89,7 +100,8 @@ export class GroupCommit {
         } catch (error) {
           // SQLite rolled the whole transaction back (SQLITE_FULL, NOMEM, IOERR…): the appends before this one are
           // undone too, and the next ones would run in autocommit. None of the group is written; all fail as one.
-          if (!this.db.inTransaction) return unavailable(batch, `SQLite rolled back the group: ${(error as Error).message}; nothing was written`);
+          if (!this.db.inTransaction)
+            return unavailable(batch, `SQLite rolled back the group: ${(error as Error).message}; nothing was written`);
           outcomes.push({ id: request.id, ok: false, failure: failureOf(error) });
         }
       }
@@ -157,7 +169,9 @@ export class GroupCommit {
       const duplicate = this.alreadyWritten(request.streamId, request.events);
       if (duplicate) return duplicate;
       // A revision already taken: someone else wrote to the stream first.
-      throw error instanceof WrongExpectedRevisionError ? error : this.conflict(request.streamId, request.expectedRevision);
+      throw error instanceof WrongExpectedRevisionError
+        ? error
+        : this.conflict(request.streamId, request.expectedRevision);
     }
   }
 
@@ -172,7 +186,8 @@ export class GroupCommit {
     let revision: bigint;
     if (expectedRevision === 'any' || expectedRevision === 'stream_exists') {
       const last = lastRevision.get(streamId)?.revision ?? null;
-      if (expectedRevision === 'stream_exists' && last === null) throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
+      if (expectedRevision === 'stream_exists' && last === null)
+        throw new WrongExpectedRevisionError(streamId, expectedRevision, 'no_stream');
       revision = last ?? -1n;
     } else revision = expectedRevision === 'no_stream' ? -1n : expectedRevision;
     let position = 0n;
@@ -180,7 +195,10 @@ export class GroupCommit {
     for (const [i, event] of events.entries()) {
       revision += 1n;
       const values = [event.id, streamId, revision, event.type, event.data, event.metadata, recordedAt] as const;
-      const info = i === 0 && typeof expectedRevision === 'bigint' ? insertAfter.run(...values, streamId, expectedRevision) : insert.run(...values);
+      const info =
+        i === 0 && typeof expectedRevision === 'bigint'
+          ? insertAfter.run(...values, streamId, expectedRevision)
+          : insert.run(...values);
       if (info.changes === 0) throw this.conflict(streamId, expectedRevision);
       position = BigInt(info.lastInsertRowid);
     }
@@ -188,7 +206,11 @@ export class GroupCommit {
   }
 
   private conflict(streamId: string, expected: ExpectedRevision): WrongExpectedRevisionError {
-    return new WrongExpectedRevisionError(streamId, expected, this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
+    return new WrongExpectedRevisionError(
+      streamId,
+      expected,
+      this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream',
+    );
   }
 
   /** Idempotent retry, as EventStoreDB does it: the same event IDs already in this stream write nothing. */
@@ -199,7 +221,11 @@ export class GroupCommit {
       const last = rows[rows.length - 1]!;
       return { nextExpectedRevision: last.revision, position: last.position };
     }
-    throw new WrongExpectedRevisionError(streamId, 'any', this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream');
+    throw new WrongExpectedRevisionError(
+      streamId,
+      'any',
+      this.statements.lastRevision.get(streamId)?.revision ?? 'no_stream',
+    );
   }
 }
 
@@ -213,6 +239,7 @@ const isConstraint = (error: unknown): boolean => {
 };
 
 function failureOf(error: unknown): AppendFailure {
-  if (error instanceof WrongExpectedRevisionError) return { kind: 'conflict', streamId: error.streamId, expected: error.expected, actual: error.actual };
+  if (error instanceof WrongExpectedRevisionError)
+    return { kind: 'conflict', streamId: error.streamId, expected: error.expected, actual: error.actual };
   return { kind: 'invalid', message: (error as Error).message };
 }

@@ -31,7 +31,11 @@ export class SqliteLogFollower {
     this.commits.emit('commit');
   }
 
-  async *follow<E extends { position: bigint }>(readPage: (after: bigint) => Promise<E[]>, after: bigint | undefined, signal?: AbortSignal): AsyncIterable<E[]> {
+  async *follow<E extends { position: bigint }>(
+    readPage: (after: bigint) => Promise<E[]>,
+    after: bigint | undefined,
+    signal?: AbortSignal,
+  ): AsyncIterable<E[]> {
     let cursor = after ?? 0n;
     while (!signal?.aborted && !this.closed) {
       // Register the wake-up before reading so a commit between the read and the wait is not missed.

@@ -23,7 +23,9 @@ export class SqliteLogReader {
     this.db.defaultSafeIntegers(true);
     this.statements = {
       readStream: this.db.prepare<[string], EventRow>('SELECT * FROM events WHERE stream_id = ? ORDER BY revision'),
-      readAll: this.db.prepare<[bigint, number], EventRow>('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+      readAll: this.db.prepare<[bigint, number], EventRow>(
+        'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
+      ),
       head: this.db.prepare<[], { position: bigint | null }>('SELECT MAX(position) AS position FROM events'),
       dataVersion: this.db.prepare<[], bigint>('PRAGMA data_version').pluck(true),
     };
@@ -42,7 +44,11 @@ export class SqliteLogReader {
     if (streamIds.length === 0) return Promise.resolve(undefined);
     let statement = this.newest.get(streamIds.length);
     if (!statement) {
-      statement = this.db.prepare<string[], bigint | null>(`SELECT MAX(position) FROM events WHERE stream_id IN (${streamIds.map(() => '?').join(', ')})`).pluck(true);
+      statement = this.db
+        .prepare<string[], bigint | null>(
+          `SELECT MAX(position) FROM events WHERE stream_id IN (${streamIds.map(() => '?').join(', ')})`,
+        )
+        .pluck(true);
       this.newest.set(streamIds.length, statement);
     }
     const query = statement;

@@ -31,7 +31,10 @@ async function retry<T>(db: Database.Database, query: () => T, timeoutMs: number
     } catch (error) {
       if (!isLocked(error)) throw failure(db, error);
       if (Date.now() >= deadline) {
-        throw new EventStoreUnavailableError(`SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`, { cause: error });
+        throw new EventStoreUnavailableError(
+          `SQLite ${db.name} stayed locked for more than ${timeoutMs} ms (STORE_TIMEOUT_MS)`,
+          { cause: error },
+        );
       }
       await sleep(backoffDelay(attempt + 1, LOCKED_BACKOFF));
     }

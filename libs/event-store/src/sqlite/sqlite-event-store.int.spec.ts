@@ -27,7 +27,11 @@ describe('SQLite subscription catch-up', () => {
     const store = new SqliteEventStore(join(dir, 'events.db'));
     try {
       const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
-      await store.append('replay', Array.from({ length: 3000 }, (_, i) => ({ id: randomUUID(), type: 'E', data: { i }, metadata })), { expectedRevision: 'no_stream' });
+      await store.append(
+        'replay',
+        Array.from({ length: 3000 }, (_, i) => ({ id: randomUUID(), type: 'E', data: { i }, metadata })),
+        { expectedRevision: 'no_stream' },
+      );
       let ticks = 0;
       let counting = true;
       const tick = (): void => {
@@ -82,7 +86,6 @@ describe('SQLite newestPositionOf', () => {
 
 /** The writer thread, reached as a crash would reach it: from outside the store's API. */
 const writerOf = (store: SqliteEventStore): Worker => (store as unknown as { worker: Worker }).worker;
-
 
 describe('SQLite writer thread stopped without being asked to', () => {
   const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
@@ -146,13 +149,17 @@ describe('SQLite append deadline', () => {
     try {
       await store.opened();
       const metadata = { correlationId: 'c', causationId: 'c', source: 'system' as const, schemaVersion: 1 };
-      const late = store.append('late', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' });
+      const late = store.append('late', [{ id: randomUUID(), type: 'E', data: {}, metadata }], {
+        expectedRevision: 'no_stream',
+      });
       // The fault: this thread stalls past the deadline before the append is even handed to the writer.
       const stalledUntil = Date.now() + 150;
       while (Date.now() < stalledUntil);
       await expect(late).rejects.toBeInstanceOf(EventStoreUnavailableError);
       // Later appends go through, and the late one never appears, not even after them.
-      await store.append('on-time', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' });
+      await store.append('on-time', [{ id: randomUUID(), type: 'E', data: {}, metadata }], {
+        expectedRevision: 'no_stream',
+      });
       expect(await store.readStream('late')).toEqual([]);
       expect((await store.readStream('on-time')).length).toBe(1);
     } finally {

@@ -65,18 +65,25 @@ export class SqliteEventStore implements EventStore {
     this.failedWith = new Promise<EventStoreUnavailableError>((resolve) => (this.fail = resolve));
     this.ready = new Promise<void>((resolve, reject) => {
       this.worker.once('error', reject);
-      this.worker.once('exit', (code) => reject(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code}) before opening ${file}`)));
+      this.worker.once('exit', (code) =>
+        reject(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code}) before opening ${file}`)),
+      );
       this.worker.on('message', (message: FromStoreWorker) => {
         if (message.kind === 'ready') {
           this.reader = new SqliteLogReader(file, this.storeTimeoutMs);
           resolve();
-        } else if (message.kind === 'failed') reject(new EventStoreUnavailableError(`SQLite event store: ${message.message}`));
+        } else if (message.kind === 'failed')
+          reject(new EventStoreUnavailableError(`SQLite event store: ${message.message}`));
         else this.onWorkerMessage(message);
       });
     });
     this.ready.catch(() => undefined);
-    this.worker.on('error', (error) => this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })));
-    this.worker.on('exit', (code) => this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code})`)));
+    this.worker.on('error', (error) =>
+      this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped: ${error.message}`, { cause: error })),
+    );
+    this.worker.on('exit', (code) =>
+      this.writerStopped(new EventStoreUnavailableError(`SQLite writer stopped (exit code ${code})`)),
+    );
   }
 
   /**
@@ -113,21 +120,36 @@ export class SqliteEventStore implements EventStore {
     return this.ready;
   }
 
-  append(streamId: string, events: EventToAppend[], options: { expectedRevision: ExpectedRevision }): Promise<AppendResult> {
+  append(
+    streamId: string,
+    events: EventToAppend[],
+    options: { expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
     if (this.closed || this.closing) return Promise.reject(new EventStoreUnavailableError('The event store is closed'));
     if (this.stopped) return Promise.reject(this.stopped);
     if (events.length === 0) return Promise.reject(new RangeError('append needs at least one event'));
     // Serialised here, so data JSON cannot hold fails this append alone, synchronously, before anything is queued.
     let serialised: SerialisedEvent[];
     try {
-      serialised = events.map((e) => ({ id: e.id, type: e.type, data: JSON.stringify(e.data), metadata: JSON.stringify(e.metadata) }));
+      serialised = events.map((e) => ({
+        id: e.id,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: JSON.stringify(e.metadata),
+      }));
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<AppendResult>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      this.outbox.push({ id, streamId, events: serialised, expectedRevision: options.expectedRevision, deadline: Date.now() + this.storeTimeoutMs });
+      this.outbox.push({
+        id,
+        streamId,
+        events: serialised,
+        expectedRevision: options.expectedRevision,
+        deadline: Date.now() + this.storeTimeoutMs,
+      });
       // One message per turn of the loop: every append queued in this turn travels (and commits) together.
       if (this.outbox.length === 1) setImmediate(() => this.send());
     });
@@ -156,11 +178,16 @@ export class SqliteEventStore implements EventStore {
   }
 
   async *subscribeToAll({ after, signal }: SubscribeOptions): AsyncIterable<RecordedEvent> {
-    for await (const page of this.follow((cursor) => this.readAll({ after: cursor, maxCount: 500 }), after, signal)) yield* page;
+    for await (const page of this.follow((cursor) => this.readAll({ after: cursor, maxCount: 500 }), after, signal))
+      yield* page;
   }
 
   /** Pages of the log as its commits land (see SqliteLogFollower); ends when `signal` aborts or the store closes. */
-  follow<E extends { position: bigint }>(readPage: (after: bigint) => Promise<E[]>, after: bigint | undefined, signal?: AbortSignal): AsyncIterable<E[]> {
+  follow<E extends { position: bigint }>(
+    readPage: (after: bigint) => Promise<E[]>,
+    after: bigint | undefined,
+    signal?: AbortSignal,
+  ): AsyncIterable<E[]> {
     return this.follower.follow(readPage, after, signal);
   }
 

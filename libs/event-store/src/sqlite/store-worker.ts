@@ -12,7 +12,8 @@ import { GroupCommit, unavailable, type AppendRequest } from './group-commit.js'
 import { decodeRequests, encodeOutcomes, type WireOutcomes, type WireRequests } from './wire.js';
 
 export type StoreWorkerData = { file: string; maxBatch: number; storeTimeoutMs: number };
-export type ToStoreWorker = { kind: 'append'; requests: WireRequests } | { kind: 'follow'; port: MessagePort } | { kind: 'close' };
+export type ToStoreWorker =
+  { kind: 'append'; requests: WireRequests } | { kind: 'follow'; port: MessagePort } | { kind: 'close' };
 export type FromStoreWorker =
   | { kind: 'ready' }
   | { kind: 'failed'; message: string }

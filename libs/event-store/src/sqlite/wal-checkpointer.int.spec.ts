@@ -25,7 +25,9 @@ describe('WalCheckpointer', () => {
     for (let i = 0; i < count; i += 20) {
       await Promise.all(
         Array.from({ length: 20 }, (_, k) =>
-          store.append(`s-${i + k}`, [{ id: randomUUID(), type: 'E', data: { i, pad: 'x'.repeat(300) }, metadata }], { expectedRevision: 'no_stream' }),
+          store.append(`s-${i + k}`, [{ id: randomUUID(), type: 'E', data: { i, pad: 'x'.repeat(300) }, metadata }], {
+            expectedRevision: 'no_stream',
+          }),
         ),
       );
     }
@@ -55,12 +57,18 @@ describe('WalCheckpointer', () => {
       other.close();
     });
     other.exec('BEGIN IMMEDIATE');
-    other.prepare('INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, 0, ?, ?, ?, ?)').run('held', 'held', 'E', '{}', '{}', 'now');
+    other
+      .prepare(
+        'INSERT INTO events (event_id, stream_id, revision, type, data, metadata, recorded_at) VALUES (?, ?, 0, ?, ?, ?, ?)',
+      )
+      .run('held', 'held', 'E', '{}', '{}', 'now');
     const started = performance.now();
     const result = checkpointer.checkpoint();
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(result === undefined || result.checkpointed <= result.log).toBe(true);
     other.exec('ROLLBACK');
-    await expect(store.append('after', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' })).resolves.toMatchObject({ nextExpectedRevision: 0n });
+    await expect(
+      store.append('after', [{ id: randomUUID(), type: 'E', data: {}, metadata }], { expectedRevision: 'no_stream' }),
+    ).resolves.toMatchObject({ nextExpectedRevision: 0n });
   });
 });

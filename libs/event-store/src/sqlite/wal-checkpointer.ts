@@ -41,7 +41,11 @@ export class WalCheckpointer {
   checkpoint(): { log: number; checkpointed: number } | undefined {
     if (!this.db.open) return undefined;
     try {
-      const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+      const [row] = this.db.pragma('wal_checkpoint(PASSIVE)') as Array<{
+        busy: number;
+        log: number;
+        checkpointed: number;
+      }>;
       return row && { log: row.log, checkpointed: row.checkpointed };
     } catch (error) {
       // Another checkpoint (another process's) or a recovery holds it: the next tick tries again.

@@ -23,14 +23,20 @@ export function encodeRequests(requests: readonly AppendRequest[]): WireRequests
 
 export function decodeRequests(wire: WireRequests): AppendRequest[] {
   const requests: AppendRequest[] = [];
-  for (let i = 0; i < wire.length; ) {
+  for (let i = 0; i < wire.length;) {
     const id = wire[i++] as number;
     const streamId = wire[i++] as string;
     const expectedRevision = wire[i++] as AppendRequest['expectedRevision'];
     const deadline = wire[i++] as number;
     const count = wire[i++] as number;
     const events: SerialisedEvent[] = [];
-    for (let k = 0; k < count; k++, i += 4) events.push({ id: wire[i] as string, type: wire[i + 1] as string, data: wire[i + 2] as string, metadata: wire[i + 3] as string });
+    for (let k = 0; k < count; k++, i += 4)
+      events.push({
+        id: wire[i] as string,
+        type: wire[i + 1] as string,
+        data: wire[i + 2] as string,
+        metadata: wire[i + 3] as string,
+      });
     requests.push({ id, streamId, expectedRevision, deadline, events });
   }
   return requests;
@@ -47,10 +53,14 @@ export function encodeOutcomes(outcomes: readonly AppendOutcome[]): WireOutcomes
 
 export function decodeOutcomes(wire: WireOutcomes): AppendOutcome[] {
   const outcomes: AppendOutcome[] = [];
-  for (let i = 0; i < wire.length; ) {
+  for (let i = 0; i < wire.length;) {
     const id = wire[i++] as number;
     if (wire[i++] === 1) {
-      outcomes.push({ id, ok: true, result: { position: wire[i] as bigint, nextExpectedRevision: wire[i + 1] as bigint } });
+      outcomes.push({
+        id,
+        ok: true,
+        result: { position: wire[i] as bigint, nextExpectedRevision: wire[i + 1] as bigint },
+      });
       i += 2;
     } else outcomes.push({ id, ok: false, failure: wire[i++] as AppendFailureValue });
   }

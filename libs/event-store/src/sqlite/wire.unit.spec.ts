@@ -4,10 +4,21 @@ import { decodeOutcomes, decodeRequests, encodeOutcomes, encodeRequests } from '
 
 describe('the writer thread wire', () => {
   it('carries appends of one and of several events, every kind of expected revision, unchanged', () => {
-    const event = (n: number) => ({ id: `e${n}`, type: 'ContactEnded', data: `{"n":${n}}`, metadata: '{"commandId":"c"}' });
+    const event = (n: number) => ({
+      id: `e${n}`,
+      type: 'ContactEnded',
+      data: `{"n":${n}}`,
+      metadata: '{"commandId":"c"}',
+    });
     const requests: AppendRequest[] = [
       { id: 0, streamId: 'contact-1', expectedRevision: 0n, deadline: 1_000, events: [event(1)] },
-      { id: 1, streamId: 'contact-2', expectedRevision: 'no_stream', deadline: 2_000, events: [event(2), event(3), event(4)] },
+      {
+        id: 1,
+        streamId: 'contact-2',
+        expectedRevision: 'no_stream',
+        deadline: 2_000,
+        events: [event(2), event(3), event(4)],
+      },
       { id: 2, streamId: 'audit', expectedRevision: 'any', deadline: 3_000, events: [event(5)] },
       { id: 3, streamId: 'contact-3', expectedRevision: 'stream_exists', deadline: 4_000, events: [event(6)] },
     ];

@@ -11,7 +11,11 @@ const { default: kafkajs } = await import('kafkajs');
 const { SqliteEventStore } = await import('#event-store');
 const { OutcomeForwarder } = await import('../outcome-forwarder.ts');
 
-const kafka = new kafkajs.Kafka({ clientId: 'forwarder-child', brokers: brokers.split(','), logLevel: kafkajs.logLevel.NOTHING });
+const kafka = new kafkajs.Kafka({
+  clientId: 'forwarder-child',
+  brokers: brokers.split(','),
+  logLevel: kafkajs.logLevel.NOTHING,
+});
 const store = new SqliteEventStore(file);
 if (hangAt) hangNthCommit(kafka, Number(hangAt));
 const say = (line) => process.stdout.write(`${line}\n`);
@@ -19,7 +23,14 @@ const logger = { info: (m) => say(`INFO ${m}`), warn: (m) => say(`WARN ${m}`), e
 const forwarder = new OutcomeForwarder({ ...JSON.parse(optionsJson), store, kafka, logger });
 forwarder.onCommit((position) => say(`COMMITTED ${position}`));
 forwarder.start();
-process.on('SIGTERM', () => void forwarder.stop().then(() => store.close()).then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void forwarder
+      .stop()
+      .then(() => store.close())
+      .then(() => process.exit(0)),
+);
 
 function hangNthCommit(client, n) {
   const producer = client.producer.bind(client);

@@ -32,7 +32,14 @@ export function randomAppend(store: EventStore, contactIds: string[], outcomeSha
 export const appendStarted = (store: EventStore, contactId: string): Promise<unknown> =>
   store.append(
     `contact-${contactId}`,
-    [{ id: randomUUID(), type: 'ContactStarted', data: { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: now() }, metadata: metadata() }],
+    [
+      {
+        id: randomUUID(),
+        type: 'ContactStarted',
+        data: { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: now() },
+        metadata: metadata(),
+      },
+    ],
     { expectedRevision: 'any' },
   );
 
@@ -43,7 +50,14 @@ export const appendEnded = (store: EventStore, contactId: string): Promise<unkno
       {
         id: randomUUID(),
         type: 'ContactEnded',
-        data: { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', endedBy: 'agent-1', disconnectReason: 'TerminateScript', endedAt: now() },
+        data: {
+          contactId,
+          businessUnitId: 'bu-1',
+          mediaType: 'Chat',
+          endedBy: 'agent-1',
+          disconnectReason: 'TerminateScript',
+          endedAt: now(),
+        },
         metadata: metadata(),
       },
     ],
@@ -57,7 +71,14 @@ export const appendRejected = (store: EventStore, contactId: string): Promise<un
       {
         id: randomUUID(),
         type: 'EndContactRejected',
-        data: { contactId, reason: 'Unauthorized', detail: 'lacks Contacts.End', agentId: 'agent-2', businessUnitId: 'bu-1', rejectedAt: now() },
+        data: {
+          contactId,
+          reason: 'Unauthorized',
+          detail: 'lacks Contacts.End',
+          agentId: 'agent-2',
+          businessUnitId: 'bu-1',
+          rejectedAt: now(),
+        },
         metadata: metadata(),
       },
     ],
@@ -69,12 +90,26 @@ export const appendDirectory = (store: EventStore): Promise<unknown> => {
   return Math.random() < 0.5
     ? store.append(
         `agent-${agentId}`,
-        [{ id: randomUUID(), type: 'AgentRegistered', data: { agentId, businessUnitId: 'bu-1', securityProfileId: 'p-1', active: true }, metadata: metadata() }],
+        [
+          {
+            id: randomUUID(),
+            type: 'AgentRegistered',
+            data: { agentId, businessUnitId: 'bu-1', securityProfileId: 'p-1', active: true },
+            metadata: metadata(),
+          },
+        ],
         { expectedRevision: 'any' },
       )
     : store.append(
         'security-profile-p-1',
-        [{ id: randomUUID(), type: 'SecurityProfileDefined', data: { profileId: 'p-1', name: 'Agents', permissions: ['Contacts.End'] }, metadata: metadata() }],
+        [
+          {
+            id: randomUUID(),
+            type: 'SecurityProfileDefined',
+            data: { profileId: 'p-1', name: 'Agents', permissions: ['Contacts.End'] },
+            metadata: metadata(),
+          },
+        ],
         { expectedRevision: 'any' },
       );
 };
@@ -98,7 +133,10 @@ export const contactIdsFor = (count: number): string[] =>
 export async function allEvents(store: EventStore): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
-    const page = await store.readAll({ ...(events.length > 0 ? { after: events[events.length - 1]!.position } : {}), maxCount: 1000 });
+    const page = await store.readAll({
+      ...(events.length > 0 ? { after: events[events.length - 1]!.position } : {}),
+      maxCount: 1000,
+    });
     if (page.length === 0) return events;
     events.push(...page);
   }
@@ -124,13 +162,23 @@ export async function readTopic(
 ): Promise<Received[]> {
   const deadline = Date.now() + options.timeoutMs;
   const admin = kafka.admin();
-  const consumer = kafka.consumer({ groupId: `verify-${randomUUID()}`, readUncommitted: options.readUncommitted ?? false, maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({
+    groupId: `verify-${randomUUID()}`,
+    readUncommitted: options.readUncommitted ?? false,
+    maxWaitTimeInMs: 250,
+  });
   const reached = new Map<number, bigint>();
   const received: Received[] = [];
   const stableOffsets = async (): Promise<string> =>
-    JSON.stringify((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.high]).sort((a, b) => Number(a[0]) - Number(b[0])));
+    JSON.stringify(
+      (await admin.fetchTopicOffsets(topic))
+        .map((p) => [p.partition, p.high])
+        .sort((a, b) => Number(a[0]) - Number(b[0])),
+    );
   const reachedAll = (ends: string): boolean =>
-    (JSON.parse(ends) as Array<[number, string]>).every(([p, end]) => end === '0' || (reached.get(p) ?? -1n) >= BigInt(end) - 1n);
+    (JSON.parse(ends) as Array<[number, string]>).every(
+      ([p, end]) => end === '0' || (reached.get(p) ?? -1n) >= BigInt(end) - 1n,
+    );
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     reached.set(payload.partition, BigInt(payload.lastOffset));
   });
@@ -152,9 +200,14 @@ export async function readTopic(
         });
       },
     });
-    for (let ends = await stableOffsets(), previous = ''; ends !== previous; previous = ends, ends = await stableOffsets()) {
+    for (
+      let ends = await stableOffsets(), previous = '';
+      ends !== previous;
+      previous = ends, ends = await stableOffsets()
+    ) {
       while (!reachedAll(ends) || !(options.until?.(received) ?? true)) {
-        if (Date.now() > deadline) throw new Error(`reading ${topic} timed out after ${options.timeoutMs} ms (${received.length} records)`);
+        if (Date.now() > deadline)
+          throw new Error(`reading ${topic} timed out after ${options.timeoutMs} ms (${received.length} records)`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -181,7 +234,15 @@ export function checkExactlyOnce(events: RecordedEvent[], received: Received[]):
   const counts = new Map<string, number>();
   const lastPositionByKey = new Map<string, bigint>();
   const partitionByKey = new Map<string, number>();
-  const report: ExactlyOnceReport = { expected: expected.size, received: received.length, missing: [], duplicated: [], unexpected: [], outOfOrder: [], malformed: [] };
+  const report: ExactlyOnceReport = {
+    expected: expected.size,
+    received: received.length,
+    missing: [],
+    duplicated: [],
+    unexpected: [],
+    outOfOrder: [],
+    malformed: [],
+  };
   for (const r of received) {
     const id = r.value.eventId;
     counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -200,10 +261,12 @@ export function checkExactlyOnce(events: RecordedEvent[], received: Received[]):
       r.headers['event-id'] === event.id &&
       r.headers['correlation-id'] === event.metadata.correlationId;
     if (!wellFormed) report.malformed.push(id);
-    if ((partitionByKey.get(r.key) ?? r.partition) !== r.partition) report.outOfOrder.push(`${r.key} on two partitions`);
+    if ((partitionByKey.get(r.key) ?? r.partition) !== r.partition)
+      report.outOfOrder.push(`${r.key} on two partitions`);
     partitionByKey.set(r.key, r.partition);
     const previous = lastPositionByKey.get(r.key);
-    if (previous !== undefined && previous >= position) report.outOfOrder.push(`${r.key}: ${previous} then ${position}`);
+    if (previous !== undefined && previous >= position)
+      report.outOfOrder.push(`${r.key}: ${previous} then ${position}`);
     lastPositionByKey.set(r.key, position);
   }
   for (const [id, n] of counts) if (n > 1) report.duplicated.push(`${id} x${n}`);

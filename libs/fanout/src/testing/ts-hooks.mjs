@@ -12,7 +12,8 @@ export async function resolve(specifier, context, nextResolve) {
     if (existsSync(fileURLToPath(candidate))) return { url: candidate.href, shortCircuit: true };
   }
   // package.json "imports" (#runtime, #event-store…) to the .ts sources too, so no class is loaded twice.
-  if (specifier.startsWith('#')) return nextResolve(specifier, { ...context, conditions: ['source', ...context.conditions] });
+  if (specifier.startsWith('#'))
+    return nextResolve(specifier, { ...context, conditions: ['source', ...context.conditions] });
   return nextResolve(specifier, context);
 }
 

@@ -11,19 +11,31 @@ import { FakeLog, comparePositions, type Expected, type LogPosition, type Stored
 const require = createRequire(import.meta.url);
 // CommonJS generated code: required, typed by the package's own declarations.
 const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
-const pb = require('@eventstore/db-client/generated/streams_pb.js') as typeof import('@eventstore/db-client/generated/streams_pb.js');
-const shared = require('@eventstore/db-client/generated/shared_pb.js') as typeof import('@eventstore/db-client/generated/shared_pb.js');
-const rpc = require('@eventstore/db-client/generated/status_pb.js') as typeof import('@eventstore/db-client/generated/status_pb.js');
-const features = require('@eventstore/db-client/generated/serverfeatures_pb.js') as typeof import('@eventstore/db-client/generated/serverfeatures_pb.js');
+const pb =
+  require('@eventstore/db-client/generated/streams_pb.js') as typeof import('@eventstore/db-client/generated/streams_pb.js');
+const shared =
+  require('@eventstore/db-client/generated/shared_pb.js') as typeof import('@eventstore/db-client/generated/shared_pb.js');
+const rpc =
+  require('@eventstore/db-client/generated/status_pb.js') as typeof import('@eventstore/db-client/generated/status_pb.js');
+const features =
+  require('@eventstore/db-client/generated/serverfeatures_pb.js') as typeof import('@eventstore/db-client/generated/serverfeatures_pb.js');
 const services = {
   ...(require('@eventstore/db-client/generated/streams_grpc_pb.js') as typeof import('@eventstore/db-client/generated/streams_grpc_pb.js')),
   ...(require('@eventstore/db-client/generated/serverfeatures_grpc_pb.js') as typeof import('@eventstore/db-client/generated/serverfeatures_grpc_pb.js')),
 };
-const { Any } = require('google-protobuf/google/protobuf/any_pb.js') as typeof import('google-protobuf/google/protobuf/any_pb.js');
-const { Empty } = require('google-protobuf/google/protobuf/empty_pb.js') as typeof import('google-protobuf/google/protobuf/empty_pb.js');
+const { Any } =
+  require('google-protobuf/google/protobuf/any_pb.js') as typeof import('google-protobuf/google/protobuf/any_pb.js');
+const { Empty } =
+  require('google-protobuf/google/protobuf/empty_pb.js') as typeof import('google-protobuf/google/protobuf/empty_pb.js');
 
-type ReadCall = import('@grpc/grpc-js').ServerWritableStream<InstanceType<typeof pb.ReadReq>, InstanceType<typeof pb.ReadResp>>;
-type BatchCall = import('@grpc/grpc-js').ServerDuplexStream<InstanceType<typeof pb.BatchAppendReq>, InstanceType<typeof pb.BatchAppendResp>>;
+type ReadCall = import('@grpc/grpc-js').ServerWritableStream<
+  InstanceType<typeof pb.ReadReq>,
+  InstanceType<typeof pb.ReadResp>
+>;
+type BatchCall = import('@grpc/grpc-js').ServerDuplexStream<
+  InstanceType<typeof pb.BatchAppendReq>,
+  InstanceType<typeof pb.BatchAppendResp>
+>;
 type BatchOptions = InstanceType<typeof pb.BatchAppendReq.Options>;
 type Filter = InstanceType<typeof pb.ReadReq.Options.FilterOptions>;
 
@@ -53,10 +65,13 @@ export class FakeEsdb {
       batchAppend: (call: BatchCall) => fake.batchAppend(call),
     });
     fake.server.addService(services.ServerFeaturesService, {
-      getSupportedMethods: (_call: unknown, callback: (error: object | null, value?: unknown) => void) => fake.supportedMethods(callback),
+      getSupportedMethods: (_call: unknown, callback: (error: object | null, value?: unknown) => void) =>
+        fake.supportedMethods(callback),
     });
     fake.port = await new Promise<number>((resolve, reject) =>
-      fake.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))),
+      fake.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      ),
     );
     return fake;
   }
@@ -75,9 +90,16 @@ export class FakeEsdb {
       this.faults.capabilityDeadlines--;
       return callback({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline Exceeded' });
     }
-    const batchAppend = new features.SupportedMethod().setServiceName('event_store.client.streams.streams').setMethodName('batchappend');
-    const read = new features.SupportedMethod().setServiceName('event_store.client.streams.streams').setMethodName('read');
-    callback(null, new features.SupportedMethods().setMethodsList([batchAppend, read]).setEventStoreServerVersion('24.10.0'));
+    const batchAppend = new features.SupportedMethod()
+      .setServiceName('event_store.client.streams.streams')
+      .setMethodName('batchappend');
+    const read = new features.SupportedMethod()
+      .setServiceName('event_store.client.streams.streams')
+      .setMethodName('read');
+    callback(
+      null,
+      new features.SupportedMethods().setMethodsList([batchAppend, read]).setEventStoreServerVersion('24.10.0'),
+    );
   }
 
   private read(call: ReadCall): void {
@@ -87,37 +109,68 @@ export class FakeEsdb {
     if (options.hasStream()) return this.readStream(call, options.getStream()!, count ?? 0n, backwards);
     const all = options.getAll()!;
     const from: LogPosition | 'start' | 'end' = all.hasPosition()
-      ? { commit: BigInt(all.getPosition()!.getCommitPosition()), prepare: BigInt(all.getPosition()!.getPreparePosition()) }
-      : all.hasEnd() ? 'end' : 'start';
+      ? {
+          commit: BigInt(all.getPosition()!.getCommitPosition()),
+          prepare: BigInt(all.getPosition()!.getPreparePosition()),
+        }
+      : all.hasEnd()
+        ? 'end'
+        : 'start';
     const filter = options.hasFilter() ? options.getFilter()! : undefined;
     this.calls.allReads++;
-    if (this.faults.accessDenied.has('read-all')) return void call.emit('error', exception(grpc.status.PERMISSION_DENIED, 'access-denied', 'Access denied'));
+    if (this.faults.accessDenied.has('read-all'))
+      return void call.emit('error', exception(grpc.status.PERMISSION_DENIED, 'access-denied', 'Access denied'));
     if (options.hasSubscription()) return this.subscribe(call, from, filter);
     let events = this.log.all.filter((e) => matches(filter, e));
-    if (backwards) events = events.filter((e) => from === 'end' || (from !== 'start' && comparePositions(e, from) < 0)).reverse();
+    if (backwards)
+      events = events.filter((e) => from === 'end' || (from !== 'start' && comparePositions(e, from) < 0)).reverse();
     else events = events.filter((e) => from === 'start' || (from !== 'end' && comparePositions(e, from) >= 0));
     for (const event of events.slice(0, Number(count ?? 0n))) call.write(eventResponse(event, true));
     call.end();
   }
 
-  private readStream(call: ReadCall, options: InstanceType<typeof pb.ReadReq.Options.StreamOptions>, count: bigint, backwards: boolean): void {
+  private readStream(
+    call: ReadCall,
+    options: InstanceType<typeof pb.ReadReq.Options.StreamOptions>,
+    count: bigint,
+    backwards: boolean,
+  ): void {
     this.calls.streamReads++;
     const streamId = Buffer.from(options.getStreamIdentifier()!.getStreamName_asU8()).toString('utf8');
     if (this.log.isTombstoned(streamId)) {
-      return void call.emit('error', exception(grpc.status.FAILED_PRECONDITION, 'stream-deleted', `Event stream '${streamId}' is deleted.`, streamId));
+      return void call.emit(
+        'error',
+        exception(
+          grpc.status.FAILED_PRECONDITION,
+          'stream-deleted',
+          `Event stream '${streamId}' is deleted.`,
+          streamId,
+        ),
+      );
     }
     const stream = this.log.stream(streamId);
     if (stream === undefined) {
-      const notFound = new pb.ReadResp.StreamNotFound().setStreamIdentifier(new shared.StreamIdentifier().setStreamName(Buffer.from(streamId)));
+      const notFound = new pb.ReadResp.StreamNotFound().setStreamIdentifier(
+        new shared.StreamIdentifier().setStreamName(Buffer.from(streamId)),
+      );
       call.write(new pb.ReadResp().setStreamNotFound(notFound));
       return void call.end();
     }
     const last = stream[stream.length - 1]!.revision;
-    const from = options.hasRevision() ? BigInt(options.getRevision()) : options.hasEnd() ? last : backwards ? last : 0n;
-    const selected = (backwards ? [...stream].reverse().filter((e) => e.revision <= from) : stream.filter((e) => e.revision >= from)).slice(0, Number(count));
+    const from = options.hasRevision()
+      ? BigInt(options.getRevision())
+      : options.hasEnd()
+        ? last
+        : backwards
+          ? last
+          : 0n;
+    const selected = (
+      backwards ? [...stream].reverse().filter((e) => e.revision <= from) : stream.filter((e) => e.revision >= from)
+    ).slice(0, Number(count));
     const stallAfter = this.faults.stallNextStreamRead;
     delete this.faults.stallNextStreamRead;
-    for (const event of stallAfter === undefined ? selected : selected.slice(0, stallAfter)) call.write(eventResponse(event, false));
+    for (const event of stallAfter === undefined ? selected : selected.slice(0, stallAfter))
+      call.write(eventResponse(event, false));
     // A stalled read stays open until the client cancels it or the server stops.
     if (stallAfter === undefined) call.end();
   }
@@ -138,7 +191,10 @@ export class FakeEsdb {
   }
 
   private batchAppend(call: BatchCall): void {
-    const pending = new Map<string, { options: BatchOptions; messages: InstanceType<typeof pb.BatchAppendReq.ProposedMessage>[] }>();
+    const pending = new Map<
+      string,
+      { options: BatchOptions; messages: InstanceType<typeof pb.BatchAppendReq.ProposedMessage>[] }
+    >();
     call.on('data', (request: InstanceType<typeof pb.BatchAppendReq>) => {
       const key = request.getCorrelationId()!.getString();
       const entry = pending.get(key) ?? { options: request.getOptions()!, messages: [] };
@@ -149,8 +205,14 @@ export class FakeEsdb {
       this.calls.appends++;
       const fault = this.faults.breakNextBatch;
       delete this.faults.breakNextBatch;
-      const response = this.appendOne(request.getCorrelationId()!, entry.options, entry.messages, fault !== 'before-write');
-      if (fault !== undefined) return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'fault: batch-append stream broke' });
+      const response = this.appendOne(
+        request.getCorrelationId()!,
+        entry.options,
+        entry.messages,
+        fault !== 'before-write',
+      );
+      if (fault !== undefined)
+        return void call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'fault: batch-append stream broke' });
       call.write(response);
     });
     call.on('end', () => call.end());
@@ -166,10 +228,15 @@ export class FakeEsdb {
     const streamId = Buffer.from(identifier.getStreamName_asU8()).toString('utf8');
     const response = new pb.BatchAppendResp().setCorrelationId(correlationId).setStreamIdentifier(identifier);
     if (!write) return response;
-    if (this.faults.accessDenied.has('append')) return response.setError(status(7, 'Access denied', new shared.AccessDenied(), 'AccessDenied'));
+    if (this.faults.accessDenied.has('append'))
+      return response.setError(status(7, 'Access denied', new shared.AccessDenied(), 'AccessDenied'));
     const expected: Expected = options.hasStreamPosition()
       ? { kind: 'revision', revision: BigInt(options.getStreamPosition()) }
-      : options.hasNoStream() ? { kind: 'no_stream' } : options.hasStreamExists() ? { kind: 'stream_exists' } : { kind: 'any' };
+      : options.hasNoStream()
+        ? { kind: 'no_stream' }
+        : options.hasStreamExists()
+          ? { kind: 'stream_exists' }
+          : { kind: 'any' };
     const outcome = this.log.append(
       streamId,
       expected,
@@ -186,7 +253,12 @@ export class FakeEsdb {
       case 'idempotent': {
         const success = new pb.BatchAppendResp.Success().setCurrentRevision(outcome.revision.toString());
         if (outcome.kind === 'idempotent') success.setNoPosition(new Empty());
-        else success.setPosition(new shared.AllStreamPosition().setCommitPosition(`${outcome.position.commit}`).setPreparePosition(`${outcome.position.prepare}`));
+        else
+          success.setPosition(
+            new shared.AllStreamPosition()
+              .setCommitPosition(`${outcome.position.commit}`)
+              .setPreparePosition(`${outcome.position.prepare}`),
+          );
         return response.setSuccess(success);
       }
       case 'wrong_expected_version': {
@@ -196,7 +268,9 @@ export class FakeEsdb {
         return response.setError(status(9, 'WrongExpectedVersion', details, 'WrongExpectedVersion'));
       }
       case 'stream_deleted':
-        return response.setError(status(9, 'StreamDeleted', new shared.StreamDeleted().setStreamIdentifier(identifier), 'StreamDeleted'));
+        return response.setError(
+          status(9, 'StreamDeleted', new shared.StreamDeleted().setStreamIdentifier(identifier), 'StreamDeleted'),
+        );
     }
   }
 }
@@ -210,7 +284,11 @@ function eventResponse(event: StoredEvent, withCommitPosition: boolean): Instanc
     .setPreparePosition(event.prepare.toString())
     .setCustomMetadata(event.metadata)
     .setData(event.data);
-  recorded.getMetadataMap().set('type', event.type).set('content-type', event.contentType).set('created', event.created.toString());
+  recorded
+    .getMetadataMap()
+    .set('type', event.type)
+    .set('content-type', event.contentType)
+    .set('created', event.created.toString());
   const read = new pb.ReadResp.ReadEvent().setEvent(recorded);
   if (withCommitPosition) read.setCommitPosition(event.commit.toString());
   else read.setNoPosition(new shared.Empty());
@@ -228,7 +306,12 @@ function matches(filter: Filter | undefined, event: StoredEvent): boolean {
 }
 
 /** A google.rpc.Status carrying one of the client's error messages, as the server answers a failed batch append. */
-function status(code: number, message: string, details: { serializeBinary(): Uint8Array }, type: string): InstanceType<typeof rpc.Status> {
+function status(
+  code: number,
+  message: string,
+  details: { serializeBinary(): Uint8Array },
+  type: string,
+): InstanceType<typeof rpc.Status> {
   const any = new Any();
   any.pack(details.serializeBinary(), `event_store.client.${type}`);
   return new rpc.Status().setCode(code).setMessage(message).setDetails(any);

@@ -25,7 +25,8 @@ export type StoredEvent = LogPosition & {
 
 export type Proposed = Pick<StoredEvent, 'id' | 'type' | 'contentType' | 'data' | 'metadata'>;
 
-export type Expected = { kind: 'any' } | { kind: 'no_stream' } | { kind: 'stream_exists' } | { kind: 'revision'; revision: bigint };
+export type Expected =
+  { kind: 'any' } | { kind: 'no_stream' } | { kind: 'stream_exists' } | { kind: 'revision'; revision: bigint };
 
 export type AppendOutcome =
   | { kind: 'written'; revision: bigint; position: LogPosition }
@@ -66,12 +67,18 @@ export class FakeLog {
       if (expected.kind === 'stream_exists' && current < 0n) return wrong;
       const recent = this.recentIds.get(streamId);
       const revisions = proposed.map((p) => recent?.get(p.id));
-      if (revisions.every((r) => r !== undefined)) return { kind: 'idempotent', revision: revisions[revisions.length - 1]! };
+      if (revisions.every((r) => r !== undefined))
+        return { kind: 'idempotent', revision: revisions[revisions.length - 1]! };
     }
     return { kind: 'written', ...this.write(streamId, stream, current, proposed) };
   }
 
-  private write(streamId: string, stream: StoredEvent[], current: bigint, proposed: Proposed[]): { revision: bigint; position: LogPosition } {
+  private write(
+    streamId: string,
+    stream: StoredEvent[],
+    current: bigint,
+    proposed: Proposed[],
+  ): { revision: bigint; position: LogPosition } {
     const commit = this.nextPosition;
     const created = BigInt(Date.now()) * 10_000n;
     const recent = this.recentIds.get(streamId) ?? new Map<string, bigint>();
@@ -114,7 +121,13 @@ export class FakeLog {
     const stream = this.streams.get(streamId) ?? [];
     const current = stream.length === 0 ? -1n : stream[stream.length - 1]!.revision;
     const bytes = new TextEncoder().encode(JSON.stringify(data));
-    const proposed: Proposed = { id: crypto.randomUUID(), type, contentType: 'application/json', data: bytes, metadata: new Uint8Array() };
+    const proposed: Proposed = {
+      id: crypto.randomUUID(),
+      type,
+      contentType: 'application/json',
+      data: bytes,
+      metadata: new Uint8Array(),
+    };
     this.write(streamId, stream, current, [proposed]);
     return stream[stream.length - 1]!;
   }

@@ -50,5 +50,10 @@ export const eventToAppend =
     id: randomUUID(),
     type,
     data,
-    metadata: { correlationId: randomUUID(), causationId: randomUUID(), source, schemaVersion: 1 } satisfies EventMetadata,
+    metadata: {
+      correlationId: randomUUID(),
+      causationId: randomUUID(),
+      source,
+      schemaVersion: 1,
+    } satisfies EventMetadata,
   });
