@@ -33,7 +33,6 @@ import { createLogger, type AppLogger } from './infrastructure/logger.js';
 import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
-import { connectKafkaCommands } from './kafka/kafka-commands.js';
 import type { EventStore } from '#event-store';
 import { EVENT_STORE } from './infrastructure/tokens.js';
 import { ViewsService } from './read-side/views.service.js';
@@ -150,12 +149,9 @@ export async function startService(env: Record<string, string | undefined> = pro
   ]);
   const document = buildDocument(app, { metricsOpen: config.metricsToken === undefined });
   SwaggerModule.setup('docs', app, document);
-  if (config.kafkaBrokers) {
-    await connectKafkaCommands(app, config, logger);
-    // CQRS registers its handlers at bootstrap: init first, so that no command reaches the bus before its handler.
-    await app.init();
-    await app.startAllMicroservices();
-  }
+  // Bootstraps the application (app.module.ts, Lifecycle: the views, the fan-out, the Kafka commands consumer) before
+  // HTTP listens: a Kafka that refuses the service stops the start.
+  await app.init();
   await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE' || error.code === 'EACCES')
       throw new ConfigurationError('PORT', `${config.port} cannot be used on ${config.host}: ${error.code}`);
