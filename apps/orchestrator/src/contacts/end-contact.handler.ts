@@ -7,7 +7,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   contactStreamId,
-  decideEndContact,
+  decide,
   refuseCaller,
   foldContact,
   initialState,
@@ -81,7 +81,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       return await retry(
         async (attempt) => {
           const { state, stream, revision } = await this.contact(contactId, attempt);
-          const decision = decideEndContact(
+          const decision = decide(
             { type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } },
             state,
           );

@@ -4,7 +4,6 @@
  * while its streams' newest position is unchanged).
  */
 import { Inject, Injectable } from '@nestjs/common';
-import type { Caller } from '#contacts';
 import {
   WrongExpectedRevisionError,
   type EventMetadata,
@@ -24,6 +23,7 @@ import {
   securityProfileStreamId,
   VerifiedSecurityUsers,
   type Agent,
+  type Caller,
   type KeyRing,
   type AgentEvent,
   type DirectoryEvent,
