@@ -5,9 +5,10 @@
  */
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { Gauge } from 'prom-client';
-import type { EmbeddedLog, EventStore } from '#event-store';
+import type { EventStore } from '#event-store';
 import { FanoutService } from '../fanout/fanout.service.js';
-import { EMBEDDED_LOG, EVENT_STORE } from '../infrastructure/tokens.js';
+import type { StoreCapabilities } from '../infrastructure/event-store.provider.js';
+import { EVENT_STORE, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { Metrics } from './metrics.js';
 
@@ -22,7 +23,7 @@ export class ServiceGauges implements OnModuleInit {
     private readonly views: ViewsService,
     private readonly fanout: FanoutService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(EMBEDDED_LOG) private readonly embedded: EmbeddedLog | null,
+    @Inject(STORE_CAPABILITIES) private readonly capabilities: StoreCapabilities,
   ) {}
 
   onModuleInit(): void {
@@ -40,8 +41,8 @@ export class ServiceGauges implements OnModuleInit {
           this.set({ subscription }, checkpoint >= head ? 1 : 0);
       },
     });
-    // Positions count events only in the embedded store; an EventStoreDB position is a log offset pair.
-    if (this.embedded) {
+    // Only where positions count events (the embedded store; an EventStoreDB position is a pair of log offsets).
+    if (this.capabilities.positionsCountEvents) {
       new Gauge({
         name: 'contact_orchestrator_subscription_lag',
         help: 'Events between the log head and the subscription checkpoint (embedded SQLite store only).',
