@@ -33,8 +33,8 @@ import { createLogger, type AppLogger } from './infrastructure/logger.js';
 import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
-import type { EventStore } from '#event-store';
-import { EVENT_STORE } from './infrastructure/tokens.js';
+import { eventStoreAdapter, type StoreCapabilities } from './infrastructure/event-store.provider.js';
+import { STORE_CAPABILITIES } from './infrastructure/tokens.js';
 import { ViewsService } from './read-side/views.service.js';
 
 export type RunningService = {
@@ -79,14 +79,13 @@ export async function startService(env: Record<string, string | undefined> = pro
       `${JSON.stringify(config.dataDir)} is refused: ${(error as Error).message}`,
     );
   }
-  const secrets =
-    config.eventStore === 'sqlite'
-      ? embeddedSecrets(config)
-      : {
-          platformToken: config.platformToken!,
-          securityUserSigningKeys: config.securityUserSigningKeys!,
-          generatedPlatformToken: false,
-        };
+  const secrets = eventStoreAdapter(config).secretsInDataDir
+    ? embeddedSecrets(config)
+    : {
+        platformToken: config.platformToken!,
+        securityUserSigningKeys: config.securityUserSigningKeys!,
+        generatedPlatformToken: false,
+      };
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
     process.stdout.write(
@@ -142,9 +141,8 @@ export async function startService(env: Record<string, string | undefined> = pro
     draining = true;
     await app.close();
   };
-  const store = app.get<EventStore>(EVENT_STORE);
   const workerStopped = Promise.race([
-    store.failed?.().then((error) => error.message) ?? new Promise<never>(() => undefined),
+    app.get<StoreCapabilities>(STORE_CAPABILITIES).stopped(),
     app.get(ViewsService).failed(),
   ]);
   const document = buildDocument(app, { metricsOpen: config.metricsToken === undefined });

@@ -31,7 +31,7 @@ import type { AppLogger } from '../infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { RefusalRecorder } from './refusal-recorder.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { newEventId } from '../infrastructure/event-ids.js';
 import { ActiveContacts } from './active-contacts.js';
 
