@@ -17,6 +17,8 @@
 import { createRequire } from 'node:module';
 import { FakeLog, comparePositions, type Expected, type LogPosition, type StoredEvent } from './fake-log.js';
 
+export { FakeLog };
+
 const require = createRequire(import.meta.url);
 // CommonJS generated code: required, typed by the package's own declarations.
 const grpc = require('@grpc/grpc-js') as typeof import('@grpc/grpc-js');
