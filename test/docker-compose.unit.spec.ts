@@ -158,6 +158,11 @@ describe('docker-compose.yml', () => {
     const text = readFileSync(root('docker-compose.eventstoredb.yml'), 'utf8');
     expect(text).toMatch(/environment: !override/);
     expect(text).toMatch(/volumes: !override/);
+    // The default file with the override applied as compose applies it is still a valid compose file.
+    const merged = structuredClone(loadCompose()) as Mapping;
+    const services = mapping(merged.services, 'services');
+    services.eventstore = { ...mapping(services.eventstore, 'eventstore'), ...eventstore };
+    expect(composeSchemaErrors(merged).map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
   });
 
   it('publishes every port on 127.0.0.1 only', () => {
