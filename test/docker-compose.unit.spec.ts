@@ -110,21 +110,59 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it("runs the vendor's published EventStoreDB 24.10 image, as the test harness does", () => {
-    // Since 24.10 the vendor publishes EventStoreDB as eventstoredb-ee in its own registry; there is no
-    // docker.eventstore.com/eventstore/eventstore:24.10.
-    expect(service('eventstore').image).toBe('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
+  it("runs the vendor's KurrentDB 25.1 image, as the test harness does, with KURRENTDB_* settings and its data path", () => {
+    expect(service('eventstore').image).toBe('docker.kurrent.io/kurrent-latest/kurrentdb:25.1');
     expect(readFileSync(root('test/harness/event-store.ts'), 'utf8')).toContain(
       `'${String(service('eventstore').image)}'`,
     );
-    // EventStoreDB 24.10 reads EVENTSTORE_* settings and keeps its data in /var/lib/eventstore.
     const env = environment(service('eventstore'), {});
     expect(
-      Object.keys(env).every((name) => name.startsWith('EVENTSTORE_')),
+      Object.keys(env).every((name) => name.startsWith('KURRENTDB_')),
       Object.keys(env).join(),
     ).toBe(true);
+    expect(env.KURRENTDB_INSECURE).toBe('true');
+    expect(env.KURRENTDB_CLUSTER_SIZE).toBe('1');
+    expect(service('eventstore').volumes).toEqual(['eventstore-data:/var/lib/kurrentdb']);
+  });
+
+  it('calls the event store healthy only once it is leader, not when /health/live answers', () => {
+    const test = mapping(service('eventstore').healthcheck, 'eventstore healthcheck').test;
+    const command = Array.isArray(test) ? test.slice(1).join(' ') : String(test);
+    expect(command).not.toMatch(/health\/live/);
+    expect(command).toMatch(/localhost:2113\/info/);
+    // The pattern the command greps for matches what /info answers on a leader, and only there.
+    const pattern = /grep -Eiq '([^']+)'/.exec(command.replaceAll("''", "'"))?.[1];
+    expect(pattern, command).toBeDefined();
+    const leads = new RegExp(pattern!, 'i');
+    expect(leads.test('{"dbVersion":"25.1.0","state":"leader","features":{}}')).toBe(true);
+    expect(leads.test('{"esVersion":"24.10.0", "state" : "Leader"}')).toBe(true);
+    for (const state of ['follower', 'preLeader', 'discoverLeader', 'unknown'])
+      expect(leads.test(`{"state":"${state}"}`), state).toBe(false);
+  });
+
+  it('docker-compose.eventstoredb.yml swaps in EventStoreDB 24.10 LTS: its image, EVENTSTORE_* settings, its data path', () => {
+    // `!override` replaces the default file's value instead of merging with it (Compose 2.24.4 on).
+    const override = parse(readFileSync(root('docker-compose.eventstoredb.yml'), 'utf8'), {
+      customTags: [
+        { tag: '!override', collection: 'map' },
+        { tag: '!override', collection: 'seq' },
+      ],
+    }) as unknown;
+    const eventstore = mapping(mapping(mapping(override, 'override').services, 'services').eventstore, 'eventstore');
+    expect(eventstore.image).toBe('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
+    const env = environment(eventstore, {});
+    expect(Object.keys(env).length).toBeGreaterThan(0);
+    expect(Object.keys(env).every((name) => name.startsWith('EVENTSTORE_'))).toBe(true);
     expect(env.EVENTSTORE_INSECURE).toBe('true');
-    expect(service('eventstore').volumes).toContain('eventstore-data:/var/lib/eventstore');
+    expect(eventstore.volumes).toEqual(['eventstore-data:/var/lib/eventstore']);
+    const text = readFileSync(root('docker-compose.eventstoredb.yml'), 'utf8');
+    expect(text).toMatch(/environment: !override/);
+    expect(text).toMatch(/volumes: !override/);
+    // The default file with the override applied as compose applies it is still a valid compose file.
+    const merged = structuredClone(loadCompose()) as Mapping;
+    const services = mapping(merged.services, 'services');
+    services.eventstore = { ...mapping(services.eventstore, 'eventstore'), ...eventstore };
+    expect(composeSchemaErrors(merged).map((e) => `${e.instancePath} ${e.message}`)).toEqual([]);
   });
 
   it('publishes every port on 127.0.0.1 only', () => {
@@ -356,14 +394,20 @@ describe('docs/operations.md: Running with EventStoreDB and Kafka', () => {
     }
   });
 
-  it('says which EventStoreDB versions and client the adapter is written for', () => {
-    const eventstore = /:(\d+\.\d+)/.exec(String(mapping(services.eventstore, 'eventstore').image))?.[1];
-    expect(section).toContain(`EventStoreDB ${eventstore}`);
-    expect(section).toMatch(/KurrentDB/);
+  it('says which KurrentDB and EventStoreDB versions and client the adapter is written for, and how to test a server', () => {
+    const kurrent = /:(\d+\.\d+)/.exec(String(mapping(services.eventstore, 'eventstore').image))?.[1];
+    expect(section).toContain(`KurrentDB ${kurrent}`);
+    expect(section).toContain('EventStoreDB 24.10');
+    expect(section).toContain('docker.eventstore.com/eventstore/eventstoredb-ee:24.10');
+    expect(section).toContain('docker-compose.eventstoredb.yml');
     const client = (
       JSON.parse(readFileSync(root('node_modules/@eventstore/db-client/package.json'), 'utf8')) as { version: string }
     ).version;
     expect(section).toContain(`@eventstore/db-client\` ${client.split('.').slice(0, 2).join('.')}`);
+    expect(section).toMatch(/ESDB_CONNECTION_STRING=\S+ ESDB_REQUIRED=1 npm run test:esdb/);
+    const scripts = (JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts;
+    expect(scripts['test:esdb']).toContain('libs/event-store/src/esdb/esdb-event-store.int.spec.ts');
   });
 
   it('connects the service outside compose to the ports the compose file publishes', () => {

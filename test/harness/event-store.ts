@@ -18,9 +18,13 @@ export type EsdbResolution =
     }
   | { kind: 'skipped'; reason: string };
 
-// EventStoreDB 24.10 LTS under the vendor's image name since 24.10 (the compose file runs the same); ESDB_TC_IMAGE
-// may name another (a KurrentDB image, e.g. docker.kurrent.io/kurrent-latest/kurrentdb:25.1).
-const TC_IMAGE = process.env.ESDB_TC_IMAGE ?? 'docker.eventstore.com/eventstore/eventstoredb-ee:24.10';
+// KurrentDB 25.1, the image the compose file runs; ESDB_TC_IMAGE may name another, e.g. EventStoreDB 24.10 LTS
+// (EVENTSTORE_24_10_IMAGE). KurrentDB reads KURRENTDB_* settings (and still EVENTSTORE_*), EventStoreDB 24.10
+// EVENTSTORE_* only. Both run in memory here, so the data path (/var/lib/kurrentdb, /var/lib/eventstore) does not
+// matter.
+export const KURRENTDB_IMAGE = 'docker.kurrent.io/kurrent-latest/kurrentdb:25.1';
+export const EVENTSTORE_24_10_IMAGE = 'docker.eventstore.com/eventstore/eventstoredb-ee:24.10';
+const TC_IMAGE = process.env.ESDB_TC_IMAGE?.trim() || KURRENTDB_IMAGE;
 const HTTP_PORT = 2113;
 const STARTUP_TIMEOUT_MS = 180_000;
 const CACHE = Symbol.for('contact-orchestrator.test.esdb-resolution');
@@ -65,16 +69,13 @@ async function startContainer(): Promise<EsdbResolution> {
   const { runLabels } = await import('./containers.js');
   const container = await new GenericContainer(TC_IMAGE)
     .withLabels(runLabels())
-    .withEnvironment({
-      EVENTSTORE_INSECURE: 'true',
-      EVENTSTORE_MEM_DB: 'true',
-      EVENTSTORE_CLUSTER_SIZE: '1',
-      EVENTSTORE_RUN_PROJECTIONS: 'None',
-      EVENTSTORE_START_STANDARD_PROJECTIONS: 'false',
-    })
+    .withEnvironment(serverSettings(TC_IMAGE))
     .withExposedPorts(HTTP_PORT)
+    // Ready once the node is leader: /health/live answers 204 before the election.
     .withWaitStrategy(
-      Wait.forHttp('/health/live', HTTP_PORT).forStatusCodeMatching((code) => code >= 200 && code < 300),
+      Wait.forHttp('/info', HTTP_PORT)
+        .forStatusCodeMatching((code) => code >= 200 && code < 300)
+        .forResponsePredicate((body) => LEADER_STATE.test(body)),
     )
     .withStartupTimeout(STARTUP_TIMEOUT_MS)
     .start();
@@ -89,6 +90,22 @@ async function startContainer(): Promise<EsdbResolution> {
         await container.stop();
       })()),
   };
+}
+
+/** What /info says of a node that leads (single node: once it has elected itself). */
+export const LEADER_STATE = /"state"\s*:\s*"leader"/i;
+
+/** An insecure single node in memory, without projections, under the prefix the image reads. */
+export function serverSettings(image: string): Record<string, string> {
+  const prefix = /kurrentdb/i.test(image) ? 'KURRENTDB_' : 'EVENTSTORE_';
+  const settings = {
+    INSECURE: 'true',
+    MEM_DB: 'true',
+    CLUSTER_SIZE: '1',
+    RUN_PROJECTIONS: 'None',
+    START_STANDARD_PROJECTIONS: 'false',
+  };
+  return Object.fromEntries(Object.entries(settings).map(([name, value]) => [`${prefix}${name}`, value]));
 }
 
 /** After stop() the next resolveEsdb() in this process resolves afresh instead of returning a dead server. */

@@ -173,6 +173,25 @@ export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
   }
 }
 
+/**
+ * The store refused an append for its size (EventStoreDB's maximum append size, 1 MiB by default): nothing was
+ * written, and the same events will always be refused. A caller's error, not an outage.
+ */
+export class AppendTooLargeError extends RangeError {
+  override readonly name: string = 'AppendTooLargeError';
+  constructor(
+    readonly streamId: string,
+    /** The largest append the store takes, in bytes, when it says. */
+    readonly maxBytes: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `The append to ${streamId} is larger than the store takes${maxBytes === undefined ? '' : ` (${maxBytes} bytes)`}`,
+      options,
+    );
+  }
+}
+
 export const positionToString = (p: bigint): string => p.toString(10);
 export const positionFromString = (s: string): bigint => {
   if (!/^\d{1,40}$/.test(s)) throw new RangeError(`Not a position: ${JSON.stringify(s)}`);

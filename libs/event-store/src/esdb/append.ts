@@ -1,15 +1,27 @@
 /**
  * The EventStoreDB adapter's append: the call, the $all position of what it wrote, and the actual revision of
  * a conflict.
- * - A call that failed after the request may have reached the server (the client fails every append in flight
- *   when its batch-append stream breaks) is not reported as "nothing written": the stream is read to find the
- *   events. Found: success. Their place taken by another write: a conflict (they can never land there).
- *   Otherwise AppendOutcomeUnknownError.
- * - One event: the server's answer carries that event's $all position. The events of a multi-event write share
- *   the write's commit position and the answer is the first one's; an idempotent retry carries none. Only
- *   those two read the last event back.
+ * - Every attempt sends the same events with the same IDs and the same expected revision, and asks for the leader
+ *   (a follower would forward the write, and its NotLeader answer sends the client to the leader instead).
+ * - A call that never reached a leader (not leader, not ready, no connection) is sent again, up to ATTEMPTS.
+ * - A call that may have reached it (the batch-append stream broke, the server's write timeout: the server caps
+ *   every write's deadline at it and answers Timeout, and the write may still land) is sent again only with an
+ *   exact expected revision or no_stream, where the server recognises a repeat by the IDs after that revision; a
+ *   repeat that arrives before the first is committed gets no answer but Timeout. With any / stream_exists a
+ *   repeat is recognised only while the ID is in the server's bounded cache, so those are not repeated.
+ * - When the attempts are spent, the stream is read for the events: found, success; their place taken by another
+ *   write, a conflict (they can never land there); otherwise AppendOutcomeUnknownError.
+ * - The server's answer carries the $all position of the write's LAST event (every event has its own), for an
+ *   idempotent repeat too; only a server that sends none makes the adapter read the last event back.
+ * - Too large (the server's maximum append size) is the port's AppendTooLargeError: no attempt would differ.
  */
-import { BACKWARDS, END, type ReadStreamOptions, type ResolvedEvent } from '@eventstore/db-client';
+import {
+  BACKWARDS,
+  END,
+  type AppendResult as ClientAppendResult,
+  type ReadStreamOptions,
+  type ResolvedEvent,
+} from '@eventstore/db-client';
 import {
   AppendOutcomeUnknownError,
   DELETED_STREAM_REVISION,
@@ -22,9 +34,12 @@ import {
   type ExpectedRevision,
 } from '../port.js';
 import type { ClientHolder } from './client-holder.js';
-import { mapEsdbError, neverReachedServer } from './errors.js';
+import { isNotLeader, mapEsdbError, neverReachedServer } from './errors.js';
 import { toAppendExpectedRevision, toEventData, toRecordedEvent } from './mapping.js';
 import { encodePosition } from './position.js';
+
+/** How many times one append is sent (the same event IDs each time). */
+export const ATTEMPTS = 3;
 
 /** A stream read to the end, through the adapter (mapped errors, cut short by close()). */
 export type StreamReader = (
@@ -41,43 +56,45 @@ export async function appendToEsdb(
   expectedRevision: ExpectedRevision,
 ): Promise<AppendResult> {
   const context = { operation: `append to ${streamId}`, streamId, expectedRevision };
-  // Serialised before the client sees them: what JSON cannot write is refused here, synchronously.
+  // Serialised once, before the client sees them: what JSON cannot write is refused here, synchronously, and
+  // every attempt carries the same IDs.
   const data = events.map(toEventData);
-  const { client, release } = clients.lease();
-  let result;
-  try {
-    result = await client.appendToStream(streamId, data, {
-      expectedRevision: toAppendExpectedRevision(expectedRevision),
-    });
-  } catch (error) {
-    clients.renewAfter(client, error);
-    const mapped = mapEsdbError(error, context);
-    if (
-      !(mapped instanceof EventStoreUnavailableError) ||
-      mapped instanceof EventStoreAccessDeniedError ||
-      neverReachedServer(error)
-    )
-      throw mapped;
-    release();
-    return findWritten(read, streamId, events, expectedRevision, mapped);
-  } finally {
-    release();
+  const repeatable = expectedRevision !== 'any' && expectedRevision !== 'stream_exists';
+  let result: ClientAppendResult | undefined;
+  let failure: EventStoreUnavailableError | undefined;
+  /** Whether some attempt may have reached the leader (and so may have written). */
+  let reached = false;
+  for (let attempt = 1; attempt <= ATTEMPTS && result === undefined; attempt++) {
+    const { client, release } = clients.lease();
+    try {
+      result = await client.appendToStream(streamId, data, {
+        expectedRevision: toAppendExpectedRevision(expectedRevision),
+        requiresLeader: true,
+      });
+    } catch (error) {
+      clients.renewAfter(client, error);
+      const mapped = mapEsdbError(error, context);
+      if (!(mapped instanceof EventStoreUnavailableError) || mapped instanceof EventStoreAccessDeniedError)
+        throw mapped;
+      failure = mapped;
+      if (neverReachedServer(error) || isNotLeader(error)) continue;
+      reached = true;
+      if (!repeatable) break;
+    } finally {
+      release();
+    }
+  }
+  if (result === undefined) {
+    if (!reached) throw failure!;
+    return findWritten(read, streamId, events, expectedRevision, failure!);
   }
   // Only a client built with throwOnAppendFailure=false answers a conflict this way, and its batch append
   // reports the actual revision wrongly (as 1): ask the stream.
   if (!result.success)
     throw new WrongExpectedRevisionError(streamId, expectedRevision, await lastRevision(read, streamId));
   const { nextExpectedRevision } = result;
-  if (events.length === 1 && result.position !== undefined)
-    return { nextExpectedRevision, position: encodePosition(result.position) };
-  try {
-    return { nextExpectedRevision, position: await positionOf(read, streamId, nextExpectedRevision) };
-  } catch (error) {
-    // The events are written: failing now would tell the caller they were not. Fall back on the position
-    // the server answered with (the write's first event: still after everything before it).
-    if (result.position === undefined) throw error;
-    return { nextExpectedRevision, position: encodePosition(result.position) };
-  }
+  if (result.position !== undefined) return { nextExpectedRevision, position: encodePosition(result.position) };
+  return { nextExpectedRevision, position: await positionOf(read, streamId, nextExpectedRevision) };
 }
 
 /** The revision of a stream's last event, or 'no_stream'. */

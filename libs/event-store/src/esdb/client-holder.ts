@@ -19,6 +19,10 @@ import {
   isCommandError,
   type EventStoreDBClient,
 } from '@eventstore/db-client';
+import { isNotLeader } from './errors.js';
+
+/** How many nodes a call may be sent to while a cluster elects its leader (one answer NotLeader each). */
+export const LEADER_HOPS = 3;
 
 /** The part of the client the adapter uses (an EventStoreDBClient is one). */
 export type EsdbClient = Pick<
@@ -53,12 +57,21 @@ export class ClientHolder {
     };
   }
 
+  /**
+   * Runs `action` on the current client. A node that no longer leads answers a leader-only call NotLeader,
+   * naming the leader, and the client reconnects there: the action is asked again, at most LEADER_HOPS times.
+   */
   async use<T>(action: (client: EsdbClient) => Promise<T>): Promise<T> {
-    const { client, release } = this.lease();
-    try {
-      return await action(client);
-    } finally {
-      release();
+    for (let hop = 1; ; hop++) {
+      const { client, release } = this.lease();
+      try {
+        return await action(client);
+      } catch (error) {
+        if (hop < LEADER_HOPS && isNotLeader(error)) continue;
+        throw error;
+      } finally {
+        release();
+      }
     }
   }
 

@@ -3,6 +3,7 @@
  * - WrongExpectedVersionError -> WrongExpectedRevisionError (the stream's actual revision, or 'no_stream')
  * - StreamDeletedError on an append -> the port's StreamDeletedError (reads turn it into no events themselves)
  * - AccessDeniedError -> EventStoreAccessDeniedError, naming what the service's user needs
+ * - MaxAppendSizeExceededError -> AppendTooLargeError (the server's limit, 1 MiB by default)
  * - the server cannot be reached or cannot serve now -> EventStoreUnavailableError
  * - anything else is returned as it came, for the caller to rethrow
  */
@@ -10,6 +11,7 @@ import {
   AccessDeniedError,
   CancelledError,
   DeadlineExceededError,
+  MaxAppendSizeExceededError,
   NotLeaderError,
   StreamDeletedError as ClientStreamDeletedError,
   TimeoutError,
@@ -18,6 +20,7 @@ import {
   convertToCommandError,
 } from '@eventstore/db-client';
 import {
+  AppendTooLargeError,
   EventStoreAccessDeniedError,
   EventStoreUnavailableError,
   StreamDeletedError,
@@ -72,6 +75,10 @@ export function mapEsdbError(error: unknown, context: EsdbErrorContext): unknown
     context.expectedRevision !== undefined
   ) {
     return new StreamDeletedError(context.streamId, context.expectedRevision);
+  }
+  if (converted instanceof MaxAppendSizeExceededError) {
+    const max = Number.isFinite(converted.maxAppendSize) ? converted.maxAppendSize : undefined;
+    return new AppendTooLargeError(context.streamId ?? context.operation, max, { cause: error });
   }
   if (converted instanceof AccessDeniedError) {
     const needs = /\$all|ping/.test(context.operation)
@@ -137,5 +144,13 @@ export function neverReachedServer(error: unknown): boolean {
   );
 }
 
+/** The request was refused before the server looked at it: no connection, or a node still starting. */
 const NEVER_CONNECTED_MESSAGE =
-  /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo/i;
+  /Failed to discover after \d+ attempts|No connection established|connect ECONNREFUSED|getaddrinfo|Server Is Not Ready/i;
+
+/** A node that does not lead answered (the client now reconnects to the leader it named): asking again is safe. */
+export function isNotLeader(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error)) return false;
+  if (toCommandError(error) instanceof NotLeaderError) return true;
+  return depth < 5 && isNotLeader(error.cause, depth + 1);
+}

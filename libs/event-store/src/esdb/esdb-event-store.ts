@@ -7,6 +7,10 @@
  *   Links are not resolved.
  * - EventStoreDB's fromPosition is inclusive for reads; the port's `after` is exclusive, so the event at
  *   exactly `after` (and anything before it) is skipped here, for reads and subscriptions alike.
+ * - Reads ask for the leader (`requiresLeader`): EndContact decides on what readStream gives, and append.ts reads
+ *   back what it wrote, so a follower's stale copy must never answer. A follower then answers NotLeader, the
+ *   client reconnects to the leader it names, and the read is asked again there (ClientHolder.use). Subscriptions
+ *   may follow any node: they only feed views, which catch up.
  * - Appends are in append.ts.
  */
 import {
@@ -76,7 +80,9 @@ export class EsdbEventStore implements EventStore {
   /** A stream read to the end, with the client's not-found and deleted answers as values. */
   private readonly read: StreamReader = async (streamId, options, operation) => {
     try {
-      return await this.clients.use((c) => this.drain(c.readStream(streamId, options), operation));
+      return await this.clients.use((c) =>
+        this.drain(c.readStream(streamId, { ...options, requiresLeader: true }), operation),
+      );
     } catch (error) {
       if (error instanceof StreamNotFoundError) return 'not_found';
       if (error instanceof StreamDeletedError) return 'deleted';
@@ -103,7 +109,10 @@ export class EsdbEventStore implements EventStore {
     for (;;) {
       const start = from;
       const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
-        this.drain(c.readAll({ fromPosition: start, maxCount: batch, direction: FORWARDS }), 'read $all'),
+        this.drain(
+          c.readAll({ fromPosition: start, maxCount: batch, direction: FORWARDS, requiresLeader: true }),
+          'read $all',
+        ),
       );
       for (const resolved of raw) {
         if (resolved.event === undefined) continue;
@@ -129,7 +138,7 @@ export class EsdbEventStore implements EventStore {
       const start = from;
       const raw: AllStreamResolvedEvent[] = await this.clients.use((c) =>
         this.drain(
-          c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS }),
+          c.readAll({ fromPosition: start, maxCount: this.backwardBatch, direction: BACKWARDS, requiresLeader: true }),
           'read $all backwards',
         ),
       );

@@ -7,6 +7,7 @@ import {
   ANY,
   AccessDeniedError,
   DeadlineExceededError,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   NotLeaderError,
   STREAM_EXISTS,
@@ -22,6 +23,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  AppendTooLargeError,
   EventStoreAccessDeniedError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
@@ -32,7 +34,7 @@ import {
   type RecordedEvent,
 } from '../port.js';
 import { mayPoisonClient } from './client-holder.js';
-import { mapEsdbError, neverReachedServer } from './errors.js';
+import { isNotLeader, mapEsdbError, neverReachedServer } from './errors.js';
 import {
   isSystemEvent,
   isSystemEventType,
@@ -118,6 +120,31 @@ describe('error mapping', () => {
       expected: 'stream_exists',
       actual: 'no_stream',
     });
+  });
+
+  it("the server's maximum append size becomes the port's AppendTooLargeError, naming the stream and the limit", () => {
+    const error = MaxAppendSizeExceededError.fromMaxAppendSize(1_048_576);
+    const mapped = mapEsdbError(error, append);
+    expect(mapped).toBeInstanceOf(AppendTooLargeError);
+    expect(mapped).not.toBeInstanceOf(EventStoreUnavailableError);
+    expect(mapped).toMatchObject({ streamId: 'contact-1', maxBytes: 1_048_576, cause: error });
+    expect(mayPoisonClient(error)).toBe(false);
+  });
+
+  it('NotLeader is recognised through the causes the adapter wraps it in; "Server Is Not Ready" never reached a server', () => {
+    const notLeader = convertToCommandError(
+      Object.assign(new Error('Leader info available'), {
+        code: 5,
+        details: 'Leader info available',
+        metadata: {
+          getMap: () => ({ exception: 'not-leader', 'leader-endpoint-host': 'h', 'leader-endpoint-port': '1' }),
+        },
+      }),
+    );
+    expect(isNotLeader(notLeader)).toBe(true);
+    expect(isNotLeader(mapEsdbError(notLeader, append))).toBe(true);
+    expect(isNotLeader(new UnavailableError(undefined, '14 UNAVAILABLE: Server Is Not Ready'))).toBe(false);
+    expect(neverReachedServer(new UnavailableError(undefined, '14 UNAVAILABLE: Server Is Not Ready'))).toBe(true);
   });
 
   it('unreachable-server errors of the client become EventStoreUnavailableError, keeping the cause', () => {
