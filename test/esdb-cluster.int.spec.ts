@@ -14,7 +14,7 @@ import { EndContactHandler } from '../apps/orchestrator/src/contacts/end-contact
 import { RefusalRecorder } from '../apps/orchestrator/src/contacts/refusal-recorder.js';
 import type { DirectoryService } from '../apps/orchestrator/src/directory/directory.service.js';
 import type { AppLogger } from '../apps/orchestrator/src/infrastructure/logger.js';
-import { Metrics } from '../apps/orchestrator/src/metrics/metrics.js';
+import { Metrics } from '../apps/orchestrator/src/observability/metrics.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
 const agent = {
