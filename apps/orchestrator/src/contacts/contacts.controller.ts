@@ -35,6 +35,7 @@ import {
   HistoryQuery,
   IdempotencyKeyHeader,
   ListQuery,
+  openApiSchema,
   Problem,
   type Schema,
   StartContactBody,
@@ -54,13 +55,13 @@ const endAnswer = (status: number, description: string, ...examples: Array<keyof
     description,
     content: {
       'application/json': {
-        schema: EndAnswer,
+        schema: openApiSchema(EndAnswer),
         ...(examples.length
           ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) }
           : {}),
       },
     },
-  } as never);
+  });
 
 /**
  * A read of one contact by its ID, for a reader (the platform, or a SecurityUser with Contacts.View): the path and
@@ -174,7 +175,7 @@ export class ContactsController {
   @ApiOperation({ operationId: 'ListContacts', summary: 'List contacts of the view, paged by contactId' })
   @Credential('reader')
   @Input({ query: ListQuery })
-  @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: ContactPage as never })
+  @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: openApiSchema(ContactPage) })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
   @StoreFailures()
   async list(@Req() request: FastifyRequest, @Query() query: Static<typeof ListQuery>) {
@@ -201,7 +202,7 @@ export class ContactsController {
     summary: 'One contact of the live view, or as it stood at a point of the log (`at`)',
   })
   @ReadOfOneContact(ContactAtQuery, 'with `at`, not started yet at that point')
-  @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
+  @ApiResponse({ status: 200, description: 'The contact view', schema: openApiSchema(ContactView) })
   @ApiResponse({
     status: 400,
     description: 'contactId out of format, or an `at` that is not a position or an existing time',
@@ -233,7 +234,7 @@ export class ContactsController {
   @ApiResponse({
     status: 200,
     description: '{contactId, events, next?}: pass next as ?after=',
-    schema: HistoryPage as never,
+    schema: openApiSchema(HistoryPage),
   })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
   async history(

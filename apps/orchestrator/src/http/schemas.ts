@@ -3,6 +3,7 @@
  * TypeBox: the same object is compiled by ajv to validate the request (validation.ts) and printed into the
  * OpenAPI document (openapi.ts), so the document and the behaviour cannot disagree.
  */
+import type { SchemaObject } from '@nestjs/swagger';
 import Type, { type Static, type TSchema } from 'typebox';
 import { BRANCHES, CONTACT_ID_PATTERN, MEDIA_TYPES, SCRIPT_TYPES } from '#contacts';
 import { KNOWN_PERMISSIONS } from '#security';
@@ -371,4 +372,11 @@ const StoreDownReport = Type.Object({ eventStore: Type.Object({ status: Type.Str
 export const Health = Type.Union([HealthReport, StoreDownReport], { title: 'Health' });
 
 export type Schema = TSchema;
+
+/**
+ * A TypeBox schema where a Swagger decorator asks for a SchemaObject: the same object, printed as it is (it is
+ * JSON Schema, and the document is OpenAPI 3.1). Only the type changes: TypeBox's precise types (`Type.Unsafe`'s
+ * enums, an object's `required`) do not line up with SchemaObject's, while every TypeBox schema is a TSchema.
+ */
+export const openApiSchema = (schema: Schema): SchemaObject => schema;
 export type { Static };
