@@ -4,7 +4,7 @@
  */
 import { ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Credential } from '../directory/credential.guard.js';
+import { Credential } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { EmptyBody, Problem } from '../http/schemas.js';
 import { Input } from '../http/validation.js';

@@ -20,7 +20,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
-import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { AuditQuery, Problem, type Static } from '../http/schemas.js';
 import { Input, InvalidInputError } from '../http/validation.js';

@@ -18,7 +18,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ViewsService } from '../read-side/views.service.js';
-import { Credential, SECURITY_USER_SCHEME, readerOf } from '../directory/credential.guard.js';
+import { Credential, SECURITY_USER_SCHEME, readerOf } from '../http/credential.guard.js';
 import type { Reader } from '../http/auth.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';

@@ -3,7 +3,7 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { SECURITY_USER_SCHEME } from '../http/credential.guard.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';

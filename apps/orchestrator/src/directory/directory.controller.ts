@@ -28,7 +28,7 @@ import {
 } from '../http/schemas.js';
 import { Input } from '../http/validation.js';
 import { StoreFailures } from '../http/openapi.js';
-import { Credential } from './credential.guard.js';
+import { Credential } from '../http/credential.guard.js';
 import { DirectoryService, InactiveAgentError, UnknownAgentError } from './directory.service.js';
 
 @ApiTags('directory')
