@@ -46,6 +46,7 @@ const appModulesForTools = [
   'apps/orchestrator/src/contacts/end-contact-batch.handler.js',
   'apps/orchestrator/src/contacts/remembered-batches.js',
   'apps/orchestrator/src/contacts/refusal-recorder.js',
+  'apps/orchestrator/src/contacts/contacts.schemas.js',
   'apps/orchestrator/src/http/schemas.js',
   'apps/orchestrator/src/http/validation.js',
 ];

@@ -23,9 +23,12 @@ import type { Reader } from '../http/auth.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';
+import { IdempotencyKeyHeader, openApiSchema, Problem, type Schema, type Static } from '../http/schemas.js';
+import { Input, InvalidInputError } from '../http/validation.js';
+import { parsePointInTime } from '../read-side/point-in-time.js';
 import {
-  ContactPage,
   ContactAtQuery,
+  ContactPage,
   ContactPath,
   ContactView,
   END_EXAMPLES,
@@ -33,17 +36,10 @@ import {
   EndContactBody,
   HistoryPage,
   HistoryQuery,
-  IdempotencyKeyHeader,
   ListQuery,
-  openApiSchema,
-  Problem,
-  type Schema,
   StartContactBody,
   StartedContact,
-  type Static,
-} from '../http/schemas.js';
-import { Input, InvalidInputError } from '../http/validation.js';
-import { parsePointInTime } from '../read-side/point-in-time.js';
+} from './contacts.schemas.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { httpStatusOf, restBodyOf } from './end-contact.http.js';
 import { StartContactCommand } from './start-contact.command.js';

@@ -7,7 +7,8 @@ import { SECURITY_USER_SCHEME } from '../http/credential.guard.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';
-import { EndBatchBody, IdempotencyKeyHeader, MAX_BATCH, Problem, type Static } from '../http/schemas.js';
+import { IdempotencyKeyHeader, Problem, type Static } from '../http/schemas.js';
+import { EndBatchBody, MAX_BATCH } from './contacts.schemas.js';
 import { Input } from '../http/validation.js';
 import { EndContactBatchCommand, type BatchSelection } from './end-contact-batch.command.js';
 

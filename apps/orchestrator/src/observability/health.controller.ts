@@ -7,7 +7,7 @@
 import { Controller, Get, HttpException, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Health } from '../http/schemas.js';
+import { Health } from './health.schemas.js';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { EventStore } from '#event-store';
 import { METRICS_SCHEME, PLATFORM_SCHEME } from '../http/credential.guard.js';
