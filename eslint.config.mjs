@@ -46,6 +46,7 @@ const appModulesForTools = [
   'apps/orchestrator/src/contacts/end-contact-batch.handler.js',
   'apps/orchestrator/src/contacts/remembered-batches.js',
   'apps/orchestrator/src/contacts/refusal-recorder.js',
+  'apps/orchestrator/src/contacts/contacts.schemas.js',
   'apps/orchestrator/src/http/schemas.js',
   'apps/orchestrator/src/http/validation.js',
 ];
@@ -54,6 +55,12 @@ const appInternalsFromTools = {
   // matched its folder would shut it out (gitignore semantics).
   group: ['**/apps/**/*.js', ...appModulesForTools.map((path) => `!**/${path}`)],
   message: 'bench/ and scripts/ reach into apps/ only for the modules eslint.config.mjs lists (appModulesForTools).',
+};
+// apps/orchestrator/src/http is what the features' controllers share (schemas, validation, the credential guard, the
+// OpenAPI document): it imports none of the features, so the dependency runs one way.
+const featuresFromHttp = {
+  regex: '^\\.\\./(?:admin|audit|contacts|directory|fanout|kafka|metrics|observability|read-side|supervisor)(?:/|$)',
+  message: 'http/ is shared by the features and imports none of them: move what both need into http/.',
 };
 // The domain (libs/contacts, libs/security) decides; it imports no framework, store, broker or I/O.
 const infrastructure = {
@@ -193,6 +200,10 @@ export default defineConfig(
 
   // Import boundaries, one complete list per area.
   { files: ['apps/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc) } },
+  {
+    files: ['apps/orchestrator/src/http/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, featuresFromHttp) },
+  },
   { files: ['libs/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, intoApps) } },
   { files: ['test/**/*.ts', 'examples/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeIntoLibs) } },
   {

@@ -6,7 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { EndContactBody, IdempotencyKeyHeader } from '../apps/orchestrator/src/http/schemas.js';
+import { EndContactBody } from '../apps/orchestrator/src/contacts/contacts.schemas.js';
+import { IdempotencyKeyHeader } from '../apps/orchestrator/src/http/schemas.js';
 import { InvalidInputError, validate } from '../apps/orchestrator/src/http/validation.js';
 
 const ITERATIONS = Number(process.env['BENCH_VALIDATION_ITERATIONS'] ?? 500_000);

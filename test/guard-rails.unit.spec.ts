@@ -100,6 +100,27 @@ describe('lint rules (eslint.config.mjs)', () => {
     expect(rulesOf(appIntoLib)).toEqual(['no-restricted-imports']);
   });
 
+  it('http/ imports no feature of the service (the features import http/); config and infrastructure it may', async () => {
+    const intoFeature = await lint(
+      'apps/orchestrator/src/http/request.guard.ts',
+      "import { Credentials } from '../directory/credentials.js';\nexport const used = Credentials;\n",
+    );
+    expect(intoFeature).toEqual([{ rule: 'no-restricted-imports', message: expect.stringContaining('http/') }]);
+    expect(
+      await lint(
+        'apps/orchestrator/src/http/limits.ts',
+        "import { loadConfiguration } from '../config/configuration.js';\nexport const used = loadConfiguration;\n",
+      ),
+    ).toEqual([]);
+    // A feature imports http/.
+    expect(
+      await lint(
+        'apps/orchestrator/src/directory/credentials.ts',
+        "import { bearerToken } from '../http/auth.js';\nexport const used = bearerToken;\n",
+      ),
+    ).toEqual([]);
+  });
+
   it('no-cycle: media-type.ts importing contact.ts, which imports media-type.ts', async () => {
     const messages = await lint(
       'libs/contacts/src/media-type.ts',

@@ -4,11 +4,15 @@
  */
 import { ConflictException, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Credential } from '../directory/credential.guard.js';
+import { Credential } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
-import { EmptyBody, Problem } from '../http/schemas.js';
+import Type from 'typebox';
+import { Problem } from '../http/schemas.js';
 import { Input } from '../http/validation.js';
 import { ViewsService } from '../read-side/views.service.js';
+
+/** A body that may be left out, or be `{}`: nothing else. */
+const EmptyBody = Type.Object({}, { additionalProperties: false });
 
 const RebuildState = {
   type: 'object',

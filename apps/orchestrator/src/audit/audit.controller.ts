@@ -20,9 +20,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import type { EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
-import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
-import { AuditQuery, Problem, type Static } from '../http/schemas.js';
+import { Problem, type Static } from '../http/schemas.js';
 import { Input, InvalidInputError } from '../http/validation.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { StoreCapabilities } from '../infrastructure/event-store.provider.js';
@@ -31,6 +31,7 @@ import { APP_CONFIG, EVENT_STORE, LOGGER, STORE_CAPABILITIES } from '../infrastr
 import { parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
 import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
 import { SqliteLogPages } from './sqlite-log-pages.js';
+import { AuditQuery } from './audit.schemas.js';
 import { Auditors } from './auditor.js';
 
 /** Lines are written in chunks of about this size: one socket write per chunk, not per line. */

@@ -4,7 +4,7 @@
  */
 import { Controller, Get, HttpException, HttpStatus, Inject, Injectable, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Credential, readerOf } from '../directory/credential.guard.js';
+import { Credential, readerOf } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { Problem } from '../http/schemas.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';

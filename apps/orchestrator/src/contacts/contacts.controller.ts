@@ -18,14 +18,17 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ViewsService } from '../read-side/views.service.js';
-import { Credential, SECURITY_USER_SCHEME, readerOf } from '../directory/credential.guard.js';
+import { Credential, SECURITY_USER_SCHEME, readerOf } from '../http/credential.guard.js';
 import type { Reader } from '../http/auth.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf, correlationIdOf, metadataFor } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';
+import { IdempotencyKeyHeader, openApiSchema, Problem, type Schema, type Static } from '../http/schemas.js';
+import { Input, InvalidInputError } from '../http/validation.js';
+import { parsePointInTime } from '../read-side/point-in-time.js';
 import {
-  ContactPage,
   ContactAtQuery,
+  ContactPage,
   ContactPath,
   ContactView,
   END_EXAMPLES,
@@ -33,16 +36,10 @@ import {
   EndContactBody,
   HistoryPage,
   HistoryQuery,
-  IdempotencyKeyHeader,
   ListQuery,
-  Problem,
-  type Schema,
   StartContactBody,
   StartedContact,
-  type Static,
-} from '../http/schemas.js';
-import { Input, InvalidInputError } from '../http/validation.js';
-import { parsePointInTime } from '../read-side/point-in-time.js';
+} from './contacts.schemas.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { httpStatusOf, restBodyOf } from './end-contact.http.js';
 import { StartContactCommand } from './start-contact.command.js';
@@ -54,13 +51,13 @@ const endAnswer = (status: number, description: string, ...examples: Array<keyof
     description,
     content: {
       'application/json': {
-        schema: EndAnswer,
+        schema: openApiSchema(EndAnswer),
         ...(examples.length
           ? { examples: Object.fromEntries(examples.map((e) => [e, { value: END_EXAMPLES[e] }])) }
           : {}),
       },
     },
-  } as never);
+  });
 
 /**
  * A read of one contact by its ID, for a reader (the platform, or a SecurityUser with Contacts.View): the path and
@@ -174,7 +171,7 @@ export class ContactsController {
   @ApiOperation({ operationId: 'ListContacts', summary: 'List contacts of the view, paged by contactId' })
   @Credential('reader')
   @Input({ query: ListQuery })
-  @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: ContactPage as never })
+  @ApiResponse({ status: 200, description: '{items, next?}: pass next as ?after=', schema: openApiSchema(ContactPage) })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
   @StoreFailures()
   async list(@Req() request: FastifyRequest, @Query() query: Static<typeof ListQuery>) {
@@ -201,7 +198,7 @@ export class ContactsController {
     summary: 'One contact of the live view, or as it stood at a point of the log (`at`)',
   })
   @ReadOfOneContact(ContactAtQuery, 'with `at`, not started yet at that point')
-  @ApiResponse({ status: 200, description: 'The contact view', schema: ContactView as never })
+  @ApiResponse({ status: 200, description: 'The contact view', schema: openApiSchema(ContactView) })
   @ApiResponse({
     status: 400,
     description: 'contactId out of format, or an `at` that is not a position or an existing time',
@@ -233,7 +230,7 @@ export class ContactsController {
   @ApiResponse({
     status: 200,
     description: '{contactId, events, next?}: pass next as ?after=',
-    schema: HistoryPage as never,
+    schema: openApiSchema(HistoryPage),
   })
   @ApiResponse({ status: 400, description: 'A parameter out of format, named', schema: Problem })
   async history(

@@ -3,11 +3,12 @@ import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { SECURITY_USER_SCHEME } from '../http/credential.guard.js';
 import { bearerToken } from '../http/auth.js';
 import { clientAddressOf, commandIdOf } from '../http/command-context.js';
 import { StoreFailures } from '../http/openapi.js';
-import { EndBatchBody, IdempotencyKeyHeader, MAX_BATCH, Problem, type Static } from '../http/schemas.js';
+import { IdempotencyKeyHeader, Problem, type Static } from '../http/schemas.js';
+import { EndBatchBody, MAX_BATCH } from './contacts.schemas.js';
 import { Input } from '../http/validation.js';
 import { EndContactBatchCommand, type BatchSelection } from './end-contact-batch.command.js';
 

@@ -8,6 +8,7 @@ import { authorize, CONTACTS_VIEW, type AgentCaller, type Authorization } from '
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { bearerToken, type Reader, type RequestLike } from '../http/auth.js';
+import type { CredentialChecks } from '../http/credential.guard.js';
 import { APP_CONFIG, SECRETS } from '../infrastructure/tokens.js';
 import { DirectoryService } from './directory.service.js';
 
@@ -26,7 +27,7 @@ export function allowedOrThrow(authorization: Authorization): AgentCaller {
 }
 
 @Injectable()
-export class Credentials {
+export class Credentials implements CredentialChecks {
   private readonly platformToken: Buffer;
   private readonly metricsToken: Buffer | undefined;
 

@@ -14,21 +14,20 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { metadataFor } from '../http/command-context.js';
+import { Problem, type Static } from '../http/schemas.js';
+import { Input } from '../http/validation.js';
+import { StoreFailures } from '../http/openapi.js';
+import { Credential } from '../http/credential.guard.js';
 import {
   Agent,
   AgentBody,
   AgentPath,
   IssuedSecurityUser,
-  Problem,
   Profile,
   ProfileBody,
   ProfilePath,
   SecurityUserBody,
-  type Static,
-} from '../http/schemas.js';
-import { Input } from '../http/validation.js';
-import { StoreFailures } from '../http/openapi.js';
-import { Credential } from './credential.guard.js';
+} from './directory.schemas.js';
 import { DirectoryService, InactiveAgentError, UnknownAgentError } from './directory.service.js';
 
 @ApiTags('directory')

@@ -5,7 +5,7 @@
 import { applyDecorators } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { ApiResponse, DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { METRICS_SCHEME, PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
+import { METRICS_SCHEME, PLATFORM_SCHEME, SECURITY_USER_SCHEME } from './credential.guard.js';
 import { Problem } from './schemas.js';
 
 /** 503 when the store cannot be reached or stays locked past STORE_TIMEOUT_MS: every route that touches it. */

@@ -10,10 +10,10 @@ import type { FastifyRequest } from 'fastify';
 import {
   admitCredential,
   credentialKindOf,
+  type CredentialChecks,
   type CredentialKind,
   type ReaderRequest,
-} from '../directory/credential.guard.js';
-import type { Credentials } from '../directory/credentials.js';
+} from './credential.guard.js';
 import { checkInput, inputOf } from './validation.js';
 
 type RouteChecks = { credential: CredentialKind | undefined; input: ReturnType<typeof inputOf> };
@@ -24,7 +24,7 @@ export class RequestGuard implements CanActivate {
 
   constructor(
     private readonly reflector: Reflector,
-    private readonly credentials: Credentials,
+    private readonly credentials: CredentialChecks,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {

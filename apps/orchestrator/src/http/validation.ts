@@ -10,7 +10,7 @@ import { ApiBody, ApiHeader, ApiParam, ApiQuery } from '@nestjs/swagger';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifyRequest } from 'fastify';
 import { bearerToken } from './auth.js';
-import type { Schema } from './schemas.js';
+import { openApiSchema, type Schema } from './schemas.js';
 
 export class InvalidInputError extends BadRequestException {
   constructor(
@@ -59,7 +59,7 @@ export function Input(parts: Parts): MethodDecorator {
       compiled.push({ part, optional: part === 'body' && parts.bodyRequired === false, validate: ajv.compile(schema) });
   }
   for (const [name, schema] of propertiesOf(parts.params ?? parts.documentedParams)) {
-    decorators.push(ApiParam({ name, required: true, schema, ...describedBy(schema) }));
+    decorators.push(ApiParam({ name, required: true, schema: openApiSchema(schema), ...describedBy(schema) }));
   }
   const query = parts.query as { required?: string[] } | undefined;
   for (const [name, schema] of propertiesOf(parts.query)) {
@@ -67,15 +67,23 @@ export function Input(parts: Parts): MethodDecorator {
       ApiQuery({
         name,
         required: query?.required?.includes(name) ?? false,
-        schema: schema as never,
+        schema: openApiSchema(schema),
         ...describedBy(schema),
       }),
     );
   }
   for (const [name, schema] of propertiesOf(parts.headers)) {
-    decorators.push(ApiHeader({ name: HEADER_NAMES[name] ?? name, required: false, schema, ...describedBy(schema) }));
+    decorators.push(
+      ApiHeader({
+        name: HEADER_NAMES[name] ?? name,
+        required: false,
+        schema: openApiSchema(schema),
+        ...describedBy(schema),
+      }),
+    );
   }
-  if (parts.body) decorators.push(ApiBody({ schema: parts.body as never, required: parts.bodyRequired !== false }));
+  if (parts.body)
+    decorators.push(ApiBody({ schema: openApiSchema(parts.body), required: parts.bodyRequired !== false }));
   return applyDecorators(
     SetMetadata(INPUT, { compiled, credentialFirst: parts.credentialFirst === true }),
     ...decorators,

@@ -7,10 +7,10 @@
 import { Controller, Get, HttpException, Inject, Req, ServiceUnavailableException } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Health } from '../http/schemas.js';
+import { Health } from './health.schemas.js';
 import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { EventStore } from '#event-store';
-import { METRICS_SCHEME, PLATFORM_SCHEME } from '../directory/credential.guard.js';
+import { METRICS_SCHEME, PLATFORM_SCHEME } from '../http/credential.guard.js';
 import { Credentials } from '../directory/credentials.js';
 import { bearerToken } from '../http/auth.js';
 import type { AppLogger } from '../infrastructure/logger.js';

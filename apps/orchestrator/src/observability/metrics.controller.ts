@@ -4,7 +4,7 @@
  */
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Credential } from '../directory/credential.guard.js';
+import { Credential } from '../http/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { Metrics } from './metrics.js';
 

@@ -3,15 +3,15 @@
  * request (a missing or wrong credential is 401 with `WWW-Authenticate: Bearer`, whatever the body), and the OpenAPI
  * document lists the bearer schemes it accepts with their 401/403 answers. The reader is left on the request for the
  * route. `metrics` is /metrics': METRICS_TOKEN or the platform token once METRICS_TOKEN is set, none before.
- * The check itself is run by the global RequestGuard (http/request.guard.ts), before the input checks.
+ * The check itself is run by the global RequestGuard (request.guard.ts), before the input checks, against the
+ * CredentialChecks that directory/credentials.ts implements: http/ needs nothing of directory/.
  */
 import { SetMetadata, applyDecorators } from '@nestjs/common';
 import type { Reflector } from '@nestjs/core';
 import { ApiBearerAuth, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import type { Reader } from '../http/auth.js';
-import { Problem } from '../http/schemas.js';
-import type { Credentials } from './credentials.js';
+import type { Reader, RequestLike } from './auth.js';
+import { Problem } from './schemas.js';
 
 export const PLATFORM_SCHEME = 'platform';
 export const SECURITY_USER_SCHEME = 'securityUser';
@@ -21,6 +21,13 @@ export type CredentialKind = 'platform' | 'reader' | 'metrics';
 const CREDENTIAL = Symbol('credential');
 
 export type ReaderRequest = FastifyRequest & { reader?: Reader };
+
+/** What admitting a credential asks of the credentials (each throws a 401/403 HttpException when refused). */
+export interface CredentialChecks {
+  requirePlatform(request: RequestLike): void;
+  requireMetricsOrPlatform(request: RequestLike): void;
+  requireReader(request: RequestLike): Promise<Reader>;
+}
 
 export function Credential(kind: CredentialKind): MethodDecorator & ClassDecorator {
   if (kind === 'metrics') {
@@ -60,7 +67,7 @@ export function credentialKindOf(
 export async function admitCredential(
   kind: CredentialKind,
   request: ReaderRequest,
-  credentials: Credentials,
+  credentials: CredentialChecks,
 ): Promise<void> {
   if (kind === 'platform') {
     credentials.requirePlatform(request);
