@@ -1,10 +1,14 @@
 /**
  * The service end to end on EventStoreDB: commands, projections, the directory and history work unchanged.
  * Runs against ESDB_CONNECTION_STRING or a testcontainers EventStoreDB; skipped here with the reason printed.
- * The fail-fast start-up with an unreachable server needs no server and always runs.
+ * The fail-fast start-up with an unreachable server needs no server and always runs, and so does the service over
+ * the fake gRPC server (#event-store/testing): what the adapter does not offer, the service does not use.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeEsdb } from '#event-store/testing';
 import { OrchestratorClient } from './harness/client.js';
 import { printSkip, resolveEsdb } from './harness/index.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
@@ -89,5 +93,44 @@ describe('the service on EventStoreDB', () => {
     const history = await api.request<{ events: Array<{ type: string }> }>('GET', `/v1/contacts/${contactId}/history`);
     expect(history.body.events.filter((e) => e.type === 'ContactEnded')).toHaveLength(1);
     expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
+  });
+});
+
+describe('the service over the fake EventStoreDB gRPC server', () => {
+  let fake: FakeEsdb;
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    fake = await FakeEsdb.start();
+    // A secrets.json left open to others: the embedded store would refuse to start on it (secrets-at-rest.e2e).
+    const dataDir = tempDataDir();
+    writeFileSync(join(dataDir, 'secrets.json'), '{}', { mode: 0o644 });
+    service = await startServiceProcess({ dataDir, env: esdbEnv(fake.connectionString()) });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    if (service) removeDataDir(service.dataDir);
+    await fake?.stop();
+  });
+
+  it('keeps no secrets in DATA_DIR, reads the views through the server, and reports no lag in events', async () => {
+    // The secrets are the environment's: DATA_DIR's secrets.json is not read (it started), and no log is kept there.
+    expect(existsSync(join(service.dataDir, 'events.db'))).toBe(false);
+    const api = new OrchestratorClient(service.url, service.platformToken);
+    const businessUnitId = `fake-esdb-${Date.now()}`;
+    const bu = await api.seedBusinessUnit(businessUnitId);
+    const contactId = await api.startContact(businessUnitId, 'Chat');
+    expect((await api.endContact(contactId, bu.ender)).status).toBe(200);
+    // The views thread follows the fake server's $all with its own client.
+    expect((await api.request('GET', `/v1/contacts/${contactId}`)).body).toMatchObject({ state: 'Ended' });
+    await expect
+      .poll(async () => (await api.request<string>('GET', '/metrics')).body.split('\n'), {
+        timeout: 5_000,
+        interval: 50,
+      })
+      .toContain('contact_orchestrator_subscription_caught_up{subscription="contact-view"} 1');
+    // An EventStoreDB position is a pair of log offsets, not a count of events: no lag gauge.
+    const scrape = (await api.request<string>('GET', '/metrics')).body;
+    expect(scrape).not.toContain('contact_orchestrator_subscription_lag');
   });
 });

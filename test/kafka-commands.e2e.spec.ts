@@ -2,8 +2,9 @@
  * EndContact over Kafka (docs/design.md, Kafka) against the real service process and a real broker: a command on the commands
  * topic goes through the same handler as HTTP and is answered on the results topic keyed by commandId, in the
  * Studio action shape; every branch round-trips; malformed records get a Default/InvalidCommand answer AND a
- * dead-letter copy of their original bytes (less the securityUser), and the consumer keeps going. Topic names are
- * unique per run.
+ * dead-letter copy of their original bytes (less the securityUser), and the consumer keeps going. A command sent
+ * before the service first started is answered; a graceful stop leaves the group with every offset committed, and
+ * the restarted service answers what was sent meanwhile, nothing twice. Topic names are unique per run.
  */
 import Database from 'better-sqlite3';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -43,6 +44,8 @@ await withKafka(SUITE, (broker) => {
     results: `e2e.command-results.${suffix}`,
     deadLetter: `e2e.commands.dlq.${suffix}`,
   };
+  const groupId = `contact-orchestrator:${topics.commands}`;
+  const earlyCommandId = `cmd-early-${suffix}`;
   const WAIT_MS = 20_000;
 
   let service: ServiceProcess;
@@ -92,32 +95,49 @@ await withKafka(SUITE, (broker) => {
     }
   };
 
+  const env = {
+    KAFKA_BROKERS: broker.brokers.join(','),
+    KAFKA_TOPIC_COMMANDS: topics.commands,
+    KAFKA_TOPIC_COMMAND_RESULTS: topics.results,
+    KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
+    // Every anonymous refusal of this file is asserted, so the per-client bound is raised here.
+    ANONYMOUS_REFUSALS_PER_MINUTE: '1000',
+  };
+  const joined = (of: ServiceProcess) =>
+    waitFor(
+      () => (/EndContact commands consumer joined group/.test(of.output()) ? true : undefined),
+      60_000,
+      'the service to join the commands consumer group (is KafkaCommandsService started by the Lifecycle of app.module.ts?)',
+    );
+
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     beforeAll(async () => {
-      service = await startServiceProcess({
-        env: {
-          KAFKA_BROKERS: broker.brokers.join(','),
-          KAFKA_TOPIC_COMMANDS: topics.commands,
-          KAFKA_TOPIC_COMMAND_RESULTS: topics.results,
-          KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
-          // Every anonymous refusal of this file is asserted, so the per-client bound is raised here.
-          ANONYMOUS_REFUSALS_PER_MINUTE: '1000',
-        },
-      });
-      // Fails with the reason when the service was built without the Kafka commands consumer wired in. A fresh broker's
-      // group coordinator may still be loading: the consumer then restarts (kafkajs' backoff) before it joins.
-      await waitFor(
-        () => (/EndContact commands consumer joined group/.test(service.output()) ? true : undefined),
-        60_000,
-        'the service to join the commands consumer group (is connectKafkaCommands wired into bootstrap.ts?)',
-      );
-      api = new OrchestratorClient(service.url, service.platformToken);
-      bu = await api.seedBusinessUnit('bu-kafka');
-
       kafka = new Kafka({ clientId: `e2e-${suffix}`, brokers: broker.brokers, logLevel: logLevel.NOTHING });
       producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
       await producer.connect();
-      // The service created the three topics at start; one reader follows results and dead letters from the start.
+      // The commands and results topics have one partition each, so that answers are read in the order they were
+      // written (the restart test relies on it); the service creates the dead-letter topic at start.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          topics: [topics.commands, topics.results].map((topic) => ({ topic, numPartitions: 1 })),
+          waitForLeaders: true,
+        });
+      } finally {
+        await admin.disconnect();
+      }
+      // Before the service (and its consumer group) exists: answered once it runs.
+      await command({ commandId: earlyCommandId, contactId: '8888', securityUser: 'not-a-token' });
+
+      service = await startServiceProcess({ env });
+      // Fails with the reason when the service was built without the Kafka commands consumer wired in. A fresh broker's
+      // group coordinator may still be loading: the consumer then restarts (kafkajs' backoff) before it joins.
+      await joined(service);
+      api = new OrchestratorClient(service.url, service.platformToken);
+      bu = await api.seedBusinessUnit('bu-kafka');
+
+      // One reader follows results and dead letters from the start.
       reader = kafka.consumer({ groupId: `e2e-reader-${suffix}` });
       await reader.connect();
       await reader.subscribe({ topics: [topics.results, topics.deadLetter], fromBeginning: true });
@@ -138,6 +158,15 @@ await withKafka(SUITE, (broker) => {
       if (service) removeDataDir(service.dataDir);
       await broker.stop();
       expect(code).toBe(0);
+    });
+
+    it('a command sent before the service first started is answered through the handler (a new group reads from the beginning)', async () => {
+      expect(await result(earlyCommandId)).toMatchObject({
+        commandId: earlyCommandId,
+        contactId: '8888',
+        branch: 'OnInvalidSecurityUser',
+        error: { code: 'InvalidSecurityUser' },
+      });
     });
 
     it('OnSuccess: ends the contact, answers keyed by commandId with TerminateScript, correlation-id carried over', async () => {
@@ -368,7 +397,7 @@ await withKafka(SUITE, (broker) => {
           const committed = await waitFor(
             async () => {
               const [offsets] = await admin.fetchOffsets({
-                groupId: `contact-orchestrator:${topics.commands}`,
+                groupId,
                 topics: [topics.commands],
               });
               const now = offsets!.partitions.map((p) => [p.partition, p.offset]).sort();
@@ -382,6 +411,34 @@ await withKafka(SUITE, (broker) => {
           await admin.disconnect();
         }
       });
+    });
+
+    it('a graceful stop leaves the group with every offset committed; restarted, the service answers what was sent meanwhile, and nothing twice', async () => {
+      const contactId = await api.startContact('bu-kafka', 'Phone');
+      const answered = received.filter((r) => r.topic === topics.results).length;
+      expect(await service.stop()).toBe(0);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        // Left at once, not after a session timeout: the consumer was stopped, not abandoned.
+        const { groups } = await admin.describeGroups([groupId]);
+        expect(groups[0]).toMatchObject({ groupId, state: 'Empty', members: [] });
+        const high = (await admin.fetchTopicOffsets(topics.commands)).map((p) => [p.partition, p.high]);
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.commands] });
+        expect(committed!.partitions.map((p) => [p.partition, p.offset])).toEqual(high);
+      } finally {
+        await admin.disconnect();
+      }
+
+      const commandId = `cmd-while-down-${suffix}`;
+      await command({ commandId, contactId, securityUser: bu.ender });
+      service = await startServiceProcess({ dataDir: service.dataDir, platformToken: service.platformToken, env });
+      await joined(service);
+      api = new OrchestratorClient(service.url, service.platformToken);
+      expect(await result(commandId)).toMatchObject({ commandId, contactId, branch: 'OnSuccess' });
+      // One partition: an earlier command read again would have been answered before this one.
+      expect(received.filter((r) => r.topic === topics.results)).toHaveLength(answered + 1);
+      await expect.poll(() => state(contactId), { timeout: WAIT_MS, message: 'the view of the contact' }).toBe('Ended');
     });
   });
 });

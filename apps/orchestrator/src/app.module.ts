@@ -21,19 +21,25 @@ import { FanoutService } from './fanout/fanout.service.js';
 import { CoreModule } from './infrastructure/core.module.js';
 import type { AppLogger } from './infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from './infrastructure/tokens.js';
+import { KafkaCommandsService } from './kafka/kafka-commands.js';
 import { KafkaCommandsModule } from './kafka/kafka-commands.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { ReadSideModule } from './read-side/read-side.module.js';
 import { ViewsService } from './read-side/views.service.js';
 import { SupervisorPageModule } from './supervisor/supervisor-page.module.js';
 
-/** Starts the subscriptions after boot; at shutdown (HTTP already drained) closes everything in order. */
+/**
+ * Starts the subscriptions and the Kafka commands consumer after boot; at shutdown (HTTP already drained) closes
+ * everything in order. AppModule is the root, so Nest runs this bootstrap hook after every imported module's,
+ * CqrsModule's (which registers the command handlers) included: no Kafka command reaches the bus before its handler.
+ */
 class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     private readonly views: ViewsService,
     private readonly streams: ContactStreams,
     private readonly refusals: RefusalRecorder,
     private readonly fanout: FanoutService,
+    private readonly kafkaCommands: KafkaCommandsService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
@@ -41,6 +47,7 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
   async onApplicationBootstrap(): Promise<void> {
     await this.views.start();
     this.fanout.start();
+    await this.kafkaCommands.start();
   }
 
   beforeApplicationShutdown(): void {
@@ -49,6 +56,8 @@ class Lifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, On
   }
 
   async onApplicationShutdown(signal?: string): Promise<void> {
+    // First: the command in hand goes through the bus (its refusal recorded, its event appended) and is answered.
+    await this.kafkaCommands.stop();
     await this.refusals.close();
     await this.views.stop();
     await this.fanout.stop();

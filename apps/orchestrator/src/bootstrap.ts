@@ -33,9 +33,8 @@ import { createLogger, type AppLogger } from './infrastructure/logger.js';
 import { installRequestLog } from './observability/request-log.js';
 import type { RequestLike } from './http/auth.js';
 import { correlationHeaderOf } from './http/command-context.js';
-import { connectKafkaCommands } from './kafka/kafka-commands.js';
-import type { EventStore } from '#event-store';
-import { EVENT_STORE } from './infrastructure/tokens.js';
+import { eventStoreAdapter, type StoreCapabilities } from './infrastructure/event-store.provider.js';
+import { STORE_CAPABILITIES } from './infrastructure/tokens.js';
 import { ViewsService } from './read-side/views.service.js';
 
 export type RunningService = {
@@ -80,14 +79,13 @@ export async function startService(env: Record<string, string | undefined> = pro
       `${JSON.stringify(config.dataDir)} is refused: ${(error as Error).message}`,
     );
   }
-  const secrets =
-    config.eventStore === 'sqlite'
-      ? embeddedSecrets(config)
-      : {
-          platformToken: config.platformToken!,
-          securityUserSigningKeys: config.securityUserSigningKeys!,
-          generatedPlatformToken: false,
-        };
+  const secrets = eventStoreAdapter(config).secretsInDataDir
+    ? embeddedSecrets(config)
+    : {
+        platformToken: config.platformToken!,
+        securityUserSigningKeys: config.securityUserSigningKeys!,
+        generatedPlatformToken: false,
+      };
   if (secrets.generatedPlatformToken) {
     // Printed once, when generated; it is kept in DATA_DIR/secrets.json (mode 0600) for later starts.
     process.stdout.write(
@@ -143,19 +141,15 @@ export async function startService(env: Record<string, string | undefined> = pro
     draining = true;
     await app.close();
   };
-  const store = app.get<EventStore>(EVENT_STORE);
   const workerStopped = Promise.race([
-    store.failed?.().then((error) => error.message) ?? new Promise<never>(() => undefined),
+    app.get<StoreCapabilities>(STORE_CAPABILITIES).stopped(),
     app.get(ViewsService).failed(),
   ]);
   const document = buildDocument(app, { metricsOpen: config.metricsToken === undefined });
   SwaggerModule.setup('docs', app, document);
-  if (config.kafkaBrokers) {
-    await connectKafkaCommands(app, config, logger);
-    // CQRS registers its handlers at bootstrap: init first, so that no command reaches the bus before its handler.
-    await app.init();
-    await app.startAllMicroservices();
-  }
+  // Bootstraps the application (app.module.ts, Lifecycle: the views, the fan-out, the Kafka commands consumer) before
+  // HTTP listens: a Kafka that refuses the service stops the start.
+  await app.init();
   await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE' || error.code === 'EACCES')
       throw new ConfigurationError('PORT', `${config.port} cannot be used on ${config.host}: ${error.code}`);

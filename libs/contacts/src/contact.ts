@@ -1,7 +1,10 @@
 /**
- * The contact decider: initialState, evolve, decide. Pure: no clock (the command carries `now`), no I/O.
+ * The contact decider, shaped as Emmett's: `decider = { initialState, evolve, decide }`, where `decide` takes any
+ * ContactCommand (StartContact, EndContact). Pure: no clock (the command carries `now`), no I/O, and every outcome
+ * is a decision value (an event to append, or a refusal with the event that records it), never a throw.
  * The order of the End a Contact checks is the seed's: security user, permission, contact ID (docs/design.md, End a Contact).
  */
+import { authorize, CONTACTS_END, type AccessRefusal, type AgentCaller, type Caller } from '#security';
 import {
   DISCONNECT_REASON,
   type ContactEnded,
@@ -11,14 +14,6 @@ import {
   type RejectionReason,
 } from './events.js';
 import { isWellFormedContactId, type MediaType } from './media-type.js';
-
-export const CONTACTS_END = 'Contacts.End';
-export const CONTACTS_VIEW = 'Contacts.View';
-
-/** Who is calling, as established by authenticating the SecurityUser against the directory as it is now. */
-export type Caller =
-  | { kind: 'Unauthenticated'; detail: string; agentId?: string; businessUnitId?: string }
-  | { kind: 'Agent'; agentId: string; businessUnitId: string; permissions: readonly string[] };
 
 type ContactFacts = {
   contactId: string;
@@ -80,7 +75,7 @@ export type StartContact = {
 export type StartContactDecision =
   { result: 'Started'; event: ContactStarted } | { result: 'AlreadyExists'; detail: string };
 
-export function decideStartContact(command: StartContact, state: ContactState): StartContactDecision {
+function decideStartContact(command: StartContact, state: ContactState): StartContactDecision {
   const { contactId, businessUnitId, mediaType, skill, now } = command.data;
   if (state.status !== 'None') return { result: 'AlreadyExists', detail: `Contact ${contactId} already exists` };
   return {
@@ -125,67 +120,88 @@ export const BRANCHES: readonly Branch[] = [
   'Default',
 ];
 
-/** The refusals that depend on the caller alone, before any contact is looked at. */
+/** The refusals that depend on the caller alone, as decided for one EndContact (with the event that records it). */
 export type CallerRefusal = Extract<EndContactDecision, { branch: 'OnInvalidSecurityUser' | 'OnUnauthorized' }>;
 
+/** A caller that may not end contacts at all: the security directory's refusal and the branch End a Contact answers. */
+export type EndContactsRefusal = AccessRefusal & { branch: CallerRefusal['branch'] };
+export type EndContactsPermission =
+  { allowed: true; agent: AgentCaller } | { allowed: false; refusal: EndContactsRefusal };
+
+const BRANCH_OF_REFUSAL: Record<AccessRefusal['reason'], CallerRefusal['branch']> = {
+  InvalidSecurityUser: 'OnInvalidSecurityUser',
+  Unauthorized: 'OnUnauthorized',
+};
+
 /**
- * The first two checks of End a Contact (security user, then permission): the caller's refusal, or undefined when
- * it may end contacts. They need no contact state, so a caller refused here is refused for every contact alike
- * (the bulk end answers a whole batch from it, reading none of its contacts).
+ * The first two checks of End a Contact (security user, then permission): the agent when it may end contacts, else
+ * its refusal. They need no contact, so a caller refused here is refused for every contact alike: the bulk end
+ * answers a whole batch from this, reading none of its contacts.
  */
-export function refuseCaller(command: EndContact): CallerRefusal | undefined {
-  const { caller } = command.data;
-  if (caller.kind === 'Unauthenticated') {
-    return {
-      branch: 'OnInvalidSecurityUser',
-      detail: caller.detail,
-      event: rejection(command, 'InvalidSecurityUser', caller.detail),
-    };
-  }
-  if (!caller.permissions.includes(CONTACTS_END)) {
-    const detail = `Agent ${caller.agentId} lacks permission ${CONTACTS_END}`;
-    return { branch: 'OnUnauthorized', detail, event: rejection(command, 'Unauthorized', detail) };
-  }
-  return undefined;
+export function mayEndContacts(caller: Caller): EndContactsPermission {
+  const authorization = authorize(caller, CONTACTS_END);
+  if (authorization.allowed) return authorization;
+  const { refusal } = authorization;
+  return { allowed: false, refusal: { ...refusal, branch: BRANCH_OF_REFUSAL[refusal.reason] } };
 }
 
-function rejection(command: EndContact, reason: RejectionReason, detail: string): EndContactRejected {
-  const { contactId, caller, now } = command.data;
+/**
+ * `mayEndContacts` for one EndContact command, as `decide` answers it: the caller's refusal, or undefined when it may
+ * end contacts. A single end asks this before it reads the contact's stream.
+ */
+export function refuseCaller(command: EndContact): CallerRefusal | undefined {
+  const permission = mayEndContacts(command.data.caller);
+  return permission.allowed ? undefined : callerRefusal(command, permission.refusal);
+}
+
+function callerRefusal(command: EndContact, refusal: EndContactsRefusal): CallerRefusal {
+  const { branch, reason, detail } = refusal;
+  return { branch, detail, event: rejection(command, refusal, reason, detail) };
+}
+
+/** The EndContactRejected that records a refusal of `command`, naming the agent `who` names. */
+function rejection(
+  command: EndContact,
+  who: { agentId?: string; businessUnitId?: string },
+  reason: RejectionReason,
+  detail: string,
+): EndContactRejected {
+  const { contactId, now } = command.data;
   return {
     type: 'EndContactRejected',
     data: {
       contactId,
       reason,
       detail,
-      ...(caller.agentId !== undefined ? { agentId: caller.agentId } : {}),
-      ...(caller.businessUnitId !== undefined ? { businessUnitId: caller.businessUnitId } : {}),
+      ...(who.agentId !== undefined ? { agentId: who.agentId } : {}),
+      ...(who.businessUnitId !== undefined ? { businessUnitId: who.businessUnitId } : {}),
       rejectedAt: now.toISOString(),
     },
   };
 }
 
-export function decideEndContact(command: EndContact, state: ContactState): EndContactDecision {
-  const refused = refuseCaller(command);
-  if (refused) return refused;
-  const { contactId, caller, commandId, now } = command.data;
-  if (caller.kind !== 'Agent') throw new Error('refuseCaller lets only an agent through');
-  const reject = (reason: RejectionReason, detail: string): EndContactRejected => rejection(command, reason, detail);
+function decideEndContact(command: EndContact, state: ContactState): EndContactDecision {
+  const permission = mayEndContacts(command.data.caller);
+  if (!permission.allowed) return callerRefusal(command, permission.refusal);
+  const { agent } = permission;
+  const { contactId, commandId, now } = command.data;
+  const reject = (detail: string): EndContactRejected => rejection(command, agent, 'InvalidContactID', detail);
 
   if (!isWellFormedContactId(contactId)) {
     const detail = 'ContactID must be a decimal string of 1 to 19 digits';
-    return { branch: 'OnInvalidContactID', cause: 'Malformed', detail, event: reject('InvalidContactID', detail) };
+    return { branch: 'OnInvalidContactID', cause: 'Malformed', detail, event: reject(detail) };
   }
   // Another business unit's contact is reported exactly like an unknown one: never reveal it exists.
-  if (state.status === 'None' || state.businessUnitId !== caller.businessUnitId) {
+  if (state.status === 'None' || state.businessUnitId !== agent.businessUnitId) {
     const detail = `Contact ${contactId} not found`;
-    return { branch: 'OnInvalidContactID', cause: 'NotFound', detail, event: reject('InvalidContactID', detail) };
+    return { branch: 'OnInvalidContactID', cause: 'NotFound', detail, event: reject(detail) };
   }
   if (state.status === 'Ended') {
     if (state.endedByCommandId === commandId) {
       return { branch: 'OnSuccess', contactId, endedAt: state.endedAt, replayed: true };
     }
     const detail = `Contact ${contactId} is not active (ended at ${state.endedAt})`;
-    return { branch: 'OnInvalidContactID', cause: 'NotActive', detail, event: reject('InvalidContactID', detail) };
+    return { branch: 'OnInvalidContactID', cause: 'NotActive', detail, event: reject(detail) };
   }
   const endedAt = now.toISOString();
   return {
@@ -199,7 +215,7 @@ export function decideEndContact(command: EndContact, state: ContactState): EndC
         contactId,
         businessUnitId: state.businessUnitId,
         mediaType: state.mediaType,
-        endedBy: caller.agentId,
+        endedBy: agent.agentId,
         disconnectReason: DISCONNECT_REASON,
         endedAt,
       },
@@ -207,6 +223,29 @@ export function decideEndContact(command: EndContact, state: ContactState): EndC
   };
 }
 
+// ---------------------------------------------------------------- The decider
+
+export type ContactCommand = StartContact | EndContact;
+export type ContactDecision = StartContactDecision | EndContactDecision;
+
+/** The decision on `command` given the contact's state; each command type gets its own decision type. */
+export function decide(command: StartContact, state: ContactState): StartContactDecision;
+export function decide(command: EndContact, state: ContactState): EndContactDecision;
+export function decide(command: ContactCommand, state: ContactState): ContactDecision;
+export function decide(command: ContactCommand, state: ContactState): ContactDecision {
+  switch (command.type) {
+    case 'StartContact':
+      return decideStartContact(command, state);
+    case 'EndContact':
+      return decideEndContact(command, state);
+    default:
+      return exhaustive(command);
+  }
+}
+
+/** Emmett's Decider shape; `decide` answers a decision (refusals included) rather than only events. */
+export const decider = { initialState, evolve, decide } as const;
+
 function exhaustive(value: never): never {
-  throw new Error(`Unhandled event ${JSON.stringify(value)}`);
+  throw new Error(`Unhandled ${JSON.stringify(value)}`);
 }

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { CONTACTS_END, CONTACTS_VIEW, type Caller } from '#security';
 import {
-  CONTACTS_END,
-  CONTACTS_VIEW,
+  decide,
+  decider,
+  evolve,
   foldContact,
   initialState,
-  type Caller,
+  mayEndContacts,
+  refuseCaller,
+  type ContactCommand,
   type ContactEventEnvelope,
   type EndContact,
   type EndContactDecision,
@@ -12,7 +16,7 @@ import {
   type StartContact,
 } from './contact.js';
 import { MEDIA_TYPES, type MediaType } from './media-type.js';
-import { endContactSpec, startContactSpec } from './testing/decider-specification.js';
+import { contactSpec, endContactSpec, startContactSpec } from './testing/decider-specification.js';
 
 const CONTACT_ID = '4000123456789';
 const BU = 'bu-100';
@@ -384,5 +388,117 @@ describe('evolve', () => {
       mediaType: 'WorkItem',
       startedAt,
     });
+  });
+});
+
+describe('decide: one decider over the ContactCommand union', () => {
+  const start: StartContact = {
+    type: 'StartContact',
+    data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType: 'Chat', now },
+  };
+
+  it('is Emmett-shaped: initialState, evolve and decide', () => {
+    expect(decider).toStrictEqual({ initialState, evolve, decide });
+    expect(decider.initialState()).toStrictEqual({ status: 'None' });
+  });
+
+  it('a StartContact gets a start decision', () => {
+    contactSpec
+      .given([])
+      .when(start)
+      .then({
+        result: 'Started',
+        event: {
+          type: 'ContactStarted',
+          data: { contactId: CONTACT_ID, businessUnitId: BU, mediaType: 'Chat', startedAt: now.toISOString() },
+        },
+      });
+    contactSpec
+      .given([started('Chat')])
+      .when(start)
+      .then({ result: 'AlreadyExists', detail: `Contact ${CONTACT_ID} already exists` });
+  });
+
+  it('an EndContact gets an end decision', () => {
+    contactSpec
+      .given([started('Chat')])
+      .when(endContact(ender))
+      .then((decision) => expect(decision).toMatchObject({ branch: 'OnSuccess', replayed: false }));
+    contactSpec
+      .given([])
+      .when(endContact(viewer))
+      .then((decision) => expect(decision).toMatchObject({ branch: 'OnUnauthorized' }));
+  });
+
+  it('a contact lives through the decider alone: started, ended, then refused and replayed', () => {
+    const commands: ContactCommand[] = [start, endContact(ender, CONTACT_ID, 'cmd-1')];
+    let state = decider.initialState();
+    for (const command of commands) {
+      const decision = decider.decide(command, state);
+      if (!('event' in decision) || decision.event.type === 'EndContactRejected') throw new Error('expected an event');
+      state = decider.evolve(state, { ...decision.event, commandId: 'cmd-1' });
+    }
+    expect(state).toMatchObject({ status: 'Ended', endedBy: AGENT, endedByCommandId: 'cmd-1' });
+    expect(decider.decide(start, state)).toMatchObject({ result: 'AlreadyExists' });
+    expect(decider.decide(endContact(ender, CONTACT_ID, 'cmd-1'), state)).toStrictEqual({
+      branch: 'OnSuccess',
+      contactId: CONTACT_ID,
+      endedAt: now.toISOString(),
+      replayed: true,
+    });
+    expect(decider.decide(endContact(ender, CONTACT_ID, 'cmd-2'), state)).toMatchObject({
+      branch: 'OnInvalidContactID',
+      cause: 'NotActive',
+    });
+  });
+
+  it('an unknown command type is refused loudly rather than decided', () => {
+    const unknown = { type: 'PauseContact', data: {} } as unknown as ContactCommand;
+    expect(() => decide(unknown, initialState())).toThrow(/Unhandled/);
+  });
+});
+
+describe('mayEndContacts: the caller checks the bulk end asks once for a batch', () => {
+  const inactive: Caller = {
+    kind: 'Unauthenticated',
+    detail: `Agent ${AGENT} is inactive`,
+    agentId: AGENT,
+    businessUnitId: BU,
+  };
+
+  it('lets an agent with Contacts.End through, as that agent', () => {
+    expect(mayEndContacts(ender)).toStrictEqual({ allowed: true, agent: ender });
+  });
+
+  it.each([
+    ['an unauthenticated caller', unauthenticated, 'OnInvalidSecurityUser', 'InvalidSecurityUser'],
+    ['an inactive agent', inactive, 'OnInvalidSecurityUser', 'InvalidSecurityUser'],
+    ['an agent without Contacts.End', viewer, 'OnUnauthorized', 'Unauthorized'],
+  ] as const)(
+    'refuses %s with the branch and detail a single end of any contact gets',
+    (_who, caller, branch, reason) => {
+      const permission = mayEndContacts(caller);
+      if (permission.allowed) throw new Error('expected a refusal');
+      expect(permission.refusal).toMatchObject({ branch, reason });
+      for (const state of [[], [started('Email')], [started('Email'), ended('Email', 'cmd-2')]]) {
+        const single = endContactSpec
+          .given(state)
+          .when(endContact(caller, CONTACT_ID, 'cmd-2'))
+          .then(() => {});
+        expect(single).toStrictEqual(refuseCaller(endContact(caller, CONTACT_ID, 'cmd-2')));
+        expect(single).toMatchObject({ branch, detail: permission.refusal.detail, event: { data: { reason } } });
+        // The audit names the same agent, or none, whichever path refused.
+        if (!('event' in single) || single.event.type !== 'EndContactRejected') throw new Error('expected a refusal');
+        const { agentId, businessUnitId } = single.event.data;
+        expect({ agentId, businessUnitId }).toStrictEqual({
+          agentId: permission.refusal.agentId,
+          businessUnitId: permission.refusal.businessUnitId,
+        });
+      }
+    },
+  );
+
+  it('refuseCaller lets an allowed caller through to the contact checks', () => {
+    expect(refuseCaller(endContact(ender, 'not-an-id'))).toBeUndefined();
   });
 });

@@ -67,8 +67,9 @@ export interface SubscribeOptions {
 }
 
 /**
- * What the embedded store offers beside the port: its file, read directly by the views and the audit export (as
- * stored text, never parsed into objects), and word from its writer thread after each commit of this process.
+ * What the embedded store (SqliteEventStore.embeddedLog()) offers beside the port: its file, read directly by the
+ * views and the audit export (as stored text, never parsed into objects), and word from its writer thread after each
+ * commit of this process. The service gives it to its callers as a capability of the store it opened.
  */
 export interface EmbeddedLog {
   readonly file: string;
@@ -101,21 +102,8 @@ export interface EventStore {
   subscribeToAll(options: SubscribeOptions): AsyncIterable<RecordedEvent>;
   /** The position of the last event in the log, or undefined when empty. */
   headPosition(): Promise<bigint | undefined>;
-  /**
-   * Optional, where a store answers it far more cheaply than reading the streams: the position of the newest event
-   * of these streams, undefined when none of them exists. Streams folded up to that position are unchanged for as
-   * long as it stays the same (every process's appends included).
-   */
-  newestPositionOf?(streamIds: readonly string[]): Promise<bigint | undefined>;
   /** Throws EventStoreUnavailableError when the store cannot be reached. */
   ping(): Promise<void>;
-  /**
-   * Optional, where a part of the store runs beside the service and can stop on its own (the embedded store's writer
-   * thread): resolves with the reason when it does, never once close() is called.
-   */
-  failed?(): Promise<EventStoreUnavailableError>;
-  /** The embedded log's own access, for an adapter that has one (SQLite); callers ask for it instead of the class. */
-  embeddedLog?(): EmbeddedLog;
   close(): Promise<void>;
 }
 

@@ -4,7 +4,7 @@
  * the claims against the directory as it is now.
  */
 import { SignJWT, errors, jwtVerify, type JWTHeaderParameters } from 'jose';
-import type { Caller } from '#contacts';
+import type { Caller } from './caller.js';
 import type { Agent, SecurityProfile } from './directory.js';
 import { signingKeyOf, verificationKeyOf, type KeyRing } from './key-ring.js';
 

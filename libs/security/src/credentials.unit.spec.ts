@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { decideEndContact, type ContactState } from '#contacts';
-import { foldAgent, foldProfile, type Agent } from './directory.js';
+import { authorize } from './caller.js';
+import { CONTACTS_END, foldAgent, foldProfile, type Agent } from './directory.js';
 import { authenticate, issueSecurityUser, verifySecurityUser, type Verification } from './credentials.js';
 import { keyRing } from './key-ring.js';
 
@@ -263,27 +263,16 @@ describe('authenticate: the caller as the directory sees it now', () => {
       data: { profileId: 'supervisors', name: 'Supervisors', permissions: ['Contacts.End', 'Contacts.View'] },
     },
   ]);
-  const activeContact: ContactState = {
-    status: 'Active',
-    contactId: '4000123456789',
-    businessUnitId: 'bu-100',
-    mediaType: 'Phone',
-    startedAt: issuedAt.toISOString(),
-  };
-  const endBy = (caller: ReturnType<typeof authenticate>) =>
-    decideEndContact(
-      {
-        type: 'EndContact',
-        data: { contactId: '4000123456789', caller, commandId: 'cmd-1', now: seconds(issuedAt, 90) },
-      },
-      activeContact,
-    );
+  const mayEnd = (caller: ReturnType<typeof authenticate>) => authorize(caller, CONTACTS_END);
 
-  it('a failed verification is unauthenticated with its detail, and EndContact answers OnInvalidSecurityUser', async () => {
+  it('a failed verification is unauthenticated with its detail, and is refused as InvalidSecurityUser', async () => {
     const verification = await verifySecurityUser('a.b', key, issuedAt);
     const caller = authenticate(verification, agent, supervisors);
     expect(caller).toStrictEqual({ kind: 'Unauthenticated', detail: 'SecurityUser is malformed' });
-    expect(endBy(caller).branch).toBe('OnInvalidSecurityUser');
+    expect(mayEnd(caller)).toStrictEqual({
+      allowed: false,
+      refusal: { reason: 'InvalidSecurityUser', detail: 'SecurityUser is malformed' },
+    });
   });
 
   it('an expired SecurityUser of an active agent is unauthenticated', async () => {
@@ -316,9 +305,14 @@ describe('authenticate: the caller as the directory sees it now', () => {
       agentId: 'agent-7',
       businessUnitId: 'bu-100',
     });
-    expect(endBy(caller)).toMatchObject({
-      branch: 'OnInvalidSecurityUser',
-      event: { data: { reason: 'InvalidSecurityUser', agentId: 'agent-7' } },
+    expect(mayEnd(caller)).toStrictEqual({
+      allowed: false,
+      refusal: {
+        reason: 'InvalidSecurityUser',
+        detail: 'Agent agent-7 is inactive',
+        agentId: 'agent-7',
+        businessUnitId: 'bu-100',
+      },
     });
   });
 
@@ -335,13 +329,13 @@ describe('authenticate: the caller as the directory sees it now', () => {
     });
   });
 
-  it('an active agent without a security profile is an agent with no permissions, so EndContact answers OnUnauthorized', async () => {
+  it('an active agent without a security profile is an agent with no permissions, so it is Unauthorized', async () => {
     const caller = authenticate(await verified(), agent, undefined);
     expect(caller).toStrictEqual({ kind: 'Agent', agentId: 'agent-7', businessUnitId: 'bu-100', permissions: [] });
-    expect(endBy(caller).branch).toBe('OnUnauthorized');
+    expect(mayEnd(caller)).toMatchObject({ allowed: false, refusal: { reason: 'Unauthorized' } });
   });
 
-  it('an active agent whose profile only views contacts gets OnUnauthorized', async () => {
+  it('an active agent whose profile only views contacts is Unauthorized to end them', async () => {
     const viewers = foldProfile([
       {
         type: 'SecurityProfileDefined',
@@ -355,10 +349,18 @@ describe('authenticate: the caller as the directory sees it now', () => {
       businessUnitId: 'bu-100',
       permissions: ['Contacts.View'],
     });
-    expect(endBy(caller).branch).toBe('OnUnauthorized');
+    expect(mayEnd(caller)).toStrictEqual({
+      allowed: false,
+      refusal: {
+        reason: 'Unauthorized',
+        detail: 'Agent agent-7 lacks permission Contacts.End',
+        agentId: 'agent-7',
+        businessUnitId: 'bu-100',
+      },
+    });
   });
 
-  it('an active agent with a profile gets its permissions, and ends the contact', async () => {
+  it('an active agent with a profile gets its permissions, and is allowed what they grant', async () => {
     const caller = authenticate(await verified(), agent, supervisors);
     expect(caller).toStrictEqual({
       kind: 'Agent',
@@ -366,11 +368,7 @@ describe('authenticate: the caller as the directory sees it now', () => {
       businessUnitId: 'bu-100',
       permissions: ['Contacts.End', 'Contacts.View'],
     });
-    expect(endBy(caller)).toMatchObject({
-      branch: 'OnSuccess',
-      replayed: false,
-      event: { data: { endedBy: 'agent-7' } },
-    });
+    expect(mayEnd(caller)).toStrictEqual({ allowed: true, agent: caller });
   });
 
   it('a reactivated agent is authenticated again with the same SecurityUser', async () => {

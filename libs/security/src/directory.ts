@@ -4,8 +4,12 @@
  */
 import type { AgentEvent, SecurityProfileDefined } from './events.js';
 
+/** The permissions a security profile can grant (docs/design.md, Audit and replay). */
+export const CONTACTS_END = 'Contacts.End';
+export const CONTACTS_VIEW = 'Contacts.View';
 export const AUDIT_READ = 'Audit.Read';
-export const KNOWN_PERMISSIONS = ['Contacts.End', 'Contacts.View', AUDIT_READ] as const;
+export const KNOWN_PERMISSIONS = [CONTACTS_END, CONTACTS_VIEW, AUDIT_READ] as const;
+export type Permission = (typeof KNOWN_PERMISSIONS)[number];
 
 export type SecurityProfile = { profileId: string; name: string; permissions: string[] };
 export type Agent = { agentId: string; businessUnitId: string; securityProfileId: string; active: boolean };

@@ -18,15 +18,16 @@ import {
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import type { EmbeddedLog, EventStore } from '#event-store';
+import type { EventStore } from '#event-store';
 import { errorMessage } from '#runtime';
 import { PLATFORM_SCHEME, SECURITY_USER_SCHEME } from '../directory/credential.guard.js';
 import { StoreFailures } from '../http/openapi.js';
 import { AuditQuery, Problem, type Static } from '../http/schemas.js';
 import { Input, InvalidInputError } from '../http/validation.js';
 import type { AppConfig } from '../config/configuration.js';
+import type { StoreCapabilities } from '../infrastructure/event-store.provider.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { parsePointInTime, type PointInTime } from '../read-side/point-in-time.js';
 import { auditLines, exportEnd, pagesOf, type AuditFilter, type LogPages } from './audit-events.js';
 import { SqliteLogPages } from './sqlite-log-pages.js';
@@ -73,7 +74,7 @@ export class AuditController {
     private readonly auditors: Auditors,
     private readonly exports: AuditExports,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(EMBEDDED_LOG) private readonly embedded: EmbeddedLog | null,
+    @Inject(STORE_CAPABILITIES) private readonly capabilities: StoreCapabilities,
     @Inject(LOGGER) private readonly logger: AppLogger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -143,7 +144,8 @@ export class AuditController {
       filter.contactEventsOnly = true;
     }
     // The embedded log is read as stored text (flat memory on a large export); another store through the port.
-    const pages = this.embedded ? new SqliteLogPages(this.embedded.file, this.config.storeTimeoutMs) : undefined;
+    const { embeddedLog } = this.capabilities;
+    const pages = embeddedLog ? new SqliteLogPages(embeddedLog.file, this.config.storeTimeoutMs) : undefined;
     const log: LogPages = pages ?? pagesOf(this.store);
     try {
       // Read before answering: a store that cannot be reached is still a 503 with a body.

@@ -12,7 +12,7 @@ import { SqliteEventStore, type EventStore } from '#event-store';
 import { loadConfiguration } from '../config/configuration.js';
 import type { DirectoryService } from '../directory/directory.service.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { ActiveContacts } from './active-contacts.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { EndContactHandler } from './end-contact.handler.js';

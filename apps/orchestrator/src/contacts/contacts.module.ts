@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DirectoryModule } from '../directory/directory.module.js';
-import { MetricsModule } from '../metrics/metrics.module.js';
+import { ObservabilityModule } from '../observability/observability.module.js';
 import { ReadSideModule } from '../read-side/read-side.module.js';
 import { ContactStreamController, ContactStreams } from './contact-stream.controller.js';
 import { ContactsController } from './contacts.controller.js';
@@ -14,7 +14,7 @@ import { StudioActionController } from './studio-action.controller.js';
 
 /** End a Contact (and start one): the HTTP and Studio routes, the command handlers, the live stream. */
 @Module({
-  imports: [DirectoryModule, ReadSideModule, MetricsModule],
+  imports: [DirectoryModule, ReadSideModule, ObservabilityModule],
   controllers: [EndContactBatchController, ContactsController, ContactStreamController, StudioActionController],
   providers: [
     EndContactHandler,

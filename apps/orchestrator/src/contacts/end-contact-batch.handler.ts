@@ -6,7 +6,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import pLimit from 'p-limit';
-import { BRANCHES, refuseCaller, type Branch, type Caller, type CallerRefusal } from '#contacts';
+import { BRANCHES, mayEndContacts, type Branch, type EndContactsRefusal } from '#contacts';
+import type { AgentCaller } from '#security';
 import type { AppConfig } from '../config/configuration.js';
 import { APP_CONFIG } from '../infrastructure/tokens.js';
 import { DirectoryService } from '../directory/directory.service.js';
@@ -52,20 +53,17 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
   }
 
   async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
-    const caller = await this.directory.authenticate(request.securityUser);
-    const refused = refuseCaller({
-      type: 'EndContact',
-      data: { contactId: '', caller, commandId: request.batchId, now: new Date() },
-    });
+    const permission = mayEndContacts(await this.directory.authenticate(request.securityUser));
     // A caller refused for who it is is answered for the whole batch at once: no contact is read or selected, and
     // the refusals are written as one count in the caller's refusal summary rather than one by one. Nothing is
     // remembered either: a permission granted since, or a new SecurityUser, is tried afresh.
-    if (refused) return await this.refuseWhole(request, refused);
-    if (!request.keyed || caller.kind !== 'Agent') return this.run(request, caller);
-    const key = `${caller.agentId}\u0000${request.batchId}`;
+    if (!permission.allowed) return await this.refuseWhole(request, permission.refusal);
+    const { agent } = permission;
+    if (!request.keyed) return this.run(request, agent);
+    const key = `${agent.agentId}\u0000${request.batchId}`;
     const earlier = this.answered.get(key);
     if (earlier) return earlier;
-    const answer = this.run(request, caller);
+    const answer = this.run(request, agent);
     this.answered.running(key, answer);
     answer.then(
       (result) =>
@@ -75,10 +73,12 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     return answer;
   }
 
-  private async refuseWhole(request: EndContactBatchRequest, refused: CallerRefusal): Promise<EndContactBatchResult> {
+  private async refuseWhole(
+    request: EndContactBatchRequest,
+    refused: EndContactsRefusal,
+  ): Promise<EndContactBatchResult> {
     const contactIds = request.selection.kind === 'ids' ? unique(request.selection.contactIds) : [];
-    if (contactIds.length > 0)
-      await this.refusals.countOnly(refused.event.data, request.clientAddress, contactIds.length);
+    if (contactIds.length > 0) await this.refusals.countOnly(refused, request.clientAddress, contactIds.length);
     const results = contactIds.map((contactId) =>
       itemOf({ branch: refused.branch, contactId, detail: refused.detail }),
     );
@@ -90,23 +90,21 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     };
   }
 
-  private async run(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
+  private async run(request: EndContactBatchRequest, agent: AgentCaller): Promise<EndContactBatchResult> {
     await this.turns.take();
     try {
-      return await this.runNow(request, caller);
+      return await this.runNow(request, agent);
     } finally {
       this.turns.give();
     }
   }
 
-  /** `caller` may end contacts (refuseCaller let it through). */
-  private async runNow(request: EndContactBatchRequest, caller: Caller): Promise<EndContactBatchResult> {
+  /** `agent` may end contacts (mayEndContacts let it through); each end still asks again for its own contact. */
+  private async runNow(request: EndContactBatchRequest, agent: AgentCaller): Promise<EndContactBatchResult> {
     const contactIds =
       request.selection.kind === 'ids'
         ? request.selection.contactIds
-        : caller.kind === 'Agent'
-          ? await this.select(request.selection, caller.businessUnitId)
-          : [];
+        : await this.select(request.selection, agent.businessUnitId);
     const ends = await pLimit(CONCURRENCY).map(unique(contactIds), (contactId) =>
       this.commands.execute(
         new EndContactCommand({

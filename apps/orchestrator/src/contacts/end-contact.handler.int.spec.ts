@@ -10,7 +10,7 @@ import { FakeEsdb } from '#event-store/testing';
 import { loadConfiguration } from '../config/configuration.js';
 import type { DirectoryService } from '../directory/directory.service.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { ActiveContacts } from './active-contacts.js';
 import { EndContactHandler } from './end-contact.handler.js';

@@ -7,7 +7,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   contactStreamId,
-  decideEndContact,
+  decide,
   refuseCaller,
   foldContact,
   initialState,
@@ -31,7 +31,7 @@ import type { AppLogger } from '../infrastructure/logger.js';
 import { EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { EndContactCommand, type EndContactResult } from './end-contact.command.js';
 import { RefusalRecorder } from './refusal-recorder.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { newEventId } from '../infrastructure/event-ids.js';
 import { ActiveContacts } from './active-contacts.js';
 
@@ -81,7 +81,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       return await retry(
         async (attempt) => {
           const { state, stream, revision } = await this.contact(contactId, attempt);
-          const decision = decideEndContact(
+          const decision = decide(
             { type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } },
             state,
           );

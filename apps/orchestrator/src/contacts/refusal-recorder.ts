@@ -25,6 +25,8 @@ import type { AppLogger } from '../infrastructure/logger.js';
 
 /** Who a budget belongs to, as the summary names it. */
 type Caller = { clientAddress: string } | { agentId: string; businessUnitId?: string };
+/** What a budget is chosen by: the refusal's reason and the agent it names, if any. */
+type Refused = Pick<EndContactRejected['data'], 'reason' | 'agentId' | 'businessUnitId'>;
 type Window = {
   caller: Caller;
   limit: number;
@@ -99,7 +101,7 @@ export class RefusalRecorder {
    * caller, answered without looking at any contact. Within the caller's budget the count is written at once, as a
    * summary (one event for the batch, counted as one refusal against the budget); past it, in the next summary.
    */
-  async countOnly(refusal: EndContactRejected['data'], clientAddress: string, count: number): Promise<void> {
+  async countOnly(refusal: Refused, clientAddress: string, count: number): Promise<void> {
     const now = Date.now();
     const window = this.windowOf(refusal, clientAddress, now);
     pend(window, refusal.reason, count, now);
@@ -108,7 +110,7 @@ export class RefusalRecorder {
     await this.summarise(window, now);
   }
 
-  private admit(refusal: EndContactRejected['data'], clientAddress: string, now: number): boolean {
+  private admit(refusal: Refused, clientAddress: string, now: number): boolean {
     const window = this.windowOf(refusal, clientAddress, now);
     if (window.recorded < window.limit) {
       window.recorded++;
@@ -119,7 +121,7 @@ export class RefusalRecorder {
   }
 
   /** The caller's budget this minute (a new one when the last has ended, its counts summarised). */
-  private windowOf(refusal: EndContactRejected['data'], clientAddress: string, now: number): Window {
+  private windowOf(refusal: Refused, clientAddress: string, now: number): Window {
     // An InvalidSecurityUser refusal has no caller the service can trust: it is bounded by where it came from.
     const anonymous = refusal.reason === 'InvalidSecurityUser' || refusal.agentId === undefined;
     const kind = anonymous ? 'address' : 'agent';

@@ -6,7 +6,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomInt } from 'node:crypto';
-import { contactStreamId, decideStartContact, foldContact, type ContactEvent, type ContactStarted } from '#contacts';
+import { contactStreamId, decide, foldContact, type ContactEvent, type ContactStarted } from '#contacts';
 import { WrongExpectedRevisionError, type EventStore, type RecordedEvent } from '#event-store';
 import { retry } from '#runtime';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
@@ -47,7 +47,7 @@ export class StartContactHandler implements ICommandHandler<StartContactCommand,
               state: 'Active',
               position: replay.position.toString(),
             } as const;
-          const decision = decideStartContact(
+          const decision = decide(
             {
               type: 'StartContact',
               data: {

@@ -4,7 +4,7 @@
  */
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { CONTACTS_VIEW } from '#contacts';
+import { authorize, CONTACTS_VIEW, type AgentCaller, type Authorization } from '#security';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { bearerToken, type Reader, type RequestLike } from '../http/auth.js';
@@ -16,6 +16,13 @@ function sameToken(token: string | undefined, expected: Buffer | undefined): boo
   if (token === undefined || expected === undefined) return false;
   const given = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The agent an authorization allows, or its refusal as HTTP: 401 for no valid SecurityUser, 403 for a permission. */
+export function allowedOrThrow(authorization: Authorization): AgentCaller {
+  if (authorization.allowed) return authorization.agent;
+  const { reason, detail } = authorization.refusal;
+  throw reason === 'InvalidSecurityUser' ? new UnauthorizedException(detail) : new ForbiddenException(detail);
 }
 
 @Injectable()
@@ -65,10 +72,9 @@ export class Credentials {
     if (token === undefined)
       throw new UnauthorizedException('Authorization: Bearer <platform token or SecurityUser> is required');
     if (this.isPlatform(token)) return { kind: 'platform' };
-    const caller = await this.directory.authenticate(token);
-    if (caller.kind === 'Unauthenticated') throw new UnauthorizedException(caller.detail);
-    if (!caller.permissions.includes(CONTACTS_VIEW))
-      throw new ForbiddenException(`Agent ${caller.agentId} lacks permission ${CONTACTS_VIEW}`);
-    return { kind: 'agent', agentId: caller.agentId, businessUnitId: caller.businessUnitId };
+    const { agentId, businessUnitId } = allowedOrThrow(
+      authorize(await this.directory.authenticate(token), CONTACTS_VIEW),
+    );
+    return { kind: 'agent', agentId, businessUnitId };
   }
 }

@@ -20,8 +20,12 @@ const config = { securityUserTtlSeconds: 3_600 } as AppConfig;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
 
 /** Counts stream reads and position lookups, so a test can tell a reused entry from a fresh read. */
-function counting(store: EventStore): EventStore & { reads: number; lookups: number } {
-  const counted = Object.create(store) as EventStore & { reads: number; lookups: number };
+function counting(store: SqliteEventStore): EventStore & {
+  reads: number;
+  lookups: number;
+  newestPositionOf: (streamIds: readonly string[]) => Promise<bigint | undefined>;
+} {
+  const counted = Object.create(store) as ReturnType<typeof counting>;
   counted.reads = 0;
   counted.lookups = 0;
   counted.readStream = (streamId) => {
@@ -30,10 +34,15 @@ function counting(store: EventStore): EventStore & { reads: number; lookups: num
   };
   counted.newestPositionOf = (streamIds) => {
     counted.lookups++;
-    return store.newestPositionOf!(streamIds);
+    return store.newestPositionOf(streamIds);
   };
   return counted;
 }
+
+/** The store's capability as the embedded store's provider gives it (infrastructure/event-store.provider.ts). */
+const lookupIn = (store: { newestPositionOf(streamIds: readonly string[]): Promise<bigint | undefined> }) => ({
+  newestPositionOf: (streamIds: readonly string[]) => store.newestPositionOf(streamIds),
+});
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -54,8 +63,8 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
     const store = counting(here);
     return {
       store,
-      directory: new DirectoryService(store, secrets, config),
-      elsewhere: new DirectoryService(other, secrets, config),
+      directory: new DirectoryService(store, secrets, config, lookupIn(store)),
+      elsewhere: new DirectoryService(other, secrets, config, lookupIn(other)),
     };
   }
 
@@ -146,9 +155,7 @@ describe('DirectoryService.authenticate, against the directory as it is now', ()
       metadata,
     );
     const { securityUser } = await directory.issue('a3');
-    const withoutLookup = Object.create(store) as EventStore & { reads: number };
-    Object.defineProperty(withoutLookup, 'newestPositionOf', { value: undefined });
-    const plain = new DirectoryService(withoutLookup, secrets, config);
+    const plain = new DirectoryService(store, secrets, config, { newestPositionOf: undefined });
     const before = store.reads;
     for (let i = 0; i < 3; i++) expect(await plain.authenticate(securityUser)).toMatchObject({ kind: 'Agent' });
     expect(store.reads - before).toBe(6);

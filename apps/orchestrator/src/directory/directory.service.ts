@@ -5,7 +5,6 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import type { Caller } from '#contacts';
 import {
   WrongExpectedRevisionError,
   type EventMetadata,
@@ -25,6 +24,7 @@ import {
   securityProfileStreamId,
   VerifiedSecurityUsers,
   type Agent,
+  type Caller,
   type KeyRing,
   type AgentEvent,
   type DirectoryEvent,
@@ -35,7 +35,8 @@ import { retry } from '#runtime';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
 import { asDomainEvents } from '../infrastructure/domain-events.js';
-import { APP_CONFIG, EVENT_STORE, SECRETS } from '../infrastructure/tokens.js';
+import type { StoreCapabilities } from '../infrastructure/event-store.provider.js';
+import { APP_CONFIG, EVENT_STORE, SECRETS, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { createSecretKey } from 'node:crypto';
 import { newEventId } from '../infrastructure/event-ids.js';
 
@@ -68,6 +69,7 @@ export class DirectoryService {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(SECRETS) secrets: Secrets,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(STORE_CAPABILITIES) private readonly capabilities: Pick<StoreCapabilities, 'newestPositionOf'>,
   ) {
     // The newest key signs, every key verifies; no token is accepted longer than the TTL after its issue.
     this.ring = keyRing(
@@ -117,7 +119,7 @@ export class DirectoryService {
         : [agentStreamId(agentId)],
       position: newestOf([...agentEvents, ...profileEvents]),
     };
-    if (this.store.newestPositionOf) {
+    if (this.capabilities.newestPositionOf) {
       // Only registers the entry as looked up this turn; the promise it hands back is the resolved one given here.
       void this.lookedUp(entry, Promise.resolve(true));
       this.entries.set(agentId, entry);
@@ -127,12 +129,13 @@ export class DirectoryService {
 
   /** Whether the entry's streams are where they were when it was folded: one lookup per entry and turn. */
   private unchanged(entry: DirectoryEntry): Promise<boolean> {
-    if (!this.store.newestPositionOf) return Promise.resolve(false);
+    const newestPositionOf = this.capabilities.newestPositionOf;
+    if (!newestPositionOf) return Promise.resolve(false);
     return (
       this.lookedUpThisTurn.get(entry) ??
       this.lookedUp(
         entry,
-        this.store.newestPositionOf(entry.streams).then((position) => position === entry.position),
+        newestPositionOf(entry.streams).then((position) => position === entry.position),
       )
     );
   }

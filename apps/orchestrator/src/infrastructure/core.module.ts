@@ -2,13 +2,13 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/configuration.js';
 import type { Secrets } from '../config/embedded-secrets.js';
-import { embeddedLogProvider, eventStoreProvider } from './event-store.provider.js';
+import { eventStoreProviders } from './event-store.provider.js';
 import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER, SECRETS } from './tokens.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER, SECRETS, STORE_CAPABILITIES } from './tokens.js';
 
 /**
  * What every feature shares: the configuration (validated before Nest starts, so a wrong value exits 78 with its
- * name, then held by @nestjs/config), the secrets, the logger and the event store.
+ * name, then held by @nestjs/config), the secrets, the logger, the event store and what its adapter offers.
  */
 @Global()
 @Module({})
@@ -25,10 +25,9 @@ export class CoreModule {
         },
         { provide: SECRETS, useValue: options.secrets },
         { provide: LOGGER, useValue: options.logger },
-        eventStoreProvider,
-        embeddedLogProvider,
+        ...eventStoreProviders,
       ],
-      exports: [APP_CONFIG, SECRETS, LOGGER, EVENT_STORE, EMBEDDED_LOG],
+      exports: [APP_CONFIG, SECRETS, LOGGER, EVENT_STORE, STORE_CAPABILITIES],
     };
   }
 }

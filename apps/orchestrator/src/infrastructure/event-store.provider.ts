@@ -1,43 +1,103 @@
 /**
- * Picks the EventStore adapter from configuration. The embedded default is a SQLite file under DATA_DIR;
- * EVENT_STORE=esdb connects to EventStoreDB/KurrentDB and fails fast at start when it cannot be reached.
+ * Picks the EventStore adapter from configuration, and gives beside the store what that adapter offers
+ * (StoreCapabilities): the app asks for a capability, never for the adapter's class or name. The embedded default is a
+ * SQLite file under DATA_DIR; EVENT_STORE=esdb connects to EventStoreDB/KurrentDB and fails fast at start when it
+ * cannot be reached.
  */
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventStoreAccessDeniedError, SqliteEventStore, type EmbeddedLog, type EventStore } from '#event-store';
 import { InvalidConnectionStringError, maskConnectionStrings } from '#event-store';
+import type { ViewsSource } from '#projections';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
 import type { AppLogger } from './logger.js';
-import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from './tokens.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER, STORE_CAPABILITIES } from './tokens.js';
 
-export async function openEventStore(config: AppConfig, logger: AppLogger): Promise<EventStore> {
-  if (config.eventStore === 'esdb') {
-    // Loaded only here: the gRPC client is not needed by the embedded store.
-    const { EsdbEventStore } = await import('#event-store/esdb');
-    let store: InstanceType<typeof EsdbEventStore>;
-    try {
-      store = new EsdbEventStore(config.esdbConnectionString!);
-    } catch (error) {
-      // Configuration checked the string already; this keeps a refusal an exit 78 if that check is ever bypassed.
-      if (error instanceof InvalidConnectionStringError)
-        throw new ConfigurationError('ESDB_CONNECTION_STRING', error.message);
-      throw error;
-    }
-    try {
-      await store.ping();
-    } catch (error) {
-      await store.close();
-      const problem = error instanceof EventStoreAccessDeniedError ? "refuses the service's user" : 'is not reachable';
-      // The client's message may quote the address it tried; the cause is not kept, so nothing prints it whole.
-      throw new StartupError(
-        `EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${maskConnectionStrings((error as Error).message)}`,
-      );
-    }
-    logger.info('event store: EventStoreDB');
-    return store;
+/** What the adapter in use offers beside the port (STORE_CAPABILITIES). */
+export type StoreCapabilities = {
+  /** Where the views thread reads the log: the embedded store's file, or EventStoreDB through a client of its own. */
+  readonly viewsSource: ViewsSource;
+  /**
+   * The embedded log's own access: word of each commit of this process for the views, its file for the audit
+   * export's pages of stored text. Undefined for EventStoreDB, whose log the export reads through the port.
+   */
+  readonly embeddedLog: EmbeddedLog | undefined;
+  /**
+   * Where the store answers it far more cheaply than reading the streams (one index lookup in the embedded log): the
+   * position of the newest event of these streams, undefined when none of them exists. Streams folded up to that
+   * position are unchanged for as long as it stays the same (every process's appends included).
+   */
+  readonly newestPositionOf: ((streamIds: readonly string[]) => Promise<bigint | undefined>) | undefined;
+  /** Positions number the events one by one, so head minus a checkpoint counts events (/metrics' subscription lag). */
+  readonly positionsCountEvents: boolean;
+  /**
+   * Resolves, naming it, when a part of the store that runs beside the service stops without being asked to (the
+   * embedded store's writer thread); never for a store with no such part, nor once the store is closed.
+   */
+  stopped(): Promise<string>;
+};
+
+/** The adapter configuration picks, before it is opened. */
+export type EventStoreAdapter = {
+  /**
+   * The log is this node's own, under DATA_DIR (the embedded store): a platform token or signing key the environment
+   * does not give is generated and kept beside it (config/embedded-secrets.ts). Otherwise the environment gives both.
+   */
+  readonly secretsInDataDir: boolean;
+  open(logger: AppLogger): Promise<OpenedEventStore>;
+};
+
+export type OpenedEventStore = { store: EventStore; capabilities: StoreCapabilities };
+
+/** The one place that reads EVENT_STORE. */
+export function eventStoreAdapter(config: AppConfig): EventStoreAdapter {
+  return config.eventStore === 'esdb'
+    ? { secretsInDataDir: false, open: (logger) => openEsdb(config, logger) }
+    : { secretsInDataDir: true, open: (logger) => openSqlite(config, logger) };
+}
+
+/** Resolves never: nothing of this store runs beside the service. */
+const never = (): Promise<string> => new Promise<never>(() => undefined);
+
+async function openEsdb(config: AppConfig, logger: AppLogger): Promise<OpenedEventStore> {
+  // Loaded only here: the gRPC client is not needed by the embedded store.
+  const { EsdbEventStore } = await import('#event-store/esdb');
+  let store: InstanceType<typeof EsdbEventStore>;
+  try {
+    store = new EsdbEventStore(config.esdbConnectionString!);
+  } catch (error) {
+    // Configuration checked the string already; this keeps a refusal an exit 78 if that check is ever bypassed.
+    if (error instanceof InvalidConnectionStringError)
+      throw new ConfigurationError('ESDB_CONNECTION_STRING', error.message);
+    throw error;
   }
+  try {
+    await store.ping();
+  } catch (error) {
+    await store.close();
+    const problem = error instanceof EventStoreAccessDeniedError ? "refuses the service's user" : 'is not reachable';
+    // The client's message may quote the address it tried; the cause is not kept, so nothing prints it whole.
+    throw new StartupError(
+      `EventStoreDB ${problem} at ESDB_CONNECTION_STRING: ${maskConnectionStrings((error as Error).message)}`,
+    );
+  }
+  logger.info('event store: EventStoreDB');
+  // An EventStoreDB position is a pair of log offsets: it does not count events.
+  return {
+    store,
+    capabilities: {
+      viewsSource: { kind: 'esdb', connectionString: config.esdbConnectionString! },
+      embeddedLog: undefined,
+      newestPositionOf: undefined,
+      positionsCountEvents: false,
+      stopped: never,
+    },
+  };
+}
+
+async function openSqlite(config: AppConfig, logger: AppLogger): Promise<OpenedEventStore> {
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'events.db');
   logger.info({ file }, 'event store: embedded SQLite');
@@ -50,18 +110,32 @@ export async function openEventStore(config: AppConfig, logger: AppLogger): Prom
       cause: error,
     });
   }
-  return store;
+  const embeddedLog = store.embeddedLog();
+  return {
+    store,
+    capabilities: {
+      viewsSource: { kind: 'sqlite', file: embeddedLog.file },
+      embeddedLog,
+      newestPositionOf: (streamIds) => store.newestPositionOf(streamIds),
+      positionsCountEvents: true,
+      stopped: () => store.failed().then((error) => error.message),
+    },
+  };
 }
 
-export const eventStoreProvider: Provider = {
-  provide: EVENT_STORE,
-  inject: [APP_CONFIG, LOGGER],
-  useFactory: (config: AppConfig, logger: AppLogger) => openEventStore(config, logger),
-};
+/** The opened adapter, from which the two providers below take the store and its capabilities. */
+const OPENED_EVENT_STORE = Symbol('OPENED_EVENT_STORE');
 
-/** Provided beside the store: what callers that read the embedded log directly ask for, instead of its class. */
-export const embeddedLogProvider: Provider = {
-  provide: EMBEDDED_LOG,
-  inject: [EVENT_STORE],
-  useFactory: (store: EventStore): EmbeddedLog | null => store.embeddedLog?.() ?? null,
-};
+export const eventStoreProviders: Provider[] = [
+  {
+    provide: OPENED_EVENT_STORE,
+    inject: [APP_CONFIG, LOGGER],
+    useFactory: (config: AppConfig, logger: AppLogger) => eventStoreAdapter(config).open(logger),
+  },
+  { provide: EVENT_STORE, inject: [OPENED_EVENT_STORE], useFactory: (opened: OpenedEventStore) => opened.store },
+  {
+    provide: STORE_CAPABILITIES,
+    inject: [OPENED_EVENT_STORE],
+    useFactory: (opened: OpenedEventStore) => opened.capabilities,
+  },
+];

@@ -2,6 +2,6 @@
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const SECRETS = Symbol('SECRETS');
 export const EVENT_STORE = Symbol('EVENT_STORE');
-/** The embedded log's own access (EmbeddedLog), or null when the store has none (EventStoreDB). */
-export const EMBEDDED_LOG = Symbol('EMBEDDED_LOG');
+/** What the event store's adapter offers beside the port (StoreCapabilities, event-store.provider.ts). */
+export const STORE_CAPABILITIES = Symbol('STORE_CAPABILITIES');
 export const LOGGER = Symbol('LOGGER');

@@ -1,6 +1,10 @@
 import { Module } from '@nestjs/common';
+import { KafkaCommandsService } from './kafka-commands.js';
 import { KafkaCommandsStatus } from './kafka-support.js';
 
-/** EndContact commands from Kafka: the consumer itself is a Nest microservice (kafka-commands.ts); this is its state. */
-@Module({ providers: [KafkaCommandsStatus], exports: [KafkaCommandsStatus] })
+/** EndContact commands from Kafka: the consumer (started and stopped by app.module.ts's Lifecycle) and its state. */
+@Module({
+  providers: [KafkaCommandsStatus, KafkaCommandsService],
+  exports: [KafkaCommandsStatus, KafkaCommandsService],
+})
 export class KafkaCommandsModule {}

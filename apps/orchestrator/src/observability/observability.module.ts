@@ -8,10 +8,14 @@ import { LOGGER } from '../infrastructure/tokens.js';
 import { nestLogger, type AppLogger } from '../infrastructure/logger.js';
 import { KafkaCommandsModule } from '../kafka/kafka-commands.module.js';
 import { MetricsController } from './metrics.controller.js';
-import { MetricsModule } from '../metrics/metrics.module.js';
+import { Metrics } from './metrics.js';
 import { ReadSideModule } from '../read-side/read-side.module.js';
+import { ServiceGauges } from './service-gauges.js';
 
-/** Nest's logger, /metrics and /health (the request log is a Fastify hook: request-log.ts). */
+/**
+ * Nest's logger, /health, and the metrics: the registry (Metrics, which the command handlers count into), the gauges
+ * read at scrape time (ServiceGauges) and /metrics. The request log is a Fastify hook (request-log.ts).
+ */
 @Module({
   imports: [
     LoggerModule.forRootAsync({
@@ -25,8 +29,9 @@ import { ReadSideModule } from '../read-side/read-side.module.js';
     ReadSideModule,
     FanoutModule,
     KafkaCommandsModule,
-    MetricsModule,
   ],
   controllers: [HealthController, MetricsController],
+  providers: [Metrics, ServiceGauges],
+  exports: [Metrics],
 })
 export class ObservabilityModule {}

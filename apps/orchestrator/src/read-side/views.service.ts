@@ -10,10 +10,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { contactStreamId } from '#contacts';
 import type { EmbeddedLog, EventStore } from '#event-store';
-import { ViewsHost, viewsFileIn, type ContactView, type OnlineRebuildState, type ViewsSource } from '#projections';
+import { ViewsHost, viewsFileIn, type ContactView, type OnlineRebuildState } from '#projections';
 import type { AppConfig } from '../config/configuration.js';
+import type { StoreCapabilities } from '../infrastructure/event-store.provider.js';
 import type { AppLogger } from '../infrastructure/logger.js';
-import { APP_CONFIG, EMBEDDED_LOG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
+import { APP_CONFIG, EVENT_STORE, LOGGER, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { contactViewAt, type PointInTime } from './point-in-time.js';
 
 /** What a request reads from the views (see `ViewsService.current`). */
@@ -31,20 +32,19 @@ const FIRST_BUILD_MIN_EVENTS = 100_000;
 @Injectable()
 export class ViewsService {
   private readonly host: ViewsHost;
+  private readonly embedded: EmbeddedLog | undefined;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(EMBEDDED_LOG) private readonly embedded: EmbeddedLog | null,
+    @Inject(STORE_CAPABILITIES) { embeddedLog, viewsSource }: StoreCapabilities,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) logger: AppLogger,
   ) {
     mkdirSync(config.dataDir, { recursive: true });
-    const source: ViewsSource = embedded
-      ? { kind: 'sqlite', file: embedded.file }
-      : { kind: 'esdb', connectionString: config.esdbConnectionString! };
+    this.embedded = embeddedLog;
     this.host = new ViewsHost({
       viewsFile: viewsFileIn(config.dataDir),
-      source,
+      source: viewsSource,
       storeTimeoutMs: config.storeTimeoutMs,
       firstBuildMinEvents: FIRST_BUILD_MIN_EVENTS,
       logger: logger.child({ component: 'views' }),

@@ -4,10 +4,9 @@
  */
 import { expect } from 'vitest';
 import {
-  decideEndContact,
-  decideStartContact,
-  evolve,
-  initialState,
+  decider,
+  type ContactCommand,
+  type ContactDecision,
   type ContactEventEnvelope,
   type ContactState,
   type EndContact,
@@ -46,24 +45,25 @@ export const DeciderSpecification = {
   },
 };
 
+/** The contact decider over its whole command union. */
+export const contactSpec = DeciderSpecification.for<
+  ContactCommand,
+  ContactState,
+  ContactEventEnvelope,
+  ContactDecision
+>(decider);
+
+/** The same decider, typed for one command so that its decision reads without narrowing. */
 export const endContactSpec = DeciderSpecification.for<
   EndContact,
   ContactState,
   ContactEventEnvelope,
   EndContactDecision
->({
-  initialState,
-  evolve,
-  decide: decideEndContact,
-});
+>(decider);
 
 export const startContactSpec = DeciderSpecification.for<
   StartContact,
   ContactState,
   ContactEventEnvelope,
   StartContactDecision
->({
-  initialState,
-  evolve,
-  decide: decideStartContact,
-});
+>(decider);

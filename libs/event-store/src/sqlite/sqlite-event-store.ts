@@ -167,6 +167,10 @@ export class SqliteEventStore implements EventStore {
     return this.read((reader) => reader.head());
   }
 
+  /**
+   * The position of the newest event of these streams (one index lookup), undefined when none of them exists: streams
+   * folded up to it are unchanged while it stays the same, every process's appends included. Not in the port.
+   */
   newestPositionOf(streamIds: readonly string[]): Promise<bigint | undefined> {
     return this.read((reader) => reader.newestPositionOf(streamIds));
   }

@@ -1,7 +1,7 @@
 /**
  * The service's Prometheus registry (prom-client): the process metrics (event-loop delay, GC, heap, handles,
  * resident memory) and the few of its own an operator needs at 3 a.m.: what was decided, how fast, and whether
- * the subscriptions keep up (those gauges are registered by the /metrics controller, read at scrape time).
+ * the subscriptions keep up (those gauges, read at scrape time, are in service-gauges.ts).
  */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
