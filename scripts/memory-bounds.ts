@@ -5,6 +5,7 @@
  * docs/decisions.md ("Memory").
  */
 import { createSecretKey } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import {
   ActiveContacts,
   ACTIVE_CONTACTS_CAPACITY,
@@ -92,7 +93,11 @@ await measure('verified SecurityUsers', '10,000 tokens', async () => {
 
 await measure('directory entries', '10,000 agents', () => {
   // DirectoryService's entry per agent: the agent and its profile as folded, its two stream names, a position.
-  const entries = new Map<string, { agent: Agent; profile: SecurityProfile; streams: string[]; position: bigint }>();
+  const entries = new LRUCache<string, { agent: Agent; profile: SecurityProfile; streams: string[]; position: bigint }>(
+    {
+      max: 10_000,
+    },
+  );
   const permissions = ['Contacts.End', 'Contacts.View', 'Contacts.Start', 'Audit.Read', 'Directory.Admin'];
   for (let i = 0; i < 10_000; i++) {
     const agentId = id('agent', i);

@@ -220,11 +220,14 @@ describe('configuration (docs/design.md, Configuration)', () => {
       expect(loadConfiguration({ METRICS_LOOP_WINDOW_SECONDS: '600' }).metricsLoopWindowSeconds).toBe(600);
     });
 
-    it.each(['0', '601', '1.5', '-1', 'a minute'])('refuses %j, naming the variable and the range', (value) => {
-      expect(rejectionOf({ METRICS_LOOP_WINDOW_SECONDS: value }, 'METRICS_LOOP_WINDOW_SECONDS').message).toContain(
-        'must be an integer from 1 to 600',
-      );
-    });
+    it.each(['0', '601', '1.5', '-1', 'a minute', '0x10', '1e2', '+5'])(
+      'refuses %j, naming the variable and the range',
+      (value) => {
+        expect(rejectionOf({ METRICS_LOOP_WINDOW_SECONDS: value }, 'METRICS_LOOP_WINDOW_SECONDS').message).toContain(
+          'must be an integer from 1 to 600',
+        );
+      },
+    );
   });
 
   describe('SECURITY_USER_SIGNING_KEYS: the key ring, newest first', () => {

@@ -1,12 +1,14 @@
 /**
- * Configuration from the environment (docs/design.md, Configuration): one zod schema of the variables, checked once at start; a wrong
- * value stops the service (exit 78) with a message naming the variable. Nest reads the result through @nestjs/config
- * (see config.module.ts). Reads only the object it is given, and the files the Kafka security variables name (the
+ * Configuration from the environment (docs/design.md, Configuration): one TypeBox schema of the variables, compiled by
+ * ajv as the requests' schemas are, checked once at start, then the checks no schema can say (secrets' strength, the
+ * connection string, rules between variables); a wrong value stops the service (exit 78) with a message naming the
+ * variable. Nest reads the result through @nestjs/config (see config.module.ts). Reads only the object it is given, and the files the Kafka security variables name (the
  * CA, client certificate and key, SASL password: kafka-security.ts); a file that cannot be used is a wrong value too.
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import { Ajv, type ErrorObject } from 'ajv';
+import Type, { type Static } from 'typebox';
 import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
 import { KID_PATTERN } from '#security';
 import { platformTokenProblem, signingKeyProblem } from './secret-strength.js';
@@ -105,209 +107,223 @@ export class ConfigurationError extends Error {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-// An empty or blank variable counts as unset.
-const text = z.preprocess(
-  (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined),
-  z.string().optional(),
-);
-/** Addresses or CIDR blocks (`10.0.0.0/8`, `fd00::/8`) of the proxies whose X-Forwarded-For is believed. */
-const PROXY = /^(?:[0-9.]+|[0-9a-fA-F:.]+)(?:\/\d{1,3})?$/;
-const trustedProxies = text.pipe(
-  z
-    .string()
-    .optional()
-    .transform((v) =>
-      v === undefined
-        ? []
-        : v
-            .split(',')
-            .map((p) => p.trim())
-            .filter(Boolean),
-    )
-    .refine(
-      (list) => list.every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0),
-      'must be a comma-separated list of IP addresses or CIDR blocks (e.g. 10.0.0.0/8,127.0.0.1)',
-    ),
-);
+// Each variable's schema says in its `description` what the variable must be: a refusal reads
+// `must be {description}, got "{value}"`.
+const text = Type.String();
 const integer = (fallback: number, min: number, max: number) =>
-  text.transform((raw, ctx) => {
-    if (raw === undefined) return fallback;
-    if (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max) return Number(raw);
-    ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}` });
-    return z.NEVER;
+  Type.Integer({ minimum: min, maximum: max, default: fallback, description: `an integer from ${min} to ${max}` });
+const oneOf = <T extends string>(allowed: readonly T[], fallback?: T) =>
+  Type.Unsafe<T>({
+    type: 'string',
+    enum: [...allowed],
+    ...(fallback !== undefined ? { default: fallback } : {}),
+    description: `one of ${allowed.join(', ')}`,
   });
-const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
-  text.transform((raw, ctx) => {
-    const v = raw ?? fallback;
-    if ((allowed as readonly string[]).includes(v)) return v as T;
-    ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  });
-const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const topic = (fallback?: string) =>
-  text
-    .refine((v) => v === undefined || TOPIC.test(v), {
-      error: (issue) => `must be a Kafka topic name ([A-Za-z0-9._-], 1-249 chars), got ${JSON.stringify(issue.input)}`,
-    })
-    .transform((v) => v ?? fallback);
-const brokers = text.refine(
-  (v) => v === undefined || v.split(',').every((b) => /^[A-Za-z0-9.-]+:\d{1,5}$/.test(b.trim())),
-  {
-    error: (issue) => `must be a comma-separated list of host:port, got ${JSON.stringify(issue.input)}`,
-  },
-);
+  Type.String({
+    pattern: '^[A-Za-z0-9._-]{1,249}$',
+    ...(fallback !== undefined ? { default: fallback } : {}),
+    description: 'a Kafka topic name ([A-Za-z0-9._-], 1-249 chars)',
+  });
+const HOST_PORT = '[A-Za-z0-9.-]+:\\d{1,5}';
+const brokers = Type.String({
+  pattern: `^${HOST_PORT}(?:\\s*,\\s*${HOST_PORT})*$`,
+  description: 'a comma-separated list of host:port',
+});
 /** A path; its file is read after the schema passed (readKafkaSecurity), so that a bad one is named with its path. */
 const path = text;
-/** Never read: a password in the environment is visible to every process of the user, and in `ps e`. */
-const refused = (instead: string) =>
-  text.refine((v) => v === undefined, {
-    error: () => `is not read: put the password in a file only the service can read, and name that file in ${instead}`,
-  });
-const saslMechanism = text.transform((raw, ctx) => {
-  const v = raw?.toLowerCase();
-  if (v === undefined || (KAFKA_SASL_MECHANISMS as readonly string[]).includes(v))
-    return v as (typeof KAFKA_SASL_MECHANISMS)[number] | undefined;
-  ctx.addIssue({
-    code: 'custom',
-    message: `must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}, got ${JSON.stringify(raw)}`,
-  });
-  return z.NEVER;
-});
-const esdbConnectionString = text.superRefine((v, ctx) => {
-  if (v === undefined) return;
-  // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
-  try {
-    checkConnectionString(v);
-  } catch (error) {
-    if (!(error instanceof InvalidConnectionStringError)) throw error;
-    ctx.addIssue({
-      code: 'custom',
-      message: `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`,
-    });
-  }
+
+/** The environment the service reads, one entry per variable (docs/design.md, Configuration; docs/operations.md lists them). */
+export const environmentSchema = Type.Object({
+  PORT: integer(3000, 0, 65535),
+  HOST: Type.Optional(text),
+  DATA_DIR: Type.Optional(text),
+  EVENT_STORE: oneOf(['sqlite', 'esdb'] as const, 'sqlite'),
+  ESDB_CONNECTION_STRING: Type.Optional(text),
+  KAFKA_BROKERS: Type.Optional(brokers),
+  KAFKA_TOPIC_OUTCOMES: topic('contact.outcomes'),
+  KAFKA_TOPIC_COMMANDS: topic('contact.commands'),
+  KAFKA_TOPIC_COMMAND_RESULTS: topic('contact.command-results'),
+  KAFKA_TOPIC_DEAD_LETTER: topic('contact.commands.dlq'),
+  KAFKA_TOPIC_CHECKPOINTS: topic('contact.outcomes.checkpoints'),
+  KAFKA_FORWARDER_ID: Type.Optional(topic()),
+  KAFKA_SSL: oneOf(['true', 'false'] as const, 'false'),
+  KAFKA_SSL_CA_FILE: Type.Optional(path),
+  KAFKA_SSL_CERT_FILE: Type.Optional(path),
+  KAFKA_SSL_KEY_FILE: Type.Optional(path),
+  /** Read in any case (normalise lower-cases it). */
+  KAFKA_SASL_MECHANISM: Type.Optional(oneOf(KAFKA_SASL_MECHANISMS)),
+  KAFKA_SASL_USERNAME: Type.Optional(text),
+  KAFKA_SASL_PASSWORD_FILE: Type.Optional(path),
+  /** Refused when set (see VALUE_CHECKS). */
+  KAFKA_SASL_PASSWORD: Type.Optional(text),
+  PLATFORM_TOKEN: Type.Optional(text),
+  METRICS_TOKEN: Type.Optional(text),
+  METRICS_LOOP_WINDOW_SECONDS: integer(METRICS_LOOP_WINDOW_DEFAULT_SECONDS, 1, 600),
+  SECURITY_USER_SIGNING_KEY: Type.Optional(text),
+  SECURITY_USER_SIGNING_KEYS: Type.Optional(text),
+  SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
+  ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
+  AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
+  SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
+  STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
+  END_BATCH_REMEMBERED_BYTES: integer(32 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+  HTTP_REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
+  HTTP_IDLE_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
+  HTTP_MAX_CONNECTIONS: integer(1_000, 1, 1_000_000),
+  HTTP_MAX_CONNECTIONS_PER_ADDRESS: integer(256, 1, 1_000_000),
+  HTTP_MAX_REQUESTS_PER_SOCKET: integer(10_000, 0, 100_000_000),
+  HTTP_BODY_LIMIT_BYTES: integer(16_384, 1_024, 16 * 1024 * 1024),
+  HTTP_LARGE_BODY_LIMIT_BYTES: integer(65_536, 1_024, 16 * 1024 * 1024),
+  HTTP_MAX_JSON_DEPTH: integer(8, 2, 256),
+  RATE_LIMIT_PER_MINUTE: integer(6_000, 0, 100_000_000),
+  /** Split by proxiesOf and checked in VALUE_CHECKS. */
+  TRUST_PROXY: Type.Optional(text),
+  SSE_STREAMS_PER_CREDENTIAL: integer(4, 1, 10_000),
+  AUDIT_EXPORTS_PER_CREDENTIAL: integer(2, 1, 1_000),
+  AUDIT_EXPORTS_AT_ONCE: integer(16, 1, 10_000),
 });
 
-/** The platform token, and METRICS_TOKEN: a bearer token of the same strength. */
-const platformToken = text.superRefine((v, ctx) => {
-  const problem = v === undefined ? undefined : platformTokenProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const signingKey = text.superRefine((v, ctx) => {
-  const problem = v === undefined ? undefined : signingKeyProblem(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+type Environment = Static<typeof environmentSchema>;
+type Variable = keyof Environment;
+const VARIABLES = Object.keys(environmentSchema.properties) as Variable[];
+
+// Compiled once; the defaults of the schema fill the variables left unset. No coercion: normalise gives ajv numbers.
+const checkEnvironment = new Ajv({ allErrors: false, useDefaults: true, strict: true }).compile<Environment>(
+  environmentSchema,
+);
+
+/**
+ * The variables the schema knows, as ajv is to check them: trimmed, an empty or blank one left out (unset), the SASL
+ * mechanism lower-cased, and an integer variable of digits only a number (anything else stays a string, which the
+ * schema refuses: no `0x10`, `1e3` or `+5` taken for a number).
+ */
+function normalise(env: Record<string, string | undefined>): {
+  values: Record<string, unknown>;
+  raw: Record<string, string>;
+} {
+  const values: Record<string, unknown> = {};
+  const raw: Record<string, string> = {};
+  for (const name of VARIABLES) {
+    const value = env[name]?.trim();
+    if (value === undefined || value === '') continue;
+    raw[name] = value;
+    const schema = environmentSchema.properties[name] as { type?: string };
+    values[name] =
+      schema.type === 'integer' && /^\d+$/.test(value)
+        ? Number(value)
+        : name === 'KAFKA_SASL_MECHANISM'
+          ? value.toLowerCase()
+          : value;
+  }
+  return { values, raw };
+}
+
+/** The first variable ajv refused, and what it must be (its schema's description), with the value given. */
+function schemaProblem(errors: ErrorObject[], raw: Record<string, string>): ConfigurationError {
+  // Every property of the schema that can fail has a description; the root (an object of strings) cannot fail.
+  const variable = (errors[0]?.instancePath.split('/')[1] ?? '') as Variable;
+  const description = (environmentSchema.properties[variable] as { description?: string } | undefined)?.description;
+  return new ConfigurationError(variable, `must be ${description ?? 'valid'}, got ${JSON.stringify(raw[variable])}`);
+}
+
+/** Addresses or CIDR blocks (`10.0.0.0/8`, `fd00::/8`) of the proxies whose X-Forwarded-For is believed. */
+const PROXY = /^(?:[0-9.]+|[0-9a-fA-F:.]+)(?:\/\d{1,3})?$/;
+const proxiesOf = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
 /** `kid:secret,kid:secret`, newest first; a secret holds no comma, the kid ends at the first colon. */
-const signingKeys = text.transform((raw, ctx): SigningKeyEntry[] | undefined => {
-  if (raw === undefined) return undefined;
+function signingKeysOf(raw: string): SigningKeyEntry[] | { problem: string } {
   const entries: SigningKeyEntry[] = [];
   for (const [i, item] of raw.split(',').entries()) {
     const colon = item.indexOf(':');
     const kid = item.slice(0, Math.max(colon, 0)).trim();
     const secret = item.slice(colon + 1).trim();
-    if (colon < 0 || !KID_PATTERN.test(kid)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `entry ${i + 1} must be kid:secret with a kid of 1-64 [A-Za-z0-9._-] (newest first, comma-separated)`,
-      });
-      return z.NEVER;
-    }
-    if (entries.some((e) => e.kid === kid)) {
-      ctx.addIssue({ code: 'custom', message: `names kid ${kid} twice` });
-      return z.NEVER;
-    }
+    if (colon < 0 || !KID_PATTERN.test(kid))
+      return {
+        problem: `entry ${i + 1} must be kid:secret with a kid of 1-64 [A-Za-z0-9._-] (newest first, comma-separated)`,
+      };
+    if (entries.some((e) => e.kid === kid)) return { problem: `names kid ${kid} twice` };
     // The secret itself is never echoed: only the kid names the entry.
     const problem = signingKeyProblem(secret);
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: `key ${kid} ${problem}` });
-      return z.NEVER;
-    }
+    if (problem) return { problem: `key ${kid} ${problem}` };
     entries.push({ kid, secret });
   }
   return entries;
-});
+}
 
-/** The environment the service reads, one entry per variable (docs/design.md, Configuration; docs/operations.md lists them). */
-export const environmentSchema = z
-  .object({
-    PORT: integer(3000, 0, 65535),
-    HOST: text,
-    DATA_DIR: text,
-    EVENT_STORE: oneOf(['sqlite', 'esdb'] as const, 'sqlite'),
-    ESDB_CONNECTION_STRING: esdbConnectionString,
-    KAFKA_BROKERS: brokers,
-    KAFKA_TOPIC_OUTCOMES: topic('contact.outcomes'),
-    KAFKA_TOPIC_COMMANDS: topic('contact.commands'),
-    KAFKA_TOPIC_COMMAND_RESULTS: topic('contact.command-results'),
-    KAFKA_TOPIC_DEAD_LETTER: topic('contact.commands.dlq'),
-    KAFKA_TOPIC_CHECKPOINTS: topic('contact.outcomes.checkpoints'),
-    KAFKA_FORWARDER_ID: topic(),
-    KAFKA_SSL: oneOf(['true', 'false'] as const, 'false'),
-    KAFKA_SSL_CA_FILE: path,
-    KAFKA_SSL_CERT_FILE: path,
-    KAFKA_SSL_KEY_FILE: path,
-    KAFKA_SASL_MECHANISM: saslMechanism,
-    KAFKA_SASL_USERNAME: text,
-    KAFKA_SASL_PASSWORD_FILE: path,
-    KAFKA_SASL_PASSWORD: refused('KAFKA_SASL_PASSWORD_FILE'),
-    PLATFORM_TOKEN: platformToken,
-    METRICS_TOKEN: platformToken,
-    METRICS_LOOP_WINDOW_SECONDS: integer(METRICS_LOOP_WINDOW_DEFAULT_SECONDS, 1, 600),
-    SECURITY_USER_SIGNING_KEY: signingKey,
-    SECURITY_USER_SIGNING_KEYS: signingKeys,
-    SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
-    LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
-    ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
-    AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
-    SSE_HEARTBEAT_MS: integer(10_000, 100, 60_000),
-    STORE_TIMEOUT_MS: integer(5_000, 100, 120_000),
-    END_BATCH_REMEMBERED_BYTES: integer(32 * 1024 * 1024, 0, 1024 * 1024 * 1024),
-    HTTP_REQUEST_TIMEOUT_MS: integer(10_000, 100, 600_000),
-    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(5_000, 100, 600_000),
-    HTTP_IDLE_TIMEOUT_MS: integer(60_000, 1_000, 3_600_000),
-    HTTP_MAX_CONNECTIONS: integer(1_000, 1, 1_000_000),
-    HTTP_MAX_CONNECTIONS_PER_ADDRESS: integer(256, 1, 1_000_000),
-    HTTP_MAX_REQUESTS_PER_SOCKET: integer(10_000, 0, 100_000_000),
-    HTTP_BODY_LIMIT_BYTES: integer(16_384, 1_024, 16 * 1024 * 1024),
-    HTTP_LARGE_BODY_LIMIT_BYTES: integer(65_536, 1_024, 16 * 1024 * 1024),
-    HTTP_MAX_JSON_DEPTH: integer(8, 2, 256),
-    RATE_LIMIT_PER_MINUTE: integer(6_000, 0, 100_000_000),
-    TRUST_PROXY: trustedProxies,
-    SSE_STREAMS_PER_CREDENTIAL: integer(4, 1, 10_000),
-    AUDIT_EXPORTS_PER_CREDENTIAL: integer(2, 1, 1_000),
-    AUDIT_EXPORTS_AT_ONCE: integer(16, 1, 10_000),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['HTTP_IDLE_TIMEOUT_MS'],
-        message: `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut`,
-      });
+/**
+ * What JSON Schema cannot say about one variable's value, checked once the schema passed, in the schema's order:
+ * the problem, or undefined. A secret is never echoed in a problem.
+ */
+const VALUE_CHECKS: Partial<Record<Variable, (value: string) => string | undefined>> = {
+  ESDB_CONNECTION_STRING: (value) => {
+    // Parsed by the client itself, so a string it would throw on at connect time stops the service here (exit 78).
+    try {
+      checkConnectionString(value);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InvalidConnectionStringError)) throw error;
+      return `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`;
     }
-    if (env.SECURITY_USER_SIGNING_KEY !== undefined && env.SECURITY_USER_SIGNING_KEYS !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SECURITY_USER_SIGNING_KEYS'],
-        message: `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)`,
-      });
-    }
-    kafkaSecurityRules(env, (variable, message) => ctx.addIssue({ code: 'custom', path: [variable], message }));
-    if (env.EVENT_STORE !== 'esdb') return;
-    if (env.ESDB_CONNECTION_STRING === undefined)
-      ctx.addIssue({ code: 'custom', path: ['ESDB_CONNECTION_STRING'], message: 'is required when EVENT_STORE=esdb' });
-    // Outside embedded mode secrets come from the operator, never from a generated file.
-    else if (env.PLATFORM_TOKEN === undefined)
-      ctx.addIssue({ code: 'custom', path: ['PLATFORM_TOKEN'], message: 'is required when EVENT_STORE=esdb' });
-    else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SECURITY_USER_SIGNING_KEYS'],
-        message: '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb',
-      });
-    }
+  },
+  // Never read: a password in the environment is visible to every process of the user, and in `ps e`.
+  KAFKA_SASL_PASSWORD: () =>
+    'is not read: put the password in a file only the service can read, and name that file in KAFKA_SASL_PASSWORD_FILE',
+  // METRICS_TOKEN is a bearer token of the same strength as the platform token.
+  PLATFORM_TOKEN: platformTokenProblem,
+  METRICS_TOKEN: platformTokenProblem,
+  SECURITY_USER_SIGNING_KEY: signingKeyProblem,
+  SECURITY_USER_SIGNING_KEYS: (value) => {
+    const keys = signingKeysOf(value);
+    return 'problem' in keys ? keys.problem : undefined;
+  },
+  TRUST_PROXY: (value) =>
+    proxiesOf(value).every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0)
+      ? undefined
+      : 'must be a comma-separated list of IP addresses or CIDR blocks (e.g. 10.0.0.0/8,127.0.0.1)',
+};
+
+/** How variables go together; `problem` names the variable to blame. */
+function crossRules(env: Environment, problem: (variable: string, message: string) => void): void {
+  if (env.SSE_HEARTBEAT_MS >= env.HTTP_IDLE_TIMEOUT_MS)
+    problem(
+      'HTTP_IDLE_TIMEOUT_MS',
+      `must be longer than SSE_HEARTBEAT_MS (${env.SSE_HEARTBEAT_MS}), or idle event streams are cut`,
+    );
+  if (env.SECURITY_USER_SIGNING_KEY !== undefined && env.SECURITY_USER_SIGNING_KEYS !== undefined)
+    problem(
+      'SECURITY_USER_SIGNING_KEYS',
+      `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)`,
+    );
+  kafkaSecurityRules(env, problem);
+  if (env.EVENT_STORE !== 'esdb') return;
+  if (env.ESDB_CONNECTION_STRING === undefined) problem('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
+  // Outside embedded mode secrets come from the operator, never from a generated file.
+  else if (env.PLATFORM_TOKEN === undefined) problem('PLATFORM_TOKEN', 'is required when EVENT_STORE=esdb');
+  else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined)
+    problem('SECURITY_USER_SIGNING_KEYS', '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb');
+}
+
+/** The environment checked: the schema, then each value's own check, then the rules between variables; the first problem throws. */
+function environmentOf(env: Record<string, string | undefined>): Environment {
+  const { values, raw } = normalise(env);
+  if (!checkEnvironment(values)) throw schemaProblem(checkEnvironment.errors ?? [], raw);
+  for (const name of VARIABLES) {
+    const value = values[name];
+    const problem = typeof value === 'string' ? VALUE_CHECKS[name]?.(value) : undefined;
+    if (problem) throw new ConfigurationError(name, problem);
+  }
+  crossRules(values, (variable, message) => {
+    throw new ConfigurationError(variable, message);
   });
-
-type Environment = z.infer<typeof environmentSchema>;
+  return values;
+}
 
 /** How the Kafka security variables go together; `problem` names the variable to blame. */
 function kafkaSecurityRules(env: Environment, problem: (variable: string, message: string) => void): void {
@@ -372,14 +388,9 @@ function kafkaSecurityOf(e: Environment): KafkaSecurity {
 }
 
 export function loadConfiguration(env: Record<string, string | undefined>): AppConfig {
-  const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ConfigurationError(String(issue.path[0]), issue.message);
-  }
-  const e = parsed.data;
+  const e = environmentOf(env);
   const kafkaSecurity = kafkaSecurityOf(e);
-  const outcomes = e.KAFKA_TOPIC_OUTCOMES!;
+  const outcomes = e.KAFKA_TOPIC_OUTCOMES;
   return {
     port: e.PORT,
     host: e.HOST ?? '127.0.0.1',
@@ -390,16 +401,18 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     kafkaSecurity,
     topics: {
       outcomes,
-      commands: e.KAFKA_TOPIC_COMMANDS!,
-      commandResults: e.KAFKA_TOPIC_COMMAND_RESULTS!,
-      deadLetter: e.KAFKA_TOPIC_DEAD_LETTER!,
-      checkpoints: e.KAFKA_TOPIC_CHECKPOINTS!,
+      commands: e.KAFKA_TOPIC_COMMANDS,
+      commandResults: e.KAFKA_TOPIC_COMMAND_RESULTS,
+      deadLetter: e.KAFKA_TOPIC_DEAD_LETTER,
+      checkpoints: e.KAFKA_TOPIC_CHECKPOINTS,
     },
     forwarderId: e.KAFKA_FORWARDER_ID ?? `contact-orchestrator.${outcomes}`,
     ...(e.PLATFORM_TOKEN !== undefined ? { platformToken: e.PLATFORM_TOKEN } : {}),
     ...(e.METRICS_TOKEN !== undefined ? { metricsToken: e.METRICS_TOKEN } : {}),
     metricsLoopWindowSeconds: e.METRICS_LOOP_WINDOW_SECONDS,
-    ...(e.SECURITY_USER_SIGNING_KEYS !== undefined ? { securityUserSigningKeys: e.SECURITY_USER_SIGNING_KEYS } : {}),
+    ...(e.SECURITY_USER_SIGNING_KEYS !== undefined
+      ? { securityUserSigningKeys: signingKeysOf(e.SECURITY_USER_SIGNING_KEYS) as SigningKeyEntry[] }
+      : {}),
     ...(e.SECURITY_USER_SIGNING_KEY !== undefined
       ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] }
       : {}),
@@ -421,7 +434,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       largeBodyLimitBytes: e.HTTP_LARGE_BODY_LIMIT_BYTES,
       maxJsonDepth: e.HTTP_MAX_JSON_DEPTH,
       rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
-      trustProxy: e.TRUST_PROXY,
+      trustProxy: proxiesOf(e.TRUST_PROXY),
       streamsPerCredential: e.SSE_STREAMS_PER_CREDENTIAL,
       exportsPerCredential: e.AUDIT_EXPORTS_PER_CREDENTIAL,
       exportsAtOnce: e.AUDIT_EXPORTS_AT_ONCE,

@@ -5,19 +5,20 @@
  * operator), the append is refused, the entry is forgotten and the command reads the stream and decides again.
  * Only facts that never change after the start (business unit, media type, skill, start time) are decided from it.
  *
- * Bounded by count and by bytes: past `capacity` entries or `maxBytes` of heap, the contact started longest ago is
- * forgotten (its end then reads its stream, as before). An entry is one string; its heap is estimated as its
+ * An `lru-cache` bounded by count and by bytes: past `capacity` entries or `maxBytes` of heap, the contact least
+ * recently started or recalled is forgotten (its end then reads its stream, as before). An entry is one string; its heap is estimated as its
  * characters and its key's (two bytes each unless all are Latin-1) plus ENTRY_OVERHEAD_BYTES. Short identifiers take
  * about 150 bytes, and the default 200,000 fit in the default 32 MB; the longest the API accepts (128-character
  * business unit and skill) take about 370, and fewer are kept (docs/decisions.md, "Memory").
  */
+import { LRUCache } from 'lru-cache';
 import type { ContactState, MediaType } from '#contacts';
 
 export type ActiveContact = Extract<ContactState, { status: 'Active' }>;
 
 export const ACTIVE_CONTACTS_CAPACITY = 200_000;
 export const ACTIVE_CONTACTS_MAX_BYTES = 32 * 1024 * 1024;
-/** Heap of an entry besides its characters (map slot, two string headers): measured by `npm run memory:bounds`. */
+/** Heap of an entry besides its characters (the cache's slots, two string headers): `npm run memory:bounds`. */
 export const ENTRY_OVERHEAD_BYTES = 112;
 
 /** Separates the fields of an entry: identifiers and timestamps never hold it. */
@@ -25,35 +26,34 @@ const SEP = '\u0000';
 
 export class ActiveContacts {
   /** contactId → `revision SEP businessUnitId SEP mediaType SEP startedAt [SEP skill]`: one string, not an object of five. */
-  private readonly entries = new Map<string, string>();
-  private held = 0;
+  private readonly entries: LRUCache<string, string> | undefined;
   private hits = 0;
   private misses = 0;
 
-  constructor(
-    private readonly capacity = ACTIVE_CONTACTS_CAPACITY,
-    private readonly maxBytes = ACTIVE_CONTACTS_MAX_BYTES,
-  ) {}
+  constructor(capacity = ACTIVE_CONTACTS_CAPACITY, maxBytes = ACTIVE_CONTACTS_MAX_BYTES) {
+    this.entries =
+      capacity > 0 && maxBytes > 0
+        ? new LRUCache<string, string>({
+            max: capacity,
+            maxSize: maxBytes,
+            sizeCalculation: (entry, id) => sizeOf(id, entry),
+          })
+        : undefined;
+  }
 
   /** A contact just started by this process, at `revision` of its stream. */
   remember(contact: ActiveContact, revision: bigint): void {
-    if (this.capacity <= 0) return;
+    if (!this.entries) return;
     const { contactId, businessUnitId, mediaType, skill, startedAt } = contact;
     const fields = [revision.toString(), businessUnitId, mediaType, startedAt, ...(skill !== undefined ? [skill] : [])];
     if (fields.some((field) => field.includes(SEP))) return;
-    const entry = fields.join(SEP);
-    const size = sizeOf(contactId, entry);
-    if (size > this.maxBytes) return;
-    this.forget(contactId);
-    while (this.entries.size > 0 && (this.entries.size >= this.capacity || this.held + size > this.maxBytes))
-      this.forget(this.entries.keys().next().value!);
-    this.entries.set(contactId, entry);
-    this.held += size;
+    // An entry larger than maxBytes on its own is not kept (lru-cache's maxEntrySize, which is maxSize).
+    this.entries.set(contactId, fields.join(SEP));
   }
 
   /** The contact as it was started, and the revision to append after; undefined when not known here. */
   recall(contactId: string): { state: ActiveContact; revision: bigint } | undefined {
-    const entry = this.entries.get(contactId);
+    const entry = this.entries?.get(contactId);
     if (entry === undefined) {
       this.misses++;
       return undefined;
@@ -81,19 +81,16 @@ export class ActiveContacts {
 
   /** Ended, or found to have moved on: its next command reads the stream. */
   forget(contactId: string): void {
-    const entry = this.entries.get(contactId);
-    if (entry === undefined) return;
-    this.entries.delete(contactId);
-    this.held -= sizeOf(contactId, entry);
+    this.entries?.delete(contactId);
   }
 
   /** Estimated heap held by the entries. */
   get bytes(): number {
-    return this.held;
+    return this.entries?.calculatedSize ?? 0;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   /** Commands decided from here and commands that had to read the stream, since the start. */

@@ -40,6 +40,17 @@ describe('ActiveContacts', () => {
     expect(active.recall('3')?.state.contactId).toBe('3');
   });
 
+  it('forgets the contact least recently started or recalled first', () => {
+    const active = new ActiveContacts(2);
+    active.remember(contact('1'), 0n);
+    active.remember(contact('2'), 0n);
+    active.recall('1');
+    active.remember(contact('3'), 0n);
+    expect(active.recall('2')).toBeUndefined();
+    expect(active.recall('1')?.state.contactId).toBe('1');
+    expect(active.recall('3')?.state.contactId).toBe('3');
+  });
+
   it('holds at most its bytes, forgetting the contact started longest ago', () => {
     const one = 'x'.repeat(100);
     const active = new ActiveContacts(1_000, 1_100);

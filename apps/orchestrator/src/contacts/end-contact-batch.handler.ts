@@ -5,6 +5,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import pLimit from 'p-limit';
 import { BRANCHES, mayEndContacts, type Branch, type EndContactsRefusal } from '#contacts';
 import type { AgentCaller } from '#security';
 import type { AppConfig } from '../config/configuration.js';
@@ -26,7 +27,7 @@ import {
 
 /** Ends in flight at once within one batch: enough to keep the store's group commit busy, few enough to share. */
 const CONCURRENCY = 16;
-/** Keyed batches whose answer is kept for a retry, at most (the oldest is forgotten first; bytes bound them too). */
+/** Keyed batches whose answer is kept for a retry, at most (least recently used forgotten first; bytes bound them too). */
 export const REMEMBERED_BATCHES = 1_000;
 /**
  * Batches running at once in the process; the next wait their turn, holding only their request. A running batch holds
@@ -104,7 +105,7 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
       request.selection.kind === 'ids'
         ? request.selection.contactIds
         : await this.select(request.selection, agent.businessUnitId);
-    const ends = await inParallel(unique(contactIds), CONCURRENCY, (contactId) =>
+    const ends = await pLimit(CONCURRENCY).map(unique(contactIds), (contactId) =>
       this.commands.execute(
         new EndContactCommand({
           contactId,
@@ -191,16 +192,3 @@ class Turns {
 
 /** A contact named twice is ended (and answered) once. */
 const unique = (ids: readonly string[]): string[] => [...new Set(ids)];
-
-async function inParallel<T, R>(items: readonly T[], limit: number, each: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await each(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}

@@ -44,6 +44,26 @@ describe('RememberedBatches', () => {
     expect(cache.bytes).toBeLessThanOrEqual(1_000_000);
   });
 
+  it('forgets the batch least recently started or retried first', async () => {
+    const cache = new RememberedBatches(1_000_000, 2);
+    finish(cache, 'k0', resultOf(1));
+    finish(cache, 'k1', resultOf(1));
+    expect(await cache.get('k0')).toEqual(resultOf(1));
+    finish(cache, 'k2', resultOf(1));
+    expect(cache.get('k1')).toBeUndefined();
+    expect(await cache.get('k0')).toEqual(resultOf(1));
+  });
+
+  it('counts a running batch by its entry only, and its answer once finished', () => {
+    const cache = new RememberedBatches(1_000_000, 10);
+    const result = resultOf(10);
+    const answer = Promise.resolve(result);
+    cache.running('k', answer);
+    expect(cache.bytes).toBe(2 * 'k'.length + ENTRY_OVERHEAD_BYTES);
+    cache.finished('k', answer, result);
+    expect(cache.bytes).toBe(sizeOf('k', result));
+  });
+
   it('shares a running batch with its retries; a forgotten or failed one is not kept', async () => {
     const cache = new RememberedBatches(1_000_000, 10);
     const running = new Promise<EndContactBatchResult>(() => undefined);
@@ -53,5 +73,15 @@ describe('RememberedBatches', () => {
     expect(cache.get('k')).toBeUndefined();
     cache.finished('k', running, resultOf(1));
     expect(cache.get('k')).toBeUndefined();
+  });
+
+  it('with no bytes, still shares a running batch but keeps no answer', () => {
+    const cache = new RememberedBatches(0, 10);
+    const answer = Promise.resolve(resultOf(1));
+    cache.running('k', answer);
+    expect(cache.get('k')).toBe(answer);
+    cache.finished('k', answer, resultOf(1));
+    expect(cache.get('k')).toBeUndefined();
+    expect(cache.size).toBe(0);
   });
 });

@@ -4,6 +4,7 @@
  * while its streams' newest position is unchanged).
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import {
   WrongExpectedRevisionError,
   type EventMetadata,
@@ -43,7 +44,7 @@ export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
 
 const MAX_ATTEMPTS = 5;
-/** Directory entries kept between commands (agent and profile as folded); the oldest goes first past this. */
+/** Directory entries kept between commands (agent and profile as folded), the least recently used forgotten first. */
 const MAX_ENTRIES = 10_000;
 
 /** An agent and its profile as folded from their streams, and the newest position those streams had then. */
@@ -60,7 +61,7 @@ const AGENT_EVENTS = ['AgentRegistered', 'AgentUpdated', 'AgentDeactivated'] as 
 export class DirectoryService {
   private readonly ring: KeyRing;
   private readonly verified: VerifiedSecurityUsers;
-  private readonly entries = new Map<string, DirectoryEntry>();
+  private readonly entries = new LRUCache<string, DirectoryEntry>({ max: MAX_ENTRIES });
   /** Lookups made in this turn of the event loop, by entry: whether its streams were unchanged (see `entryOf`). */
   private readonly lookedUpThisTurn = new Map<DirectoryEntry, Promise<boolean>>();
 
@@ -121,8 +122,6 @@ export class DirectoryService {
     if (this.capabilities.newestPositionOf) {
       // Only registers the entry as looked up this turn; the promise it hands back is the resolved one given here.
       void this.lookedUp(entry, Promise.resolve(true));
-      this.entries.delete(agentId);
-      if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(agentId, entry);
     }
     return entry;
