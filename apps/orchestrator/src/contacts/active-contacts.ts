@@ -30,11 +30,15 @@ export class ActiveContacts {
   private hits = 0;
   private misses = 0;
 
-  constructor(capacity = ACTIVE_CONTACTS_CAPACITY, maxBytes = ACTIVE_CONTACTS_MAX_BYTES) {
+  constructor(
+    private readonly capacity = ACTIVE_CONTACTS_CAPACITY,
+    maxBytes = ACTIVE_CONTACTS_MAX_BYTES,
+  ) {
+    // The count is bounded in remember(), not with lru-cache's `max`: `max` sets aside its slots for every entry at
+    // once (about 7 MB for 200,000), where an empty cache here should cost nothing.
     this.entries =
       capacity > 0 && maxBytes > 0
         ? new LRUCache<string, string>({
-            max: capacity,
             maxSize: maxBytes,
             sizeCalculation: (entry, id) => sizeOf(id, entry),
           })
@@ -49,6 +53,7 @@ export class ActiveContacts {
     if (fields.some((field) => field.includes(SEP))) return;
     // An entry larger than maxBytes on its own is not kept (lru-cache's maxEntrySize, which is maxSize).
     this.entries.set(contactId, fields.join(SEP));
+    while (this.entries.size > this.capacity) this.entries.pop();
   }
 
   /** The contact as it was started, and the revision to append after; undefined when not known here. */
