@@ -69,22 +69,6 @@ export const contactViewProjection: Projection<ContactView> = {
      FROM (SELECT b.data, b.position FROM ${batch} AS b WHERE b.type = 'ContactEnded') AS e
      WHERE contacts.contact_id = e.data->>'contactId'`,
   ],
-  // A rebuild from nothing: starts inserted in the order of the table's key (appends to the B-tree's right edge, where
-  // the log's order inserts at random places in it), then each contact's last end, in the same order.
-  // docs/architecture.md, "Rebuilding the views", says what this is worth.
-  applyAtOnce: (range) => [
-    `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, position)
-     SELECT b.data->>'contactId', ${SORT_KEY_SQL("b.data->>'contactId'")}, b.data->>'businessUnitId', b.data->>'mediaType',
-            b.data->>'skill', 'Active', b.data->>'startedAt', b.position
-     FROM ${range} AS b WHERE b.type = 'ContactStarted' ORDER BY b.data->>'contactId', b.ord
-     ON CONFLICT(contact_id) DO NOTHING`,
-    // MAX(ord) picks the row the other columns come from (SQLite's bare columns): the last end, as batch by batch.
-    `UPDATE contacts SET state = 'Ended', ended_at = e.data->>'endedAt', ended_by = e.data->>'endedBy',
-            disconnect_reason = e.data->>'disconnectReason', position = e.position
-     FROM (SELECT b.data->>'contactId' AS contact_id, b.data, b.position, MAX(b.ord) AS ord
-           FROM ${range} AS b WHERE b.type = 'ContactEnded' GROUP BY 1 ORDER BY 1) AS e
-     WHERE contacts.contact_id = e.contact_id`,
-  ],
   current(db, batch, range) {
     return statement<BatchRange, ContactRow>(
       db,

@@ -26,11 +26,6 @@ export interface Projection<Change = unknown> {
   readonly reset: readonly string[];
   /** The statements applying a batch, given the batch relation's SQL. */
   apply(batch: string): readonly string[];
-  /**
-   * Statements giving the same rows as `apply` over a whole range at once, into empty tables (a rebuild from
-   * nothing): free to visit the events in the order of the tables' keys rather than the log's. Absent: `apply`.
-   */
-  applyAtOnce?(range: string): readonly string[];
   /** What live listeners see of the batch once applied (by this process or another one sharing the view). */
   current?(db: Database.Database, batch: string, range: BatchRange): Change[];
 }
@@ -92,16 +87,14 @@ export class Projector<Change = unknown> {
     // A deferred transaction whose first statement writes: it takes the views' write lock and nothing else. (BEGIN
     // IMMEDIATE would also take the write lock of the attached event log, stalling its writer.)
     const lock = db.prepare('UPDATE checkpoints SET name = name WHERE 0');
-    this.applyInTransaction = db.transaction((range: BatchRange, atOnce: boolean): AppliedBatch<Change> => {
+    this.applyInTransaction = db.transaction((range: BatchRange): AppliedBatch<Change> => {
       lock.run();
       const last = source.lastPosition(range);
       for (const projection of this.projections) {
         const checkpoint = readCheckpoint(db, projection.name) ?? -1n;
         const after = source.skipTo(range, checkpoint);
         if (after < range.upTo) {
-          const statements =
-            (atOnce ? projection.applyAtOnce?.(source.sql) : undefined) ?? projection.apply(source.sql);
-          for (const sql of statements) statement(db, sql).run({ after, upTo: range.upTo });
+          for (const sql of projection.apply(source.sql)) statement(db, sql).run({ after, upTo: range.upTo });
         }
         if (last > checkpoint) save.run(projection.name, last.toString());
       }
@@ -129,15 +122,7 @@ export class Projector<Change = unknown> {
 
   /** Applies the batch (ord in (after, upTo]) and moves every checkpoint, in one write transaction. */
   applyBatch(range: BatchRange): AppliedBatch<Change> {
-    return this.applyInTransaction(range, false);
-  }
-
-  /**
-   * A whole range into views that hold nothing yet (a rebuild's): through each projection's `applyAtOnce` where it
-   * has one. On views that already hold rows, use applyBatch: `applyAtOnce` assumes empty tables.
-   */
-  applyAtOnce(range: BatchRange): AppliedBatch<Change> {
-    return this.applyInTransaction(range, true);
+    return this.applyInTransaction(range);
   }
 
   createIndexes(): void {

@@ -73,14 +73,13 @@ async function rebuildInTwoThreads(
   onProgress: (progress: RebuildProgress) => void,
   budget: ScratchBudget,
 ): Promise<number> {
-  const data: RebuildWorkerData = { eventsFile, sideFile: side, head, budget };
+  const data: RebuildWorkerData = { eventsFile, sideFile: side, head, batch: BATCH, budget };
   const worker = startWorker(import.meta.url, 'rebuild-worker', data);
   let sidePosition = 0n;
   let historyPosition = 0n;
   let events = 0;
   const report = (): void => {
-    // The side thread reports only when done: until then the rebuild is as far as the history, short of the head.
-    const position = sidePosition >= head || historyPosition < head ? historyPosition : head - 1n;
+    const position = sidePosition < historyPosition ? sidePosition : historyPosition;
     onProgress({ position, head, events: Number(position), seconds: seconds() });
   };
   const sideDone = new Promise<void>((resolve, reject) => {
