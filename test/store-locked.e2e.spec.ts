@@ -7,29 +7,25 @@
 import Database from 'better-sqlite3';
 import { basename, join } from 'node:path';
 import { viewsFileIn } from '#projections';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OrchestratorClient } from './harness/client.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OrchestratorClient } from './harness/client.js';
+import { serviceForFile } from './harness/file-service.js';
 import { holdWriteLock } from './harness/lock-holder.js';
 import { waitFor } from './harness/suites.js';
 import { caughtUp } from './harness/views.js';
-import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import type { ServiceProcess } from './harness/service.js';
 import { sendRequest, unreadOnPort } from './harness/sockets.js';
 
 const STORE_TIMEOUT_MS = 1_500;
 
+const suite = serviceForFile('bu-locks', { env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
 let service: ServiceProcess;
 let api: OrchestratorClient;
 let ender: string;
 
-beforeAll(async () => {
-  service = await startServiceProcess({ env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
-  api = new OrchestratorClient(service.url, service.platformToken);
-  ({ ender } = await api.seedBusinessUnit('bu-locks'));
-});
-
-afterAll(async () => {
-  await service?.stop();
-  if (service) removeDataDir(service.dataDir);
+beforeAll(() => {
+  ({ service, client: api } = suite);
+  ({ ender } = suite.bu);
 });
 
 async function timed(path: string): Promise<{ status: number; ms: number }> {
