@@ -239,21 +239,9 @@ describe('back-pressure on a large log', () => {
     if (big) removeDataDir(big.dataDir);
   });
 
-  const rss = (): number =>
-    Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${big.child.pid}/status`, 'utf8'))![1]) * 1024;
-
   it('a client that stops reading holds the export: the service neither reads on nor buffers the rest', async () => {
     // The views project the 200,000-event log first: seconds on an idle machine, more on a loaded one.
     await settledHead(new OrchestratorClient(big.url, big.platformToken), 60_000);
-    // Warm: the first export's code paths and page cache are not what is measured.
-    expect(
-      (
-        await fetch(`${big.url}/v1/audit/events?to=5000`, {
-          headers: { authorization: `Bearer ${big.platformToken}` },
-        }).then((r) => r.text())
-      ).length,
-    ).toBeGreaterThan(0);
-    const before = rss();
     const url = new URL('/v1/audit/events', big.url);
     const received = await new Promise<{ destroy: () => void; bytes: () => number }>((resolve, reject) => {
       const req = httpRequest(url, { headers: { authorization: `Bearer ${big.platformToken}` } }, (res) => {
@@ -269,24 +257,26 @@ describe('back-pressure on a large log', () => {
       req.once('error', reject);
       req.end();
     });
-    // A window in which a service that ignored back-pressure would produce a good part of the export (a reading
-    // client gets all 200,000 lines in 2.4-4.0 s in CI):
-    // what is measured is the absence of that effect, so nothing can be polled for instead.
+    // Absence is the behaviour: no event marks it, so a window (a reading client gets all 200,000 lines in 2.4-4 s).
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const during = rss();
     received.destroy();
-    const stopped = await vitestPoll(
-      () => /"lines":(\d+)[^\n]*audit export stopped: the client went away/.exec(big.output())?.[1],
+    const lines = Number(
+      await vi.waitFor(
+        () => {
+          const stopped = /"lines":(\d+)[^\n]*audit export stopped: the client went away/.exec(big.output())?.[1];
+          expect(stopped, 'the service logs the export it stopped').toBeDefined();
+          return stopped!;
+        },
+        { timeout: 10_000, interval: 50 },
+      ),
     );
-    const lines = Number(stopped);
-    console.log(
-      `back-pressure: ${lines} of ${EVENTS} lines produced while the client read none; RSS ${Math.round((during - before) / 1048576)} MB over idle`,
-    );
-    // The socket buffers (kernel, both ends) hold a few MB: a small part of the ~80 MB the whole export is.
+    console.log(`back-pressure: ${lines} of ${EVENTS} lines produced while the client read none`);
+    // What the service produced fits in the socket buffers (kernel, both ends: a few MB of the ~80 MB export); it
+    // neither read on nor held the rest in memory. The memory of unread exports is the soak benchmark's figure
+    // (docs/benchmarks.md).
     expect(lines).toBeLessThan(EVENTS / 2);
-    expect(during - before).toBeLessThan(40 * 1024 * 1024);
     expect(received.bytes()).toBeGreaterThan(0);
-    // Vitest's 10 s default was short on a loaded 2-core machine: the settle, the warm-up export and the window.
+    // Vitest's 10 s default was short on a loaded 2-core machine: the settle and the window.
   }, 60_000);
 
   it('exports that are not read hold their places: a third of one credential gets 429 with Retry-After until one closes', async () => {
@@ -362,13 +352,3 @@ describe('back-pressure on a large log', () => {
     expect(count).toBe(EVENTS);
   }, 120_000);
 });
-
-async function vitestPoll<T>(read: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

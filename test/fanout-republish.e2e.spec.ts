@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCommittedCheckpoint } from '#fanout';
 import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
-import { withKafka } from './harness/suites.js';
+import { BARRIER_HEADER, barrier, waitFor, withKafka } from './harness/suites.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -35,6 +35,7 @@ await withKafka(SUITE, (broker) => {
   };
   const dataDir = tempDataDir('co-republish-');
   const received: Received[] = [];
+  const barriers: string[] = [];
   let service: ServiceProcess;
   let api: OrchestratorClient;
   let ender = '';
@@ -76,13 +77,23 @@ await withKafka(SUITE, (broker) => {
     for (const r of received) counts.set(r.eventId, (counts.get(r.eventId) ?? 0) + 1);
     return counts;
   };
-  /** Waits until every stored outcome arrived at least `times(id)` times, then a little more for any extra. */
+  /**
+   * Waits until every stored outcome arrived at least `times(id)` times and the forwarder has committed them all, then
+   * for a barrier behind whatever was committed meanwhile: any extra copy has arrived by then.
+   */
   const settle = async (times: (s: Stored) => number): Promise<void> => {
-    for (const t0 = Date.now(); Date.now() - t0 < 60_000; await sleep(100)) {
-      const counts = countsById();
-      if (storedOutcomes().every((s) => (counts.get(s.id) ?? 0) >= times(s))) break;
-    }
-    await sleep(1_000);
+    const stored = storedOutcomes();
+    await waitFor(
+      () => {
+        const counts = countsById();
+        return stored.every((s) => (counts.get(s.id) ?? 0) >= times(s));
+      },
+      60_000,
+      'every stored outcome on the topic',
+    );
+    const last = stored[stored.length - 1]!.position;
+    await waitFor(async () => ((await checkpoint()) ?? -1n) >= last, 30_000, `the forwarder's checkpoint at ${last}`);
+    await barrier(kafka, env.KAFKA_TOPIC_OUTCOMES, () => barriers);
   };
   const endAll = async (ids: string[]): Promise<void> => {
     for (const id of ids) {
@@ -114,6 +125,8 @@ await withKafka(SUITE, (broker) => {
     }
     await consumer.run({
       eachMessage: async ({ message }) => {
+        const barrierId = message.headers?.[BARRIER_HEADER]?.toString();
+        if (barrierId !== undefined) return void barriers.push(barrierId);
         const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
         const value = message.value!.toString('utf8');
         const parsed = JSON.parse(value) as { eventId: string; position: string };

@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
-import { withKafka } from './harness/suites.js';
+import { BARRIER_HEADER, barrier, withKafka } from './harness/suites.js';
 import { removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -34,6 +33,8 @@ await withKafka(SUITE, (broker) => {
   const dataDir = tempDataDir('co-fanout-');
   const platformToken = 'fanout-e2e-platform-token';
   const received: Outcome[] = [];
+  const barriers: string[] = [];
+  let kafka: InstanceType<typeof Kafka>;
   // Key and event-id header as they arrived: checked in the test body, since kafkajs swallows a throw in eachMessage.
   const envelopes: Array<{
     key: string | undefined;
@@ -77,8 +78,20 @@ await withKafka(SUITE, (broker) => {
     await expect
       .poll(() => received.length, { timeout: 120_000, interval: 100, message: 'every stored outcome on the topic' })
       .toBeGreaterThanOrEqual(stored.length);
-    // A duplicate would be sent in the same transaction batch as the original or right after it: give it time to show.
-    await sleep(500);
+    // A duplicate would be sent in the same transaction batch as the original or right after it: once the forwarder
+    // has committed the last stored outcome, a barrier behind it shows any such copy.
+    const last = String(stored[stored.length - 1]?.position ?? 0);
+    await expect
+      .poll(
+        async () =>
+          BigInt(
+            (await api.request<{ details: { fanout: { checkpoint?: string } } }>('GET', '/health')).body.details.fanout
+              .checkpoint ?? -1,
+          ) >= BigInt(last),
+        { timeout: 30_000, interval: 100, message: `the forwarder's checkpoint at ${last}` },
+      )
+      .toBe(true);
+    await barrier(kafka, env.KAFKA_TOPIC_OUTCOMES, () => barriers);
     const ids = received.map((o) => o.eventId);
     for (const e of envelopes)
       expect({ key: e.key, eventIdHeader: e.eventIdHeader }, `record of ${e.eventId}`).toEqual({
@@ -129,7 +142,7 @@ await withKafka(SUITE, (broker) => {
   beforeAll(async () => {
     await start();
     bu = await api.seedBusinessUnit('fanout-bu');
-    const kafka = new Kafka({ clientId: 'fanout-e2e', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+    kafka = new Kafka({ clientId: 'fanout-e2e', brokers: broker.brokers, logLevel: logLevel.NOTHING });
     consumer = kafka.consumer({
       groupId: `fanout-e2e-${suffix}`,
       readUncommitted: false,
@@ -143,6 +156,8 @@ await withKafka(SUITE, (broker) => {
     });
     await consumer.run({
       eachMessage: async ({ message }) => {
+        const barrierId = message.headers?.[BARRIER_HEADER]?.toString();
+        if (barrierId !== undefined) return void barriers.push(barrierId);
         const value = JSON.parse(message.value!.toString()) as Outcome;
         envelopes.push({
           key: message.key?.toString(),

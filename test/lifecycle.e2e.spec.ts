@@ -7,10 +7,11 @@ import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { holdWriteLock } from './harness/lock-holder.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir } from './harness/service.js';
+import { connectionRefused, sendRequest, unreadOnPort } from './harness/sockets.js';
 
 describe('start-up', () => {
   it.each([
@@ -101,26 +102,39 @@ describe('start-up', () => {
 describe('graceful shutdown', () => {
   it('SIGTERM lets every command already received finish and answer 200, refuses later ones with nothing written, closes SQLite cleanly and exits 0', async () => {
     // Another process holds the write lock on events.db, so the 40 ends are received and wait in the service (not on
-    // the client) when SIGTERM arrives; the lock is released after it. STORE_TIMEOUT_MS outlasts the hold.
+    // the client) when SIGTERM arrives; the lock is released once a later request is refused. STORE_TIMEOUT_MS
+    // outlasts the hold.
     const service = await startServiceProcess({ env: { STORE_TIMEOUT_MS: '20000' } });
     try {
       const api = new OrchestratorClient(service.url, service.platformToken);
+      const port = Number(new URL(service.url).port);
       const bu = await api.seedBusinessUnit('shutdown-bu');
       const ids: string[] = [];
       for (let i = 0; i < 40; i++) ids.push(await api.startContact('shutdown-bu', 'Voicemail'));
       const late = await api.startContact('shutdown-bu', 'Voicemail');
-      const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 2_500);
-      const inFlight = ids.map((id) => api.endContact(id, bu.ender));
-      // Loopback delivers the 40 requests to an idle event loop (the writer waits off it) well within this.
-      await new Promise((r) => setTimeout(r, 500));
+      const lock = await holdWriteLock(join(service.dataDir, 'events.db'));
+      const inFlight = ids.map((id) =>
+        sendRequest(service.url, 'POST', `/v1/contacts/${id}/end`, { authorization: `Bearer ${bu.ender}` }),
+      );
+      await Promise.all(inFlight.map((request) => request.written));
+      // Received: every byte sent is read by the service (parsed, so the request is in flight there).
+      await vi.waitFor(
+        () => {
+          const sockets = unreadOnPort(port);
+          expect(sockets.connections).toBeGreaterThanOrEqual(ids.length);
+          expect(sockets.unreadBytes).toBe(0);
+        },
+        { timeout: 10_000, interval: 20 },
+      );
       const exit = service.stop();
-      await new Promise((r) => setTimeout(r, 200));
+      // No new requests: the listener is closed (while the 40 still wait on the lock).
+      await vi.waitFor(async () => expect(await connectionRefused(port)).toBe(true), { timeout: 10_000, interval: 20 });
       const after = await api.endContact(late, bu.ender).then(
         (a) => a.status,
         () => 'connection refused',
       );
-      const answers = await Promise.all(inFlight);
-      await lock.released;
+      await lock.release();
+      const answers = await Promise.all(inFlight.map((request) => request.answer));
       expect(await exit).toBe(0);
       expect(answers.map((a) => a.status)).toEqual(ids.map(() => 200));
       expect([503, 'connection refused']).toContain(after);

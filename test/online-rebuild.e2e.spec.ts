@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep } from '#runtime';
 import { writeLog } from '../bench/rebuild.js';
 import { OrchestratorClient } from './harness/client.js';
@@ -120,7 +120,7 @@ describe('online rebuild', () => {
         const answer = await client.endContact(id, ender);
         if (answer.status === 200) ended.add(id);
         else failures.push(`end ${id}: ${answer.status} ${JSON.stringify(answer.body)}`);
-        await sleep(5);
+        await sleep(5); // pacing the load, not waiting for anything
       }
     });
     // A half-built view would lack the log's contacts, or show fewer contacts or earlier states than a read before
@@ -128,6 +128,7 @@ describe('online rebuild', () => {
     // log's head, docs/decisions.md: an end answered while the views thread swaps may show a moment later; counted,
     // not failed.)
     let lapses = 0;
+    let passes = 0;
     const readers = Array.from({ length: 2 }, async () => {
       let most = 0;
       const seenEnded = new Set<string>();
@@ -157,10 +158,21 @@ describe('online rebuild', () => {
           if (states.get(id) !== 'Ended') failures.push(`read ${id}: ${states.get(id)} after this reader saw it Ended`);
         for (const [id, state] of states) if (state === 'Ended') seenEnded.add(id);
         lapses += confirmed.filter((id) => states.get(id) !== 'Ended').length;
+        passes++;
       }
     });
 
-    await sleep(200);
+    /** Until both the enders and the readers have done more than they had at `since`. */
+    const loadGoesOn = (since: { ended: number; passes: number }) =>
+      vi.waitFor(
+        () => {
+          // One end in flight per ender (3) and one pass per reader (2) at `since`: beyond those, work begun after it.
+          expect(ended.size, `${failures.length} failures`).toBeGreaterThan(since.ended + 3);
+          expect(passes).toBeGreaterThan(since.passes + 2);
+        },
+        { timeout: 30_000, interval: 20 },
+      );
+    await loadGoesOn({ ended: 0, passes: 0 });
     const started = await client.request<RebuildState>('POST', '/v1/admin/views/rebuild');
     expect(started.status).toBe(202);
     expect(started.body.state).toBe('building');
@@ -175,7 +187,8 @@ describe('online rebuild', () => {
       if (state.state === 'done' || state.state === 'failed') break;
       await sleep(25);
     }
-    await sleep(300);
+    // Commands and reads after the swap too.
+    await loadGoesOn({ ended: ended.size, passes });
     running = false;
     await Promise.all([...enders, ...readers]);
 
@@ -204,10 +217,15 @@ describe('online rebuild', () => {
 
   it('SIGKILL during a rebuild leaves a working service; the next start discards the half-built views', async () => {
     expect((await client.request('POST', '/v1/admin/views/rebuild')).status).toBe(202);
-    await sleep(300);
+    // Killed once the rebuild has written some of the next views (300,000 events take seconds to project).
+    await vi.waitFor(
+      async () => {
+        expect(readdirSync(dataDir).filter((f) => f.includes('.next-')).length).toBeGreaterThan(0);
+        expect(BigInt((await rebuildState()).position)).toBeGreaterThan(0n);
+      },
+      { timeout: 30_000, interval: 20 },
+    );
     expect((await rebuildState()).state).toBe('building');
-    const halfBuilt = readdirSync(dataDir).filter((f) => f.includes('.next-'));
-    expect(halfBuilt.length).toBeGreaterThan(0);
     await service.kill();
     await start();
     expect(readdirSync(dataDir).filter((f) => f.includes('.next-'))).toStrictEqual([]);

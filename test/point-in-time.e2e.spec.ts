@@ -1,9 +1,8 @@
 // GET /v1/contacts/{id}?at= over real HTTP (docs/design.md, HTTP and Audit and replay): the view as it stood at a log position or a time is
 // the contact's events up to that point folded by the domain's evolve. Checked against two independent answers:
 // the live view (set-based SQL) as it was right after each command, and foldContact over the history's events.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { foldContact, type ContactEventEnvelope } from '#contacts';
-import { sleep } from '#runtime';
 import { OrchestratorClient } from './harness/client.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 import { settledHead } from './harness/views.js';
@@ -135,7 +134,11 @@ describe('GET /v1/contacts/:id?at=<ISO-8601 time>', () => {
   let ended: HistoryEvent;
   beforeAll(async () => {
     id = await client.startContact('bu-pit', 'Chat');
-    await sleep(60);
+    const startedAt = Date.parse(
+      (await get<{ events: HistoryEvent[] }>(`/v1/contacts/${id}/history`)).body.events[0]!.recordedAt,
+    );
+    // A millisecond between the two events (the service's clock is this machine's): usually past already.
+    await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(startedAt + 2), { timeout: 1_000, interval: 1 });
     expect((await client.endContact(id, ender)).status).toBe(200);
     const history = (await get<{ events: HistoryEvent[] }>(`/v1/contacts/${id}/history`)).body.events;
     started = history.find((e) => e.type === 'ContactStarted')!;

@@ -5,8 +5,9 @@
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
+import { serviceForFile, type SeededBusinessUnit } from './harness/file-service.js';
 import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
 
 type History = { events: Array<{ type: string; data: Record<string, unknown> }> };
@@ -25,19 +26,14 @@ function logged(dataDir: string, type: string): Array<Record<string, unknown>> {
 }
 
 describe('refusals on a running service', () => {
+  const suite = serviceForFile('audit-bu', {
+    env: { AGENT_REFUSALS_PER_MINUTE: '3', ANONYMOUS_REFUSALS_PER_MINUTE: '2' },
+  });
   let service: ServiceProcess;
   let api: OrchestratorClient;
-  let bu: Awaited<ReturnType<OrchestratorClient['seedBusinessUnit']>>;
-  beforeAll(async () => {
-    service = await startServiceProcess({
-      env: { AGENT_REFUSALS_PER_MINUTE: '3', ANONYMOUS_REFUSALS_PER_MINUTE: '2' },
-    });
-    api = new OrchestratorClient(service.url, service.platformToken);
-    bu = await api.seedBusinessUnit('audit-bu');
-  });
-  afterAll(async () => {
-    await service.stop();
-    removeDataDir(service.dataDir);
+  let bu: SeededBusinessUnit;
+  beforeAll(() => {
+    ({ service, client: api, bu } = suite);
   });
 
   const history = async (contactId: string, token?: string) =>

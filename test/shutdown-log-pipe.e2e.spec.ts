@@ -7,8 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MAIN, removeDataDir, tempDataDir } from './harness/service.js';
+import { unreadOnPort } from './harness/sockets.js';
 
 const EXIT_WITHIN_MS = 15_000;
 let child: ChildProcess | undefined;
@@ -100,10 +101,14 @@ describe('SIGTERM with the log pipe gone', () => {
     const socket = connect(Number(port), hostname);
     socket.on('error', () => undefined);
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(
-      `POST /v1/contacts HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"busines`,
+    await new Promise((resolve) =>
+      socket.write(
+        `POST /v1/contacts HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"busines`,
+        resolve,
+      ),
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The service has read it (headers parsed, waiting for the body): nothing left unread on its side.
+    await vi.waitFor(() => expect(unreadOnPort(Number(port)).unreadBytes).toBe(0), { timeout: 10_000, interval: 20 });
     const since = performance.now();
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child!.kill('SIGTERM');

@@ -1,5 +1,5 @@
 /**
- * Another process holds a write transaction on events.db, then on the views (views.v5.db), for 3 s while a write is in flight: the
+ * Another process holds a write transaction on events.db, then on the views (views.v5.db), while a write is in flight: the
  * service keeps answering (health and the API document within 500 ms), a lock held past STORE_TIMEOUT_MS gets 503
  * with nothing written (then or after the release: docs/decisions.md, Storage), and after the release writes succeed
  * and the log holds exactly what was answered.
@@ -7,29 +7,25 @@
 import Database from 'better-sqlite3';
 import { basename, join } from 'node:path';
 import { viewsFileIn } from '#projections';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OrchestratorClient } from './harness/client.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OrchestratorClient } from './harness/client.js';
+import { serviceForFile } from './harness/file-service.js';
 import { holdWriteLock } from './harness/lock-holder.js';
 import { waitFor } from './harness/suites.js';
 import { caughtUp } from './harness/views.js';
-import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import type { ServiceProcess } from './harness/service.js';
+import { sendRequest, unreadOnPort } from './harness/sockets.js';
 
-const HOLD_MS = 3_000;
 const STORE_TIMEOUT_MS = 1_500;
 
+const suite = serviceForFile('bu-locks', { env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
 let service: ServiceProcess;
 let api: OrchestratorClient;
 let ender: string;
 
-beforeAll(async () => {
-  service = await startServiceProcess({ env: { STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) } });
-  api = new OrchestratorClient(service.url, service.platformToken);
-  ({ ender } = await api.seedBusinessUnit('bu-locks'));
-});
-
-afterAll(async () => {
-  await service?.stop();
-  if (service) removeDataDir(service.dataDir);
+beforeAll(() => {
+  ({ service, client: api } = suite);
+  ({ ender } = suite.bu);
 });
 
 async function timed(path: string): Promise<{ status: number; ms: number }> {
@@ -51,25 +47,34 @@ function endedInLog(contactId: string): number {
   }
 }
 
-describe.each(['events.db', basename(viewsFileIn('.'))])('another process holds a write lock on %s for 3 s', (file) => {
+describe.each(['events.db', basename(viewsFileIn('.'))])('another process holds a write lock on %s', (file) => {
   it('health and the API document answer within 500 ms while a write waits; the write past STORE_TIMEOUT_MS is 503, nothing half-written; after release writes succeed', async () => {
     const contactId = await api.startContact('bu-locks', 'Chat');
-    const lock = await holdWriteLock(join(service.dataDir, file), HOLD_MS);
+    const lock = await holdWriteLock(join(service.dataDir, file));
     const lockedAt = performance.now();
     let answeredAt = Number.POSITIVE_INFINITY;
-    const inFlight = api.endContact(contactId, ender).finally(() => (answeredAt = performance.now()));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const sent = sendRequest(service.url, 'POST', `/v1/contacts/${contactId}/end`, {
+      authorization: `Bearer ${ender}`,
+    });
+    const inFlight = sent.answer.finally(() => (answeredAt = performance.now()));
+    await sent.written;
+    // The service has read the request: the write is in flight there.
+    await vi.waitFor(() => expect(unreadOnPort(Number(new URL(service.url).port)).unreadBytes).toBe(0), {
+      timeout: 10_000,
+      interval: 20,
+    });
     for (const path of ['/health', '/docs-json', '/health']) {
       const { status, ms } = await timed(path);
       expect(status, path).toBeLessThan(600);
       expect(ms, `${path} took ${ms.toFixed(0)} ms`).toBeLessThan(500);
     }
-    const answer = await inFlight;
+    const answered = await inFlight;
+    const answer = { status: answered.status, body: JSON.parse(answered.body) as Record<string, unknown> };
     if (file === 'events.db') {
-      // The append waited STORE_TIMEOUT_MS for the lock, then gave up with nothing written.
+      // The append waited STORE_TIMEOUT_MS for the lock (still held), then gave up with nothing written.
       expect(answer.status, JSON.stringify(answer.body)).toBe(503);
       expect(answer.body).toMatchObject({ contactId, branch: 'Default', error: { code: 'StoreUnavailable' } });
-      expect(performance.now() - lockedAt).toBeLessThan(HOLD_MS);
+      expect(answeredAt - lockedAt).toBeGreaterThanOrEqual(STORE_TIMEOUT_MS - 100);
       expect(endedInLog(contactId)).toBe(0);
     } else {
       // The log is free: the end is recorded and answered while the lock is still held; only the view waits for it.
@@ -78,7 +83,7 @@ describe.each(['events.db', basename(viewsFileIn('.'))])('another process holds 
       expect(answeredAt - lockedAt).toBeLessThan(1_000);
       expect(endedInLog(contactId)).toBe(1);
     }
-    await lock.released;
+    await lock.release();
     const retry = await api.endContact(contactId, ender);
     if (file === 'events.db') expect(retry.status, JSON.stringify(retry.body)).toBe(200);
     else expect(retry.status).toBe(409);
@@ -90,7 +95,7 @@ describe.each(['events.db', basename(viewsFileIn('.'))])('another process holds 
 
 it('a lock held well past STORE_TIMEOUT_MS: every end answered 503 wrote nothing, then or after the release; the contacts stay Active and their ends answer 200 once the lock frees', async () => {
   const contacts = await Promise.all(Array.from({ length: 6 }, () => api.startContact('bu-locks', 'Chat')));
-  const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 4_000);
+  const lock = await holdWriteLock(join(service.dataDir, 'events.db'));
   // Half keyed, half not: a keyed retry must not replay a 503, an unkeyed one must not find its own end written.
   const key = (i: number): { idempotencyKey?: string } =>
     i % 2 === 0 ? { idempotencyKey: `locked-end-${contacts[i]}` } : {};
@@ -103,7 +108,7 @@ it('a lock held well past STORE_TIMEOUT_MS: every end answered 503 wrote nothing
       error: { code: 'StoreUnavailable' },
     });
   }
-  await lock.released;
+  await lock.release();
   // The writer's queue is first in, first out: once a later append is answered, an end still queued would be written.
   const barrier = await waitFor(
     async () =>
@@ -128,10 +133,17 @@ it('a lock held well past STORE_TIMEOUT_MS: every end answered 503 wrote nothing
 
 it('a write that waits less than STORE_TIMEOUT_MS for the lock on events.db is recorded once the lock is released', async () => {
   const contactId = await api.startContact('bu-locks', 'SMS');
-  const lock = await holdWriteLock(join(service.dataDir, 'events.db'), 700);
-  const answer = await api.endContact(contactId, ender);
-  await lock.released;
-  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  const lock = await holdWriteLock(join(service.dataDir, 'events.db'));
+  const sent = sendRequest(service.url, 'POST', `/v1/contacts/${contactId}/end`, { authorization: `Bearer ${ender}` });
+  await sent.written;
+  // Released once the service has read the request (the write waits on the lock), well within STORE_TIMEOUT_MS.
+  await vi.waitFor(() => expect(unreadOnPort(Number(new URL(service.url).port)).unreadBytes).toBe(0), {
+    timeout: 10_000,
+    interval: 20,
+  });
+  await lock.release();
+  const answer = await sent.answer;
+  expect(answer.status, answer.body).toBe(200);
   expect(endedInLog(contactId)).toBe(1);
 });
 
@@ -139,12 +151,12 @@ it('a read of the views while another process holds their write lock answers at 
   const contactId = await api.startContact('bu-locks', 'Email');
   // Views that already show the log: the read has nothing to wait for (a read waits for the views to reach the head).
   await caughtUp(api);
-  const lock = await holdWriteLock(viewsFileIn(service.dataDir), 1_000);
+  const lock = await holdWriteLock(viewsFileIn(service.dataDir));
   const started = performance.now();
   const view = await api.request<{ state: string }>('GET', `/v1/contacts/${contactId}`);
   expect(view.status).toBe(200);
   expect(performance.now() - started).toBeLessThan(500);
-  await lock.released;
+  await lock.release();
 });
 
 it('a read after an answered end shows it while the views are held behind by a lock: the read waits for them (bounded), the end did not', async () => {

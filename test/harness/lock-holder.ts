@@ -1,6 +1,7 @@
 /**
  * Another process holding a SQLite write lock, as a second instance, a backup or an operator's sqlite3 shell does:
- * a child process opens the file, runs BEGIN IMMEDIATE, says LOCKED, and rolls back after `holdMs`.
+ * a child process opens the file, runs BEGIN IMMEDIATE, says LOCKED, and rolls back after `holdMs`, or, without
+ * `holdMs`, when the test calls `release()`.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -8,15 +9,26 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const DRIVER = require.resolve('better-sqlite3');
 
-export type HeldLock = { released: Promise<void> };
+export type HeldLock = {
+  /** Resolves once the holder has rolled back and exited. */
+  released: Promise<void>;
+  /** Rolls back now (a lock held without `holdMs` is held until this is called). */
+  release(): Promise<void>;
+};
 
-export async function holdWriteLock(file: string, holdMs: number): Promise<HeldLock> {
+export async function holdWriteLock(file: string, holdMs?: number): Promise<HeldLock> {
+  // Without holdMs: released by a line on stdin, or when the test's process goes and its end of the pipe closes.
+  const releaseAfter =
+    holdMs === undefined
+      ? `process.stdin.once('data', release); process.stdin.once('end', release);`
+      : `setTimeout(release, ${holdMs});`;
   const script = `
     const db = new (require(${JSON.stringify(DRIVER)}))(${JSON.stringify(file)});
     db.exec('BEGIN IMMEDIATE');
     process.stdout.write('LOCKED\\n');
-    setTimeout(() => { db.exec('ROLLBACK'); db.close(); process.stdout.write('RELEASED\\n'); }, ${holdMs});`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const release = () => { db.exec('ROLLBACK'); db.close(); process.stdout.write('RELEASED\\n'); process.exit(0); };
+    ${releaseAfter}`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const released = new Promise<void>((resolve, reject) =>
@@ -31,5 +43,11 @@ export async function holdWriteLock(file: string, holdMs: number): Promise<HeldL
     });
     released.catch(reject);
   });
-  return { released };
+  return {
+    released,
+    release() {
+      if (child.exitCode === null) child.stdin.end('release\n');
+      return released;
+    },
+  };
 }
