@@ -81,7 +81,9 @@ await withKafka(SUITE, (broker) => {
         `Give this deployment its own forwarder name/transactional id, or reset the checkpoint`;
       expect(b.status()).toEqual({ state: 'degraded', lastError: expected }); // no checkpoint, no lag: nothing of B's is committed
 
-      await sleep(3_000); // several re-checks with the (short) backoff
+      // An absence to show: through several re-checks (100-500 ms backoff) it stays degraded and logs no second line;
+      // no event marks a re-check that changed nothing.
+      await sleep(3_000);
       expect(b.status()).toEqual({ state: 'degraded', lastError: expected });
       const errors = logger.lines.filter((l) => !l.startsWith('INFO'));
       expect(errors, logger.lines.join('\n')).toEqual([

@@ -61,7 +61,8 @@ await withKafka(SUITE, (broker) => {
       expect(await f.waitFor(head, 60_000), logger.lines.join('\n')).toBe(true);
       at.caughtUp = Date.now() - t0;
 
-      // Idle with the broker up: probes pass, nothing reported.
+      // Idle with the broker up: probes pass, nothing reported. An absence over several probe intervals: no event
+      // marks a probe that passed.
       await sleep(6_000);
       expect(f.status()).toEqual({ state: 'running', checkpoint: head.toString(), lag: 0 });
       expect(problems()).toEqual([]);
@@ -76,7 +77,7 @@ await withKafka(SUITE, (broker) => {
         at.degradedIn = Date.now() - stopped;
         expect(f.status()).toMatchObject({ state: 'degraded', checkpoint: head.toString(), lag: 0 }); // nothing appended
         expect(f.status().lastError).toMatch(/^Kafka broker unreachable while idle: /);
-        // More failed probes: still degraded, still one line for the episode.
+        // More failed probes: still degraded, still one line for the episode (an absence over several intervals).
         await sleep(6_000);
         expect(f.status().state).toBe('degraded');
         expect(problems(), logger.lines.join('\n')).toEqual([

@@ -273,20 +273,21 @@ await withKafka(SUITE, (broker) => {
         const appender = (async () => {
           while (appending) {
             await randomAppend(store, contacts)();
-            await sleep(20);
+            await sleep(20); // pacing: a steady trickle of appends, not a wait for an effect
           }
         })();
         let brokerDown = false;
         const t0 = Date.now();
         const at: Record<string, number> = {};
         try {
-          await sleep(300);
+          await sleep(300); // pacing: appends flowing before the outage (the load, not a synchronisation)
           brokerDown = true;
           await stopBroker();
           at.brokerStopped = Date.now() - t0;
           await waitFor(() => f.status().state === 'degraded', 60_000, "status 'degraded'");
           at.degraded = Date.now() - t0;
           expect(f.status().lastError).toBeTruthy();
+          // An absence to show (no event marks "did not recover while the broker is down"): it stays degraded.
           await sleep(2_000);
           expect(f.status().state).toBe('degraded');
           const stopping = Date.now();
@@ -307,7 +308,7 @@ await withKafka(SUITE, (broker) => {
           },
         );
         at.running = Date.now() - t0;
-        await sleep(1_000);
+        await sleep(1_000); // pacing: appends still flowing once running again, then the load stops
         appending = false;
         await appender;
         const head = (await store.headPosition())!;

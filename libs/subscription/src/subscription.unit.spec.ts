@@ -1,5 +1,5 @@
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Subscription, type CheckpointedHandler, type EventBatches } from './subscription.js';
 
 type E = { position: bigint };
@@ -128,7 +128,7 @@ describe('Subscription: a source, a handler, a checkpoint committed with the wor
       onFailure: () => false,
     });
     subscription.start();
-    while (attempts < 200) await new Promise((resolve) => setTimeout(resolve, 5));
+    await vi.waitFor(() => expect(attempts).toBeGreaterThanOrEqual(200), { timeout: 10_000, interval: 5 });
     expect(getEventListeners(signal!, 'abort').length).toBeLessThanOrEqual(listeners[0]! + 1);
     expect(Math.max(...listeners)).toBe(listeners[0]);
     await subscription.stop();

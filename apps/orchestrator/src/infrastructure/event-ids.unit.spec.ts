@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { eventIdFor, newEventId } from './event-ids.js';
 
 describe('eventIdFor', () => {
@@ -13,12 +13,20 @@ describe('eventIdFor', () => {
 });
 
 describe('newEventId', () => {
-  it('is a UUID v7, and later IDs sort after earlier ones (the log index grows at its right edge)', async () => {
-    const first = newEventId();
-    await new Promise((resolve) => setTimeout(resolve, 2));
-    const ids = [first, ...Array.from({ length: 1_000 }, () => newEventId())];
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual(ids);
+  it('is a UUID v7, and later IDs sort after earlier ones (the log index grows at its right edge)', () => {
+    // Within one millisecond and across one: the clock is moved by hand, not waited for.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-12-07T00:00:00.000Z'));
+      const first = newEventId();
+      vi.setSystemTime(new Date('2026-12-07T00:00:00.002Z'));
+      const ids = [first, ...Array.from({ length: 1_000 }, () => newEventId())];
+      expect(ids[0]!.slice(0, 13)).not.toBe(ids[1]!.slice(0, 13));
+      for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect([...ids].sort()).toEqual(ids);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -4,7 +4,7 @@
  * in esdb-faults.unit.spec.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { EventStoreUnavailableError, WrongExpectedRevisionError } from '../port.js';
 import { EsdbEventStore } from './esdb-event-store.js';
@@ -88,17 +88,19 @@ describe('EsdbEventStore over the gRPC harness', () => {
     const next = harness.fake.log.seed(id, 'Next');
     expect((await first).value).toMatchObject({ type: 'Next', position: encodePosition(next) });
     const waiting = iterator.next();
-    setTimeout(() => controller.abort(), 20);
+    controller.abort();
     expect(await waiting).toEqual({ done: true, value: undefined });
   });
 
   it('close ends open subscriptions and refuses further work', async () => {
     const store = new EsdbEventStore(harness.fake.connectionString());
+    const subscribed = harness.fake.calls.allReads;
     const waiting = store
       .subscribeToAll({ after: encodePosition(harness.fake.log.all.at(-1)!) })
       [Symbol.asyncIterator]()
       .next();
-    await new Promise((r) => setTimeout(r, 50));
+    // The subscription has reached the server: close() must end it there.
+    await vi.waitFor(() => expect(harness.fake.calls.allReads).toBeGreaterThan(subscribed), { timeout: 5_000 });
     await store.close();
     expect(await Promise.race([waiting, new Promise((r) => setTimeout(() => r('hung'), 5_000))])).toEqual({
       done: true,

@@ -4,7 +4,7 @@
  */
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   EventStoreAccessDeniedError,
   EventStoreUnavailableError,
@@ -87,8 +87,8 @@ describe('EventStoreDB adapter under injected faults', () => {
       (events) => `${events.length} events`,
       (e: unknown) => e,
     );
-    while (harness.fake.calls.streamReads === reads) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 50));
+    // The read has reached the server, which holds it: close() must end it.
+    await vi.waitFor(() => expect(harness.fake.calls.streamReads).toBeGreaterThan(reads), { timeout: 5_000 });
     await store.close();
     const outcome = await within(5_000, reading);
     expect(outcome).toBeInstanceOf(EventStoreUnavailableError);
