@@ -5,7 +5,6 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeLog } from '../bench/rebuild.js';
@@ -214,7 +213,7 @@ describe('npm run audit:export (dist/scripts/audit-export.js), while the service
     expect((await run(['--to', head])).stdout).toBe(http);
     const unit = (await exportLines(`?to=${head}&businessUnitId=bu-audit-b&from=2`)).body;
     expect((await run(['--to', head, '--business-unit', 'bu-audit-b', '--from', '2'])).stdout).toBe(unit);
-    const out = join(tmpdir(), `audit-${process.pid}.ndjson`);
+    const out = join(service.dataDir, 'audit-export.ndjson');
     const { stderr } = await run(['--to', head, '--type', 'ContactEnded', '--out', out]);
     expect(readFileSync(out, 'utf8')).toBe((await exportLines(`?to=${head}&type=ContactEnded`)).body);
     expect(stderr).toContain(`4 lines up to position ${head}`);

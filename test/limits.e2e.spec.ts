@@ -42,14 +42,6 @@ function open(
   });
 }
 
-async function residentBytes(): Promise<number> {
-  const answer = await suite.client.request('GET', '/metrics');
-  const line = String(answer.body)
-    .split('\n')
-    .find((l) => l.startsWith('process_resident_memory_bytes '));
-  return Number(line!.split(' ')[1]);
-}
-
 function contactState(contactId: string): string | undefined {
   const db = new Database(join(suite.service.dataDir, 'events.db'), { readonly: true });
   try {
@@ -63,8 +55,7 @@ function contactState(contactId: string): string | undefined {
 }
 
 describe('M1: slow clients', () => {
-  it('60 sockets that send part of a body and then sit idle are closed within the request timeout, and RSS stays flat', async () => {
-    const before = await residentBytes();
+  it('60 sockets that send part of a body and then sit idle are closed within the request timeout, with a 408; the service answers as before', async () => {
     const sockets = await Promise.all(Array.from({ length: 60 }, () => open()));
     const sentAt = performance.now();
     for (const { socket } of sockets) {
@@ -78,11 +69,8 @@ describe('M1: slow clients', () => {
     // Node checks request timeouts at an interval (a quarter of the timeout here): allow that and some scheduling.
     expect(slowest).toBeLessThan(REQUEST_TIMEOUT_MS * 2 + 1_000);
     expect(sockets.filter((s) => s.received().startsWith('HTTP/1.1 408')).length).toBe(60);
-    const after = await residentBytes();
-    expect(
-      after - before,
-      `RSS went from ${(before / 2 ** 20).toFixed(0)} MB to ${(after / 2 ** 20).toFixed(0)} MB`,
-    ).toBeLessThan(20 * 2 ** 20);
+    // Closed is what bounds their memory; a memory figure would belong in bench/, not a threshold in a test.
+    expect((await suite.client.request('GET', '/health')).status).toBe(200);
   });
 
   it('a body announced larger than the route accepts is refused with 413 before it is read', async () => {
