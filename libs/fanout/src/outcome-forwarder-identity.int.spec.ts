@@ -6,12 +6,10 @@ import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor, withKafka } from '#harness/suites';
-import { SqliteEventStore } from '#event-store';
 import { sleep } from '#runtime';
 import { readCommittedCheckpoint } from './checkpoint-topic.js';
-import { OutcomeForwarder, type OutcomeForwarderOptions } from './outcome-forwarder.js';
 import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, readTopic } from './testing/outcome-fixtures.js';
-import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
+import { afterEachCleanups, forwarders, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'outcome forwarder identity';
@@ -26,20 +24,7 @@ await withKafka(SUITE, (broker) => {
   });
   afterAll(() => broker.stop());
 
-  function forwarder(
-    store: SqliteEventStore,
-    options: Partial<OutcomeForwarderOptions>,
-    logger = recordingLogger(),
-  ): OutcomeForwarder {
-    const f = new OutcomeForwarder({
-      store,
-      kafka: { clientId: 'fanout-id-int-forwarder', brokers: broker.brokers },
-      logger,
-      ...options,
-    });
-    cleanups.push(() => f.stop());
-    return f;
-  }
+  const forwarder = forwarders(cleanups, broker.brokers, 'fanout-id-int-forwarder');
 
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     it('a checkpoint beyond the store head (new store, same forwarder name): degraded, nothing forwarded, resumes once the store reaches it', async () => {

@@ -8,9 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { printSkip } from '#harness/skip';
 import { waitFor, withKafka } from '#harness/suites';
 import { sleep } from '#runtime';
-import { OutcomeForwarder } from './outcome-forwarder.js';
 import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, readTopic } from './testing/outcome-fixtures.js';
-import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
+import { afterEachCleanups, forwarders, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'outcome forwarder idle probe';
@@ -47,13 +46,7 @@ await withKafka(SUITE, (broker) => {
       const logger = recordingLogger();
       const problems = (): string[] => logger.lines.filter((l) => !l.startsWith('INFO'));
       // Default probeIntervalMs (5 s) and probe timeout (3 s): what the service runs with.
-      const f = new OutcomeForwarder({
-        store,
-        kafka: { clientId: 'fanout-probe-int-forwarder', brokers: broker.brokers },
-        logger,
-        ...n,
-      });
-      cleanups.push(() => f.stop());
+      const f = forwarders(cleanups, broker.brokers, 'fanout-probe-int-forwarder')(store, n, logger);
       const t0 = Date.now();
       const at: Record<string, number> = {};
       f.start();

@@ -12,7 +12,6 @@ import { waitFor, withKafka } from '#harness/suites';
 import { SqliteEventStore } from '#event-store';
 import { sleep } from '#runtime';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
-import { OutcomeForwarder, type OutcomeForwarderOptions } from './outcome-forwarder.js';
 import { ensureTopics } from './topics.js';
 import {
   allEvents,
@@ -22,7 +21,7 @@ import {
   randomAppend,
   readTopic,
 } from './testing/outcome-fixtures.js';
-import { afterEachCleanups, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
+import { afterEachCleanups, forwarders, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SUITE = 'outcome forwarder';
@@ -45,20 +44,7 @@ await withKafka(SUITE, (broker) => {
   const kafka: KafkaClient = new Kafka({ clientId: 'fanout-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
   afterAll(() => broker.stop());
 
-  function forwarder(
-    store: SqliteEventStore,
-    options: Partial<OutcomeForwarderOptions>,
-    logger = recordingLogger(),
-  ): OutcomeForwarder {
-    const f = new OutcomeForwarder({
-      store,
-      kafka: { clientId: 'fanout-int-forwarder', brokers: broker.brokers },
-      logger,
-      ...options,
-    });
-    cleanups.push(() => f.stop());
-    return f;
-  }
+  const forwarder = forwarders(cleanups, broker.brokers, 'fanout-int-forwarder');
 
   async function expectExactlyOnce(store: SqliteEventStore, topic: string): Promise<void> {
     const events = await allEvents(store);

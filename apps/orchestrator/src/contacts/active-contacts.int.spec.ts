@@ -10,8 +10,6 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore, type EventStore } from '#event-store';
 import { loadConfiguration } from '../config/configuration.js';
-import type { DirectoryService } from '../directory/directory.service.js';
-import type { AppLogger } from '../infrastructure/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { ActiveContacts } from './active-contacts.js';
 import { EndContactCommand } from './end-contact.command.js';
@@ -19,16 +17,9 @@ import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { StartContactCommand } from './start-contact.command.js';
 import { StartContactHandler } from './start-contact.handler.js';
+import { quiet, agentDirectory } from './testing/fixtures.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
-const agent = {
-  authenticate: async () => ({
-    kind: 'Agent',
-    agentId: 'agent-1',
-    businessUnitId: 'bu-1',
-    permissions: ['Contacts.End'],
-  }),
-} as unknown as DirectoryService;
+const agent = agentDirectory;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
 
 describe('EndContact from the contacts this process started', () => {

@@ -8,23 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EsdbEventStore } from '#event-store/esdb';
 import { FakeEsdb } from '#event-store/testing';
 import { loadConfiguration } from '../config/configuration.js';
-import type { DirectoryService } from '../directory/directory.service.js';
-import type { AppLogger } from '../infrastructure/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { ActiveContacts } from './active-contacts.js';
 import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
+import { quiet, agentDirectory } from './testing/fixtures.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
-const agent = {
-  authenticate: async () => ({
-    kind: 'Agent',
-    agentId: 'agent-1',
-    businessUnitId: 'bu-1',
-    permissions: ['Contacts.End'],
-  }),
-} as unknown as DirectoryService;
+const agent = agentDirectory;
 
 describe('EndContact when the append outcome is unknown', () => {
   let fake: FakeEsdb;

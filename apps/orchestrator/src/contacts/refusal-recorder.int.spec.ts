@@ -13,11 +13,9 @@ import { EsdbEventStore } from '#event-store/esdb';
 import { FakeEsdb } from '#event-store/testing';
 import { SqliteEventStore, type EventMetadata, type EventStore, type RecordedEvent } from '#event-store';
 import { loadConfiguration } from '../config/configuration.js';
-import type { AppLogger } from '../infrastructure/logger.js';
 import { budgetAddress } from '../http/client-address.js';
 import { RefusalRecorder } from './refusal-recorder.js';
-
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
+import { quiet } from './testing/fixtures.js';
 
 const refusal = (
   contactId: string,

@@ -34,6 +34,13 @@ const open = (fake: FakeEsdb): EsdbEventStore => {
   stores.push(store);
   return store;
 };
+/** Two nodes of one cluster (one log), the first one leading; an adapter connected to the first. */
+const twoNodes = async (): Promise<{ log: FakeLog; a: FakeEsdb; b: FakeEsdb; store: EsdbEventStore; id: string }> => {
+  const log = new FakeLog();
+  const a = await start({ log });
+  const b = await start({ log });
+  return { log, a, b, store: open(a), id: stream() };
+};
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
   await Promise.all(fakes.splice(0).map((f) => f.stop()));
@@ -41,11 +48,7 @@ afterEach(async () => {
 
 describe('leader-only reads and writes: NotLeader on the wire', () => {
   it('a follower answers NotLeader naming the leader; the client reconnects there and the adapter asks again', async () => {
-    const log = new FakeLog();
-    const a = await start({ log });
-    const b = await start({ log });
-    const store = open(a);
-    const id = stream();
+    const { log, a, b, store, id } = await twoNodes();
     await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
     expect(a.calls.appends).toBe(1);
 
@@ -65,11 +68,7 @@ describe('leader-only reads and writes: NotLeader on the wire', () => {
   });
 
   it('an append sent to a node that stopped leading goes to the new leader, written once', async () => {
-    const log = new FakeLog();
-    const a = await start({ log });
-    const b = await start({ log });
-    const store = open(a);
-    const id = stream();
+    const { log, a, b, store, id } = await twoNodes();
     await store.append(id, [toAppend('A')], { expectedRevision: 'no_stream' });
     a.follow(b.endpoint);
     const result = await store.append(id, [toAppend('B')], { expectedRevision: 0n });

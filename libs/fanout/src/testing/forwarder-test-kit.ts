@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { SqliteEventStore } from '#event-store';
 import type { Log, LogFn } from '#runtime';
+import { OutcomeForwarder, type OutcomeForwarderOptions } from '../outcome-forwarder.js';
 
 export type Cleanups = Array<() => Promise<void> | void>;
 
@@ -37,4 +38,17 @@ export function recordingLogger(): Log & { lines: string[] } {
     (first: string | object, message?: string) =>
       void lines.push(`${level} ${typeof first === 'string' ? first : message}`);
   return { lines, info: record('INFO'), warn: record('WARN'), error: record('ERROR'), debug: record('DEBUG') };
+}
+
+/** Forwarders on `brokers` under one Kafka client ID, each stopped after its test. */
+export function forwarders(
+  cleanups: Cleanups,
+  brokers: string[],
+  clientId: string,
+): (store: SqliteEventStore, options: Partial<OutcomeForwarderOptions>, logger?: Log) => OutcomeForwarder {
+  return (store, options, logger = recordingLogger()) => {
+    const f = new OutcomeForwarder({ store, kafka: { clientId, brokers }, logger, ...options });
+    cleanups.push(() => f.stop());
+    return f;
+  };
 }
