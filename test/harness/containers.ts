@@ -94,8 +94,8 @@ export async function untagRunImage(): Promise<void> {
 
 /**
  * Removes every container, network and volume labelled with this run (or, with no id, every run's), and the
- * testcontainers containers made since `since` (an integrator's code, as the docs' testcontainers example, adds no label of ours);
- * says what it removed.
+ * testcontainers containers made since `since` that no other run labelled (an integrator's code, as the docs'
+ * testcontainers example, adds no label of ours); says what it removed.
  */
 export async function sweep(id?: string, since?: number): Promise<string[]> {
   const filter = `label=${RUN_LABEL}${id === undefined ? '' : `=${id}`}`;
@@ -105,10 +105,12 @@ export async function sweep(id?: string, since?: number): Promise<string[]> {
     for (const container of (await docker(['ps', '--all', '--quiet', '--filter', 'label=org.testcontainers=true']))
       .split('\n')
       .filter(Boolean)) {
-      if (
-        Date.parse(await docker(['inspect', '--format', '{{.Created}}', container])) >= since &&
-        !containers.includes(container)
-      )
+      // Created and run label in one inspect: a container labelled by another run (a second suite running beside
+      // this one, as CI beside a developer's run) is that run's to remove, never this one's.
+      const [created = '', run = ''] = (
+        await docker(['inspect', '--format', `{{.Created}}|{{index .Config.Labels "${RUN_LABEL}"}}`, container])
+      ).split('|');
+      if (Date.parse(created) >= since && (run === '' || run === id) && !containers.includes(container))
         containers.push(container);
     }
   }
