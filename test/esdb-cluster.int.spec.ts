@@ -12,19 +12,10 @@ import { ActiveContacts } from '../apps/orchestrator/src/contacts/active-contact
 import { EndContactCommand } from '../apps/orchestrator/src/contacts/end-contact.command.js';
 import { EndContactHandler } from '../apps/orchestrator/src/contacts/end-contact.handler.js';
 import { RefusalRecorder } from '../apps/orchestrator/src/contacts/refusal-recorder.js';
-import type { DirectoryService } from '../apps/orchestrator/src/directory/directory.service.js';
-import type { AppLogger } from '../apps/orchestrator/src/infrastructure/logger.js';
+import { agentDirectory, quiet } from '../apps/orchestrator/src/contacts/testing/fixtures.js';
 import { Metrics } from '../apps/orchestrator/src/observability/metrics.js';
 
-const quiet = { debug() {}, info() {}, warn() {}, error() {} } as unknown as AppLogger;
-const agent = {
-  authenticate: async () => ({
-    kind: 'Agent',
-    agentId: 'agent-1',
-    businessUnitId: 'bu-1',
-    permissions: ['Contacts.End'],
-  }),
-} as unknown as DirectoryService;
+const agent = agentDirectory;
 
 const CONTACTS = 40;
 
