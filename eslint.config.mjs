@@ -62,6 +62,11 @@ const featuresFromHttp = {
   regex: '^\\.\\./(?:admin|audit|contacts|directory|fanout|kafka|metrics|observability|read-side|supervisor)(?:/|$)',
   message: 'http/ is shared by the features and imports none of them: move what both need into http/.',
 };
+// The libraries make no span of their own: at most the API (docs/decisions.md, Tracing); the SDK is the service's.
+const tracingSdk = {
+  group: ['@opentelemetry/*', '!@opentelemetry/api'],
+  message: 'Libraries use @opentelemetry/api at most: the SDK is loaded by the service (docs/decisions.md, Tracing).',
+};
 // The domain (libs/contacts, libs/security) decides; it imports no framework, store, broker or I/O.
 const infrastructure = {
   group: [
@@ -89,6 +94,7 @@ const infrastructure = {
     '#projections/*',
     '#fanout',
     '#testcontainers',
+    '@opentelemetry/*',
   ],
   message: 'Domain code (libs/contacts, libs/security) imports no framework, store, broker or I/O module.',
 };
@@ -204,7 +210,7 @@ export default defineConfig(
     files: ['apps/orchestrator/src/http/**/*.ts'],
     rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, featuresFromHttp) },
   },
-  { files: ['libs/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, intoApps) } },
+  { files: ['libs/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeOutOfSrc, intoApps, tracingSdk) } },
   { files: ['test/**/*.ts', 'examples/**/*.ts'], rules: { 'no-restricted-imports': restrict(relativeIntoLibs) } },
   {
     files: ['bench/**/*.ts', 'scripts/**/*.ts'],

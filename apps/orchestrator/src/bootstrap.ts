@@ -36,6 +36,7 @@ import { correlationHeaderOf } from './http/command-context.js';
 import { eventStoreAdapter, type StoreCapabilities } from './infrastructure/event-store.provider.js';
 import { STORE_CAPABILITIES } from './infrastructure/tokens.js';
 import { ViewsService } from './read-side/views.service.js';
+import { startTracing, tracesEndpoint } from './observability/tracing.js';
 
 export type RunningService = {
   app: NestFastifyApplication;
@@ -67,6 +68,13 @@ function embeddedSecrets(config: AppConfig): Secrets {
 export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
   const config = loadConfiguration(env);
   const logger = createLogger(config.logLevel);
+  // Off (nothing loaded) unless an OTLP endpoint is set; the last thing to close (docs/operations.md).
+  const tracing = await startTracing(env);
+  if (tracing.enabled)
+    logger.info(
+      { endpoint: tracesEndpoint(env), serviceName: env.OTEL_SERVICE_NAME || 'contact-orchestrator' },
+      'tracing: exporting spans over OTLP',
+    );
   // Everything the service creates (the SQLite files, their WAL and SHM, secrets.json) is 0600 in a 0700 DATA_DIR.
   // (The umask is process-wide and only the main thread may set it; a service started in a worker keeps its own.)
   if (isMainThread) process.umask(SERVICE_UMASK);
@@ -139,7 +147,12 @@ export async function startService(env: Record<string, string | undefined> = pro
   });
   const close = async (): Promise<void> => {
     draining = true;
-    await app.close();
+    try {
+      await app.close();
+    } finally {
+      // Every span is ended once the application closed (the forwarder's last transaction included): flush them.
+      await tracing.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'tracing: spans not flushed'));
+    }
   };
   const workerStopped = Promise.race([
     app.get<StoreCapabilities>(STORE_CAPABILITIES).stopped(),

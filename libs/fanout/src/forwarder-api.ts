@@ -1,7 +1,18 @@
 /** The outcome forwarder's contract: its options, its status and the error it reports for a foreign checkpoint. */
 import type { Kafka, KafkaConfig } from 'kafkajs';
-import type { EventStore } from '#event-store';
+import type { EventStore, RecordedEvent } from '#event-store';
 import type { Log } from '#runtime';
+import type { OutcomeMessage } from './outcome-message.js';
+
+/**
+ * Wraps the sending of one batch's transaction, for the service's traces (docs/decisions.md, Tracing): it may rewrite
+ * the outcome records' `traceparent`/`tracestate` headers before calling `send`, and must return what `send` does.
+ * The forwarder itself makes no span.
+ */
+export type TraceBatch = (
+  batch: { events: readonly RecordedEvent[]; outcomes: OutcomeMessage[] },
+  send: () => Promise<void>,
+) => Promise<void>;
 
 export interface OutcomeForwarderOptions {
   store: EventStore;
@@ -42,6 +53,8 @@ export interface OutcomeForwarderOptions {
    * bounded by 3 s, nothing produced) at this interval: an idle forwarder reports 'degraded' while it does not
    * answer. Default 5 000 ms; Infinity turns it off. */
   probeIntervalMs?: number;
+  /** Around each batch's transaction; without it the records carry the stored trace context as it is. */
+  traceBatch?: TraceBatch;
 }
 
 export type ForwarderState = 'starting' | 'running' | 'degraded' | 'stopped';

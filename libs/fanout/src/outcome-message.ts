@@ -31,6 +31,9 @@ export const OUTCOME_HEADERS = {
   eventType: 'event-type',
   eventId: 'event-id',
   correlationId: 'correlation-id',
+  /** The W3C trace context stored with the event (its metadata's `traceparent`, `tracestate`), for consumers. */
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
 } as const;
 
 export function isOutcome(
@@ -69,5 +72,10 @@ export function toOutcomeMessage(event: RecordedEvent): OutcomeMessage {
   const correlationId = event.metadata?.correlationId;
   if (typeof correlationId === 'string' && correlationId.length > 0)
     headers[OUTCOME_HEADERS.correlationId] = correlationId;
+  const { traceparent, tracestate } = event.metadata ?? {};
+  if (typeof traceparent === 'string' && traceparent.length > 0) {
+    headers[OUTCOME_HEADERS.traceparent] = traceparent;
+    if (typeof tracestate === 'string' && tracestate.length > 0) headers[OUTCOME_HEADERS.tracestate] = tracestate;
+  }
   return { key: outcomeKey(event), value: JSON.stringify(value), headers };
 }

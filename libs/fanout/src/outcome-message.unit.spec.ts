@@ -128,6 +128,19 @@ describe('the contact.outcomes record', () => {
     const bare = { ...ended, metadata: { ...metadata, correlationId: '' } };
     expect(toOutcomeMessage(bare).headers).toEqual({ 'event-type': 'ContactEnded', 'event-id': ended.id });
   });
+
+  it('carries the trace context stored with the event as traceparent and tracestate headers', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = { ...ended, metadata: { ...metadata, traceparent, tracestate: 'vendor=1' } };
+    expect(toOutcomeMessage(traced).headers).toMatchObject({ traceparent, tracestate: 'vendor=1' });
+    const withoutState = { ...ended, metadata: { ...metadata, traceparent } };
+    expect(toOutcomeMessage(withoutState).headers).toEqual({
+      'event-type': 'ContactEnded',
+      'event-id': ended.id,
+      'correlation-id': 'corr-1',
+      traceparent,
+    });
+  });
 });
 
 describe('the checkpoint record', () => {

@@ -32,7 +32,10 @@ const ADMIN_RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 };
 export type TransactionsSettings = Required<
   Pick<OutcomeForwarderOptions, 'topic' | 'checkpointTopic' | 'name' | 'transactionalId'>
 > &
-  Pick<OutcomeForwarderOptions, 'partitions' | 'replicationFactor' | 'transactionTimeoutMs' | 'createTopics'>;
+  Pick<
+    OutcomeForwarderOptions,
+    'partitions' | 'replicationFactor' | 'transactionTimeoutMs' | 'createTopics' | 'traceBatch'
+  >;
 
 export class OutcomeTransactions {
   private producer: Producer | undefined;
@@ -108,15 +111,19 @@ export class OutcomeTransactions {
       topic: this.settings.checkpointTopic,
       messages: [checkpointMessage(this.settings.name, last)],
     });
-    const transaction = await producer.transaction();
-    try {
-      await transaction.sendBatch({ topicMessages, acks: -1 });
-      await transaction.commit();
-    } catch (error) {
-      // Best effort: if the abort cannot reach the broker, the next producer's fencing aborts it.
-      await settlesWithin(transaction.abort(), 5_000);
-      throw error;
-    }
+    const send = async (): Promise<void> => {
+      const transaction = await producer.transaction();
+      try {
+        await transaction.sendBatch({ topicMessages, acks: -1 });
+        await transaction.commit();
+      } catch (error) {
+        // Best effort: if the abort cannot reach the broker, the next producer's fencing aborts it.
+        await settlesWithin(transaction.abort(), 5_000);
+        throw error;
+      }
+    };
+    const traceBatch = this.settings.traceBatch;
+    await (traceBatch ? traceBatch({ events: batch, outcomes }, send) : send());
   }
 
   /** Disconnects the session's producer (an open transaction is left to the broker, or to the next fencing). */

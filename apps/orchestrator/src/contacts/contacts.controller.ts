@@ -41,6 +41,7 @@ import {
   StartedContact,
 } from './contacts.schemas.js';
 import { EndContactCommand } from './end-contact.command.js';
+import { traceOf } from '../observability/tracing.js';
 import { httpStatusOf, restBodyOf } from './end-contact.http.js';
 import { StartContactCommand } from './start-contact.command.js';
 
@@ -160,6 +161,7 @@ export class ContactsController {
         correlationId: correlationIdOf(request, commandId),
         source: 'http',
         clientAddress: clientAddressOf(request),
+        ...traceOf(request),
       }),
     );
     const status = httpStatusOf(result);

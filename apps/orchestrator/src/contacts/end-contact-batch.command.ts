@@ -1,5 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Branch } from '#contacts';
+import type { TraceCarrier } from '../observability/tracing.js';
 
 /** Which contacts a batch ends: the IDs given, or the active contacts of the caller's business unit that match. */
 export type BatchSelection =
@@ -14,6 +15,8 @@ export type EndContactBatchRequest = {
   /** Whether the caller chose the batch ID (a retry with it answers the same). */
   keyed: boolean;
   clientAddress: string;
+  /** The caller's W3C trace context: every end of the batch continues it. */
+  trace?: TraceCarrier;
 };
 
 /** One contact's answer: the branch and the HTTP status a single end of it would have had. */

@@ -11,6 +11,7 @@ import { IdempotencyKeyHeader, Problem, type Static } from '../http/schemas.js';
 import { EndBatchBody, MAX_BATCH } from './contacts.schemas.js';
 import { Input } from '../http/validation.js';
 import { EndContactBatchCommand, type BatchSelection } from './end-contact-batch.command.js';
+import { traceOf } from '../observability/tracing.js';
 
 export { MAX_BATCH };
 
@@ -83,6 +84,7 @@ export class EndContactBatchController {
         batchId,
         keyed: request.headers['idempotency-key'] !== undefined || input.commandId !== undefined,
         clientAddress: clientAddressOf(request),
+        ...traceOf(request),
       }),
     );
     const { caller, results, summary } = answer;

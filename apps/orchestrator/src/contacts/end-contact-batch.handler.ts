@@ -17,6 +17,7 @@ import { EndContactCommand, type EndContactResult } from './end-contact.command.
 import { errorOf, httpStatusOf } from './end-contact.http.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { RememberedBatches } from './remembered-batches.js';
+import { SpanKind, contextOf, inSpan } from '../observability/tracing.js';
 import {
   EndContactBatchCommand,
   type BatchItemResult,
@@ -52,7 +53,20 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
     this.answered = new RememberedBatches(config.endBatchRememberedBytes, REMEMBERED_BATCHES);
   }
 
-  async execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
+  /** One span for the batch (docs/operations.md, "Pointing the service at a collector"): each end is its child. */
+  execute({ request }: EndContactBatchCommand): Promise<EndContactBatchResult> {
+    return inSpan(
+      'EndContactBatch',
+      {
+        kind: SpanKind.SERVER,
+        parent: contextOf(request.trace),
+        attributes: { 'contact_orchestrator.batch_id': request.batchId },
+      },
+      () => this.executeBatch(request),
+    );
+  }
+
+  private async executeBatch(request: EndContactBatchRequest): Promise<EndContactBatchResult> {
     const permission = mayEndContacts(await this.directory.authenticate(request.securityUser));
     // A caller refused for who it is is answered for the whole batch at once: no contact is read or selected, and
     // the refusals are written as one count in the caller's refusal summary rather than one by one. Nothing is
@@ -114,6 +128,7 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
           correlationId: request.batchId,
           source: 'http',
           clientAddress: request.clientAddress,
+          ...(request.trace ? { trace: request.trace } : {}),
         }),
       ),
     );

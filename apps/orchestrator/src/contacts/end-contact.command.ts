@@ -1,6 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import type { InvalidContactIdCause } from '#contacts';
 import type { EventMetadata } from '#event-store';
+import type { TraceCarrier } from '../observability/tracing.js';
 
 /**
  * The answer to an EndContact command, whatever carried it (REST, Studio action, Kafka). `position` is where the
@@ -23,6 +24,8 @@ export type EndContactRequest = {
   source: EventMetadata['source'];
   /** Bounds the audit of unauthenticated refusals per client. */
   clientAddress: string;
+  /** The caller's W3C trace context (`traceparent` header), when it sent one: the command's span continues it. */
+  trace?: TraceCarrier;
 };
 
 export class EndContactCommand extends Command<EndContactResult> {

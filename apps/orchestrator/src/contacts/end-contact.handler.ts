@@ -4,6 +4,7 @@
  * is written; views and Kafka follow from it.
  */
 import { Inject } from '@nestjs/common';
+import { context, trace } from '@opentelemetry/api';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   contactStreamId,
@@ -34,6 +35,7 @@ import { RefusalRecorder } from './refusal-recorder.js';
 import { Metrics } from '../observability/metrics.js';
 import { newEventId } from '../infrastructure/event-ids.js';
 import { ActiveContacts } from './active-contacts.js';
+import { SpanKind, carrierOf, contextOf, inSpan, isTracingOn, type TraceCarrier } from '../observability/tracing.js';
 
 const MAX_ATTEMPTS = 10;
 const CONTACT_EVENTS = ['ContactStarted', 'ContactEnded'] as const;
@@ -51,7 +53,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
 
   async execute(command: EndContactCommand): Promise<EndContactResult> {
     const started = performance.now();
-    const result = await this.decideAndRecord(command.request);
+    const result = await this.traced(command.request);
     this.metrics.endContact(
       result.branch,
       command.request.source,
@@ -61,19 +63,51 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     return result;
   }
 
-  private async decideAndRecord(request: EndContactCommand['request']): Promise<EndContactResult> {
+  /**
+   * The command's span (docs/operations.md, "Pointing the service at a collector"): the child of the span in hand
+   * (a Kafka record's, a batch's) or of the caller's `traceparent`; a server span when it is the request's own. Its
+   * trace context goes into the event's metadata, for the forwarder. With tracing off, the caller's is kept as sent.
+   */
+  private traced(request: EndContactCommand['request']): Promise<EndContactResult> {
+    if (!isTracingOn()) return this.decideAndRecord(request, request.trace);
+    const inHand = trace.getSpan(context.active()) !== undefined;
+    return inSpan(
+      'EndContact',
+      {
+        kind: inHand || request.source === 'kafka' ? SpanKind.INTERNAL : SpanKind.SERVER,
+        parent: inHand ? context.active() : contextOf(request.trace),
+        attributes: {
+          'contact_orchestrator.source': request.source,
+          'contact_orchestrator.contact_id': request.contactId,
+          'contact_orchestrator.command_id': request.commandId,
+        },
+      },
+      async (span) => {
+        const result = await this.decideAndRecord(request, span ? carrierOf(span) : request.trace);
+        span?.setAttribute('contact_orchestrator.branch', result.branch);
+        return result;
+      },
+    );
+  }
+
+  private async decideAndRecord(
+    request: EndContactCommand['request'],
+    traceContext: TraceCarrier | undefined,
+  ): Promise<EndContactResult> {
     const { contactId, commandId } = request;
     try {
       const caller =
         request.securityUser === undefined && request.securityUserProblem !== undefined
           ? ({ kind: 'Unauthenticated', detail: `SecurityUser ${request.securityUserProblem}` } as const)
-          : await this.directory.authenticate(request.securityUser);
+          : await inSpan('EndContact authenticate', {}, () => this.directory.authenticate(request.securityUser));
       const metadata: EventMetadata = {
         commandId,
         correlationId: request.correlationId,
         causationId: commandId,
         source: request.source,
         schemaVersion: 1,
+        ...(traceContext?.traceparent ? { traceparent: traceContext.traceparent } : {}),
+        ...(traceContext?.tracestate ? { tracestate: traceContext.tracestate } : {}),
       };
       // A caller refused for who it is is refused for any contact: its stream is not read.
       const refused = refuseCaller({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } });
@@ -122,13 +156,25 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   ): Promise<{ state: ContactState; stream: RecordedEvent[]; revision: bigint | undefined }> {
     if (!isWellFormedContactId(contactId)) return { state: initialState(), stream: [], revision: undefined };
     const known = attempt === 1 ? this.active.recall(contactId) : undefined;
-    if (known) return { state: known.state, stream: [], revision: known.revision };
-    const stream = await this.store.readStream(contactStreamId(contactId));
+    // The span says where the contact came from: the store, or the contacts this process started (no read).
+    if (known) {
+      await inSpan('EndContact read stream', { attributes: { 'contact_orchestrator.read_from': 'memory' } }, noop);
+      return { state: known.state, stream: [], revision: known.revision };
+    }
+    const stream = await inSpan(
+      'EndContact read stream',
+      { attributes: { 'contact_orchestrator.read_from': 'store', 'contact_orchestrator.attempt': attempt } },
+      () => this.store.readStream(contactStreamId(contactId)),
+    );
     return {
       state: foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)),
       stream,
       revision: stream[stream.length - 1]?.revision,
     };
+  }
+
+  private recordRefusal(...args: Parameters<RefusalRecorder['record']>): ReturnType<RefusalRecorder['record']> {
+    return inSpan('EndContact record refusal', {}, () => this.refusals.record(...args));
   }
 
   /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */
@@ -151,12 +197,14 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
             replayed: true,
           };
         }
-        const { position } = await this.store.append(
-          contactStreamId(decision.contactId),
-          // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's answer,
-          // not be deduplicated into a success that reports its own endedAt.
-          [{ id: newEventId(), ...decision.event, metadata }],
-          { expectedRevision: revision! },
+        const { position } = await inSpan('EndContact append', {}, () =>
+          this.store.append(
+            contactStreamId(decision.contactId),
+            // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's
+            // answer, not be deduplicated into a success that reports its own endedAt.
+            [{ id: newEventId(), ...decision.event, metadata }],
+            { expectedRevision: revision! },
+          ),
         );
         this.active.forget(decision.contactId);
         return {
@@ -169,7 +217,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       }
       case 'OnInvalidSecurityUser':
       case 'OnUnauthorized': {
-        const position = await this.refusals.record(decision.event, metadata, clientAddress);
+        const position = await this.recordRefusal(decision.event, metadata, clientAddress);
         return {
           branch: decision.branch,
           contactId: decision.event.data.contactId,
@@ -178,7 +226,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         };
       }
       case 'OnInvalidContactID': {
-        const position = await this.refusals.record(decision.event, metadata, clientAddress);
+        const position = await this.recordRefusal(decision.event, metadata, clientAddress);
         return {
           branch: decision.branch,
           contactId: decision.event.data.contactId,
@@ -192,6 +240,8 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     }
   }
 }
+
+const noop = async (): Promise<void> => undefined;
 
 const positionOf = (position: bigint | undefined): { position?: string } =>
   position === undefined ? {} : { position: position.toString() };

@@ -12,6 +12,7 @@ import { CommandIdConflictError, clientAddressOf, commandIdOf, correlationIdOf }
 import { IdempotencyKeyHeader, Problem, type Static } from '../http/schemas.js';
 import { StudioActionBody, StudioAnswer } from './contacts.schemas.js';
 import { Input } from '../http/validation.js';
+import { traceOf } from '../observability/tracing.js';
 import { EndContactCommand } from './end-contact.command.js';
 import { studioBodyOf } from './end-contact.http.js';
 
@@ -102,6 +103,7 @@ export class StudioActionController {
         correlationId: correlationIdOf(request, commandId),
         source: 'studio-action',
         clientAddress: clientAddressOf(request),
+        ...traceOf(request),
       }),
     );
     return studioBodyOf(result, selectBranch(result.branch, input.branches));

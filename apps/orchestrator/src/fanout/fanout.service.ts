@@ -13,6 +13,7 @@ import { APP_CONFIG, EVENT_STORE, LOGGER } from '../infrastructure/tokens.js';
 import { KAFKA_CLIENT_ID } from '../kafka/kafka-commands.js';
 import { pinoLogCreator } from '../kafka/kafka-support.js';
 import { kafkaClientConfig } from '../kafka/kafka-client-config.js';
+import { outcomeBatchTracing } from './outcome-tracing.js';
 
 @Injectable()
 export class FanoutService {
@@ -33,6 +34,7 @@ export class FanoutService {
       // One identity per deployment: a restart fences its predecessor; another deployment never shares a checkpoint.
       name: config.forwarderId,
       transactionalId: config.forwarderId,
+      traceBatch: outcomeBatchTracing(config.topics.outcomes),
     });
   }
 

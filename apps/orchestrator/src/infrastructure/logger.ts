@@ -7,6 +7,7 @@ import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { maskConnectionStrings } from '#event-store';
 import { NonBlockingDestination } from './log-destination.js';
+import { traceFields } from '../observability/tracing.js';
 
 export type AppLogger = Logger;
 
@@ -60,6 +61,8 @@ export function createLogger(
     base: { service: 'contact-orchestrator' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     hooks: { streamWrite: withoutPasswords },
+    // trace_id and span_id of the active span, when tracing is on (observability/tracing.ts).
+    mixin: traceFields,
   };
   if (destination) return pino(options, destination);
   if (terminal && prettyAvailable())

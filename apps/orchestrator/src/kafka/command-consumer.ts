@@ -21,6 +21,14 @@ import {
   type IncomingRecord,
   type OutgoingRecord,
 } from './command-message.js';
+import {
+  SpanKind,
+  contextOf,
+  inSpan,
+  isTracingOn,
+  traceCarrierOf,
+  type TraceCarrier,
+} from '../observability/tracing.js';
 
 /** Sends one record; rejects with the kafkajs error. */
 export type Publish = (record: OutgoingRecord) => Promise<void>;
@@ -40,8 +48,30 @@ export class CommandConsumer {
     this.logger = options.logger.child({ component: 'kafka-commands' });
   }
 
-  /** Handles one record. Resolves once its answer (and dead-letter copy) is written; rejects only on Kafka failure. */
-  async handle(record: IncomingRecord, publish: Publish): Promise<void> {
+  /**
+   * Handles one record, in its span (the child of the record's `traceparent` header, when it has one). Resolves once
+   * its answer (and dead-letter copy) is written; rejects only on Kafka failure.
+   */
+  handle(record: IncomingRecord, publish: Publish): Promise<void> {
+    if (!isTracingOn()) return this.handleRecord(record, publish);
+    return inSpan(
+      `${record.topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextOf(traceCarrierOf(record.headers)),
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': record.topic,
+          'messaging.destination.partition.id': String(record.partition),
+          'messaging.kafka.offset': Number(record.offset),
+        },
+      },
+      () => this.handleRecord(record, publish),
+    );
+  }
+
+  private async handleRecord(record: IncomingRecord, publish: Publish): Promise<void> {
     let plan: Plan;
     try {
       plan = await this.decide(record);
@@ -76,6 +106,7 @@ export class CommandConsumer {
           source: 'kafka',
           // Bounds the audit of unauthenticated refusals: all Kafka producers share one budget per topic.
           clientAddress: `kafka:${record.topic}`,
+          ...traceOfRecord(record),
         }),
       );
     } catch (error) {
@@ -158,6 +189,11 @@ export class CommandConsumer {
       );
     }
   }
+}
+
+function traceOfRecord(record: IncomingRecord): { trace?: TraceCarrier } {
+  const carrier = traceCarrierOf(record.headers);
+  return carrier ? { trace: carrier } : {};
 }
 
 const internalError = (error: unknown) => ({
