@@ -128,6 +128,8 @@ await withKafka(SUITE, (broker) => {
           OTEL_TRACES_SAMPLER: 'always_on',
           // Spans leave within 100 ms rather than the default 5 s.
           OTEL_BSP_SCHEDULE_DELAY: '100',
+          // The Kafka consumer's "answered" line is a debug one: it shows the trace IDs in the log.
+          LOG_LEVEL: 'debug',
         },
       });
       api = new OrchestratorClient(service.url, service.platformToken);
@@ -223,6 +225,17 @@ await withKafka(SUITE, (broker) => {
       const command = span(found, 'EndContact');
       expect(parentOf(command)).toBe(record.spanID);
       expectCommandTree(found, command);
+      // The log line written while the record's span was active carries its IDs.
+      const logged = await waitFor(
+        () =>
+          service
+            .output()
+            .split('\n')
+            .find((line) => line.includes('EndContact command answered') && line.includes(caller.traceId)),
+        10_000,
+        'a log line with the trace ID',
+      );
+      expect(JSON.parse(logged)).toMatchObject({ trace_id: caller.traceId, span_id: record.spanID });
     });
 
     it('the forwarder’s transaction is a span of its own, linked to the commands it carried', async () => {

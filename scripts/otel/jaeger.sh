@@ -32,7 +32,8 @@ echo "jaeger.sh: building $MODULE/cmd/jaeger@$VERSION into $cache (several minut
 (
   cd "$work"
   go mod init contact-orchestrator/jaeger-build >/dev/null 2>&1
-  GOFLAGS=-mod=mod go get -tool "$MODULE/cmd/jaeger@$VERSION" >&2
+  # go get lists every module it adds: kept out of the output unless it fails.
+  GOFLAGS=-mod=mod go get -tool "$MODULE/cmd/jaeger@$VERSION" >"$work/get.log" 2>&1 || { cat "$work/get.log" >&2; exit 1; }
   nice -n 10 go build -trimpath -o "$work/jaeger" "$MODULE/cmd/jaeger" >&2
 )
 # Renamed into place: a build interrupted half-way never leaves a binary that looks finished.

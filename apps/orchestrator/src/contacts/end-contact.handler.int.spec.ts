@@ -60,4 +60,30 @@ describe('EndContact when the append outcome is unknown', () => {
       'ContactEnded',
     ]);
   });
+
+  it('keeps the caller’s W3C trace context in the event’s metadata, tracing off (docs/operations.md)', async () => {
+    const contactId = String(Date.now() + 1);
+    const metadata = { correlationId: 'c', causationId: 'c', source: 'kafka' as const, schemaVersion: 1 };
+    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
+    await store.append(
+      `contact-${contactId}`,
+      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
+      { expectedRevision: 'no_stream' },
+    );
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'v=1' };
+    const result = await handler.execute(
+      new EndContactCommand({
+        contactId,
+        securityUser: 'token',
+        commandId: randomUUID(),
+        correlationId: randomUUID(),
+        source: 'kafka',
+        clientAddress: 'kafka:commands',
+        trace,
+      }),
+    );
+    expect(result).toMatchObject({ branch: 'OnSuccess' });
+    const ended = (await store.readStream(`contact-${contactId}`)).find((e) => e.type === 'ContactEnded')!;
+    expect(ended.metadata).toMatchObject(trace);
+  });
 });
