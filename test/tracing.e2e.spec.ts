@@ -212,7 +212,7 @@ await withKafka(SUITE, (broker) => {
       await consume(outcome);
 
       const found = await traceWith(caller.traceId, [
-        `${topics.commands} process`,
+        `process ${topics.commands}`,
         'EndContact',
         'EndContact authenticate',
         'EndContact read stream',
@@ -220,7 +220,7 @@ await withKafka(SUITE, (broker) => {
         `create ${topics.outcomes}`,
         `process ${topics.outcomes}`,
       ]);
-      const record = span(found, `${topics.commands} process`);
+      const record = span(found, `process ${topics.commands}`);
       expect(parentOf(record), 'the record’s span continues the producer’s').toBe(caller.spanId);
       const command = span(found, 'EndContact');
       expect(parentOf(command)).toBe(record.spanID);
@@ -270,5 +270,33 @@ await withKafka(SUITE, (broker) => {
         `a ${sendName} span linked to EndContact ${command.spanID}`,
       );
     });
+    it('a graceful stop exports the spans still buffered', async () => {
+      // A schedule delay far beyond the test: only the shutdown's flush can export this end's spans.
+      const alone = await startServiceProcess({
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpEndpoint,
+          OTEL_TRACES_SAMPLER: 'always_on',
+          OTEL_BSP_SCHEDULE_DELAY: '600000',
+        },
+      });
+      try {
+        const client = new OrchestratorClient(alone.url, alone.platformToken);
+        const agents = await client.seedBusinessUnit('bu-flush');
+        const contactId = await client.startContact('bu-flush', 'Phone');
+        const caller = newTraceparent();
+        const answer = await client.request('POST', `/v1/contacts/${contactId}/end`, {
+          token: agents.ender,
+          headers: { traceparent: caller.traceparent },
+        });
+        expect(answer.status).toBe(200);
+        expect(await jaeger.trace(caller.traceId)).toBeUndefined();
+        expect(await alone.stop()).toBe(0);
+        const found = await traceWith(caller.traceId, ['EndContact', 'EndContact append']);
+        expect(parentOf(span(found, 'EndContact'))).toBe(caller.spanId);
+      } finally {
+        await alone.kill();
+        removeDataDir(alone.dataDir);
+      }
+    }, 60_000);
   });
 });

@@ -151,6 +151,10 @@ async function answers(url: string, init: RequestInit): Promise<boolean> {
   }
 }
 
+// Start times may tie (the SDK's clock rounds to the millisecond here): the one that ended first is listed first.
+const byStart = (a: JaegerSpan, b: JaegerSpan): number =>
+  a.startTime - b.startTime || a.startTime + a.duration - (b.startTime + b.duration);
+
 /**
  * A compact listing of a trace (docs/operations.md shows one): one line per span, children indented under their
  * parent, with the service and the duration.
@@ -166,7 +170,7 @@ export function traceListing(trace: JaegerTrace): string {
   }
   const lines: string[] = [];
   const walk = (parent: string | undefined, depth: number): void => {
-    for (const span of (children.get(parent) ?? []).sort((a, b) => a.startTime - b.startTime)) {
+    for (const span of (children.get(parent) ?? []).sort(byStart)) {
       const service = trace.processes[span.processID]?.serviceName ?? '?';
       const ms = (span.duration / 1000).toFixed(2);
       lines.push(`${'  '.repeat(depth)}${span.operationName}  [${service}]  ${ms} ms`);

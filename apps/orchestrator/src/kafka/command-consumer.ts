@@ -55,7 +55,7 @@ export class CommandConsumer {
   handle(record: IncomingRecord, publish: Publish): Promise<void> {
     if (!isTracingOn()) return this.handleRecord(record, publish);
     return inSpan(
-      `${record.topic} process`,
+      `process ${record.topic}`,
       {
         kind: SpanKind.CONSUMER,
         parent: contextOf(traceCarrierOf(record.headers)),
