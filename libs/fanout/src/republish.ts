@@ -1,8 +1,9 @@
 /**
  * Re-publishing a range of outcomes (docs/design.md, Kafka): the records the forwarder sent for positions from..to, sent again
- * exactly as they were (toOutcomeMessage: same key, value and headers, so `event-id` lets consumers deduplicate),
- * in transactions, for a consumer that lost them. It has its own transactional ID and writes no checkpoint record:
- * the live forwarder is neither fenced nor moved.
+ * exactly as they were (toOutcomeMessage: same key, value and headers, so `event-id` lets consumers deduplicate; a
+ * `traceparent` names the command's span, where a traced forwarder had named its own child of it), in transactions,
+ * for a consumer that lost them. It has its own transactional ID and writes no checkpoint record: the live forwarder
+ * is neither fenced nor moved.
  */
 import kafkajs from 'kafkajs';
 import type { Kafka, Producer } from 'kafkajs';
