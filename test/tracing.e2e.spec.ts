@@ -238,6 +238,47 @@ await withKafka(SUITE, (broker) => {
       expect(JSON.parse(logged)).toMatchObject({ trace_id: caller.traceId, span_id: record.spanID });
     });
 
+    it('the Studio action and the bulk end: a span for each, under the caller’s', async () => {
+      const tagOf = (s: JaegerSpan, key: string) => s.tags.find((t) => t.key === key)?.value;
+      const studio = newTraceparent();
+      const studioContact = await api.startContact('bu-tracing', 'Phone');
+      const action = await api.request('POST', '/v1/actions/end-a-contact', {
+        token: null,
+        headers: { traceparent: studio.traceparent },
+        body: { SecurityUser: bu.ender, ContactID: studioContact },
+      });
+      expect(action.body).toMatchObject({ condition: 'OnSuccess' });
+      const studioTrace = await traceWith(studio.traceId, ['EndContact', 'EndContact append']);
+      const studioSpan = span(studioTrace, 'EndContact');
+      expect(parentOf(studioSpan)).toBe(studio.spanId);
+      expect(tagOf(studioSpan, 'contact_orchestrator.source')).toBe('studio-action');
+      expect(tagOf(studioSpan, 'span.kind')).toBe('server');
+
+      const batch = newTraceparent();
+      const contacts = [await api.startContact('bu-tracing', 'Phone'), await api.startContact('bu-tracing', 'Phone')];
+      const ended = await api.request('POST', '/v1/contacts/end-batch', {
+        token: bu.ender,
+        headers: { traceparent: batch.traceparent },
+        body: { contactIds: contacts },
+      });
+      expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+      const batchTrace = await waitFor(
+        async () => {
+          const found = await jaeger.trace(batch.traceId);
+          return found && found.spans.filter((s) => s.operationName === 'EndContact append').length === 2
+            ? found
+            : undefined;
+        },
+        30_000,
+        `the bulk end's trace ${batch.traceId} with two appends`,
+      );
+      const batchSpan = span(batchTrace, 'EndContactBatch');
+      expect(parentOf(batchSpan)).toBe(batch.spanId);
+      const ends = batchTrace.spans.filter((s) => s.operationName === 'EndContact');
+      expect(ends.map((s) => tagOf(s, 'contact_orchestrator.contact_id')).sort()).toEqual([...contacts].sort());
+      for (const end of ends) expect(parentOf(end), traceListing(batchTrace)).toBe(batchSpan.spanID);
+    });
+
     it('the forwarder’s transaction is a span of its own, linked to the commands it carried', async () => {
       const caller = newTraceparent();
       const contactId = await api.startContact('bu-tracing', 'Phone');
