@@ -158,7 +158,8 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     const known = attempt === 1 ? this.active.recall(contactId) : undefined;
     // The span says where the contact came from: the store, or the contacts this process started (no read).
     if (known) {
-      await inSpan('EndContact read stream', { attributes: { 'contact_orchestrator.read_from': 'memory' } }, noop);
+      if (isTracingOn())
+        await inSpan('EndContact read stream', { attributes: { 'contact_orchestrator.read_from': 'memory' } }, noop);
       return { state: known.state, stream: [], revision: known.revision };
     }
     const stream = await inSpan(
