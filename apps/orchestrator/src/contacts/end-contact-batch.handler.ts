@@ -17,7 +17,7 @@ import { EndContactCommand, type EndContactResult } from './end-contact.command.
 import { errorOf, httpStatusOf } from './end-contact.http.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { RememberedBatches } from './remembered-batches.js';
-import { SpanKind, contextOf, inSpan } from '../observability/tracing.js';
+import { SpanKind, carrierOf, contextOf, inSpan } from '../observability/tracing.js';
 import {
   EndContactBatchCommand,
   type BatchItemResult,
@@ -62,7 +62,8 @@ export class EndContactBatchHandler implements ICommandHandler<EndContactBatchCo
         parent: contextOf(request.trace),
         attributes: { 'contact_orchestrator.batch_id': request.batchId },
       },
-      () => this.executeBatch(request),
+      // Each end continues the batch's span.
+      (span) => this.executeBatch(span ? { ...request, trace: { ...carrierOf(span), local: true } } : request),
     );
   }
 

@@ -4,7 +4,7 @@
  * is written; views and Kafka follow from it.
  */
 import { Inject } from '@nestjs/common';
-import { context, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   contactStreamId,
@@ -35,7 +35,15 @@ import { RefusalRecorder } from './refusal-recorder.js';
 import { Metrics } from '../observability/metrics.js';
 import { newEventId } from '../infrastructure/event-ids.js';
 import { ActiveContacts } from './active-contacts.js';
-import { SpanKind, carrierOf, contextOf, inSpan, isTracingOn, type TraceCarrier } from '../observability/tracing.js';
+import {
+  SpanKind,
+  carrierOf,
+  contextOf,
+  inSpan,
+  isTracingOn,
+  logFieldsOf,
+  type TraceCarrier,
+} from '../observability/tracing.js';
 
 const MAX_ATTEMPTS = 10;
 const CONTACT_EVENTS = ['ContactStarted', 'ContactEnded'] as const;
@@ -64,42 +72,43 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   }
 
   /**
-   * The command's span (docs/operations.md, "Pointing the service at a collector"): the child of the span in hand
-   * (a Kafka record's, a batch's) or of the caller's `traceparent`; a server span when it is the request's own. Its
-   * trace context goes into the event's metadata, for the forwarder. With tracing off, the caller's is kept as sent.
+   * The command's span (docs/operations.md, "Pointing the service at a collector"): the child of the caller's
+   * `traceparent`, or of the span in hand (a Kafka record's, a bulk end's: `trace.local`); the request's own server
+   * span otherwise. Its trace context goes into the event's metadata, for the forwarder; its IDs into the log lines.
+   * With tracing off, the caller's context is kept as it came.
    */
   private traced(request: EndContactCommand['request']): Promise<EndContactResult> {
-    if (!isTracingOn()) return this.decideAndRecord(request, request.trace);
-    const inHand = trace.getSpan(context.active()) !== undefined;
+    if (!isTracingOn()) return this.decideAndRecord(request, { carrier: request.trace, logFields: {} });
     return inSpan(
       'EndContact',
       {
-        kind: inHand || request.source === 'kafka' ? SpanKind.INTERNAL : SpanKind.SERVER,
-        parent: inHand ? context.active() : contextOf(request.trace),
+        kind: request.trace?.local || request.source === 'kafka' ? SpanKind.INTERNAL : SpanKind.SERVER,
+        parent: contextOf(request.trace),
         attributes: {
           'contact_orchestrator.source': request.source,
           'contact_orchestrator.contact_id': request.contactId,
           'contact_orchestrator.command_id': request.commandId,
         },
       },
-      async (span) => {
-        const result = await this.decideAndRecord(request, span ? carrierOf(span) : request.trace);
+      async (span, scope) => {
+        const carrier = span ? carrierOf(span) : request.trace;
+        const result = await this.decideAndRecord(request, { carrier, scope, logFields: logFieldsOf(span) });
         span?.setAttribute('contact_orchestrator.branch', result.branch);
         return result;
       },
     );
   }
 
-  private async decideAndRecord(
-    request: EndContactCommand['request'],
-    traceContext: TraceCarrier | undefined,
-  ): Promise<EndContactResult> {
+  private async decideAndRecord(request: EndContactCommand['request'], traced: Traced): Promise<EndContactResult> {
     const { contactId, commandId } = request;
+    const { carrier: traceContext, scope, logFields } = traced;
     try {
       const caller =
         request.securityUser === undefined && request.securityUserProblem !== undefined
           ? ({ kind: 'Unauthenticated', detail: `SecurityUser ${request.securityUserProblem}` } as const)
-          : await inSpan('EndContact authenticate', {}, () => this.directory.authenticate(request.securityUser));
+          : await inSpan('EndContact authenticate', { parent: scope }, () =>
+              this.directory.authenticate(request.securityUser),
+            );
       const metadata: EventMetadata = {
         commandId,
         correlationId: request.correlationId,
@@ -111,15 +120,15 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       };
       // A caller refused for who it is is refused for any contact: its stream is not read.
       const refused = refuseCaller({ type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } });
-      if (refused) return await this.carryOut(refused, [], undefined, metadata, request.clientAddress);
+      if (refused) return await this.carryOut(refused, [], undefined, metadata, request.clientAddress, scope);
       return await retry(
         async (attempt) => {
-          const { state, stream, revision } = await this.contact(contactId, attempt);
+          const { state, stream, revision } = await this.contact(contactId, attempt, scope);
           const decision = decide(
             { type: 'EndContact', data: { contactId, caller, commandId, now: new Date() } },
             state,
           );
-          return this.carryOut(decision, stream, revision, metadata, request.clientAddress);
+          return this.carryOut(decision, stream, revision, metadata, request.clientAddress, scope);
         },
         {
           attempts: MAX_ATTEMPTS,
@@ -133,12 +142,12 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
             return retried;
           },
           onRetry: (_error, attempt) =>
-            this.logger.debug({ contactId, attempt }, 'concurrent write on contact, deciding again'),
+            this.logger.debug({ ...logFields, contactId, attempt }, 'concurrent write on contact, deciding again'),
         },
       );
     } catch (error) {
       if (error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError) {
-        this.logger.error({ err: error, contactId, commandId }, 'EndContact failed on the event store');
+        this.logger.error({ ...logFields, err: error, contactId, commandId }, 'EndContact failed on the event store');
         return { branch: 'Default', contactId, detail: `Event store unavailable: ${error.message}` };
       }
       throw error;
@@ -153,18 +162,26 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   private async contact(
     contactId: string,
     attempt: number,
+    scope: Context | undefined,
   ): Promise<{ state: ContactState; stream: RecordedEvent[]; revision: bigint | undefined }> {
     if (!isWellFormedContactId(contactId)) return { state: initialState(), stream: [], revision: undefined };
     const known = attempt === 1 ? this.active.recall(contactId) : undefined;
     // The span says where the contact came from: the store, or the contacts this process started (no read).
     if (known) {
       if (isTracingOn())
-        await inSpan('EndContact read stream', { attributes: { 'contact_orchestrator.read_from': 'memory' } }, noop);
+        await inSpan(
+          'EndContact read stream',
+          { parent: scope, attributes: { 'contact_orchestrator.read_from': 'memory' } },
+          noop,
+        );
       return { state: known.state, stream: [], revision: known.revision };
     }
     const stream = await inSpan(
       'EndContact read stream',
-      { attributes: { 'contact_orchestrator.read_from': 'store', 'contact_orchestrator.attempt': attempt } },
+      {
+        parent: scope,
+        attributes: { 'contact_orchestrator.read_from': 'store', 'contact_orchestrator.attempt': attempt },
+      },
       () => this.store.readStream(contactStreamId(contactId)),
     );
     return {
@@ -174,8 +191,11 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     };
   }
 
-  private recordRefusal(...args: Parameters<RefusalRecorder['record']>): ReturnType<RefusalRecorder['record']> {
-    return inSpan('EndContact record refusal', {}, () => this.refusals.record(...args));
+  private recordRefusal(
+    scope: Context | undefined,
+    ...args: Parameters<RefusalRecorder['record']>
+  ): ReturnType<RefusalRecorder['record']> {
+    return inSpan('EndContact record refusal', { parent: scope }, () => this.refusals.record(...args));
   }
 
   /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */
@@ -185,6 +205,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     revision: bigint | undefined,
     metadata: EventMetadata,
     clientAddress: string,
+    scope: Context | undefined,
   ): Promise<EndContactResult> {
     switch (decision.branch) {
       case 'OnSuccess': {
@@ -198,7 +219,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
             replayed: true,
           };
         }
-        const { position } = await inSpan('EndContact append', {}, () =>
+        const { position } = await inSpan('EndContact append', { parent: scope }, () =>
           this.store.append(
             contactStreamId(decision.contactId),
             // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's
@@ -218,7 +239,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       }
       case 'OnInvalidSecurityUser':
       case 'OnUnauthorized': {
-        const position = await this.recordRefusal(decision.event, metadata, clientAddress);
+        const position = await this.recordRefusal(scope, decision.event, metadata, clientAddress);
         return {
           branch: decision.branch,
           contactId: decision.event.data.contactId,
@@ -227,7 +248,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
         };
       }
       case 'OnInvalidContactID': {
-        const position = await this.recordRefusal(decision.event, metadata, clientAddress);
+        const position = await this.recordRefusal(scope, decision.event, metadata, clientAddress);
         return {
           branch: decision.branch,
           contactId: decision.event.data.contactId,
@@ -243,6 +264,9 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
 }
 
 const noop = async (): Promise<void> => undefined;
+
+/** What a command's steps need of its trace: the context to store, the span to parent theirs, its IDs for logs. */
+type Traced = { carrier: TraceCarrier | undefined; scope?: Context | undefined; logFields: Record<string, string> };
 
 const positionOf = (position: bigint | undefined): { position?: string } =>
   position === undefined ? {} : { position: position.toString() };

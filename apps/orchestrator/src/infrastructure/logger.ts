@@ -7,7 +7,6 @@ import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { maskConnectionStrings } from '#event-store';
 import { NonBlockingDestination } from './log-destination.js';
-import { traceFields } from '../observability/tracing.js';
 
 export type AppLogger = Logger;
 
@@ -61,8 +60,6 @@ export function createLogger(
     base: { service: 'contact-orchestrator' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     hooks: { streamWrite: withoutPasswords },
-    // trace_id and span_id of the active span, when tracing is on (observability/tracing.ts).
-    mixin: traceFields,
   };
   if (destination) return pino(options, destination);
   if (terminal && prettyAvailable())

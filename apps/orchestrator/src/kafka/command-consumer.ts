@@ -23,9 +23,11 @@ import {
 } from './command-message.js';
 import {
   SpanKind,
+  carrierOf,
   contextOf,
   inSpan,
   isTracingOn,
+  logFieldsOf,
   traceCarrierOf,
   type TraceCarrier,
 } from '../observability/tracing.js';
@@ -67,7 +69,11 @@ export class CommandConsumer {
           'messaging.kafka.offset': Number(record.offset),
         },
       },
-      () => this.handleRecord(record, publish),
+      (span) => {
+        // The command continues this span, and the record's log lines carry its IDs (where()).
+        if (span) traced.set(record, { carrier: { ...carrierOf(span), local: true }, logFields: logFieldsOf(span) });
+        return this.handleRecord(record, publish);
+      },
     );
   }
 
@@ -191,8 +197,12 @@ export class CommandConsumer {
   }
 }
 
+/** The record's span, while tracing is on: what its command continues, and the IDs its log lines carry. */
+const traced = new WeakMap<IncomingRecord, { carrier: TraceCarrier; logFields: Record<string, string> }>();
+
+/** The command's trace context: the record's span, else (tracing off) the record's own `traceparent` header. */
 function traceOfRecord(record: IncomingRecord): { trace?: TraceCarrier } {
-  const carrier = traceCarrierOf(record.headers);
+  const carrier = traced.get(record)?.carrier ?? traceCarrierOf(record.headers);
   return carrier ? { trace: carrier } : {};
 }
 
@@ -200,7 +210,12 @@ const internalError = (error: unknown) => ({
   code: 'InternalError',
   message: `EndContact failed: ${(error as Error)?.message ?? String(error)}`,
 });
-const where = (record: IncomingRecord) => ({ topic: record.topic, partition: record.partition, offset: record.offset });
+const where = (record: IncomingRecord) => ({
+  topic: record.topic,
+  partition: record.partition,
+  offset: record.offset,
+  ...traced.get(record)?.logFields,
+});
 
 /** As kafkajs's consumer judges it: retries exhausted, or the cause is marked retriable. */
 export function isRetriable(error: unknown): boolean {

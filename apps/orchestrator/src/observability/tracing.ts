@@ -8,9 +8,12 @@
  * What crosses a boundary is the W3C trace context as plain strings (`TraceCarrier`): taken from the HTTP request or
  * the Kafka record, kept in the event's metadata (`traceparent`, `tracestate`), and written by the forwarder as the
  * outcome record's headers. The libraries carry those strings and make no span (docs/decisions.md, Tracing).
+ *
+ * No context manager is registered (no AsyncLocalStorage, whose promise hooks cost every async step on Node 20):
+ * a span's parent is always passed, as a `Context` within a call and as a carrier between components, and log
+ * lines get a span's IDs where they are written (`logFieldsOf`).
  */
 import {
-  context,
   propagation,
   trace,
   ROOT_CONTEXT,
@@ -24,8 +27,11 @@ import {
 
 export const TRACER_NAME = 'contact-orchestrator';
 
-/** The W3C trace context as it travels: HTTP headers, Kafka headers, an event's metadata. */
-export type TraceCarrier = { traceparent?: string; tracestate?: string };
+/**
+ * The W3C trace context as it travels: HTTP headers, Kafka headers, an event's metadata. `local`: it names a span of
+ * this process (a Kafka record's, a bulk end's), so a command under it is an internal span, not the request's own.
+ */
+export type TraceCarrier = { traceparent?: string; tracestate?: string; local?: boolean };
 
 export type Tracing = {
   readonly enabled: boolean;
@@ -46,15 +52,15 @@ export function tracesEndpoint(env: Record<string, string | undefined>): string 
 }
 
 /**
- * Registers the SDK (a batching OTLP/HTTP protobuf exporter, the W3C trace context propagator, an AsyncLocalStorage
- * context) when an OTLP endpoint is configured; otherwise loads nothing. The SDK reads the variables from
+ * Registers the SDK (a batching OTLP/HTTP protobuf exporter, the W3C trace context propagator, no context manager)
+ * when an OTLP endpoint is configured; otherwise loads nothing. The SDK reads the variables from
  * process.env, so `env` must be process.env for anything but the on/off decision and the service name.
  */
 export async function startTracing(env: Record<string, string | undefined> = process.env): Promise<Tracing> {
   if (tracingOn || tracesEndpoint(env) === undefined) return { enabled: false, shutdown: async () => undefined };
-  const [{ NodeTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, { W3CTraceContextPropagator }] =
+  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, { W3CTraceContextPropagator }] =
     await Promise.all([
-      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/sdk-trace-base'),
       import('@opentelemetry/exporter-trace-otlp-proto'),
       import('@opentelemetry/resources'),
       import('@opentelemetry/core'),
@@ -64,17 +70,20 @@ export async function startTracing(env: Record<string, string | undefined> = pro
     .defaultResource()
     .merge(resources.detectResources({ detectors: [resources.envDetector] }))
     .merge(resources.resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || TRACER_NAME }));
-  const provider = new NodeTracerProvider({
+  const provider = new BasicTracerProvider({
     resource,
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   tracingOn = true;
   return {
     enabled: true,
     shutdown: async () => {
-      await provider.shutdown();
       tracingOn = false;
+      await provider.shutdown();
+      trace.disable();
+      propagation.disable();
     },
   };
 }
@@ -99,15 +108,15 @@ function headerText(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The context a carrier names (its remote span as the parent), over `base`. */
-export function contextOf(carrier: TraceCarrier | undefined, base: Context = ROOT_CONTEXT): Context {
-  if (!carrier?.traceparent) return base;
-  return propagation.extract(base, carrier);
+/** The context a carrier names (its span as the parent); ROOT_CONTEXT (a new trace) without one. */
+export function contextOf(carrier: TraceCarrier | undefined): Context {
+  if (!carrier?.traceparent) return ROOT_CONTEXT;
+  return propagation.extract(ROOT_CONTEXT, { traceparent: carrier.traceparent, tracestate: carrier.tracestate });
 }
 
 /** The carrier of a span: what is stored in an event's metadata and written as the outcome's headers. */
 export function carrierOf(span: Span): TraceCarrier {
-  const carrier: TraceCarrier = {};
+  const carrier: { traceparent?: string; tracestate?: string } = {};
   propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   return carrier;
 }
@@ -119,43 +128,44 @@ export function linkOf(carrier: TraceCarrier | undefined): Link | undefined {
   return spanContext && trace.isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
-export type SpanOptions = { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context };
+/** `parent`: the context of the span's parent (ROOT_CONTEXT or undefined: a new trace). */
+export type SpanOptions = { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context | undefined };
 
 /**
- * Runs `work` in a new span, active for its duration (log lines written meanwhile carry its IDs); a throw marks the
- * span as an error and is passed on. With tracing off, `work` runs with no span at all.
+ * Runs `work` in a new span, given the span and its context (the parent to pass to its children); a throw marks the
+ * span as an error and is passed on. With tracing off, `work` runs at once with neither.
  */
 export function inSpan<T>(
   name: string,
   options: SpanOptions,
-  work: (span: Span | undefined) => Promise<T>,
+  work: (span: Span | undefined, scope: Context | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!tracingOn) return work(undefined);
-  const { parent, ...spanOptions } = options;
-  return tracer().startActiveSpan(name, spanOptions, parent ?? context.active(), async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
+  if (!tracingOn) return work(undefined, undefined);
+  const { parent = ROOT_CONTEXT, ...spanOptions } = options;
+  const span = tracer().startSpan(name, spanOptions, parent);
+  return work(span, trace.setSpan(parent, span)).then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
       span.recordException(error as Error);
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      throw error;
-    } finally {
       span.end();
-    }
-  });
+      throw error;
+    },
+  );
 }
 
 /** A span that the caller ends (a message's producer span, which lives until its transaction commits). */
 export function startSpan(name: string, options: SpanOptions): Span | undefined {
   if (!tracingOn) return undefined;
-  const { parent, ...spanOptions } = options;
-  return tracer().startSpan(name, spanOptions, parent ?? context.active());
+  const { parent = ROOT_CONTEXT, ...spanOptions } = options;
+  return tracer().startSpan(name, spanOptions, parent);
 }
 
-/** For log lines (pino's mixin): the active span's IDs, nothing when none is active or tracing is off. */
-export function traceFields(): { trace_id?: string; span_id?: string } {
-  if (!tracingOn) return {};
-  const span = trace.getSpan(context.active());
+/** The fields a log line written within `span` carries (`trace_id`, `span_id`); nothing without a span. */
+export function logFieldsOf(span: Span | undefined): { trace_id?: string; span_id?: string } {
   if (!span) return {};
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };

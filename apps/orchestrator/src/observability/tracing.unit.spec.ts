@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inSpan, isTracingOn, startTracing, traceCarrierOf, traceFields, tracesEndpoint } from './tracing.js';
+import { inSpan, isTracingOn, logFieldsOf, startTracing, traceCarrierOf, tracesEndpoint } from './tracing.js';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -21,8 +21,8 @@ describe('whether tracing is on', () => {
     const tracing = await startTracing({});
     expect(tracing.enabled).toBe(false);
     expect(isTracingOn()).toBe(false);
-    await expect(inSpan('x', {}, async (span) => span)).resolves.toBeUndefined();
-    expect(traceFields()).toEqual({});
+    await expect(inSpan('x', {}, async (span, scope) => [span, scope])).resolves.toEqual([undefined, undefined]);
+    expect(logFieldsOf(undefined)).toEqual({});
   });
 });
 
