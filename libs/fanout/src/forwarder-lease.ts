@@ -170,14 +170,20 @@ export class ForwarderLease {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 1_000,
       partitionAssigners: [stickyOneHolder(() => this.held, topic)],
+      // Never restarted by kafkajs itself: run() replaces a crashed consumer, so one process has one member.
+      retry: { restartOnFailure: () => Promise.resolve(false) },
     });
     this.consumer = consumer;
     const ended = new Promise<void>((resolve, reject) => {
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        if (this.consumer !== consumer) return;
         this.failure = undefined;
         this.setHeld((payload.memberAssignment[topic]?.length ?? 0) > 0);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (this.consumer !== consumer) return;
+        // Until the group is joined again nobody here knows who holds the lease: reported as a failure (degraded).
+        this.failure = `the forwarder's lease group ${groupId}: ${errorMessage(payload.error)}`;
         this.setHeld(false);
         if (!payload.restart) reject(payload.error);
       });
