@@ -5,11 +5,12 @@
  * InvalidSecurityUser with its reason, a rotated key is taken without a restart, and while the provider is down the
  * keys it gave keep working and /health says it is unreachable.
  */
+import { spawnSync } from 'node:child_process';
 import { exportSPKI, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { AUDIENCE, ISSUER, JwksServer, type ProviderKey } from './harness/jwks-server.js';
-import { removeDataDir, startServiceProcess, type ServiceProcess } from './harness/service.js';
+import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const COOLDOWN_MS = 1_000;
 const BU = 'bu-idp';
@@ -169,5 +170,36 @@ describe("the identity provider's SecurityUsers", () => {
     expect((await api.request<Health>('GET', '/health')).body.details?.['identityProvider']).toMatchObject({
       state: 'up',
     });
+  });
+});
+
+describe('a half-configured identity provider stops the service (exit 78, naming the variable)', () => {
+  it.each<[Record<string, string>, string]>([
+    [
+      { SECURITY_USER_JWKS_URL: 'https://idp.example.test/keys', SECURITY_USER_AUDIENCE: AUDIENCE },
+      'SECURITY_USER_ISSUER',
+    ],
+    [
+      {
+        SECURITY_USER_JWKS_URL: 'https://idp.example.test/keys',
+        SECURITY_USER_ISSUER: ISSUER,
+        SECURITY_USER_AUDIENCE: AUDIENCE,
+        SECURITY_USER_ALGORITHMS: 'RS256,HS256',
+      },
+      'SECURITY_USER_ALGORITHMS',
+    ],
+  ])('%j', (env, variable) => {
+    const dataDir = tempDataDir();
+    try {
+      const result = spawnSync(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', ...env },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(result.status, result.stderr).toBe(78);
+      expect(result.stderr).toContain(`Invalid configuration: ${variable}`);
+    } finally {
+      removeDataDir(dataDir);
+    }
   });
 });

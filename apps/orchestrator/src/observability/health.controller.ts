@@ -1,6 +1,6 @@
 /**
  * GET /health: liveness and readiness (event store reachable, views caught up with the log). The report (each check,
- * the log head, checkpoints, Kafka errors) goes to a caller with METRICS_TOKEN or the platform token; anyone else,
+ * the log head, checkpoints, Kafka errors, the identity provider's key set) goes to a caller with METRICS_TOKEN or the platform token; anyone else,
  * a wrong token included (a load balancer with a stale one still probes), gets the status alone with the same
  * status code: `{"status":"ok"}` 200 or `{"status":"error"}` 503 (docs/security.md).
  */
