@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { exportSPKI, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OrchestratorClient } from './harness/client.js';
 import { AUDIENCE, ISSUER, JwksServer, type ProviderKey } from './harness/jwks-server.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
@@ -18,20 +18,15 @@ const ENDER = `${BU}-ender`;
 
 let provider: JwksServer;
 let key: ProviderKey;
+/** The key the rotation test publishes; the first one is removed then. */
+let rotated: ProviderKey;
 let service: ServiceProcess;
 let api: OrchestratorClient;
 
 type Health = { status: string; details?: Record<string, Record<string, unknown>> };
 
-/** Polls `attempt` until it answers what `done` wants (a key set refresh is due after the cooldown), 20 s at most. */
-async function eventually<T>(attempt: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await attempt();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+/** A key set refresh is due once the cooldown has passed: polled, with this deadline. */
+const REFRESHED = { timeout: 20_000, interval: 100 };
 /** A read an agent with Contacts.View may make: 200 when its SecurityUser is accepted. */
 const read = (token: string) => api.request('GET', '/v1/contacts?limit=1', { token });
 const refusal = (message: string) => ({
@@ -120,19 +115,26 @@ describe("the identity provider's SecurityUsers", () => {
     );
   });
 
-  it('a rotated key is taken without a restart, once the cooldown has passed', async () => {
-    const rotated = await provider.addKey('ES256');
+  it('a rotated key is taken without a restart once the cooldown has passed; a removed one is refused after a refresh', async () => {
+    rotated = await provider.addKey('ES256');
     const token = await provider.sign(rotated, ENDER);
-    const answer = await eventually(
-      () => read(token),
-      (a) => a.status === 200,
-    );
-    expect(answer.status).toBe(200);
+    await vi.waitFor(async () => expect((await read(token)).status).toBe(200), REFRESHED);
     expect((await endWith(token)).status).toBe(200);
+
+    const old = await provider.sign(key, ENDER);
+    expect((await read(old)).status).toBe(200);
+    provider.removeKey(key);
+    // A token naming a kid never published makes the service refresh its key set once the cooldown has passed.
+    const poke = () => provider.sign(rotated, ENDER, { kid: `unpublished-${Math.random()}` });
+    await vi.waitFor(async () => {
+      await read(await poke());
+      expect(await endWith(old)).toMatchObject(refusal('SecurityUser names no signing key of the identity provider'));
+    }, REFRESHED);
+    expect((await read(token)).status).toBe(200);
   });
 
   it('the provider down: its keys keep working, a new kid is refused as unreachable, /health says so', async () => {
-    const known = await provider.sign(key, ENDER);
+    const known = await provider.sign(rotated, ENDER);
     expect((await read(known)).status).toBe(200);
     provider.down();
     const next = await provider.addKey('EdDSA');
@@ -140,11 +142,7 @@ describe("the identity provider's SecurityUsers", () => {
     const unreachable =
       'SecurityUser names a signing key the identity provider could not be asked about: it is unreachable';
     // Within the cooldown after the last good fetch the kid is merely unknown; after it, the fetch fails.
-    const answer = await eventually(
-      () => endWith(unknown),
-      (a) => a.body.error?.message === unreachable,
-    );
-    expect(answer).toMatchObject(refusal(unreachable));
+    await vi.waitFor(async () => expect(await endWith(unknown)).toMatchObject(refusal(unreachable)), REFRESHED);
 
     const health = await api.request<Health>('GET', '/health');
     expect(health.status).toBe(200);
@@ -158,15 +156,11 @@ describe("the identity provider's SecurityUsers", () => {
     expect((await api.request<Health>('GET', '/health', { token: null })).body).toEqual({ status: 'ok' });
 
     // The keys it gave before still verify, a new token included, and the agent still ends contacts.
-    expect((await endWith(await provider.sign(key, ENDER))).status).toBe(200);
+    expect((await endWith(await provider.sign(rotated, ENDER))).status).toBe(200);
     expect((await read(known)).status).toBe(200);
 
     provider.up();
-    const back = await eventually(
-      () => read(unknown),
-      (a) => a.status === 200,
-    );
-    expect(back.status).toBe(200);
+    await vi.waitFor(async () => expect((await read(unknown)).status).toBe(200), REFRESHED);
     expect((await api.request<Health>('GET', '/health')).body.details?.['identityProvider']).toMatchObject({
       state: 'up',
     });
