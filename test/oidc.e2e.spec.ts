@@ -154,6 +154,7 @@ describe("the identity provider's SecurityUsers", () => {
       lastRefresh: expect.any(String),
     });
     expect((await api.request<Health>('GET', '/health', { token: null })).body).toEqual({ status: 'ok' });
+    expect(service.output()).toContain('identity provider unreachable');
 
     // The keys it gave before still verify, a new token included, and the agent still ends contacts.
     expect((await endWith(await provider.sign(rotated, ENDER))).status).toBe(200);
@@ -164,6 +165,7 @@ describe("the identity provider's SecurityUsers", () => {
     expect((await api.request<Health>('GET', '/health')).body.details?.['identityProvider']).toMatchObject({
       state: 'up',
     });
+    expect(service.output()).toContain('identity provider answering again');
   });
 });
 

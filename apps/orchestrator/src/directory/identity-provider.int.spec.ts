@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { securityUserIssuer } from '#security';
 import { AUDIENCE, ISSUER, JwksServer, type ProviderKey } from '#harness/jwks-server';
 import type { IdentityProviderConfig } from '../config/configuration.js';
-import { IdentityProviderVerifier } from './identity-provider.js';
+import { IdentityProviderKeys, IdentityProviderVerifier } from './identity-provider.js';
 
 const COOLDOWN_MS = 30_000;
 const MAX_AGE_MS = 600_000;
@@ -234,7 +234,11 @@ describe('an unknown-kid storm asks the provider a handful of times at most', ()
 
 describe('the provider down', () => {
   it('the last good keys keep verifying, a new kid is refused as unreachable, and the health says so', async () => {
-    const verifier = new IdentityProviderVerifier(configOf());
+    const changes: string[] = [];
+    const verifier = new IdentityProviderVerifier(
+      configOf(),
+      new IdentityProviderKeys(configOf(), (health) => changes.push(health.state)),
+    );
     expect(verifier.keys.health()).toStrictEqual({ status: 'up', state: 'not yet asked', keys: 0 });
     expect((await verifier.verify(await server.sign(key, 'ada'), new Date())).ok).toBe(true);
     const up = verifier.keys.health();
@@ -264,6 +268,8 @@ describe('the provider down', () => {
     expect((await verifier.verify(await server.sign(rotated, 'ada'), new Date())).ok).toBe(true);
     expect(verifier.keys.health()).toMatchObject({ status: 'up', state: 'up', keys: 2 });
     expect(verifier.keys.health()).not.toHaveProperty('error');
+    // Told once when it stopped answering, once when it answered again: not at every failed request.
+    expect(changes).toEqual(['unreachable', 'up']);
   });
 
   it('a provider never reached: every token is refused as unreachable', async () => {

@@ -29,7 +29,8 @@ import {
   type Verification,
 } from '#security';
 import type { AppConfig, IdentityProviderConfig } from '../config/configuration.js';
-import { APP_CONFIG } from '../infrastructure/tokens.js';
+import type { AppLogger } from '../infrastructure/logger.js';
+import { APP_CONFIG, LOGGER } from '../infrastructure/tokens.js';
 
 /** What /health says of the identity provider: its keys still verify while it is unreachable, so it never fails health. */
 export type IdentityProviderHealth = {
@@ -52,16 +53,19 @@ export class IdentityProviderKeys {
   private readonly remote: ReturnType<typeof createRemoteJWKSet>;
   private lastGood: KeySet | undefined;
   private lastRefresh: Date | undefined;
-  /** While the provider is unreachable: when that began, why, and when the last fetch was tried. */
+  /** While the provider is unreachable: when that began, and why. */
   private failure: { since: Date; error: string } | undefined;
+  /** When the last request was made, answered or not. */
   private triedAt = 0;
   /** Moves at every successful fetch: a token verified before it is verified again (its key may be gone). */
   generation = 0;
-  /** Requests made to the provider, for the tests and the logs. */
+  /** Requests made to the provider (the tests count them). */
   requests = 0;
 
   constructor(
     private readonly config: Pick<IdentityProviderConfig, 'jwksUrl' | 'timeoutMs' | 'cooldownMs' | 'cacheMaxAgeMs'>,
+    /** Told when the provider stops answering, and when it answers again. */
+    private readonly onChange: (health: IdentityProviderHealth) => void = () => undefined,
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
     this.remote = createRemoteJWKSet(new URL(config.jwksUrl), {
@@ -134,14 +138,15 @@ export class IdentityProviderKeys {
       const find = createLocalJWKSet(jwks);
       this.lastGood = { jwks, find };
       this.lastRefresh = new Date();
+      const recovered = this.failure !== undefined;
       this.failure = undefined;
       this.generation += 1;
+      if (recovered) this.onChange(this.health());
       return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
     } catch (error) {
-      this.failure = {
-        since: this.failure?.since ?? new Date(),
-        error: describeFailure(error, this.config.timeoutMs),
-      };
+      const first = this.failure === undefined;
+      this.failure = { since: this.failure?.since ?? new Date(), error: describeFailure(error, this.config.timeoutMs) };
+      if (first) this.onChange(this.health());
       throw error;
     }
   };
@@ -211,8 +216,19 @@ export const CLOCK_TOLERANCE_SECONDS = 5;
 export class IdentityProvider implements OnApplicationBootstrap {
   readonly verifier: IdentityProviderVerifier | undefined;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.verifier = config.identityProvider ? new IdentityProviderVerifier(config.identityProvider) : undefined;
+  constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(LOGGER) logger: AppLogger) {
+    const provider = config.identityProvider;
+    // Logged when it changes, not at every failed request: /health tells the state at any time.
+    const onChange = (health: IdentityProviderHealth): void =>
+      health.state === 'unreachable'
+        ? logger.warn(
+            { identityProvider: health },
+            'identity provider unreachable: its last good keys keep verifying, tokens naming other keys are refused',
+          )
+        : logger.info({ identityProvider: health }, 'identity provider answering again');
+    this.verifier = provider
+      ? new IdentityProviderVerifier(provider, new IdentityProviderKeys(provider, onChange))
+      : undefined;
   }
 
   onApplicationBootstrap(): void {
