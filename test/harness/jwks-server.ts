@@ -1,7 +1,8 @@
 /**
  * A stand-in identity provider for tests: a real HTTP server on 127.0.0.1 (node:http) serving a JWKS of keys made by
  * jose's generateKeyPair, and signing SecurityUsers with them. Keys can be added and removed (a rotation), the server
- * can stop answering (`down`: every connection is cut; `up` again), and it counts the key set requests it got.
+ * can stop answering (`down`: every connection is cut; `hang`: no answer; `up` again), and it counts the key set
+ * requests it got.
  */
 import { createServer, type Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -18,7 +19,7 @@ export class JwksServer {
   /** Key set requests answered or cut, since the start. */
   requests = 0;
   private readonly keys = new Map<string, ProviderKey>();
-  private answering = true;
+  private mode: 'answering' | 'cutting' | 'hanging' = 'answering';
 
   private constructor(
     private readonly server: Server,
@@ -33,7 +34,9 @@ export class JwksServer {
     server.on('request', (request, response) => {
       if (request.url !== '/.well-known/jwks.json') return void response.writeHead(404).end();
       jwks.requests += 1;
-      if (!jwks.answering) return void request.socket.destroy();
+      if (jwks.mode === 'cutting') return void request.socket.destroy();
+      // Hanging: the request is read and never answered (stop() closes the socket).
+      if (jwks.mode === 'hanging') return;
       const body = JSON.stringify({ keys: [...jwks.keys.values()].map((k) => k.jwk) });
       response.writeHead(200, { 'content-type': 'application/json' }).end(body);
     });
@@ -56,11 +59,16 @@ export class JwksServer {
 
   /** The provider stops answering: every request's connection is cut. */
   down(): void {
-    this.answering = false;
+    this.mode = 'cutting';
+  }
+
+  /** The provider takes requests and never answers them (the service's timeout ends each). */
+  hang(): void {
+    this.mode = 'hanging';
   }
 
   up(): void {
-    this.answering = true;
+    this.mode = 'answering';
   }
 
   /** A SecurityUser as the provider issues it: `sub` the agent, the configured issuer and audience, 5 minutes. */

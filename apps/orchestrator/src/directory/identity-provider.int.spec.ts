@@ -272,6 +272,16 @@ describe('the provider down', () => {
     expect(changes).toEqual(['unreachable', 'up']);
   });
 
+  it('a provider that does not answer within the timeout is unreachable; its last good keys answer', async () => {
+    const verifier = new IdentityProviderVerifier(configOf({ timeoutMs: 200 }));
+    expect((await verifier.verify(await server.sign(key, 'ada'), new Date())).ok).toBe(true);
+    server.hang();
+    later(MAX_AGE_MS);
+    expect((await verifier.verify(await server.sign(key, 'bob'), new Date())).ok).toBe(true);
+    expect(verifier.keys.health()).toMatchObject({ state: 'unreachable', error: 'no answer within 200 ms' });
+    expect(server.requests).toBe(2);
+  });
+
   it('a provider never reached: every token is refused as unreachable', async () => {
     server.down();
     const verifier = new IdentityProviderVerifier(configOf());
