@@ -33,9 +33,9 @@ export function postgresConnectionString(url: string, passwordFile?: string): st
   try {
     password = readFileSync(passwordFile, 'utf8').split(/\r?\n/)[0] ?? '';
   } catch (error) {
-    throw new InvalidPostgresUrlError(`its password file ${passwordFile} cannot be read: ${(error as Error).message}`);
+    throw new InvalidPostgresUrlError(`${passwordFile} cannot be read: ${(error as Error).message}`);
   }
-  if (password === '') throw new InvalidPostgresUrlError(`its password file ${passwordFile} is empty`);
+  if (password === '') throw new InvalidPostgresUrlError(`${passwordFile} is empty`);
   parsed.password = encodeURIComponent(password);
   return parsed.toString();
 }

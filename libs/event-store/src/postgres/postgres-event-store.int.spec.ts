@@ -35,7 +35,7 @@ const event = (type = 'E', data: Record<string, unknown> = {}): EventToAppend =>
   data,
   metadata,
 });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Reads the subscription until `until` holds of what it saw, or fails after `timeoutMs`. */
 async function follow(
@@ -168,8 +168,14 @@ describe('PostgreSQL event store', () => {
     const url = await postgres.database('horizon');
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => (release = r));
+    let rowsIn: () => void = () => undefined;
+    const inserted = new Promise<void>((r) => (rowsIn = r));
     const slow = new PostgresEventStore(url, {
-      beforeCommit: (stream) => (stream === 'slow' ? held : Promise.resolve()),
+      beforeCommit: (stream) => {
+        if (stream !== 'slow') return Promise.resolve();
+        rowsIn();
+        return held;
+      },
     });
     const store = new PostgresEventStore(url);
     try {
@@ -177,8 +183,7 @@ describe('PostgreSQL event store', () => {
       const before = await store.append('before', [event()], { expectedRevision: 'no_stream' });
       const late = slow.append('slow', [event()], { expectedRevision: 'no_stream' });
       // The slow append has its rows (and its position) but no COMMIT yet; a later one commits around it.
-      await expect.poll(async () => (await store.readStream('slow')).length).toBe(0);
-      await sleep(50);
+      await inserted;
       const after = await store.append('after', [event()], { expectedRevision: 'no_stream' });
       expect(await store.headPosition()).toBe(before.position);
       expect((await store.readAll({ maxCount: 10 })).map((e) => e.streamId)).toEqual(['before']);
