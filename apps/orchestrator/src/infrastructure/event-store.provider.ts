@@ -63,6 +63,19 @@ export function eventStoreAdapter(config: AppConfig): EventStoreAdapter {
   }
 }
 
+/**
+ * The shared log (EventStoreDB or PostgreSQL) as the offline tools read it (views rebuild and verify, audit export,
+ * re-publish): through the port, without the service's start-up checks. Not for the embedded store.
+ */
+export async function sharedEventStore(config: AppConfig): Promise<EventStore> {
+  if (config.eventStore === 'postgres') {
+    const { PostgresEventStore } = await import('#event-store/postgres');
+    return new PostgresEventStore(config.postgresConnectionString!, { storeTimeoutMs: config.storeTimeoutMs });
+  }
+  const { EsdbEventStore } = await import('#event-store/esdb');
+  return new EsdbEventStore(config.esdbConnectionString!);
+}
+
 /** Resolves never: nothing of this store runs beside the service. */
 const never = (): Promise<string> => new Promise<never>(() => undefined);
 
