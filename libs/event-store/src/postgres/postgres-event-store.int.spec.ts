@@ -3,6 +3,7 @@
  * (test/harness/postgres.ts), else skipped with the reason printed (an error when POSTGRES_REQUIRED=1).
  */
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printSkip, resolvePostgres, type PostgresResolution } from '#harness/postgres';
 import { describeEventStoreContract } from '../event-store.contract.js';
@@ -246,6 +247,65 @@ describe('PostgreSQL event store', () => {
       await expect(iterator.next()).rejects.toBeInstanceOf(EventStoreUnavailableError);
     } finally {
       await store.close();
+    }
+  });
+
+  test('a connection lost before COMMIT is answered: outcome unknown; the retry with the same events writes them once', async () => {
+    const url = await postgres.database('unknown');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    let cut = false;
+    const store = new PostgresEventStore(url, {
+      beforeCommit: async () => {
+        if (!cut) return;
+        cut = false;
+        // The appending session, idle in its transaction, is ended by the server as an operator would end it.
+        await admin.query(
+          `SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity
+            WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`,
+        );
+      },
+    });
+    try {
+      await store.append('unknown', [event('A')], { expectedRevision: 'no_stream' });
+      const events = [event('B'), event('C')];
+      cut = true;
+      const error = await store.append('unknown', events, { expectedRevision: 0n }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
+      const retried = await store.append('unknown', events, { expectedRevision: 0n });
+      expect(retried.nextExpectedRevision).toBe(2n);
+      expect((await store.readStream('unknown')).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    } finally {
+      await store.close();
+      await admin.end();
+    }
+  });
+
+  test('a database of a newer schema, or whose positions are ahead of the server (a logical restore), is refused', async () => {
+    const newer = await postgres.database('newer');
+    await new PostgresEventStore(newer).close();
+    const first = new PostgresEventStore(newer);
+    await first.opened();
+    await first.close();
+    const admin = new pg.Client({ connectionString: newer });
+    await admin.connect();
+    try {
+      await admin.query(
+        "INSERT INTO event_store_schema_version (version, description) VALUES (999, 'from the future')",
+      );
+      const store = new PostgresEventStore(newer);
+      await expect(store.opened()).rejects.toThrow(/version 999, newer than this service's/);
+      await store.close();
+      await admin.query('DELETE FROM event_store_schema_version WHERE version = 999');
+      await admin.query(
+        `INSERT INTO events (position, xid, stream_id, revision, event_id, type, data, metadata)
+         VALUES ((1::bigint << 50), '1125899906842624'::xid8, 's', 0, 'e', 'E', '{}', '{}')`,
+      );
+      const restored = new PostgresEventStore(newer);
+      await expect(restored.opened()).rejects.toThrow(/ahead of this server's transaction ids/);
+      await restored.close();
+    } finally {
+      await admin.end();
     }
   });
 });

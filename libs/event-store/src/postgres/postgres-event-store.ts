@@ -248,8 +248,10 @@ export class PostgresEventStore implements EventStore {
       return { nextExpectedRevision: last + BigInt(rows.ids.length), position };
     } catch (error) {
       if (committing) {
-        // The server answered the COMMIT with an error: it rolled back. No answer: it may have committed.
-        if (isServerError(error)) throw unavailable('refused the commit; nothing was written', error);
+        // The server answered the COMMIT with an error and kept the session: it rolled back. No answer, or the
+        // session ended (FATAL: terminated, shut down): it may have committed.
+        if (isServerError(error) && (error as pg.DatabaseError).severity === 'ERROR')
+          throw unavailable('refused the commit; nothing was written', error);
         broken = error as Error;
         throw new AppendOutcomeUnknownError(
           streamId,
@@ -324,14 +326,26 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** A pooled client; nothing was sent when this fails. */
+  /**
+   * A pooled client; nothing was sent when this fails. The pool stops listening to a client's errors while it is
+   * out: a connection lost between two statements would emit an 'error' no one hears (and end the process), so one
+   * is heard here until the client goes back (release, which the next statement's failure also reaches).
+   */
   private async connect(): Promise<pg.PoolClient> {
     if (this.closed) throw new EventStoreUnavailableError('The event store is closed');
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (error) {
       throw unavailable('cannot be reached; nothing was written', error);
     }
+    client.on('error', whileCheckedOut);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      client.removeListener('error', whileCheckedOut);
+      release(error);
+    };
+    return client;
   }
 
   /** Migrates once per store; a failure (the server unreachable) is tried again by the next call. */
@@ -453,6 +467,9 @@ async function refuseRestoredLog(client: pg.ClientBase): Promise<void> {
       "the events table holds positions ahead of this server's transaction ids (a logical restore?): new events would sort before old ones",
     );
 }
+
+/** A checked-out client's connection error: the statement in progress, or the next one, fails with it too. */
+const whileCheckedOut = (): void => undefined;
 
 /** An error the server sent (it has an SQLSTATE): the connection itself is fine. */
 const isServerError = (error: unknown): boolean => error instanceof pg.DatabaseError;
