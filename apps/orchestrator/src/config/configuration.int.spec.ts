@@ -85,7 +85,21 @@ describe('configuration (docs/design.md, Configuration)', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
-    [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'mysql' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'postgres' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'mysql://db/events' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgresql://db:5432' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgresql://db/events' }, 'PLATFORM_TOKEN'],
+    [
+      {
+        EVENT_STORE: 'postgres',
+        POSTGRES_URL: 'postgresql://db/events',
+        POSTGRES_PASSWORD_FILE: '/nonexistent/password',
+        PLATFORM_TOKEN: TOKEN,
+        SECURITY_USER_SIGNING_KEY: KEY,
+      },
+      'POSTGRES_PASSWORD_FILE',
+    ],
     [{ EVENT_STORE: 'esdb' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'http://x' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113' }, 'PLATFORM_TOKEN'],
@@ -102,6 +116,27 @@ describe('configuration (docs/design.md, Configuration)', () => {
     [{ KAFKA_FORWARDER_ID: 'has space' }, 'KAFKA_FORWARDER_ID'],
     [{ SSE_HEARTBEAT_MS: '5' }, 'SSE_HEARTBEAT_MS'],
   ])('refuses %j naming %s', (env, variable) => expectRejected(env, variable));
+
+  it('reads POSTGRES_URL, with the password of POSTGRES_PASSWORD_FILE when one is given', () => {
+    const env = {
+      EVENT_STORE: 'postgres',
+      POSTGRES_URL: 'postgresql://svc:inline@db:5432/events',
+      PLATFORM_TOKEN: TOKEN,
+      SECURITY_USER_SIGNING_KEY: KEY,
+    };
+    expect(loadConfiguration(env)).toMatchObject({
+      eventStore: 'postgres',
+      postgresConnectionString: 'postgresql://svc:inline@db:5432/events',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'co-config-pg-'));
+    try {
+      writeFileSync(join(dir, 'password'), 'from-file\n');
+      const config = loadConfiguration({ ...env, POSTGRES_PASSWORD_FILE: join(dir, 'password') });
+      expect(new URL(config.postgresConnectionString!).password).toBe('from-file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   const esdb = (connectionString: string): Record<string, string> => ({
     EVENT_STORE: 'esdb',

@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import Type, { type Static } from 'typebox';
-import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
+import {
+  checkConnectionString,
+  checkPostgresUrl,
+  InvalidConnectionStringError,
+  InvalidPostgresUrlError,
+  postgresConnectionString,
+} from '#event-store';
 import {
   DEFAULT_IDENTITY_PROVIDER_ALGORITHMS,
   IDENTITY_PROVIDER_ALGORITHMS,
@@ -49,8 +55,13 @@ export type AppConfig = {
   port: number;
   host: string;
   dataDir: string;
-  eventStore: 'sqlite' | 'esdb';
+  eventStore: 'sqlite' | 'esdb' | 'postgres';
   esdbConnectionString?: string;
+  /**
+   * EVENT_STORE=postgres: POSTGRES_URL with the password of POSTGRES_PASSWORD_FILE when one is given (the file
+   * already read). Never logged whole: maskPostgresUrl shows its password as ***.
+   */
+  postgresConnectionString?: string;
   kafkaBrokers?: string[];
   /** TLS and SASL of every Kafka client (KAFKA_SSL*, KAFKA_SASL*), the files already read; `{}`: plaintext, anonymous. */
   kafkaSecurity: KafkaSecurity;
@@ -161,8 +172,10 @@ export const environmentSchema = Type.Object({
   PORT: integer(3000, 0, 65535),
   HOST: Type.Optional(text),
   DATA_DIR: Type.Optional(text),
-  EVENT_STORE: oneOf(['sqlite', 'esdb'] as const, 'sqlite'),
+  EVENT_STORE: oneOf(['sqlite', 'esdb', 'postgres'] as const, 'sqlite'),
   ESDB_CONNECTION_STRING: Type.Optional(text),
+  POSTGRES_URL: Type.Optional(text),
+  POSTGRES_PASSWORD_FILE: Type.Optional(path),
   KAFKA_BROKERS: Type.Optional(brokers),
   KAFKA_TOPIC_OUTCOMES: topic('contact.outcomes'),
   KAFKA_TOPIC_COMMANDS: topic('contact.commands'),
@@ -306,6 +319,15 @@ const VALUE_CHECKS: Partial<Record<Variable, (value: string) => string | undefin
       return `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`;
     }
   },
+  POSTGRES_URL: (value) => {
+    try {
+      checkPostgresUrl(value);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InvalidPostgresUrlError)) throw error;
+      return `${error.message} (like postgresql://user@host:5432/database)`;
+    }
+  },
   // Never read: a password in the environment is visible to every process of the user, and in `ps e`.
   KAFKA_SASL_PASSWORD: () =>
     'is not read: put the password in a file only the service can read, and name that file in KAFKA_SASL_PASSWORD_FILE',
@@ -342,12 +364,25 @@ function crossRules(env: Environment, problem: (variable: string, message: strin
     );
   kafkaSecurityRules(env, problem);
   identityProviderRules(env, problem);
-  if (env.EVENT_STORE !== 'esdb') return;
-  if (env.ESDB_CONNECTION_STRING === undefined) problem('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
+  if (env.EVENT_STORE === 'sqlite') return;
+  const where = { esdb: 'ESDB_CONNECTION_STRING', postgres: 'POSTGRES_URL' } as const;
+  const store = env.EVENT_STORE;
+  if (env[where[store]] === undefined) problem(where[store], `is required when EVENT_STORE=${store}`);
   // Outside embedded mode secrets come from the operator, never from a generated file.
-  else if (env.PLATFORM_TOKEN === undefined) problem('PLATFORM_TOKEN', 'is required when EVENT_STORE=esdb');
+  else if (env.PLATFORM_TOKEN === undefined) problem('PLATFORM_TOKEN', `is required when EVENT_STORE=${store}`);
   else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined)
-    problem('SECURITY_USER_SIGNING_KEYS', '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb');
+    problem('SECURITY_USER_SIGNING_KEYS', `(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=${store}`);
+}
+
+/** POSTGRES_URL with POSTGRES_PASSWORD_FILE's password; a file that cannot be read is a wrong value of that variable. */
+function postgresOf(e: Environment): { postgresConnectionString?: string } {
+  if (e.EVENT_STORE !== 'postgres' || e.POSTGRES_URL === undefined) return {};
+  try {
+    return { postgresConnectionString: postgresConnectionString(e.POSTGRES_URL, e.POSTGRES_PASSWORD_FILE) };
+  } catch (error) {
+    if (error instanceof InvalidPostgresUrlError) throw new ConfigurationError('POSTGRES_PASSWORD_FILE', error.message);
+    throw error;
+  }
 }
 
 /** The key set's address: https, or http to a loopback address (a test's, a sidecar's); never with a password in it. */
@@ -517,6 +552,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     dataDir: e.DATA_DIR ?? './data',
     eventStore: e.EVENT_STORE,
     ...(e.ESDB_CONNECTION_STRING !== undefined ? { esdbConnectionString: e.ESDB_CONNECTION_STRING } : {}),
+    ...postgresOf(e),
     ...(e.KAFKA_BROKERS !== undefined ? { kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
     kafkaSecurity,
     topics: {
