@@ -7,7 +7,7 @@
 // One resolution per process (cached on globalThis); each suite asks for a database of its own (database()).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,7 @@ async function resolveUncached(): Promise<PostgresResolution> {
   if (fromEnv) return ready(fromEnv, 'env', undefined);
   const bin = postgresBinaries();
   if (!bin) return { kind: 'skipped', reason: 'no POSTGRES_URL, and no initdb under /usr/lib/postgresql/*/bin' };
+  sweepAbandonedServers();
   try {
     const server = new PrivateServer(bin);
     await server.start();
@@ -101,14 +102,16 @@ export function postgresBinaries(): string | undefined {
  * keep the data and the port, so a test can take the server away and bring it back.
  */
 export class PrivateServer {
-  readonly dir = mkdtempSync(join(tmpdir(), 'co-postgres-'));
+  readonly dir = mkdtempSync(join(tmpdir(), PREFIX));
   private readonly data = join(this.dir, 'data');
   private readonly asPostgres = userInfo().uid === 0;
   private port = 0;
   private child: ChildProcess | undefined;
   private exitHook: (() => void) | undefined;
 
-  constructor(private readonly bin: string) {}
+  constructor(private readonly bin: string) {
+    writeFileSync(join(this.dir, OWNER), String(process.pid));
+  }
 
   url(database: string): string {
     return `postgresql://postgres@127.0.0.1:${this.port}/${database}`;
@@ -225,6 +228,41 @@ export class PrivateServer {
     return this.asPostgres
       ? spawnSync('runuser', ['-u', 'postgres', '--', command, ...args])
       : spawnSync(command, args);
+  }
+}
+
+const PREFIX = 'co-postgres-';
+/** The test process that made a server's dir: when it is gone (killed before its teardown), so is the server. */
+const OWNER = 'owner.pid';
+
+/**
+ * Servers whose test process was killed before its teardown (a timeout, ^C): stopped (SIGQUIT) and removed. Only
+ * this harness's dirs are looked at (their owner.pid), and only those whose owner is no longer running.
+ */
+function sweepAbandonedServers(): void {
+  for (const name of readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX))) {
+    const dir = join(tmpdir(), name);
+    try {
+      const owner = Number(readFileSync(join(dir, OWNER), 'utf8'));
+      if (!(owner > 0) || isRunning(owner)) continue;
+      const postmaster = join(dir, 'data', 'postmaster.pid');
+      if (existsSync(postmaster)) {
+        const pid = Number(readFileSync(postmaster, 'utf8').split('\n')[0]);
+        if (pid > 0 && isRunning(pid)) process.kill(pid, 'SIGQUIT');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Not one of ours, or another process is sweeping it.
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { printSkip, resolvePostgres, type PostgresResolution } from '#harness/postgres';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import {
@@ -75,12 +75,12 @@ describe('PostgreSQL event store', () => {
     } else postgres = resolved;
   });
 
-  const test = (name: string, body: () => Promise<void>, timeout?: number): void => {
+  const test = (name: string, body: (ctx: TestContext) => Promise<void>, timeout?: number): void => {
     it(
       name,
       async (ctx) => {
         if (skip) ctx.skip(skip);
-        await body();
+        await body(ctx);
       },
       timeout,
     );
@@ -308,4 +308,50 @@ describe('PostgreSQL event store', () => {
       await admin.end();
     }
   });
+
+  test('after the server restarts, the listener comes back by itself and a resubscribed subscription wakes on NOTIFY again', async (ctx) => {
+    const server = postgres.server;
+    if (!server) return ctx.skip('POSTGRES_URL names a server this test cannot restart');
+    const url = await postgres.database('restart');
+    const states: string[] = [];
+    // Polling is out of the way (an hour): only a notification heard by the listener can wake the subscription.
+    const store = new PostgresEventStore(url, { pollIntervalMs: 3_600_000, onListener: (state) => states.push(state) });
+    const writer = new PostgresEventStore(url);
+    try {
+      await store.opened();
+      // As libs/subscription does: a failed subscription is taken up again after the last event it gave.
+      const seen: RecordedEvent[] = [];
+      const failures: unknown[] = [];
+      const following = (async () => {
+        const signal = AbortSignal.timeout(40_000);
+        while (!signal.aborted && seen.length < 2) {
+          try {
+            const after = seen.at(-1)?.position;
+            for await (const e of store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal })) {
+              seen.push(e);
+              if (seen.length === 2) break;
+            }
+            return; // Ended without failing: done, aborted, or the store closed.
+          } catch (error) {
+            failures.push(error);
+            await sleep(100); // the backoff before resubscribing
+          }
+        }
+      })();
+      await expect.poll(() => states).toEqual(['listening']);
+      await writer.append('restart', [event('Before')], { expectedRevision: 'no_stream' });
+      await expect.poll(() => seen.length).toBe(1);
+      await server.stop();
+      await expect.poll(() => states).toEqual(['listening', 'lost']);
+      await server.start();
+      await expect.poll(() => states.at(-1), { timeout: 15_000 }).toBe('listening');
+      await writer.append('restart', [event('After')], { expectedRevision: 0n });
+      await following;
+      expect(seen.map((e) => e.type)).toEqual(['Before', 'After']);
+      for (const failure of failures) expect(failure).toBeInstanceOf(EventStoreUnavailableError);
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -42,6 +42,8 @@ export interface PostgresEventStoreOptions {
 /** The channel each append's transaction notifies; its payload is empty (readers read the log). */
 export const NOTIFY_CHANNEL = 'co_event_store';
 
+/** The wait before a lost listening client is connected again (while a subscription waits). */
+const RELISTEN_MS = 1_000;
 /** The page a subscription reads at a time. */
 const PAGE = 500;
 /** Retries of an `any` or `stream_exists` append whose revision a concurrent writer took. */
@@ -387,13 +389,10 @@ export class PostgresEventStore implements EventStore {
       if (this.listener === client) this.listener = undefined;
       if (this.closed) return;
       this.options.onListener?.('lost', error);
-      this.relisten = setTimeout(
-        () => {
-          this.relisten = undefined;
-          if (this.commits.listenerCount('commit') > 0) this.listen();
-        },
-        Math.max(this.pollIntervalMs, 1_000),
-      );
+      this.relisten = setTimeout(() => {
+        this.relisten = undefined;
+        if (this.commits.listenerCount('commit') > 0) this.listen();
+      }, RELISTEN_MS);
       this.relisten.unref();
     };
     client.on('notification', () => this.commits.emit('commit'));
