@@ -37,6 +37,7 @@ const intoApps = {
 const appModulesForTools = [
   'apps/orchestrator/src/bootstrap.js',
   'apps/orchestrator/src/config/configuration.js',
+  'apps/orchestrator/src/infrastructure/event-store.provider.js',
   'apps/orchestrator/src/kafka/kafka-client-config.js',
   'apps/orchestrator/src/audit/audit-events.js',
   'apps/orchestrator/src/audit/sqlite-log-pages.js',

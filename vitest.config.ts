@@ -3,11 +3,15 @@ import { defineConfig } from 'vitest/config';
 
 // The "source" condition of package.json "imports" (#contacts, #event-store…): tests load the .ts, the service dist/.
 const conditions = ['source', 'node', 'import', 'default'];
+// Vitest hands the SSR conditions to its workers as node --conditions, which a require() obeys too: with 'import'
+// among them a CommonJS package requiring a dual one (pg requiring pg-pool) would get its ES module. Vite adds
+// 'import' itself where an import resolves.
+const ssrConditions = conditions.filter((c) => c !== 'import');
 
 // SWC compiles the TypeScript so that NestJS gets its decorator metadata (esbuild would drop it).
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions } },
+  ssr: { resolve: { conditions: ssrConditions } },
   plugins: [swc.vite({ jsc: { target: 'es2022', transform: { legacyDecorator: true, decoratorMetadata: true } } })],
   test: {
     reporters: ['default'],

@@ -2,11 +2,23 @@
  * Every size and duration of the bench, from the environment, with defaults that finish in a few minutes.
  * Each loop in the bench is bounded by one of these (a count, a time, or both).
  */
-export type Part = 'http' | 'store' | 'rebuild' | 'audit' | 'kafka' | 'batch' | 'image' | 'soak' | 'growth';
-const PARTS: readonly Part[] = ['http', 'store', 'rebuild', 'audit', 'kafka', 'batch', 'image', 'soak', 'growth'];
+export type Part =
+  'http' | 'store' | 'rebuild' | 'audit' | 'kafka' | 'batch' | 'image' | 'soak' | 'growth' | 'postgres';
+const PARTS: readonly Part[] = [
+  'http',
+  'store',
+  'rebuild',
+  'audit',
+  'kafka',
+  'batch',
+  'image',
+  'soak',
+  'growth',
+  'postgres',
+];
 
 export interface BenchOptions {
-  /** BENCH_ONLY=http,store,rebuild,audit,kafka,batch,image,soak,growth: the parts to run (default all); the others print as skipped. */
+  /** BENCH_ONLY=http,store,rebuild,audit,kafka,batch,image,soak,growth,postgres: the parts to run (default all); the others print as skipped. */
   parts: ReadonlySet<Part>;
   /** Whole-bench bound: past it the bench cleans up and exits non-zero, whatever hangs. */
   timeoutSeconds: number;

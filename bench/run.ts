@@ -15,6 +15,7 @@ import { GROWTH_FIGURES, measureGrowth } from './growth.js';
 import { HTTP_FIGURES, measureHttp } from './http-load.js';
 import { kafkaClient } from './kafka-topics.js';
 import { loadOptions, OptionsError, type BenchOptions, type Part } from './options.js';
+import { measurePostgres, POSTGRES_FIGURES } from './postgres.js';
 import { measureRebuild, REBUILD_FIGURES } from './rebuild.js';
 import { measureSoak, SOAK_FIGURES } from './soak.js';
 import { measureStore, STORE_FIGURES } from './store.js';
@@ -106,6 +107,9 @@ async function main(): Promise<void> {
   await part(options, 'soak', SOAK_FIGURES, () => measure(SOAK_FIGURES, () => measureSoak(options.soak, httpRss)));
   await part(options, 'growth', GROWTH_FIGURES, () =>
     measure(GROWTH_FIGURES, () => measureGrowth(options.growth, options.http)),
+  );
+  await part(options, 'postgres', POSTGRES_FIGURES, () =>
+    measure(POSTGRES_FIGURES, () => measurePostgres(options.http, options.store)),
   );
   process.stdout.write(
     `contact-orchestrator bench, ${started.toISOString()}, ${machine()}, Node ${process.version}\n\n${renderTable(rows)}\n`,

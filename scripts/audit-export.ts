@@ -17,6 +17,7 @@ import {
 } from '../apps/orchestrator/src/audit/audit-events.js';
 import { SqliteLogPages } from '../apps/orchestrator/src/audit/sqlite-log-pages.js';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { sharedEventStore } from '../apps/orchestrator/src/infrastructure/event-store.provider.js';
 import {
   POINT_IN_TIME_PATTERN,
   parsePointInTime,
@@ -68,9 +69,8 @@ const filter: AuditFilter = {
 const config = loadToolConfiguration(process.env);
 
 async function openLog(): Promise<{ log: LogPages; close: () => Promise<void> }> {
-  if (config.eventStore === 'esdb') {
-    const { EsdbEventStore } = await import('#event-store/esdb');
-    const store = new EsdbEventStore(config.esdbConnectionString!);
+  if (config.eventStore !== 'sqlite') {
+    const store = await sharedEventStore(config);
     return { log: pagesOf(store), close: () => store.close() };
   }
   const file = join(config.dataDir, 'events.db');

@@ -7,6 +7,7 @@ import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { sharedEventStore } from '../apps/orchestrator/src/infrastructure/event-store.provider.js';
 import { SqliteLogReader } from '#event-store';
 import { rebuildViews, viewsFileIn, type RebuildSource } from '#projections';
 
@@ -14,9 +15,8 @@ const config = loadToolConfiguration(process.env);
 const target = process.argv[2] ?? viewsFileIn(config.dataDir);
 
 async function openSource(): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
-  if (config.eventStore === 'esdb') {
-    const { EsdbEventStore } = await import('#event-store/esdb');
-    const store = new EsdbEventStore(config.esdbConnectionString!);
+  if (config.eventStore !== 'sqlite') {
+    const store = await sharedEventStore(config);
     return {
       source: {
         kind: 'pages',

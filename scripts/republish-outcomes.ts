@@ -11,6 +11,7 @@ import kafkajs from 'kafkajs';
 import { SqliteLogReader } from '#event-store';
 import { republishOutcomes, type ReadPage } from '#fanout';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { sharedEventStore } from '../apps/orchestrator/src/infrastructure/event-store.provider.js';
 import { kafkaClientConfig, kafkaSecurityFailure } from '../apps/orchestrator/src/kafka/kafka-client-config.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -46,9 +47,8 @@ if (!config.kafkaBrokers) fail('KAFKA_BROKERS is not set');
 const topic = values.topic ?? config.topics.outcomes;
 
 async function openLog(): Promise<{ read: ReadPage; close: () => Promise<void> }> {
-  if (config.eventStore === 'esdb') {
-    const { EsdbEventStore } = await import('#event-store/esdb');
-    const store = new EsdbEventStore(config.esdbConnectionString!);
+  if (config.eventStore !== 'sqlite') {
+    const store = await sharedEventStore(config);
     return { read: (after, maxCount) => store.readAll({ after, maxCount }), close: () => store.close() };
   }
   const file = join(config.dataDir, 'events.db');

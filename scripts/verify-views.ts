@@ -8,15 +8,15 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadToolConfiguration } from '../apps/orchestrator/src/config/configuration.js';
+import { sharedEventStore } from '../apps/orchestrator/src/infrastructure/event-store.provider.js';
 import { compareViews, liveCheckpoint, rebuildViews, viewsFileIn, type RebuildSource } from '#projections';
 
 const config = loadToolConfiguration(process.env);
 const viewsFile = viewsFileIn(config.dataDir);
 
 async function openSource(upTo: bigint): Promise<{ source: RebuildSource; close: () => Promise<void> }> {
-  if (config.eventStore === 'esdb') {
-    const { EsdbEventStore } = await import('#event-store/esdb');
-    const store = new EsdbEventStore(config.esdbConnectionString!);
+  if (config.eventStore !== 'sqlite') {
+    const store = await sharedEventStore(config);
     return {
       source: {
         kind: 'pages',

@@ -1,15 +1,17 @@
 /**
- * docker-compose.yml run for real (the file checked without Docker: docker-compose.unit.spec.ts): the profile
- * `embedded` (Kafka and the orchestrator on its own store, no EventStoreDB) is built and started by `docker compose`
- * under a project name of its own, on free loopback ports and generated secrets; /health answers, a contact ended
- * over HTTP reaches the outcomes topic as ContactEnded, read from this machine with kafkajs; `down -v` removes it
- * all. Every container, volume and network carries org.contact-orchestrator.test-run=<CO_TEST_RUN or manual>.
+ * docker-compose.yml run for real (the file checked without Docker: docker-compose.unit.spec.ts): the profiles
+ * `embedded` (Kafka and the orchestrator on its own store, no EventStoreDB) and `postgres` (Kafka, PostgreSQL 17 and
+ * three orchestrator replicas on it) are each built and started by `docker compose` under a project name of its own,
+ * on free loopback ports and generated secrets; /health answers on every replica, a contact ended over HTTP reaches
+ * the outcomes topic as ContactEnded once, read from this machine with kafkajs (and, on PostgreSQL, shows Ended on
+ * every replica, one of which forwards); `down -v` removes it all. Every container, volume and network carries org.contact-orchestrator.test-run=<CO_TEST_RUN or manual>.
  * Skipped, with the reason printed, where no Docker engine answers or `docker compose` is not v2 or later
  * (`npm run containers:compose` builds one).
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +28,7 @@ import { waitFor } from './harness/suites.js';
 
 const { Kafka, logLevel } = kafkajs;
 const execFileAsync = promisify(execFile);
-const SUITE = 'docker compose, profile embedded';
+const SUITE = 'docker compose';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MINUTE = 60_000;
 const TEST_RUN_LABEL = 'org.contact-orchestrator.test-run';
@@ -63,13 +65,55 @@ async function probeCompose(): Promise<{ ok: true; version: string } | { ok: fal
   return { ok: true, version };
 }
 
+/** Three consecutive free loopback ports (a replica's range), the first of them returned. */
+async function freeRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await freePort();
+    if (first + count > 65_535) continue;
+    const free = await Promise.all(Array.from({ length: count - 1 }, (_, i) => isFree(first + i + 1)));
+    if (free.every(Boolean)) return first;
+  }
+  throw new Error(`no ${count} consecutive free ports on 127.0.0.1`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+type Profile = {
+  name: 'embedded' | 'postgres';
+  /** The orchestrator service `up` names (the profile's other services come as its dependencies). */
+  service: string;
+  /** Every service that runs, one entry per container, sorted. */
+  containers: string[];
+  replicas: number;
+};
+
+const PROFILES: Profile[] = [
+  { name: 'embedded', service: 'orchestrator-embedded', containers: ['kafka', 'orchestrator-embedded'], replicas: 1 },
+  {
+    name: 'postgres',
+    service: 'orchestrator-postgres',
+    containers: ['kafka', 'orchestrator-postgres', 'orchestrator-postgres', 'orchestrator-postgres', 'postgres'],
+    replicas: 3,
+  },
+];
+
 const probe = await probeCompose();
 if (!probe.ok) {
   printSkip(SUITE, probe.reason);
   describe.skip(`${SUITE} (skipped: ${probe.reason})`, () =>
     it('needs a Docker engine and docker compose v2', () => {}));
 } else {
-  describe(SUITE, () => {
+  for (const profile of PROFILES) composeSuite(profile, probe.version);
+}
+
+function composeSuite(profile: Profile, version: string): void {
+  describe(`${SUITE}, profile ${profile.name}`, () => {
     const project = `co-test-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const scratch = mkdtempSync(join(tmpdir(), 'co-compose-'));
     const labelsFile = join(scratch, 'labels.yml');
@@ -79,6 +123,7 @@ if (!probe.ok) {
       ...process.env,
       PLATFORM_TOKEN: platformToken,
       SECURITY_USER_SIGNING_KEYS: `k1:${randomBytes(32).toString('base64url')}`,
+      POSTGRES_PASSWORD: randomBytes(16).toString('hex'),
       // No buildx here: compose builds with the engine's classic builder.
       DOCKER_BUILDKIT: '0',
       COMPOSE_DOCKER_CLI_BUILD: '0',
@@ -94,12 +139,14 @@ if (!probe.ok) {
       '-f',
       labelsFile,
       '--profile',
-      'embedded',
+      profile.name,
     ];
     let consumer: Consumer | undefined;
     let api: OrchestratorClient;
     let kafkaPort: number;
     let orchestratorPort: number;
+    /** One client per replica, on its published port. */
+    let apis: OrchestratorClient[];
     const started = Date.now();
 
     /** `docker compose …` of this project; output kept in a log under the scratch folder, its tail thrown on failure. */
@@ -132,9 +179,10 @@ if (!probe.ok) {
       });
 
     beforeAll(async () => {
-      orchestratorPort = await freePort();
+      orchestratorPort = profile.replicas > 1 ? await freeRange(profile.replicas) : await freePort();
       kafkaPort = await freePort();
       env.ORCHESTRATOR_HOST_PORT = String(orchestratorPort);
+      env.ORCHESTRATOR_POSTGRES_HOST_PORTS = `${orchestratorPort}-${orchestratorPort + profile.replicas - 1}`;
       env.KAFKA_HOST_PORT = String(kafkaPort);
       env.EVENTSTORE_HOST_PORT = String(await freePort());
       // Every service, volume and network of the file gets the test-run label, so a global teardown can find leftovers.
@@ -153,18 +201,19 @@ if (!probe.ok) {
       );
       try {
         // One build of contact-orchestrator:local (the classic builder's cache makes an unchanged context quick).
-        await run(
-          ['up', '--build', '--detach', '--wait', '--wait-timeout', '600', 'orchestrator-embedded'],
-          40 * MINUTE,
-        );
+        await run(['up', '--build', '--detach', '--wait', '--wait-timeout', '600', profile.service], 40 * MINUTE);
       } catch (error) {
         const logs = await run(['logs', '--no-color', '--tail', '80'], MINUTE).catch((e: Error) => e.message);
         throw new Error(`${(error as Error).message}\n--- docker compose logs ---\n${logs}`);
       }
       console.info(
-        `docker compose (${probe.version}) up --build --wait, project ${project}: ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        `docker compose (${version}) up --build --wait, project ${project}: ${((Date.now() - started) / 1000).toFixed(0)} s`,
       );
-      api = new OrchestratorClient(`http://127.0.0.1:${orchestratorPort}`, platformToken);
+      apis = Array.from(
+        { length: profile.replicas },
+        (_, i) => new OrchestratorClient(`http://127.0.0.1:${orchestratorPort + i}`, platformToken),
+      );
+      api = apis[0]!;
     }, 45 * MINUTE);
 
     afterAll(async () => {
@@ -177,7 +226,7 @@ if (!probe.ok) {
       }
     }, 6 * MINUTE);
 
-    it('starts Kafka and orchestrator-embedded only (no EventStoreDB), each labelled with the test run', async () => {
+    it(`starts ${[...new Set(profile.containers)].join(', ')} only (no EventStoreDB), each labelled with the test run`, async () => {
       const { stdout } = await execFileAsync('docker', [
         'ps',
         '--all',
@@ -187,21 +236,23 @@ if (!probe.ok) {
         `{{.Label "com.docker.compose.service"}} {{.Label "${TEST_RUN_LABEL}"}} {{.State}}`,
       ]);
       const containers = stdout.trim().split('\n').sort();
-      expect(containers).toEqual([`kafka ${testRun} running`, `orchestrator-embedded ${testRun} running`]);
+      expect(containers).toEqual(profile.containers.map((service) => `${service} ${testRun} running`));
     });
 
-    it('answers /health 200 on the published loopback port, on its embedded store', async () => {
-      // Anonymous: the status alone, as a load balancer or the compose healthcheck reads it.
-      const anonymous = await fetch(`http://127.0.0.1:${orchestratorPort}/health`);
-      expect(anonymous.status).toBe(200);
-      expect(await anonymous.json()).toEqual({ status: 'ok' });
-      // With the platform token: the details.
-      const { status, body } = await api.request<{ status?: string; info?: Record<string, { status?: string }> }>(
-        'GET',
-        '/health',
-      );
-      expect(status, JSON.stringify(body)).toBe(200);
-      expect(body.info?.eventStore?.status).toBe('up');
+    it(`answers /health 200 on ${profile.replicas > 1 ? "each replica's" : 'the'} published loopback port, on its ${profile.name} store`, async () => {
+      for (const replica of apis) {
+        // Anonymous: the status alone, as a load balancer or the compose healthcheck reads it.
+        const anonymous = await fetch(`${replica.url}/health`);
+        expect(anonymous.status).toBe(200);
+        expect(await anonymous.json()).toEqual({ status: 'ok' });
+        // With the platform token: the details.
+        const { status, body } = await replica.request<{
+          status?: string;
+          info?: Record<string, { status?: string }>;
+        }>('GET', '/health');
+        expect(status, JSON.stringify(body)).toBe(200);
+        expect(body.info?.eventStore?.status).toBe('up');
+      }
     });
 
     it(
@@ -248,6 +299,26 @@ if (!probe.ok) {
         );
         expect(ended.key).toBe(contactId);
         expect(ended.outcome.position).toBe(answer.body.position);
+        if (profile.replicas === 1) return;
+        // Replicas share the log: each one's own view shows the end, and exactly one of them forwards outcomes.
+        for (const replica of apis)
+          await waitFor(
+            async () =>
+              (await replica.request<{ state?: string }>('GET', `/v1/contacts/${contactId}`)).body.state === 'Ended'
+                ? true
+                : undefined,
+            60_000,
+            `${replica.url} to show ${contactId} Ended`,
+          );
+        const states = await Promise.all(
+          apis.map(
+            async (replica) =>
+              (await replica.request<{ details: { fanout: { state: string } } }>('GET', '/health')).body.details.fanout
+                .state,
+          ),
+        );
+        expect(states.sort()).toEqual(['running', 'standby', 'standby']);
+        expect(received.filter((r) => r.outcome.data.contactId === contactId)).toHaveLength(1);
       },
       4 * MINUTE,
     );

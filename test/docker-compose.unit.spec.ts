@@ -174,7 +174,8 @@ describe('docker-compose.yml', () => {
           port.hostIp,
           `${name} publishes ${port.published}:${port.target} on ${port.hostIp ?? 'every interface'}`,
         ).toBe('127.0.0.1');
-        expect(port.published, `${name} ${port.target}: published port`).toMatch(/^\d+$/);
+        // One port, or a range for a service with replicas (each replica takes one).
+        expect(port.published, `${name} ${port.target}: published port`).toMatch(/^\d+(-\d+)?$/);
       }
     }
     expect(publishedPorts(service('eventstore')).map((p) => p.target)).toContain('2113');
@@ -194,13 +195,22 @@ describe('docker-compose.yml', () => {
       kafka: ['127.0.0.1:9092:9092'],
       orchestrator: ['127.0.0.1:3000:3000'],
       'orchestrator-embedded': ['127.0.0.1:3000:3000'],
+      postgres: [],
+      'orchestrator-postgres': ['127.0.0.1:3001-3003:3000'],
     });
-    const moved = { ORCHESTRATOR_HOST_PORT: '43000', KAFKA_HOST_PORT: '49092', EVENTSTORE_HOST_PORT: '42113' };
+    const moved = {
+      ORCHESTRATOR_HOST_PORT: '43000',
+      KAFKA_HOST_PORT: '49092',
+      EVENTSTORE_HOST_PORT: '42113',
+      ORCHESTRATOR_POSTGRES_HOST_PORTS: '43001-43003',
+    };
     expect(hostPorts(moved)).toEqual({
       eventstore: ['127.0.0.1:42113:2113'],
       kafka: ['127.0.0.1:49092:9092'],
       orchestrator: ['127.0.0.1:43000:3000'],
       'orchestrator-embedded': ['127.0.0.1:43000:3000'],
+      postgres: [],
+      'orchestrator-postgres': ['127.0.0.1:43001-43003:3000'],
     });
     // Host clients bootstrap from the published port, then use what the broker advertises: the same port.
     for (const env of [{}, moved]) {

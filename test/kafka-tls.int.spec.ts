@@ -71,6 +71,7 @@ const SERVICE_ACLS: Array<[type: number, name: string, pattern: number, operatio
   [R.TOPIC, TOPICS.checkpoints, P.LITERAL, Op.WRITE],
   [R.TOPIC, TOPICS.checkpoints, P.LITERAL, Op.READ],
   [R.GROUP, 'checkpoint-reader-', P.PREFIXED, Op.READ],
+  [R.GROUP, `${FORWARDER_ID}.lease`, P.LITERAL, Op.READ],
   [R.TOPIC, TOPICS.checkpoints, P.LITERAL, Op.DESCRIBE_CONFIGS],
   // npm run fanout:republish.
   [R.TRANSACTIONAL_ID, `${FORWARDER_ID}.republish`, P.LITERAL, Op.WRITE],

@@ -145,10 +145,38 @@ function kafkaRecipe() {
   };
 }
 
+/** postgres:17: Debian trixie's PostgreSQL 17, with an entry point doing what the official image's does for the
+ * variables the project uses (scripts/containers/postgres/docker-entrypoint.sh). */
+function postgresRecipe() {
+  const entrypoint = fs.readFileSync(path.join(ROOT, 'scripts/containers/postgres/docker-entrypoint.sh'), 'utf8');
+  return {
+    describe: "PostgreSQL 17 from Debian trixie's postgresql-17 package",
+    key: `postgresql-17 ${createHash('sha256').update(entrypoint).digest('hex')}`,
+    dockerfile: [
+      `FROM ${DEBIAN}`,
+      'RUN apt-get update && apt-get install -y --no-install-recommends postgresql-17 && rm -rf /var/lib/apt/lists/* \\',
+      // The official image's layout: data in /var/lib/postgresql/data, the socket in /var/run/postgresql.
+      ' && rm -rf /var/lib/postgresql/17 /etc/postgresql && mkdir -p /var/lib/postgresql/data /var/run/postgresql \\',
+      ' && chown -R postgres:postgres /var/lib/postgresql /var/run/postgresql',
+      'COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh',
+      'ENV PATH=/usr/lib/postgresql/17/bin:$PATH PGDATA=/var/lib/postgresql/data LANG=C.UTF-8',
+      'VOLUME /var/lib/postgresql/data',
+      'STOPSIGNAL SIGINT',
+      'EXPOSE 5432',
+      'ENTRYPOINT ["docker-entrypoint.sh"]',
+      'CMD ["postgres"]',
+    ],
+    prepare(context) {
+      fs.writeFileSync(path.join(context, 'docker-entrypoint.sh'), entrypoint, { mode: 0o755 });
+    },
+  };
+}
+
 const RECIPES = {
   'node:24-trixie-slim': () => nodeRecipe(24),
   'node:26-trixie-slim': () => nodeRecipe(26),
   [`apache/kafka:${KAFKA_VERSION}`]: kafkaRecipe,
+  'postgres:17': postgresRecipe,
 };
 
 function unpackNpmPackage(spec, into) {

@@ -25,7 +25,14 @@ export type OrchestratorContainer = {
 
 export async function runOrchestrator(
   image: string,
-  options: { args?: string[]; env?: Record<string, string>; token?: string; network?: string } = {},
+  options: {
+    args?: string[];
+    env?: Record<string, string>;
+    token?: string;
+    network?: string;
+    /** Networks joined besides `network` before the service starts (the engine takes one at creation). */
+    alsoOn?: string[];
+  } = {},
 ): Promise<OrchestratorContainer> {
   const token = options.token ?? `container-test-${Math.random().toString(36).slice(2)}-platform-token`;
   const labels = Object.entries(runLabels()).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
@@ -36,8 +43,7 @@ export async function runOrchestrator(
   }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const network = options.network ? ['--network', options.network] : [];
   const id = await docker([
-    'run',
-    '--detach',
+    'create',
     ...labels,
     ...network,
     '--publish',
@@ -46,6 +52,8 @@ export async function runOrchestrator(
     ...(options.args ?? []),
     image,
   ]);
+  for (const other of options.alsoOn ?? []) await docker(['network', 'connect', other, id]);
+  await docker(['start', id]);
   const client = async (): Promise<OrchestratorClient> =>
     new OrchestratorClient(`http://${await publishedAddress(id)}`, token);
   return {

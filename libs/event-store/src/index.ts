@@ -12,3 +12,10 @@ export {
   InvalidConnectionStringError,
   maskConnectionStrings,
 } from './esdb/connection-string.js';
+// Checked and masked without loading node-postgres (the adapter itself is #event-store/postgres).
+export {
+  checkPostgresUrl,
+  InvalidPostgresUrlError,
+  maskPostgresUrl,
+  postgresConnectionString,
+} from './postgres/connection.js';

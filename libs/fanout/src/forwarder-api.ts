@@ -53,11 +53,18 @@ export interface OutcomeForwarderOptions {
    * bounded by 3 s, nothing produced) at this interval: an idle forwarder reports 'degraded' while it does not
    * answer. Default 5 000 ms; Infinity turns it off. */
   probeIntervalMs?: number;
+  /**
+   * For several instances of one deployment: only the holder of a lease (a Kafka consumer group over the checkpoint
+   * topic, `<transactionalId>.lease` unless named) forwards; the others report 'standby' and take over when it
+   * stops (at once) or dies (after `sessionTimeoutMs`, default 10 000). Without it every instance forwards, each
+   * fencing the others in turn. See ForwarderLease.
+   */
+  lease?: { groupId?: string; sessionTimeoutMs?: number };
   /** Around each batch's transaction; without it the records carry the stored trace context as it is. */
   traceBatch?: TraceBatch;
 }
 
-export type ForwarderState = 'starting' | 'running' | 'degraded' | 'stopped';
+export type ForwarderState = 'starting' | 'running' | 'standby' | 'degraded' | 'stopped';
 
 export interface ForwarderStatus {
   state: ForwarderState;

@@ -245,7 +245,8 @@ await withKafka(SUITE, (broker) => {
         // short here so a slow restart on a loaded machine cannot outlast the wait below.
         const f = forwarder(
           store,
-          { ...n, backoff: { initialMs: 100, maxMs: 2_000 }, transactionTimeoutMs: 20_000 },
+          // With its lease, as the service runs it: the lease's group is cut off by the outage too.
+          { ...n, backoff: { initialMs: 100, maxMs: 2_000 }, transactionTimeoutMs: 20_000, lease: {} },
           logger,
         );
         f.start();

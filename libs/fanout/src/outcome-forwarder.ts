@@ -11,8 +11,9 @@
 import kafkajs from 'kafkajs';
 import type { Kafka } from 'kafkajs';
 import type { RecordedEvent } from '#event-store';
-import { Subscription, batchesOf } from '#subscription';
+import { Subscription, batchesOf, type EventBatches } from '#subscription';
 import { BrokerCheck, IdleProbe } from './broker-probe.js';
+import { ForwarderLease } from './forwarder-lease.js';
 import {
   CheckpointBeyondHeadError,
   type ForwarderState,
@@ -49,6 +50,8 @@ export class OutcomeForwarder {
   private probe: IdleProbe | undefined;
   private probeError: string | undefined;
   private headTimer: NodeJS.Timeout | undefined;
+  /** With several instances: only the lease's holder forwards (see ForwarderLease). */
+  private readonly lease: ForwarderLease | undefined;
 
   constructor(private readonly options: OutcomeForwarderOptions) {
     this.topic = options.topic ?? 'contact.outcomes';
@@ -67,16 +70,33 @@ export class OutcomeForwarder {
       this.logger,
     );
     const timeoutMs = options.operationTimeoutMs ?? 10_000;
-    const events = batchesOf(
+    if (options.lease) {
+      this.lease = new ForwarderLease(
+        this.kafka,
+        {
+          groupId: options.lease.groupId ?? `${transactionalId}.lease`,
+          topic: checkpointTopic,
+          ...(options.lease.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.lease.sessionTimeoutMs } : {}),
+          prepare: () => this.transactions.prepareTopics(),
+        },
+        this.logger,
+      );
+    }
+    const all = batchesOf(
       (after, signal) => options.store.subscribeToAll({ ...(after !== undefined ? { after } : {}), signal }),
       options.maxBatch ?? 500,
       options.lingerMs ?? 5,
     );
+    const events = this.lease ? whileHeld(all, this.lease) : all;
     this.subscription = new Subscription(
       'outcome forwarder',
       events,
       {
-        resume: () => this.resume(timeoutMs),
+        resume: async (signal) => {
+          // A standby waits here, in 'starting' (or 'retrying' after losing the lease), until it holds the lease.
+          await this.lease?.acquired(signal);
+          return this.resume(timeoutMs);
+        },
         handle: (batch) =>
           this.probe!.around(() => within(this.transactions.commit(batch), timeoutMs, 'a Kafka transaction')),
         release: () => this.release(),
@@ -87,6 +107,8 @@ export class OutcomeForwarder {
         stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
         onRunning: (after, failed) => this.running(after, failed),
         onFailure: (error) => {
+          // The lease logged the move; the subscription resumes when it is held again.
+          if (error instanceof LeaseLostError) return false;
           if (!(error instanceof CheckpointBeyondHeadError)) return true;
           // Logged once per episode; status() carries the current positions.
           if (!this.beyondHead)
@@ -103,6 +125,7 @@ export class OutcomeForwarder {
 
   start(): void {
     if (this.headTimer) return;
+    this.lease?.start();
     this.subscription.start();
     this.headTimer = setInterval(() => this.refreshHead(), 1_000).unref();
     this.refreshHead();
@@ -116,15 +139,19 @@ export class OutcomeForwarder {
     this.probe?.stop();
     const finished = await this.subscription.stop();
     if (!finished) this.logger.warn('outcome forwarder: the current transaction did not finish in time; disconnected');
+    // After the last transaction: a standby is handed the lease now, not after the session timeout.
+    await this.lease?.stop();
     await this.brokerCheck.close();
     this.logger.info(`outcome forwarder: stopped at checkpoint ${this.subscription.checkpoint ?? 'none'}`);
   }
 
   status(): ForwarderStatus {
     const checkpoint = this.subscription.checkpoint;
-    const lastError = this.subscription.lastError ?? this.probeError;
+    const lastError = this.lease?.error ?? this.subscription.lastError ?? this.probeError;
     // Not clamped: head is never set below a committed checkpoint, so a negative lag would be a bug worth seeing.
-    const lag = this.head === undefined || this.beyondHead ? undefined : Number(this.head - (checkpoint ?? 0n));
+    const standby = this.lease !== undefined && !this.lease.held;
+    const lag =
+      this.head === undefined || this.beyondHead || standby ? undefined : Number(this.head - (checkpoint ?? 0n));
     return {
       state: this.state(),
       ...(checkpoint !== undefined ? { checkpoint: checkpoint.toString(10) } : {}),
@@ -144,6 +171,8 @@ export class OutcomeForwarder {
   }
 
   private state(): ForwarderState {
+    if (this.lease && !this.lease.held && this.subscription.state !== 'stopped')
+      return this.lease.error !== undefined ? 'degraded' : 'standby';
     switch (this.subscription.state) {
       case 'stopped':
         return 'stopped';
@@ -213,4 +242,22 @@ export class OutcomeForwarder {
       () => undefined,
     );
   }
+}
+
+/** The lease was lost while forwarding: the batches stop, the session is released, and resume waits for the lease. */
+class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+/** The batches of `source` while this instance holds the lease; ended by LeaseLostError when it moves. */
+function whileHeld<E>(source: EventBatches<E>, lease: ForwarderLease): EventBatches<E> {
+  return async function* (after, signal) {
+    const lost = lease.lost();
+    try {
+      yield* source(after, AbortSignal.any([signal, lost]));
+    } catch (error) {
+      if (!lost.aborted || signal.aborted) throw error;
+    }
+    if (lost.aborted && !signal.aborted) throw new LeaseLostError(errorMessage(lost.reason));
+  };
 }

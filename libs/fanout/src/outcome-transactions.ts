@@ -8,7 +8,7 @@
  * resuming "after" it would silently skip the store's first events, so it is refused.
  */
 import kafkajs from 'kafkajs';
-import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Admin, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '#event-store';
 import { checkpointMessage, readCommittedCheckpoint } from './checkpoint-topic.js';
 import { CheckpointBeyondHeadError, type OutcomeForwarderOptions } from './forwarder-api.js';
@@ -50,24 +50,24 @@ export class OutcomeTransactions {
     this.topicsReady = settings.createTopics === false;
   }
 
+  /** Creates the topics if needed (once; "not allowed" leaves them to an operator). */
+  async prepareTopics(): Promise<void> {
+    if (this.topicsReady) return;
+    const admin = this.kafka.admin({ retry: ADMIN_RETRY });
+    await admin.connect();
+    try {
+      await this.ensureTopics(admin);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
   /** Creates the topics if needed, fences any predecessor, and returns the committed checkpoint (within the store). */
   async open(readTimeoutMs: number): Promise<bigint | undefined> {
     const admin = this.kafka.admin({ retry: ADMIN_RETRY });
     await admin.connect();
     try {
-      if (!this.topicsReady) {
-        const { topic, checkpointTopic, partitions, replicationFactor } = this.settings;
-        const replication = replicationFactor !== undefined ? { replicationFactor } : {};
-        const results = await ensureTopics(
-          admin,
-          {
-            outcomes: { topic, partitions: partitions ?? DEFAULT_OUTCOME_PARTITIONS, ...replication },
-            checkpoints: { topic: checkpointTopic, ...replication },
-          },
-          this.logger,
-        );
-        this.topicsReady = !Object.values(results).includes('failed');
-      }
+      if (!this.topicsReady) await this.ensureTopics(admin);
       // Fence first: our predecessor's open transaction is aborted before we read what it committed.
       await this.createProducer();
       const after = await readCommittedCheckpoint(this.kafka, admin, {
@@ -131,6 +131,20 @@ export class OutcomeTransactions {
     const producer = this.producer;
     this.producer = undefined;
     if (producer) await settlesWithin(producer.disconnect(), 5_000);
+  }
+
+  private async ensureTopics(admin: Admin): Promise<void> {
+    const { topic, checkpointTopic, partitions, replicationFactor } = this.settings;
+    const replication = replicationFactor !== undefined ? { replicationFactor } : {};
+    const results = await ensureTopics(
+      admin,
+      {
+        outcomes: { topic, partitions: partitions ?? DEFAULT_OUTCOME_PARTITIONS, ...replication },
+        checkpoints: { topic: checkpointTopic, ...replication },
+      },
+      this.logger,
+    );
+    this.topicsReady = !Object.values(results).includes('failed');
   }
 
   private async assertWithinStore(checkpoint: bigint | undefined): Promise<void> {

@@ -17,7 +17,9 @@ import { STALE_VIEWS_AFTER_MS, VIEWS_HEARTBEAT_MS, removeStaleViews, touchViews 
 import { VIEW_PROJECTIONS as PROJECTIONS } from './views.js';
 
 export type ViewsSource =
-  { kind: 'sqlite'; file: string; pollIntervalMs?: number } | { kind: 'esdb'; connectionString: string };
+  | { kind: 'sqlite'; file: string; pollIntervalMs?: number }
+  | { kind: 'esdb'; connectionString: string }
+  | { kind: 'postgres'; connectionString: string };
 export type ViewsWorkerData = {
   viewsFile: string;
   source: ViewsSource;
@@ -208,9 +210,11 @@ async function follow(spec: ViewsSource): Promise<Following> {
       },
     };
   }
-  // Loaded only when needed: the gRPC client is not started for the embedded store.
-  const { EsdbEventStore } = await import('#event-store/esdb');
-  const store: EventStore = new EsdbEventStore(spec.connectionString);
+  // Loaded only when needed: neither the gRPC client nor node-postgres is started for the embedded store.
+  const store: EventStore =
+    spec.kind === 'esdb'
+      ? new (await import('#event-store/esdb')).EsdbEventStore(spec.connectionString)
+      : new (await import('#event-store/postgres')).PostgresEventStore(spec.connectionString, { storeTimeoutMs });
   const incoming = new IncomingBatch();
   const projector = new Projector<ContactView>(db, PROJECTIONS, incoming);
   const events = batchesOf<RecordedEvent>(

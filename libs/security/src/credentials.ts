@@ -11,7 +11,11 @@ import { signingKeyOf, verificationKeyOf, type KeyRing } from './key-ring.js';
 const ISSUER = 'contact-orchestrator';
 const AUDIENCE = 'security-user';
 
-export type SecurityUserClaims = { agentId: string; businessUnitId: string; expiresAt: Date };
+/**
+ * What a verified SecurityUser says. The service's own tokens name the agent's business unit (`bu`), checked against
+ * the directory; an identity provider's name the agent alone, and the directory's business unit is the agent's.
+ */
+export type SecurityUserClaims = { agentId: string; businessUnitId?: string; expiresAt: Date };
 export type Verification = { ok: true; claims: SecurityUserClaims } | { ok: false; detail: string };
 
 export async function issueSecurityUser(
@@ -80,9 +84,14 @@ export function authenticate(
   profile: SecurityProfile | undefined,
 ): Caller {
   if (!verification.ok) return { kind: 'Unauthenticated', detail: verification.detail };
-  const { agentId, businessUnitId } = verification.claims;
+  const { agentId, businessUnitId: claimed } = verification.claims;
+  if (!agent) {
+    const known = { agentId, ...(claimed !== undefined ? { businessUnitId: claimed } : {}) };
+    return { kind: 'Unauthenticated', detail: `SecurityUser names unknown agent ${agentId}`, ...known };
+  }
+  // A token naming no business unit (an identity provider's) belongs to the agent's, as the directory has it now.
+  const businessUnitId = claimed ?? agent.businessUnitId;
   const known = { agentId, businessUnitId };
-  if (!agent) return { kind: 'Unauthenticated', detail: `SecurityUser names unknown agent ${agentId}`, ...known };
   if (!agent.active) return { kind: 'Unauthenticated', detail: `Agent ${agentId} is inactive`, ...known };
   if (agent.businessUnitId !== businessUnitId) {
     return {

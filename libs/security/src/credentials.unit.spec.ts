@@ -383,3 +383,41 @@ describe('authenticate: the caller as the directory sees it now', () => {
     });
   });
 });
+
+describe("authenticate: an identity provider's SecurityUser names the agent alone", () => {
+  const verified: Verification = { ok: true, claims: { agentId: 'agent-7', expiresAt: expiry } };
+  const enders = foldProfile([
+    {
+      type: 'SecurityProfileDefined',
+      data: { profileId: 'supervisors', name: 'Enders', permissions: ['Contacts.End'] },
+    },
+  ]);
+
+  it("the agent's business unit is the directory's, and its profile decides", () => {
+    const caller = authenticate(verified, agent, enders);
+    expect(caller).toStrictEqual({
+      kind: 'Agent',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+      permissions: ['Contacts.End'],
+    });
+    expect(authorize(caller, CONTACTS_END)).toStrictEqual({ allowed: true, agent: caller });
+  });
+
+  it('an unknown agent is unauthenticated, naming the agent alone', () => {
+    expect(authenticate(verified, undefined, enders)).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'SecurityUser names unknown agent agent-7',
+      agentId: 'agent-7',
+    });
+  });
+
+  it("an inactive agent is unauthenticated, with the directory's business unit for the audit", () => {
+    expect(authenticate(verified, { ...agent, active: false }, enders)).toStrictEqual({
+      kind: 'Unauthenticated',
+      detail: 'Agent agent-7 is inactive',
+      agentId: 'agent-7',
+      businessUnitId: 'bu-100',
+    });
+  });
+});

@@ -85,7 +85,21 @@ describe('configuration (docs/design.md, Configuration)', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
-    [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'mysql' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'postgres' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'mysql://db/events' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgresql://db:5432' }, 'POSTGRES_URL'],
+    [{ EVENT_STORE: 'postgres', POSTGRES_URL: 'postgresql://db/events' }, 'PLATFORM_TOKEN'],
+    [
+      {
+        EVENT_STORE: 'postgres',
+        POSTGRES_URL: 'postgresql://db/events',
+        POSTGRES_PASSWORD_FILE: '/nonexistent/password',
+        PLATFORM_TOKEN: TOKEN,
+        SECURITY_USER_SIGNING_KEY: KEY,
+      },
+      'POSTGRES_PASSWORD_FILE',
+    ],
     [{ EVENT_STORE: 'esdb' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'http://x' }, 'ESDB_CONNECTION_STRING'],
     [{ EVENT_STORE: 'esdb', ESDB_CONNECTION_STRING: 'esdb://x:2113' }, 'PLATFORM_TOKEN'],
@@ -102,6 +116,27 @@ describe('configuration (docs/design.md, Configuration)', () => {
     [{ KAFKA_FORWARDER_ID: 'has space' }, 'KAFKA_FORWARDER_ID'],
     [{ SSE_HEARTBEAT_MS: '5' }, 'SSE_HEARTBEAT_MS'],
   ])('refuses %j naming %s', (env, variable) => expectRejected(env, variable));
+
+  it('reads POSTGRES_URL, with the password of POSTGRES_PASSWORD_FILE when one is given', () => {
+    const env = {
+      EVENT_STORE: 'postgres',
+      POSTGRES_URL: 'postgresql://svc:inline@db:5432/events',
+      PLATFORM_TOKEN: TOKEN,
+      SECURITY_USER_SIGNING_KEY: KEY,
+    };
+    expect(loadConfiguration(env)).toMatchObject({
+      eventStore: 'postgres',
+      postgresConnectionString: 'postgresql://svc:inline@db:5432/events',
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'co-config-pg-'));
+    try {
+      writeFileSync(join(dir, 'password'), 'from-file\n');
+      const config = loadConfiguration({ ...env, POSTGRES_PASSWORD_FILE: join(dir, 'password') });
+      expect(new URL(config.postgresConnectionString!).password).toBe('from-file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   const esdb = (connectionString: string): Record<string, string> => ({
     EVENT_STORE: 'esdb',
@@ -267,6 +302,85 @@ describe('configuration (docs/design.md, Configuration)', () => {
       ).toHaveLength(1);
     });
   });
+});
+
+describe('SECURITY_USER_JWKS_URL and its variables: SecurityUsers from an identity provider', () => {
+  const idp = {
+    SECURITY_USER_JWKS_URL: 'https://login.example.com/tenant/discovery/v2.0/keys',
+    SECURITY_USER_ISSUER: 'https://login.example.com/tenant/v2.0',
+    SECURITY_USER_AUDIENCE: 'api://contact-orchestrator',
+  };
+
+  it('is off unless the URL is set', () => {
+    expect(loadConfiguration({}).identityProvider).toBeUndefined();
+  });
+
+  it('with the URL, issuer and audience: sub names the agent, RS256, ES256, EdDSA, and the key set timings', () => {
+    expect(loadConfiguration(idp).identityProvider).toStrictEqual({
+      jwksUrl: idp.SECURITY_USER_JWKS_URL,
+      issuer: idp.SECURITY_USER_ISSUER,
+      audience: idp.SECURITY_USER_AUDIENCE,
+      agentClaim: 'sub',
+      algorithms: ['RS256', 'ES256', 'EdDSA'],
+      timeoutMs: 5_000,
+      cooldownMs: 30_000,
+      cacheMaxAgeMs: 600_000,
+    });
+  });
+
+  it('reads the agent claim, the algorithms and the timings', () => {
+    expect(
+      loadConfiguration({
+        ...idp,
+        SECURITY_USER_AGENT_CLAIM: 'preferred_username',
+        SECURITY_USER_ALGORITHMS: 'ES384, PS256,ES384',
+        SECURITY_USER_JWKS_TIMEOUT_MS: '2000',
+        SECURITY_USER_JWKS_COOLDOWN_MS: '60000',
+        SECURITY_USER_JWKS_MAX_AGE_SECONDS: '3600',
+      }).identityProvider,
+    ).toMatchObject({
+      agentClaim: 'preferred_username',
+      algorithms: ['ES384', 'PS256'],
+      timeoutMs: 2_000,
+      cooldownMs: 60_000,
+      cacheMaxAgeMs: 3_600_000,
+    });
+  });
+
+  it('takes http:// to a loopback address only', () => {
+    expect(
+      loadConfiguration({ ...idp, SECURITY_USER_JWKS_URL: 'http://127.0.0.1:8080/keys' }).identityProvider?.jwksUrl,
+    ).toBe('http://127.0.0.1:8080/keys');
+    expect(
+      rejectionOf({ ...idp, SECURITY_USER_JWKS_URL: 'http://idp.example.com/keys' }, 'SECURITY_USER_JWKS_URL').message,
+    ).toContain('https://');
+  });
+
+  it.each<[Record<string, string>, string, string]>([
+    [{ SECURITY_USER_JWKS_URL: 'login.example.com/keys' }, 'SECURITY_USER_JWKS_URL', 'absolute URL'],
+    [{ SECURITY_USER_JWKS_URL: 'ftp://login.example.com/keys' }, 'SECURITY_USER_JWKS_URL', 'https://'],
+    [{ SECURITY_USER_JWKS_URL: 'https://u:p@login.example.com/keys' }, 'SECURITY_USER_JWKS_URL', 'password'],
+    [{ SECURITY_USER_ISSUER: '' }, 'SECURITY_USER_ISSUER', 'is required when SECURITY_USER_JWKS_URL is set'],
+    [{ SECURITY_USER_AUDIENCE: ' ' }, 'SECURITY_USER_AUDIENCE', 'is required when SECURITY_USER_JWKS_URL is set'],
+    [{ SECURITY_USER_ALGORITHMS: 'none' }, 'SECURITY_USER_ALGORITHMS', 'must not allow none'],
+    [{ SECURITY_USER_ALGORITHMS: 'RS256,HS256' }, 'SECURITY_USER_ALGORITHMS', 'must not allow HS256'],
+    [{ SECURITY_USER_ALGORITHMS: 'hs512' }, 'SECURITY_USER_ALGORITHMS', 'must not allow hs512'],
+    [{ SECURITY_USER_ALGORITHMS: 'RS256,RS1' }, 'SECURITY_USER_ALGORITHMS', 'got "RS1"'],
+    [{ SECURITY_USER_ALGORITHMS: ',' }, 'SECURITY_USER_ALGORITHMS', 'at least one'],
+    [{ SECURITY_USER_AGENT_CLAIM: 'agent id' }, 'SECURITY_USER_AGENT_CLAIM', 'a claim name'],
+    [{ SECURITY_USER_JWKS_COOLDOWN_MS: '0' }, 'SECURITY_USER_JWKS_COOLDOWN_MS', 'an integer from 1000'],
+    [{ SECURITY_USER_JWKS_TIMEOUT_MS: '5s' }, 'SECURITY_USER_JWKS_TIMEOUT_MS', 'an integer'],
+  ])('refuses %j, naming %s', (change, variable, message) => {
+    expect(rejectionOf({ ...idp, ...change }, variable).message).toContain(message);
+  });
+
+  it.each(['SECURITY_USER_ISSUER', 'SECURITY_USER_AUDIENCE', 'SECURITY_USER_AGENT_CLAIM', 'SECURITY_USER_ALGORITHMS'])(
+    'refuses %s without the URL (it would be ignored)',
+    (variable) => {
+      const value = variable === 'SECURITY_USER_ALGORITHMS' ? 'ES256' : 'x';
+      expect(rejectionOf({ [variable]: value }, variable).message).toContain('SECURITY_USER_JWKS_URL is not');
+    },
+  );
 });
 
 describe('Kafka TLS and SASL (KAFKA_SSL*, KAFKA_SASL*)', () => {

@@ -9,8 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import Type, { type Static } from 'typebox';
-import { checkConnectionString, InvalidConnectionStringError } from '#event-store';
-import { KID_PATTERN } from '#security';
+import {
+  checkConnectionString,
+  checkPostgresUrl,
+  InvalidConnectionStringError,
+  InvalidPostgresUrlError,
+  postgresConnectionString,
+} from '#event-store';
+import {
+  DEFAULT_IDENTITY_PROVIDER_ALGORITHMS,
+  IDENTITY_PROVIDER_ALGORITHMS,
+  KID_PATTERN,
+  type IdentityProviderAlgorithm,
+  type IdentityProviderPolicy,
+} from '#security';
 import { platformTokenProblem, signingKeyProblem } from './secret-strength.js';
 import {
   KAFKA_SASL_MECHANISMS,
@@ -24,12 +36,32 @@ export type SigningKeyEntry = { kid: string; secret: string };
 /** The kid of the key given alone in SECURITY_USER_SIGNING_KEY (or generated in embedded mode). */
 export const SINGLE_KEY_KID = 'default';
 
+/**
+ * SecurityUsers from the company's identity provider (SECURITY_USER_JWKS_URL and the variables beside it): what
+ * they must say, and how its published keys are fetched and kept (docs/operations.md, "Pointing the service at an
+ * identity provider").
+ */
+export type IdentityProviderConfig = IdentityProviderPolicy & {
+  jwksUrl: string;
+  /** One request for the key set waits this long at most. */
+  timeoutMs: number;
+  /** After a fetch, successful or not, no other is made for this long (an unknown `kid` included). */
+  cooldownMs: number;
+  /** A key set older than this is fetched again before it is used (the last good one serves while that fails). */
+  cacheMaxAgeMs: number;
+};
+
 export type AppConfig = {
   port: number;
   host: string;
   dataDir: string;
-  eventStore: 'sqlite' | 'esdb';
+  eventStore: 'sqlite' | 'esdb' | 'postgres';
   esdbConnectionString?: string;
+  /**
+   * EVENT_STORE=postgres: POSTGRES_URL with the password of POSTGRES_PASSWORD_FILE when one is given (the file
+   * already read). Never logged whole: maskPostgresUrl shows its password as ***.
+   */
+  postgresConnectionString?: string;
   kafkaBrokers?: string[];
   /** TLS and SASL of every Kafka client (KAFKA_SSL*, KAFKA_SASL*), the files already read; `{}`: plaintext, anonymous. */
   kafkaSecurity: KafkaSecurity;
@@ -47,6 +79,8 @@ export type AppConfig = {
   /** Newest first: SECURITY_USER_SIGNING_KEYS, or SECURITY_USER_SIGNING_KEY as a ring of one (kid `default`). */
   securityUserSigningKeys?: SigningKeyEntry[];
   securityUserTtlSeconds: number;
+  /** Unset: only the service's own key ring verifies SecurityUsers. */
+  identityProvider?: IdentityProviderConfig;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Unauthenticated refusals recorded per client address per minute before they are summarised. */
   anonymousRefusalsPerMinute: number;
@@ -138,8 +172,10 @@ export const environmentSchema = Type.Object({
   PORT: integer(3000, 0, 65535),
   HOST: Type.Optional(text),
   DATA_DIR: Type.Optional(text),
-  EVENT_STORE: oneOf(['sqlite', 'esdb'] as const, 'sqlite'),
+  EVENT_STORE: oneOf(['sqlite', 'esdb', 'postgres'] as const, 'sqlite'),
   ESDB_CONNECTION_STRING: Type.Optional(text),
+  POSTGRES_URL: Type.Optional(text),
+  POSTGRES_PASSWORD_FILE: Type.Optional(path),
   KAFKA_BROKERS: Type.Optional(brokers),
   KAFKA_TOPIC_OUTCOMES: topic('contact.outcomes'),
   KAFKA_TOPIC_COMMANDS: topic('contact.commands'),
@@ -163,6 +199,17 @@ export const environmentSchema = Type.Object({
   SECURITY_USER_SIGNING_KEY: Type.Optional(text),
   SECURITY_USER_SIGNING_KEYS: Type.Optional(text),
   SECURITY_USER_TTL_SECONDS: integer(3600, 10, 7 * 24 * 3600),
+  /** The identity provider's variables: checked in VALUE_CHECKS and identityProviderRules. */
+  SECURITY_USER_JWKS_URL: Type.Optional(text),
+  SECURITY_USER_ISSUER: Type.Optional(text),
+  SECURITY_USER_AUDIENCE: Type.Optional(text),
+  SECURITY_USER_AGENT_CLAIM: Type.Optional(
+    Type.String({ pattern: '^\\S{1,256}$', description: 'a claim name (1-256 characters, no spaces)' }),
+  ),
+  SECURITY_USER_ALGORITHMS: Type.Optional(text),
+  SECURITY_USER_JWKS_TIMEOUT_MS: integer(5_000, 100, 60_000),
+  SECURITY_USER_JWKS_COOLDOWN_MS: integer(30_000, 1_000, 3_600_000),
+  SECURITY_USER_JWKS_MAX_AGE_SECONDS: integer(600, 1, 7 * 24 * 3600),
   LOG_LEVEL: oneOf(LOG_LEVELS, 'info'),
   ANONYMOUS_REFUSALS_PER_MINUTE: integer(20, 1, 100_000),
   AGENT_REFUSALS_PER_MINUTE: integer(60, 1, 100_000),
@@ -272,6 +319,15 @@ const VALUE_CHECKS: Partial<Record<Variable, (value: string) => string | undefin
       return `${error.message} (like esdb://host:2113?tls=false or kurrentdb://host:2113)`;
     }
   },
+  POSTGRES_URL: (value) => {
+    try {
+      checkPostgresUrl(value);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof InvalidPostgresUrlError)) throw error;
+      return `${error.message} (like postgresql://user@host:5432/database)`;
+    }
+  },
   // Never read: a password in the environment is visible to every process of the user, and in `ps e`.
   KAFKA_SASL_PASSWORD: () =>
     'is not read: put the password in a file only the service can read, and name that file in KAFKA_SASL_PASSWORD_FILE',
@@ -282,6 +338,11 @@ const VALUE_CHECKS: Partial<Record<Variable, (value: string) => string | undefin
   SECURITY_USER_SIGNING_KEYS: (value) => {
     const keys = signingKeysOf(value);
     return 'problem' in keys ? keys.problem : undefined;
+  },
+  SECURITY_USER_JWKS_URL: jwksUrlProblem,
+  SECURITY_USER_ALGORITHMS: (value) => {
+    const algorithms = algorithmsOf(value);
+    return 'problem' in algorithms ? algorithms.problem : undefined;
   },
   TRUST_PROXY: (value) =>
     proxiesOf(value).every((p) => PROXY.test(p) && isIP(p.split('/')[0]!) !== 0)
@@ -302,12 +363,105 @@ function crossRules(env: Environment, problem: (variable: string, message: strin
       `cannot be set with SECURITY_USER_SIGNING_KEY: set one (the single key is kid "${SINGLE_KEY_KID}" in a ring)`,
     );
   kafkaSecurityRules(env, problem);
-  if (env.EVENT_STORE !== 'esdb') return;
-  if (env.ESDB_CONNECTION_STRING === undefined) problem('ESDB_CONNECTION_STRING', 'is required when EVENT_STORE=esdb');
+  identityProviderRules(env, problem);
+  if (env.EVENT_STORE === 'sqlite') return;
+  const where = { esdb: 'ESDB_CONNECTION_STRING', postgres: 'POSTGRES_URL' } as const;
+  const store = env.EVENT_STORE;
+  if (env[where[store]] === undefined) problem(where[store], `is required when EVENT_STORE=${store}`);
   // Outside embedded mode secrets come from the operator, never from a generated file.
-  else if (env.PLATFORM_TOKEN === undefined) problem('PLATFORM_TOKEN', 'is required when EVENT_STORE=esdb');
+  else if (env.PLATFORM_TOKEN === undefined) problem('PLATFORM_TOKEN', `is required when EVENT_STORE=${store}`);
   else if (env.SECURITY_USER_SIGNING_KEY === undefined && env.SECURITY_USER_SIGNING_KEYS === undefined)
-    problem('SECURITY_USER_SIGNING_KEYS', '(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=esdb');
+    problem('SECURITY_USER_SIGNING_KEYS', `(or SECURITY_USER_SIGNING_KEY) is required when EVENT_STORE=${store}`);
+}
+
+/** POSTGRES_URL with POSTGRES_PASSWORD_FILE's password; a file that cannot be read is a wrong value of that variable. */
+function postgresOf(e: Environment): { postgresConnectionString?: string } {
+  if (e.EVENT_STORE !== 'postgres' || e.POSTGRES_URL === undefined) return {};
+  try {
+    return { postgresConnectionString: postgresConnectionString(e.POSTGRES_URL, e.POSTGRES_PASSWORD_FILE) };
+  } catch (error) {
+    if (error instanceof InvalidPostgresUrlError) throw new ConfigurationError('POSTGRES_PASSWORD_FILE', error.message);
+    throw error;
+  }
+}
+
+/** The key set's address: https, or http to a loopback address (a test's, a sidecar's); never with a password in it. */
+function jwksUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "must be an absolute URL of the identity provider's key set (like https://login.example.com/keys)";
+  }
+  if (url.username !== '' || url.password !== '') return 'must not carry a user name or password';
+  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) return undefined;
+  return 'must be an https:// URL (http:// only to a loopback address: keys fetched in clear could be replaced on the way)';
+}
+
+/** `RS256,ES256,…`: asymmetric algorithms only, each named once at least. */
+function algorithmsOf(value: string): IdentityProviderAlgorithm[] | { problem: string } {
+  const names = value
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  for (const name of names) {
+    if (name.toLowerCase() === 'none') return { problem: 'must not allow none: an unsigned token proves nothing' };
+    if (/^HS\d+$/i.test(name))
+      return {
+        problem: `must not allow ${name}: an HMAC checked with the identity provider's public key proves nothing (the service's own HS256 tokens go to its key ring, SECURITY_USER_SIGNING_KEYS)`,
+      };
+    if (!(IDENTITY_PROVIDER_ALGORITHMS as readonly string[]).includes(name))
+      return {
+        problem: `must be a comma-separated list of ${IDENTITY_PROVIDER_ALGORITHMS.join(', ')}, got ${JSON.stringify(name)}`,
+      };
+  }
+  if (names.length === 0) return { problem: `must name at least one of ${IDENTITY_PROVIDER_ALGORITHMS.join(', ')}` };
+  return [...new Set(names)] as IdentityProviderAlgorithm[];
+}
+
+/** The identity provider's variables go together: issuer and audience with the URL, none of them without it. */
+function identityProviderRules(env: Environment, problem: (variable: string, message: string) => void): void {
+  if (env.SECURITY_USER_JWKS_URL === undefined) {
+    const given = (
+      [
+        'SECURITY_USER_ISSUER',
+        'SECURITY_USER_AUDIENCE',
+        'SECURITY_USER_AGENT_CLAIM',
+        'SECURITY_USER_ALGORITHMS',
+      ] as const
+    ).find((name) => env[name] !== undefined);
+    if (given)
+      problem(
+        given,
+        "is set but SECURITY_USER_JWKS_URL is not: set the identity provider's key set URL, or leave this unset",
+      );
+    return;
+  }
+  if (env.SECURITY_USER_ISSUER === undefined)
+    problem('SECURITY_USER_ISSUER', 'is required when SECURITY_USER_JWKS_URL is set: the `iss` its tokens carry');
+  if (env.SECURITY_USER_AUDIENCE === undefined)
+    problem(
+      'SECURITY_USER_AUDIENCE',
+      'is required when SECURITY_USER_JWKS_URL is set: the `aud` its tokens carry for this service',
+    );
+}
+
+function identityProviderOf(e: Environment): IdentityProviderConfig | undefined {
+  if (e.SECURITY_USER_JWKS_URL === undefined) return undefined;
+  return {
+    jwksUrl: e.SECURITY_USER_JWKS_URL,
+    issuer: e.SECURITY_USER_ISSUER!,
+    audience: e.SECURITY_USER_AUDIENCE!,
+    agentClaim: e.SECURITY_USER_AGENT_CLAIM ?? 'sub',
+    algorithms:
+      e.SECURITY_USER_ALGORITHMS !== undefined
+        ? (algorithmsOf(e.SECURITY_USER_ALGORITHMS) as IdentityProviderAlgorithm[])
+        : [...DEFAULT_IDENTITY_PROVIDER_ALGORITHMS],
+    timeoutMs: e.SECURITY_USER_JWKS_TIMEOUT_MS,
+    cooldownMs: e.SECURITY_USER_JWKS_COOLDOWN_MS,
+    cacheMaxAgeMs: e.SECURITY_USER_JWKS_MAX_AGE_SECONDS * 1000,
+  };
 }
 
 /** The environment checked: the schema, then each value's own check, then the rules between variables; the first problem throws. */
@@ -390,6 +544,7 @@ function kafkaSecurityOf(e: Environment): KafkaSecurity {
 export function loadConfiguration(env: Record<string, string | undefined>): AppConfig {
   const e = environmentOf(env);
   const kafkaSecurity = kafkaSecurityOf(e);
+  const identityProvider = identityProviderOf(e);
   const outcomes = e.KAFKA_TOPIC_OUTCOMES;
   return {
     port: e.PORT,
@@ -397,6 +552,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
     dataDir: e.DATA_DIR ?? './data',
     eventStore: e.EVENT_STORE,
     ...(e.ESDB_CONNECTION_STRING !== undefined ? { esdbConnectionString: e.ESDB_CONNECTION_STRING } : {}),
+    ...postgresOf(e),
     ...(e.KAFKA_BROKERS !== undefined ? { kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()) } : {}),
     kafkaSecurity,
     topics: {
@@ -417,6 +573,7 @@ export function loadConfiguration(env: Record<string, string | undefined>): AppC
       ? { securityUserSigningKeys: [{ kid: SINGLE_KEY_KID, secret: e.SECURITY_USER_SIGNING_KEY }] }
       : {}),
     securityUserTtlSeconds: e.SECURITY_USER_TTL_SECONDS,
+    ...(identityProvider !== undefined ? { identityProvider } : {}),
     logLevel: e.LOG_LEVEL,
     anonymousRefusalsPerMinute: e.ANONYMOUS_REFUSALS_PER_MINUTE,
     agentRefusalsPerMinute: e.AGENT_REFUSALS_PER_MINUTE,

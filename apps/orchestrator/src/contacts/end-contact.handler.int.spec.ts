@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppendOutcomeUnknownError, EventStoreUnavailableError, type EventStore } from '#event-store';
 import { EsdbEventStore } from '#event-store/esdb';
 import { FakeEsdb } from '#event-store/testing';
 import { loadConfiguration } from '../config/configuration.js';
@@ -61,8 +62,49 @@ describe('EndContact when the append outcome is unknown', () => {
     ]);
   });
 
-  it('keeps the caller’s W3C trace context in the event’s metadata, tracing off (docs/operations.md)', async () => {
+  it('an end recorded whose outcome the store could not confirm, then the store gone: Default saying the outcome is unknown, never "nothing written"; the retry replays the end', async () => {
     const contactId = String(Date.now() + 1);
+    const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
+    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
+    await store.append(
+      `contact-${contactId}`,
+      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
+      { expectedRevision: 'no_stream' },
+    );
+    // The real store, with the connection lost right after the commit: the append lands, its answer does not, and
+    // every read after it fails until the store is back.
+    let down = false;
+    const flaky: EventStore = Object.create(store) as EventStore;
+    flaky.append = async (streamId, events, options) => {
+      await store.append(streamId, events, options);
+      down = true;
+      throw new AppendOutcomeUnknownError(streamId, 'connection lost while the commit was in flight');
+    };
+    flaky.readStream = async (streamId) => {
+      if (down) throw new EventStoreUnavailableError('connection refused');
+      return store.readStream(streamId);
+    };
+    const flakyHandler = new EndContactHandler(flaky, agent, refusals, quiet, new Metrics(), new ActiveContacts());
+    const request = {
+      contactId,
+      securityUser: 'token',
+      commandId: randomUUID(),
+      correlationId: randomUUID(),
+      source: 'http' as const,
+      clientAddress: '127.0.0.1',
+    };
+    const first = await flakyHandler.execute(new EndContactCommand(request));
+    expect(first).toMatchObject({ branch: 'Default', contactId });
+    expect((first as { detail: string }).detail).toMatch(/outcome of this end is unknown/);
+    expect((await store.readStream(`contact-${contactId}`)).map((e) => e.type)).toContain('ContactEnded');
+    // The store is back: the same command (same Idempotency-Key) answers what was recorded.
+    down = false;
+    const again = await handler.execute(new EndContactCommand(request));
+    expect(again).toMatchObject({ branch: 'OnSuccess', contactId, replayed: true });
+  });
+
+  it('keeps the caller’s W3C trace context in the event’s metadata, tracing off (docs/operations.md)', async () => {
+    const contactId = String(Date.now() + 2);
     const metadata = { correlationId: 'c', causationId: 'c', source: 'kafka' as const, schemaVersion: 1 };
     const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
     await store.append(

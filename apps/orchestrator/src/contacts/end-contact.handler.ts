@@ -102,6 +102,8 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
   private async decideAndRecord(request: EndContactCommand['request'], traced: Traced): Promise<EndContactResult> {
     const { contactId, commandId } = request;
     const { carrier: traceContext, scope, logFields } = traced;
+    // Set once an append's outcome is unknown: a later failure cannot then say that nothing was written.
+    let outcomeUnknown = false;
     try {
       const caller =
         request.securityUser === undefined && request.securityUserProblem !== undefined
@@ -139,6 +141,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
               (error instanceof WrongExpectedRevisionError || error instanceof AppendOutcomeUnknownError) &&
               error.streamId === contactStreamId(contactId);
             if (retried) this.active.forget(contactId);
+            if (error instanceof AppendOutcomeUnknownError) outcomeUnknown = true;
             return retried;
           },
           onRetry: (_error, attempt) =>
@@ -148,7 +151,15 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     } catch (error) {
       if (error instanceof EventStoreUnavailableError || error instanceof WrongExpectedRevisionError) {
         this.logger.error({ ...logFields, err: error, contactId, commandId }, 'EndContact failed on the event store');
-        return { branch: 'Default', contactId, detail: `Event store unavailable: ${error.message}` };
+        // 503 says nothing was written, unless an append's outcome is unknown: then it says so (docs/design.md).
+        const unknown = outcomeUnknown || error instanceof AppendOutcomeUnknownError;
+        return {
+          branch: 'Default',
+          contactId,
+          detail: unknown
+            ? `Event store unavailable; the outcome of this end is unknown (it may have been recorded): retry with the same Idempotency-Key, or read the contact. ${error.message}`
+            : `Event store unavailable: ${error.message}`,
+        };
       }
       throw error;
     }

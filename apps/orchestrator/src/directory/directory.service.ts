@@ -3,7 +3,7 @@
  * SecurityUser against the directory as it is *now* (its streams, not a lagging view; a folded entry is reused only
  * while its streams' newest position is unchanged).
  */
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import {
   WrongExpectedRevisionError,
@@ -22,10 +22,12 @@ import {
   issueSecurityUser,
   keyRing,
   securityProfileStreamId,
+  securityUserIssuer,
   VerifiedSecurityUsers,
   type Agent,
   type Caller,
   type KeyRing,
+  type Verification,
   type AgentEvent,
   type DirectoryEvent,
   type SecurityProfile,
@@ -39,6 +41,7 @@ import type { StoreCapabilities } from '../infrastructure/event-store.provider.j
 import { APP_CONFIG, EVENT_STORE, SECRETS, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { createSecretKey } from 'node:crypto';
 import { newEventId } from '../infrastructure/event-ids.js';
+import { IdentityProvider } from './identity-provider.js';
 
 export class UnknownAgentError extends Error {}
 export class InactiveAgentError extends Error {}
@@ -70,6 +73,7 @@ export class DirectoryService {
     @Inject(SECRETS) secrets: Secrets,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(STORE_CAPABILITIES) private readonly capabilities: Pick<StoreCapabilities, 'newestPositionOf'>,
+    @Optional() private readonly identityProvider?: IdentityProvider,
   ) {
     // The newest key signs, every key verifies; no token is accepted longer than the TTL after its issue.
     this.ring = keyRing(
@@ -84,10 +88,25 @@ export class DirectoryService {
 
   async authenticate(securityUser: string | undefined, now = new Date()): Promise<Caller> {
     // The signature check is cached per SecurityUser; the directory below is read at every command.
-    const verification = await this.verified.verify(securityUser, now);
+    const verification = await this.verify(securityUser, now);
     if (!verification.ok) return authenticate(verification, undefined, undefined);
     const { agent, profile } = await this.entryOf(verification.claims.agentId);
     return authenticate(verification, agent, profile);
+  }
+
+  /**
+   * A SecurityUser's signature, expiry and claims, by whoever signed it (docs/security.md): an asymmetric one goes
+   * to the identity provider when one is configured, any other (HS256, or what cannot be read) to the key ring.
+   */
+  private verify(securityUser: string | undefined, now: Date): Promise<Verification> {
+    const verifier = this.identityProvider?.verifier;
+    if (
+      verifier !== undefined &&
+      securityUser !== undefined &&
+      securityUserIssuer(securityUser) === 'identity-provider'
+    )
+      return verifier.verify(securityUser, now);
+    return this.verified.verify(securityUser, now);
   }
 
   /**
@@ -148,7 +167,7 @@ export class DirectoryService {
 
   /** The agent a SecurityUser names when its signature and expiry hold (the directory is not read). */
   async verifiedAgentId(securityUser: string, now = new Date()): Promise<string | undefined> {
-    const verification = await this.verified.verify(securityUser, now);
+    const verification = await this.verify(securityUser, now);
     return verification.ok ? verification.claims.agentId : undefined;
   }
 

@@ -34,6 +34,8 @@ export class FanoutService {
       // One identity per deployment: a restart fences its predecessor; another deployment never shares a checkpoint.
       name: config.forwarderId,
       transactionalId: config.forwarderId,
+      // Several instances (two processes on one volume, replicas on a shared store): one forwards, the rest stand by.
+      lease: {},
       traceBatch: outcomeBatchTracing(config.topics.outcomes),
     });
   }

@@ -148,7 +148,8 @@ export function buildDocument(app: INestApplication, options: { metricsOpen: boo
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'A SecurityUser, issued by SetSecurityUser for one agent',
+          description:
+            'A SecurityUser naming one agent: issued by SetSecurityUser (HS256, the service’s key ring), or by the identity provider SECURITY_USER_JWKS_URL names (RS256, ES256, EdDSA…: its issuer and audience)',
         },
         SECURITY_USER_SCHEME,
       )

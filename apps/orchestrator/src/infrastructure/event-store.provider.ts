@@ -1,14 +1,14 @@
 /**
  * Picks the EventStore adapter from configuration, and gives beside the store what that adapter offers
  * (StoreCapabilities): the app asks for a capability, never for the adapter's class or name. The embedded default is a
- * SQLite file under DATA_DIR; EVENT_STORE=esdb connects to EventStoreDB/KurrentDB and fails fast at start when it
- * cannot be reached.
+ * SQLite file under DATA_DIR; EVENT_STORE=esdb connects to EventStoreDB/KurrentDB, EVENT_STORE=postgres to PostgreSQL
+ * (its schema migrated at start); both fail fast at start when the store cannot be reached.
  */
 import type { Provider } from '@nestjs/common';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventStoreAccessDeniedError, SqliteEventStore, type EmbeddedLog, type EventStore } from '#event-store';
-import { InvalidConnectionStringError, maskConnectionStrings } from '#event-store';
+import { InvalidConnectionStringError, maskConnectionStrings, maskPostgresUrl } from '#event-store';
 import type { ViewsSource } from '#projections';
 import { ConfigurationError, type AppConfig } from '../config/configuration.js';
 import { StartupError } from '../config/startup-error.js';
@@ -17,7 +17,7 @@ import { APP_CONFIG, EVENT_STORE, LOGGER, STORE_CAPABILITIES } from './tokens.js
 
 /** What the adapter in use offers beside the port (STORE_CAPABILITIES). */
 export type StoreCapabilities = {
-  /** Where the views thread reads the log: the embedded store's file, or EventStoreDB through a client of its own. */
+  /** Where the views thread reads the log: the embedded store's file, or the shared store through a client of its own. */
   readonly viewsSource: ViewsSource;
   /**
    * The embedded log's own access: word of each commit of this process for the views, its file for the audit
@@ -53,9 +53,27 @@ export type OpenedEventStore = { store: EventStore; capabilities: StoreCapabilit
 
 /** The one place that reads EVENT_STORE. */
 export function eventStoreAdapter(config: AppConfig): EventStoreAdapter {
-  return config.eventStore === 'esdb'
-    ? { secretsInDataDir: false, open: (logger) => openEsdb(config, logger) }
-    : { secretsInDataDir: true, open: (logger) => openSqlite(config, logger) };
+  switch (config.eventStore) {
+    case 'esdb':
+      return { secretsInDataDir: false, open: (logger) => openEsdb(config, logger) };
+    case 'postgres':
+      return { secretsInDataDir: false, open: (logger) => openPostgres(config, logger) };
+    case 'sqlite':
+      return { secretsInDataDir: true, open: (logger) => openSqlite(config, logger) };
+  }
+}
+
+/**
+ * The shared log (EventStoreDB or PostgreSQL) as the offline tools read it (views rebuild and verify, audit export,
+ * re-publish): through the port, without the service's start-up checks. Not for the embedded store.
+ */
+export async function sharedEventStore(config: AppConfig): Promise<EventStore> {
+  if (config.eventStore === 'postgres') {
+    const { PostgresEventStore } = await import('#event-store/postgres');
+    return new PostgresEventStore(config.postgresConnectionString!, { storeTimeoutMs: config.storeTimeoutMs });
+  }
+  const { EsdbEventStore } = await import('#event-store/esdb');
+  return new EsdbEventStore(config.esdbConnectionString!);
 }
 
 /** Resolves never: nothing of this store runs beside the service. */
@@ -89,6 +107,42 @@ async function openEsdb(config: AppConfig, logger: AppLogger): Promise<OpenedEve
     store,
     capabilities: {
       viewsSource: { kind: 'esdb', connectionString: config.esdbConnectionString! },
+      embeddedLog: undefined,
+      newestPositionOf: undefined,
+      positionsCountEvents: false,
+      stopped: never,
+    },
+  };
+}
+
+async function openPostgres(config: AppConfig, logger: AppLogger): Promise<OpenedEventStore> {
+  // Loaded only here: node-postgres is not needed by the other stores.
+  const { PostgresEventStore } = await import('#event-store/postgres');
+  const connectionString = config.postgresConnectionString!;
+  const store = new PostgresEventStore(connectionString, {
+    storeTimeoutMs: config.storeTimeoutMs,
+    onListener: (state, error) =>
+      state === 'lost'
+        ? logger.warn(
+            { err: error },
+            'event store: the PostgreSQL listener is lost; subscriptions poll until it is back (retried every second)',
+          )
+        : logger.info('event store: the PostgreSQL listener is back'),
+  });
+  try {
+    await store.opened();
+  } catch (error) {
+    await store.close();
+    throw new StartupError(
+      `PostgreSQL is not reachable or its schema cannot be prepared at POSTGRES_URL (${maskPostgresUrl(connectionString)}): ${maskPostgresUrl((error as Error).message)}`,
+    );
+  }
+  logger.info({ url: store.location }, 'event store: PostgreSQL');
+  // A position folds a transaction id and an index (docs/decisions.md, PostgreSQL event store): it does not count events.
+  return {
+    store,
+    capabilities: {
+      viewsSource: { kind: 'postgres', connectionString },
       embeddedLog: undefined,
       newestPositionOf: undefined,
       positionsCountEvents: false,

@@ -1,6 +1,6 @@
 /**
  * GET /health: liveness and readiness (event store reachable, views caught up with the log). The report (each check,
- * the log head, checkpoints, Kafka errors) goes to a caller with METRICS_TOKEN or the platform token; anyone else,
+ * the log head, checkpoints, Kafka errors, the identity provider's key set) goes to a caller with METRICS_TOKEN or the platform token; anyone else,
  * a wrong token included (a load balancer with a stale one still probes), gets the status alone with the same
  * status code: `{"status":"ok"}` 200 or `{"status":"error"}` 503 (docs/security.md).
  */
@@ -12,6 +12,7 @@ import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthInd
 import type { EventStore } from '#event-store';
 import { METRICS_SCHEME, PLATFORM_SCHEME } from '../http/credential.guard.js';
 import { Credentials } from '../directory/credentials.js';
+import { IdentityProvider } from '../directory/identity-provider.js';
 import { bearerToken } from '../http/auth.js';
 import type { AppLogger } from '../infrastructure/logger.js';
 import { ViewsService } from '../read-side/views.service.js';
@@ -29,6 +30,7 @@ export class HealthController {
     private readonly kafkaCommands: KafkaCommandsStatus,
     private readonly fanout: FanoutService,
     private readonly credentials: Credentials,
+    private readonly identityProvider: IdentityProvider,
     @Inject(LOGGER) private readonly logger: AppLogger,
   ) {}
 
@@ -72,6 +74,7 @@ export class HealthController {
       () => this.projections(),
       () => this.kafkaCommands.check(),
       () => this.fanout.check(),
+      () => this.identityProviderKeys(),
     ]);
   }
 
@@ -82,6 +85,15 @@ export class HealthController {
     } catch (error) {
       throw new ServiceUnavailableException({ eventStore: { status: 'down', message: (error as Error).message } });
     }
+  }
+
+  /**
+   * The identity provider's key set, when one is configured: always up (the last good keys still verify while the
+   * provider does not answer), its state saying whether it does.
+   */
+  private identityProviderKeys(): HealthIndicatorResult {
+    const health = this.identityProvider.health();
+    return health === undefined ? {} : { identityProvider: health };
   }
 
   private async projections(): Promise<HealthIndicatorResult> {

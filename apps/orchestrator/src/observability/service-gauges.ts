@@ -12,7 +12,7 @@ import { EVENT_STORE, STORE_CAPABILITIES } from '../infrastructure/tokens.js';
 import { ViewsService } from '../read-side/views.service.js';
 import { Metrics } from './metrics.js';
 
-const FANOUT_STATES = ['starting', 'running', 'degraded', 'stopped'] as const;
+const FANOUT_STATES = ['starting', 'running', 'standby', 'degraded', 'stopped'] as const;
 
 type Progress = { subscription: string; head: bigint; checkpoint: bigint };
 
