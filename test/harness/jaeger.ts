@@ -29,6 +29,8 @@ export type JaegerTrace = {
 export type Jaeger = {
   /** OTEL_EXPORTER_OTLP_ENDPOINT for a service: OTLP over HTTP (`/v1/traces` is appended by the exporter). */
   otlpEndpoint: string;
+  /** The receiver's process, to read what it costs (bench:tracing reads its CPU time). */
+  pid: number | undefined;
   queryUrl: string;
   /** The trace as Jaeger has it now, or undefined when it has none of its spans yet. */
   trace(traceId: string): Promise<JaegerTrace | undefined>;
@@ -83,13 +85,18 @@ exporters:
 }
 
 /** Starts Jaeger and resolves once both its OTLP receiver and its query API answer. */
-export async function startJaeger(binary?: string): Promise<Jaeger> {
+export async function startJaeger(binary?: string, options: { nice?: number } = {}): Promise<Jaeger> {
   const bin = binary ?? (await jaegerBinary());
   const ports = { otlp: await freePort(), query: await freePort(), queryGrpc: await freePort() };
   const dir = mkdtempSync(join(tmpdir(), 'co-jaeger-'));
   const config = join(dir, 'config.yaml');
   writeFileSync(config, configYaml(ports));
-  const child: ChildProcess = spawn(bin, ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  // With `nice`, the receiver yields the CPU to whatever it shares the machine with (nice execs it: same pid).
+  const [command, args] =
+    options.nice === undefined
+      ? [bin, ['--config', config]]
+      : ['nice', ['-n', String(options.nice), bin, '--config', config]];
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -127,6 +134,7 @@ export async function startJaeger(binary?: string): Promise<Jaeger> {
 
   return {
     otlpEndpoint,
+    pid: child.pid,
     queryUrl,
     output: () => output,
     stop,
