@@ -93,6 +93,11 @@ describe(SUITE, () => {
     const client = new OrchestratorClient(service.url, platformToken);
     const { ender } = await client.seedBusinessUnit('bu-disk');
 
+    // Contacts started before the disk fills and ended only once it is full: the load alone may fill it on a start
+    // (every end before it acknowledged), and an end refused for a full disk is what the test is about.
+    const reserve: string[] = [];
+    for (let i = 0; i < 10; i++) reserve.push(await client.startContact('bu-disk', 'Email'));
+
     const ballast = join(mountPoint, 'ballast');
     writeFileSync(ballast, Buffer.alloc(Math.max(0, freeBytes(mountPoint) - HEADROOM_BYTES)));
     console.log(`full disk: ${freeBytes(mountPoint)} bytes left free on the ${TMPFS_SIZE} tmpfs`);
@@ -143,6 +148,18 @@ describe(SUITE, () => {
         }
       }),
     );
+    if (full >= 20)
+      for (const contactId of reserve) {
+        const end = await within(client.endContact(contactId, ender));
+        if (typeof end === 'string') {
+          unexpected.push(`end ${contactId}: ${end}`);
+          break;
+        }
+        count(`reserve end ${end.status}`);
+        if (end.status === 200) acknowledged.add(contactId);
+        else if (end.status === 503) refused.add(contactId);
+        else unexpected.push(`end ${contactId}: ${end.status} ${JSON.stringify(end.body)}`);
+      }
     console.log(
       `full disk: ${operations} rounds; ${JSON.stringify(Object.fromEntries(statuses))}; ${acknowledged.size} ends acknowledged, ${refused.size} answered 503`,
     );
