@@ -10,7 +10,6 @@ import pg from 'pg';
 import { PostgresEventStore } from '#event-store/postgres';
 import { resolvePostgres } from '../test/harness/postgres.js';
 import { startServiceProcess } from '../test/harness/service.js';
-import { realisticLog, type LogEvent } from './event-log.js';
 import { endContacts } from './http-load.js';
 import { answersOtherThan, runLoad, startBareRoute, type LoadResult } from './load-generator.js';
 import type { BenchOptions } from './options.js';
@@ -24,6 +23,8 @@ import {
   type ServiceUnderTest,
 } from './service-setup.js';
 import { defer, formatInt, formatMs, inParallel, progress } from './support.js';
+import type { LogEvent } from './event-log.js';
+import { contactStarts } from './store.js';
 import { ratioRow, unmeasured, type Row } from './table.js';
 
 export const POSTGRES_FIGURES = [
@@ -92,16 +93,6 @@ async function instancesOn(url: string, count: number): Promise<ServiceUnderTest
     await Promise.all(targets.map((t) => t.stop()));
     throw error;
   }
-}
-
-function contactStarts(count: number): LogEvent[] {
-  const events: LogEvent[] = [];
-  for (const event of realisticLog(Number.MAX_SAFE_INTEGER, 3)) {
-    if (event.type !== 'ContactStarted') continue;
-    events.push(event);
-    if (events.length >= count) break;
-  }
-  return events;
 }
 
 async function adapterAppends(url: string, events: readonly LogEvent[], callers: number): Promise<number> {

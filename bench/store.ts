@@ -16,7 +16,7 @@ export const STORE_FIGURES = [{ figure: 'group-commit appends', target: '≥ 0.8
 const MIN_RATIO = 0.8;
 
 /** New contacts only, so every append is `no_stream` on a stream of its own, like POST /v1/contacts. */
-function contactStarts(count: number): LogEvent[] {
+export function contactStarts(count: number): LogEvent[] {
   const events: LogEvent[] = [];
   for (const event of realisticLog(Number.MAX_SAFE_INTEGER, 3)) {
     if (event.type !== 'ContactStarted') continue;
