@@ -83,7 +83,9 @@ export async function containerCluster(): Promise<Cluster> {
   const nodes: OrchestratorContainer[] = [];
   let kafka: StartedApacheKafkaContainer | undefined;
   let postgres: string | undefined;
-  const network = `co-multi-node-${runId().toLowerCase()}-${randomBytes(3).toString('hex')}`;
+  // Named to sort before Kafka's network (a UUID): the engine routes published ports through the first by name, so the
+  // cut of an instance from this network always moves its published port (test/harness/orchestrator-container.ts).
+  const network = `000-co-multi-node-${runId().toLowerCase()}-${randomBytes(3).toString('hex')}`;
   const close = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.remove()));
     if (postgres) await docker(['rm', '--force', '--volumes', postgres]).catch(() => undefined);

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { docker, publishedAddress, runLabels } from './containers.js';
 import { OrchestratorClient } from './client.js';
+import { freePort } from './service.js';
 import { waitFor } from './suites.js';
 
 export const SIGNING_KEYS = 'k1:container-test-signing-key-of-at-least-32-bytes';
@@ -42,12 +43,16 @@ export async function runOrchestrator(
     ...options.env,
   }).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
   const network = options.network ? ['--network', options.network] : [];
+  // On more than one network the port is published through the one that carries the default route, which the engine
+  // picks by network name; disconnecting that one moves the mapping to another and re-allocates an ephemeral host
+  // port (Docker 20.10: a reconnect moved 32769 to 32770, then 32771). A host port chosen here stays put.
+  const hostPort = options.alsoOn?.length ? String(await freePort()) : '';
   const id = await docker([
     'create',
     ...labels,
     ...network,
     '--publish',
-    '127.0.0.1::3000',
+    `127.0.0.1:${hostPort}:3000`,
     ...env,
     ...(options.args ?? []),
     image,
