@@ -5,7 +5,6 @@
  * load; and the adapter's appends (many concurrent single-event appends, as the service issues them) against raw
  * batched INSERTs of the same rows into a table of the same shape on the same server.
  */
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PostgresEventStore } from '#event-store/postgres';
 import { resolvePostgres } from '../test/harness/postgres.js';
@@ -22,9 +21,9 @@ import {
   withDirectory,
   type ServiceUnderTest,
 } from './service-setup.js';
-import { defer, formatInt, formatMs, inParallel, progress } from './support.js';
+import { defer, formatInt, formatMs, progress } from './support.js';
 import type { LogEvent } from './event-log.js';
-import { contactStarts } from './store.js';
+import { contactStarts, timedAppends } from './store.js';
 import { ratioRow, unmeasured, type Row } from './table.js';
 
 export const POSTGRES_FIGURES = [
@@ -99,27 +98,7 @@ async function adapterAppends(url: string, events: readonly LogEvent[], callers:
   const store = new PostgresEventStore(url, { poolSize: 10 });
   try {
     await store.opened();
-    await store.append(
-      'bench-warm-up',
-      [
-        {
-          id: randomUUID(),
-          type: 'BenchWarmUp',
-          data: {},
-          metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 },
-        },
-      ],
-      { expectedRevision: 'any' },
-    );
-    const started = performance.now();
-    await inParallel(events, callers, async (event) => {
-      await store.append(
-        event.streamId,
-        [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }],
-        { expectedRevision: 'no_stream' },
-      );
-    });
-    return (performance.now() - started) / 1000;
+    return await timedAppends(store, events, callers);
   } finally {
     await store.close();
   }

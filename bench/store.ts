@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SqliteEventStore } from '#event-store';
+import { SqliteEventStore, type EventStore } from '#event-store';
 import type { BenchOptions } from './options.js';
 import { realisticLog, type LogEvent } from './event-log.js';
 import { formatInt, inParallel, progress, tempDir } from './support.js';
@@ -26,31 +26,38 @@ export function contactStarts(count: number): LogEvent[] {
   return events;
 }
 
+/**
+ * Seconds for `store` to append every event as its own single-event append, `callers` at a time, after one untimed
+ * append (a store may open lazily: a writer thread, a connection, and that is not appending). Any adapter of the port.
+ */
+export async function timedAppends(store: EventStore, events: readonly LogEvent[], callers: number): Promise<number> {
+  await store.append(
+    'bench-warm-up',
+    [
+      {
+        id: randomUUID(),
+        type: 'BenchWarmUp',
+        data: {},
+        metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 },
+      },
+    ],
+    { expectedRevision: 'any' },
+  );
+  const started = performance.now();
+  await inParallel(events, callers, async (event) => {
+    await store.append(
+      event.streamId,
+      [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }],
+      { expectedRevision: 'no_stream' },
+    );
+  });
+  return (performance.now() - started) / 1000;
+}
+
 async function groupCommit(file: string, events: readonly LogEvent[], callers: number): Promise<number> {
   const store = new SqliteEventStore(file);
   try {
-    // One append first, untimed: the store may open lazily (a writer thread, a connection) and that is not appending.
-    await store.append(
-      'bench-warm-up',
-      [
-        {
-          id: randomUUID(),
-          type: 'BenchWarmUp',
-          data: {},
-          metadata: { correlationId: 'bench', causationId: 'bench', source: 'system', schemaVersion: 1 },
-        },
-      ],
-      { expectedRevision: 'any' },
-    );
-    const started = performance.now();
-    await inParallel(events, callers, async (event) => {
-      await store.append(
-        event.streamId,
-        [{ id: event.id, type: event.type, data: event.data, metadata: event.metadata }],
-        { expectedRevision: 'no_stream' },
-      );
-    });
-    return (performance.now() - started) / 1000;
+    return await timedAppends(store, events, callers);
   } finally {
     await store.close();
   }

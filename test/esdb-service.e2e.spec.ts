@@ -10,6 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeEsdb } from '#event-store/testing';
 import { OrchestratorClient } from './harness/client.js';
+import { endsOnceUnderConcurrency } from './harness/end-once.js';
 import { printSkip, resolveEsdb } from './harness/index.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
@@ -82,16 +83,7 @@ describe('the service on EventStoreDB', () => {
   it('ends a contact once under concurrency, with history and views', async (ctx) => {
     if (skip) ctx.skip(skip);
     const api = new OrchestratorClient(service!.url, service!.platformToken);
-    const businessUnitId = `esdb-${Date.now()}`;
-    const bu = await api.seedBusinessUnit(businessUnitId);
-    const contactId = await api.startContact(businessUnitId, 'Chat');
-    const answers = await Promise.all(Array.from({ length: 10 }, () => api.endContact(contactId, bu.ender)));
-    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
-    expect(answers.filter((a) => a.status === 409)).toHaveLength(9);
-    const view = await api.request('GET', `/v1/contacts/${contactId}`);
-    expect(view.body).toMatchObject({ state: 'Ended' });
-    const history = await api.request<{ events: Array<{ type: string }> }>('GET', `/v1/contacts/${contactId}/history`);
-    expect(history.body.events.filter((e) => e.type === 'ContactEnded')).toHaveLength(1);
+    const { bu, contactId } = await endsOnceUnderConcurrency(api, 'esdb');
     expect((await api.endContact(contactId, bu.viewer)).status).toBe(403);
   });
 });

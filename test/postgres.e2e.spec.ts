@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { printSkip, resolvePostgres, type PostgresResolution } from '#harness/postgres';
 import { OrchestratorClient } from './harness/client.js';
+import { endsOnceUnderConcurrency } from './harness/end-once.js';
 import { MAIN, removeDataDir, startServiceProcess, tempDataDir, type ServiceProcess } from './harness/service.js';
 
 const PASSWORD = 'pg-e2e-Password-Not-To-Be-Logged';
@@ -99,14 +100,7 @@ describe('the service on PostgreSQL', () => {
   it('starts and ends a contact once under concurrency, with history and views, the log kept in PostgreSQL', async (ctx) => {
     if (skip) ctx.skip(skip);
     const api = new OrchestratorClient(service!.url, service!.platformToken);
-    const { bu, contactId } = await endOne(api, 'pg');
-    const answers = await Promise.all(Array.from({ length: 10 }, () => api.endContact(contactId, bu.ender)));
-    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
-    expect(answers.filter((a) => a.status === 409)).toHaveLength(9);
-    const view = await api.request('GET', `/v1/contacts/${contactId}`);
-    expect(view.body).toMatchObject({ state: 'Ended' });
-    const history = await api.request<{ events: Array<{ type: string }> }>('GET', `/v1/contacts/${contactId}/history`);
-    expect(history.body.events.filter((e) => e.type === 'ContactEnded')).toHaveLength(1);
+    await endsOnceUnderConcurrency(api, 'pg');
     expect(existsSync(join(service!.dataDir, 'events.db'))).toBe(false);
     expect(service!.output()).toContain('event store: PostgreSQL');
     expect(service!.output()).not.toContain(PASSWORD);

@@ -1,7 +1,7 @@
 export * from './port.js';
 export { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite/sqlite-event-store.js';
 export { SqliteLogReader } from './sqlite/log-reader.js';
-export { SqliteLogFollower } from './sqlite/log-follower.js';
+export { LogFollower, SqliteLogFollower } from './log-follower.js';
 export { WalCheckpointer } from './sqlite/wal-checkpointer.js';
 export { openReadConnection, READ_CACHE_KB, withoutWaiting } from './sqlite/non-blocking.js';
 export { startWorker } from './worker-thread.js';

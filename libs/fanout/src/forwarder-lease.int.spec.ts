@@ -3,7 +3,6 @@
 // moves at once on a graceful stop and after the session timeout when the holder is SIGKILLed; every outcome is
 // forwarded exactly once throughout. docs/decisions.md (Kafka).
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,13 @@ import { waitFor, withKafka } from '#harness/suites';
 import type { SqliteEventStore } from '#event-store';
 import type { OutcomeForwarder } from './outcome-forwarder.js';
 import { allEvents, appendWorkload, checkExactlyOnce, contactIdsFor, readTopic } from './testing/outcome-fixtures.js';
-import { afterEachCleanups, forwarders, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
+import {
+  afterEachCleanups,
+  deploymentNames,
+  forwarders,
+  recordingLogger,
+  tempStores,
+} from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel } = kafkajs;
 const SUITE = 'forwarder lease';
@@ -22,12 +27,8 @@ const cleanups = afterEachCleanups();
 const tempStore = tempStores(cleanups, 'co-lease-');
 
 function deployment(test: string) {
-  const id = `${test}-${Date.now()}-${randomBytes(3).toString('hex')}`;
   return {
-    topic: `outcomes-${id}`,
-    checkpointTopic: `outcomes-checkpoints-${id}`,
-    name: `forwarder-${id}`,
-    transactionalId: `tx-${id}`,
+    ...deploymentNames(test),
     lease: { sessionTimeoutMs: SESSION_TIMEOUT_MS },
     maxBatch: 20,
     lingerMs: 1,

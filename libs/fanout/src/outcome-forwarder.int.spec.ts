@@ -2,7 +2,6 @@
 // and a real SQLite event store: exactly once for read_committed consumers, across a graceful restart, a SIGKILLed
 // forwarder (its open transaction abandoned) and a broker outage.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import type { Kafka as KafkaClient } from 'kafkajs';
@@ -21,7 +20,13 @@ import {
   randomAppend,
   readTopic,
 } from './testing/outcome-fixtures.js';
-import { afterEachCleanups, forwarders, recordingLogger, tempStores } from './testing/forwarder-test-kit.js';
+import {
+  afterEachCleanups,
+  deploymentNames,
+  forwarders,
+  recordingLogger,
+  tempStores,
+} from './testing/forwarder-test-kit.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 const SUITE = 'outcome forwarder';
@@ -30,16 +35,6 @@ const cleanups = afterEachCleanups();
 const tempStore = tempStores(cleanups, 'co-fanout-');
 
 /** Unique topics, forwarder name and transactional id per test: reruns never see old data. */
-function names(test: string) {
-  const id = `${test}-${Date.now()}-${randomBytes(3).toString('hex')}`;
-  return {
-    topic: `outcomes-${id}`,
-    checkpointTopic: `outcomes-checkpoints-${id}`,
-    name: `forwarder-${id}`,
-    transactionalId: `tx-${id}`,
-  };
-}
-
 await withKafka(SUITE, (broker) => {
   const kafka: KafkaClient = new Kafka({ clientId: 'fanout-int', brokers: broker.brokers, logLevel: logLevel.NOTHING });
   afterAll(() => broker.stop());
@@ -57,7 +52,7 @@ await withKafka(SUITE, (broker) => {
 
   describe(`${SUITE} (${broker.source}, ${broker.brokers.join(',')})`, () => {
     it('forwards every ContactEnded and EndContactRejected exactly once, in order per contact, and resumes after a graceful stop', async () => {
-      const n = names('basic');
+      const n = deploymentNames('basic');
       const store = tempStore();
       const contacts = contactIdsFor(40);
       await appendWorkload(store, contacts.slice(0, 20), 100); // caught up from the log at start
@@ -106,7 +101,7 @@ await withKafka(SUITE, (broker) => {
     }, 120_000);
 
     it('a SIGKILLed forwarder (open transaction abandoned) is fenced by its successor: no gap, no duplicate', async () => {
-      const n = names('crash');
+      const n = deploymentNames('crash');
       const store = tempStore();
       const contacts = contactIdsFor(60);
       await appendWorkload(store, contacts, 600);
@@ -161,7 +156,7 @@ await withKafka(SUITE, (broker) => {
     }, 150_000);
 
     it('reads back the last committed checkpoint past other keys and aborted transactions; creates topics once', async () => {
-      const n = names('checkpoint');
+      const n = deploymentNames('checkpoint');
       const admin = kafka.admin();
       await admin.connect();
       const producer = kafka.producer({ transactionalId: n.transactionalId, idempotent: true, maxInFlightRequests: 1 });
@@ -237,7 +232,7 @@ await withKafka(SUITE, (broker) => {
     if (broker.stopBroker && broker.startBroker) {
       const { stopBroker, startBroker } = broker;
       it('survives a broker outage while events keep coming: degraded, then caught up, no gap, no duplicate', async () => {
-        const n = names('outage');
+        const n = deploymentNames('outage');
         const store = tempStore();
         const contacts = contactIdsFor(30);
         const logger = recordingLogger();
@@ -251,7 +246,7 @@ await withKafka(SUITE, (broker) => {
         );
         f.start();
         // A second forwarder (own topics and transactional id) that is stopped while the broker is down.
-        const other = forwarder(store, { ...names('outage-stop'), transactionTimeoutMs: 20_000 });
+        const other = forwarder(store, { ...deploymentNames('outage-stop'), transactionTimeoutMs: 20_000 });
         other.start();
         await appendWorkload(store, contacts, 60);
         expect(await f.waitFor((await store.headPosition())!, 60_000)).toBe(true);

@@ -192,7 +192,7 @@ async function follow(spec: ViewsSource): Promise<Following> {
             ? [{ after: cursor, position: head - cursor > maxBatch ? cursor + BigInt(maxBatch) : head }]
             : [];
         },
-        after,
+        after ?? 0n,
         signal,
       );
     const subscription = subscribe(projector, ranges, (batch) =>

@@ -18,6 +18,24 @@ import { quiet, agentDirectory } from './testing/fixtures.js';
 
 const agent = agentDirectory;
 
+/** A contact started in `store` (a fresh ID), and an EndContact request for it as an agent's HTTP call makes it. */
+async function startedContact(store: EventStore, offset: number): Promise<EndContactCommand['request']> {
+  const contactId = String(Date.now() + offset);
+  const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
+  const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
+  await store.append(`contact-${contactId}`, [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }], {
+    expectedRevision: 'no_stream',
+  });
+  return {
+    contactId,
+    securityUser: 'token',
+    commandId: randomUUID(),
+    correlationId: randomUUID(),
+    source: 'http',
+    clientAddress: '127.0.0.1',
+  };
+}
+
 describe('EndContact when the append outcome is unknown', () => {
   let fake: FakeEsdb;
   let store: EsdbEventStore;
@@ -37,23 +55,9 @@ describe('EndContact when the append outcome is unknown', () => {
   });
 
   it('re-reads and ends the contact once instead of answering Default', async () => {
-    const contactId = String(Date.now());
-    const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
-    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
-    await store.append(
-      `contact-${contactId}`,
-      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
-      { expectedRevision: 'no_stream' },
-    );
+    const request = await startedContact(store, 0);
+    const { contactId } = request;
     fake.faults.breakNextBatch = 'before-write';
-    const request = {
-      contactId,
-      securityUser: 'token',
-      commandId: randomUUID(),
-      correlationId: randomUUID(),
-      source: 'http' as const,
-      clientAddress: '127.0.0.1',
-    };
     const result = await handler.execute(new EndContactCommand(request));
     expect(result).toMatchObject({ branch: 'OnSuccess', contactId, replayed: false });
     expect((await store.readStream(`contact-${contactId}`)).map((e) => e.type)).toEqual([
@@ -63,14 +67,8 @@ describe('EndContact when the append outcome is unknown', () => {
   });
 
   it('an end recorded whose outcome the store could not confirm, then the store gone: Default saying the outcome is unknown, never "nothing written"; the retry replays the end', async () => {
-    const contactId = String(Date.now() + 1);
-    const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
-    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
-    await store.append(
-      `contact-${contactId}`,
-      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
-      { expectedRevision: 'no_stream' },
-    );
+    const request = await startedContact(store, 1);
+    const { contactId } = request;
     // The real store, with the connection lost right after the commit: the append lands, its answer does not, and
     // every read after it fails until the store is back.
     let down = false;
@@ -85,14 +83,6 @@ describe('EndContact when the append outcome is unknown', () => {
       return store.readStream(streamId);
     };
     const flakyHandler = new EndContactHandler(flaky, agent, refusals, quiet, new Metrics(), new ActiveContacts());
-    const request = {
-      contactId,
-      securityUser: 'token',
-      commandId: randomUUID(),
-      correlationId: randomUUID(),
-      source: 'http' as const,
-      clientAddress: '127.0.0.1',
-    };
     const first = await flakyHandler.execute(new EndContactCommand(request));
     expect(first).toMatchObject({ branch: 'Default', contactId });
     expect((first as { detail: string }).detail).toMatch(/outcome of this end is unknown/);
@@ -104,25 +94,11 @@ describe('EndContact when the append outcome is unknown', () => {
   });
 
   it('keeps the caller’s W3C trace context in the event’s metadata, tracing off (docs/operations.md)', async () => {
-    const contactId = String(Date.now() + 2);
-    const metadata = { correlationId: 'c', causationId: 'c', source: 'kafka' as const, schemaVersion: 1 };
-    const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
-    await store.append(
-      `contact-${contactId}`,
-      [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }],
-      { expectedRevision: 'no_stream' },
-    );
+    const request = await startedContact(store, 2);
+    const { contactId } = request;
     const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'v=1' };
     const result = await handler.execute(
-      new EndContactCommand({
-        contactId,
-        securityUser: 'token',
-        commandId: randomUUID(),
-        correlationId: randomUUID(),
-        source: 'kafka',
-        clientAddress: 'kafka:commands',
-        trace,
-      }),
+      new EndContactCommand({ ...request, source: 'kafka', clientAddress: 'kafka:commands', trace }),
     );
     expect(result).toMatchObject({ branch: 'OnSuccess' });
     const ended = (await store.readStream(`contact-${contactId}`)).find((e) => e.type === 'ContactEnded')!;

@@ -8,9 +8,7 @@
  * - Subscriptions wake on a NOTIFY sent by each append's transaction, heard by one listening client; they also poll,
  *   so a lost notification or a lost listener only delays them.
  */
-import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { nextTurn } from '#runtime';
 import {
   AppendOutcomeUnknownError,
   EventStoreUnavailableError,
@@ -23,6 +21,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
 } from '../port.js';
+import { LogFollower } from '../log-follower.js';
 import { maskPostgresUrl } from './connection.js';
 import { EVENT_COLUMNS, INDEX_BITS, MAX_EVENTS_PER_APPEND, migrate, toRecorded, type EventRow } from './schema.js';
 
@@ -61,13 +60,11 @@ class RevisionTaken extends Error {}
 export class PostgresEventStore implements EventStore {
   private readonly pool: pg.Pool;
   private readonly storeTimeoutMs: number;
-  private readonly pollIntervalMs: number;
-  private readonly commits = new EventEmitter();
+  private readonly follower: LogFollower;
   private schema: Promise<void> | undefined;
   private listener: pg.Client | undefined;
   private listening: Promise<void> | undefined;
   private relisten: NodeJS.Timeout | undefined;
-  private poller: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -76,8 +73,8 @@ export class PostgresEventStore implements EventStore {
     private readonly options: PostgresEventStoreOptions = {},
   ) {
     this.storeTimeoutMs = options.storeTimeoutMs ?? 5_000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 500;
-    this.commits.setMaxListeners(0);
+    // No cheap "has anything committed?" here: a waiting follower reads again every poll, NOTIFY wakes it sooner.
+    this.follower = new LogFollower(() => true, options.pollIntervalMs ?? 500);
     this.pool = new pg.Pool({
       connectionString,
       max: options.poolSize ?? 10,
@@ -120,7 +117,7 @@ export class PostgresEventStore implements EventStore {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await this.tryAppend(streamId, rows, options.expectedRevision);
-        this.commits.emit('commit');
+        this.follower.notify();
         return result;
       } catch (error) {
         if (!(error instanceof RevisionTaken)) throw error;
@@ -163,30 +160,17 @@ export class PostgresEventStore implements EventStore {
    * subscription resubscribes after its checkpoint (libs/subscription), as it does for every store.
    */
   async *subscribeToAll({ after, signal }: SubscribeOptions): AsyncIterable<RecordedEvent> {
-    let cursor = after;
     this.listen();
-    while (!signal?.aborted && !this.closed) {
-      // The wake-up is registered before the read, so a commit between the two is not missed.
-      const woken = this.nextCommit(signal);
-      let page: RecordedEvent[];
-      try {
-        page = await this.readAll({ ...(cursor !== undefined ? { after: cursor } : {}), maxCount: PAGE });
-      } catch (error) {
-        woken.cancel();
-        throw error;
-      }
-      if (page.length === 0) {
-        await woken.promise;
-        continue;
-      }
-      woken.cancel();
+    const pages = this.follower.follow(
+      (cursor) => this.readAll({ after: cursor, maxCount: PAGE }),
+      after ?? -1n,
+      signal,
+    );
+    for await (const page of pages) {
       for (const event of page) {
         if (signal?.aborted) return;
         yield event;
-        cursor = event.position;
       }
-      // A long catch-up lets the loop turn between pages.
-      await nextTurn();
     }
   }
 
@@ -198,8 +182,7 @@ export class PostgresEventStore implements EventStore {
   private async shutdown(): Promise<void> {
     this.closed = true;
     clearTimeout(this.relisten);
-    clearInterval(this.poller);
-    this.commits.emit('commit');
+    this.follower.close();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
@@ -391,11 +374,11 @@ export class PostgresEventStore implements EventStore {
       this.options.onListener?.('lost', error);
       this.relisten = setTimeout(() => {
         this.relisten = undefined;
-        if (this.commits.listenerCount('commit') > 0) this.listen();
+        if (this.follower.waiting) this.listen();
       }, RELISTEN_MS);
       this.relisten.unref();
     };
-    client.on('notification', () => this.commits.emit('commit'));
+    client.on('notification', () => this.follower.notify());
     client.on('error', onLost);
     client.on('end', () => onLost());
     this.listening = (async () => {
@@ -406,40 +389,13 @@ export class PostgresEventStore implements EventStore {
         this.listener = client;
         this.options.onListener?.('listening');
         // Commits while no one listened were not heard.
-        this.commits.emit('commit');
+        this.follower.notify();
       } catch (error) {
         onLost(error);
       } finally {
         this.listening = undefined;
       }
     })();
-  }
-
-  private poll(): void {
-    if (this.poller) return;
-    this.poller = setInterval(() => {
-      if (this.commits.listenerCount('commit') === 0) {
-        clearInterval(this.poller);
-        this.poller = undefined;
-      } else this.commits.emit('commit');
-    }, this.pollIntervalMs);
-    this.poller.unref();
-  }
-
-  private nextCommit(signal?: AbortSignal): { promise: Promise<void>; cancel: () => void } {
-    let cancel = (): void => {};
-    const promise = new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.commits.off('commit', done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.commits.on('commit', done);
-      signal?.addEventListener('abort', done);
-      cancel = done;
-    });
-    this.poll();
-    return { promise, cancel };
   }
 }
 

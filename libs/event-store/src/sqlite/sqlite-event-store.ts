@@ -20,7 +20,7 @@ import {
 } from '../port.js';
 import { startWorker } from '../worker-thread.js';
 import type { AppendFailure, AppendRequest, SerialisedEvent } from './group-commit.js';
-import { SqliteLogFollower } from './log-follower.js';
+import { SqliteLogFollower } from '../log-follower.js';
 import { SqliteLogReader } from './log-reader.js';
 import type { FromStoreWorker, StoreWorkerData, ToStoreWorker } from './store-worker.js';
 import { decodeOutcomes, encodeRequests } from './wire.js';
@@ -192,7 +192,7 @@ export class SqliteEventStore implements EventStore {
     after: bigint | undefined,
     signal?: AbortSignal,
   ): AsyncIterable<E[]> {
-    return this.follower.follow(readPage, after, signal);
+    return this.follower.follow(readPage, after ?? 0n, signal);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,8 @@
-/** What the forwarder's integration suites share: temp SQLite stores cleaned after each test, a recording logger. */
+/**
+ * What the forwarder's integration suites share: one deployment's names, temp SQLite stores cleaned after each test,
+ * a recording logger.
+ */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +12,22 @@ import type { Log, LogFn } from '#runtime';
 import { OutcomeForwarder, type OutcomeForwarderOptions } from '../outcome-forwarder.js';
 
 export type Cleanups = Array<() => Promise<void> | void>;
+
+/** One forwarder deployment's names (outcomes topic, checkpoint topic, name, transactional ID), unique to a test. */
+export function deploymentNames(test: string): {
+  topic: string;
+  checkpointTopic: string;
+  name: string;
+  transactionalId: string;
+} {
+  const id = `${test}-${Date.now()}-${randomBytes(3).toString('hex')}`;
+  return {
+    topic: `outcomes-${id}`,
+    checkpointTopic: `outcomes-checkpoints-${id}`,
+    name: `forwarder-${id}`,
+    transactionalId: `tx-${id}`,
+  };
+}
 
 /** Cleanups registered during a test run after it, last registered first. */
 export function afterEachCleanups(): Cleanups {

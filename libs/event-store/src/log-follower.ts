@@ -1,22 +1,28 @@
 /**
- * Following the embedded log: pages after a position, then each new page as commits land. A commit of this
- * process wakes followers at once (`notify`); another process's commit is seen within `pollIntervalMs` through
- * `PRAGMA data_version`, polled once for every waiting follower and only while one waits.
+ * Following a log: pages after a position, then each new page as commits land. A commit this process hears of wakes
+ * followers at once (`notify`: its own append, PostgreSQL's NOTIFY); any other is seen within `pollIntervalMs`, when
+ * `changed()` says so (SQLite: `PRAGMA data_version`; PostgreSQL: always, a read is the only way to know), polled once
+ * for every waiting follower and only while one waits.
  */
 import { EventEmitter } from 'node:events';
 import { nextTurn } from '#runtime';
-import type { SqliteLogReader } from './log-reader.js';
+import type { SqliteLogReader } from './sqlite/log-reader.js';
 
-export class SqliteLogFollower {
+export class LogFollower {
   private readonly commits = new EventEmitter();
   private poller: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
-    private readonly reader: () => SqliteLogReader | undefined,
+    private readonly changed: () => boolean,
     private readonly pollIntervalMs: number,
   ) {
     this.commits.setMaxListeners(0);
+  }
+
+  /** True while a follower waits for a commit. */
+  get waiting(): boolean {
+    return this.commits.listenerCount('commit') > 0;
   }
 
   /** Something was committed: wake every follower. */
@@ -33,10 +39,10 @@ export class SqliteLogFollower {
 
   async *follow<E extends { position: bigint }>(
     readPage: (after: bigint) => Promise<E[]>,
-    after: bigint | undefined,
+    after: bigint,
     signal?: AbortSignal,
   ): AsyncIterable<E[]> {
-    let cursor = after ?? 0n;
+    let cursor = after;
     while (!signal?.aborted && !this.closed) {
       // Register the wake-up before reading so a commit between the read and the wait is not missed.
       const woken = this.nextCommit(signal);
@@ -63,7 +69,7 @@ export class SqliteLogFollower {
       if (this.commits.listenerCount('commit') === 0) {
         clearInterval(this.poller);
         this.poller = undefined;
-      } else if (this.reader()?.changed()) this.notify();
+      } else if (this.changed()) this.notify();
     }, this.pollIntervalMs);
     this.poller.unref();
   }
@@ -82,5 +88,12 @@ export class SqliteLogFollower {
       cancel = done;
     });
     return { promise, cancel };
+  }
+}
+
+/** The embedded log's follower: another process's commit shows in the reader's `PRAGMA data_version`. */
+export class SqliteLogFollower extends LogFollower {
+  constructor(reader: () => SqliteLogReader | undefined, pollIntervalMs: number) {
+    super(() => reader()?.changed() ?? false, pollIntervalMs);
   }
 }
