@@ -38,6 +38,7 @@ import { ActiveContacts } from './active-contacts.js';
 import {
   SpanKind,
   carrierOf,
+  childSpan,
   contextOf,
   inSpan,
   isTracingOn,
@@ -108,9 +109,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
       const caller =
         request.securityUser === undefined && request.securityUserProblem !== undefined
           ? ({ kind: 'Unauthenticated', detail: `SecurityUser ${request.securityUserProblem}` } as const)
-          : await inSpan('EndContact authenticate', { parent: scope }, () =>
-              this.directory.authenticate(request.securityUser),
-            );
+          : await childSpan('EndContact authenticate', scope, () => this.directory.authenticate(request.securityUser));
       const metadata: EventMetadata = {
         commandId,
         correlationId: request.correlationId,
@@ -179,21 +178,14 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     const known = attempt === 1 ? this.active.recall(contactId) : undefined;
     // The span says where the contact came from: the store, or the contacts this process started (no read).
     if (known) {
-      if (isTracingOn())
-        await inSpan(
-          'EndContact read stream',
-          { parent: scope, attributes: { 'contact_orchestrator.read_from': 'memory' } },
-          noop,
-        );
+      if (scope) await childSpan('EndContact read stream', scope, noop, { 'contact_orchestrator.read_from': 'memory' });
       return { state: known.state, stream: [], revision: known.revision };
     }
-    const stream = await inSpan(
+    const stream = await childSpan(
       'EndContact read stream',
-      {
-        parent: scope,
-        attributes: { 'contact_orchestrator.read_from': 'store', 'contact_orchestrator.attempt': attempt },
-      },
+      scope,
       () => this.store.readStream(contactStreamId(contactId)),
+      { 'contact_orchestrator.read_from': 'store', 'contact_orchestrator.attempt': attempt },
     );
     return {
       state: foldContact(asDomainEvents<ContactEventEnvelope>(stream, CONTACT_EVENTS)),
@@ -206,7 +198,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
     scope: Context | undefined,
     ...args: Parameters<RefusalRecorder['record']>
   ): ReturnType<RefusalRecorder['record']> {
-    return inSpan('EndContact record refusal', { parent: scope }, () => this.refusals.record(...args));
+    return childSpan('EndContact record refusal', scope, () => this.refusals.record(...args));
   }
 
   /** `revision`: the contact stream's last revision as decided from (undefined: no stream). */
@@ -230,7 +222,7 @@ export class EndContactHandler implements ICommandHandler<EndContactCommand, End
             replayed: true,
           };
         }
-        const { position } = await inSpan('EndContact append', { parent: scope }, () =>
+        const { position } = await childSpan('EndContact append', scope, () =>
           this.store.append(
             contactStreamId(decision.contactId),
             // A fresh ID: a concurrent twin of this command must lose on the revision check and replay the winner's

@@ -1,7 +1,7 @@
 /**
  * Traces (docs/operations.md, "Pointing the service at a collector"): OpenTelemetry, manual spans, off unless
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. Off, no SDK module is loaded: the code
- * below asks `tracingOn` first, and the API's tracer is the no-op one. On, the SDK (loaded here, dynamically) reads
+ * below asks `isTracingOn()` first, and the API's tracer is the no-op one. On, the SDK (loaded here, dynamically) reads
  * the standard variables itself: the exporter its endpoint and headers, the sampler OTEL_TRACES_SAMPLER and
  * OTEL_TRACES_SAMPLER_ARG (parent-based always-on by default).
  *
@@ -23,6 +23,7 @@ import {
   type Context,
   type Link,
   type Span,
+  type Tracer,
 } from '@opentelemetry/api';
 
 export const TRACER_NAME = 'contact-orchestrator';
@@ -39,10 +40,11 @@ export type Tracing = {
   shutdown(): Promise<void>;
 };
 
-let tracingOn = false;
+/** The SDK's tracer once startTracing registered it; undefined while tracing is off. */
+let tracer: Tracer | undefined;
 
 /** True once startTracing registered the SDK: every helper here costs nothing more than this test when false. */
-export const isTracingOn = (): boolean => tracingOn;
+export const isTracingOn = (): boolean => tracer !== undefined;
 
 /** The endpoint the SDK will export to, or undefined when tracing is off. */
 export function tracesEndpoint(env: Record<string, string | undefined>): string | undefined {
@@ -57,7 +59,7 @@ export function tracesEndpoint(env: Record<string, string | undefined>): string 
  * process.env, so `env` must be process.env for anything but the on/off decision and the service name.
  */
 export async function startTracing(env: Record<string, string | undefined> = process.env): Promise<Tracing> {
-  if (tracingOn || tracesEndpoint(env) === undefined) return { enabled: false, shutdown: async () => undefined };
+  if (tracer || tracesEndpoint(env) === undefined) return { enabled: false, shutdown: async () => undefined };
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, { W3CTraceContextPropagator }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-base'),
@@ -76,19 +78,17 @@ export async function startTracing(env: Record<string, string | undefined> = pro
   });
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  tracingOn = true;
+  tracer = trace.getTracer(TRACER_NAME);
   return {
     enabled: true,
     shutdown: async () => {
-      tracingOn = false;
+      tracer = undefined;
       await provider.shutdown();
       trace.disable();
       propagation.disable();
     },
   };
 }
-
-const tracer = () => trace.getTracer(TRACER_NAME);
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
 
@@ -114,11 +114,16 @@ export function contextOf(carrier: TraceCarrier | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, { traceparent: carrier.traceparent, tracestate: carrier.tracestate });
 }
 
-/** The carrier of a span: what is stored in an event's metadata and written as the outcome's headers. */
+/**
+ * The carrier of a span: what is stored in an event's metadata and written as the outcome's headers. Written here
+ * as the W3C format says (version 00), not through the propagator: it is on every command's path, sampled or not,
+ * and the SDK's span contexts are valid by construction.
+ */
 export function carrierOf(span: Span): TraceCarrier {
-  const carrier: { traceparent?: string; tracestate?: string } = {};
-  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
-  return carrier;
+  const { traceId, spanId, traceFlags, traceState } = span.spanContext();
+  const traceparent = `00-${traceId}-${spanId}-${(traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+  const tracestate = traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
 /** A link to the span a carrier names (for a batch span: the commands it carries). */
@@ -132,17 +137,21 @@ export function linkOf(carrier: TraceCarrier | undefined): Link | undefined {
 export type SpanOptions = { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context | undefined };
 
 /**
- * Runs `work` in a new span, given the span and its context (the parent to pass to its children); a throw marks the
- * span as an error and is passed on. With tracing off, `work` runs at once with neither.
+ * Runs `work` in a new span, given the span and its scope: the context to pass to its children (`childSpan`); a
+ * throw marks the span as an error and is passed on. A span the sampler left out records nothing and has no
+ * children: its scope is undefined and its attributes are not even set, so an unsampled command costs one span's
+ * start (docs/benchmarks.md, "Tracing"). With tracing off, `work` runs at once with neither.
  */
 export function inSpan<T>(
   name: string,
   options: SpanOptions,
   work: (span: Span | undefined, scope: Context | undefined) => Promise<T>,
 ): Promise<T> {
-  if (!tracingOn) return work(undefined, undefined);
-  const { parent = ROOT_CONTEXT, ...spanOptions } = options;
-  const span = tracer().startSpan(name, spanOptions, parent);
+  if (!tracer) return work(undefined, undefined);
+  const { parent = ROOT_CONTEXT, attributes, ...spanOptions } = options;
+  const span = tracer.startSpan(name, spanOptions, parent);
+  if (!span.isRecording()) return work(span, undefined);
+  if (attributes) span.setAttributes(attributes);
   return work(span, trace.setSpan(parent, span)).then(
     (value) => {
       span.end();
@@ -157,11 +166,25 @@ export function inSpan<T>(
   );
 }
 
+/**
+ * Runs `work` in a child span of `scope` (a recording span's, from inSpan); without a scope (tracing off, or the
+ * parent not sampled) `work` runs bare.
+ */
+export function childSpan<T>(
+  name: string,
+  scope: Context | undefined,
+  work: () => Promise<T>,
+  attributes?: Attributes,
+): Promise<T> {
+  if (scope === undefined) return work();
+  return inSpan(name, attributes ? { parent: scope, attributes } : { parent: scope }, work);
+}
+
 /** A span that the caller ends (a message's producer span, which lives until its transaction commits). */
 export function startSpan(name: string, options: SpanOptions): Span | undefined {
-  if (!tracingOn) return undefined;
+  if (!tracer) return undefined;
   const { parent = ROOT_CONTEXT, ...spanOptions } = options;
-  return tracer().startSpan(name, spanOptions, parent);
+  return tracer.startSpan(name, spanOptions, parent);
 }
 
 /** The fields a log line written within `span` carries (`trace_id`, `span_id`); nothing without a span. */
