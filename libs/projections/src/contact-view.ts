@@ -80,6 +80,55 @@ export const contactViewProjection: Projection<ContactView> = {
   },
 };
 
+/**
+ * The contact view as an offline rebuild builds it (rebuild.ts), in two steps that give the same rows as
+ * contactViewProjection applied batch by batch. First this projection, on the rebuild's second thread: each contact's
+ * first start and last end, each into a table of its own, inserts only (the live projection's UPDATE of a row that
+ * grows is what costs there: 5,034,387 events, 18.9 s the live way, 11.7 s this way). Then `mergeContactView`, on the
+ * first thread: one pass over both in contact-ID order writes each row once, at its final size. An end names a
+ * contact that started before it (a contact's stream holds its start first), so the last end of a started contact is
+ * the one the live view shows; an end of a contact never started shows nowhere, as live.
+ */
+export const contactViewRebuildProjection: Projection<never> = {
+  name: contactViewProjection.name,
+  tables: [
+    `CREATE TABLE IF NOT EXISTS contacts_started (
+      contact_id TEXT PRIMARY KEY, business_unit_id TEXT NOT NULL, media_type TEXT NOT NULL, skill TEXT,
+      started_at TEXT NOT NULL, position TEXT NOT NULL) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS contacts_ended (
+      contact_id TEXT PRIMARY KEY, ended_at TEXT, ended_by TEXT, disconnect_reason TEXT, position TEXT NOT NULL)
+      WITHOUT ROWID`,
+  ],
+  indexes: [],
+  reset: ['DELETE FROM contacts_started', 'DELETE FROM contacts_ended'],
+  apply: (batch) => [
+    `INSERT INTO contacts_started (contact_id, business_unit_id, media_type, skill, started_at, position)
+     SELECT b.data->>'contactId', b.data->>'businessUnitId', b.data->>'mediaType', b.data->>'skill',
+            b.data->>'startedAt', b.position
+     FROM ${batch} AS b WHERE b.type = 'ContactStarted' ORDER BY b.ord
+     ON CONFLICT(contact_id) DO NOTHING`,
+    // WHERE true: an upsert's SELECT needs a WHERE for SQLite to parse ON CONFLICT as the upsert's.
+    `INSERT INTO contacts_ended (contact_id, ended_at, ended_by, disconnect_reason, position)
+     SELECT b.data->>'contactId', b.data->>'endedAt', b.data->>'endedBy', b.data->>'disconnectReason', b.position
+     FROM ${batch} AS b WHERE b.type = 'ContactEnded' AND true ORDER BY b.ord
+     ON CONFLICT(contact_id) DO UPDATE SET ended_at = excluded.ended_at, ended_by = excluded.ended_by,
+       disconnect_reason = excluded.disconnect_reason, position = excluded.position`,
+  ],
+};
+
+/** Fills `contacts` (created empty) from contactViewRebuildProjection's two tables in schema `from`. */
+export function mergeContactView(db: Database.Database, from: string): void {
+  db.exec(
+    `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, ended_at,
+       ended_by, disconnect_reason, position)
+     SELECT s.contact_id, ${SORT_KEY_SQL('s.contact_id')}, s.business_unit_id, s.media_type, s.skill,
+            CASE WHEN e.contact_id IS NULL THEN 'Active' ELSE 'Ended' END, s.started_at, e.ended_at, e.ended_by,
+            e.disconnect_reason, coalesce(e.position, s.position)
+     FROM ${from}.contacts_started AS s LEFT JOIN ${from}.contacts_ended AS e ON e.contact_id = s.contact_id
+     ORDER BY s.contact_id`,
+  );
+}
+
 /** Each contact's history: its own events and the refusals that named it, in log order. */
 export const contactHistoryProjection: Projection<never> = {
   name: 'contact-history',

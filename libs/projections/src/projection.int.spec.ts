@@ -95,6 +95,27 @@ beforeAll(async () => {
         { expectedRevision: 'any' },
       );
   }
+  // What the service never writes but a log may hold (an import, an operator's repair): a second start is ignored,
+  // and of two ends the last is the one shown, live and rebuilt alike.
+  await store.append(
+    'contact-5',
+    [event('ContactStarted', { contactId: '5', businessUnitId: 'other', mediaType: 'Phone', startedAt: 'later' })],
+    { expectedRevision: 0n },
+  );
+  await store.append(
+    'contact-12',
+    [
+      event('ContactEnded', {
+        contactId: '12',
+        businessUnitId: 'bu',
+        mediaType: 'Chat',
+        endedBy: 'supervisor',
+        disconnectReason: 'Repair',
+        endedAt: '2026-01-03T00:00:00Z',
+      }),
+    ],
+    { expectedRevision: 1n },
+  );
   // Malformed IDs never enter a history.
   await store.append(
     'end-contact-rejections-x',

@@ -1,9 +1,10 @@
 /**
- * The second thread of an offline rebuild: projects the contact view of the whole log into a side
- * file while the calling thread projects the history (see rebuild.ts). Reports its position after each batch.
+ * The second thread of an offline rebuild: projects the contact view's starts and ends of the whole log into a side
+ * file (contactViewRebuildProjection) while the calling thread projects the history (see rebuild.ts), which then
+ * merges them into the contact view. Reports its position after each batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { contactViewProjection } from './contact-view.js';
+import { contactViewRebuildProjection } from './contact-view.js';
 import { Projector, attachedLog } from './projection.js';
 import { openScratch, projectRange, type ScratchBudget } from './rebuild-scratch.js';
 
@@ -19,7 +20,7 @@ export type FromRebuildWorker = { kind: 'progress'; position: bigint; events: nu
 const { eventsFile, sideFile, head, batch, budget } = workerData as RebuildWorkerData;
 const db = openScratch(sideFile, budget);
 try {
-  const projector = new Projector(db, [contactViewProjection], attachedLog(eventsFile), {
+  const projector = new Projector(db, [contactViewRebuildProjection], attachedLog(eventsFile), {
     changes: false,
     deferIndexes: true,
   });

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { startWorker, type RecordedEvent } from '#event-store';
 import { nextTurn } from '#runtime';
-import { contactHistoryProjection, contactViewProjection } from './contact-view.js';
+import { contactHistoryProjection, contactViewProjection, mergeContactView } from './contact-view.js';
 import { IncomingBatch } from './incoming-batch.js';
 import { Projector, attachedLog } from './projection.js';
 import { openScratch, type ScratchBudget } from './rebuild-scratch.js';
@@ -60,9 +60,9 @@ export async function rebuildViews(
 }
 
 /**
- * The embedded log, attached: a worker thread projects the contact view into a side file while this
- * thread projects the history (the larger table) into the scratch file; the side tables are then copied in, the
- * indexes built once, and the file becomes a WAL database.
+ * The embedded log, attached: a worker thread projects the contacts' starts and ends into a side file while this
+ * thread projects the history (the larger table) into the scratch file; the contact view is then merged from the
+ * side file (contactViewRebuildProjection), the indexes built once, and the file becomes a WAL database.
  */
 async function rebuildInTwoThreads(
   eventsFile: string,
@@ -123,18 +123,12 @@ async function rebuildInTwoThreads(
   return events;
 }
 
-/** The side file's tables and checkpoints, into the scratch file (same DDL, so the same columns in the same order). */
+/** The contact view merged from the side file's starts and ends (mergeContactView), and its checkpoint. */
 function copySideViews(db: Database.Database, side: string): void {
   db.prepare('ATTACH DATABASE ? AS side').run(side);
   db.transaction(() => {
     for (const sql of contactViewProjection.tables) db.exec(sql);
-    const tables = db
-      .prepare<[], string>(
-        `SELECT name FROM side.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'checkpoints'`,
-      )
-      .pluck()
-      .all();
-    for (const table of tables) db.exec(`INSERT INTO main."${table}" SELECT * FROM side."${table}"`);
+    mergeContactView(db, 'side');
     db.exec('INSERT INTO main.checkpoints SELECT * FROM side.checkpoints');
   })();
   db.exec('DETACH DATABASE side');
