@@ -12,7 +12,7 @@ import { ActiveContacts } from '../apps/orchestrator/src/contacts/active-contact
 import { EndContactCommand } from '../apps/orchestrator/src/contacts/end-contact.command.js';
 import { EndContactHandler } from '../apps/orchestrator/src/contacts/end-contact.handler.js';
 import { RefusalRecorder } from '../apps/orchestrator/src/contacts/refusal-recorder.js';
-import { agentDirectory, quiet } from '../apps/orchestrator/src/contacts/testing/fixtures.js';
+import { agentDirectory, endRequest, quiet } from '../apps/orchestrator/src/contacts/testing/fixtures.js';
 import { Metrics } from '../apps/orchestrator/src/observability/metrics.js';
 
 const agent = agentDirectory;
@@ -51,17 +51,7 @@ describe('EndContact on a three-node cluster through a leader change', () => {
       const started = { contactId, businessUnitId: 'bu-1', mediaType: 'Chat', startedAt: new Date().toISOString() };
       await store.append(`contact-${contactId}`, [event('ContactStarted', started)], { expectedRevision: 'no_stream' });
     }
-    const end = (contactId: string) =>
-      handler.execute(
-        new EndContactCommand({
-          contactId,
-          securityUser: 'token',
-          commandId: randomUUID(),
-          correlationId: randomUUID(),
-          source: 'http',
-          clientAddress: '127.0.0.1',
-        }),
-      );
+    const end = (contactId: string) => handler.execute(new EndContactCommand(endRequest(contactId)));
 
     const before = cluster.appends;
     // Two commands per contact, in flight together; the lead moves from node 0 to node 1 once some have landed.

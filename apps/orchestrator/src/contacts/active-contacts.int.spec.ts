@@ -17,7 +17,7 @@ import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
 import { StartContactCommand } from './start-contact.command.js';
 import { StartContactHandler } from './start-contact.handler.js';
-import { quiet, agentDirectory } from './testing/fixtures.js';
+import { quiet, agentDirectory, endRequest } from './testing/fixtures.js';
 
 const agent = agentDirectory;
 const metadata = { correlationId: 'c', causationId: 'c', source: 'http' as const, schemaVersion: 1 };
@@ -53,16 +53,7 @@ describe('EndContact from the contacts this process started', () => {
       return started.contactId;
     };
     const end = (contactId: string, commandId = randomUUID()) =>
-      handler.execute(
-        new EndContactCommand({
-          contactId,
-          securityUser: 't',
-          commandId,
-          correlationId: commandId,
-          source: 'http',
-          clientAddress: '127.0.0.1',
-        }),
-      );
+      handler.execute(new EndContactCommand(endRequest(contactId, commandId, commandId)));
     return { here, elsewhere, reads, active, startContact, end };
   }
 

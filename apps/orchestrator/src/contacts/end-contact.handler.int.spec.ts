@@ -14,7 +14,7 @@ import { EndContactCommand } from './end-contact.command.js';
 import { ActiveContacts } from './active-contacts.js';
 import { EndContactHandler } from './end-contact.handler.js';
 import { RefusalRecorder } from './refusal-recorder.js';
-import { quiet, agentDirectory } from './testing/fixtures.js';
+import { quiet, agentDirectory, endRequest } from './testing/fixtures.js';
 
 const agent = agentDirectory;
 
@@ -26,14 +26,7 @@ async function startedContact(store: EventStore, offset: number): Promise<EndCon
   await store.append(`contact-${contactId}`, [{ id: randomUUID(), type: 'ContactStarted', data: started, metadata }], {
     expectedRevision: 'no_stream',
   });
-  return {
-    contactId,
-    securityUser: 'token',
-    commandId: randomUUID(),
-    correlationId: randomUUID(),
-    source: 'http',
-    clientAddress: '127.0.0.1',
-  };
+  return endRequest(contactId);
 }
 
 describe('EndContact when the append outcome is unknown', () => {
