@@ -134,15 +134,20 @@ describe.skipIf(!engine.ok)(SUITE, () => {
     const received = (): Outcome[] => [...records.values()];
     const stored = storedOutcomes(dir);
     const last = String(stored.at(-1)!.position);
+    let seen: unknown;
     await expect
       .poll(
         async () => {
           const fanout = (await api.request<Health>('GET', '/health')).body.details.fanout;
+          seen = fanout;
           return fanout.lag === 0 && BigInt(fanout.checkpoint ?? '0') >= BigInt(last);
         },
         { timeout: 2 * MINUTE, interval: 200, message: `the forwarder's checkpoint at ${last}` },
       )
-      .toBe(true);
+      .toBe(true)
+      .catch((error: Error) => {
+        throw new Error(`${error.message}; /health said last: ${JSON.stringify(seen)}`);
+      });
     await expect
       .poll(() => new Set(received().map((o) => o.eventId)).size, { timeout: MINUTE, interval: 100 })
       .toBe(stored.length);

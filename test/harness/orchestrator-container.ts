@@ -84,11 +84,17 @@ export async function runOrchestrator(
       const state = await docker(['inspect', '--format', '{{json .State}}', id]).catch(
         (error: unknown) => `(inspect failed: ${String(error)})`,
       );
-      // Both streams: a fatal error (heap out of memory, an uncaught exception) goes to stderr, the service's log to stdout.
-      const logs = await promisify(execFile)('docker', ['logs', '--tail', String(lines), id], {
-        maxBuffer: 16 << 20,
-      }).then(
-        ({ stdout, stderr }) => `${stdout}${stderr ? `\n(stderr)\n${stderr}` : ''}`,
+      // Both streams: a fatal error (heap out of memory, an uncaught exception) goes to stderr, the service's log to
+      // stdout. The access lines of a test polling /health or /metrics are left out: they would be all that is seen.
+      const polled = /"route":"\/(health|metrics)"/;
+      const last = (text: string): string =>
+        text
+          .split('\n')
+          .filter((line) => !polled.test(line))
+          .slice(-lines)
+          .join('\n');
+      const logs = await promisify(execFile)('docker', ['logs', id], { maxBuffer: 256 << 20 }).then(
+        ({ stdout, stderr }) => `${last(stdout)}${stderr ? `\n(stderr)\n${last(stderr)}` : ''}`,
         (error: unknown) => `(logs failed: ${String(error)})`,
       );
       return `container ${id.slice(0, 12)}: ${state}\n${logs}`;
