@@ -69,7 +69,10 @@ export async function startService(env: Record<string, string | undefined> = pro
   const config = loadConfiguration(env);
   const logger = createLogger(config.logLevel);
   // Off (nothing loaded) unless an OTLP endpoint is set; the last thing to close (docs/operations.md).
-  const tracing = await startTracing(env);
+  const tracing = await startTracing(env, {
+    onExportFailure: (error) =>
+      logger.error({ err: error }, 'tracing: the span export thread failed; no span is exported'),
+  });
   if (tracing.enabled)
     logger.info(
       { endpoint: tracesEndpoint(env), serviceName: env.OTEL_SERVICE_NAME || 'contact-orchestrator' },

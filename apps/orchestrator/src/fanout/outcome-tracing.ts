@@ -2,7 +2,8 @@
  * The forwarder's spans (docs/operations.md, "Pointing the service at a collector"; docs/decisions.md, Tracing). Per
  * outcome record, a `create` span, the child of its command's span (the trace context stored in the event's metadata),
  * whose context replaces the record's `traceparent`: a consumer's span then continues the command's trace. Per
- * transaction, a `send` span of its own trace, linked to the commands it carries. The forwarder (libs/fanout) only
+ * transaction, a `send` span of its own trace, linked to the commands it carries. An outcome whose command was not
+ * sampled (and whose `create` span would not be either) keeps its stored context, unlinked. The forwarder (libs/fanout) only
  * calls this around each transaction.
  */
 import type { OutcomeMessage, TraceBatch } from '#fanout';
@@ -13,6 +14,7 @@ import {
   contextOf,
   inSpan,
   isTracingOn,
+  isUnsampled,
   linkOf,
   startSpan,
   type TraceCarrier,
@@ -26,7 +28,9 @@ export function outcomeBatchTracing(topic: string): TraceBatch {
     const created: Span[] = [];
     for (const message of outcomes) {
       const stored = storedContext(message);
-      if (!stored) continue;
+      // An unsampled command's outcome keeps the context it stored: its `create` span would record nothing, and a
+      // link to it would name a span no collector holds.
+      if (!stored || isUnsampled(stored)) continue;
       const link = linkOf(stored);
       if (link) links.push(link);
       const span = startSpan(`create ${topic}`, {

@@ -5,6 +5,8 @@
  */
 import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outcomeBatchTracing } from '../fanout/outcome-tracing.js';
+import { traceIdRatio } from './head-sampling.js';
 import { carrierOf, childSpan, contextOf, inSpan, startTracing, type Tracing } from './tracing.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -50,5 +52,76 @@ describe('a command span, sampled by its caller or not', () => {
         span!.spanContext().spanId,
       );
     });
+  });
+});
+
+describe("the forwarder's outcome records, their command sampled or not", () => {
+  let tracing: Tracing;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
+    process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_on';
+    tracing = await startTracing(process.env);
+  });
+  afterAll(async () => {
+    await tracing.shutdown().catch(() => undefined);
+    process.env = saved;
+  });
+
+  it("a sampled command's record gets its create span's context; an unsampled one's keeps the stored context", async () => {
+    const outcome = (carrier: { traceparent: string; tracestate: string }, key: string) => ({
+      key,
+      value: '{}',
+      headers: { 'event-id': key, ...carrier },
+    });
+    const sampled = outcome(caller('01'), 'sampled');
+    const unsampled = outcome(caller('00'), 'unsampled');
+    let sent = 0;
+    await outcomeBatchTracing('contact.outcomes')({ events: [], outcomes: [sampled, unsampled] }, async () => {
+      sent += 1;
+    });
+    expect(sent).toBe(1);
+    expect(unsampled.headers).toEqual(outcome(caller('00'), 'unsampled').headers);
+    const [, traceId, spanId, flags] = sampled.headers.traceparent.split('-');
+    expect([traceId, flags]).toEqual([TRACE_ID, '01']);
+    expect(spanId, 'the create span, a child of the stored one').not.toBe('00f067aa0ba902b7');
+    expect(sampled.headers.tracestate).toBe('v=1');
+  });
+});
+
+describe('new traces under parentbased_traceidratio, decided before the SDK is asked', () => {
+  let tracing: Tracing;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
+    process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
+    process.env.OTEL_TRACES_SAMPLER_ARG = '0.5';
+    tracing = await startTracing(process.env);
+  });
+  afterAll(async () => {
+    await tracing.shutdown().catch(() => undefined);
+    process.env = saved;
+  });
+
+  it("each root is recorded exactly when the ratio keeps its trace ID, the SDK's span keeping that ID", async () => {
+    const kept = traceIdRatio(0.5);
+    const roots = await Promise.all(
+      Array.from({ length: 400 }, () =>
+        inSpan('EndContact', {}, async (span, scope) => ({
+          context: span!.spanContext(),
+          recording: span!.isRecording(),
+          scope,
+        })),
+      ),
+    );
+    for (const { context, recording, scope } of roots) {
+      expect(recording, context.traceId).toBe(kept(context.traceId));
+      expect(context.traceFlags, 'sampled flag').toBe(recording ? 1 : 0);
+      expect(scope === undefined).toBe(!recording);
+    }
+    const recorded = roots.filter((r) => r.recording).length;
+    expect(recorded).toBeGreaterThan(150);
+    expect(recorded).toBeLessThan(250);
+    expect(new Set(roots.map((r) => r.context.traceId)).size).toBe(400);
   });
 });

@@ -1,9 +1,10 @@
 /**
  * Traces (docs/operations.md, "Pointing the service at a collector"): OpenTelemetry, manual spans, off unless
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set. Off, no SDK module is loaded: the code
- * below asks `isTracingOn()` first, and the API's tracer is the no-op one. On, the SDK (loaded here, dynamically) reads
- * the standard variables itself: the exporter its endpoint and headers, the sampler OTEL_TRACES_SAMPLER and
- * OTEL_TRACES_SAMPLER_ARG (parent-based always-on by default).
+ * below asks `isTracingOn()` first, and the API's tracer is the no-op one. On, the SDK is loaded here, dynamically,
+ * with the sampler that OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG name (head-sampling.ts; parent-based
+ * always-on by default), and the export thread's SDK exporter reads its endpoint and headers (span-export.ts). A span
+ * the sampler will not record is made without the SDK (`unrecordedSpan`; docs/decisions.md, Tracing).
  *
  * What crosses a boundary is the W3C trace context as plain strings (`TraceCarrier`): taken from the HTTP request or
  * the Kafka record, kept in the event's metadata (`traceparent`, `tracestate`), and written by the forwarder as the
@@ -19,12 +20,15 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import type { HeadSampling, TraceIds } from './head-sampling.js';
+import type { SpanExportWorkerData } from './span-export.worker.js';
 
 export const TRACER_NAME = 'contact-orchestrator';
 
@@ -43,6 +47,10 @@ export type Tracing = {
 /** The SDK's tracer once startTracing registered it; undefined while tracing is off. */
 let tracer: Tracer | undefined;
 
+/** The sampler's rules and the ID generator given to the SDK, while tracing is on (head-sampling.ts). */
+let sampling: HeadSampling | undefined;
+let ids: TraceIds | undefined;
+
 /** True once startTracing registered the SDK: every helper here costs nothing more than this test when false. */
 export const isTracingOn = (): boolean => tracer !== undefined;
 
@@ -54,27 +62,36 @@ export function tracesEndpoint(env: Record<string, string | undefined>): string 
 }
 
 /**
- * Registers the SDK (a batching OTLP/HTTP protobuf exporter, the W3C trace context propagator, no context manager)
- * when an OTLP endpoint is configured; otherwise loads nothing. The SDK reads the variables from
- * process.env, so `env` must be process.env for anything but the on/off decision and the service name.
+ * Registers the SDK (its tracer provider, the W3C trace context propagator, no context manager; spans exported by a
+ * thread of their own, span-export.ts, with the SDK's batching processor and OTLP/HTTP protobuf exporter) when an
+ * OTLP endpoint is configured; otherwise loads nothing. `onExportFailure`: the export thread failed (no span leaves
+ * after it). The export thread's SDK reads its variables from process.env, so `env` must be process.env for
+ * anything but the on/off decision, the sampler and the service name.
  */
-export async function startTracing(env: Record<string, string | undefined> = process.env): Promise<Tracing> {
+export async function startTracing(
+  env: Record<string, string | undefined> = process.env,
+  options: { onExportFailure?: (error: Error) => void } = {},
+): Promise<Tracing> {
   if (tracer || tracesEndpoint(env) === undefined) return { enabled: false, shutdown: async () => undefined };
-  const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, resources, { W3CTraceContextPropagator }] =
+  const [sdk, { W3CTraceContextPropagator }, { OffThreadSpanProcessor }, { startWorker }, { headSampling, TraceIds }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-base'),
-      import('@opentelemetry/exporter-trace-otlp-proto'),
-      import('@opentelemetry/resources'),
       import('@opentelemetry/core'),
+      import('./span-export.js'),
+      import('#event-store'),
+      import('./head-sampling.js'),
     ]);
-  const { ATTR_SERVICE_NAME } = await import('@opentelemetry/semantic-conventions');
-  const resource = resources
-    .defaultResource()
-    .merge(resources.detectResources({ detectors: [resources.envDetector] }))
-    .merge(resources.resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || TRACER_NAME }));
-  const provider = new BasicTracerProvider({
-    resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  sampling = headSampling(env, sdk);
+  ids = new TraceIds();
+  const workerData: SpanExportWorkerData = {
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || TRACER_NAME,
+    scope: { name: TRACER_NAME },
+  };
+  const exportThread = startWorker(import.meta.url, 'span-export.worker', workerData);
+  const provider = new sdk.BasicTracerProvider({
+    sampler: sampling.sampler,
+    idGenerator: ids,
+    spanProcessors: [new OffThreadSpanProcessor(exportThread, { onFailure: options.onExportFailure })],
   });
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
@@ -83,11 +100,23 @@ export async function startTracing(env: Record<string, string | undefined> = pro
     enabled: true,
     shutdown: async () => {
       tracer = undefined;
+      sampling = undefined;
+      ids = undefined;
       await provider.shutdown();
       trace.disable();
       propagation.disable();
     },
   };
+}
+
+/**
+ * True when a span whose parent is this carrier would record nothing: the carrier's flags say unsampled and the
+ * sampler follows its parents. The forwarder then leaves an outcome's trace context as the command stored it, with no
+ * `create` span and no link (docs/benchmarks.md, "Tracing"). False while tracing is off.
+ */
+export function isUnsampled(carrier: TraceCarrier): boolean {
+  if (!tracer || !sampling?.followsParent || !carrier.traceparent) return false;
+  return (parseInt(carrier.traceparent.slice(-2), 16) & 0x01) === 0;
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
@@ -133,6 +162,33 @@ export function linkOf(carrier: TraceCarrier | undefined): Link | undefined {
   return spanContext && trace.isSpanContextValid(spanContext) ? { context: spanContext } : undefined;
 }
 
+/**
+ * The span the SDK would make and not record under `parent`, made without it (head-sampling.ts): a child of an
+ * unsampled parent when the sampler follows parents, or the root of a new trace whose ID the sampler leaves out.
+ * Undefined when the SDK must decide; for a new trace the sampler keeps, its trace ID is preset for the SDK.
+ */
+function unrecordedSpan(parent: Context): Span | undefined {
+  const { newTrace, followsParent } = sampling!;
+  const parentContext = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent);
+  if (parentContext && trace.isSpanContextValid(parentContext)) {
+    if (!followsParent || (parentContext.traceFlags & TraceFlags.SAMPLED) !== 0) return undefined;
+    const { traceId, traceState } = parentContext;
+    const spanId = ids!.generateSpanId();
+    return trace.wrapSpanContext({
+      traceId,
+      spanId,
+      traceFlags: TraceFlags.NONE,
+      ...(traceState ? { traceState } : {}),
+    });
+  }
+  if (!newTrace) return undefined;
+  const traceId = ids!.newTraceId();
+  if (!newTrace(traceId))
+    return trace.wrapSpanContext({ traceId, spanId: ids!.generateSpanId(), traceFlags: TraceFlags.NONE });
+  ids!.preset(traceId);
+  return undefined;
+}
+
 /** `parent`: the context of the span's parent (ROOT_CONTEXT or undefined: a new trace). */
 export type SpanOptions = { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context | undefined };
 
@@ -148,8 +204,12 @@ export function inSpan<T>(
   work: (span: Span | undefined, scope: Context | undefined) => Promise<T>,
 ): Promise<T> {
   if (!tracer) return work(undefined, undefined);
-  const { parent = ROOT_CONTEXT, attributes, ...spanOptions } = options;
+  const parent = options.parent ?? ROOT_CONTEXT;
+  const unrecorded = unrecordedSpan(parent);
+  if (unrecorded) return work(unrecorded, undefined);
+  const { attributes, parent: _parent, ...spanOptions } = options;
   const span = tracer.startSpan(name, spanOptions, parent);
+  ids!.preset(undefined);
   if (!span.isRecording()) return work(span, undefined);
   if (attributes) span.setAttributes(attributes);
   return work(span, trace.setSpan(parent, span)).then(

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { inSpan, isTracingOn, logFieldsOf, startTracing, traceCarrierOf, tracesEndpoint } from './tracing.js';
+import {
+  inSpan,
+  isTracingOn,
+  isUnsampled,
+  logFieldsOf,
+  startTracing,
+  traceCarrierOf,
+  tracesEndpoint,
+} from './tracing.js';
 
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -23,6 +31,7 @@ describe('whether tracing is on', () => {
     expect(isTracingOn()).toBe(false);
     await expect(inSpan('x', {}, async (span, scope) => [span, scope])).resolves.toEqual([undefined, undefined]);
     expect(logFieldsOf(undefined)).toEqual({});
+    expect(isUnsampled({ traceparent: traceparent.replace(/01$/, '00') }), 'nothing is skipped while off').toBe(false);
   });
 });
 
