@@ -28,6 +28,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Connection errors and timeouts: requests that got no answer. */
   failed: number;
+  /** Requests set up (`spec.request` calls), answered or not: the next one would have been `spec.request(sent)`. */
+  sent: number;
   /** Latency of every answer, whatever its status (ms; autocannon's histogram resolution). */
   p50: number;
   p99: number;
@@ -58,6 +60,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     seconds: result.duration,
     statuses,
     failed: result.errors + result.timeouts,
+    sent: next,
     p50: result.latency.p50,
     p99: result.latency.p99,
   };

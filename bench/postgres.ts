@@ -60,6 +60,7 @@ async function endThrough(
     seconds: Math.max(...results.map((r) => r.seconds)),
     statuses,
     failed: results.reduce((sum, r) => sum + r.failed, 0),
+    sent: results.reduce((sum, r) => sum + r.sent, 0),
     p50: Math.max(...results.map((r) => r.p50)),
     // The slower instance's p99: an upper bound of the merged one.
     p99: Math.max(...results.map((r) => r.p99)),
