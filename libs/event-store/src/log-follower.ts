@@ -66,7 +66,7 @@ export class LogFollower {
   private poll(): void {
     if (this.poller) return;
     this.poller = setInterval(() => {
-      if (this.commits.listenerCount('commit') === 0) {
+      if (!this.waiting) {
         clearInterval(this.poller);
         this.poller = undefined;
       } else if (this.changed()) this.notify();

@@ -44,6 +44,39 @@ const NAMES_A_CONTACT = `(b.type = 'EndContactRejected' AND typeof(b.data->>'con
   AND length(b.data->>'contactId') BETWEEN 1 AND 19 AND (b.data->>'contactId') NOT GLOB '*[^0-9]*'
   AND NOT (b.data->>'reason' = 'InvalidSecurityUser' AND b.data->>'agentId' IS NULL))`;
 
+/**
+ * The columns a ContactStarted and a ContactEnded set, each with the expression that reads it from the event `b`:
+ * written once for the live projection, the rebuild's and its merge (projection.int.spec.ts compares the views the
+ * two ways build).
+ */
+const STARTED_FIELDS = {
+  business_unit_id: "b.data->>'businessUnitId'",
+  media_type: "b.data->>'mediaType'",
+  skill: "b.data->>'skill'",
+  started_at: "b.data->>'startedAt'",
+};
+const ENDED_FIELDS = {
+  ended_at: "b.data->>'endedAt'",
+  ended_by: "b.data->>'endedBy'",
+  disconnect_reason: "b.data->>'disconnectReason'",
+};
+type Fields = Record<string, string>;
+const columnsOf = (fields: Fields, prefix = ''): string =>
+  Object.keys(fields)
+    .map((column) => prefix + column)
+    .join(', ');
+const valuesOf = (fields: Fields): string => Object.values(fields).join(', ');
+/** `column = <from>.column, …`. */
+const assignedFrom = (fields: Fields, from: string): string =>
+  Object.keys(fields)
+    .map((column) => `${column} = ${from}.${column}`)
+    .join(', ');
+/** `<expression> AS column, …`. */
+const selectedAs = (fields: Fields): string =>
+  Object.entries(fields)
+    .map(([column, expression]) => `${expression} AS ${column}`)
+    .join(', ');
+
 export const contactViewProjection: Projection<ContactView> = {
   name: 'contact-view',
   tables: [
@@ -59,15 +92,15 @@ export const contactViewProjection: Projection<ContactView> = {
   reset: ['DELETE FROM contacts'],
   // In this order: a contact started and ended in one batch is inserted, then ended.
   apply: (batch) => [
-    `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, position)
-     SELECT b.data->>'contactId', ${SORT_KEY_SQL("b.data->>'contactId'")}, b.data->>'businessUnitId', b.data->>'mediaType',
-            b.data->>'skill', 'Active', b.data->>'startedAt', b.position
+    `INSERT INTO contacts (contact_id, sort_key, ${columnsOf(STARTED_FIELDS)}, state, position)
+     SELECT b.data->>'contactId', ${SORT_KEY_SQL("b.data->>'contactId'")}, ${valuesOf(STARTED_FIELDS)}, 'Active',
+            b.position
      FROM ${batch} AS b WHERE b.type = 'ContactStarted' ORDER BY b.ord
      ON CONFLICT(contact_id) DO NOTHING`,
-    `UPDATE contacts SET state = 'Ended', ended_at = e.data->>'endedAt', ended_by = e.data->>'endedBy',
-            disconnect_reason = e.data->>'disconnectReason', position = e.position
-     FROM (SELECT b.data, b.position FROM ${batch} AS b WHERE b.type = 'ContactEnded') AS e
-     WHERE contacts.contact_id = e.data->>'contactId'`,
+    `UPDATE contacts SET state = 'Ended', ${assignedFrom(ENDED_FIELDS, 'e')}, position = e.position
+     FROM (SELECT b.data->>'contactId' AS contact_id, ${selectedAs(ENDED_FIELDS)}, b.position
+           FROM ${batch} AS b WHERE b.type = 'ContactEnded') AS e
+     WHERE contacts.contact_id = e.contact_id`,
   ],
   current(db, batch, range) {
     return statement<BatchRange, ContactRow>(
@@ -102,28 +135,26 @@ export const contactViewRebuildProjection: Projection<never> = {
   indexes: [],
   reset: ['DELETE FROM contacts_started', 'DELETE FROM contacts_ended'],
   apply: (batch) => [
-    `INSERT INTO contacts_started (contact_id, business_unit_id, media_type, skill, started_at, position)
-     SELECT b.data->>'contactId', b.data->>'businessUnitId', b.data->>'mediaType', b.data->>'skill',
-            b.data->>'startedAt', b.position
+    `INSERT INTO contacts_started (contact_id, ${columnsOf(STARTED_FIELDS)}, position)
+     SELECT b.data->>'contactId', ${valuesOf(STARTED_FIELDS)}, b.position
      FROM ${batch} AS b WHERE b.type = 'ContactStarted' ORDER BY b.ord
      ON CONFLICT(contact_id) DO NOTHING`,
     // WHERE true: an upsert's SELECT needs a WHERE for SQLite to parse ON CONFLICT as the upsert's.
-    `INSERT INTO contacts_ended (contact_id, ended_at, ended_by, disconnect_reason, position)
-     SELECT b.data->>'contactId', b.data->>'endedAt', b.data->>'endedBy', b.data->>'disconnectReason', b.position
+    `INSERT INTO contacts_ended (contact_id, ${columnsOf(ENDED_FIELDS)}, position)
+     SELECT b.data->>'contactId', ${valuesOf(ENDED_FIELDS)}, b.position
      FROM ${batch} AS b WHERE b.type = 'ContactEnded' AND true ORDER BY b.ord
-     ON CONFLICT(contact_id) DO UPDATE SET ended_at = excluded.ended_at, ended_by = excluded.ended_by,
-       disconnect_reason = excluded.disconnect_reason, position = excluded.position`,
+     ON CONFLICT(contact_id) DO UPDATE SET ${assignedFrom(ENDED_FIELDS, 'excluded')}, position = excluded.position`,
   ],
 };
 
 /** Fills `contacts` (created empty) from contactViewRebuildProjection's two tables in schema `from`. */
 export function mergeContactView(db: Database.Database, from: string): void {
   db.exec(
-    `INSERT INTO contacts (contact_id, sort_key, business_unit_id, media_type, skill, state, started_at, ended_at,
-       ended_by, disconnect_reason, position)
-     SELECT s.contact_id, ${SORT_KEY_SQL('s.contact_id')}, s.business_unit_id, s.media_type, s.skill,
-            CASE WHEN e.contact_id IS NULL THEN 'Active' ELSE 'Ended' END, s.started_at, e.ended_at, e.ended_by,
-            e.disconnect_reason, coalesce(e.position, s.position)
+    `INSERT INTO contacts (contact_id, sort_key, ${columnsOf(STARTED_FIELDS)}, state, ${columnsOf(ENDED_FIELDS)},
+       position)
+     SELECT s.contact_id, ${SORT_KEY_SQL('s.contact_id')}, ${columnsOf(STARTED_FIELDS, 's.')},
+            CASE WHEN e.contact_id IS NULL THEN 'Active' ELSE 'Ended' END, ${columnsOf(ENDED_FIELDS, 'e.')},
+            coalesce(e.position, s.position)
      FROM ${from}.contacts_started AS s LEFT JOIN ${from}.contacts_ended AS e ON e.contact_id = s.contact_id
      ORDER BY s.contact_id`,
   );

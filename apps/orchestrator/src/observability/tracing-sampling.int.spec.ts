@@ -12,20 +12,25 @@ import { carrierOf, childSpan, contextOf, inSpan, startTracing, type Tracing } f
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const caller = (flags: '00' | '01') => ({ traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-${flags}`, tracestate: 'v=1' });
 
-describe('a command span, sampled by its caller or not', () => {
+/**
+ * Tracing on for the enclosing describe, with these sampler variables. The SDK reads its variables from process.env
+ * (tracing.ts). The recorded spans cannot be exported (nothing listens): bootstrap.ts logs that; here it is expected.
+ */
+function tracingOn(sampler: Record<string, string>): void {
   let tracing: Tracing;
   const saved = { ...process.env };
   beforeAll(async () => {
-    // The SDK reads its variables from process.env (tracing.ts).
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
-    process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_on';
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' }, sampler);
     tracing = await startTracing(process.env);
   });
   afterAll(async () => {
-    // The recorded span cannot be exported (nothing listens): bootstrap.ts logs that; here it is expected.
     await tracing.shutdown().catch(() => undefined);
     process.env = saved;
   });
+}
+
+describe('a command span, sampled by its caller or not', () => {
+  tracingOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
 
   it('not sampled: no scope, so its steps run without spans; its event still carries the trace, unsampled', async () => {
     const ran: string[] = [];
@@ -56,17 +61,7 @@ describe('a command span, sampled by its caller or not', () => {
 });
 
 describe("the forwarder's outcome records, their command sampled or not", () => {
-  let tracing: Tracing;
-  const saved = { ...process.env };
-  beforeAll(async () => {
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
-    process.env.OTEL_TRACES_SAMPLER = 'parentbased_always_on';
-    tracing = await startTracing(process.env);
-  });
-  afterAll(async () => {
-    await tracing.shutdown().catch(() => undefined);
-    process.env = saved;
-  });
+  tracingOn({ OTEL_TRACES_SAMPLER: 'parentbased_always_on' });
 
   it("a sampled command's record gets its create span's context; an unsampled one's keeps the stored context", async () => {
     const outcome = (carrier: { traceparent: string; tracestate: string }, key: string) => ({
@@ -90,18 +85,7 @@ describe("the forwarder's outcome records, their command sampled or not", () => 
 });
 
 describe('new traces under parentbased_traceidratio, decided before the SDK is asked', () => {
-  let tracing: Tracing;
-  const saved = { ...process.env };
-  beforeAll(async () => {
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:9';
-    process.env.OTEL_TRACES_SAMPLER = 'parentbased_traceidratio';
-    process.env.OTEL_TRACES_SAMPLER_ARG = '0.5';
-    tracing = await startTracing(process.env);
-  });
-  afterAll(async () => {
-    await tracing.shutdown().catch(() => undefined);
-    process.env = saved;
-  });
+  tracingOn({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' });
 
   it("each root is recorded exactly when the ratio keeps its trace ID, the SDK's span keeping that ID", async () => {
     const kept = traceIdRatio(0.5);
