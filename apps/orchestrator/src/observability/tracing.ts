@@ -115,8 +115,12 @@ export async function startTracing(
  * `create` span and no link (docs/benchmarks.md, "Tracing"). False while tracing is off.
  */
 export function isUnsampled(carrier: TraceCarrier): boolean {
-  if (!tracer || !sampling?.followsParent || !carrier.traceparent) return false;
-  return (parseInt(carrier.traceparent.slice(-2), 16) & 0x01) === 0;
+  return carrier.traceparent !== undefined && leavesChildrenUnrecorded(parseInt(carrier.traceparent.slice(-2), 16));
+}
+
+/** True when a child of a parent with these trace flags records nothing: unsampled, and the sampler follows parents. */
+function leavesChildrenUnrecorded(parentFlags: number): boolean {
+  return sampling?.followsParent === true && (parentFlags & TraceFlags.SAMPLED) === 0;
 }
 
 const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
@@ -168,10 +172,9 @@ export function linkOf(carrier: TraceCarrier | undefined): Link | undefined {
  * Undefined when the SDK must decide; for a new trace the sampler keeps, its trace ID is preset for the SDK.
  */
 function unrecordedSpan(parent: Context): Span | undefined {
-  const { newTrace, followsParent } = sampling!;
   const parentContext = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent);
   if (parentContext && trace.isSpanContextValid(parentContext)) {
-    if (!followsParent || (parentContext.traceFlags & TraceFlags.SAMPLED) !== 0) return undefined;
+    if (!leavesChildrenUnrecorded(parentContext.traceFlags)) return undefined;
     const { traceId, traceState } = parentContext;
     const spanId = ids!.generateSpanId();
     return trace.wrapSpanContext({
@@ -181,6 +184,7 @@ function unrecordedSpan(parent: Context): Span | undefined {
       ...(traceState ? { traceState } : {}),
     });
   }
+  const { newTrace } = sampling!;
   if (!newTrace) return undefined;
   const traceId = ids!.newTraceId();
   if (!newTrace(traceId))
